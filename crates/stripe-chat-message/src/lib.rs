@@ -43,7 +43,9 @@ pub mod text;
 /// assert!(Severity::Critical > Severity::Warning);
 /// assert_eq!(Severity::Success.as_str(), "success");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Severity {
@@ -125,7 +127,11 @@ impl Field {
     /// assert_eq!(f.label, "Status");
     /// ```
     pub fn new(label: impl Into<String>, value: impl Into<String>) -> Self {
-        Field { label: label.into(), value: value.into(), kind: FieldKind::Text }
+        Field {
+            label: label.into(),
+            value: value.into(),
+            kind: FieldKind::Text,
+        }
     }
 
     /// The same field, marked as holding `kind`.
@@ -162,7 +168,10 @@ impl Link {
     /// assert_eq!(link.label, "Open");
     /// ```
     pub fn new(label: impl Into<String>, url: impl Into<String>) -> Self {
-        Link { label: label.into(), url: url.into() }
+        Link {
+            label: label.into(),
+            url: url.into(),
+        }
     }
 }
 
@@ -264,7 +273,10 @@ impl ObjectRef {
     /// assert_eq!(ObjectRef::new(ObjectKind::Invoice, "in_1").id, "in_1");
     /// ```
     pub fn new(kind: ObjectKind, id: impl Into<String>) -> Self {
-        ObjectRef { kind, id: id.into() }
+        ObjectRef {
+            kind,
+            id: id.into(),
+        }
     }
 
     /// An object whose kind is read from its id prefix.
@@ -275,7 +287,10 @@ impl ObjectRef {
     /// ```
     pub fn from_id(id: impl Into<String>) -> Self {
         let id = id.into();
-        ObjectRef { kind: ObjectKind::from_id(&id), id }
+        ObjectRef {
+            kind: ObjectKind::from_id(&id),
+            id,
+        }
     }
 }
 
@@ -366,7 +381,10 @@ impl Action {
         target: ObjectRef,
         url: impl Into<String>,
     ) -> Self {
-        Action { url: Some(url.into()), ..Action::callback(id, label, target) }
+        Action {
+            url: Some(url.into()),
+            ..Action::callback(id, label, target)
+        }
     }
 
     /// The same action with another style.

@@ -111,7 +111,13 @@ pub fn format_duration(seconds: i64) -> String {
     let days = s / 86_400;
     let hours = (s % 86_400) / 3_600;
     let minutes = (s % 3_600) / 60;
-    let plural = |n: u64, one: &str, many: &str| if n == 1 { one.to_owned() } else { many.to_owned() };
+    let plural = |n: u64, one: &str, many: &str| {
+        if n == 1 {
+            one.to_owned()
+        } else {
+            many.to_owned()
+        }
+    };
     if days > 0 {
         let mut out = format!("{days} {}", plural(days, "day", "days"));
         if hours > 0 {
@@ -119,7 +125,11 @@ pub fn format_duration(seconds: i64) -> String {
         }
         out
     } else if hours > 0 {
-        if minutes > 0 { format!("{hours} h {minutes} min") } else { format!("{hours} h") }
+        if minutes > 0 {
+            format!("{hours} h {minutes} min")
+        } else {
+            format!("{hours} h")
+        }
     } else if minutes > 0 {
         format!("{minutes} min")
     } else {
@@ -141,7 +151,14 @@ fn civil_from_unix(unix_seconds: i64) -> (i64, u32, u32, u32, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d, (secs / 3_600) as u32, ((secs % 3_600) / 60) as u32, (secs % 60) as u32)
+    (
+        y,
+        m,
+        d,
+        (secs / 3_600) as u32,
+        ((secs % 3_600) / 60) as u32,
+        (secs % 60) as u32,
+    )
 }
 
 #[cfg(test)]
