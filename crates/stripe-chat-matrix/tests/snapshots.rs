@@ -1,0 +1,68 @@
+//! Reviewed snapshots of rendered content (`cargo insta review` after a deliberate change).
+
+use stripe_chat_matrix::{MatrixRenderer, MsgType, edit, thread_reply, validate_limits};
+use stripe_chat_message::{
+    Action, ActionStyle, ChatMessage, FieldKind, ObjectRef, Renderer, Severity, Source,
+};
+
+fn payment_failed() -> ChatMessage {
+    let invoice = ObjectRef::from_id("in_1MtHbELkdIwHu7ixl4OzzPMv");
+    ChatMessage::new("Payment failed: Jenny Rosen")
+        .summary("The second attempt to charge invoice ABC-0001 failed: insufficient funds.\nStripe retries on 2023-04-02.")
+        .severity(Severity::Warning)
+        .field("Amount", "20.00 USD")
+        .field_of_kind("Customer", "Jenny Rosen", FieldKind::Name)
+        .field_of_kind("Email", "jenny_rosen@example.com", FieldKind::Email)
+        .field_of_kind("Card", "Visa •••• 4242", FieldKind::Card)
+        .field("Attempt", "2 of 4")
+        .link("Invoice in Stripe", "https://dashboard.stripe.com/invoices/in_1MtHbELkdIwHu7ixl4OzzPMv")
+        .link("Customer", "https://dashboard.stripe.com/customers/cus_NffrFeUfNV2Hib")
+        .action(
+            Action::callback("retry_payment", "Retry payment", invoice.clone())
+                .style(ActionStyle::Primary)
+                .moves_money(true),
+        )
+        .action(Action::callback("send_dunning_email", "Send dunning email", invoice.clone()))
+        .action(Action::link(
+            "open_hosted_invoice",
+            "Open hosted invoice",
+            invoice.clone(),
+            "https://invoice.stripe.com/i/acct_1M2JTkLkdIwHu7ix/test_YWNjdF8xTTJKVGtMa2RJd0h1N2l4?s=ap&l=en",
+        ))
+        .tag("subscription")
+        .tag("test mode")
+        .thread(invoice)
+        .footer("invoice.payment_failed · evt_1MtHbFLkdIwHu7ixTcLjNhSM")
+        .timestamp(1_680_000_000)
+        .source(Source {
+            event_id: "evt_1MtHbFLkdIwHu7ixTcLjNhSM".into(),
+            event_type: "invoice.payment_failed".into(),
+            livemode: false,
+        })
+}
+
+#[test]
+fn payment_failed_content_matches_the_reviewed_snapshot() {
+    let content = MatrixRenderer::new()
+        .render(&payment_failed())
+        .expect("renders");
+    assert_eq!(validate_limits(&content), Ok(()));
+    insta::assert_json_snapshot!("payment_failed", content);
+}
+
+#[test]
+fn threaded_edit_matches_the_reviewed_snapshot() {
+    let message = ChatMessage::new("Payment recovered: Jenny Rosen")
+        .severity(Severity::Success)
+        .field("Amount", "20.00 USD");
+    let content = MatrixRenderer::new()
+        .with_msgtype(MsgType::Text)
+        .render(&message)
+        .expect("renders");
+    let reply = thread_reply(content.clone(), "$root:example.org");
+    let edited = edit(content, "$reply:example.org");
+    assert_eq!(validate_limits(&reply), Ok(()));
+    assert_eq!(validate_limits(&edited), Ok(()));
+    insta::assert_json_snapshot!("thread_reply", reply);
+    insta::assert_json_snapshot!("edit", edited);
+}
