@@ -2,7 +2,7 @@
 
 use stripe_chat_events::StripeEvent;
 use stripe_chat_events::catalog::billing_reason;
-use stripe_chat_events::views::{InvoiceView, PaymentFailure, PaymentIntentView};
+use stripe_chat_events::views::{ChargeView, InvoiceView, PaymentFailure, PaymentIntentView};
 use stripe_chat_message::{
     Action, ActionStyle, ChatMessage, FieldKind, ObjectKind, ObjectRef, Severity,
 };
@@ -163,19 +163,16 @@ impl Transformer for InvoicePaid {
 /// `last_payment_error`, or an expanded charge's failure.
 fn invoice_failure(invoice: &InvoiceView<'_>) -> Option<PaymentFailure> {
     let json = invoice.json();
-    if let Some(pi) = json.get("payment_intent").filter(|v| v.is_object()) {
-        if let Some(failure) = PaymentIntentView::new(pi).last_payment_error() {
-            return Some(failure);
-        }
-    }
-    if let Some(charge) = json.get("charge").filter(|v| v.is_object()) {
-        if let Some(failure) = stripe_chat_events::views::ChargeView::new(charge).failure() {
-            return Some(failure);
-        }
-    }
-    json.get("last_payment_error")
-        .filter(|v| v.is_object())
-        .and_then(|_| PaymentIntentView::new(json).last_payment_error())
+    let expanded_pi = json.get("payment_intent").filter(|v| v.is_object());
+    let expanded_charge = json.get("charge").filter(|v| v.is_object());
+    expanded_pi
+        .and_then(|pi| PaymentIntentView::new(pi).last_payment_error())
+        .or_else(|| expanded_charge.and_then(|c| ChargeView::new(c).failure()))
+        .or_else(|| {
+            json.get("last_payment_error")
+                .filter(|v| v.is_object())
+                .and_then(|_| PaymentIntentView::new(json).last_payment_error())
+        })
 }
 
 /// `invoice.payment_failed`: why, what Stripe does next, what it means for the subscription.

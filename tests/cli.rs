@@ -1,0 +1,209 @@
+//! The `stripe-chat` binary as an operator uses it: exit codes, stdout and stderr.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_stripe-chat"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/events")
+        .join(name)
+}
+
+fn render(provider: &str, path: &Path) -> Output {
+    bin()
+        .args(["render", "--provider", provider])
+        .arg(path)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn assert_one_line_error(output: &Output, needle: &str) {
+    assert_eq!(output.status.code(), Some(2), "stderr: {}", stderr(output));
+    assert!(output.stdout.is_empty(), "nothing on stdout");
+    let err = stderr(output);
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err:?}");
+    assert!(err.contains(needle), "{err:?} should mention {needle:?}");
+}
+
+#[test]
+fn every_corpus_event_renders_for_every_provider_with_exit_zero() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("corpus")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    for (i, path) in files.iter().enumerate() {
+        // Every event once per run; each provider over a quarter of the corpus keeps this fast.
+        let provider = ["slack", "teams", "discord", "matrix"][i % 4];
+        let output = render(provider, path);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}: {}",
+            path.display(),
+            stderr(&output)
+        );
+        if output.stdout.is_empty() {
+            assert!(stderr(&output).contains("no message"), "{}", path.display());
+        } else {
+            let body: serde_json::Value =
+                serde_json::from_slice(&output.stdout).expect("stdout is one JSON body");
+            assert!(body.is_object(), "{}", path.display());
+        }
+    }
+}
+
+#[test]
+fn a_missing_file_is_named_with_exit_two_and_nothing_on_stdout() {
+    assert_one_line_error(
+        &render("slack", Path::new("no/such/event.json")),
+        "cannot read no/such/event.json",
+    );
+}
+
+#[test]
+fn a_file_that_is_not_json_is_named_as_such() {
+    let dir = tempdir();
+    let path = dir.join("not-json.json");
+    std::fs::write(&path, b"this is not json").expect("write");
+    assert_one_line_error(&render("teams", &path), "not JSON");
+}
+
+#[test]
+fn json_that_is_not_a_stripe_event_is_named_as_such() {
+    let dir = tempdir();
+    for (name, body) in [
+        ("array.json", &b"[1,2,3]"[..]),
+        ("customer.json", br#"{"id":"cus_1","object":"customer"}"#),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, body).expect("write");
+        assert_one_line_error(&render("discord", &path), "not a Stripe event");
+    }
+}
+
+#[test]
+fn binary_garbage_never_panics() {
+    let dir = tempdir();
+    let path = dir.join("garbage.json");
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&path, garbage).expect("write");
+    let output = render("matrix", &path);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!stderr(&output).contains("panicked"));
+}
+
+#[test]
+fn an_unknown_provider_is_refused_with_exit_two() {
+    let output = render("irc", &fixture("invoice.paid@2024-06-20.json"));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    assert!(stderr(&output).contains("unknown provider"));
+}
+
+#[test]
+fn a_config_error_names_the_file_line_and_key() {
+    let dir = tempdir();
+    let path = dir.join("render.toml");
+    std::fs::write(
+        &path,
+        "[redaction]\nlevel = \"public\"\n\n[slack]\nchanel = \"C1\"\n",
+    )
+    .expect("write");
+    let output = bin()
+        .args(["render", "--provider", "slack", "--config"])
+        .arg(&path)
+        .arg(fixture("invoice.paid@2024-06-20.json"))
+        .output()
+        .expect("runs");
+    assert_one_line_error(&output, "chanel");
+    assert!(
+        // toml places an unknown key at its table (`[slack]`, line 4).
+        stderr(&output).contains("render.toml:4: unknown field `chanel`"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn the_config_sets_slack_channel_and_redaction_level() {
+    let dir = tempdir();
+    let path = dir.join("render.toml");
+    std::fs::write(
+        &path,
+        "[redaction]\nlevel = \"restricted\"\n[slack]\nchannel = \"C0FINANCE\"\n",
+    )
+    .expect("write");
+    let output = bin()
+        .args(["render", "--provider", "slack", "--config"])
+        .arg(&path)
+        .arg(fixture("invoice.paid@2024-06-20.json"))
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let body: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(body["channel"], "C0FINANCE");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("jenny.rosen@example.com"),
+        "restricted keeps emails"
+    );
+}
+
+#[test]
+fn standard_input_is_read_with_a_dash() {
+    use std::io::Write;
+    let raw =
+        std::fs::read(fixture("charge.dispute.created@2026-09-30.endive.json")).expect("fixture");
+    let mut child = bin()
+        .args(["render", "--provider", "matrix", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&raw)
+        .expect("write");
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(0));
+    let body: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(body["msgtype"], "m.notice");
+}
+
+#[test]
+fn the_demo_renders_the_bundled_samples_for_all_four_platforms() {
+    let output = bin().arg("demo").output().expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    for heading in ["## slack", "## teams", "## discord", "## matrix"] {
+        assert_eq!(text.matches(heading).count(), 3, "{heading}");
+    }
+    assert!(text.contains("signature verified"));
+}
+
+/// A fresh directory under the target dir for one test's files.
+fn tempdir() -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "cli-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir
+}

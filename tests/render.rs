@@ -1,0 +1,163 @@
+//! Every corpus event through transform → redact → render for every platform: within each
+//! platform's limits, no planted card number survives, no markup from event data comes alive, and
+//! the body matches its reviewed snapshot.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use stripe_chat::events::StripeEvent;
+use stripe_chat::{Pipeline, Provider, RenderConfig};
+
+fn corpus() -> Vec<(String, StripeEvent)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("corpus")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let name = p
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .expect("utf-8")
+                .to_owned();
+            let event = StripeEvent::from_slice(&std::fs::read(&p).expect("read")).expect("valid");
+            (name, event)
+        })
+        .collect()
+}
+
+fn validate(provider: Provider, body: &Value) -> Result<(), Vec<String>> {
+    match provider {
+        Provider::Slack => stripe_chat::slack::validate_limits(body),
+        Provider::Teams => stripe_chat::teams::validate_limits(body),
+        Provider::Discord => stripe_chat::discord::validate_limits(body),
+        Provider::Matrix => stripe_chat::matrix::validate_limits(body),
+        _ => Ok(()),
+    }
+}
+
+fn rendered() -> Vec<(String, Provider, Value)> {
+    let config = RenderConfig::default();
+    let pipeline = Pipeline::from_config(&config);
+    let mut out = Vec::new();
+    for (name, event) in corpus() {
+        for provider in Provider::ALL {
+            let body = stripe_chat::render(&pipeline, &config, provider, &event)
+                .unwrap_or_else(|e| panic!("{name} / {provider}: {e}"));
+            if let Some(body) = body {
+                out.push((name.clone(), provider, body));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_rendering_is_within_its_platforms_limits_and_matches_its_snapshot() {
+    let all = rendered();
+    assert!(all.len() >= 4 * 70, "{} renderings", all.len());
+    for (name, provider, body) in all {
+        if let Err(problems) = validate(provider, &body) {
+            panic!("{name} / {provider}: {problems:#?}");
+        }
+        insta::assert_json_snapshot!(format!("{provider}__{}", name.replace('@', "__")), body);
+    }
+}
+
+#[test]
+fn no_planted_card_number_reaches_any_platform() {
+    let planted = ["4242424242424242", "5555555555554444", "378282246310005"];
+    for (name, provider, body) in rendered() {
+        let raw = body.to_string();
+        for pan in planted {
+            let spaced = pan
+                .as_bytes()
+                .chunks(4)
+                .map(|c| std::str::from_utf8(c).unwrap_or_default())
+                .collect::<Vec<_>>();
+            assert!(!raw.contains(pan), "{name} / {provider} leaks {pan}");
+            assert!(
+                !raw.contains(&spaced.join(" ")),
+                "{name} / {provider} leaks {pan} with spaces"
+            );
+            assert!(
+                !raw.contains(&spaced.join("-")),
+                "{name} / {provider} leaks {pan} with dashes"
+            );
+        }
+    }
+}
+
+#[test]
+fn markup_in_event_data_stays_inert_on_every_platform() {
+    for (name, provider, body) in rendered()
+        .into_iter()
+        .filter(|(n, _, _)| n.contains("markup-injection"))
+    {
+        let raw = body.to_string();
+        match provider {
+            Provider::Slack => {
+                // Slack parses mrkdwn objects and the top-level `text`; plain_text is shown as is.
+                let mut parsed = vec![body["text"].as_str().unwrap_or_default().to_owned()];
+                collect_mrkdwn(&body["blocks"], &mut parsed);
+                for text in parsed {
+                    assert!(
+                        !text.contains("<!channel>"),
+                        "{name}: live @channel in {text}"
+                    );
+                    assert!(
+                        !text.contains("<https://evil.test|click>"),
+                        "{name}: live link in {text}"
+                    );
+                    assert!(!text.contains("*bold*"), "{name}: live bold in {text}");
+                }
+            }
+            Provider::Discord => {
+                assert_eq!(
+                    body["allowed_mentions"]["parse"],
+                    serde_json::json!([]),
+                    "{name}"
+                );
+                assert!(
+                    !raw.contains("[x](https://evil.test)"),
+                    "{name}: live masked link"
+                );
+            }
+            Provider::Matrix => {
+                let html = body["formatted_body"].as_str().expect("html");
+                assert!(!html.contains("<script"), "{name}: live script tag");
+                assert!(!html.contains("<https://evil.test"), "{name}");
+            }
+            Provider::Teams => {
+                assert!(
+                    !raw.contains("[x](https://evil.test)"),
+                    "{name}: live markdown link"
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Every `text` of a `{"type": "mrkdwn"}` object under `value`.
+fn collect_mrkdwn(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if map.get("type").and_then(Value::as_str) == Some("mrkdwn") {
+                out.push(
+                    map.get("text")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                );
+            }
+            map.values().for_each(|v| collect_mrkdwn(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_mrkdwn(v, out)),
+        _ => {}
+    }
+}
