@@ -16,9 +16,19 @@ use crate::events::{StripeEvent, WebhookVerifier, sign};
 use crate::{Pipeline, Provider, RenderConfig};
 
 /// The signing secret the demo uses for its sample webhooks.
+///
+/// ```
+/// assert!(stripe_chat::demo::DEMO_SECRET.starts_with("whsec_"));
+/// ```
 pub const DEMO_SECRET: &str = "whsec_demo";
 
 /// The bundled sample events: (file name, raw JSON).
+///
+/// ```
+/// for (_, raw) in stripe_chat::demo::SAMPLES {
+///     assert!(stripe_chat::events::StripeEvent::from_slice(raw.as_bytes()).is_ok());
+/// }
+/// ```
 pub const SAMPLES: &[(&str, &str)] = &[
     (
         "invoice.payment_failed",

@@ -46,6 +46,11 @@ pub use money::Money;
 pub use signature::{DEFAULT_TOLERANCE, SignatureError, WebhookSecret, WebhookVerifier, sign};
 
 /// async-stripe's strictly typed event model, re-exported for [`StripeEvent::typed`].
+///
+/// ```
+/// fn kind(event: &stripe_chat_events::typed::Event) -> &str { event.type_.as_str() }
+/// # let _ = kind;
+/// ```
 pub mod typed {
     pub use stripe_webhook::{Event, EventObject, EventType};
 }

@@ -6,6 +6,10 @@
 use stripe_chat_message::{ObjectKind, ObjectRef};
 
 /// The Dashboard's base URL.
+///
+/// ```
+/// assert!(stripe_chat_events::links::DASHBOARD.starts_with("https://"));
+/// ```
 pub const DASHBOARD: &str = "https://dashboard.stripe.com";
 
 /// Where Dashboard links point: live or test mode, and the connected account for Connect events.

@@ -7,12 +7,20 @@
 use std::fmt;
 
 /// Currencies Stripe treats as zero-decimal (amounts are whole units).
+///
+/// ```
+/// assert!(stripe_chat_events::money::ZERO_DECIMAL.contains(&"jpy"));
+/// ```
 pub const ZERO_DECIMAL: &[&str] = &[
     "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
     "xaf", "xof", "xpf",
 ];
 
 /// Currencies Stripe treats as three-decimal.
+///
+/// ```
+/// assert!(stripe_chat_events::money::THREE_DECIMAL.contains(&"kwd"));
+/// ```
 pub const THREE_DECIMAL: &[&str] = &["bhd", "jod", "kwd", "omr", "tnd"];
 
 /// The number of decimal places Stripe uses for `currency` (case-insensitive ISO 4217 code).

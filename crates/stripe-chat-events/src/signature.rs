@@ -15,6 +15,10 @@ use sha2::Sha256;
 type HmacSha256 = Hmac<Sha256>;
 
 /// Stripe's default tolerance between the signature's timestamp and now: 300 seconds.
+///
+/// ```
+/// assert_eq!(stripe_chat_events::DEFAULT_TOLERANCE.as_secs(), 300);
+/// ```
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 
 /// An endpoint signing secret (`whsec_...`). Its `Debug` and `Display` never show it.

@@ -9,6 +9,10 @@
 use std::borrow::Cow;
 
 /// The ellipsis appended to text cut by [`truncate`].
+///
+/// ```
+/// assert_eq!(stripe_chat_message::text::ELLIPSIS.len_utf8(), 3);
+/// ```
 pub const ELLIPSIS: char = '…';
 
 /// Cuts `text` to at most `max_chars` characters (Unicode scalar values), ending with `…` when cut.

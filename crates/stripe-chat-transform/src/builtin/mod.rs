@@ -62,22 +62,59 @@ pub fn register_all(registry: &mut Registry) {
 }
 
 /// Action ids of the built-in actions, shared with the code that carries them out.
+///
+/// ```
+/// use stripe_chat_transform::builtin::actions;
+/// assert_ne!(actions::RETRY_PAYMENT, actions::SEND_DUNNING_EMAIL);
+/// ```
 pub mod actions {
     /// Open the object in the Stripe Dashboard (link).
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_transform::builtin::actions::OPEN_IN_STRIPE, "open_in_stripe");
+    /// ```
     pub const OPEN_IN_STRIPE: &str = "open_in_stripe";
     /// Create a support ticket about the customer.
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_transform::builtin::actions::CREATE_SUPPORT_TICKET, "create_support_ticket");
+    /// ```
     pub const CREATE_SUPPORT_TICKET: &str = "create_support_ticket";
     /// Note that someone contacted the customer.
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_transform::builtin::actions::MARK_CUSTOMER_CONTACTED, "mark_customer_contacted");
+    /// ```
     pub const MARK_CUSTOMER_CONTACTED: &str = "mark_customer_contacted";
     /// Retry the invoice's payment now (moves money).
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_transform::builtin::actions::RETRY_PAYMENT, "retry_payment");
+    /// ```
     pub const RETRY_PAYMENT: &str = "retry_payment";
     /// Send the invoice (dunning) email to the customer.
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_transform::builtin::actions::SEND_DUNNING_EMAIL, "send_dunning_email");
+    /// ```
     pub const SEND_DUNNING_EMAIL: &str = "send_dunning_email";
     /// Assign the case to the billing queue.
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_transform::builtin::actions::ASSIGN_BILLING_QUEUE, "assign_billing_queue");
+    /// ```
     pub const ASSIGN_BILLING_QUEUE: &str = "assign_billing_queue";
     /// Stage evidence for a dispute (saved as a draft, not submitted).
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_transform::builtin::actions::ADD_DISPUTE_EVIDENCE, "add_dispute_evidence");
+    /// ```
     pub const ADD_DISPUTE_EVIDENCE: &str = "add_dispute_evidence";
     /// Notify legal and finance.
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_transform::builtin::actions::NOTIFY_LEGAL_FINANCE, "notify_legal_finance");
+    /// ```
     pub const NOTIFY_LEGAL_FINANCE: &str = "notify_legal_finance";
 }
 
