@@ -8,6 +8,10 @@
 //! - [`ChatMessage`]: title, summary, [`Severity`], ordered [`Field`]s, [`Link`]s, [`Action`]s, tags,
 //!   a thread key (the Stripe object it is about, an [`ObjectRef`]), footer and timestamp.
 //! - [`Renderer`]: what an adapter implements to turn a message into its platform's JSON body.
+//! - [`ChatProvider`]: what an adapter implements to deliver it: `send` (optionally in a thread)
+//!   returning a [`MessageRef`], `update`, [`Capabilities`], and a [`DeliveryError`] whose
+//!   [`ErrorKind`] says whether to retry (transient, rate-limited with a delay, permanent,
+//!   unauthorized). [`Secret`] keeps tokens out of `Debug`.
 //! - [`text`]: helpers adapters share (truncation on character boundaries, UTC time formatting).
 //!
 //! ```
@@ -34,7 +38,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+mod provider;
 pub mod text;
+
+/// Re-exported so adapters implement [`ChatProvider`] with the same macro version.
+pub use async_trait::async_trait;
+pub use provider::{Capabilities, ChatProvider, DeliveryError, ErrorKind, MessageRef, Secret};
 
 /// How urgent a message is; adapters map it to a colour or an emoji.
 ///
