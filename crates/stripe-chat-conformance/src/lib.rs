@@ -370,9 +370,12 @@ pub async fn run<P: Platform>(platform: &P) {
 
     // Nobody listening → transient.
     {
-        let server = MockServer::start().await;
-        let uri = server.uri();
-        drop(server);
+        // A port that was just free: wiremock pools its servers, so a dropped MockServer may
+        // still be listening and cannot stand for "nobody listening".
+        let uri = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+            format!("http://{}", listener.local_addr().expect("a local address"))
+        };
         let provider = platform.provider(&uri);
         assert_error(
             platform,
