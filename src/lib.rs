@@ -10,7 +10,10 @@
 //! | [`message`] | `stripe-chat-message` | the provider-neutral [`ChatMessage`](message::ChatMessage) and the [`Renderer`](message::Renderer) trait |
 //! | [`transform`] | `stripe-chat-transform` | the [`Transformer`](transform::Transformer) trait, the registry, built-in transformers |
 //! | [`redact`] | `stripe-chat-redact` | redaction policies (card numbers, emails, phones, addresses) |
-//! | [`slack`], [`teams`], [`discord`], [`matrix`] | `stripe-chat-<platform>` | each platform's rendering |
+//! | [`slack`], [`teams`], [`discord`], [`matrix`] | `stripe-chat-<platform>` | each platform's adapter: rendering and delivery |
+//! | [`webhook`] | `stripe-chat-webhook` | the neutral message as signed JSON to any URL |
+//! | [`file`] | `stripe-chat-file` | one JSON line per message in a file (the embedded default destination) |
+//! | [`route`] | `stripe-chat-route` | routing rules: which events go to which destinations |
 //!
 //! [`Pipeline`] puts transform and redaction together, and [`render`] adds a platform:
 //!
@@ -40,12 +43,15 @@ use serde::Deserialize;
 
 pub use stripe_chat_discord as discord;
 pub use stripe_chat_events as events;
+pub use stripe_chat_file as file;
 pub use stripe_chat_matrix as matrix;
 pub use stripe_chat_message as message;
 pub use stripe_chat_redact as redact;
+pub use stripe_chat_route as route;
 pub use stripe_chat_slack as slack;
 pub use stripe_chat_teams as teams;
 pub use stripe_chat_transform as transform;
+pub use stripe_chat_webhook as webhook;
 
 use events::StripeEvent;
 use message::{ChatMessage, RenderError, Renderer};

@@ -1,11 +1,65 @@
 //! The Discord adapter of stripe-chat: turns a provider-neutral
 //! [`ChatMessage`](stripe_chat_message::ChatMessage) into an execute-webhook body (one embed and
-//! buttons).
+//! buttons), and posts and edits it through a Discord webhook.
 //!
-//! This crate is the pure rendering half of the adapter (no I/O); posting, editing and the
-//! interactions endpoint come in later modules.
+//! # Mode: a channel webhook
 //!
-//! Main items:
+//! The adapter speaks to one Discord webhook (Server Settings → Integrations → Webhooks, or
+//! Channel → Edit → Integrations). No bot, no gateway connection.
+//!
+//! | operation | how | supported |
+//! |---|---|---|
+//! | send | `POST {api_base}/webhooks/{id}/{token}?wait=true` → the message object | always |
+//! | update | `PATCH {api_base}/webhooks/{id}/{token}/messages/{message_id}` | always (messages this webhook sent) |
+//! | thread | `?thread_id=<thread>` | replies go into the thread the root message is in; a webhook cannot start a thread on a channel message, so `capabilities().thread` is true only with `thread_id` configured |
+//! | link buttons | style 5; `?with_components=true` unless the webhook belongs to an application | always |
+//! | callback buttons | `custom_id` `sc:<action>:<target>` | only with `interactive = true` (an application-owned webhook) |
+//!
+//! Every body sends `"allowed_mentions": {"parse": []}` and is checked with [`validate_limits`]
+//! before any request: a body over a limit is a `Permanent` error, not a 400 from Discord.
+//!
+//! # Configuration
+//!
+//! ```toml
+//! [discord]
+//! webhook_url_env = "STRIPE_CHAT_DISCORD_WEBHOOK_URL"  # or webhook_url = "https://discord.com/api/webhooks/{id}/{token}"
+//! thread_id = "1000000000000000001"   # optional: post into this thread or forum post
+//! username = "Stripe"                 # optional: must not contain "discord" or "clyde"
+//! avatar_url = "https://example.com/stripe.png"
+//! interactive = false                 # true: the webhook belongs to an application (callback buttons)
+//! # api_base = "https://discord.com/api/v10"   # default; a proxy or a test server goes here
+//! # timeout_secs = 10
+//! ```
+//!
+//! The webhook URL is a secret: keep it in the environment (`webhook_url_env` names the
+//! variable, e.g. `STRIPE_CHAT_DISCORD_WEBHOOK_URL`). Only its `/webhooks/{id}/{token}` part is
+//! used; requests go to `api_base`. See [`DiscordConfig`] for every key.
+//!
+//! # Errors
+//!
+//! | Discord answers | [`ErrorKind`](stripe_chat_message::ErrorKind) | message |
+//! |---|---|---|
+//! | 200 | — (delivered) | — |
+//! | 429 | `RateLimited`, after the body's `retry_after` (float seconds, to the ms), else `Retry-After`, else 1 s | Discord's message; "global rate limit" when `"global": true` |
+//! | 5xx, timeout, connection failure | `Transient` (`RateLimited` when a 5xx carries `Retry-After`) | status |
+//! | 401, 403 (`50027` Invalid Webhook Token, ...) | `Unauthorized` | Discord's message and code; fix the URL |
+//! | 404 `10015` Unknown Webhook | `Permanent` | the webhook was deleted: stop using it |
+//! | 404 `10008` Unknown Message (update) | `Permanent` | the message was deleted or is not this webhook's |
+//! | 404 `10003` Unknown Channel | `Permanent` | the thread does not exist |
+//! | 400 (`50035` Invalid Form Body, ...) and other 4xx | `Permanent` | Discord's message, code and first field error |
+//! | body over a limit, render error, foreign or id-less ref | `Permanent`, no request | which limit |
+//! | reply to a message not in a thread | `Unsupported`, no request | — |
+//!
+//! No error message, source or `Debug` shows the webhook token. Discord bans an IP after 10,000
+//! invalid requests (401, 403, 429) in 10 minutes: `Unauthorized` and `Permanent` are not to be
+//! retried, and after an Unknown Webhook the webhook should not be used again.
+//!
+//! # Main items
+//!
+//! - [`DiscordConfig`] → [`DiscordProvider`]: the configuration (serde, `deny_unknown_fields`)
+//!   checked by [`DiscordConfig::build`], or built in code from [`DiscordProvider::webhook`];
+//!   [`ConfigError`] names the key at fault.
+//! - [`DiscordProvider`]: implements [`ChatProvider`](stripe_chat_message::ChatProvider).
 //! - [`DiscordRenderer`]: implements [`Renderer`](stripe_chat_message::Renderer) (platform
 //!   `"discord"`); optional `username` and `avatar_url`, and `interactive` to send callback buttons
 //!   (only for application-owned webhooks; link buttons are always sent).
@@ -39,10 +93,15 @@
 //! No feature flags yet.
 #![forbid(unsafe_code)]
 
+mod client;
+mod config;
+mod error;
 pub mod escape;
 pub mod limits;
 mod render;
 mod validate;
 
+pub use client::DiscordProvider;
+pub use config::{ConfigError, DEFAULT_API_BASE, DEFAULT_TIMEOUT_SECS, DiscordConfig};
 pub use render::DiscordRenderer;
 pub use validate::validate_limits;

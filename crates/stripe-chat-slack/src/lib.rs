@@ -1,16 +1,75 @@
 //! The Slack adapter of stripe-chat: turns a provider-neutral
-//! [`ChatMessage`](stripe_chat_message::ChatMessage) into a Block Kit body for `chat.postMessage`.
-//!
-//! This crate is the pure rendering half of the adapter (no I/O); posting, threading and
-//! interactivity come in later modules.
+//! [`ChatMessage`](stripe_chat_message::ChatMessage) into a Block Kit body and delivers it, with a
+//! bot token or through an incoming webhook.
 //!
 //! Main items:
-//! - [`SlackRenderer`]: implements [`Renderer`](stripe_chat_message::Renderer) (platform `"slack"`);
-//!   optional `channel`, and [`SlackRenderer::render_reply`] for a reply in a thread.
-//! - [`validate_limits`]: checks a rendered body against Slack's Block Kit limits.
-//! - [`limits`]: those limits, and the budgets the renderer keeps (about 12,000 characters of text).
+//! - [`SlackProvider`]: the adapter ([`ChatProvider`](stripe_chat_message::ChatProvider) and
+//!   [`Renderer`](stripe_chat_message::Renderer), platform `"slack"`), built in code with
+//!   [`SlackProvider::bot`] / [`SlackProvider::incoming_webhook`], or from configuration.
+//! - [`SlackConfig`]: the `[slack]` configuration section; [`SlackConfig::build`] checks it and
+//!   gives the provider, or a [`ConfigError`] naming the key at fault.
+//! - [`api_error_kind`]: what each Slack error code means (retry, slow down, fix the token, give
+//!   up).
+//! - [`SlackRenderer`]: the pure rendering (no I/O), with [`SlackRenderer::render_reply`] for a
+//!   reply in a thread; [`validate_limits`] checks a body against Slack's Block Kit limits;
+//!   [`limits`] lists them and the budgets the renderer keeps (about 12,000 characters of text).
 //! - [`escape`]: how event text is made inert: `&<>` escaped, mrkdwn formatting characters
 //!   replaced by look-alikes, block quotes broken, links and URLs made safe.
+//!
+//! # Modes
+//!
+//! | | bot (`mode = "bot"`, default) | incoming webhook (`mode = "webhook"`) |
+//! |---|---|---|
+//! | credentials | bot token `xoxb-...` with scope `chat:write`, bot invited to the channel | the webhook URL (it is the secret) |
+//! | send | `chat.postMessage` to `channel`; returns the message's `ts` and channel | to the webhook's fixed channel; returns a reference with an empty id |
+//! | update | `chat.update` (own messages) | no ([`ErrorKind::Unsupported`](stripe_chat_message::ErrorKind::Unsupported), nothing sent) |
+//! | reply in a thread | `thread_ts` = the thread's first message | no (Unsupported, nothing sent; never posted unthreaded) |
+//! | link buttons | yes | yes |
+//! | callback buttons | shown; clicks reach stripe-chat once the Slack app's interactivity request URL points at its interactions endpoint | shown, but clicks never reach stripe-chat |
+//!
+//! # Configuration
+//!
+//! ```toml
+//! [slack]
+//! mode = "bot"                  # or "webhook"
+//! token_env = "SLACK_BOT_TOKEN" # the environment variable holding the bot token (or `token = "xoxb-..."`)
+//! channel = "C0123456789"       # a channel id; the bot must be a member
+//! timeout_secs = 10             # per request (default 10)
+//! # api_base = "https://slack.com/api"
+//!
+//! # Incoming webhook instead:
+//! # mode = "webhook"
+//! # webhook_url_env = "SLACK_WEBHOOK_URL"  # or `webhook_url = "https://hooks.slack.com/services/..."`
+//! ```
+//!
+//! The bot token is usually taken from the environment variable `SLACK_BOT_TOKEN`, named by
+//! `token_env`. Unknown keys, and keys the chosen mode does not use, are refused; a missing
+//! secret is a start-up error naming the key (`slack.token: missing (set it or token_env)`).
+//! No `Debug`, log line or error shows the token or the webhook URL.
+//!
+//! ```
+//! use stripe_chat_message::{ChatMessage, ChatProvider, Renderer};
+//! use stripe_chat_slack::{SlackConfig, SlackMode};
+//!
+//! let config: SlackConfig = toml::from_str(r#"
+//!     token_env = "SLACK_BOT_TOKEN"
+//!     channel = "C0123456789"
+//! "#)?;
+//! let env = |name: &str| (name == "SLACK_BOT_TOKEN").then(|| "xoxb-1-abc".to_owned());
+//! let slack = config.build_with_env(env)?; // `config.build()` reads the process environment
+//! assert_eq!(slack.mode(), SlackMode::Bot);
+//! assert!(slack.capabilities().update && slack.capabilities().thread);
+//! assert_eq!(slack.render(&ChatMessage::new("Invoice paid"))?["channel"], "C0123456789");
+//!
+//! let hook: SlackConfig = toml::from_str(r#"
+//!     mode = "webhook"
+//!     webhook_url = "https://hooks.slack.com/services/T000/B000/XXXX"
+//! "#)?;
+//! assert!(!hook.build()?.capabilities().update);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Rendering
 //!
 //! ```
 //! use stripe_chat_message::{Action, ActionStyle, ChatMessage, ObjectRef, Renderer, Severity};
@@ -32,13 +91,17 @@
 //! # Ok::<(), stripe_chat_message::RenderError>(())
 //! ```
 //!
-//! No feature flags yet.
+//! No feature flags.
 #![forbid(unsafe_code)]
 
+mod client;
+mod config;
 pub mod escape;
 pub mod limits;
 mod render;
 mod validate;
 
+pub use client::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, SlackProvider, api_error_kind};
+pub use config::{ConfigError, SlackConfig, SlackMode};
 pub use render::SlackRenderer;
 pub use validate::validate_limits;

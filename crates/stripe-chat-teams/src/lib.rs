@@ -1,20 +1,67 @@
 //! The Microsoft Teams adapter of stripe-chat: turns a provider-neutral
-//! [`ChatMessage`](stripe_chat_message::ChatMessage) into the body a Teams **Workflows** webhook
-//! ("When a Teams webhook request is received") expects, `{"type": "message", "attachments": [...]}`
-//! holding one Adaptive Card.
+//! [`ChatMessage`](stripe_chat_message::ChatMessage) into one Adaptive Card and posts it to a Teams
+//! **Workflows webhook** (Power Automate, trigger "When a Teams webhook request is received"), the
+//! replacement of the retired Office 365 connectors.
 //!
-//! This is the pure rendering seed of the adapter; the HTTP client comes later.
+//! # What this mode can do
 //!
-//! Main items:
-//! - [`TeamsRenderer`]: the [`Renderer`](stripe_chat_message::Renderer) for `teams`, with its
+//! Send only ([`Capabilities::SEND_ONLY`](stripe_chat_message::Capabilities::SEND_ONLY)):
+//! - **send** a card to the channel or chat the flow posts in. The webhook answers `202 Accepted`
+//!   and gives no message id, so the returned [`MessageRef`](stripe_chat_message::MessageRef) has an
+//!   empty id (it cannot be addressed);
+//! - **link buttons only**: links and link actions become `Action.OpenUrl` buttons; callback actions
+//!   are left out, as clicks on `Action.Submit`/`Action.Execute` go to a bot and a webhook has none;
+//! - no **update** and no **thread**: both are refused as `Unsupported` without a request.
+//!
+//! Updating messages, replying in threads and interactive buttons need the **Bot Framework** mode
+//! (a bot registered with Teams), a later addition to this crate.
+//!
+//! The flow must be one that *anyone* may trigger (the URL's `sig` is the key); a flow limited to
+//! users of the tenant wants a Microsoft Entra token, which this mode does not send (Teams answers
+//! 401: `Unauthorized`). What the flow does after accepting the card (posting it, or failing to)
+//! shows only in the flow's run history, not in the answer.
+//!
+//! # Configuration
+//!
+//! A [`TeamsConfig`], e.g. a `[teams]` table of stripe-chat's configuration file:
+//!
+//! ```toml
+//! [teams]
+//! # The flow's HTTP URL, read from the environment (it carries its key, `sig=`).
+//! webhook_url_env = "STRIPE_CHAT_TEAMS_WEBHOOK_URL"
+//! # Or inline (keep the file private): webhook_url = "https://...logic.azure.com:443/workflows/...&sig=..."
+//! card_version = "1.4"   # or "1.5"
+//! timeout_secs = 10
+//! ```
+//!
+//! Set one of `webhook_url` and `webhook_url_env`. The URL must be `https://` (`http://` only for a
+//! loopback host, for tests). Errors name the key and never show the URL, and neither does any
+//! `Debug` or delivery error.
+//!
+//! # How answers are classified
+//!
+//! | answer                    | [`ErrorKind`](stripe_chat_message::ErrorKind)          |
+//! |---------------------------|--------------------------------------------------------|
+//! | 2xx (202 from the trigger)| delivered, `MessageRef { provider: "teams", id: "" }`  |
+//! | 400                       | `Permanent`, with Power Automate's error code/message  |
+//! | 401, 403                  | `Unauthorized` (bad `sig`, or a flow that wants sign-in)|
+//! | 404                       | `Permanent` (flow deleted, or a wrong URL)             |
+//! | 413                       | `Permanent` (card too large)                           |
+//! | other 4xx                 | `Permanent` (408 and 425: `Transient`)                 |
+//! | 429                       | `RateLimited`, after `Retry-After` (1 s when absent)   |
+//! | 5xx                       | `Transient` (`RateLimited` when it sends `Retry-After`)|
+//! | timeout, no connection    | `Transient`                                            |
+//! | card over Teams' limits   | `Permanent`, nothing sent                              |
+//!
+//! # Main items
+//!
+//! - [`TeamsProvider`]: the [`ChatProvider`](stripe_chat_message::ChatProvider), built with
+//!   [`TeamsProvider::workflows`] ([`TeamsBuilder`]) or [`TeamsConfig::build`] ([`ConfigError`]).
+//! - [`TeamsRenderer`]: the pure [`Renderer`](stripe_chat_message::Renderer) for `teams`, with its
 //!   [`CardVersion`] option (1.4 by default, 1.5 at most: Teams renders nothing newer).
 //! - [`escape_markdown`]: how event text is made literal in a card's Markdown.
 //! - [`validate_limits`]: checks a body against Teams' size, version and action rules.
 //! - [`limits`]: the documented limits the renderer keeps to.
-//!
-//! Cards posted by a webhook can only *open URLs*: links and link actions become `Action.OpenUrl`
-//! buttons, and callback actions are left out (clicks on `Action.Submit`/`Action.Execute` go to a
-//! bot; they need the Bot Framework mode).
 //!
 //! ```
 //! use stripe_chat_message::{Action, ChatMessage, ObjectRef, Renderer, Severity};
@@ -36,12 +83,35 @@
 //! # Ok::<(), stripe_chat_message::RenderError>(())
 //! ```
 //!
+//! Sending (against a Workflows webhook; here one that is not listening):
+//!
+//! ```
+//! use stripe_chat_message::{ChatMessage, ChatProvider, ErrorKind, Secret};
+//! use stripe_chat_teams::TeamsConfig;
+//!
+//! let config: TeamsConfig = toml::from_str(r#"
+//! webhook_url = "http://127.0.0.1:9/workflows/abc/triggers/manual/paths/invoke?sig=SECRETSIG"
+//! timeout_secs = 2
+//! "#)?;
+//! let teams = config.build()?;
+//! # tokio_test::block_on(async {
+//! let error = teams.send(&ChatMessage::new("Invoice paid"), None).await.unwrap_err();
+//! assert_eq!(error.kind(), ErrorKind::Transient);
+//! assert!(!error.to_string().contains("SECRETSIG"));
+//! # });
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! This crate has no feature flags.
 #![forbid(unsafe_code)]
 
+mod client;
+mod config;
 pub mod limits;
 mod render;
 mod validate;
 
+pub use client::{TeamsBuilder, TeamsProvider};
+pub use config::{ConfigError, DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS, TeamsConfig};
 pub use render::{CardVersion, TeamsRenderer, escape_markdown};
 pub use validate::validate_limits;

@@ -1,0 +1,592 @@
+//! Configuration of the Discord adapter: [`DiscordConfig`] (serde, for config files), checked once
+//! by [`DiscordConfig::build`] into a [`DiscordProvider`]; the same type is the builder for code.
+//!
+//! The webhook URL is a secret (its last segment is the webhook's token). It is read from the
+//! config ([`webhook_url`](DiscordConfig::webhook_url)) or from the environment variable named by
+//! [`webhook_url_env`](DiscordConfig::webhook_url_env), and only its `/webhooks/{id}/{token}` part
+//! is kept: requests go to [`api_base`](DiscordConfig::api_base)`/webhooks/{id}/{token}`, so a test
+//! or a proxy changes `api_base`, never the URL. No error and no `Debug` shows the token.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use reqwest::Url;
+use serde::Deserialize;
+use stripe_chat_message::Secret;
+
+use crate::client::DiscordProvider;
+use crate::render::DiscordRenderer;
+
+/// Where Discord's API lives, unless [`DiscordConfig::api_base`] says otherwise.
+///
+/// ```
+/// assert_eq!(stripe_chat_discord::DEFAULT_API_BASE, "https://discord.com/api/v10");
+/// ```
+pub const DEFAULT_API_BASE: &str = "https://discord.com/api/v10";
+
+/// Seconds a request may take, unless [`DiscordConfig::timeout_secs`] says otherwise.
+///
+/// ```
+/// assert_eq!(stripe_chat_discord::DEFAULT_TIMEOUT_SECS, 10);
+/// ```
+pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+
+/// The longest request timeout accepted, in seconds.
+const MAX_TIMEOUT_SECS: u64 = 300;
+
+/// Hosts a Discord webhook URL may name (and their `ptb.` / `canary.` subdomains).
+const DISCORD_HOSTS: [&str; 2] = ["discord.com", "discordapp.com"];
+
+/// The shape of a webhook URL, for error messages.
+const WEBHOOK_URL_SHAPE: &str = "https://discord.com/api/webhooks/{id}/{token}";
+
+/// The `[discord]` section of a configuration file, and the builder of a [`DiscordProvider`].
+///
+/// Keys (unknown keys are refused):
+///
+/// | key | default | meaning |
+/// |---|---|---|
+/// | `webhook_url` | — | the webhook URL, `https://discord.com/api/webhooks/{id}/{token}` (a secret) |
+/// | `webhook_url_env` | — | or: the name of the environment variable holding it (one of the two is required) |
+/// | `thread_id` | none | post into this thread (a thread or forum post in the webhook's channel) |
+/// | `username` | the webhook's name | the name shown on messages (1–80 characters, not containing `discord` or `clyde`) |
+/// | `avatar_url` | the webhook's avatar | an `http(s)` image URL |
+/// | `interactive` | `false` | the webhook belongs to an application whose interactions endpoint handles callback buttons |
+/// | `api_base` | [`DEFAULT_API_BASE`] | where Discord's API is (`https`, or `http` on a loopback address for tests) |
+/// | `timeout_secs` | [`DEFAULT_TIMEOUT_SECS`] | seconds a request may take (1–300) |
+///
+/// ```
+/// use stripe_chat_discord::DiscordConfig;
+///
+/// let config: DiscordConfig = toml::from_str(r#"
+///     webhook_url = "https://discord.com/api/webhooks/123456789012345678/SECRETTOKEN"
+///     thread_id = "1000000000000000001"
+///     username = "Stripe"
+///     interactive = true
+/// "#)?;
+/// assert!(!format!("{config:?}").contains("SECRETTOKEN"));
+/// let provider = config.build()?;
+/// assert_eq!(provider.webhook_id(), "123456789012345678");
+/// assert_eq!(provider.thread_id(), Some("1000000000000000001"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// In code, [`DiscordProvider::webhook`] starts the same builder:
+///
+/// ```
+/// use std::time::Duration;
+/// use stripe_chat_discord::DiscordProvider;
+/// use stripe_chat_message::Secret;
+///
+/// let provider = DiscordProvider::webhook(Secret::new(
+///     "https://discord.com/api/webhooks/123456789012345678/SECRETTOKEN",
+/// ))
+/// .with_thread("1000000000000000001")
+/// .interactive(false)
+/// .with_timeout(Duration::from_secs(5))
+/// .build()?;
+/// assert_eq!(provider.timeout(), Duration::from_secs(5));
+/// # Ok::<(), stripe_chat_discord::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordConfig {
+    /// The webhook URL (`https://discord.com/api/webhooks/{id}/{token}`).
+    #[serde(default)]
+    pub webhook_url: Option<Secret>,
+    /// The name of an environment variable holding the webhook URL.
+    #[serde(default)]
+    pub webhook_url_env: Option<String>,
+    /// A thread (or forum post) in the webhook's channel to post into.
+    #[serde(default)]
+    pub thread_id: Option<String>,
+    /// The name shown on messages instead of the webhook's.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// The avatar shown on messages instead of the webhook's.
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+    /// The webhook belongs to an application: callback buttons are sent and reach its
+    /// interactions endpoint.
+    #[serde(default)]
+    pub interactive: bool,
+    /// Where Discord's API is.
+    #[serde(default = "default_api_base")]
+    pub api_base: String,
+    /// Seconds a request may take.
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+}
+
+fn default_api_base() -> String {
+    DEFAULT_API_BASE.to_owned()
+}
+
+fn default_timeout_secs() -> u64 {
+    DEFAULT_TIMEOUT_SECS
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        DiscordConfig {
+            webhook_url: None,
+            webhook_url_env: None,
+            thread_id: None,
+            username: None,
+            avatar_url: None,
+            interactive: false,
+            api_base: default_api_base(),
+            timeout_secs: DEFAULT_TIMEOUT_SECS,
+        }
+    }
+}
+
+/// A configuration that cannot work, naming the key at fault (never the token).
+///
+/// ```
+/// use stripe_chat_discord::{ConfigError, DiscordConfig};
+/// let error = DiscordConfig::default().build().unwrap_err();
+/// assert_eq!(error, ConfigError::MissingWebhook);
+/// assert_eq!(error.key(), "webhook_url");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// Neither `webhook_url` nor `webhook_url_env` is set.
+    #[error("discord: `webhook_url` (or `webhook_url_env`) is required")]
+    MissingWebhook,
+    /// Both `webhook_url` and `webhook_url_env` are set.
+    #[error("discord: set only one of `webhook_url` and `webhook_url_env`")]
+    ConflictingWebhook,
+    /// The environment variable named by `webhook_url_env` is unset or empty.
+    #[error("discord: `webhook_url_env` names {variable}, which is unset or empty")]
+    MissingEnv {
+        /// The variable's name.
+        variable: String,
+    },
+    /// A key's value is wrong.
+    #[error("discord: `{key}` {reason}")]
+    Invalid {
+        /// The key.
+        key: &'static str,
+        /// What is wrong with it (never the secret itself).
+        reason: String,
+    },
+    /// The HTTP client could not be built (reported under `timeout_secs`, the only key it takes).
+    #[error("discord: cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+impl ConfigError {
+    /// The configuration key at fault.
+    ///
+    /// ```
+    /// use stripe_chat_discord::DiscordConfig;
+    /// use stripe_chat_message::Secret;
+    /// let config = DiscordConfig::default()
+    ///     .webhook_url(Secret::new("https://discord.com/api/webhooks/1/t"))
+    ///     .with_thread("general");
+    /// assert_eq!(config.build().unwrap_err().key(), "thread_id");
+    /// ```
+    pub fn key(&self) -> &'static str {
+        match self {
+            ConfigError::MissingWebhook | ConfigError::ConflictingWebhook => "webhook_url",
+            ConfigError::MissingEnv { .. } => "webhook_url_env",
+            ConfigError::Invalid { key, .. } => key,
+            ConfigError::Client(_) => "timeout_secs",
+        }
+    }
+
+    fn invalid(key: &'static str, reason: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A webhook URL taken apart: the id (not secret) and the token (secret).
+pub(crate) struct Webhook {
+    pub(crate) id: String,
+    pub(crate) token: Secret,
+}
+
+/// Whether `id` looks like a Discord snowflake (1 to 20 ASCII digits).
+pub(crate) fn is_snowflake(id: &str) -> bool {
+    (1..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether `token` only has the characters Discord webhook tokens use, so it needs no encoding.
+fn is_token(token: &str) -> bool {
+    (1..=256).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Takes the id and token out of a webhook URL; `key` names where the URL came from.
+pub(crate) fn parse_webhook_url(url: &Secret, key: &'static str) -> Result<Webhook, ConfigError> {
+    let not_a_webhook = |why: &str| {
+        ConfigError::invalid(
+            key,
+            format!("is not a Discord webhook URL ({why}; expected {WEBHOOK_URL_SHAPE})"),
+        )
+    };
+    let parsed = Url::parse(url.expose().trim()).map_err(|_| not_a_webhook("not a URL"))?;
+    if parsed.scheme() != "https" {
+        return Err(not_a_webhook("not https"));
+    }
+    let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
+    let discord_host = DISCORD_HOSTS
+        .iter()
+        .any(|h| host == *h || host == format!("ptb.{h}") || host == format!("canary.{h}"));
+    if !discord_host {
+        return Err(not_a_webhook(
+            "not a discord.com host; to reach another server, set `api_base`",
+        ));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(not_a_webhook("has user information"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(not_a_webhook(
+            "has a query or fragment; give a thread in `thread_id`",
+        ));
+    }
+    let mut segments: Vec<&str> = parsed.path_segments().into_iter().flatten().collect();
+    if segments.last() == Some(&"") {
+        segments.pop();
+    }
+    let version_ok =
+        |v: &str| v.len() > 1 && v.starts_with('v') && v[1..].bytes().all(|b| b.is_ascii_digit());
+    let (id, token) = match segments.as_slice() {
+        ["api", "webhooks", id, token] => (*id, *token),
+        ["api", version, "webhooks", id, token] if version_ok(version) => (*id, *token),
+        _ => return Err(not_a_webhook("the path is not /api/webhooks/{id}/{token}")),
+    };
+    if !is_snowflake(id) {
+        return Err(not_a_webhook("the webhook id is not a number"));
+    }
+    if !is_token(token) {
+        return Err(not_a_webhook(
+            "the token has characters Discord tokens do not use",
+        ));
+    }
+    Ok(Webhook {
+        id: id.to_owned(),
+        token: Secret::new(token),
+    })
+}
+
+/// Checks `api_base`: `https`, or `http` on a loopback address, without user, query or fragment.
+fn parse_api_base(api_base: &str) -> Result<Url, ConfigError> {
+    let invalid = |why: &str| ConfigError::invalid("api_base", format!("{why} ({api_base:?})"));
+    let url =
+        Url::parse(api_base.trim().trim_end_matches('/')).map_err(|_| invalid("is not a URL"))?;
+    let host = url.host_str().unwrap_or_default();
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(invalid(
+                "must be https (plain http only on a loopback address): the webhook token travels in the path",
+            ));
+        }
+        _ => return Err(invalid("must be an https URL")),
+    }
+    if url.host().is_none() || url.cannot_be_a_base() {
+        return Err(invalid("has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("must not carry user information"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("must not have a query or fragment"));
+    }
+    Ok(url)
+}
+
+/// Checks the `username` override against Discord's rules for webhook names.
+fn check_username(username: &str) -> Result<(), ConfigError> {
+    let trimmed = username.trim();
+    let lower = trimmed.to_lowercase();
+    if trimmed.is_empty() {
+        return Err(ConfigError::invalid("username", "is empty"));
+    }
+    if trimmed.chars().count() > crate::limits::MAX_USERNAME {
+        return Err(ConfigError::invalid(
+            "username",
+            format!("is longer than {} characters", crate::limits::MAX_USERNAME),
+        ));
+    }
+    // Discord refuses webhook names containing these words (Create Webhook docs) with a 400.
+    for word in ["discord", "clyde"] {
+        if lower.contains(word) {
+            return Err(ConfigError::invalid(
+                "username",
+                format!("must not contain {word:?} (Discord refuses it)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl DiscordConfig {
+    /// The same configuration, posting through the webhook at `url` (builder style).
+    ///
+    /// ```
+    /// use stripe_chat_discord::DiscordConfig;
+    /// use stripe_chat_message::Secret;
+    /// let config = DiscordConfig::default()
+    ///     .webhook_url(Secret::new("https://discord.com/api/webhooks/1/t"));
+    /// assert!(config.build().is_ok());
+    /// ```
+    pub fn webhook_url(mut self, url: Secret) -> Self {
+        self.webhook_url = Some(url);
+        self
+    }
+
+    /// The same configuration, reading the webhook URL from the environment variable `variable`
+    /// when built.
+    ///
+    /// ```
+    /// use stripe_chat_discord::{ConfigError, DiscordConfig};
+    /// let config = DiscordConfig::default().webhook_url_env("SURELY_UNSET_STRIPE_CHAT_DISCORD_URL");
+    /// assert!(matches!(config.build(), Err(ConfigError::MissingEnv { .. })));
+    /// ```
+    pub fn webhook_url_env(mut self, variable: impl Into<String>) -> Self {
+        self.webhook_url_env = Some(variable.into());
+        self
+    }
+
+    /// The same configuration, posting into the thread `thread_id` (a thread or forum post in the
+    /// webhook's channel). Replies to the messages it sends then stay in that thread.
+    ///
+    /// ```
+    /// use stripe_chat_discord::DiscordProvider;
+    /// use stripe_chat_message::{ChatProvider, Secret};
+    /// let url = Secret::new("https://discord.com/api/webhooks/1/t");
+    /// assert!(DiscordProvider::webhook(url).with_thread("1000000000000000001").build()?.capabilities().thread);
+    /// # Ok::<(), stripe_chat_discord::ConfigError>(())
+    /// ```
+    pub fn with_thread(mut self, thread_id: impl Into<String>) -> Self {
+        self.thread_id = Some(thread_id.into());
+        self
+    }
+
+    /// The same configuration, for a webhook owned by an application (`true`: callback buttons
+    /// are sent) or not (`false`, the default: link buttons only).
+    ///
+    /// ```
+    /// use stripe_chat_discord::DiscordProvider;
+    /// use stripe_chat_message::{ChatProvider, Secret};
+    /// let url = Secret::new("https://discord.com/api/webhooks/1/t");
+    /// assert!(DiscordProvider::webhook(url).interactive(true).build()?.capabilities().interactive);
+    /// # Ok::<(), stripe_chat_discord::ConfigError>(())
+    /// ```
+    pub fn interactive(mut self, interactive: bool) -> Self {
+        self.interactive = interactive;
+        self
+    }
+
+    /// The same configuration, allowing each request `timeout` (rounded up to whole seconds).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = stripe_chat_discord::DiscordConfig::default().with_timeout(Duration::from_millis(1500));
+    /// assert_eq!(config.timeout_secs, 2);
+    /// ```
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout_secs = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
+        self
+    }
+
+    /// The same configuration, showing `username` on messages instead of the webhook's name.
+    ///
+    /// ```
+    /// let config = stripe_chat_discord::DiscordConfig::default().with_username("Stripe");
+    /// assert_eq!(config.username.as_deref(), Some("Stripe"));
+    /// ```
+    pub fn with_username(mut self, username: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self
+    }
+
+    /// The same configuration, showing the image at `avatar_url` instead of the webhook's avatar.
+    ///
+    /// ```
+    /// let config = stripe_chat_discord::DiscordConfig::default().with_avatar_url("https://example.com/a.png");
+    /// assert_eq!(config.avatar_url.as_deref(), Some("https://example.com/a.png"));
+    /// ```
+    pub fn with_avatar_url(mut self, avatar_url: impl Into<String>) -> Self {
+        self.avatar_url = Some(avatar_url.into());
+        self
+    }
+
+    /// The same configuration, sending requests to `api_base` instead of [`DEFAULT_API_BASE`]
+    /// (a proxy, or a mock server in tests).
+    ///
+    /// ```
+    /// let config = stripe_chat_discord::DiscordConfig::default().with_api_base("http://127.0.0.1:8080/api");
+    /// assert_eq!(config.api_base, "http://127.0.0.1:8080/api");
+    /// ```
+    pub fn with_api_base(mut self, api_base: impl Into<String>) -> Self {
+        self.api_base = api_base.into();
+        self
+    }
+
+    /// Checks every key and builds the provider. The error names the key at fault and never
+    /// shows the token.
+    ///
+    /// ```
+    /// use stripe_chat_discord::DiscordConfig;
+    /// use stripe_chat_message::Secret;
+    /// let config = DiscordConfig::default()
+    ///     .webhook_url(Secret::new("https://example.com/api/webhooks/1/SECRETTOKEN"));
+    /// let error = config.build().unwrap_err();
+    /// assert_eq!(error.key(), "webhook_url");
+    /// assert!(!error.to_string().contains("SECRETTOKEN"));
+    /// ```
+    pub fn build(&self) -> Result<DiscordProvider, ConfigError> {
+        let webhook = match (&self.webhook_url, &self.webhook_url_env) {
+            (Some(_), Some(_)) => return Err(ConfigError::ConflictingWebhook),
+            (None, None) => return Err(ConfigError::MissingWebhook),
+            (Some(url), None) => parse_webhook_url(url, "webhook_url")?,
+            (None, Some(variable)) => {
+                let variable = variable.trim();
+                if variable.is_empty() {
+                    return Err(ConfigError::invalid("webhook_url_env", "is empty"));
+                }
+                let url = Secret::from_env(variable).ok_or_else(|| ConfigError::MissingEnv {
+                    variable: variable.to_owned(),
+                })?;
+                parse_webhook_url(&url, "webhook_url_env")?
+            }
+        };
+        let thread_id = match self.thread_id.as_deref().map(str::trim) {
+            None => None,
+            Some(id) if is_snowflake(id) => Some(id.to_owned()),
+            Some(_) => {
+                return Err(ConfigError::invalid(
+                    "thread_id",
+                    "is not a Discord id (digits only)",
+                ));
+            }
+        };
+        let mut renderer = DiscordRenderer::new().interactive(self.interactive);
+        if let Some(username) = &self.username {
+            check_username(username)?;
+            renderer = renderer.username(username.trim());
+        }
+        if let Some(avatar_url) = &self.avatar_url {
+            let url =
+                crate::escape::url(avatar_url.trim(), crate::limits::MAX_URL).ok_or_else(|| {
+                    ConfigError::invalid(
+                        "avatar_url",
+                        "is not an http(s) URL of at most 512 characters",
+                    )
+                })?;
+            renderer = renderer.avatar_url(url);
+        }
+        let api_base = parse_api_base(&self.api_base)?;
+        if !(1..=MAX_TIMEOUT_SECS).contains(&self.timeout_secs) {
+            return Err(ConfigError::invalid(
+                "timeout_secs",
+                format!("must be 1 to {MAX_TIMEOUT_SECS} seconds"),
+            ));
+        }
+        let timeout = Duration::from_secs(self.timeout_secs);
+        let http = stripe_chat_http::client(timeout)
+            .map_err(|e| ConfigError::Client(e.message().to_owned()))?;
+        Ok(DiscordProvider::from_parts(
+            renderer,
+            http,
+            api_base,
+            webhook,
+            thread_id,
+            self.interactive,
+            timeout,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(url: &str) -> Result<Webhook, ConfigError> {
+        parse_webhook_url(&Secret::new(url), "webhook_url")
+    }
+
+    #[test]
+    fn webhook_urls_as_discord_shows_them_parse() {
+        for url in [
+            "https://discord.com/api/webhooks/123456789012345678/Ab-c_D",
+            "https://discordapp.com/api/webhooks/123456789012345678/Ab-c_D",
+            "https://canary.discord.com/api/v10/webhooks/123456789012345678/Ab-c_D/",
+            "  https://ptb.discord.com/api/v9/webhooks/123456789012345678/Ab-c_D  ",
+        ] {
+            let webhook = parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert_eq!(webhook.id, "123456789012345678");
+            assert_eq!(webhook.token.expose(), "Ab-c_D");
+        }
+    }
+
+    #[test]
+    fn malformed_webhook_urls_are_refused_without_showing_the_token() {
+        for url in [
+            "http://discord.com/api/webhooks/1/SECRETTOKEN",
+            "https://discord.com.evil.test/api/webhooks/1/SECRETTOKEN",
+            "https://discord.com/api/webhooks/1/SECRETTOKEN?thread_id=2",
+            "https://discord.com/api/webhooks/abc/SECRETTOKEN",
+            "https://discord.com/api/webhooks/1/SECRETTOKEN/extra",
+            "https://discord.com/api/webhooks/1/SECRET%2FTOKEN",
+            "https://user:SECRETTOKEN@discord.com/api/webhooks/1/x",
+            "https://discord.com/webhooks/1/SECRETTOKEN",
+            "discord.com/api/webhooks/1/SECRETTOKEN",
+        ] {
+            let error = parse(url).err().unwrap_or_else(|| panic!("{url} accepted"));
+            assert_eq!(error.key(), "webhook_url");
+            assert!(!error.to_string().contains("SECRETTOKEN"), "{error}");
+            assert!(!format!("{error:?}").contains("SECRETTOKEN"), "{error:?}");
+        }
+    }
+
+    #[test]
+    fn plain_http_api_base_is_only_allowed_on_loopback() {
+        assert!(parse_api_base("http://127.0.0.1:8080/api").is_ok());
+        assert!(parse_api_base("http://localhost/api/").is_ok());
+        assert!(parse_api_base("http://[::1]:9/api").is_ok());
+        assert!(parse_api_base("https://proxy.example.com/discord").is_ok());
+        assert_eq!(
+            parse_api_base("http://proxy.example.com/api")
+                .map(|_| ())
+                .map_err(|e| e.key()),
+            Err("api_base")
+        );
+        assert!(parse_api_base("ftp://127.0.0.1/").is_err());
+        assert!(parse_api_base("https://example.com/api?x=1").is_err());
+    }
+
+    #[test]
+    fn usernames_discord_refuses_are_refused_at_start_up() {
+        assert!(check_username("Stripe").is_ok());
+        for name in ["", "   ", "My Discord bot", "CLYDE", &"x".repeat(81)] {
+            assert_eq!(check_username(name).map_err(|e| e.key()), Err("username"));
+        }
+    }
+
+    #[test]
+    fn snowflakes_are_digits_only() {
+        assert!(is_snowflake("1100000000000000001"));
+        assert!(!is_snowflake(""));
+        assert!(!is_snowflake("12/34"));
+        assert!(!is_snowflake("123456789012345678901"));
+    }
+}

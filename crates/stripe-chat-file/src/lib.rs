@@ -1,0 +1,94 @@
+//! The file destination of stripe-chat: each message is appended to a local file as one JSON line.
+//!
+//! It is the destination that needs no chat account: try stripe-chat end to end, keep an audit trail
+//! of what was posted, or feed another tool that tails the file (`jq`, a log shipper).
+//!
+//! Main items:
+//! - [`FileConfig`]: `path`, `format` (only `"message"`: the neutral message) and `fsync`;
+//!   [`FileConfig::build`] checks it and gives a [`FileProvider`].
+//! - [`FileProvider`]: a [`ChatProvider`](stripe_chat_message::ChatProvider) whose `send`, replies
+//!   in a thread and `update` each append one line. [`Capabilities`](stripe_chat_message::Capabilities):
+//!   everything but interactive buttons.
+//! - [`Record`] and [`records`]: one line of the file, to read it back.
+//!
+//! # One line per write
+//!
+//! A line is `{"written_at": …, "id": …, "thread_root": …, "update_of": …, "message": {…}}` and a
+//! newline (see [`Record`]). JSON escapes every newline inside strings, so a record is exactly one
+//! line. Each line is written by a single `write` of one buffer on a file opened with `O_APPEND`
+//! (reopened for every line, so rotating the file by renaming it is safe), then flushed, and with
+//! `fsync = true` forced to the disk with `fdatasync` before `send` returns.
+//!
+//! What that guarantees, honestly:
+//! - **Concurrent writers never interleave** on a regular file of a local file system (ext4, XFS,
+//!   btrfs, tmpfs, APFS, ...), whatever the line's size: with `O_APPEND`, moving to the end and
+//!   writing are one operation, and POSIX makes `write`s to a regular file atomic with respect to
+//!   each other (Linux serialises them with the file's lock). This holds between tasks, threads and
+//!   processes. `PIPE_BUF` (4 KiB) is the atomicity limit of pipes and FIFOs, not of regular files;
+//!   the tests append 64 KiB lines from 8 tasks at once.
+//! - **Not on network file systems**: NFS emulates `O_APPEND` on the client, so writers on different
+//!   machines can overwrite each other. Give each machine its own file there.
+//! - **A crash can tear the last line**: a machine crash, a fatal signal in the middle of a large
+//!   write, or a disk that fills up midway can leave part of a line at the end of the file. A short
+//!   write is never continued (another writer's line could come first); it is reported as a
+//!   transient error, and the retry writes the whole line again, with the same id. Any write that
+//!   finds the file not ending with a newline starts with one, so a torn fragment stays alone on
+//!   its line and never corrupts the next record. Readers skip lines that do not parse
+//!   ([`records`] yields them as errors).
+//!
+//! # Ids
+//!
+//! A line's id is `fl-` and 32 hex digits, derived from the message's Stripe event id and what the
+//! line is (new message, reply in a thread, update of a given line). Writing the same thing again
+//! (a retry) repeats the id, so readers deduplicate on it. Messages without a source event get a
+//! fresh id each time.
+//!
+//! # Errors
+//!
+//! Failures are [`DeliveryError`](stripe_chat_message::DeliveryError)s naming the file:
+//! - transient (retried later): disk full or over quota, short writes, `EIO` and other I/O errors
+//!   without a more precise kind: an audit line should wait for space rather than be dropped;
+//! - unauthorized: permission denied (fix the deployment, as for a revoked token);
+//! - permanent: the path is a directory, goes through a file, is on a read-only file system, or the
+//!   file is over its size limit (fix the configuration).
+//!
+//! ```
+//! use stripe_chat_file::{FileConfig, records};
+//! use stripe_chat_message::{ChatMessage, ChatProvider, Source};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("stripe-chat/messages.jsonl");
+//! let file = FileConfig::new(&path).fsync(true).build()?;
+//!
+//! let message = ChatMessage::new("Payment failed: 20.00 USD").source(Source {
+//!     event_id: "evt_1NG8Du2eZvKYlo2CUI79vXWy".into(),
+//!     event_type: "invoice.payment_failed".into(),
+//!     livemode: false,
+//! });
+//! let sent = file.send(&message, None).await?;
+//! assert_eq!(sent.provider, "file");
+//! assert_eq!(sent.channel.as_deref(), path.to_str());
+//!
+//! // A retry of the same event writes the same id again: readers deduplicate on it.
+//! assert_eq!(file.send(&message, None).await?.id, sent.id);
+//!
+//! let text = std::fs::read_to_string(&path)?;
+//! let lines: Vec<_> = records(&text).collect::<Result<_, _>>()?;
+//! assert_eq!(lines.len(), 2);
+//! assert_eq!(lines[0].message, message);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! This crate has no feature flags.
+#![forbid(unsafe_code)]
+
+mod append;
+mod config;
+mod provider;
+mod record;
+
+pub use config::{ConfigError, FileConfig, FileFormat};
+pub use provider::{FileProvider, PLATFORM};
+pub use record::{Record, records};

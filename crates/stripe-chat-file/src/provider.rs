@@ -1,0 +1,189 @@
+//! [`FileProvider`]: the [`ChatProvider`] that appends lines.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use stripe_chat_message::{
+    Capabilities, ChatMessage, ChatProvider, DeliveryError, MessageRef, RenderError, Renderer,
+    async_trait,
+};
+
+use crate::FileFormat;
+use crate::append::append_line;
+use crate::record::{LineKind, LineOut, line_id, now_rfc3339};
+
+/// The platform name of the file destination, as in its [`MessageRef`]s.
+///
+/// ```
+/// assert_eq!(stripe_chat_file::PLATFORM, "file");
+/// ```
+pub const PLATFORM: &str = "file";
+
+/// Appends each message, reply and update as one JSON line ([`Record`](crate::Record)) to a file.
+///
+/// Built by [`FileConfig::build`](crate::FileConfig::build). `send` returns
+/// `MessageRef { provider: "file", channel: <path>, id: <line id> }`; replies carry
+/// `thread_root`; `update` appends a line whose `update_of` is the replaced line's id.
+///
+/// Needs no Tokio features beyond `rt`: the write runs on Tokio's blocking pool when called inside a
+/// Tokio runtime, and in place otherwise.
+///
+/// ```
+/// use stripe_chat_file::{FileConfig, Record};
+/// use stripe_chat_message::{ChatMessage, ChatProvider};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("audit/messages.jsonl");
+/// let file = FileConfig::new(&path).build()?;
+///
+/// let sent = file.send(&ChatMessage::new("Payment failed"), None).await?;
+/// let reply = file.send(&ChatMessage::new("Retry scheduled"), Some(&sent)).await?;
+/// file.update(&sent, &ChatMessage::new("Payment failed, then paid")).await?;
+/// assert_eq!(reply.thread_root.as_deref(), Some(sent.id.as_str()));
+///
+/// let text = std::fs::read_to_string(&path)?;
+/// let lines: Vec<Record> = text.lines().map(Record::parse).collect::<Result<_, _>>()?;
+/// assert_eq!(lines.len(), 3);
+/// assert_eq!(lines[0].id, sent.id);
+/// assert_eq!(lines[1].thread_root.as_deref(), Some(sent.id.as_str()));
+/// assert_eq!(lines[2].update_of.as_deref(), Some(sent.id.as_str()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct FileProvider {
+    path: Arc<PathBuf>,
+    format: FileFormat,
+    fsync: bool,
+}
+
+impl FileProvider {
+    pub(crate) fn from_checked(path: PathBuf, format: FileFormat, fsync: bool) -> Self {
+        FileProvider {
+            path: Arc::new(path),
+            format,
+            fsync,
+        }
+    }
+
+    /// The file lines are appended to.
+    ///
+    /// ```
+    /// let file = stripe_chat_file::FileConfig::new("m.jsonl").build()?;
+    /// assert_eq!(file.path(), std::path::Path::new("m.jsonl"));
+    /// # Ok::<(), stripe_chat_file::ConfigError>(())
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes one line and returns its id.
+    async fn write(
+        &self,
+        kind: LineKind<'_>,
+        message: &ChatMessage,
+        thread_root: Option<&str>,
+        update_of: Option<&str>,
+    ) -> Result<String, DeliveryError> {
+        let id = line_id(kind, message.source.as_ref().map(|s| s.event_id.as_str()));
+        let line = match self.format {
+            FileFormat::Message => LineOut {
+                written_at: now_rfc3339(),
+                id: &id,
+                thread_root,
+                update_of,
+                message,
+            }
+            .to_line(),
+        }
+        .map_err(|e| DeliveryError::permanent("file: cannot encode the message").with_source(e))?;
+
+        let path = Arc::clone(&self.path);
+        let fsync = self.fsync;
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => runtime
+                .spawn_blocking(move || append_line(&path, &line, fsync))
+                .await
+                .map_err(|e| {
+                    DeliveryError::transient("file: the write task did not finish").with_source(e)
+                })??,
+            Err(_) => append_line(&path, &line, fsync)?,
+        }
+        Ok(id)
+    }
+
+    fn channel(&self) -> String {
+        self.path.to_string_lossy().into_owned()
+    }
+}
+
+fn addressed<'r>(at: &'r MessageRef, operation: &str) -> Result<&'r MessageRef, DeliveryError> {
+    if at.provider != PLATFORM {
+        return Err(DeliveryError::permanent(format!(
+            "file: cannot {operation} a {} message",
+            at.provider
+        )));
+    }
+    if !at.can_be_addressed() {
+        return Err(DeliveryError::permanent(format!(
+            "file: cannot {operation} a message without id"
+        )));
+    }
+    Ok(at)
+}
+
+impl Renderer for FileProvider {
+    fn platform(&self) -> &str {
+        PLATFORM
+    }
+
+    /// The neutral message as JSON: the `message` member of each line.
+    fn render(&self, message: &ChatMessage) -> Result<serde_json::Value, RenderError> {
+        serde_json::to_value(message).map_err(|e| RenderError::Invalid(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl ChatProvider for FileProvider {
+    /// Updates and threads (as records), link buttons (kept in the message); nobody clicks a file.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            interactive: false,
+            ..Capabilities::FULL
+        }
+    }
+
+    async fn send(
+        &self,
+        message: &ChatMessage,
+        thread: Option<&MessageRef>,
+    ) -> Result<MessageRef, DeliveryError> {
+        let sent = match thread {
+            None => {
+                let id = self.write(LineKind::Message, message, None, None).await?;
+                MessageRef::new(PLATFORM, id)
+            }
+            Some(thread) => {
+                let root = addressed(thread, "reply in the thread of")?.thread_id();
+                let id = self
+                    .write(LineKind::Reply { root }, message, Some(root), None)
+                    .await?;
+                MessageRef::new(PLATFORM, id).in_thread(root)
+            }
+        };
+        Ok(sent.in_channel(self.channel()))
+    }
+
+    async fn update(&self, at: &MessageRef, message: &ChatMessage) -> Result<(), DeliveryError> {
+        let at = addressed(at, "update")?;
+        self.write(
+            LineKind::Update { of: &at.id },
+            message,
+            at.thread_root.as_deref(),
+            Some(&at.id),
+        )
+        .await
+        .map(drop)
+    }
+}

@@ -1,0 +1,220 @@
+//! One line of the file: its envelope, its id, and how to read lines back.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use stripe_chat_message::ChatMessage;
+use stripe_chat_message::text::format_rfc3339;
+
+/// One line of the file, as written by [`FileProvider`](crate::FileProvider): the envelope and the
+/// neutral message.
+///
+/// ```text
+/// {"written_at":"2026-10-01T09:30:00.123Z","id":"fl-…","thread_root":null,"update_of":null,"message":{…}}
+/// ```
+///
+/// - `written_at`: when the line was written, RFC 3339 UTC with milliseconds.
+/// - `id`: the line's id (`fl-` and 32 hex digits), also the [`MessageRef`](stripe_chat_message::MessageRef)
+///   id `send` returns. It is derived from the message's Stripe event id and what the line is (a new
+///   message, a reply in a thread, an update of a line), so a retried write repeats the same id:
+///   readers deduplicate on it.
+/// - `thread_root`: for a reply, the id of the thread's first line.
+/// - `update_of`: for an update, the id of the line it replaces.
+/// - `message`: the [`ChatMessage`] as JSON.
+///
+/// ```
+/// use stripe_chat_file::Record;
+/// let line = r#"{"written_at":"2026-10-01T09:30:00.123Z","id":"fl-1","thread_root":null,"update_of":"fl-0","message":{"title":"Invoice paid"}}"#;
+/// let record = Record::parse(line)?;
+/// assert_eq!(record.update_of.as_deref(), Some("fl-0"));
+/// assert_eq!(record.message.title, "Invoice paid");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// When the line was written (RFC 3339, UTC, milliseconds).
+    pub written_at: String,
+    /// The line's id.
+    pub id: String,
+    /// The id of the thread's first line, for a reply.
+    pub thread_root: Option<String>,
+    /// The id of the line this one replaces, for an update.
+    pub update_of: Option<String>,
+    /// The neutral message.
+    pub message: ChatMessage,
+}
+
+impl Record {
+    /// Parses one line (without or with its trailing newline).
+    ///
+    /// ```
+    /// assert!(stripe_chat_file::Record::parse("{\"written_at\":").is_err());
+    /// ```
+    pub fn parse(line: &str) -> Result<Record, serde_json::Error> {
+        serde_json::from_str(line)
+    }
+}
+
+/// The records of a file's contents, in order, skipping blank lines. A line that does not parse
+/// (only possible as the torn last write of a crash, see the crate documentation) is an `Err` that
+/// readers skip or report.
+///
+/// ```
+/// let text = "{\"written_at\":\"2026-10-01T09:30:00.000Z\",\"id\":\"fl-1\",\"thread_root\":null,\"update_of\":null,\"message\":{\"title\":\"a\"}}\n\n{\"writ\n";
+/// let records: Vec<_> = stripe_chat_file::records(text).collect();
+/// assert_eq!(records.len(), 2);
+/// assert_eq!(records[0].as_ref().map(|r| r.id.as_str()).ok(), Some("fl-1"));
+/// assert!(records[1].is_err());
+/// ```
+pub fn records(text: &str) -> impl Iterator<Item = Result<Record, serde_json::Error>> + '_ {
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(Record::parse)
+}
+
+/// The envelope as written (borrowing the message).
+#[derive(Serialize)]
+pub(crate) struct LineOut<'a> {
+    pub(crate) written_at: String,
+    pub(crate) id: &'a str,
+    pub(crate) thread_root: Option<&'a str>,
+    pub(crate) update_of: Option<&'a str>,
+    pub(crate) message: &'a ChatMessage,
+}
+
+impl LineOut<'_> {
+    /// The line, with its newline. JSON escapes every control character inside strings, so the only
+    /// newline is the last byte.
+    pub(crate) fn to_line(&self) -> Result<Vec<u8>, serde_json::Error> {
+        let mut line = serde_json::to_vec(self)?;
+        line.push(b'\n');
+        Ok(line)
+    }
+}
+
+/// What a line is, which goes into its id.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum LineKind<'a> {
+    /// A new message.
+    Message,
+    /// A reply in the thread whose first line is `root`.
+    Reply { root: &'a str },
+    /// A replacement of line `of`.
+    Update { of: &'a str },
+}
+
+/// The line id: `fl-` and the first 128 bits of SHA-256 over a versioned, length-prefixed encoding
+/// of what the line is and the Stripe event behind it. Without an event id, the same over the time,
+/// the process id and a counter, so every such line gets a fresh id.
+pub(crate) fn line_id(kind: LineKind<'_>, event_id: Option<&str>) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+    let mut hasher = Sha256::new();
+    hasher.update(b"stripe-chat/file/line/v1\0");
+    let (tag, other) = match kind {
+        LineKind::Message => ("message", ""),
+        LineKind::Reply { root } => ("reply", root),
+        LineKind::Update { of } => ("update", of),
+    };
+    for part in [tag, other] {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    match event_id.filter(|id| !id.is_empty()) {
+        Some(event_id) => {
+            hasher.update(b"E");
+            hasher.update((event_id.len() as u64).to_be_bytes());
+            hasher.update(event_id.as_bytes());
+        }
+        None => {
+            let nanos = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            hasher.update(b"U");
+            hasher.update(nanos.to_be_bytes());
+            hasher.update(std::process::id().to_be_bytes());
+            hasher.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_be_bytes());
+        }
+    }
+    let digest = hasher.finalize();
+    format!("fl-{}", hex::encode(&digest[..16]))
+}
+
+/// Now as RFC 3339 UTC with milliseconds (`2026-10-01T09:30:00.123Z`).
+pub(crate) fn now_rfc3339() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let seconds = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    let base = format_rfc3339(seconds);
+    let base = base.strip_suffix('Z').unwrap_or(&base);
+    format!("{base}.{:03}Z", now.subsec_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_ids_are_pinned_so_they_never_change_between_releases() {
+        // Readers deduplicate on ids: a changed scheme would make a retried write look new.
+        // Computed independently: Python's hashlib.sha256(b"stripe-chat/file/line/v1\0" +
+        // (7).to_bytes(8, "big") + b"message" + (0).to_bytes(8, "big") + b"E" +
+        // (5).to_bytes(8, "big") + b"evt_1").hexdigest()[:32].
+        assert_eq!(
+            line_id(LineKind::Message, Some("evt_1")),
+            "fl-bb0f2843f873838cb89804f98f90a0c8"
+        );
+    }
+
+    #[test]
+    fn the_same_event_gives_the_same_id_and_each_kind_its_own() {
+        let event = Some("evt_1NG8Du2eZvKYlo2CUI79vXWy");
+        let message = line_id(LineKind::Message, event);
+        assert_eq!(message, line_id(LineKind::Message, event));
+        let reply = line_id(LineKind::Reply { root: "fl-a" }, event);
+        let update = line_id(LineKind::Update { of: "fl-a" }, event);
+        assert_ne!(message, reply);
+        assert_ne!(reply, update);
+        assert_ne!(update, line_id(LineKind::Update { of: "fl-b" }, event));
+    }
+
+    #[test]
+    fn lines_without_an_event_get_fresh_ids() {
+        let ids: std::collections::HashSet<_> = (0..1000)
+            .map(|_| line_id(LineKind::Message, None))
+            .collect();
+        assert_eq!(ids.len(), 1000);
+        assert_ne!(
+            line_id(LineKind::Message, Some("")),
+            line_id(LineKind::Message, Some(""))
+        );
+    }
+
+    #[test]
+    fn written_at_is_rfc3339_with_milliseconds() {
+        let t = now_rfc3339();
+        assert_eq!(t.len(), "2026-10-01T09:30:00.123Z".len(), "{t}");
+        assert!(t.ends_with('Z') && t.as_bytes()[19] == b'.', "{t}");
+    }
+
+    #[test]
+    fn a_line_is_one_line_whatever_the_message_holds() {
+        let message = ChatMessage::new("two\nlines\r\u{2028}and a tab\t").summary("\n\n");
+        let line = LineOut {
+            written_at: now_rfc3339(),
+            id: "fl-1",
+            thread_root: None,
+            update_of: None,
+            message: &message,
+        }
+        .to_line()
+        .unwrap();
+        assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);
+        assert_eq!(line.last(), Some(&b'\n'));
+        let text = String::from_utf8(line).unwrap();
+        assert_eq!(Record::parse(&text).unwrap().message, message);
+    }
+}

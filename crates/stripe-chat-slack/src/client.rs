@@ -1,0 +1,721 @@
+//! Delivering messages to Slack: [`SlackProvider`] in bot mode (Web API `chat.postMessage` and
+//! `chat.update`) or incoming-webhook mode, and how Slack's answers are classified
+//! ([`api_error_kind`]).
+
+use std::fmt;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use reqwest::header::CONTENT_TYPE;
+use serde_json::{Map, Value, json};
+use stripe_chat_http::{DEFAULT_RATE_LIMIT_DELAY, classify_status, from_reqwest, retry_after};
+use stripe_chat_message::{
+    Capabilities, ChatMessage, ChatProvider, DeliveryError, ErrorKind, MessageRef, RenderError,
+    Renderer, Secret, async_trait,
+};
+
+use crate::config::SlackMode;
+use crate::render::SlackRenderer;
+use crate::validate::validate_limits;
+
+/// The Slack Web API base URL bot mode posts to unless told otherwise.
+///
+/// ```
+/// assert_eq!(stripe_chat_slack::DEFAULT_API_BASE, "https://slack.com/api");
+/// ```
+pub const DEFAULT_API_BASE: &str = "https://slack.com/api";
+
+/// Time allowed for each request unless told otherwise.
+///
+/// ```
+/// assert_eq!(stripe_chat_slack::DEFAULT_TIMEOUT.as_secs(), 10);
+/// ```
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+const PLATFORM: &str = "slack";
+const WEBHOOK: &str = "slack incoming webhook";
+const JSON_UTF8: &str = "application/json; charset=utf-8";
+/// Why a 2xx that is not Slack's answer is worth retrying.
+const NOT_SLACK: &str = "something between stripe-chat and Slack answered";
+/// Most of an answer that is read (Slack echoes the posted message, so answers can be tens of KB).
+const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// Slack error codes meaning the token (or webhook) is wrong, revoked or lacks permission: fix the
+/// configuration. The last five are incoming-webhook answers.
+const UNAUTHORIZED_CODES: &[&str] = &[
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "missing_scope",
+    "not_allowed_token_type",
+    "no_permission",
+    "ekm_access_denied",
+    "access_denied",
+    "accesslimited",
+    "team_access_not_granted",
+    "invalid_token",
+    "no_service",
+    "no_team",
+    "team_disabled",
+    "action_prohibited",
+];
+
+/// Slack error codes asking to slow down.
+const RATE_LIMITED_CODES: &[&str] = &["ratelimited", "rate_limited"];
+
+/// Slack error codes for a failure on Slack's side that may pass (workspace migrations included).
+const TRANSIENT_CODES: &[&str] = &[
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+    "team_added_to_org",
+    "org_login_required",
+];
+
+/// What a Slack error code (the `error` of an `{"ok": false}` answer, or an incoming webhook's
+/// text answer) means for the caller:
+///
+/// | kind | codes |
+/// |---|---|
+/// | [`ErrorKind::Unauthorized`] | `invalid_auth`, `not_authed`, `account_inactive`, `token_revoked`, `token_expired`, `missing_scope`, `not_allowed_token_type`, `no_permission`, `ekm_access_denied`, `access_denied`, `accesslimited`, `team_access_not_granted`; webhooks: `invalid_token`, `no_service`, `no_team`, `team_disabled`, `action_prohibited` |
+/// | [`ErrorKind::RateLimited`] | `ratelimited`, `rate_limited` |
+/// | [`ErrorKind::Transient`] | `internal_error`, `fatal_error`, `service_unavailable`, `request_timeout`, `team_added_to_org`, `org_login_required` |
+/// | [`ErrorKind::Permanent`] | everything else: `channel_not_found`, `not_in_channel`, `is_archived`, `invalid_blocks`, `msg_too_long`, `no_text`, `cant_update_message`, `message_not_found`, `invalid_payload`, ... |
+///
+/// `fatal_error` and `internal_error` may come after Slack posted part of the message; retrying
+/// can then post it twice, which is preferred over losing it.
+///
+/// ```
+/// use stripe_chat_message::ErrorKind;
+/// use stripe_chat_slack::api_error_kind;
+/// assert_eq!(api_error_kind("invalid_auth"), ErrorKind::Unauthorized);
+/// assert_eq!(api_error_kind("ratelimited"), ErrorKind::RateLimited);
+/// assert_eq!(api_error_kind("internal_error"), ErrorKind::Transient);
+/// assert_eq!(api_error_kind("channel_not_found"), ErrorKind::Permanent);
+/// ```
+pub fn api_error_kind(code: &str) -> ErrorKind {
+    let code = code.trim();
+    if UNAUTHORIZED_CODES.contains(&code) {
+        ErrorKind::Unauthorized
+    } else if RATE_LIMITED_CODES.contains(&code) {
+        ErrorKind::RateLimited
+    } else if TRANSIENT_CODES.contains(&code) {
+        ErrorKind::Transient
+    } else {
+        ErrorKind::Permanent
+    }
+}
+
+/// Where messages go: a bot token and a channel, or an incoming webhook.
+#[derive(Clone)]
+enum Target {
+    Bot {
+        token: Secret,
+        channel: String,
+        api_base: String,
+    },
+    Webhook {
+        url: Secret,
+    },
+}
+
+/// The Slack adapter: renders a [`ChatMessage`] as Block Kit ([`Renderer`], platform `"slack"`)
+/// and delivers it ([`ChatProvider`]).
+///
+/// Two modes ([`SlackMode`]):
+///
+/// - **Bot** ([`SlackProvider::bot`]): a bot token with the `chat:write` scope, and a channel the
+///   bot is a member of. `send` posts with `chat.postMessage` (`thread_ts` set for a reply) and
+///   returns the message's `ts` and channel; `update` edits with `chat.update`. Slack answers
+///   HTTP 200 with `{"ok": false, "error": code}` for most failures; the code decides the
+///   [`ErrorKind`] ([`api_error_kind`]). A reply or an update goes to the channel its
+///   [`MessageRef`] names (else the configured one). Capabilities: [`Capabilities::FULL`]. Clicks
+///   on callback buttons reach stripe-chat only once the Slack app's interactivity request URL
+///   points at stripe-chat's interactions endpoint.
+/// - **Incoming webhook** ([`SlackProvider::incoming_webhook`]): posts to the webhook's fixed
+///   channel, which answers `ok` and no `ts`: the returned [`MessageRef`] has an empty id.
+///   Capabilities: [`Capabilities::SEND_ONLY`]; `update`, and `send` in a thread, fail with
+///   [`ErrorKind::Unsupported`] without a request (a reply is never posted unthreaded).
+///
+/// Every request has a timeout ([`DEFAULT_TIMEOUT`], or [`SlackProvider::with_timeout`]). A body
+/// over Slack's limits ([`crate::validate_limits`]) is not sent ([`ErrorKind::Permanent`]); the
+/// renderer keeps within them, so this does not happen in practice. HTTP 429 is
+/// [`ErrorKind::RateLimited`] with the `Retry-After` delay (1 s without one), 5xx and timeouts are
+/// [`ErrorKind::Transient`], 401/403 [`ErrorKind::Unauthorized`]. A 2xx whose body is not Slack's
+/// answer (not JSON with `ok` in bot mode, not `ok` for a webhook) came from something between
+/// stripe-chat and Slack (a proxy, a maintenance page) and is [`ErrorKind::Transient`].
+///
+/// `Debug` and errors never show the token or the webhook URL.
+///
+/// ```
+/// use std::time::Duration;
+/// use stripe_chat_message::{ChatMessage, ChatProvider, Renderer, Secret};
+/// use stripe_chat_slack::SlackProvider;
+///
+/// let slack = SlackProvider::bot(Secret::new("xoxb-1-abc"), "C0123456789")
+///     .with_timeout(Duration::from_secs(5));
+/// assert!(slack.capabilities().update && slack.capabilities().thread);
+/// assert_eq!(slack.render(&ChatMessage::new("Invoice paid"))?["channel"], "C0123456789");
+/// assert!(!format!("{slack:?}").contains("xoxb-1-abc"));
+///
+/// let hook = SlackProvider::incoming_webhook(Secret::new("https://hooks.slack.com/services/T0/B0/x"));
+/// assert!(!hook.capabilities().update);
+/// assert!(hook.render(&ChatMessage::new("Invoice paid"))?.get("channel").is_none());
+/// # Ok::<(), stripe_chat_message::RenderError>(())
+/// ```
+///
+/// Sending (here to a local stand-in for Slack):
+///
+/// ```
+/// use stripe_chat_message::{ChatMessage, ChatProvider, Secret};
+/// use stripe_chat_slack::SlackProvider;
+/// use wiremock::{Mock, MockServer, ResponseTemplate, matchers::path};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+/// let slack_api = MockServer::start().await;
+/// Mock::given(path("/chat.postMessage"))
+///     .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!(
+///         { "ok": true, "channel": "C0123456789", "ts": "1700000000.000100" }
+///     )))
+///     .mount(&slack_api)
+///     .await;
+///
+/// let slack = SlackProvider::bot(Secret::new("xoxb-1-abc"), "C0123456789")
+///     .with_api_base(slack_api.uri());
+/// let sent = slack.send(&ChatMessage::new("Invoice paid"), None).await?;
+/// assert_eq!(sent.id, "1700000000.000100");
+/// assert_eq!(sent.channel.as_deref(), Some("C0123456789"));
+///
+/// let reply = slack.send(&ChatMessage::new("Refunded"), Some(&sent)).await?;
+/// assert_eq!(reply.thread_root.as_deref(), Some("1700000000.000100"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct SlackProvider {
+    target: Target,
+    renderer: SlackRenderer,
+    timeout: Duration,
+    http: OnceLock<reqwest::Client>,
+}
+
+impl SlackProvider {
+    /// Bot mode: posts with the bot `token` (`xoxb-...`, scope `chat:write`) to `channel` (a
+    /// channel id such as `C0123456789`; the bot must be a member).
+    ///
+    /// ```
+    /// use stripe_chat_message::Secret;
+    /// use stripe_chat_slack::{SlackMode, SlackProvider};
+    /// let slack = SlackProvider::bot(Secret::new("xoxb-1-abc"), "C0123456789");
+    /// assert_eq!(slack.mode(), SlackMode::Bot);
+    /// assert_eq!(slack.channel(), Some("C0123456789"));
+    /// ```
+    pub fn bot(token: Secret, channel: impl Into<String>) -> Self {
+        let channel = channel.into();
+        SlackProvider {
+            renderer: SlackRenderer::new().channel(channel.clone()),
+            target: Target::Bot {
+                token,
+                channel,
+                api_base: DEFAULT_API_BASE.to_owned(),
+            },
+            timeout: DEFAULT_TIMEOUT,
+            http: OnceLock::new(),
+        }
+    }
+
+    /// Incoming-webhook mode: posts to `url` (`https://hooks.slack.com/services/...`, which is
+    /// itself the secret). Send only: no `ts`, so no update and no threads.
+    ///
+    /// ```
+    /// use stripe_chat_message::{ChatProvider, Secret};
+    /// use stripe_chat_slack::{SlackMode, SlackProvider};
+    /// let hook = SlackProvider::incoming_webhook(Secret::new("https://hooks.slack.com/services/T0/B0/x"));
+    /// assert_eq!(hook.mode(), SlackMode::Webhook);
+    /// assert_eq!(hook.channel(), None);
+    /// assert!(!hook.capabilities().thread);
+    /// ```
+    pub fn incoming_webhook(url: Secret) -> Self {
+        SlackProvider {
+            target: Target::Webhook { url },
+            renderer: SlackRenderer::new(),
+            timeout: DEFAULT_TIMEOUT,
+            http: OnceLock::new(),
+        }
+    }
+
+    /// The same provider, calling the Web API at `api_base` instead of [`DEFAULT_API_BASE`] (a
+    /// proxy, or a test server). No effect in webhook mode.
+    ///
+    /// ```
+    /// use stripe_chat_message::Secret;
+    /// let slack = stripe_chat_slack::SlackProvider::bot(Secret::new("xoxb-1"), "C1")
+    ///     .with_api_base("http://127.0.0.1:8080/api/");
+    /// assert!(format!("{slack:?}").contains("http://127.0.0.1:8080/api"));
+    /// ```
+    pub fn with_api_base(mut self, api_base: impl Into<String>) -> Self {
+        if let Target::Bot { api_base: base, .. } = &mut self.target {
+            *base = api_base.into().trim().trim_end_matches('/').to_owned();
+        }
+        self
+    }
+
+    /// The same provider, allowing `timeout` for each request (a zero timeout means
+    /// [`DEFAULT_TIMEOUT`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use stripe_chat_message::Secret;
+    /// let slack = stripe_chat_slack::SlackProvider::bot(Secret::new("xoxb-1"), "C1")
+    ///     .with_timeout(Duration::from_secs(3));
+    /// assert_eq!(slack.timeout(), Duration::from_secs(3));
+    /// ```
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = if timeout.is_zero() {
+            DEFAULT_TIMEOUT
+        } else {
+            timeout
+        };
+        self.http = OnceLock::new();
+        self
+    }
+
+    /// The mode: bot or incoming webhook.
+    ///
+    /// ```
+    /// use stripe_chat_message::Secret;
+    /// use stripe_chat_slack::{SlackMode, SlackProvider};
+    /// assert_eq!(SlackProvider::bot(Secret::new("xoxb-1"), "C1").mode(), SlackMode::Bot);
+    /// ```
+    pub fn mode(&self) -> SlackMode {
+        match self.target {
+            Target::Bot { .. } => SlackMode::Bot,
+            Target::Webhook { .. } => SlackMode::Webhook,
+        }
+    }
+
+    /// The configured channel (bot mode); `None` for an incoming webhook, whose channel is fixed
+    /// by Slack.
+    ///
+    /// ```
+    /// use stripe_chat_message::Secret;
+    /// let slack = stripe_chat_slack::SlackProvider::bot(Secret::new("xoxb-1"), "C1");
+    /// assert_eq!(slack.channel(), Some("C1"));
+    /// ```
+    pub fn channel(&self) -> Option<&str> {
+        match &self.target {
+            Target::Bot { channel, .. } => Some(channel),
+            Target::Webhook { .. } => None,
+        }
+    }
+
+    /// The time allowed for each request.
+    ///
+    /// ```
+    /// use stripe_chat_message::Secret;
+    /// let slack = stripe_chat_slack::SlackProvider::bot(Secret::new("xoxb-1"), "C1");
+    /// assert_eq!(slack.timeout(), stripe_chat_slack::DEFAULT_TIMEOUT);
+    /// ```
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    fn http(&self) -> Result<&reqwest::Client, DeliveryError> {
+        if let Some(client) = self.http.get() {
+            return Ok(client);
+        }
+        let client = stripe_chat_http::client(self.timeout)?;
+        Ok(self.http.get_or_init(|| client))
+    }
+
+    /// POSTs `body` as JSON (with the bearer `token` when given) and reads the answer.
+    async fn post(
+        &self,
+        url: &str,
+        token: Option<&Secret>,
+        body: &Value,
+    ) -> Result<Answer, DeliveryError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| {
+            DeliveryError::permanent(format!("{PLATFORM}: cannot encode the body: {e}"))
+        })?;
+        let mut request = self
+            .http()?
+            .post(url)
+            .timeout(self.timeout)
+            .header(CONTENT_TYPE, JSON_UTF8)
+            .body(bytes);
+        if let Some(token) = token {
+            request = request.bearer_auth(token.expose());
+        }
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| from_reqwest(PLATFORM, e))?;
+        let status = response.status().as_u16();
+        let retry_after = retry_after(response.headers());
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| from_reqwest(PLATFORM, e))?
+        {
+            let room = MAX_ANSWER_BYTES.saturating_sub(body.len());
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if body.len() >= MAX_ANSWER_BYTES {
+                break;
+            }
+        }
+        Ok(Answer {
+            status,
+            retry_after,
+            body,
+        })
+    }
+
+    /// Bot mode: calls Web API `method` with `body`; the answer's fields when `ok` is true.
+    async fn call(
+        &self,
+        token: &Secret,
+        api_base: &str,
+        method: &str,
+        body: &Value,
+    ) -> Result<Map<String, Value>, DeliveryError> {
+        let answer = self
+            .post(&format!("{api_base}/{method}"), Some(token), body)
+            .await?;
+        let what = format!("{PLATFORM} {method}");
+        let parsed: Option<Value> = serde_json::from_slice(&answer.body).ok();
+        if !answer.is_success() {
+            let code = parsed
+                .as_ref()
+                .and_then(|v| v.get("error"))
+                .and_then(Value::as_str)
+                .and_then(error_code);
+            return Err(classify_http(&what, &answer, code.as_deref()));
+        }
+        let Some(Value::Object(fields)) = parsed else {
+            return Err(DeliveryError::transient(format!(
+                "{what}: the answer is not Slack's JSON ({NOT_SLACK})"
+            ))
+            .with_status(answer.status));
+        };
+        match fields.get("ok").and_then(Value::as_bool) {
+            Some(true) => Ok(fields),
+            Some(false) => {
+                Err(api_error(&what, &fields, answer.retry_after).with_status(answer.status))
+            }
+            None => Err(DeliveryError::transient(format!(
+                "{what}: the answer has no \"ok\" ({NOT_SLACK})"
+            ))
+            .with_status(answer.status)),
+        }
+    }
+}
+
+/// An HTTP answer: status, `Retry-After`, and (the start of) the body.
+struct Answer {
+    status: u16,
+    retry_after: Option<Duration>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// `text` if it looks like a Slack error code (`channel_not_found`): never echo anything else an
+/// answer holds.
+fn error_code(text: &str) -> Option<String> {
+    let text = text.trim();
+    let looks_like_code = (1..=100).contains(&text.len())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    looks_like_code.then(|| text.to_owned())
+}
+
+/// A short, single-line, printable excerpt of a diagnostic Slack sent.
+fn excerpt(text: &str, max: usize) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    stripe_chat_message::text::truncate(clean.trim(), max).into_owned()
+}
+
+/// A non-2xx answer: by status, except that a Slack code saying the credentials are bad makes a
+/// 4xx unauthorized (an incoming webhook that was removed answers 404 `no_service`).
+fn classify_http(what: &str, answer: &Answer, code: Option<&str>) -> DeliveryError {
+    let error = classify_status(
+        what,
+        answer.status,
+        answer.retry_after,
+        code.unwrap_or_default(),
+    );
+    match code {
+        Some(code)
+            if error.kind() == ErrorKind::Permanent
+                && api_error_kind(code) == ErrorKind::Unauthorized =>
+        {
+            DeliveryError::unauthorized(error.message()).with_status(answer.status)
+        }
+        _ => error,
+    }
+}
+
+/// An `{"ok": false, "error": code}` answer as a classified error naming the code (and, when
+/// Slack says, the missing scope and its diagnostics).
+fn api_error(
+    what: &str,
+    fields: &Map<String, Value>,
+    retry_after: Option<Duration>,
+) -> DeliveryError {
+    let Some(code) = fields
+        .get("error")
+        .and_then(Value::as_str)
+        .and_then(error_code)
+    else {
+        return DeliveryError::permanent(format!(
+            "{what}: Slack answered ok: false without an error code"
+        ));
+    };
+    let mut message = format!("{what}: {code}");
+    if let Some(needed) = fields
+        .get("needed")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+    {
+        message.push_str(&format!(" (needed scope: {})", excerpt(needed, 100)));
+    }
+    let diagnostics: Vec<String> = fields
+        .get("response_metadata")
+        .and_then(|m| m.get("messages"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .take(3)
+        .map(|m| excerpt(m, 200))
+        .collect();
+    if !diagnostics.is_empty() {
+        message.push_str(&format!(" ({})", diagnostics.join("; ")));
+    }
+    match api_error_kind(&code) {
+        ErrorKind::RateLimited => {
+            DeliveryError::rate_limited(retry_after.unwrap_or(DEFAULT_RATE_LIMIT_DELAY), message)
+        }
+        kind => DeliveryError::new(kind, message),
+    }
+}
+
+fn render_error(error: RenderError) -> DeliveryError {
+    DeliveryError::permanent(format!("{PLATFORM}: {error}"))
+}
+
+/// Refuses a body over Slack's limits, so it is never sent.
+fn within_limits(body: &Value) -> Result<(), DeliveryError> {
+    validate_limits(body).map_err(|problems| {
+        let shown: Vec<&str> = problems.iter().take(3).map(String::as_str).collect();
+        DeliveryError::permanent(format!(
+            "{PLATFORM}: the message is over Slack's limits and was not sent: {}{}",
+            shown.join("; "),
+            if problems.len() > shown.len() {
+                format!(" (and {} more)", problems.len() - shown.len())
+            } else {
+                String::new()
+            }
+        ))
+    })
+}
+
+/// Refuses a reference that is not a Slack message with a `ts`.
+fn addressable<'r>(at: &'r MessageRef, what: &str) -> Result<&'r str, DeliveryError> {
+    if at.provider != PLATFORM {
+        return Err(DeliveryError::permanent(format!(
+            "{PLATFORM} cannot {what} a {} message",
+            at.provider
+        )));
+    }
+    Ok(at.id.trim())
+}
+
+impl fmt::Debug for SlackProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("SlackProvider");
+        match &self.target {
+            Target::Bot {
+                token,
+                channel,
+                api_base,
+            } => d
+                .field("mode", &"bot")
+                .field("channel", channel)
+                .field("api_base", api_base)
+                .field("token", token),
+            Target::Webhook { url } => d.field("mode", &"webhook").field("webhook_url", url),
+        };
+        d.field("timeout", &self.timeout).finish()
+    }
+}
+
+impl Renderer for SlackProvider {
+    fn platform(&self) -> &str {
+        PLATFORM
+    }
+
+    fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
+        self.renderer.render(message)
+    }
+}
+
+#[async_trait]
+impl ChatProvider for SlackProvider {
+    /// Bot mode: [`Capabilities::FULL`] (callback buttons need the Slack app's interactivity
+    /// request URL set to stripe-chat's interactions endpoint). Webhook mode:
+    /// [`Capabilities::SEND_ONLY`].
+    fn capabilities(&self) -> Capabilities {
+        match self.target {
+            Target::Bot { .. } => Capabilities::FULL,
+            Target::Webhook { .. } => Capabilities::SEND_ONLY,
+        }
+    }
+
+    async fn send(
+        &self,
+        message: &ChatMessage,
+        thread: Option<&MessageRef>,
+    ) -> Result<MessageRef, DeliveryError> {
+        match &self.target {
+            Target::Bot {
+                token,
+                channel,
+                api_base,
+            } => {
+                let (channel, thread_ts) = match thread {
+                    None => (channel.as_str(), None),
+                    Some(root) => {
+                        addressable(root, "reply in the thread of")?;
+                        let ts = root.thread_id().trim();
+                        if ts.is_empty() {
+                            return Err(DeliveryError::permanent(format!(
+                                "{PLATFORM}: the thread's first message has no ts (cannot reply)"
+                            )));
+                        }
+                        (root.channel.as_deref().unwrap_or(channel), Some(ts))
+                    }
+                };
+                let renderer = SlackRenderer::new().channel(channel);
+                let body = match thread_ts {
+                    Some(ts) => renderer.render_reply(message, ts),
+                    None => renderer.render(message),
+                }
+                .map_err(render_error)?;
+                within_limits(&body)?;
+                let answer = self
+                    .call(token, api_base, "chat.postMessage", &body)
+                    .await?;
+                let ts = answer.get("ts").and_then(Value::as_str).unwrap_or_default();
+                let posted_in = answer
+                    .get("channel")
+                    .and_then(Value::as_str)
+                    .unwrap_or(channel);
+                let sent = MessageRef::new(PLATFORM, ts).in_channel(posted_in);
+                Ok(match thread_ts {
+                    Some(root) => sent.in_thread(root),
+                    None => sent,
+                })
+            }
+            Target::Webhook { url } => {
+                if thread.is_some() {
+                    return Err(DeliveryError::unsupported(WEBHOOK, "reply in a thread"));
+                }
+                let body = self.renderer.render(message).map_err(render_error)?;
+                within_limits(&body)?;
+                let answer = self.post(url.expose(), None, &body).await?;
+                let text = String::from_utf8_lossy(&answer.body);
+                if !answer.is_success() {
+                    let code = error_code(&text);
+                    return Err(classify_http(WEBHOOK, &answer, code.as_deref()));
+                }
+                if text.trim() != "ok" {
+                    return Err(DeliveryError::transient(format!(
+                        "{WEBHOOK}: the answer is not Slack's `ok` ({NOT_SLACK})"
+                    ))
+                    .with_status(answer.status));
+                }
+                Ok(MessageRef::new(PLATFORM, ""))
+            }
+        }
+    }
+
+    async fn update(&self, at: &MessageRef, message: &ChatMessage) -> Result<(), DeliveryError> {
+        let Target::Bot {
+            token,
+            channel,
+            api_base,
+        } = &self.target
+        else {
+            return Err(DeliveryError::unsupported(WEBHOOK, "update messages"));
+        };
+        let ts = addressable(at, "update")?;
+        if ts.is_empty() {
+            return Err(DeliveryError::permanent(format!(
+                "{PLATFORM}: the message has no ts, so it cannot be updated"
+            )));
+        }
+        let channel = at.channel.as_deref().unwrap_or(channel);
+        let rendered = SlackRenderer::new()
+            .channel(channel)
+            .render(message)
+            .map_err(render_error)?;
+        within_limits(&rendered)?;
+        let body = json!({
+            "channel": channel,
+            "ts": ts,
+            "text": rendered["text"],
+            "blocks": rendered["blocks"],
+        });
+        self.call(token, api_base, "chat.update", &body).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_over_the_limits_is_refused_with_what_is_wrong() {
+        let blocks: Vec<Value> = (0..51)
+            .map(|_| json!({"type": "section", "text": {"type": "mrkdwn", "text": "x"}}))
+            .collect();
+        let error = within_limits(&json!({"text": "x", "blocks": blocks}))
+            .expect_err("51 blocks are over the limit");
+        assert_eq!(error.kind(), ErrorKind::Permanent);
+        assert!(
+            error.message().contains("51 items, more than 50"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn only_code_like_text_is_taken_from_an_answer() {
+        assert_eq!(error_code(" no_service\n").as_deref(), Some("no_service"));
+        assert_eq!(error_code("xoxb-1-secret"), None);
+        assert_eq!(error_code("<html>Bad gateway</html>"), None);
+        assert_eq!(error_code(""), None);
+        assert_eq!(error_code(&"a".repeat(101)), None);
+    }
+
+    #[test]
+    fn diagnostics_are_cut_and_kept_on_one_line() {
+        assert_eq!(excerpt("a\nb\u{7}c ", 10), "a b c");
+        assert_eq!(excerpt("abcdef", 4).chars().count(), 4);
+    }
+}

@@ -1,0 +1,345 @@
+//! The Teams adapter's configuration, validated once by [`TeamsConfig::build`] into a
+//! [`TeamsProvider`].
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use stripe_chat_message::Secret;
+
+use crate::client::TeamsProvider;
+use crate::render::CardVersion;
+
+/// Request timeout when none is configured, in seconds.
+///
+/// ```
+/// assert_eq!(stripe_chat_teams::DEFAULT_TIMEOUT_SECS, 10);
+/// ```
+pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+
+/// The longest request timeout accepted, in seconds.
+///
+/// ```
+/// assert!(stripe_chat_teams::MAX_TIMEOUT_SECS >= stripe_chat_teams::DEFAULT_TIMEOUT_SECS);
+/// ```
+pub const MAX_TIMEOUT_SECS: u64 = 300;
+
+/// How to reach a Teams channel or chat through a **Workflows webhook** (Power Automate, trigger
+/// "When a Teams webhook request is received").
+///
+/// Read from a configuration file (unknown keys are refused); [`TeamsConfig::build`] checks it and
+/// gives the [`TeamsProvider`]. The webhook URL carries its key (the `sig` query parameter), so it is
+/// a [`Secret`]: give it inline as `webhook_url`, or name the environment variable holding it with
+/// `webhook_url_env` (one of the two, not both).
+///
+/// | key               | default | meaning                                                        |
+/// |-------------------|---------|----------------------------------------------------------------|
+/// | `webhook_url`     |         | the flow's HTTP URL, with its `sig`                            |
+/// | `webhook_url_env` |         | the environment variable holding that URL                      |
+/// | `card_version`    | `"1.4"` | Adaptive Card version declared: `"1.4"` or `"1.5"`             |
+/// | `timeout_secs`    | `10`    | time allowed for one request, 1 to [`MAX_TIMEOUT_SECS`]        |
+///
+/// The URL must be `https://`; `http://` is accepted only for a loopback host (`localhost`,
+/// `127.0.0.0/8`, `::1`), which is what tests and a local relay use.
+///
+/// ```
+/// use stripe_chat_teams::{CardVersion, TeamsConfig};
+///
+/// let config: TeamsConfig = toml::from_str(r#"
+/// webhook_url_env = "STRIPE_CHAT_TEAMS_WEBHOOK_URL"
+/// card_version = "1.5"
+/// "#)?;
+/// assert_eq!(config.card_version, CardVersion::V1_5);
+/// assert_eq!(config.timeout_secs, 10);
+///
+/// let inline: TeamsConfig = toml::from_str(r#"
+/// webhook_url = "https://prod-00.westus.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=SECRETSIG"
+/// "#)?;
+/// assert!(!format!("{inline:?}").contains("SECRETSIG"));
+/// assert!(inline.build().is_ok());
+///
+/// assert!(toml::from_str::<TeamsConfig>(r#"card_version = "1.6""#).is_err());
+/// assert!(toml::from_str::<TeamsConfig>(r#"webhook = "https://x.test""#).is_err());
+/// # Ok::<(), toml::de::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TeamsConfig {
+    /// The Workflows webhook URL, with its `sig` key.
+    #[serde(default)]
+    pub webhook_url: Option<Secret>,
+    /// The name of the environment variable holding the Workflows webhook URL.
+    #[serde(default)]
+    pub webhook_url_env: Option<String>,
+    /// The Adaptive Card version the cards declare.
+    #[serde(default)]
+    pub card_version: CardVersion,
+    /// Seconds allowed for one request (connecting included).
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+}
+
+fn default_timeout_secs() -> u64 {
+    DEFAULT_TIMEOUT_SECS
+}
+
+impl Default for TeamsConfig {
+    fn default() -> Self {
+        TeamsConfig {
+            webhook_url: None,
+            webhook_url_env: None,
+            card_version: CardVersion::default(),
+            timeout_secs: DEFAULT_TIMEOUT_SECS,
+        }
+    }
+}
+
+impl TeamsConfig {
+    /// Checks the configuration and gives the provider: exactly one of `webhook_url` and
+    /// `webhook_url_env`, the variable set, the URL usable (see [`TeamsConfig`]), the timeout within
+    /// 1 to [`MAX_TIMEOUT_SECS`] seconds. Errors name the key and never show the URL.
+    ///
+    /// ```
+    /// use stripe_chat_message::Secret;
+    /// use stripe_chat_teams::TeamsConfig;
+    ///
+    /// let mut config = TeamsConfig::default();
+    /// assert_eq!(config.build().unwrap_err().key, "webhook_url");
+    ///
+    /// config.webhook_url = Some(Secret::new("http://prod-00.westus.logic.azure.com/workflows/abc?sig=SECRETSIG"));
+    /// let error = config.build().unwrap_err();
+    /// assert_eq!(error.key, "webhook_url");
+    /// assert!(!error.to_string().contains("SECRETSIG"));
+    ///
+    /// config.webhook_url = None;
+    /// config.webhook_url_env = Some("STRIPE_CHAT_SURELY_UNSET_VARIABLE".into());
+    /// assert_eq!(config.build().unwrap_err().to_string(),
+    ///     "webhook_url_env: the environment variable STRIPE_CHAT_SURELY_UNSET_VARIABLE is not set or is empty");
+    /// ```
+    pub fn build(&self) -> Result<TeamsProvider, ConfigError> {
+        self.build_with_env(Secret::from_env)
+    }
+
+    /// [`TeamsConfig::build`], reading environment variables through `env`.
+    pub(crate) fn build_with_env(
+        &self,
+        env: impl Fn(&str) -> Option<Secret>,
+    ) -> Result<TeamsProvider, ConfigError> {
+        let (url, key) = match (&self.webhook_url, &self.webhook_url_env) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    "webhook_url",
+                    "set only one of `webhook_url` and `webhook_url_env`",
+                ));
+            }
+            (None, None) => {
+                return Err(ConfigError::new(
+                    "webhook_url",
+                    "missing: set `webhook_url` to the Workflows webhook URL, or `webhook_url_env` \
+                     to the environment variable holding it",
+                ));
+            }
+            (Some(url), None) => (url.clone(), "webhook_url"),
+            (None, Some(var)) => {
+                let var = var.trim();
+                if var.is_empty() {
+                    return Err(ConfigError::new("webhook_url_env", "is empty"));
+                }
+                let url = env(var).ok_or_else(|| {
+                    ConfigError::new(
+                        "webhook_url_env",
+                        format!("the environment variable {var} is not set or is empty"),
+                    )
+                })?;
+                (url, "webhook_url_env")
+            }
+        };
+        if self.timeout_secs == 0 || self.timeout_secs > MAX_TIMEOUT_SECS {
+            return Err(ConfigError::new(
+                "timeout_secs",
+                format!(
+                    "must be 1 to {MAX_TIMEOUT_SECS} seconds, not {}",
+                    self.timeout_secs
+                ),
+            ));
+        }
+        TeamsProvider::workflows(url)
+            .with_card_version(self.card_version)
+            .with_timeout(Duration::from_secs(self.timeout_secs))
+            .build_for_key(key)
+    }
+}
+
+/// A configuration value that cannot work, naming its key. It never shows the webhook URL.
+///
+/// ```
+/// let e = stripe_chat_teams::TeamsConfig::default().build().unwrap_err();
+/// assert_eq!(e.key, "webhook_url");
+/// assert!(e.to_string().starts_with("webhook_url: missing"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {problem}")]
+pub struct ConfigError {
+    /// The key in error (`webhook_url`, `webhook_url_env`, `card_version`, `timeout_secs`).
+    pub key: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(key: &str, problem: impl Into<String>) -> Self {
+        ConfigError {
+            key: key.to_owned(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl FromStr for CardVersion {
+    type Err = ConfigError;
+
+    /// `"1.4"` or `"1.5"`; anything else is refused (Teams renders nothing newer than 1.5).
+    ///
+    /// ```
+    /// use stripe_chat_teams::CardVersion;
+    /// assert_eq!("1.5".parse::<CardVersion>(), Ok(CardVersion::V1_5));
+    /// assert_eq!("1.6".parse::<CardVersion>().unwrap_err().key, "card_version");
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "1.4" => Ok(CardVersion::V1_4),
+            "1.5" => Ok(CardVersion::V1_5),
+            other => Err(ConfigError::new(
+                "card_version",
+                format!(
+                    "{other:?} is not supported: Teams renders Adaptive Cards \"1.4\" and \"1.5\""
+                ),
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CardVersion {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse()
+            .map_err(|e: ConfigError| serde::de::Error::custom(e.problem))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const URL: &str = "https://prod-00.westus.logic.azure.com:443/workflows/abc123/triggers/manual/\
+        paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=SECRETSIG";
+
+    fn env_with_url(name: &str) -> Option<Secret> {
+        (name == "TEAMS_URL").then(|| Secret::new(URL))
+    }
+
+    fn config(toml_text: &str) -> TeamsConfig {
+        match toml::from_str(toml_text) {
+            Ok(config) => config,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_card_one_four_and_ten_seconds() {
+        let c = config(r#"webhook_url_env = "TEAMS_URL""#);
+        assert_eq!(c.card_version, CardVersion::V1_4);
+        assert_eq!(c.timeout_secs, 10);
+        let provider = c.build_with_env(env_with_url).expect("valid");
+        assert_eq!(provider.endpoint(), "prod-00.westus.logic.azure.com");
+    }
+
+    #[test]
+    fn the_url_can_come_from_the_environment() {
+        let c =
+            config("webhook_url_env = \"TEAMS_URL\"\ncard_version = \"1.5\"\ntimeout_secs = 30");
+        let provider = c.build_with_env(env_with_url).expect("valid");
+        assert_eq!(provider.card_version(), CardVersion::V1_5);
+        assert_eq!(provider.timeout(), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn an_unset_environment_variable_is_named_in_the_error() {
+        let c = config(r#"webhook_url_env = "TEAMS_OTHER""#);
+        let e = c.build_with_env(env_with_url).expect_err("unset");
+        assert_eq!(e.key, "webhook_url_env");
+        assert!(e.problem.contains("TEAMS_OTHER"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_url_from_the_environment_names_the_env_key_and_hides_the_url() {
+        let c = config(r#"webhook_url_env = "TEAMS_URL""#);
+        let e = c
+            .build_with_env(|_| Some(Secret::new("ftp://host.test/x?sig=SECRETSIG")))
+            .expect_err("refused");
+        assert_eq!(e.key, "webhook_url_env");
+        assert!(!e.to_string().contains("SECRETSIG"), "{e}");
+        assert!(!e.to_string().contains("host.test"), "{e}");
+    }
+
+    #[test]
+    fn both_or_neither_url_keys_are_refused() {
+        let both = TeamsConfig {
+            webhook_url: Some(Secret::new(URL)),
+            webhook_url_env: Some("TEAMS_URL".into()),
+            ..TeamsConfig::default()
+        };
+        assert_eq!(
+            both.build_with_env(env_with_url).map(|_| ()),
+            Err(ConfigError::new(
+                "webhook_url",
+                "set only one of `webhook_url` and `webhook_url_env`"
+            ))
+        );
+        let neither = TeamsConfig::default();
+        assert_eq!(
+            neither
+                .build_with_env(env_with_url)
+                .map(|_| ())
+                .map_err(|e| e.key),
+            Err("webhook_url".to_owned())
+        );
+    }
+
+    #[test]
+    fn timeouts_outside_one_to_three_hundred_seconds_are_refused() {
+        for secs in [0, 301, u64::MAX] {
+            let c = TeamsConfig {
+                webhook_url: Some(Secret::new(URL)),
+                timeout_secs: secs,
+                ..TeamsConfig::default()
+            };
+            let e = c.build().map(|_| ()).expect_err("refused");
+            assert_eq!(e.key, "timeout_secs", "{secs}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_versions_are_refused_when_read() {
+        let e = toml::from_str::<TeamsConfig>("webhook_url_env = \"X\"\ntimeout = 5")
+            .expect_err("unknown key")
+            .to_string();
+        assert!(e.contains("unknown field `timeout`"), "{e}");
+        let e = toml::from_str::<TeamsConfig>(r#"card_version = "1.6""#)
+            .expect_err("unsupported version")
+            .to_string();
+        assert!(e.contains("1.4") && e.contains("1.5"), "{e}");
+        assert!(toml::from_str::<TeamsConfig>("card_version = 1.5").is_err());
+    }
+
+    #[test]
+    fn the_config_debug_hides_the_url() {
+        let c = config(&format!("webhook_url = \"{URL}\""));
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("SECRETSIG") && !shown.contains("logic.azure"),
+            "{shown}"
+        );
+    }
+}

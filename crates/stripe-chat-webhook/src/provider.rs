@@ -1,0 +1,327 @@
+//! [`WebhookProvider`]: POSTs signed payloads and reads the receiver's answer.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use stripe_chat_message::{
+    Capabilities, ChatMessage, ChatProvider, DeliveryError, MessageRef, RenderError, Renderer,
+    Secret, async_trait,
+};
+
+use crate::payload::{DeliveryKind, PayloadOut, PayloadType, ThreadOut, delivery_id};
+use crate::signature::{DELIVERY_HEADER, SIGNATURE_HEADER, sign, unix_now};
+
+/// The platform name of webhook destinations, as in their [`MessageRef`]s.
+///
+/// ```
+/// assert_eq!(stripe_chat_webhook::PLATFORM, "webhook");
+/// ```
+pub const PLATFORM: &str = "webhook";
+
+/// The `User-Agent` of webhook requests.
+///
+/// ```
+/// assert!(stripe_chat_webhook::USER_AGENT.starts_with("stripe-chat/"));
+/// ```
+pub const USER_AGENT: &str = concat!("stripe-chat/", env!("CARGO_PKG_VERSION"));
+
+/// The most of a receiver's answer that is read (to find its `id`).
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// Delivers messages as signed JSON webhooks to one URL.
+///
+/// Built by [`WebhookConfig::build`](crate::WebhookConfig::build) or
+/// [`WebhookBuilder`](crate::WebhookBuilder). Every request is a `POST` of a
+/// [`Payload`](crate::Payload) with `Content-Type: application/json`, `User-Agent: stripe-chat/…`,
+/// [`Stripe-Chat-Signature`](crate::SIGNATURE_HEADER) and
+/// [`Stripe-Chat-Delivery`](crate::DELIVERY_HEADER). Redirects are not followed (a signed request
+/// goes where it was configured to, or fails as permanent).
+///
+/// Any 2xx is delivered. When the answer is JSON with an `id` (a string or a number), that is the
+/// message id in the returned [`MessageRef`]; otherwise the delivery id is. Either way, the receiver
+/// gets it back as `message_id` in updates and as `thread.message_id` in replies.
+///
+/// `Debug` shows the name, the URL's origin (scheme, host, port: never its path, query or user
+/// info, which may carry keys) and the timeout, never the secret.
+pub struct WebhookProvider {
+    name: String,
+    url: reqwest::Url,
+    secret: Secret,
+    timeout: Duration,
+    client: reqwest::Client,
+    /// The platform named in errors: `webhook "<name>"`.
+    label: String,
+}
+
+impl fmt::Debug for WebhookProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookProvider")
+            .field("name", &self.name)
+            .field("origin", &self.url.origin().ascii_serialization())
+            .field("timeout", &self.timeout)
+            .field("secret", &self.secret)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebhookProvider {
+    pub(crate) fn from_checked(
+        name: String,
+        url: reqwest::Url,
+        secret: Secret,
+        timeout: Duration,
+    ) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .use_rustls_tls()
+            .connect_timeout(stripe_chat_http::CONNECT_TIMEOUT.min(timeout))
+            .timeout(timeout)
+            .user_agent(USER_AGENT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("cannot build an HTTP client: {}", e.without_url()))?;
+        Ok(WebhookProvider {
+            label: format!("webhook {name:?}"),
+            name,
+            url,
+            secret,
+            timeout,
+            client,
+        })
+    }
+
+    /// The destination's name.
+    ///
+    /// ```
+    /// use stripe_chat_message::Secret;
+    /// let w = stripe_chat_webhook::WebhookBuilder::new(Secret::new("https://x.example.com"), Secret::new("0123456789abcdef")).build()?;
+    /// assert_eq!(w.name(), "webhook");
+    /// # Ok::<(), stripe_chat_webhook::ConfigError>(())
+    /// ```
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn delivery_id(&self, kind: DeliveryKind<'_>, message: &ChatMessage) -> String {
+        delivery_id(
+            &self.name,
+            self.url.as_str(),
+            kind,
+            message.source.as_ref().map(|s| s.event_id.as_str()),
+        )
+    }
+
+    /// POSTs `payload` and returns the receiver's `id`, if its answer names one.
+    async fn post(&self, payload: &PayloadOut<'_>) -> Result<Option<String>, DeliveryError> {
+        let body = serde_json::to_vec(payload).map_err(|e| {
+            DeliveryError::permanent(format!("{}: cannot encode the message", self.label))
+                .with_source(e)
+        })?;
+        let signature = sign(&body, self.secret.expose(), unix_now());
+        let delivery = HeaderValue::from_str(payload.delivery_id).map_err(|e| {
+            DeliveryError::permanent(format!("{}: invalid delivery id", self.label)).with_source(e)
+        })?;
+        let response = self
+            .client
+            .post(self.url.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .header(SIGNATURE_HEADER, signature)
+            .header(DELIVERY_HEADER, delivery)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| stripe_chat_http::from_reqwest(&self.label, e))?;
+
+        let status = response.status();
+        let retry_after = stripe_chat_http::retry_after(response.headers());
+        // A delivered message stays delivered even when its answer cannot be read: retrying it
+        // would only make the receiver see the delivery id again.
+        let answer = read_answer(response).await.unwrap_or_default();
+        if status.is_success() {
+            return Ok(answer_id(&answer));
+        }
+        Err(stripe_chat_http::classify_status(
+            &self.label,
+            status.as_u16(),
+            retry_after,
+            &answer_detail(&answer),
+        ))
+    }
+}
+
+/// Up to [`MAX_ANSWER_BYTES`] of the answer.
+async fn read_answer(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+    let mut answer = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_ANSWER_BYTES - answer.len();
+        answer.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if answer.len() == MAX_ANSWER_BYTES {
+            break;
+        }
+    }
+    Ok(answer)
+}
+
+/// The `id` of a JSON answer (a non-empty string, or a number).
+fn answer_id(answer: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(answer).ok()?;
+    match value.get("id")? {
+        serde_json::Value::String(id) if !id.trim().is_empty() => Some(id.trim().to_owned()),
+        serde_json::Value::Number(id) => Some(id.to_string()),
+        _ => None,
+    }
+}
+
+/// The receiver's own words about a failure: its JSON `error`, `error.message` or `message`.
+fn answer_detail(answer: &[u8]) -> String {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(answer) else {
+        return String::new();
+    };
+    [
+        value.get("error"),
+        value.pointer("/error/message"),
+        value.get("message"),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(|v| v.as_str())
+    .unwrap_or_default()
+    .to_owned()
+}
+
+fn addressed<'r>(
+    at: &'r MessageRef,
+    label: &str,
+    operation: &str,
+) -> Result<&'r MessageRef, DeliveryError> {
+    if at.provider != PLATFORM {
+        return Err(DeliveryError::permanent(format!(
+            "{label}: cannot {operation} a {} message",
+            at.provider
+        )));
+    }
+    if !at.can_be_addressed() {
+        return Err(DeliveryError::permanent(format!(
+            "{label}: cannot {operation} a message without id"
+        )));
+    }
+    Ok(at)
+}
+
+impl Renderer for WebhookProvider {
+    fn platform(&self) -> &str {
+        PLATFORM
+    }
+
+    /// The `message.created` payload for `message`, not in a thread, as JSON.
+    fn render(&self, message: &ChatMessage) -> Result<serde_json::Value, RenderError> {
+        let delivery_id = self.delivery_id(DeliveryKind::Created, message);
+        serde_json::to_value(PayloadOut {
+            kind: PayloadType::MessageCreated,
+            delivery_id: &delivery_id,
+            message_id: None,
+            thread: None,
+            message,
+        })
+        .map_err(|e| RenderError::Invalid(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl ChatProvider for WebhookProvider {
+    /// Updates, threads (the receiver gets the thread's first message id) and link buttons (links
+    /// stay in the message); callback buttons need stripe-chat's interaction endpoints, which a
+    /// generic receiver does not call.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            update: true,
+            thread: true,
+            link_buttons: true,
+            interactive: false,
+        }
+    }
+
+    async fn send(
+        &self,
+        message: &ChatMessage,
+        thread: Option<&MessageRef>,
+    ) -> Result<MessageRef, DeliveryError> {
+        let root = match thread {
+            Some(thread) => {
+                Some(addressed(thread, &self.label, "reply in the thread of")?.thread_id())
+            }
+            None => None,
+        };
+        let kind = match root {
+            Some(root) => DeliveryKind::Reply { root },
+            None => DeliveryKind::Created,
+        };
+        let delivery_id = self.delivery_id(kind, message);
+        let id = self
+            .post(&PayloadOut {
+                kind: PayloadType::MessageCreated,
+                delivery_id: &delivery_id,
+                message_id: None,
+                thread: root.map(|message_id| ThreadOut { message_id }),
+                message,
+            })
+            .await?
+            .unwrap_or(delivery_id);
+        let sent = MessageRef::new(PLATFORM, id).in_channel(self.name.clone());
+        Ok(match root {
+            Some(root) => sent.in_thread(root),
+            None => sent,
+        })
+    }
+
+    async fn update(&self, at: &MessageRef, message: &ChatMessage) -> Result<(), DeliveryError> {
+        let at = addressed(at, &self.label, "update")?;
+        let delivery_id = self.delivery_id(DeliveryKind::Update { of: &at.id }, message);
+        self.post(&PayloadOut {
+            kind: PayloadType::MessageUpdated,
+            delivery_id: &delivery_id,
+            message_id: Some(&at.id),
+            thread: at
+                .thread_root
+                .as_deref()
+                .map(|message_id| ThreadOut { message_id }),
+            message,
+        })
+        .await
+        .map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answer_ids_are_strings_or_numbers() {
+        assert_eq!(answer_id(br#"{"id":"msg_1"}"#).as_deref(), Some("msg_1"));
+        assert_eq!(answer_id(br#"{"id":42}"#).as_deref(), Some("42"));
+        for answer in [
+            &b""[..],
+            b"ok",
+            br#"{"id":""}"#,
+            br#"{"id":null}"#,
+            br#"[1]"#,
+        ] {
+            assert_eq!(answer_id(answer), None);
+        }
+    }
+
+    #[test]
+    fn failure_details_are_the_receivers_own_words() {
+        assert_eq!(
+            answer_detail(br#"{"error":"unknown_channel"}"#),
+            "unknown_channel"
+        );
+        assert_eq!(answer_detail(br#"{"error":{"message":"bad"}}"#), "bad");
+        assert_eq!(
+            answer_detail(br#"{"message":"bad request"}"#),
+            "bad request"
+        );
+        assert_eq!(answer_detail(b"<html>proxy error</html>"), "");
+    }
+}
