@@ -1,0 +1,620 @@
+//! The service's configuration file (TOML), checked into a ready-to-run form before anything starts.
+//!
+//! Every problem names its key (`destinations[1] "billing".channel: missing`) and never prints a
+//! secret. Secrets may come from the environment (`webhook_secrets_env`, and each adapter's
+//! `*_env` keys).
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use stripe_chat_events::{WebhookSecret, WebhookVerifier};
+use stripe_chat_message::{ChatProvider, Secret};
+use stripe_chat_redact::RedactionConfig;
+use stripe_chat_route::Routes;
+
+/// A configuration problem, naming the key.
+///
+/// ```
+/// let e = stripe_chat_server::config::ConfigError::new("server.listen", "not an address");
+/// assert_eq!(e.to_string(), "server.listen: not an address");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {problem}")]
+pub struct ConfigError {
+    /// The key in error, as a path (`destinations[0] "log".path`).
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl ConfigError {
+    /// A problem with `key`.
+    ///
+    /// ```
+    /// let e = stripe_chat_server::config::ConfigError::new("k", "p");
+    /// assert_eq!(e.key, "k");
+    /// ```
+    pub fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        ConfigError {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// `[server]`: where and how the HTTP listener runs.
+///
+/// ```
+/// let s: stripe_chat_server::config::ServerSection = toml::from_str(r#"listen = "127.0.0.1:8787""#)?;
+/// assert_eq!(s.body_limit_bytes, 1024 * 1024);
+/// # Ok::<(), toml::de::Error>(())
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Largest accepted webhook body; larger ones get 413 without being read whole.
+    #[serde(default = "default_body_limit")]
+    pub body_limit_bytes: usize,
+    /// On SIGTERM: how long in-flight work may take before the process exits.
+    #[serde(default = "default_grace")]
+    pub shutdown_grace_secs: u64,
+}
+
+fn default_body_limit() -> usize {
+    1024 * 1024
+}
+
+fn default_grace() -> u64 {
+    10
+}
+
+/// `[stripe]`: webhook signing secrets and tolerance.
+///
+/// ```
+/// let s: stripe_chat_server::config::StripeSection = toml::from_str(r#"webhook_secrets = ["whsec_a", "whsec_b"]"#)?;
+/// assert_eq!(s.tolerance_secs, 300);
+/// assert!(!format!("{s:?}").contains("whsec_a"));
+/// # Ok::<(), toml::de::Error>(())
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StripeSection {
+    /// Endpoint secrets (`whsec_...`); several while a secret is rolled.
+    #[serde(default)]
+    pub webhook_secrets: Vec<Secret>,
+    /// An environment variable holding more secrets, comma-separated.
+    #[serde(default)]
+    pub webhook_secrets_env: Option<String>,
+    /// Largest accepted distance between the signature's timestamp and now, in seconds.
+    #[serde(default = "default_tolerance")]
+    pub tolerance_secs: u64,
+}
+
+fn default_tolerance() -> u64 {
+    300
+}
+
+/// `[store]`: where events and delivery jobs are kept.
+///
+/// ```
+/// let s: stripe_chat_server::config::StoreSection = toml::from_str(r#"sqlite = "data/stripe-chat.db""#)?;
+/// assert!(s.sqlite.ends_with("stripe-chat.db"));
+/// # Ok::<(), toml::de::Error>(())
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// The SQLite file (created with its directory when missing).
+    pub sqlite: PathBuf,
+}
+
+/// `[delivery]`: retries and worker settings shared by every destination.
+///
+/// ```
+/// let d = stripe_chat_server::config::DeliverySection::default();
+/// assert_eq!(d.max_attempts, 8);
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverySection {
+    /// Tries before a job goes to the dead-letter list.
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    /// First retry delay for transient errors, doubled each try (with jitter).
+    #[serde(default = "default_backoff")]
+    pub initial_backoff_ms: u64,
+    /// Longest retry delay.
+    #[serde(default = "default_max_backoff")]
+    pub max_backoff_ms: u64,
+    /// Concurrent deliveries.
+    #[serde(default = "default_workers")]
+    pub workers: usize,
+    /// How long a worker holds a job before another may take it (a worker that died).
+    #[serde(default = "default_lease")]
+    pub lease_secs: u64,
+}
+
+fn default_attempts() -> u32 {
+    8
+}
+fn default_backoff() -> u64 {
+    500
+}
+fn default_max_backoff() -> u64 {
+    300_000
+}
+fn default_workers() -> usize {
+    4
+}
+fn default_lease() -> u64 {
+    60
+}
+
+impl Default for DeliverySection {
+    fn default() -> Self {
+        DeliverySection {
+            max_attempts: default_attempts(),
+            initial_backoff_ms: default_backoff(),
+            max_backoff_ms: default_max_backoff(),
+            workers: default_workers(),
+            lease_secs: default_lease(),
+        }
+    }
+}
+
+/// The configuration file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    server: ServerSection,
+    stripe: StripeSection,
+    store: StoreSection,
+    #[serde(default)]
+    delivery: DeliverySection,
+    #[serde(default)]
+    destinations: Vec<toml::Table>,
+    #[serde(default)]
+    routes: Routes,
+}
+
+/// A destination, ready to deliver.
+#[derive(Clone)]
+pub struct Destination {
+    /// Its name, as routes refer to it.
+    pub name: String,
+    /// The adapter.
+    pub provider: Arc<dyn ChatProvider>,
+    /// Its redaction policy.
+    pub redaction: RedactionConfig,
+    /// Post a short reply in the message's thread when a later event updates it.
+    pub thread_replies: bool,
+    /// Most messages per second sent to it (`None`: the platform's documented pace, if any).
+    pub max_per_second: Option<f64>,
+}
+
+impl fmt::Debug for Destination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Destination")
+            .field("name", &self.name)
+            .field("provider", &self.provider.platform())
+            .field("redaction", &self.redaction.level)
+            .field("thread_replies", &self.thread_replies)
+            .field("max_per_second", &self.max_per_second)
+            .finish()
+    }
+}
+
+/// The checked configuration: every destination built, every route pointing at one, secrets read.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// `[server]`.
+    pub server: ServerSection,
+    /// `[store]`.
+    pub store: StoreSection,
+    /// `[delivery]`.
+    pub delivery: DeliverySection,
+    /// The webhook verifier with every configured secret.
+    pub verifier: WebhookVerifier,
+    /// Destinations by name, in file order.
+    pub destinations: Vec<Destination>,
+    /// The routes.
+    pub routes: Routes,
+}
+
+impl ServiceConfig {
+    /// Parses and checks a configuration file's text, reading secrets from the process environment.
+    ///
+    /// ```
+    /// let config = stripe_chat_server::config::ServiceConfig::from_toml(r#"
+    /// [server]
+    /// listen = "127.0.0.1:8787"
+    /// [stripe]
+    /// webhook_secrets = ["whsec_demo"]
+    /// [store]
+    /// sqlite = "demo-data/stripe-chat.db"
+    /// [[destinations]]
+    /// name = "log"
+    /// provider = "file"
+    /// path = "demo-data/messages.jsonl"
+    /// [[routes]]
+    /// events = ["*"]
+    /// to = ["log"]
+    /// "#)?;
+    /// assert_eq!(config.destinations[0].name, "log");
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        Self::from_toml_with_env(text, |name| std::env::var(name).ok())
+    }
+
+    /// Like [`ServiceConfig::from_toml`], with the environment given as a lookup.
+    ///
+    /// ```
+    /// let text = "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets_env = \"SECRETS\"\n[store]\nsqlite = \"x.db\"\n";
+    /// let config = stripe_chat_server::config::ServiceConfig::from_toml_with_env(text, |name| {
+    ///     (name == "SECRETS").then(|| "whsec_a,whsec_b".to_string())
+    /// })?;
+    /// assert_eq!(config.verifier.secret_count(), 2);
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn from_toml_with_env(
+        text: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+
+        let mut secrets: Vec<WebhookSecret> = raw
+            .stripe
+            .webhook_secrets
+            .iter()
+            .map(|s| WebhookSecret::new(s.expose()))
+            .collect();
+        if let Some(var) = &raw.stripe.webhook_secrets_env {
+            let value = env(var).filter(|v| !v.trim().is_empty()).ok_or_else(|| {
+                ConfigError::new(
+                    "stripe.webhook_secrets_env",
+                    format!("the environment variable {var} is not set"),
+                )
+            })?;
+            secrets.extend(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(WebhookSecret::new),
+            );
+        }
+        if secrets.is_empty() {
+            return Err(ConfigError::new(
+                "stripe.webhook_secrets",
+                "no webhook signing secret (set webhook_secrets or webhook_secrets_env)",
+            ));
+        }
+        if let Some(i) = secrets
+            .iter()
+            .position(|s| !s.expose().starts_with("whsec_"))
+        {
+            return Err(ConfigError::new(
+                format!("stripe.webhook_secrets[{i}]"),
+                "a Stripe endpoint secret starts with whsec_",
+            ));
+        }
+        if raw.stripe.tolerance_secs == 0 {
+            return Err(ConfigError::new(
+                "stripe.tolerance_secs",
+                "must be at least 1",
+            ));
+        }
+        let verifier = WebhookVerifier::new(secrets)
+            .with_tolerance(Duration::from_secs(raw.stripe.tolerance_secs));
+
+        if raw.server.body_limit_bytes < 1024 {
+            return Err(ConfigError::new(
+                "server.body_limit_bytes",
+                "must be at least 1024",
+            ));
+        }
+        if raw.delivery.max_attempts == 0 {
+            return Err(ConfigError::new(
+                "delivery.max_attempts",
+                "must be at least 1",
+            ));
+        }
+        if raw.delivery.workers == 0 {
+            return Err(ConfigError::new("delivery.workers", "must be at least 1"));
+        }
+
+        let mut destinations = Vec::with_capacity(raw.destinations.len());
+        let mut names = BTreeSet::new();
+        for (index, table) in raw.destinations.into_iter().enumerate() {
+            let destination = destination(index, table, &env)?;
+            if !names.insert(destination.name.clone()) {
+                return Err(ConfigError::new(
+                    format!("destinations[{index}].name"),
+                    format!("{:?} is used by another destination", destination.name),
+                ));
+            }
+            destinations.push(destination);
+        }
+        for (index, route) in raw.routes.iter().enumerate() {
+            if route.to.is_empty() {
+                return Err(ConfigError::new(
+                    format!("routes[{index}].to"),
+                    "names no destination",
+                ));
+            }
+            for name in &route.to {
+                if !names.contains(name) {
+                    return Err(ConfigError::new(
+                        format!("routes[{index}].to"),
+                        format!("no destination is named {name:?}"),
+                    ));
+                }
+            }
+        }
+        Ok(ServiceConfig {
+            server: raw.server,
+            store: raw.store,
+            delivery: raw.delivery,
+            verifier,
+            destinations,
+            routes: raw.routes,
+        })
+    }
+
+    /// The destination called `name`.
+    ///
+    /// ```
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_a\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// assert!(config.destination("nope").is_none());
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn destination(&self, name: &str) -> Option<&Destination> {
+        self.destinations.iter().find(|d| d.name == name)
+    }
+}
+
+/// Builds destination `index` from its table: the common keys, then the adapter's own.
+fn destination(
+    index: usize,
+    mut table: toml::Table,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Destination, ConfigError> {
+    let at = |key: &str| format!("destinations[{index}].{key}");
+    let take_str = |table: &mut toml::Table, key: &str| -> Result<Option<String>, ConfigError> {
+        match table.remove(key) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(ConfigError::new(at(key), "must be a string")),
+        }
+    };
+    let name =
+        take_str(&mut table, "name")?.ok_or_else(|| ConfigError::new(at("name"), "missing"))?;
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(ConfigError::new(
+            at("name"),
+            "use letters, digits, '-', '_' or '.'",
+        ));
+    }
+    let here = |key: &str| format!("destinations[{index}] {name:?}.{key}");
+    let provider_name = take_str(&mut table, "provider")?
+        .ok_or_else(|| ConfigError::new(here("provider"), "missing"))?;
+    let redaction: RedactionConfig = match table.remove("redaction") {
+        None => RedactionConfig::default(),
+        Some(toml::Value::String(level)) => toml::Value::Table(toml::Table::from_iter([(
+            "level".to_owned(),
+            toml::Value::String(level),
+        )]))
+        .try_into()
+        .map_err(|e: toml::de::Error| {
+            ConfigError::new(here("redaction"), e.message().to_owned())
+        })?,
+        Some(value) => value.try_into().map_err(|e: toml::de::Error| {
+            ConfigError::new(here("redaction"), e.message().to_owned())
+        })?,
+    };
+    let thread_replies = match table.remove("thread_replies") {
+        None => false,
+        Some(toml::Value::Boolean(b)) => b,
+        Some(_) => {
+            return Err(ConfigError::new(
+                here("thread_replies"),
+                "must be true or false",
+            ));
+        }
+    };
+    let max_per_second = match table.remove("max_per_second") {
+        None => None,
+        Some(toml::Value::Float(f)) if f > 0.0 => Some(f),
+        Some(toml::Value::Integer(i)) if i > 0 => Some(i as f64),
+        Some(_) => {
+            return Err(ConfigError::new(
+                here("max_per_second"),
+                "must be a number above 0",
+            ));
+        }
+    };
+    let rest = toml::Value::Table(table);
+    let adapter = |e: &dyn fmt::Display| {
+        ConfigError::new(format!("destinations[{index}] {name:?}"), e.to_string())
+    };
+    let provider: Arc<dyn ChatProvider> = match provider_name.as_str() {
+        "file" => Arc::new(
+            rest.try_into::<stripe_chat_file::FileConfig>()
+                .map_err(|e| adapter(&e.message()))?
+                .build()
+                .map_err(|e| adapter(&e))?,
+        ),
+        "webhook" => Arc::new(
+            rest.try_into::<stripe_chat_webhook::WebhookConfig>()
+                .map_err(|e| adapter(&e.message()))?
+                .build()
+                .map_err(|e| adapter(&e))?,
+        ),
+        "slack" => Arc::new(
+            rest.try_into::<stripe_chat_slack::SlackConfig>()
+                .map_err(|e| adapter(&e.message()))?
+                .build_with_env(env)
+                .map_err(|e| adapter(&e))?,
+        ),
+        "teams" => Arc::new(
+            rest.try_into::<stripe_chat_teams::TeamsConfig>()
+                .map_err(|e| adapter(&e.message()))?
+                .build()
+                .map_err(|e| adapter(&e))?,
+        ),
+        "discord" => Arc::new(
+            rest.try_into::<stripe_chat_discord::DiscordConfig>()
+                .map_err(|e| adapter(&e.message()))?
+                .build()
+                .map_err(|e| adapter(&e))?,
+        ),
+        "matrix" => Arc::new(
+            rest.try_into::<stripe_chat_matrix::MatrixConfig>()
+                .map_err(|e| adapter(&e.message()))?
+                .build()
+                .map_err(|e| adapter(&e))?,
+        ),
+        other => {
+            return Err(ConfigError::new(
+                here("provider"),
+                format!("{other:?} is not one of file, webhook, slack, teams, discord, matrix"),
+            ));
+        }
+    };
+    // Slack posts about one message per second per channel; stay under it unless told otherwise.
+    let max_per_second = max_per_second.or((provider.platform() == "slack").then_some(1.0));
+    Ok(Destination {
+        name,
+        provider,
+        redaction,
+        thread_replies,
+        max_per_second,
+    })
+}
+
+/// A TOML parse error as one line with the line number.
+fn toml_error(text: &str, error: &toml::de::Error) -> ConfigError {
+    let line = error.span().map(|span| {
+        text.as_bytes()[..span.start.min(text.len())]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    });
+    let key = match line {
+        Some(line) => format!("line {line}"),
+        None => "config".to_owned(),
+    };
+    ConfigError::new(key, error.message().replace('\n', " "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[server]
+listen = "127.0.0.1:8787"
+[stripe]
+webhook_secrets = ["whsec_demo"]
+[store]
+sqlite = "demo-data/stripe-chat.db"
+[[destinations]]
+name = "log"
+provider = "file"
+path = "demo-data/messages.jsonl"
+[[routes]]
+events = ["*"]
+to = ["log"]
+"#;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn the_minimal_config_from_the_documentation_works_as_written() {
+        let config = ServiceConfig::from_toml_with_env(MINIMAL, no_env).expect("valid");
+        assert_eq!(config.server.listen.port(), 8787);
+        assert_eq!(config.destinations.len(), 1);
+        assert_eq!(config.destinations[0].provider.platform(), "file");
+        assert_eq!(config.verifier.secret_count(), 1);
+    }
+
+    #[test]
+    fn a_route_to_an_unknown_destination_is_named() {
+        let text = MINIMAL.replace("to = [\"log\"]", "to = [\"logg\"]");
+        let err =
+            ServiceConfig::from_toml_with_env(&text, no_env).expect_err("unknown destination");
+        assert_eq!(err.key, "routes[0].to");
+        assert!(err.problem.contains("\"logg\""), "{err}");
+    }
+
+    #[test]
+    fn an_adapter_key_typo_names_the_destination_and_the_key() {
+        let text = MINIMAL.replace("path = ", "pth = ");
+        let err = ServiceConfig::from_toml_with_env(&text, no_env).expect_err("typo");
+        assert!(err.to_string().contains("destinations[0] \"log\""), "{err}");
+        assert!(err.to_string().contains("pth"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_secret_environment_variable_is_named_and_no_secret_is_printed() {
+        let text = MINIMAL.replace(
+            "webhook_secrets = [\"whsec_demo\"]",
+            "webhook_secrets_env = \"STRIPE_WEBHOOK_SECRET\"",
+        );
+        let err = ServiceConfig::from_toml_with_env(&text, no_env).expect_err("missing env");
+        assert_eq!(err.key, "stripe.webhook_secrets_env");
+        let config = ServiceConfig::from_toml_with_env(&text, |_| Some("whsec_from_env".into()))
+            .expect("valid");
+        assert!(!format!("{config:?}").contains("whsec_from_env"));
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_line() {
+        let err =
+            ServiceConfig::from_toml_with_env("[server\nlisten = 1", no_env).expect_err("bad toml");
+        assert_eq!(err.key, "line 1");
+    }
+
+    #[test]
+    fn unknown_top_level_sections_are_refused() {
+        let err =
+            ServiceConfig::from_toml_with_env(&format!("{MINIMAL}\n[sever]\nx = 1\n"), no_env)
+                .expect_err("typo");
+        assert!(err.problem.contains("sever"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_destination_names_are_refused() {
+        let text = format!(
+            "{MINIMAL}\n[[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = \"b.jsonl\"\n"
+        );
+        let err = ServiceConfig::from_toml_with_env(&text, no_env).expect_err("duplicate");
+        assert_eq!(err.key, "destinations[1].name");
+    }
+
+    #[test]
+    fn slack_destinations_default_to_one_message_per_second() {
+        let text = format!(
+            "{MINIMAL}\n[[destinations]]\nname = \"billing\"\nprovider = \"slack\"\ntoken = \"xoxb-1\"\nchannel = \"C1\"\nredaction = \"restricted\"\n"
+        );
+        let config = ServiceConfig::from_toml_with_env(&text, no_env).expect("valid");
+        let slack = config.destination("billing").expect("configured");
+        assert_eq!(slack.max_per_second, Some(1.0));
+        assert!(!format!("{config:?}").contains("xoxb-1"));
+    }
+}

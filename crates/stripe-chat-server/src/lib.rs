@@ -1,0 +1,28 @@
+//! The stripe-chat service: what `stripe-chat serve` runs.
+//!
+//! - [`config`]: the configuration file, checked into a ready-to-run [`config::ServiceConfig`]
+//!   (destinations built from each adapter's own configuration, routes checked against them,
+//!   secrets read from the file or the environment) before anything starts.
+//!
+//! ```
+//! let config = stripe_chat_server::config::ServiceConfig::from_toml(r#"
+//! [server]
+//! listen = "127.0.0.1:8787"
+//! [stripe]
+//! webhook_secrets = ["whsec_demo"]
+//! [store]
+//! sqlite = "demo-data/stripe-chat.db"
+//! [[destinations]]
+//! name = "log"
+//! provider = "file"
+//! path = "demo-data/messages.jsonl"
+//! [[routes]]
+//! events = ["*"]
+//! to = ["log"]
+//! "#)?;
+//! assert_eq!(config.routes.len(), 1);
+//! # Ok::<(), stripe_chat_server::config::ConfigError>(())
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod config;
