@@ -1,0 +1,599 @@
+//! [`MemoryStore`]: the same contract as the SQLite store, in memory, for tests and examples.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+
+use crate::lease::{self, Candidate};
+use crate::time::{clip_error, duration_ms, from_ms, now_ms, to_ms};
+use crate::{
+    Delivered, DlqTarget, Ingested, JobId, JobInfo, JobState, LeaseToken, LeasedJob, NewEvent,
+    NewJob, Pruned, RefUpdate, Stats, Store, StoreError, StoredEvent, StoredRef,
+};
+
+/// A [`Store`] kept in memory: nothing survives the process. For tests of code built on the
+/// store, and for examples. It follows the same contract as [`SqliteStore`](crate::SqliteStore)
+/// (the crate's conformance tests run against both), and can be made to fail like a store that
+/// cannot commit, with [`MemoryStore::set_available`].
+///
+/// ```
+/// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+/// # rt.block_on(async {
+/// use stripe_chat_store::{MemoryStore, NewJob, Store};
+/// let store = MemoryStore::new();
+/// # let event = stripe_chat_store::NewEvent { id: "evt_1".into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+/// store.ingest(event, vec![NewJob::new("slack")]).await?;
+/// assert_eq!(store.stats().await?.pending, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    unavailable: bool,
+    events: HashMap<String, StoredEvent>,
+    jobs: BTreeMap<i64, Job>,
+    by_event_destination: HashMap<(String, String), i64>,
+    refs: HashMap<(String, String), StoredRef>,
+    last_job_id: i64,
+}
+
+#[derive(Debug, Clone)]
+struct Job {
+    event_id: String,
+    destination: String,
+    thread_key: Option<String>,
+    state: JobState,
+    attempts: u32,
+    not_before: i64,
+    lease_token: i64,
+    lease_until: Option<i64>,
+    last_error: Option<String>,
+    updated_at: i64,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    ///
+    /// ```
+    /// let store = stripe_chat_store::MemoryStore::new();
+    /// # drop(store);
+    /// ```
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    /// While `available` is false every call fails with a transient
+    /// [`StoreError::Unavailable`], as a store that cannot commit does (the webhook endpoint
+    /// must then answer 503). Data is kept.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// store.set_available(false);
+    /// assert!(store.ping().await.unwrap_err().is_transient());
+    /// store.set_available(true);
+    /// store.ping().await?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_available(&self, available: bool) {
+        self.lock_unchecked().unavailable = !available;
+    }
+
+    fn lock_unchecked(&self) -> MutexGuard<'_, Inner> {
+        // No code path panics while holding the lock; should one, the data is still consistent
+        // per operation (each mutates after all its checks), so keep going.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>, StoreError> {
+        let inner = self.lock_unchecked();
+        if inner.unavailable {
+            return Err(StoreError::unavailable(
+                "the memory store is set unavailable",
+            ));
+        }
+        Ok(inner)
+    }
+}
+
+impl Inner {
+    fn info(&self, id: i64, job: &Job) -> JobInfo {
+        let (event_type, event_created) = self
+            .events
+            .get(&job.event_id)
+            .map(|e| (e.event_type.clone(), e.created))
+            .unwrap_or_default();
+        JobInfo {
+            id: JobId(id),
+            event_id: job.event_id.clone(),
+            event_type,
+            event_created,
+            destination: job.destination.clone(),
+            thread_key: job.thread_key.clone(),
+            state: job.state,
+            attempts: job.attempts,
+            not_before: from_ms(job.not_before),
+            last_error: job.last_error.clone(),
+            updated_at: from_ms(job.updated_at),
+        }
+    }
+
+    fn event_created(&self, job: &Job) -> i64 {
+        self.events.get(&job.event_id).map_or(0, |e| e.created)
+    }
+
+    /// The job `lease` names, if the lease still holds it.
+    fn held(&mut self, lease: &LeasedJob) -> Result<&mut Job, StoreError> {
+        match self.jobs.get_mut(&lease.job_id.0) {
+            Some(job) if job.state == JobState::Leased && job.lease_token == lease.token.0 => {
+                Ok(job)
+            }
+            _ => Err(StoreError::LeaseLost {
+                job_id: lease.job_id,
+            }),
+        }
+    }
+
+    fn insert_job(&mut self, event_id: &str, job: &NewJob, due: i64, now: i64) -> bool {
+        let key = (event_id.to_owned(), job.destination.clone());
+        if self.by_event_destination.contains_key(&key) {
+            return false;
+        }
+        self.last_job_id += 1;
+        let id = self.last_job_id;
+        self.by_event_destination.insert(key, id);
+        self.jobs.insert(
+            id,
+            Job {
+                event_id: event_id.to_owned(),
+                destination: job.destination.clone(),
+                thread_key: job.thread_key.clone(),
+                state: JobState::Pending,
+                attempts: 0,
+                not_before: job.not_before.map_or(due, to_ms),
+                lease_token: 0,
+                lease_until: None,
+                last_error: None,
+                updated_at: now,
+            },
+        );
+        true
+    }
+}
+
+pub(crate) fn validate_event(event: &NewEvent, jobs: &[NewJob]) -> Result<(), StoreError> {
+    if event.id.is_empty() {
+        return Err(StoreError::invalid("the event id is empty"));
+    }
+    if jobs.iter().any(|j| j.destination.is_empty()) {
+        return Err(StoreError::invalid("a job's destination is empty"));
+    }
+    Ok(())
+}
+
+pub(crate) fn validate_lease(lease_for: Duration) -> Result<(), StoreError> {
+    if lease_for.is_zero() {
+        return Err(StoreError::invalid("the lease duration is zero"));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn ingest(&self, event: NewEvent, jobs: Vec<NewJob>) -> Result<Ingested, StoreError> {
+        validate_event(&event, &jobs)?;
+        let mut inner = self.lock()?;
+        if inner.events.contains_key(&event.id) {
+            return Ok(Ingested {
+                duplicate: true,
+                jobs_created: 0,
+            });
+        }
+        let received = to_ms(event.received_at);
+        let now = now_ms();
+        let mut created = 0;
+        for job in &jobs {
+            if inner.insert_job(&event.id, job, received, now) {
+                created += 1;
+            }
+        }
+        inner.events.insert(
+            event.id.clone(),
+            StoredEvent {
+                id: event.id,
+                event_type: event.event_type,
+                created: event.created,
+                livemode: event.livemode,
+                account: event.account,
+                raw: event.raw,
+                received_at: from_ms(received),
+            },
+        );
+        Ok(Ingested {
+            duplicate: false,
+            jobs_created: created,
+        })
+    }
+
+    async fn lease(
+        &self,
+        worker: &str,
+        max: usize,
+        lease_for: Duration,
+        now: SystemTime,
+    ) -> Result<Vec<LeasedJob>, StoreError> {
+        validate_lease(lease_for)?;
+        let _ = worker;
+        let mut inner = self.lock()?;
+        let now = to_ms(now);
+        let wall = now_ms();
+        // Take back expired leases: their workers died or stalled.
+        for job in inner.jobs.values_mut() {
+            if job.state == JobState::Leased && job.lease_until.is_some_and(|u| u <= now) {
+                job.state = JobState::Pending;
+                job.not_before = job.lease_until.unwrap_or(now);
+                job.lease_until = None;
+                job.last_error = Some(crate::LEASE_EXPIRED.to_owned());
+                job.updated_at = wall;
+            }
+        }
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let mut due: Vec<(i64, i64)> = inner
+            .jobs
+            .iter()
+            .filter(|(_, j)| j.state == JobState::Pending && j.not_before <= now)
+            .map(|(id, j)| (j.not_before, *id))
+            .collect();
+        due.sort_unstable();
+        due.truncate(lease::scan_limit(max));
+        let candidates: Vec<Candidate> = due
+            .iter()
+            .filter_map(|(_, id)| {
+                inner.jobs.get(id).map(|j| Candidate {
+                    id: *id,
+                    destination: j.destination.clone(),
+                    thread_key: j.thread_key.clone(),
+                })
+            })
+            .collect();
+        let chosen = {
+            let inner = &*inner;
+            lease::choose(
+                &candidates,
+                max,
+                |destination, key| {
+                    Ok::<_, StoreError>(inner.jobs.values().any(|j| {
+                        j.state == JobState::Leased
+                            && j.destination == destination
+                            && j.thread_key.as_deref() == Some(key)
+                    }))
+                },
+                |destination, key| {
+                    Ok(inner
+                        .jobs
+                        .iter()
+                        .filter(|(_, j)| {
+                            j.state == JobState::Pending
+                                && j.not_before <= now
+                                && j.destination == destination
+                                && j.thread_key.as_deref() == Some(key)
+                        })
+                        .map(|(id, j)| (inner.event_created(j), *id))
+                        .min()
+                        .map(|(_, id)| id))
+                },
+            )?
+        };
+        let until = now.saturating_add(duration_ms(lease_for));
+        let mut leased = Vec::with_capacity(chosen.len());
+        for id in chosen {
+            let Some(job) = inner.jobs.get_mut(&id) else {
+                continue;
+            };
+            job.state = JobState::Leased;
+            job.attempts = job.attempts.saturating_add(1);
+            job.lease_token += 1;
+            job.lease_until = Some(until);
+            job.updated_at = wall;
+            let job = job.clone();
+            let Some(event) = inner.events.get(&job.event_id).cloned() else {
+                return Err(StoreError::internal("a job's event is missing"));
+            };
+            let current_ref = job.thread_key.as_ref().and_then(|key| {
+                inner
+                    .refs
+                    .get(&(job.destination.clone(), key.clone()))
+                    .cloned()
+            });
+            leased.push(LeasedJob {
+                job_id: JobId(id),
+                token: LeaseToken(job.lease_token),
+                destination: job.destination,
+                thread_key: job.thread_key,
+                attempt: job.attempts,
+                lease_until: from_ms(until),
+                event,
+                current_ref,
+            });
+        }
+        Ok(leased)
+    }
+
+    async fn complete(
+        &self,
+        lease: &LeasedJob,
+        delivered: Delivered,
+    ) -> Result<RefUpdate, StoreError> {
+        let mut inner = self.lock()?;
+        let job = inner.held(lease)?;
+        job.state = JobState::Delivered;
+        job.lease_until = None;
+        job.updated_at = now_ms();
+        let job = job.clone();
+        let (Some(message_ref), Some(key)) = (delivered.message_ref, delivered.thread_key) else {
+            return Ok(RefUpdate::NotStored);
+        };
+        let created = inner.event_created(&job);
+        let slot = (job.destination.clone(), key);
+        if let Some(current) = inner.refs.get(&slot)
+            && current.event_created > created
+        {
+            return Ok(RefUpdate::KeptNewer(current.clone()));
+        }
+        inner.refs.insert(
+            slot,
+            StoredRef {
+                message_ref,
+                event_created: created,
+                event_id: job.event_id,
+            },
+        );
+        Ok(RefUpdate::Stored)
+    }
+
+    async fn retry(
+        &self,
+        lease: &LeasedJob,
+        at: SystemTime,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        let job = inner.held(lease)?;
+        job.state = JobState::Pending;
+        job.not_before = to_ms(at);
+        job.lease_until = None;
+        job.last_error = Some(clip_error(error));
+        job.updated_at = now_ms();
+        Ok(())
+    }
+
+    async fn dead_letter(&self, lease: &LeasedJob, error: &str) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        let job = inner.held(lease)?;
+        job.state = JobState::Dead;
+        job.lease_until = None;
+        job.last_error = Some(clip_error(error));
+        job.updated_at = now_ms();
+        Ok(())
+    }
+
+    async fn message_ref(
+        &self,
+        destination: &str,
+        thread_key: &str,
+    ) -> Result<Option<StoredRef>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner
+            .refs
+            .get(&(destination.to_owned(), thread_key.to_owned()))
+            .cloned())
+    }
+
+    async fn queued_jobs(
+        &self,
+        destination: &str,
+        thread_key: &str,
+    ) -> Result<Vec<JobInfo>, StoreError> {
+        let inner = self.lock()?;
+        let mut jobs: Vec<JobInfo> = inner
+            .jobs
+            .iter()
+            .filter(|(_, j)| {
+                matches!(j.state, JobState::Pending | JobState::Leased)
+                    && j.destination == destination
+                    && j.thread_key.as_deref() == Some(thread_key)
+            })
+            .map(|(id, j)| inner.info(*id, j))
+            .collect();
+        jobs.sort_by_key(|j| (j.event_created, j.id));
+        Ok(jobs)
+    }
+
+    async fn supersede(&self, job: JobId, reason: &str) -> Result<bool, StoreError> {
+        let mut inner = self.lock()?;
+        match inner.jobs.get_mut(&job.0) {
+            Some(j) if j.state == JobState::Pending => {
+                j.state = JobState::Superseded;
+                j.last_error = Some(clip_error(reason));
+                j.updated_at = now_ms();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn dlq_list(&self, limit: usize) -> Result<Vec<JobInfo>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner
+            .jobs
+            .iter()
+            .filter(|(_, j)| j.state == JobState::Dead)
+            .take(limit)
+            .map(|(id, j)| inner.info(*id, j))
+            .collect())
+    }
+
+    async fn dlq_retry(&self, target: DlqTarget, now: SystemTime) -> Result<usize, StoreError> {
+        let mut inner = self.lock()?;
+        let now = to_ms(now);
+        let wall = now_ms();
+        let mut count = 0;
+        for (id, job) in inner.jobs.iter_mut() {
+            let named = match target {
+                DlqTarget::All => true,
+                DlqTarget::Job(JobId(wanted)) => *id == wanted,
+            };
+            if named && job.state == JobState::Dead {
+                job.state = JobState::Pending;
+                job.attempts = 0;
+                job.not_before = now;
+                job.updated_at = wall;
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
+    async fn replay(
+        &self,
+        event_id: &str,
+        jobs: Vec<NewJob>,
+        now: SystemTime,
+    ) -> Result<usize, StoreError> {
+        if jobs.iter().any(|j| j.destination.is_empty()) {
+            return Err(StoreError::invalid("a job's destination is empty"));
+        }
+        let mut inner = self.lock()?;
+        if !inner.events.contains_key(event_id) {
+            return Err(StoreError::NotFound {
+                what: "event",
+                id: event_id.to_owned(),
+            });
+        }
+        let now = to_ms(now);
+        let wall = now_ms();
+        let reset = |job: &mut Job, thread_key: Option<Option<String>>, not_before: i64| {
+            if matches!(
+                job.state,
+                JobState::Delivered | JobState::Dead | JobState::Superseded
+            ) {
+                job.state = JobState::Pending;
+                job.attempts = 0;
+                job.not_before = not_before;
+                job.updated_at = wall;
+                if let Some(key) = thread_key {
+                    job.thread_key = key;
+                }
+                true
+            } else {
+                false
+            }
+        };
+        let mut count = 0;
+        if jobs.is_empty() {
+            for job in inner.jobs.values_mut() {
+                if job.event_id == event_id && reset(job, None, now) {
+                    count += 1;
+                }
+            }
+            return Ok(count);
+        }
+        for new in &jobs {
+            let key = (event_id.to_owned(), new.destination.clone());
+            let not_before = new.not_before.map_or(now, to_ms);
+            match inner.by_event_destination.get(&key).copied() {
+                Some(id) => {
+                    if let Some(job) = inner.jobs.get_mut(&id)
+                        && reset(job, Some(new.thread_key.clone()), not_before)
+                    {
+                        count += 1;
+                    }
+                }
+                None => {
+                    if inner.insert_job(event_id, new, not_before, wall) {
+                        count += 1;
+                    }
+                }
+            }
+        }
+        Ok(count)
+    }
+
+    async fn event(&self, event_id: &str) -> Result<Option<StoredEvent>, StoreError> {
+        Ok(self.lock()?.events.get(event_id).cloned())
+    }
+
+    async fn stats(&self) -> Result<Stats, StoreError> {
+        let inner = self.lock()?;
+        let mut stats = Stats::default();
+        for job in inner.jobs.values() {
+            match job.state {
+                JobState::Pending => stats.pending += 1,
+                JobState::Leased => stats.leased += 1,
+                JobState::Dead => stats.dead += 1,
+                JobState::Delivered => stats.delivered += 1,
+                JobState::Superseded => stats.superseded += 1,
+            }
+        }
+        Ok(stats)
+    }
+
+    async fn prune(&self, before: SystemTime, limit: usize) -> Result<Pruned, StoreError> {
+        let mut inner = self.lock()?;
+        let before = to_ms(before);
+        // Like the SQLite store, keep the newest job (there, it keeps ids from being reused).
+        let newest = inner.jobs.keys().next_back().copied();
+        let doomed: Vec<i64> = inner
+            .jobs
+            .iter()
+            .filter(|(id, j)| {
+                matches!(j.state, JobState::Delivered | JobState::Superseded)
+                    && j.updated_at < before
+                    && Some(**id) != newest
+            })
+            .map(|(id, _)| *id)
+            .take(limit)
+            .collect();
+        for id in &doomed {
+            if let Some(job) = inner.jobs.remove(id) {
+                inner
+                    .by_event_destination
+                    .remove(&(job.event_id, job.destination));
+            }
+        }
+        let mut empty: Vec<(i64, String)> = inner
+            .events
+            .values()
+            .filter(|e| to_ms(e.received_at) < before)
+            .filter(|e| !inner.jobs.values().any(|j| j.event_id == e.id))
+            .map(|e| (to_ms(e.received_at), e.id.clone()))
+            .collect();
+        empty.sort_unstable();
+        empty.truncate(limit);
+        for (_, id) in &empty {
+            inner.events.remove(id);
+        }
+        Ok(Pruned {
+            jobs: doomed.len(),
+            events: empty.len(),
+        })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.lock().map(|_| ())
+    }
+}

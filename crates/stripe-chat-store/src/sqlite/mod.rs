@@ -1,0 +1,703 @@
+//! [`SqliteStore`]: the embedded default, one SQLite file in WAL mode with group commit.
+
+mod ops;
+mod schema;
+mod threads;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::memory::{validate_event, validate_lease};
+use crate::time::{duration_ms, to_ms};
+use crate::{
+    Delivered, DlqTarget, Ingested, JobId, JobInfo, LeasedJob, NewEvent, NewJob, Pruned, RefUpdate,
+    Stats, Store, StoreError, StoredEvent, StoredRef,
+};
+
+use self::ops::Failure;
+use self::threads::{Counters, ReadRequest, WriteRequest};
+
+/// How [`SqliteStore::open`] sets the store up.
+///
+/// ```
+/// use std::time::Duration;
+/// use stripe_chat_store::SqliteOptions;
+/// let options = SqliteOptions::default().busy_timeout(Duration::from_secs(2)).max_batch(256);
+/// assert_eq!(options.max_batch_size(), 256);
+/// ```
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    busy_timeout: Duration,
+    max_batch: usize,
+    queue_capacity: usize,
+    cache_kib: u32,
+    wal_limit_bytes: u64,
+    checkpoint_every: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            busy_timeout: Duration::from_secs(5),
+            max_batch: 512,
+            queue_capacity: 4096,
+            cache_kib: 32 * 1024,
+            wal_limit_bytes: 128 * 1024 * 1024,
+            checkpoint_every: Duration::from_millis(200),
+        }
+    }
+}
+
+impl SqliteOptions {
+    /// How long a write waits for another process holding the file's write lock (an operator
+    /// command running beside the server) before failing as transient. Default 5 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let _ = stripe_chat_store::SqliteOptions::default().busy_timeout(Duration::from_millis(500));
+    /// ```
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// The most requests committed in one transaction (group commit). Default 512; at least 1.
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_store::SqliteOptions::default().max_batch(0).max_batch_size(), 1);
+    /// ```
+    pub fn max_batch(mut self, max: usize) -> Self {
+        self.max_batch = max.max(1);
+        self
+    }
+
+    /// The most requests waiting for the writer; callers beyond it wait their turn. Default 4096.
+    ///
+    /// ```
+    /// let _ = stripe_chat_store::SqliteOptions::default().queue_capacity(1024);
+    /// ```
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.queue_capacity = capacity.max(1);
+        self
+    }
+
+    /// SQLite's page cache per connection, in KiB. Default 32 MiB.
+    ///
+    /// ```
+    /// let _ = stripe_chat_store::SqliteOptions::default().cache_kib(8 * 1024);
+    /// ```
+    pub fn cache_kib(mut self, kib: u32) -> Self {
+        self.cache_kib = kib;
+        self
+    }
+
+    /// How often the checkpointer thread copies the write-ahead log into the database file, on
+    /// its own connection, while the writer keeps committing. Default 200 ms.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let _ = stripe_chat_store::SqliteOptions::default().checkpoint_every(Duration::from_millis(500));
+    /// ```
+    pub fn checkpoint_every(mut self, every: Duration) -> Self {
+        self.checkpoint_every = every.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How large the write-ahead log may grow before the writer, between two batches, completes
+    /// a checkpoint itself so that the log starts over. Under steady load the checkpointer thread
+    /// never reaches the end of the log (the writer keeps appending), so without this the log
+    /// would grow without bound. Each such checkpoint pauses the writer while the database file
+    /// is synced: a larger limit means rarer but longer pauses. Default 128 MiB.
+    ///
+    /// ```
+    /// let _ = stripe_chat_store::SqliteOptions::default().wal_limit_bytes(64 << 20);
+    /// ```
+    pub fn wal_limit_bytes(mut self, bytes: u64) -> Self {
+        self.wal_limit_bytes = bytes.max(PAGE_SIZE);
+        self
+    }
+
+    /// The batch size limit in effect.
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_store::SqliteOptions::default().max_batch_size(), 512);
+    /// ```
+    pub fn max_batch_size(&self) -> usize {
+        self.max_batch
+    }
+}
+
+/// The durable store in one SQLite file (WAL mode), the embedded default.
+///
+/// - **Durable**: `synchronous = FULL`, so every commit fsyncs the write-ahead log before any
+///   caller is answered; an acknowledged ingest survives a crash or a power cut.
+/// - **Group commit**: one writer thread owns the write connection. It takes the first queued
+///   request (waiting while the queue is empty), then every request already queued, up to
+///   [`SqliteOptions::max_batch`], runs them in one `BEGIN IMMEDIATE … COMMIT` (each in its own
+///   savepoint, so one failing request does not undo the others), and answers each caller only
+///   after `COMMIT` returned. Requests arriving during a commit's fsync form the next batch: many
+///   concurrent webhooks share one fsync, and a lone request never waits on a timer.
+/// - **Reads** (`message_ref`, `queued_jobs`, `dlq_list`, `event`, `stats`) run on a second
+///   connection on a reader thread, which sees committed data only. Leasing is a write.
+/// - **Checkpoints** (copying the log into the database file) run on a third connection on a
+///   checkpointer thread every [`SqliteOptions::checkpoint_every`], never inside a commit
+///   (SQLite's automatic checkpoint is off). Under steady load the log can only start over once
+///   a checkpoint reached its end, which needs a moment without commits: when the log outgrows
+///   [`SqliteOptions::wal_limit_bytes`] the writer completes a checkpoint between two batches,
+///   pausing while the database file is synced. [`SqliteStore::commit_stats`] counts those.
+/// - **Never blocks the runtime**: callers await a oneshot channel; SQLite runs on those two
+///   threads only.
+/// - Several processes may open the same file (the server and an operator's `dlq retry`);
+///   SQLite's file locks serialize their writers.
+///
+/// ```
+/// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+/// # rt.block_on(async {
+/// use stripe_chat_store::{NewJob, SqliteOptions, SqliteStore, Store};
+/// let dir = tempfile::tempdir()?;
+/// let store = SqliteStore::open(dir.path().join("stripe-chat.db"), SqliteOptions::default()).await?;
+/// # let event = stripe_chat_store::NewEvent { id: "evt_1".into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+/// store.ingest(event, vec![NewJob::new("slack")]).await?;
+/// store.close().await;
+/// let reopened = SqliteStore::open(dir.path().join("stripe-chat.db"), SqliteOptions::default()).await?;
+/// assert_eq!(reopened.stats().await?.pending, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: mpsc::Sender<Box<dyn WriteRequest>>,
+    reader: mpsc::Sender<ReadRequest>,
+    checkpointer: std::sync::mpsc::Sender<()>,
+    stopped: Vec<oneshot::Receiver<()>>,
+    counters: Arc<Counters>,
+}
+
+/// What the writer thread did since the store was opened: how well group commit works (requests
+/// per commit) and whether commits fail. For metrics.
+///
+/// ```
+/// let stats = stripe_chat_store::CommitStats::default();
+/// assert_eq!(stats.requests_per_commit(), 0.0);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Transactions committed (each one fsync of the write-ahead log).
+    pub commits: u64,
+    /// Times the writer had to checkpoint the log itself because it outgrew its limit under
+    /// sustained load (each one a pause of the writer).
+    pub writer_checkpoints: u64,
+    /// Requests answered by those commits.
+    pub committed_requests: u64,
+    /// Batches that could not begin or commit (every request in them got the error).
+    pub failed_batches: u64,
+}
+
+impl CommitStats {
+    /// Requests per commit: the fsyncs that group commit saved.
+    ///
+    /// ```
+    /// let stats = stripe_chat_store::CommitStats { commits: 10, committed_requests: 640, ..Default::default() };
+    /// assert_eq!(stats.requests_per_commit(), 64.0);
+    /// ```
+    pub fn requests_per_commit(&self) -> f64 {
+        if self.commits == 0 {
+            0.0
+        } else {
+            self.committed_requests as f64 / self.commits as f64
+        }
+    }
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn configure(conn: &Connection, options: &SqliteOptions) -> Result<(), StoreError> {
+    conn.busy_timeout(options.busy_timeout)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::unavailable(format!(
+            "the file system does not support SQLite's WAL mode (journal mode is {mode})"
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "cache_size", -i64::from(options.cache_kib))?;
+    // Checkpoints run on the checkpointer thread, not inside a commit (see `writer_loop`).
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    conn.pragma_update(
+        None,
+        "journal_size_limit",
+        i64::try_from(options.wal_limit_bytes).unwrap_or(i64::MAX),
+    )?;
+    Ok(())
+}
+
+/// SQLite's default page size, which the store keeps.
+const PAGE_SIZE: u64 = 4096;
+
+fn open_connection(path: &Path, options: &SqliteOptions) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    configure(&conn, options)?;
+    Ok(conn)
+}
+
+fn spawn_thread(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), StoreError> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(body)
+        .map(|_| ())
+        .map_err(|e| StoreError::unavailable(format!("cannot start the {name} thread: {e}")))
+}
+
+impl SqliteStore {
+    /// Opens (creating it if needed) the store at `path`, migrating its schema to this build's
+    /// version, and starts its writer and reader threads. Fails with a transient error when the
+    /// file cannot be opened or written (missing directory, no permission, locked), with
+    /// [`StoreError::Corrupt`] for a file that is not a stripe-chat store, and with
+    /// [`StoreError::SchemaTooNew`] for a file of a newer version.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{SqliteOptions, SqliteStore, Store};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = SqliteStore::open(dir.path().join("store.db"), SqliteOptions::default()).await?;
+    /// store.ping().await?;
+    /// let not_a_dir = dir.path().join("store.db").join("nested.db");
+    /// let err = SqliteStore::open(not_a_dir, SqliteOptions::default()).await.unwrap_err();
+    /// assert!(err.is_transient());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn open(
+        path: impl AsRef<Path>,
+        options: SqliteOptions,
+    ) -> Result<SqliteStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let (write_tx, write_rx) = mpsc::channel::<Box<dyn WriteRequest>>(options.queue_capacity);
+        let (ready_tx, ready_rx) = oneshot::channel::<Result<(), StoreError>>();
+        let (writer_stopped_tx, writer_stopped) = oneshot::channel::<()>();
+        let counters = Arc::new(Counters::default());
+        let wal_pages = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        {
+            let path = path.clone();
+            let options = options.clone();
+            let counters = Arc::clone(&counters);
+            spawn_thread("stripe-chat-store-writer", move || {
+                let opened = open_connection(&path, &options).and_then(|mut conn| {
+                    schema::migrate(&mut conn)?;
+                    let pages = Arc::clone(&wal_pages);
+                    conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames: i32| {
+                        pages.store(u64::try_from(frames).unwrap_or(0), Ordering::Relaxed);
+                        Ok(())
+                    }))?;
+                    Ok(conn)
+                });
+                match opened {
+                    Ok(conn) => {
+                        let _ = ready_tx.send(Ok(()));
+                        let limit = threads::WalLimit {
+                            pages: Arc::clone(&wal_pages),
+                            max_pages: options.wal_limit_bytes / PAGE_SIZE,
+                        };
+                        threads::writer_loop(conn, write_rx, options.max_batch, counters, limit);
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                }
+                let _ = writer_stopped_tx.send(());
+            })?;
+        }
+        ready_rx.await.map_err(|_| StoreError::closed())??;
+
+        let options_for_checkpointer = options.clone();
+        let (read_tx, read_rx) = mpsc::channel::<ReadRequest>(options.queue_capacity);
+        let (ready_tx, ready_rx) = oneshot::channel::<Result<(), StoreError>>();
+        let (reader_stopped_tx, reader_stopped) = oneshot::channel::<()>();
+        {
+            let path = path.clone();
+            spawn_thread("stripe-chat-store-reader", move || {
+                let opened = open_connection(&path, &options).and_then(|conn| {
+                    conn.pragma_update(None, "query_only", "ON")?;
+                    Ok(conn)
+                });
+                match opened {
+                    Ok(conn) => {
+                        let _ = ready_tx.send(Ok(()));
+                        threads::reader_loop(conn, read_rx);
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                }
+                let _ = reader_stopped_tx.send(());
+            })?;
+        }
+        ready_rx.await.map_err(|_| StoreError::closed())??;
+
+        let (checkpointer, stop_rx) = std::sync::mpsc::channel::<()>();
+        let (ready_tx, ready_rx) = oneshot::channel::<Result<(), StoreError>>();
+        let (checkpointer_stopped_tx, checkpointer_stopped) = oneshot::channel::<()>();
+        {
+            let path = path.clone();
+            let options = options_for_checkpointer;
+            let counters = Arc::clone(&counters);
+            spawn_thread("stripe-chat-store-checkpointer", move || {
+                match open_connection(&path, &options) {
+                    Ok(conn) => {
+                        let _ = ready_tx.send(Ok(()));
+                        threads::checkpointer_loop(
+                            conn,
+                            stop_rx,
+                            options.checkpoint_every,
+                            counters,
+                        );
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                }
+                let _ = checkpointer_stopped_tx.send(());
+            })?;
+        }
+        ready_rx.await.map_err(|_| StoreError::closed())??;
+        tracing::info!(path = %path.display(), "stripe-chat store opened");
+        Ok(SqliteStore {
+            path,
+            writer: write_tx,
+            reader: read_tx,
+            checkpointer,
+            stopped: vec![writer_stopped, reader_stopped, checkpointer_stopped],
+            counters,
+        })
+    }
+
+    /// The file the store is in.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("store.db");
+    /// let store = stripe_chat_store::SqliteStore::open(&path, Default::default()).await?;
+    /// assert_eq!(store.path(), path);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What the writer did since the store was opened.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// # let dir = tempfile::tempdir()?;
+    /// use stripe_chat_store::Store;
+    /// let store = stripe_chat_store::SqliteStore::open(dir.path().join("s.db"), Default::default()).await?;
+    /// store.ping().await?;
+    /// assert_eq!(store.commit_stats().commits, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn commit_stats(&self) -> CommitStats {
+        CommitStats {
+            commits: self.counters.commits.load(Ordering::Relaxed),
+            committed_requests: self.counters.committed_requests.load(Ordering::Relaxed),
+            failed_batches: self.counters.failed_batches.load(Ordering::Relaxed),
+            writer_checkpoints: self.counters.writer_checkpoints.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stops taking requests, lets the writer commit what is queued, and waits until both
+    /// connections are closed. (Dropping the store does the same without waiting.)
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = stripe_chat_store::SqliteStore::open(dir.path().join("s.db"), Default::default()).await?;
+    /// store.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn close(self) {
+        let SqliteStore {
+            writer,
+            reader,
+            checkpointer,
+            stopped,
+            ..
+        } = self;
+        drop(writer);
+        drop(reader);
+        drop(checkpointer);
+        for stop in stopped {
+            let _ = stop.await;
+        }
+    }
+
+    async fn write<R: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let (request, result) = threads::write_request(op);
+        self.writer
+            .send(request)
+            .await
+            .map_err(|_| StoreError::closed())?;
+        result.await.map_err(|_| StoreError::closed())?
+    }
+
+    async fn read<R: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let (reply, result) = oneshot::channel();
+        let request: ReadRequest = Box::new(move |conn: &Connection| {
+            let _ = reply.send(op(conn));
+        });
+        self.reader
+            .send(request)
+            .await
+            .map_err(|_| StoreError::closed())?;
+        result.await.map_err(|_| StoreError::closed())?
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ingest(&self, event: NewEvent, jobs: Vec<NewJob>) -> Result<Ingested, StoreError> {
+        validate_event(&event, &jobs)?;
+        self.write(move |conn| ops::ingest(conn, &event, &jobs))
+            .await
+    }
+
+    async fn lease(
+        &self,
+        worker: &str,
+        max: usize,
+        lease_for: Duration,
+        now: SystemTime,
+    ) -> Result<Vec<LeasedJob>, StoreError> {
+        validate_lease(lease_for)?;
+        let worker = worker.to_owned();
+        let (lease_ms, now) = (duration_ms(lease_for), to_ms(now));
+        self.write(move |conn| ops::lease(conn, &worker, max, lease_ms, now))
+            .await
+    }
+
+    async fn complete(
+        &self,
+        lease: &LeasedJob,
+        delivered: Delivered,
+    ) -> Result<RefUpdate, StoreError> {
+        let (job, token) = (lease.job_id, lease.token);
+        self.write(move |conn| ops::complete(conn, job, token, &delivered))
+            .await
+    }
+
+    async fn retry(
+        &self,
+        lease: &LeasedJob,
+        at: SystemTime,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let (job, token, error) = (lease.job_id, lease.token, error.to_owned());
+        let failure = Failure::Retry { at: to_ms(at) };
+        self.write(move |conn| ops::fail(conn, job, token, &failure, &error))
+            .await
+    }
+
+    async fn dead_letter(&self, lease: &LeasedJob, error: &str) -> Result<(), StoreError> {
+        let (job, token, error) = (lease.job_id, lease.token, error.to_owned());
+        self.write(move |conn| ops::fail(conn, job, token, &Failure::Dead, &error))
+            .await
+    }
+
+    async fn message_ref(
+        &self,
+        destination: &str,
+        thread_key: &str,
+    ) -> Result<Option<StoredRef>, StoreError> {
+        let (destination, thread_key) = (destination.to_owned(), thread_key.to_owned());
+        self.read(move |conn| ops::message_ref(conn, &destination, &thread_key))
+            .await
+    }
+
+    async fn queued_jobs(
+        &self,
+        destination: &str,
+        thread_key: &str,
+    ) -> Result<Vec<JobInfo>, StoreError> {
+        let (destination, thread_key) = (destination.to_owned(), thread_key.to_owned());
+        self.read(move |conn| ops::queued_jobs(conn, &destination, &thread_key))
+            .await
+    }
+
+    async fn supersede(&self, job: JobId, reason: &str) -> Result<bool, StoreError> {
+        let reason = reason.to_owned();
+        self.write(move |conn| ops::supersede(conn, job, &reason))
+            .await
+    }
+
+    async fn dlq_list(&self, limit: usize) -> Result<Vec<JobInfo>, StoreError> {
+        self.read(move |conn| ops::dlq_list(conn, limit)).await
+    }
+
+    async fn dlq_retry(&self, target: DlqTarget, now: SystemTime) -> Result<usize, StoreError> {
+        let now = to_ms(now);
+        self.write(move |conn| ops::dlq_retry(conn, target, now))
+            .await
+    }
+
+    async fn replay(
+        &self,
+        event_id: &str,
+        jobs: Vec<NewJob>,
+        now: SystemTime,
+    ) -> Result<usize, StoreError> {
+        if jobs.iter().any(|j| j.destination.is_empty()) {
+            return Err(StoreError::invalid("a job's destination is empty"));
+        }
+        let (event_id, now) = (event_id.to_owned(), to_ms(now));
+        self.write(move |conn| ops::replay(conn, &event_id, &jobs, now))
+            .await
+    }
+
+    async fn event(&self, event_id: &str) -> Result<Option<StoredEvent>, StoreError> {
+        let event_id = event_id.to_owned();
+        self.read(move |conn| ops::event(conn, &event_id)).await
+    }
+
+    async fn stats(&self) -> Result<Stats, StoreError> {
+        self.read(ops::stats).await
+    }
+
+    async fn prune(&self, before: SystemTime, limit: usize) -> Result<Pruned, StoreError> {
+        let before = to_ms(before);
+        self.write(move |conn| ops::prune(conn, before, limit))
+            .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.write(|conn| {
+            conn.prepare_cached("SELECT 1")?
+                .query_row([], |_| Ok(()))
+                .map_err(StoreError::from)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NewEvent;
+
+    fn big_event(i: usize) -> NewEvent {
+        NewEvent {
+            id: format!("evt_{i}"),
+            event_type: "invoice.paid".into(),
+            created: 100,
+            livemode: false,
+            account: None,
+            raw: "x".repeat(64 * 1024),
+            received_at: SystemTime::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_disk_is_a_transient_error_and_the_store_recovers_when_space_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("s.db"), SqliteOptions::default())
+            .await
+            .unwrap();
+        // Cap the file a few pages above its size, as a disk that is nearly full.
+        store
+            .write(|conn| {
+                let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+                conn.pragma_update(None, "max_page_count", pages + 40)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let mut stored = 0;
+        let err = loop {
+            match store
+                .ingest(big_event(stored), vec![NewJob::new("slack")])
+                .await
+            {
+                Ok(_) => stored += 1,
+                Err(e) => break e,
+            }
+            assert!(stored < 100, "the cap was never reached");
+        };
+        assert!(err.is_transient(), "{err:?}");
+        assert!(matches!(err, StoreError::Unavailable { .. }));
+        store
+            .write(|conn| Ok(conn.pragma_update(None, "max_page_count", 1_000_000)?))
+            .await
+            .unwrap();
+        let retried = store
+            .ingest(big_event(stored), vec![NewJob::new("slack")])
+            .await
+            .unwrap();
+        assert!(!retried.duplicate, "the failed ingest left nothing behind");
+        assert_eq!(store.stats().await.unwrap().pending as usize, stored + 1);
+        assert!(store.commit_stats().failed_batches <= 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_requests_share_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            SqliteStore::open(dir.path().join("s.db"), SqliteOptions::default())
+                .await
+                .unwrap(),
+        );
+        let tasks: Vec<_> = (0..64)
+            .map(|i| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    for j in 0..10 {
+                        store
+                            .ingest(big_event(i * 100 + j), vec![NewJob::new("slack")])
+                            .await
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let stats = store.commit_stats();
+        assert_eq!(stats.committed_requests, 640);
+        assert!(stats.commits < 320, "{stats:?}");
+    }
+}

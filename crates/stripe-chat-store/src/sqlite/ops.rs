@@ -1,0 +1,497 @@
+//! The store's operations as SQL on one connection. The writer runs the mutating ones inside a
+//! batch transaction (each in its own savepoint); the reader runs the pure reads.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use stripe_chat_message::MessageRef;
+
+use crate::lease::{self, Candidate};
+use crate::time::{clip_error, from_ms, now_ms, to_ms};
+use crate::{
+    Delivered, DlqTarget, Ingested, JobId, JobInfo, JobState, LeaseToken, LeasedJob, NewEvent,
+    NewJob, Pruned, RefUpdate, Stats, StoreError, StoredEvent, StoredRef,
+};
+
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn attempts(n: i64) -> u32 {
+    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+}
+
+fn state(text: &str) -> Result<JobState, StoreError> {
+    text.parse().map_err(|_| StoreError::Corrupt {
+        reason: "a job has an unknown state".into(),
+    })
+}
+
+const INSERT_JOB: &str = "INSERT INTO jobs
+        (event_id, destination, thread_key, state, not_before, created_at, updated_at)
+    VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?5)";
+
+pub(crate) fn ingest(
+    conn: &Connection,
+    event: &NewEvent,
+    jobs: &[NewJob],
+) -> Result<Ingested, StoreError> {
+    let received = to_ms(event.received_at);
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO events (id, type, created, livemode, account, received_at, raw)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute(params![
+            event.id,
+            event.event_type,
+            event.created,
+            event.livemode,
+            event.account,
+            received,
+            event.raw,
+        ])?;
+    if inserted == 0 {
+        return Ok(Ingested {
+            duplicate: true,
+            jobs_created: 0,
+        });
+    }
+    let now = now_ms();
+    let mut insert = conn.prepare_cached(INSERT_JOB)?;
+    let mut created = 0;
+    for (i, job) in jobs.iter().enumerate() {
+        // The event is new, so only a destination named twice could conflict; skip it here
+        // rather than let the insert fail (a failed insert still uses up a job id).
+        if jobs[..i].iter().any(|j| j.destination == job.destination) {
+            continue;
+        }
+        let due = job.not_before.map_or(received, to_ms);
+        created += insert.execute(params![event.id, job.destination, job.thread_key, due, now])?;
+    }
+    Ok(Ingested {
+        duplicate: false,
+        jobs_created: created,
+    })
+}
+
+pub(crate) fn lease(
+    conn: &Connection,
+    worker: &str,
+    max: usize,
+    lease_ms: i64,
+    now: i64,
+) -> Result<Vec<LeasedJob>, StoreError> {
+    let wall = now_ms();
+    conn.prepare_cached(
+        "UPDATE jobs SET state = 'pending', not_before = lease_until, lease_owner = NULL,
+             lease_until = NULL, last_error = ?2, updated_at = ?3
+         WHERE state = 'leased' AND lease_until <= ?1",
+    )?
+    .execute(params![now, crate::LEASE_EXPIRED, wall])?;
+    if max == 0 {
+        return Ok(Vec::new());
+    }
+    let candidates: Vec<Candidate> = conn
+        .prepare_cached(
+            "SELECT id, destination, thread_key FROM jobs
+             WHERE state = 'pending' AND not_before <= ?1 ORDER BY not_before, id LIMIT ?2",
+        )?
+        .query_map(params![now, limit(lease::scan_limit(max))], |r| {
+            Ok(Candidate {
+                id: r.get(0)?,
+                destination: r.get(1)?,
+                thread_key: r.get(2)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let chosen = lease::choose(
+        &candidates,
+        max,
+        |destination, key| {
+            conn.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM jobs
+                 WHERE destination = ?1 AND thread_key = ?2 AND state = 'leased')",
+            )?
+            .query_row(params![destination, key], |r| r.get::<_, bool>(0))
+            .map_err(StoreError::from)
+        },
+        |destination, key| {
+            conn.prepare_cached(
+                "SELECT j.id FROM jobs j JOIN events e ON e.id = j.event_id
+                 WHERE j.destination = ?1 AND j.thread_key = ?2 AND j.state = 'pending'
+                   AND j.not_before <= ?3
+                 ORDER BY e.created, j.id LIMIT 1",
+            )?
+            .query_row(params![destination, key, now], |r| r.get::<_, i64>(0))
+            .optional()
+            .map_err(StoreError::from)
+        },
+    )?;
+    let until = now.saturating_add(lease_ms);
+    let mut take = conn.prepare_cached(
+        "UPDATE jobs SET state = 'leased', attempts = attempts + 1, lease_owner = ?2,
+             lease_token = lease_token + 1, lease_until = ?3, updated_at = ?4
+         WHERE id = ?1 AND state = 'pending'
+         RETURNING event_id, destination, thread_key, attempts, lease_token",
+    )?;
+    let mut leased = Vec::with_capacity(chosen.len());
+    for id in chosen {
+        let taken = take
+            .query_row(params![id, worker, until, wall], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })
+            .optional()?;
+        let Some((event_id, destination, thread_key, attempt, token)) = taken else {
+            continue;
+        };
+        let event = event(conn, &event_id)?
+            .ok_or_else(|| StoreError::internal("a job's event is missing"))?;
+        let current_ref = match &thread_key {
+            Some(key) => message_ref(conn, &destination, key)?,
+            None => None,
+        };
+        leased.push(LeasedJob {
+            job_id: JobId(id),
+            token: LeaseToken(token),
+            destination,
+            thread_key,
+            attempt: attempts(attempt),
+            lease_until: from_ms(until),
+            event,
+            current_ref,
+        });
+    }
+    Ok(leased)
+}
+
+pub(crate) fn complete(
+    conn: &Connection,
+    job: JobId,
+    token: LeaseToken,
+    delivered: &Delivered,
+) -> Result<RefUpdate, StoreError> {
+    let now = now_ms();
+    let done = conn
+        .prepare_cached(
+            "UPDATE jobs SET state = 'delivered', lease_owner = NULL, lease_until = NULL,
+                 updated_at = ?3
+             WHERE id = ?1 AND state = 'leased' AND lease_token = ?2
+             RETURNING event_id, destination",
+        )?
+        .query_row(params![job.0, token.0, now], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
+        .optional()?;
+    let Some((event_id, destination)) = done else {
+        return Err(StoreError::LeaseLost { job_id: job });
+    };
+    let (Some(sent), Some(key)) = (&delivered.message_ref, &delivered.thread_key) else {
+        return Ok(RefUpdate::NotStored);
+    };
+    let json = serde_json::to_string(sent)
+        .map_err(|e| StoreError::internal(format!("cannot encode a message ref: {e}")))?;
+    // Conditional upsert: a ref only moves to an event that is not older than the one it shows.
+    let stored = conn
+        .prepare_cached(
+            "INSERT INTO message_refs (destination, thread_key, ref_json, event_created, event_id, updated_at)
+             SELECT ?1, ?2, ?3, created, id, ?5 FROM events WHERE id = ?4
+             ON CONFLICT (destination, thread_key) DO UPDATE SET
+                 ref_json = excluded.ref_json, event_created = excluded.event_created,
+                 event_id = excluded.event_id, updated_at = excluded.updated_at
+             WHERE excluded.event_created >= message_refs.event_created",
+        )?
+        .execute(params![destination, key, json, event_id, now])?;
+    if stored > 0 {
+        return Ok(RefUpdate::Stored);
+    }
+    match message_ref(conn, &destination, key)? {
+        Some(current) => Ok(RefUpdate::KeptNewer(current)),
+        None => Err(StoreError::internal("a delivered job's event is missing")),
+    }
+}
+
+/// What a worker's failed delivery leads to.
+pub(crate) enum Failure {
+    Retry { at: i64 },
+    Dead,
+}
+
+pub(crate) fn fail(
+    conn: &Connection,
+    job: JobId,
+    token: LeaseToken,
+    failure: &Failure,
+    error: &str,
+) -> Result<(), StoreError> {
+    let now = now_ms();
+    let error = clip_error(error);
+    let changed = match failure {
+        Failure::Retry { at } => conn
+            .prepare_cached(
+                "UPDATE jobs SET state = 'pending', not_before = ?3, lease_owner = NULL,
+                     lease_until = NULL, last_error = ?4, updated_at = ?5
+                 WHERE id = ?1 AND state = 'leased' AND lease_token = ?2",
+            )?
+            .execute(params![job.0, token.0, at, error, now])?,
+        Failure::Dead => conn
+            .prepare_cached(
+                "UPDATE jobs SET state = 'dead', lease_owner = NULL, lease_until = NULL,
+                     last_error = ?3, updated_at = ?4
+                 WHERE id = ?1 AND state = 'leased' AND lease_token = ?2",
+            )?
+            .execute(params![job.0, token.0, error, now])?,
+    };
+    if changed == 0 {
+        return Err(StoreError::LeaseLost { job_id: job });
+    }
+    Ok(())
+}
+
+pub(crate) fn message_ref(
+    conn: &Connection,
+    destination: &str,
+    thread_key: &str,
+) -> Result<Option<StoredRef>, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT ref_json, event_created, event_id FROM message_refs
+             WHERE destination = ?1 AND thread_key = ?2",
+        )?
+        .query_row(params![destination, thread_key], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .optional()?;
+    let Some((json, event_created, event_id)) = row else {
+        return Ok(None);
+    };
+    let message_ref: MessageRef = serde_json::from_str(&json).map_err(|_| StoreError::Corrupt {
+        reason: "a stored message ref is not valid".into(),
+    })?;
+    Ok(Some(StoredRef {
+        message_ref,
+        event_created,
+        event_id,
+    }))
+}
+
+const JOB_INFO: &str = "SELECT j.id, j.event_id, e.type, e.created, j.destination, j.thread_key,
+        j.state, j.attempts, j.not_before, j.last_error, j.updated_at
+    FROM jobs j JOIN events e ON e.id = j.event_id";
+
+fn job_info(r: &Row<'_>) -> rusqlite::Result<(JobInfo, String)> {
+    Ok((
+        JobInfo {
+            id: JobId(r.get(0)?),
+            event_id: r.get(1)?,
+            event_type: r.get(2)?,
+            event_created: r.get(3)?,
+            destination: r.get(4)?,
+            thread_key: r.get(5)?,
+            state: JobState::Pending,
+            attempts: attempts(r.get(7)?),
+            not_before: from_ms(r.get(8)?),
+            last_error: r.get(9)?,
+            updated_at: from_ms(r.get(10)?),
+        },
+        r.get(6)?,
+    ))
+}
+
+fn job_infos(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<JobInfo>, StoreError> {
+    let rows: Vec<(JobInfo, String)> = conn
+        .prepare_cached(sql)?
+        .query_map(params, job_info)?
+        .collect::<Result<_, _>>()?;
+    rows.into_iter()
+        .map(|(mut info, text)| {
+            info.state = state(&text)?;
+            Ok(info)
+        })
+        .collect()
+}
+
+pub(crate) fn queued_jobs(
+    conn: &Connection,
+    destination: &str,
+    thread_key: &str,
+) -> Result<Vec<JobInfo>, StoreError> {
+    job_infos(
+        conn,
+        &format!(
+            "{JOB_INFO} WHERE j.destination = ?1 AND j.thread_key = ?2
+             AND j.state IN ('pending', 'leased') ORDER BY e.created, j.id"
+        ),
+        params![destination, thread_key],
+    )
+}
+
+pub(crate) fn dlq_list(conn: &Connection, max: usize) -> Result<Vec<JobInfo>, StoreError> {
+    job_infos(
+        conn,
+        &format!("{JOB_INFO} WHERE j.state = 'dead' ORDER BY j.id LIMIT ?1"),
+        params![limit(max)],
+    )
+}
+
+pub(crate) fn supersede(conn: &Connection, job: JobId, reason: &str) -> Result<bool, StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE jobs SET state = 'superseded', last_error = ?2, updated_at = ?3
+             WHERE id = ?1 AND state = 'pending'",
+        )?
+        .execute(params![job.0, clip_error(reason), now_ms()])?;
+    Ok(changed > 0)
+}
+
+pub(crate) fn dlq_retry(
+    conn: &Connection,
+    target: DlqTarget,
+    now: i64,
+) -> Result<usize, StoreError> {
+    let changed = match target {
+        DlqTarget::All => conn
+            .prepare_cached(
+                "UPDATE jobs SET state = 'pending', attempts = 0, not_before = ?1, updated_at = ?2
+                 WHERE state = 'dead'",
+            )?
+            .execute(params![now, now_ms()])?,
+        DlqTarget::Job(job) => conn
+            .prepare_cached(
+                "UPDATE jobs SET state = 'pending', attempts = 0, not_before = ?1, updated_at = ?2
+                 WHERE state = 'dead' AND id = ?3",
+            )?
+            .execute(params![now, now_ms(), job.0])?,
+    };
+    Ok(changed)
+}
+
+pub(crate) fn replay(
+    conn: &Connection,
+    event_id: &str,
+    jobs: &[NewJob],
+    now: i64,
+) -> Result<usize, StoreError> {
+    let known = conn
+        .prepare_cached("SELECT 1 FROM events WHERE id = ?1")?
+        .query_row([event_id], |_| Ok(()))
+        .optional()?;
+    if known.is_none() {
+        return Err(StoreError::NotFound {
+            what: "event",
+            id: event_id.to_owned(),
+        });
+    }
+    let wall = now_ms();
+    if jobs.is_empty() {
+        return Ok(conn
+            .prepare_cached(
+                "UPDATE jobs SET state = 'pending', attempts = 0, not_before = ?2, updated_at = ?3
+                 WHERE event_id = ?1 AND state IN ('delivered', 'dead', 'superseded')",
+            )?
+            .execute(params![event_id, now, wall])?);
+    }
+    let mut current =
+        conn.prepare_cached("SELECT id FROM jobs WHERE event_id = ?1 AND destination = ?2")?;
+    let mut requeue = conn.prepare_cached(
+        "UPDATE jobs SET state = 'pending', attempts = 0, thread_key = ?2, not_before = ?3,
+             updated_at = ?4
+         WHERE id = ?1 AND state IN ('delivered', 'dead', 'superseded')",
+    )?;
+    let mut insert = conn.prepare_cached(INSERT_JOB)?;
+    let mut count = 0;
+    for job in jobs {
+        let due = job.not_before.map_or(now, to_ms);
+        let existing = current
+            .query_row(params![event_id, job.destination], |r| r.get::<_, i64>(0))
+            .optional()?;
+        count += match existing {
+            Some(id) => requeue.execute(params![id, job.thread_key, due, wall])?,
+            None => insert.execute(params![
+                event_id,
+                job.destination,
+                job.thread_key,
+                due,
+                wall
+            ])?,
+        };
+    }
+    Ok(count)
+}
+
+pub(crate) fn event(conn: &Connection, event_id: &str) -> Result<Option<StoredEvent>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, type, created, livemode, account, raw, received_at FROM events WHERE id = ?1",
+        )?
+        .query_row([event_id], |r| {
+            Ok(StoredEvent {
+                id: r.get(0)?,
+                event_type: r.get(1)?,
+                created: r.get(2)?,
+                livemode: r.get(3)?,
+                account: r.get(4)?,
+                raw: r.get(5)?,
+                received_at: from_ms(r.get(6)?),
+            })
+        })
+        .optional()?)
+}
+
+pub(crate) fn stats(conn: &Connection) -> Result<Stats, StoreError> {
+    // Each count reads its state's partial index only.
+    let counts = conn
+        .prepare_cached(
+            "SELECT (SELECT count(*) FROM jobs WHERE state = 'pending'),
+                    (SELECT count(*) FROM jobs WHERE state = 'leased'),
+                    (SELECT count(*) FROM jobs WHERE state = 'dead'),
+                    (SELECT count(*) FROM jobs WHERE state = 'delivered'),
+                    (SELECT count(*) FROM jobs WHERE state = 'superseded')",
+        )?
+        .query_row([], |r| {
+            let count = |i| r.get::<_, i64>(i).map(|n| u64::try_from(n).unwrap_or(0));
+            Ok(Stats {
+                pending: count(0)?,
+                leased: count(1)?,
+                dead: count(2)?,
+                delivered: count(3)?,
+                superseded: count(4)?,
+            })
+        })?;
+    Ok(counts)
+}
+
+pub(crate) fn prune(conn: &Connection, before: i64, max: usize) -> Result<Pruned, StoreError> {
+    // The newest job is never pruned, so a new job never gets the id of a deleted one.
+    let jobs = conn
+        .prepare_cached(
+            "DELETE FROM jobs WHERE id IN (
+                 SELECT id FROM jobs WHERE state = 'delivered' AND updated_at < ?1
+                 UNION ALL
+                 SELECT id FROM jobs WHERE state = 'superseded' AND updated_at < ?1
+                 LIMIT ?2)
+             AND id < (SELECT max(id) FROM jobs)",
+        )?
+        .execute(params![before, limit(max)])?;
+    let events = conn
+        .prepare_cached(
+            "DELETE FROM events WHERE id IN (SELECT e.id FROM events e
+                 WHERE e.received_at < ?1
+                   AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.event_id = e.id)
+                 ORDER BY e.received_at LIMIT ?2)",
+        )?
+        .execute(params![before, limit(max)])?;
+    Ok(Pruned { jobs, events })
+}

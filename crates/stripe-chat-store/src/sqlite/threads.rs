@@ -1,0 +1,387 @@
+//! The writer thread (group commit) and the reader thread. Neither runs on an async runtime:
+//! callers wait on a oneshot channel, so SQLite's blocking calls never stall a runtime thread.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::StoreError;
+
+/// A request to the writer: runs inside the batch's transaction, then learns whether the batch
+/// committed.
+pub(crate) trait WriteRequest: Send {
+    /// Runs the request in its own savepoint; returns what to send once the batch is settled.
+    fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Settle>;
+    /// Fails the request without running it.
+    fn abort(self: Box<Self>, error: StoreError);
+}
+
+/// Sends a request's result once its batch committed (or failed).
+pub(crate) trait Settle {
+    fn settle(self: Box<Self>, committed: Result<(), StoreError>);
+}
+
+struct Request<F, R> {
+    op: F,
+    reply: oneshot::Sender<Result<R, StoreError>>,
+}
+
+struct Ran<R> {
+    result: Result<R, StoreError>,
+    reply: oneshot::Sender<Result<R, StoreError>>,
+}
+
+impl<F, R> WriteRequest for Request<F, R>
+where
+    F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    R: Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Settle> {
+        let Request { op, reply } = *self;
+        let result = in_savepoint(conn, op);
+        Box::new(Ran { result, reply })
+    }
+
+    fn abort(self: Box<Self>, error: StoreError) {
+        let _ = self.reply.send(Err(error));
+    }
+}
+
+impl<R> Settle for Ran<R> {
+    fn settle(self: Box<Self>, committed: Result<(), StoreError>) {
+        // The request's own error says more than the batch's; a result is only good once the
+        // batch is durable.
+        let outcome = match self.result {
+            Err(e) => Err(e),
+            Ok(value) => committed.map(|()| value),
+        };
+        // The caller may have gone away (its request was cancelled): nothing to do then.
+        let _ = self.reply.send(outcome);
+    }
+}
+
+/// A boxed write request and the receiver of its result.
+pub(crate) fn write_request<F, R>(
+    op: F,
+) -> (
+    Box<dyn WriteRequest>,
+    oneshot::Receiver<Result<R, StoreError>>,
+)
+where
+    F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    R: Send + 'static,
+{
+    let (reply, receiver) = oneshot::channel();
+    (Box::new(Request { op, reply }), receiver)
+}
+
+fn exec_cached(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+/// Runs `op` so that its failure undoes only its own changes, not the batch's.
+fn in_savepoint<R>(
+    conn: &Connection,
+    op: impl FnOnce(&Connection) -> Result<R, StoreError>,
+) -> Result<R, StoreError> {
+    exec_cached(conn, "SAVEPOINT request")?;
+    let undo = || {
+        let _ = exec_cached(conn, "ROLLBACK TO request");
+        let _ = exec_cached(conn, "RELEASE request");
+    };
+    match op(conn) {
+        Ok(value) => match exec_cached(conn, "RELEASE request") {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                undo();
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            undo();
+            Err(e)
+        }
+    }
+}
+
+/// The writer thread's loop: take one request (waiting while there is none), then every request
+/// already queued up to `max_batch`, run them all in one `BEGIN IMMEDIATE … COMMIT`, and answer
+/// each only after the commit returned. Requests that arrive during a commit (its fsync) form
+/// the next batch, so concurrent callers share fsyncs without anyone waiting on a timer.
+///
+/// Checkpoints (copying the log into the database file) are not the writer's job: the
+/// [`checkpointer_loop`] does them beside it. Only when the log outgrows `wal.limit` (the writer
+/// never paused long enough for the checkpointer to catch up, so SQLite could not start the log
+/// over) does the writer checkpoint between two batches, which lets the next batch restart the
+/// log from its beginning.
+pub(crate) fn writer_loop(
+    conn: Connection,
+    mut requests: mpsc::Receiver<Box<dyn WriteRequest>>,
+    max_batch: usize,
+    counters: Arc<Counters>,
+    wal: WalLimit,
+) {
+    let mut batch: Vec<Box<dyn WriteRequest>> = Vec::with_capacity(max_batch);
+    let mut settles: Vec<Box<dyn Settle>> = Vec::with_capacity(max_batch);
+    while let Some(first) = requests.blocking_recv() {
+        batch.push(first);
+        while batch.len() < max_batch {
+            match requests.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&conn, &mut batch, &mut settles, &counters);
+        if wal.exceeded() {
+            match checkpoint(&conn) {
+                // Complete: the next batch starts the log over.
+                Ok(true) => {
+                    counters.writer_checkpoints.fetch_add(1, Ordering::Relaxed);
+                }
+                // The checkpointer is busy copying; try again after the next batch.
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "store checkpoint failed"),
+            }
+        }
+    }
+    tracing::debug!("stripe-chat store writer stopped");
+    drop(conn);
+}
+
+/// The size the write-ahead log may reach before the writer checkpoints it itself: `pages`
+/// is what SQLite reported after the last commit (frames since the log last restarted).
+pub(crate) struct WalLimit {
+    pub(crate) pages: Arc<AtomicU64>,
+    pub(crate) max_pages: u64,
+}
+
+impl WalLimit {
+    fn exceeded(&self) -> bool {
+        self.pages.load(Ordering::Relaxed) > self.max_pages
+    }
+}
+
+/// A passive checkpoint: copies what it can of the log into the database file without blocking
+/// the writer or readers. True when it copied the whole log (and so synced the database file);
+/// false when another checkpoint was running or frames remain.
+pub(crate) fn checkpoint(conn: &Connection) -> Result<bool, StoreError> {
+    let (busy, log, copied): (i64, i64, i64) =
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    Ok(busy == 0 && log == copied)
+}
+
+/// The checkpointer thread's loop: every `every`, if the writer committed since the last round,
+/// copy the log into the database file (on its own connection, so the writer's commits do not
+/// wait for it). When the writer pauses, the copy catches up and SQLite restarts the log, which
+/// keeps it small. Stops when `stop` is dropped.
+pub(crate) fn checkpointer_loop(
+    conn: Connection,
+    stop: std::sync::mpsc::Receiver<()>,
+    every: Duration,
+    counters: Arc<Counters>,
+) {
+    use std::sync::mpsc::RecvTimeoutError;
+    let mut seen = 0;
+    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(every) {
+        let commits = counters.commits.load(Ordering::Relaxed);
+        if commits == seen {
+            continue;
+        }
+        seen = commits;
+        if let Err(error) = checkpoint(&conn) {
+            tracing::debug!(%error, "store background checkpoint failed; will try again");
+        }
+    }
+    drop(conn);
+}
+
+/// What the writer has done so far.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) commits: AtomicU64,
+    pub(crate) committed_requests: AtomicU64,
+    pub(crate) failed_batches: AtomicU64,
+    pub(crate) writer_checkpoints: AtomicU64,
+}
+
+/// Runs `batch` in one transaction and answers every request; true when it committed.
+fn commit_batch(
+    conn: &Connection,
+    batch: &mut Vec<Box<dyn WriteRequest>>,
+    settles: &mut Vec<Box<dyn Settle>>,
+    counters: &Counters,
+) -> bool {
+    if let Err(e) = exec_cached(conn, "BEGIN IMMEDIATE") {
+        let error = StoreError::from(e);
+        tracing::warn!(%error, requests = batch.len(), "store batch could not begin");
+        counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+        for request in batch.drain(..) {
+            request.abort(error.clone());
+        }
+        return false;
+    }
+    let mut failed: Option<StoreError> = None;
+    for request in batch.drain(..) {
+        if let Some(error) = &failed {
+            request.abort(error.clone());
+            continue;
+        }
+        settles.push(request.run(conn));
+        if conn.is_autocommit() {
+            // SQLite rolled the whole transaction back (after an I/O error or a full disk): the
+            // requests that ran are undone too.
+            failed = Some(StoreError::unavailable(
+                "the store's transaction was rolled back by the database",
+            ));
+        }
+    }
+    let committed = match failed {
+        Some(error) => Err(error),
+        None => exec_cached(conn, "COMMIT").map_err(StoreError::from),
+    };
+    if let Err(error) = &committed {
+        tracing::warn!(%error, requests = settles.len(), "store batch did not commit");
+        if !conn.is_autocommit() {
+            let _ = exec_cached(conn, "ROLLBACK");
+        }
+    }
+    let ok = committed.is_ok();
+    // Counted before anyone is answered, so a caller sees its own commit in the counters.
+    if ok {
+        counters.commits.fetch_add(1, Ordering::Relaxed);
+        counters
+            .committed_requests
+            .fetch_add(settles.len() as u64, Ordering::Relaxed);
+    } else {
+        counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+    }
+    for settle in settles.drain(..) {
+        settle.settle(committed.clone());
+    }
+    ok
+}
+
+/// A read on the reader connection; it sends its own result.
+pub(crate) type ReadRequest = Box<dyn FnOnce(&Connection) + Send>;
+
+/// The reader thread's loop: pure reads on a second connection, which sees committed data only.
+pub(crate) fn reader_loop(conn: Connection, mut requests: mpsc::Receiver<ReadRequest>) {
+    while let Some(read) = requests.blocking_recv() {
+        read(&conn);
+    }
+    tracing::debug!("stripe-chat store reader stopped");
+    drop(conn);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE parent (id INTEGER PRIMARY KEY);
+             CREATE TABLE t (v INTEGER NOT NULL,
+                 p INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);
+             PRAGMA foreign_keys = ON;",
+        )
+        .unwrap();
+        conn
+    }
+
+    fn insert(v: i64) -> impl FnOnce(&Connection) -> Result<i64, StoreError> + Send + 'static {
+        move |conn| {
+            conn.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
+            Ok(v)
+        }
+    }
+
+    fn values(conn: &Connection) -> Vec<i64> {
+        let mut stmt = conn.prepare("SELECT v FROM t ORDER BY v").unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|v| v.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_failing_request_is_undone_alone_and_the_rest_of_its_batch_commits() {
+        let conn = table();
+        let (a, a_rx) = write_request(insert(1));
+        let (b, b_rx) = write_request(|conn: &Connection| -> Result<i64, StoreError> {
+            conn.execute("INSERT INTO t (v) VALUES (2)", [])?;
+            Err(StoreError::invalid("refused after writing"))
+        });
+        let (c, c_rx) = write_request(insert(3));
+        let mut batch = vec![a, b, c];
+        assert!(commit_batch(
+            &conn,
+            &mut batch,
+            &mut Vec::new(),
+            &Counters::default()
+        ));
+        assert_eq!(a_rx.blocking_recv().unwrap(), Ok(1));
+        assert!(matches!(
+            b_rx.blocking_recv().unwrap(),
+            Err(StoreError::Invalid { .. })
+        ));
+        assert_eq!(c_rx.blocking_recv().unwrap(), Ok(3));
+        assert_eq!(values(&conn), [1, 3]);
+        assert!(conn.is_autocommit(), "the batch's transaction is closed");
+    }
+
+    #[test]
+    fn when_the_commit_fails_every_request_of_the_batch_gets_the_error() {
+        let conn = table();
+        let (a, a_rx) = write_request(insert(1));
+        // Violates a deferred foreign key: only COMMIT notices.
+        let (b, b_rx) = write_request(|conn: &Connection| -> Result<i64, StoreError> {
+            conn.execute("INSERT INTO t (v, p) VALUES (2, 99)", [])?;
+            Ok(2)
+        });
+        let mut batch = vec![a, b];
+        assert!(!commit_batch(
+            &conn,
+            &mut batch,
+            &mut Vec::new(),
+            &Counters::default()
+        ));
+        assert!(a_rx.blocking_recv().unwrap().is_err());
+        assert!(b_rx.blocking_recv().unwrap().is_err());
+        assert!(values(&conn).is_empty(), "nothing of the batch was kept");
+        assert!(conn.is_autocommit());
+    }
+
+    #[test]
+    fn queued_requests_share_one_commit_up_to_the_batch_limit() {
+        let (tx, rx) = mpsc::channel(64);
+        let mut replies = Vec::new();
+        for v in 0..10 {
+            let (request, reply) = write_request(insert(v));
+            tx.try_send(request)
+                .unwrap_or_else(|_| panic!("queue full"));
+            replies.push(reply);
+        }
+        drop(tx);
+        let counters = Arc::new(Counters::default());
+        let wal = WalLimit {
+            pages: Arc::default(),
+            max_pages: u64::MAX,
+        };
+        writer_loop(table(), rx, 4, Arc::clone(&counters), wal);
+        for (v, reply) in replies.into_iter().enumerate() {
+            assert_eq!(reply.blocking_recv().unwrap(), Ok(v as i64));
+        }
+        assert_eq!(
+            counters.commits.load(Ordering::Relaxed),
+            3,
+            "batches of 4, 4 and 2"
+        );
+        assert_eq!(counters.committed_requests.load(Ordering::Relaxed), 10);
+    }
+}

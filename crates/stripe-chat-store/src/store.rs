@@ -1,0 +1,366 @@
+//! The [`Store`] trait: what the webhook endpoint, the workers and the operator commands need.
+
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+
+use crate::{
+    Delivered, DlqTarget, Ingested, JobId, JobInfo, LeasedJob, NewEvent, NewJob, Pruned, RefUpdate,
+    Stats, StoreError, StoredEvent, StoredRef,
+};
+
+/// The durable inbox and outbox.
+///
+/// Every method is one atomic step; when it returns `Ok`, its effect is durable (for
+/// [`SqliteStore`](crate::SqliteStore): committed and fsynced). The trait is object safe: the
+/// server holds an `Arc<dyn Store>`.
+///
+/// Contract (checked for every implementation by the crate's conformance tests):
+/// - **Ingest** stores the event and one job per destination in one transaction, deduplicated on
+///   the event id; a duplicate writes nothing.
+/// - **Leases**: a leased job is invisible to other workers until its lease ends; an expired lease
+///   makes the job leasable again (its worker died). Jobs of the same `(destination, thread_key)`
+///   are leased one at a time, the oldest event (by `created`) first among those due, so the
+///   read-ref → send/update → [`complete`](Store::complete) sequence of one object's message never
+///   races with another job of that object.
+/// - **Outcomes** ([`complete`](Store::complete), [`retry`](Store::retry),
+///   [`dead_letter`](Store::dead_letter)) need the lease's token and fail with
+///   [`StoreError::LeaseLost`] once an outcome was recorded for that lease or a `lease` call
+///   took the expired job back.
+/// - **Message refs** only move forward: a ref is replaced only by a delivery of an event whose
+///   `created` is not older than the stored one's (ties: the later completion wins).
+///
+/// ```
+/// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+/// # rt.block_on(async {
+/// use std::sync::Arc;
+/// use std::time::{Duration, SystemTime};
+/// use stripe_chat_message::MessageRef;
+/// use stripe_chat_store::{Delivered, MemoryStore, NewJob, Store};
+///
+/// let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+/// # let event = stripe_chat_store::NewEvent { id: "evt_1".into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+/// // Webhook endpoint: answer 2xx only once this returned Ok (503 when it failed).
+/// let ingested = store.ingest(event, vec![NewJob::new("slack").thread_key("invoice/in_1")]).await?;
+/// assert_eq!(ingested.jobs_created, 1);
+///
+/// // Worker: lease, deliver, record the outcome.
+/// for job in store.lease("worker-1", 16, Duration::from_secs(60), SystemTime::now()).await? {
+///     let sent = MessageRef::new("slack", "1700000000.000100").in_channel("C1");
+///     store.complete(&job, Delivered::message(&job, sent)).await?;
+/// }
+/// let shown = store.message_ref("slack", "invoice/in_1").await?.ok_or("no ref")?;
+/// assert_eq!(shown.event_id, "evt_1");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores `event` and one pending job per entry of `jobs` (entries naming the same destination
+    /// twice make one job), atomically. If the event id is already stored, nothing is written and
+    /// `duplicate` is true.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{MemoryStore, NewJob, Store};
+    /// let store = MemoryStore::new();
+    /// # let event = stripe_chat_store::NewEvent { id: "evt_1".into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+    /// let jobs = vec![NewJob::new("slack"), NewJob::new("teams")];
+    /// let first = store.ingest(event.clone(), jobs.clone()).await?;
+    /// let again = store.ingest(event, jobs).await?;
+    /// assert_eq!((first.duplicate, first.jobs_created), (false, 2));
+    /// assert_eq!((again.duplicate, again.jobs_created), (true, 0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn ingest(&self, event: NewEvent, jobs: Vec<NewJob>) -> Result<Ingested, StoreError>;
+
+    /// Leases up to `max` due jobs (`not_before <= now`) to `worker` until `now + lease_for`,
+    /// taking back expired leases first. Oldest due first; at most one job per
+    /// `(destination, thread_key)` is leased at any time. Each job's `attempt` goes up by one.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use std::time::{Duration, SystemTime};
+    /// use stripe_chat_store::{MemoryStore, NewJob, Store};
+    /// let store = MemoryStore::new();
+    /// # let event = stripe_chat_store::NewEvent { id: "evt_1".into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+    /// store.ingest(event, vec![NewJob::new("slack")]).await?;
+    /// let now = SystemTime::now();
+    /// assert_eq!(store.lease("a", 8, Duration::from_secs(30), now).await?.len(), 1);
+    /// // Held by "a": invisible to "b" until the lease ends.
+    /// assert!(store.lease("b", 8, Duration::from_secs(30), now).await?.is_empty());
+    /// let later = now + Duration::from_secs(31);
+    /// assert_eq!(store.lease("b", 8, Duration::from_secs(30), later).await?[0].attempt, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn lease(
+        &self,
+        worker: &str,
+        max: usize,
+        lease_for: Duration,
+        now: SystemTime,
+    ) -> Result<Vec<LeasedJob>, StoreError>;
+
+    /// Marks the leased job delivered and, when `delivered` names a message and a thread key,
+    /// stores it as that object's message unless a newer event's message is already stored.
+    /// The event's `created` and id come from the job, not from the caller.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use std::time::{Duration, SystemTime};
+    /// use stripe_chat_store::{Delivered, MemoryStore, NewJob, RefUpdate, Store};
+    /// let store = MemoryStore::new();
+    /// # let event = stripe_chat_store::NewEvent { id: "evt_1".into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+    /// store.ingest(event, vec![NewJob::new("slack")]).await?;
+    /// let job = store.lease("w", 1, Duration::from_secs(30), SystemTime::now()).await?.remove(0);
+    /// assert_eq!(store.complete(&job, Delivered::nothing()).await?, RefUpdate::NotStored);
+    /// // A second outcome for the same lease is refused.
+    /// assert!(store.complete(&job, Delivered::nothing()).await.unwrap_err().is_lease_lost());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn complete(
+        &self,
+        lease: &LeasedJob,
+        delivered: Delivered,
+    ) -> Result<RefUpdate, StoreError>;
+
+    /// Puts the leased job back, due at `at`, recording `error` (say what failed; never put an
+    /// event body or a secret in it).
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use std::time::{Duration, SystemTime};
+    /// use stripe_chat_store::{MemoryStore, NewJob, Store};
+    /// let store = MemoryStore::new();
+    /// # let event = stripe_chat_store::NewEvent { id: "evt_1".into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+    /// store.ingest(event, vec![NewJob::new("slack")]).await?;
+    /// let now = SystemTime::now();
+    /// let job = store.lease("w", 1, Duration::from_secs(30), now).await?.remove(0);
+    /// store.retry(&job, now + Duration::from_secs(10), "slack answered 503").await?;
+    /// assert!(store.lease("w", 1, Duration::from_secs(30), now).await?.is_empty());
+    /// assert_eq!(store.lease("w", 1, Duration::from_secs(30), now + Duration::from_secs(10)).await?.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn retry(&self, lease: &LeasedJob, at: SystemTime, error: &str)
+    -> Result<(), StoreError>;
+
+    /// Moves the leased job to the dead-letter queue, recording `error`.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use std::time::{Duration, SystemTime};
+    /// use stripe_chat_store::{MemoryStore, NewJob, Store};
+    /// let store = MemoryStore::new();
+    /// # let event = stripe_chat_store::NewEvent { id: "evt_1".into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+    /// store.ingest(event, vec![NewJob::new("slack")]).await?;
+    /// let job = store.lease("w", 1, Duration::from_secs(30), SystemTime::now()).await?.remove(0);
+    /// store.dead_letter(&job, "permanent: channel_not_found").await?;
+    /// assert_eq!(store.dlq_list(10).await?[0].last_error.as_deref(), Some("permanent: channel_not_found"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn dead_letter(&self, lease: &LeasedJob, error: &str) -> Result<(), StoreError>;
+
+    /// The message shown for `thread_key` in `destination`, and the event it shows.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// assert!(store.message_ref("slack", "invoice/in_1").await?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn message_ref(
+        &self,
+        destination: &str,
+        thread_key: &str,
+    ) -> Result<Option<StoredRef>, StoreError>;
+
+    /// The unfinished (pending or leased) jobs of `(destination, thread_key)`, oldest event first:
+    /// what a digest collects and what inhibition looks through before it
+    /// [`supersede`](Store::supersede)s a job.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{MemoryStore, NewJob, Store};
+    /// let store = MemoryStore::new();
+    /// # let event = stripe_chat_store::NewEvent { id: "evt_1".into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+    /// store.ingest(event, vec![NewJob::new("slack").thread_key("invoice/in_1")]).await?;
+    /// assert_eq!(store.queued_jobs("slack", "invoice/in_1").await?.len(), 1);
+    /// assert!(store.queued_jobs("slack", "invoice/in_2").await?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn queued_jobs(
+        &self,
+        destination: &str,
+        thread_key: &str,
+    ) -> Result<Vec<JobInfo>, StoreError>;
+
+    /// Cancels a pending job, recording `reason`. Returns false when the job is not pending (it
+    /// is leased, finished or unknown) and was left alone.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{JobState, MemoryStore, NewJob, Store};
+    /// let store = MemoryStore::new();
+    /// # let event = stripe_chat_store::NewEvent { id: "evt_1".into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+    /// store.ingest(event, vec![NewJob::new("slack").thread_key("invoice/in_1")]).await?;
+    /// let failure_notice = store.queued_jobs("slack", "invoice/in_1").await?.remove(0);
+    /// assert!(store.supersede(failure_notice.id, "invoice paid since").await?);
+    /// assert!(!store.supersede(failure_notice.id, "again").await?);
+    /// assert_eq!(store.stats().await?.superseded, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn supersede(&self, job: JobId, reason: &str) -> Result<bool, StoreError>;
+
+    /// Up to `limit` dead-lettered jobs, in job id order.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{MemoryStore, Store};
+    /// assert!(MemoryStore::new().dlq_list(50).await?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn dlq_list(&self, limit: usize) -> Result<Vec<JobInfo>, StoreError>;
+
+    /// Makes dead-lettered jobs pending again, due at `now`, with their attempts reset. Returns
+    /// how many (0 when the job named is not dead).
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use std::time::{Duration, SystemTime};
+    /// use stripe_chat_store::{DlqTarget, MemoryStore, NewJob, Store};
+    /// let store = MemoryStore::new();
+    /// # let event = stripe_chat_store::NewEvent { id: "evt_1".into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+    /// store.ingest(event, vec![NewJob::new("slack")]).await?;
+    /// let now = SystemTime::now();
+    /// let job = store.lease("w", 1, Duration::from_secs(30), now).await?.remove(0);
+    /// store.dead_letter(&job, "permanent: invalid_blocks").await?;
+    /// assert_eq!(store.dlq_retry(DlqTarget::Job(job.job_id), now).await?, 1);
+    /// assert_eq!(store.lease("w", 1, Duration::from_secs(30), now).await?[0].attempt, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn dlq_retry(&self, target: DlqTarget, now: SystemTime) -> Result<usize, StoreError>;
+
+    /// Delivers a stored event again: each destination of `jobs` gets its job created, or moved
+    /// back to pending (due at `now`, attempts reset) when it was delivered, dead or superseded.
+    /// An empty `jobs` replays every job the event already has. Jobs pending or leased are left
+    /// as they are. Returns how many jobs were created or moved back.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use std::time::{Duration, SystemTime};
+    /// use stripe_chat_store::{Delivered, MemoryStore, NewJob, Store};
+    /// let store = MemoryStore::new();
+    /// # let event = stripe_chat_store::NewEvent { id: "evt_1".into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+    /// store.ingest(event, vec![NewJob::new("slack")]).await?;
+    /// let now = SystemTime::now();
+    /// let job = store.lease("w", 1, Duration::from_secs(30), now).await?.remove(0);
+    /// store.complete(&job, Delivered::nothing()).await?;
+    /// assert_eq!(store.replay("evt_1", vec![], now).await?, 1);
+    /// assert_eq!(store.replay("evt_1", vec![NewJob::new("teams")], now).await?, 1);
+    /// assert_eq!(store.stats().await?.pending, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn replay(
+        &self,
+        event_id: &str,
+        jobs: Vec<NewJob>,
+        now: SystemTime,
+    ) -> Result<usize, StoreError>;
+
+    /// The stored event `event_id`, with its exact body.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{MemoryStore, Store};
+    /// assert!(MemoryStore::new().event("evt_unknown").await?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn event(&self, event_id: &str) -> Result<Option<StoredEvent>, StoreError>;
+
+    /// Job counts by state.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{MemoryStore, NewJob, Store};
+    /// let store = MemoryStore::new();
+    /// # let event = stripe_chat_store::NewEvent { id: "evt_1".into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+    /// store.ingest(event, vec![NewJob::new("slack"), NewJob::new("teams")]).await?;
+    /// assert_eq!(store.stats().await?.pending, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn stats(&self) -> Result<Stats, StoreError>;
+
+    /// Deletes up to `limit` finished (delivered or superseded) jobs last changed before `before`,
+    /// then up to `limit` events received before `before` that have no job left. Dead jobs, the
+    /// newest job (so job ids are never reused) and message refs are kept. Call it in a loop until it deletes nothing. Keep `before` well over
+    /// three days back: a pruned event id is no longer deduplicated, and Stripe retries for up to
+    /// three days.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use std::time::{Duration, SystemTime};
+    /// use stripe_chat_store::{MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// let month_ago = SystemTime::now() - Duration::from_secs(30 * 24 * 3600);
+    /// assert_eq!(store.prune(month_ago, 1000).await?.jobs, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn prune(&self, before: SystemTime, limit: usize) -> Result<Pruned, StoreError>;
+
+    /// Checks that the store can take writes (for a readiness probe).
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{MemoryStore, Store};
+    /// MemoryStore::new().ping().await?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn ping(&self) -> Result<(), StoreError>;
+}

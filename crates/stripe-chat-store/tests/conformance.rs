@@ -1,0 +1,844 @@
+//! The store contract, checked against every implementation: each behaviour is one function over
+//! `&dyn Store`, run once on a `MemoryStore` and once on a `SqliteStore` in a fresh file.
+
+#![allow(clippy::unwrap_used)] // test code: an unexpected error is the test failing
+
+#[allow(dead_code)]
+mod support;
+
+use std::time::Duration;
+
+use stripe_chat_message::MessageRef;
+use stripe_chat_store::{
+    Delivered, DlqTarget, JobState, NewJob, RefUpdate, Stats, Store, StoreError,
+};
+use support::{at, event, event_of_type, t0};
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+macro_rules! conformance {
+    ($($behaviour:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $behaviour() {
+                    let store = stripe_chat_store::MemoryStore::new();
+                    super::$behaviour(&store).await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $behaviour() {
+                    let dir = tempfile::tempdir().expect("a temporary directory");
+                    let store = crate::support::open(&dir.path().join("store.db")).await;
+                    super::$behaviour(&store).await;
+                    store.close().await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    ingest_is_atomic_and_deduplicated,
+    ingest_makes_one_job_per_destination_even_if_named_twice,
+    ingest_of_an_invalid_event_writes_nothing,
+    a_leased_job_is_invisible_to_other_workers_until_its_lease_expires,
+    an_expired_lease_is_leased_again_when_its_worker_died,
+    a_stale_outcome_with_an_old_lease_token_is_rejected,
+    a_job_leased_again_by_the_same_lease_is_refused_after_its_outcome,
+    lease_takes_the_oldest_due_jobs_up_to_max,
+    a_job_is_not_leased_before_its_not_before,
+    retry_schedules_the_job_at_the_given_time_and_records_the_error,
+    a_dead_letter_is_listed_and_dlq_retry_makes_it_pending_again,
+    dlq_retry_all_requeues_every_dead_job_and_nothing_else,
+    replay_requeues_finished_jobs_and_adds_destinations,
+    replay_of_an_unknown_event_is_not_found,
+    complete_stores_the_message_ref_under_the_thread_key,
+    an_older_event_never_overwrites_the_ref_of_a_newer_one,
+    an_event_with_the_same_created_time_replaces_the_ref,
+    jobs_of_one_thread_are_leased_one_at_a_time_oldest_event_first,
+    threads_are_exclusive_per_destination_only,
+    a_thread_backing_off_does_not_block_its_newer_jobs,
+    queued_jobs_lists_unfinished_jobs_of_a_thread_oldest_event_first,
+    supersede_cancels_only_pending_jobs,
+    stats_count_jobs_by_state,
+    prune_deletes_finished_jobs_and_orphaned_events_but_keeps_dead_letters,
+    a_zero_lease_duration_is_invalid,
+    ping_succeeds_on_a_working_store,
+);
+
+fn total(stats: Stats) -> u64 {
+    stats.pending + stats.leased + stats.dead + stats.delivered + stats.superseded
+}
+
+async fn ingest_is_atomic_and_deduplicated(store: &dyn Store) {
+    let jobs = vec![
+        NewJob::new("slack").thread_key("invoice/in_1"),
+        NewJob::new("teams"),
+    ];
+    let first = store
+        .ingest(event("evt_1", 100), jobs.clone())
+        .await
+        .unwrap();
+    assert!(!first.duplicate);
+    assert_eq!(first.jobs_created, 2);
+    for _ in 0..2 {
+        let again = store
+            .ingest(event("evt_1", 100), jobs.clone())
+            .await
+            .unwrap();
+        assert!(again.duplicate);
+        assert_eq!(again.jobs_created, 0);
+    }
+    // A redelivery routed differently still writes nothing.
+    let rerouted = store
+        .ingest(event("evt_1", 100), vec![NewJob::new("discord")])
+        .await
+        .unwrap();
+    assert!(rerouted.duplicate);
+    let stats = store.stats().await.unwrap();
+    assert_eq!(stats.pending, 2);
+    assert_eq!(total(stats), 2);
+    let stored = store.event("evt_1").await.unwrap().unwrap();
+    assert_eq!(stored.raw, event("evt_1", 100).raw);
+    assert_eq!(stored.event_type, "invoice.paid");
+    assert_eq!(stored.created, 100);
+    assert_eq!(stored.account.as_deref(), Some("acct_1"));
+    assert_eq!(stored.received_at, t0());
+}
+
+async fn ingest_makes_one_job_per_destination_even_if_named_twice(store: &dyn Store) {
+    let jobs = vec![
+        NewJob::new("slack"),
+        NewJob::new("slack"),
+        NewJob::new("teams"),
+    ];
+    let done = store.ingest(event("evt_1", 100), jobs).await.unwrap();
+    assert_eq!(done.jobs_created, 2);
+    let none = store.ingest(event("evt_2", 100), vec![]).await.unwrap();
+    assert_eq!(none.jobs_created, 0);
+    assert!(store.event("evt_2").await.unwrap().is_some());
+}
+
+async fn ingest_of_an_invalid_event_writes_nothing(store: &dyn Store) {
+    let err = store
+        .ingest(event("", 100), vec![NewJob::new("slack")])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid { .. }));
+    let err = store
+        .ingest(
+            event("evt_1", 100),
+            vec![NewJob::new("slack"), NewJob::new("")],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid { .. }));
+    assert!(!err.is_transient());
+    assert!(store.event("evt_1").await.unwrap().is_none());
+    assert_eq!(total(store.stats().await.unwrap()), 0);
+}
+
+async fn a_leased_job_is_invisible_to_other_workers_until_its_lease_expires(store: &dyn Store) {
+    store
+        .ingest(event("evt_1", 100), vec![NewJob::new("slack")])
+        .await
+        .unwrap();
+    let a = store.lease("a", 10, MINUTE, at(0)).await.unwrap();
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].lease_until, at(60));
+    assert!(
+        store
+            .lease("b", 10, MINUTE, at(0))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .lease("b", 10, MINUTE, at(59))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.stats().await.unwrap().leased, 1);
+    let b = store.lease("b", 10, MINUTE, at(60)).await.unwrap();
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0].job_id, a[0].job_id);
+}
+
+async fn an_expired_lease_is_leased_again_when_its_worker_died(store: &dyn Store) {
+    store
+        .ingest(event("evt_1", 100), vec![NewJob::new("slack")])
+        .await
+        .unwrap();
+    let first = store
+        .lease("dies", 1, MINUTE, at(0))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(first.attempt, 1);
+    // The worker never reports; after the lease another worker gets the job.
+    let second = store
+        .lease("lives", 1, MINUTE, at(61))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(second.job_id, first.job_id);
+    assert_eq!(second.attempt, 2);
+    assert_ne!(second.token, first.token);
+    assert_eq!(second.event, first.event);
+    store.complete(&second, Delivered::nothing()).await.unwrap();
+    assert_eq!(store.stats().await.unwrap().delivered, 1);
+}
+
+async fn a_stale_outcome_with_an_old_lease_token_is_rejected(store: &dyn Store) {
+    store
+        .ingest(
+            event("evt_1", 100),
+            vec![NewJob::new("slack").thread_key("invoice/in_1")],
+        )
+        .await
+        .unwrap();
+    let slow = store
+        .lease("slow", 1, MINUTE, at(0))
+        .await
+        .unwrap()
+        .remove(0);
+    let fast = store
+        .lease("fast", 1, MINUTE, at(120))
+        .await
+        .unwrap()
+        .remove(0);
+    let late = Delivered::message(&slow, MessageRef::new("slack", "1.1"));
+    let err = store.complete(&slow, late).await.unwrap_err();
+    assert_eq!(
+        err,
+        StoreError::LeaseLost {
+            job_id: slow.job_id
+        }
+    );
+    assert!(
+        store
+            .retry(&slow, at(130), "timeout")
+            .await
+            .unwrap_err()
+            .is_lease_lost()
+    );
+    assert!(
+        store
+            .dead_letter(&slow, "gave up")
+            .await
+            .unwrap_err()
+            .is_lease_lost()
+    );
+    // The stale worker's ref was not stored; the current worker's outcome is accepted.
+    assert!(
+        store
+            .message_ref("slack", "invoice/in_1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let sent = Delivered::message(&fast, MessageRef::new("slack", "2.2"));
+    assert_eq!(
+        store.complete(&fast, sent).await.unwrap(),
+        RefUpdate::Stored
+    );
+}
+
+async fn a_job_leased_again_by_the_same_lease_is_refused_after_its_outcome(store: &dyn Store) {
+    store
+        .ingest(event("evt_1", 100), vec![NewJob::new("slack")])
+        .await
+        .unwrap();
+    let job = store.lease("w", 1, MINUTE, at(0)).await.unwrap().remove(0);
+    store.retry(&job, at(0), "503").await.unwrap();
+    // After an outcome the lease is spent, even before anyone leases the job again.
+    assert!(
+        store
+            .complete(&job, Delivered::nothing())
+            .await
+            .unwrap_err()
+            .is_lease_lost()
+    );
+    let again = store.lease("w", 1, MINUTE, at(0)).await.unwrap().remove(0);
+    assert_eq!(again.attempt, 2);
+    store.complete(&again, Delivered::nothing()).await.unwrap();
+}
+
+async fn lease_takes_the_oldest_due_jobs_up_to_max(store: &dyn Store) {
+    for (i, received) in [30, 10, 20].into_iter().enumerate() {
+        let mut e = event(&format!("evt_{i}"), 100);
+        e.received_at = at(received);
+        store.ingest(e, vec![NewJob::new("slack")]).await.unwrap();
+    }
+    let two = store.lease("w", 2, MINUTE, at(100)).await.unwrap();
+    let ids: Vec<_> = two.iter().map(|j| j.event.id.as_str()).collect();
+    assert_eq!(ids, ["evt_1", "evt_2"]);
+    assert!(
+        store
+            .lease("w", 0, MINUTE, at(100))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let last = store.lease("w", 2, MINUTE, at(100)).await.unwrap();
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0].event.id, "evt_0");
+}
+
+async fn a_job_is_not_leased_before_its_not_before(store: &dyn Store) {
+    let window_end = at(300);
+    store
+        .ingest(
+            event("evt_1", 100),
+            vec![NewJob::new("digest").not_before(window_end)],
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .lease("w", 1, MINUTE, at(299))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.lease("w", 1, MINUTE, at(300)).await.unwrap().len(), 1);
+}
+
+async fn retry_schedules_the_job_at_the_given_time_and_records_the_error(store: &dyn Store) {
+    store
+        .ingest(
+            event("evt_1", 100),
+            vec![NewJob::new("slack").thread_key("invoice/in_1")],
+        )
+        .await
+        .unwrap();
+    let job = store.lease("w", 1, MINUTE, at(0)).await.unwrap().remove(0);
+    store
+        .retry(&job, at(10), "transient: slack answered 503")
+        .await
+        .unwrap();
+    let queued = store.queued_jobs("slack", "invoice/in_1").await.unwrap();
+    assert_eq!(queued[0].state, JobState::Pending);
+    assert_eq!(queued[0].not_before, at(10));
+    assert_eq!(queued[0].attempts, 1);
+    assert_eq!(
+        queued[0].last_error.as_deref(),
+        Some("transient: slack answered 503")
+    );
+    assert!(store.lease("w", 1, MINUTE, at(9)).await.unwrap().is_empty());
+    let again = store.lease("w", 1, MINUTE, at(10)).await.unwrap().remove(0);
+    assert_eq!(again.attempt, 2);
+}
+
+async fn a_dead_letter_is_listed_and_dlq_retry_makes_it_pending_again(store: &dyn Store) {
+    store
+        .ingest(event("evt_1", 100), vec![NewJob::new("slack")])
+        .await
+        .unwrap();
+    let job = store.lease("w", 1, MINUTE, at(0)).await.unwrap().remove(0);
+    store
+        .dead_letter(&job, "permanent: channel_not_found")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .lease("w", 1, MINUTE, at(1000))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let dead = store.dlq_list(10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].id, job.job_id);
+    assert_eq!(dead[0].event_id, "evt_1");
+    assert_eq!(dead[0].event_type, "invoice.paid");
+    assert_eq!(dead[0].destination, "slack");
+    assert_eq!(dead[0].state, JobState::Dead);
+    assert_eq!(
+        dead[0].last_error.as_deref(),
+        Some("permanent: channel_not_found")
+    );
+
+    assert_eq!(
+        store
+            .dlq_retry(DlqTarget::Job(job.job_id), at(2000))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store.dlq_list(10).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .dlq_retry(DlqTarget::Job(job.job_id), at(2000))
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(
+        store
+            .lease("w", 1, MINUTE, at(1999))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .lease("w", 1, MINUTE, at(2000))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(again.job_id, job.job_id);
+    assert_eq!(
+        again.attempt, 1,
+        "a retry from the DLQ starts counting again"
+    );
+}
+
+async fn dlq_retry_all_requeues_every_dead_job_and_nothing_else(store: &dyn Store) {
+    for id in ["evt_1", "evt_2", "evt_3"] {
+        store
+            .ingest(event(id, 100), vec![NewJob::new("slack")])
+            .await
+            .unwrap();
+    }
+    let jobs = store.lease("w", 3, MINUTE, at(0)).await.unwrap();
+    store.dead_letter(&jobs[0], "x").await.unwrap();
+    store.dead_letter(&jobs[1], "y").await.unwrap();
+    store
+        .complete(&jobs[2], Delivered::nothing())
+        .await
+        .unwrap();
+    let listed: Vec<_> = store
+        .dlq_list(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|j| j.id)
+        .collect();
+    assert_eq!(listed, [jobs[0].job_id, jobs[1].job_id]);
+    assert_eq!(store.dlq_list(1).await.unwrap().len(), 1);
+    assert_eq!(store.dlq_retry(DlqTarget::All, at(0)).await.unwrap(), 2);
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.pending, stats.dead, stats.delivered), (2, 0, 1));
+}
+
+async fn replay_requeues_finished_jobs_and_adds_destinations(store: &dyn Store) {
+    store
+        .ingest(
+            event("evt_1", 100),
+            vec![NewJob::new("slack"), NewJob::new("teams")],
+        )
+        .await
+        .unwrap();
+    let jobs = store.lease("w", 1, MINUTE, at(0)).await.unwrap();
+    store
+        .complete(&jobs[0], Delivered::nothing())
+        .await
+        .unwrap();
+    // "teams" is still pending and stays as it is; "slack" is delivered and goes back.
+    assert_eq!(store.replay("evt_1", vec![], at(50)).await.unwrap(), 1);
+    assert_eq!(store.stats().await.unwrap().pending, 2);
+    // A destination the event never had gets a job; one it has and is pending does not move.
+    let more = vec![NewJob::new("discord"), NewJob::new("teams")];
+    assert_eq!(store.replay("evt_1", more, at(50)).await.unwrap(), 1);
+    assert_eq!(store.stats().await.unwrap().pending, 3);
+    let leased = store.lease("w", 10, MINUTE, at(50)).await.unwrap();
+    assert_eq!(leased.len(), 3);
+    let replayed = leased.iter().find(|j| j.destination == "slack").unwrap();
+    assert_eq!(
+        replayed.job_id, jobs[0].job_id,
+        "one job per (event, destination)"
+    );
+    assert_eq!(replayed.attempt, 1);
+}
+
+async fn replay_of_an_unknown_event_is_not_found(store: &dyn Store) {
+    let err = store
+        .replay("evt_missing", vec![], at(0))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { what: "event", .. }));
+    assert!(!err.is_transient());
+}
+
+async fn complete_stores_the_message_ref_under_the_thread_key(store: &dyn Store) {
+    store
+        .ingest(
+            event("evt_1", 100),
+            vec![NewJob::new("slack").thread_key("invoice/in_1")],
+        )
+        .await
+        .unwrap();
+    let job = store.lease("w", 1, MINUTE, at(0)).await.unwrap().remove(0);
+    assert!(job.current_ref.is_none());
+    let sent = MessageRef::new("slack", "1700000000.000100").in_channel("C1");
+    let outcome = store
+        .complete(&job, Delivered::message(&job, sent.clone()))
+        .await
+        .unwrap();
+    assert!(outcome.is_stored());
+    let stored = store
+        .message_ref("slack", "invoice/in_1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.message_ref, sent);
+    assert_eq!(
+        (stored.event_created, stored.event_id.as_str()),
+        (100, "evt_1")
+    );
+    assert!(
+        store
+            .message_ref("teams", "invoice/in_1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The next job of the object sees the message to update.
+    store
+        .ingest(
+            event("evt_2", 200),
+            vec![NewJob::new("slack").thread_key("invoice/in_1")],
+        )
+        .await
+        .unwrap();
+    let next = store.lease("w", 1, MINUTE, at(1)).await.unwrap().remove(0);
+    assert_eq!(next.current_ref, Some(stored));
+}
+
+async fn an_older_event_never_overwrites_the_ref_of_a_newer_one(store: &dyn Store) {
+    let thread = || vec![NewJob::new("slack").thread_key("invoice/in_1")];
+    store.ingest(event("evt_new", 200), thread()).await.unwrap();
+    let newer = store.lease("w", 1, MINUTE, at(0)).await.unwrap().remove(0);
+    let newer_ref = MessageRef::new("slack", "2.0").in_channel("C1");
+    store
+        .complete(&newer, Delivered::message(&newer, newer_ref.clone()))
+        .await
+        .unwrap();
+
+    // Stripe delivers an older event late.
+    store.ingest(event("evt_old", 100), thread()).await.unwrap();
+    let older = store.lease("w", 1, MINUTE, at(1)).await.unwrap().remove(0);
+    assert_eq!(
+        older.current_ref.as_ref().map(|r| r.event_created),
+        Some(200)
+    );
+    let outcome = store
+        .complete(
+            &older,
+            Delivered::message(&older, MessageRef::new("slack", "1.0")),
+        )
+        .await
+        .unwrap();
+    let RefUpdate::KeptNewer(current) = outcome else {
+        panic!("an older event replaced the ref: {outcome:?}");
+    };
+    assert_eq!(current.event_id, "evt_new");
+    let stored = store
+        .message_ref("slack", "invoice/in_1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stored.message_ref, stored.event_created), (newer_ref, 200));
+    // The job itself is done either way.
+    assert_eq!(store.stats().await.unwrap().delivered, 2);
+}
+
+async fn an_event_with_the_same_created_time_replaces_the_ref(store: &dyn Store) {
+    let thread = || vec![NewJob::new("slack").thread_key("invoice/in_1")];
+    store
+        .ingest(event_of_type("evt_a", "invoice.finalized", 100), thread())
+        .await
+        .unwrap();
+    let a = store.lease("w", 1, MINUTE, at(0)).await.unwrap().remove(0);
+    store
+        .complete(&a, Delivered::message(&a, MessageRef::new("slack", "1")))
+        .await
+        .unwrap();
+    store
+        .ingest(event_of_type("evt_b", "invoice.paid", 100), thread())
+        .await
+        .unwrap();
+    let b = store.lease("w", 1, MINUTE, at(0)).await.unwrap().remove(0);
+    let outcome = store
+        .complete(&b, Delivered::message(&b, MessageRef::new("slack", "1")))
+        .await
+        .unwrap();
+    assert_eq!(outcome, RefUpdate::Stored);
+    let stored = store
+        .message_ref("slack", "invoice/in_1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.event_id, "evt_b");
+}
+
+async fn jobs_of_one_thread_are_leased_one_at_a_time_oldest_event_first(store: &dyn Store) {
+    let thread = || vec![NewJob::new("slack").thread_key("invoice/in_1")];
+    // Received newest first: Stripe does not guarantee order.
+    store.ingest(event("evt_200", 200), thread()).await.unwrap();
+    store.ingest(event("evt_100", 100), thread()).await.unwrap();
+    store
+        .ingest(event("evt_other", 150), vec![NewJob::new("slack")])
+        .await
+        .unwrap();
+
+    let first = store.lease("a", 10, MINUTE, at(0)).await.unwrap();
+    let ids: Vec<_> = first.iter().map(|j| j.event.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["evt_100", "evt_other"],
+        "one job of the thread, the oldest event"
+    );
+    assert!(
+        store
+            .lease("b", 10, MINUTE, at(0))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let oldest = first.iter().find(|j| j.event.id == "evt_100").unwrap();
+    store.complete(oldest, Delivered::nothing()).await.unwrap();
+    let second = store.lease("b", 10, MINUTE, at(0)).await.unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].event.id, "evt_200");
+}
+
+async fn threads_are_exclusive_per_destination_only(store: &dyn Store) {
+    let jobs = vec![
+        NewJob::new("slack").thread_key("invoice/in_1"),
+        NewJob::new("teams").thread_key("invoice/in_1"),
+    ];
+    store
+        .ingest(event("evt_1", 100), jobs.clone())
+        .await
+        .unwrap();
+    store.ingest(event("evt_2", 200), jobs).await.unwrap();
+    let leased = store.lease("w", 10, MINUTE, at(0)).await.unwrap();
+    let mut got: Vec<_> = leased
+        .iter()
+        .map(|j| (j.destination.as_str(), j.event.id.as_str()))
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, [("slack", "evt_1"), ("teams", "evt_1")]);
+}
+
+async fn a_thread_backing_off_does_not_block_its_newer_jobs(store: &dyn Store) {
+    let thread = || vec![NewJob::new("slack").thread_key("invoice/in_1")];
+    store.ingest(event("evt_1", 100), thread()).await.unwrap();
+    store.ingest(event("evt_2", 200), thread()).await.unwrap();
+    let first = store.lease("w", 10, MINUTE, at(0)).await.unwrap().remove(0);
+    assert_eq!(first.event.id, "evt_1");
+    store.retry(&first, at(600), "rate limited").await.unwrap();
+    let next = store.lease("w", 10, MINUTE, at(1)).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].event.id, "evt_2");
+}
+
+async fn queued_jobs_lists_unfinished_jobs_of_a_thread_oldest_event_first(store: &dyn Store) {
+    let thread = |d: &str| NewJob::new(d).thread_key("invoice/in_1");
+    store
+        .ingest(
+            event_of_type("evt_paid", "invoice.paid", 300),
+            vec![thread("slack")],
+        )
+        .await
+        .unwrap();
+    store
+        .ingest(
+            event_of_type("evt_fail", "invoice.payment_failed", 200),
+            vec![thread("slack")],
+        )
+        .await
+        .unwrap();
+    store
+        .ingest(
+            event_of_type("evt_done", "invoice.finalized", 100),
+            vec![thread("slack"), thread("teams")],
+        )
+        .await
+        .unwrap();
+    let done = store.lease("w", 1, MINUTE, at(0)).await.unwrap().remove(0);
+    assert_eq!(done.event.id, "evt_done");
+    store.complete(&done, Delivered::nothing()).await.unwrap();
+
+    let leased = store.lease("w", 1, MINUTE, at(0)).await.unwrap().remove(0);
+    let queued = store.queued_jobs("slack", "invoice/in_1").await.unwrap();
+    let listed: Vec<_> = queued
+        .iter()
+        .map(|j| (j.event_id.as_str(), j.state))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("evt_fail", JobState::Leased),
+            ("evt_paid", JobState::Pending)
+        ],
+        "finished jobs and other destinations are not listed"
+    );
+    assert_eq!(leased.event.id, "evt_fail");
+    assert_eq!(queued[1].event_type, "invoice.paid");
+    assert_eq!(queued[1].event_created, 300);
+}
+
+async fn supersede_cancels_only_pending_jobs(store: &dyn Store) {
+    let thread = || vec![NewJob::new("slack").thread_key("invoice/in_1")];
+    store
+        .ingest(event_of_type("evt_paid", "invoice.paid", 200), thread())
+        .await
+        .unwrap();
+    store
+        .ingest(
+            event_of_type("evt_fail", "invoice.payment_failed", 300),
+            thread(),
+        )
+        .await
+        .unwrap();
+    let paid = store.lease("w", 1, MINUTE, at(0)).await.unwrap().remove(0);
+    assert_eq!(paid.event.id, "evt_paid");
+    // While delivering "paid", inhibit the failure notice still queued for the invoice.
+    let queued = store.queued_jobs("slack", "invoice/in_1").await.unwrap();
+    let failure = queued
+        .iter()
+        .find(|j| j.event_type == "invoice.payment_failed")
+        .unwrap();
+    assert!(
+        store
+            .supersede(failure.id, "invoice paid since")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .supersede(paid.job_id, "leased jobs are left alone")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .supersede(stripe_chat_store::JobId(9999), "unknown")
+            .await
+            .unwrap()
+    );
+    store.complete(&paid, Delivered::nothing()).await.unwrap();
+    assert!(
+        store
+            .lease("w", 10, MINUTE, at(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .queued_jobs("slack", "invoice/in_1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.superseded, stats.delivered), (1, 1));
+    // A superseded job can be replayed like a finished one.
+    assert_eq!(store.replay("evt_fail", vec![], at(2)).await.unwrap(), 1);
+}
+
+async fn stats_count_jobs_by_state(store: &dyn Store) {
+    for id in ["evt_1", "evt_2", "evt_3", "evt_4", "evt_5"] {
+        store
+            .ingest(event(id, 100), vec![NewJob::new("slack")])
+            .await
+            .unwrap();
+    }
+    let jobs = store.lease("w", 4, MINUTE, at(0)).await.unwrap();
+    store
+        .complete(&jobs[0], Delivered::nothing())
+        .await
+        .unwrap();
+    store.dead_letter(&jobs[1], "x").await.unwrap();
+    store.retry(&jobs[2], at(5), "y").await.unwrap();
+    let stats = store.stats().await.unwrap();
+    assert_eq!(
+        stats,
+        Stats {
+            pending: 2,
+            leased: 1,
+            dead: 1,
+            delivered: 1,
+            superseded: 0
+        }
+    );
+}
+
+async fn prune_deletes_finished_jobs_and_orphaned_events_but_keeps_dead_letters(store: &dyn Store) {
+    for id in ["evt_1", "evt_2", "evt_3"] {
+        store
+            .ingest(
+                event(id, 100),
+                vec![NewJob::new("slack").thread_key("invoice/in_1")],
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .ingest(event("evt_unrouted", 100), vec![])
+        .await
+        .unwrap();
+    let first = store.lease("w", 1, MINUTE, at(0)).await.unwrap().remove(0);
+    store
+        .complete(
+            &first,
+            Delivered::message(&first, MessageRef::new("slack", "1")),
+        )
+        .await
+        .unwrap();
+    let second = store.lease("w", 1, MINUTE, at(0)).await.unwrap().remove(0);
+    store.dead_letter(&second, "gave up").await.unwrap();
+
+    // Nothing is old enough yet (bookkeeping times are the wall clock, events were received at t0).
+    let past = t0() - MINUTE;
+    assert_eq!(store.prune(past, 100).await.unwrap(), Default::default());
+
+    let future = std::time::SystemTime::now() + Duration::from_secs(3600);
+    let pruned = store.prune(future, 100).await.unwrap();
+    assert_eq!((pruned.jobs, pruned.events), (1, 2));
+    assert!(store.event(&first.event.id).await.unwrap().is_none());
+    assert!(store.event("evt_unrouted").await.unwrap().is_none());
+    assert!(
+        store.event(&second.event.id).await.unwrap().is_some(),
+        "dead letters keep their event"
+    );
+    assert_eq!(store.dlq_list(10).await.unwrap().len(), 1);
+    assert_eq!(store.stats().await.unwrap().pending, 1);
+    assert!(
+        store
+            .message_ref("slack", "invoice/in_1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // A pruned event id is accepted again (it is no longer deduplicated).
+    let again = store
+        .ingest(event(&first.event.id, 100), vec![])
+        .await
+        .unwrap();
+    assert!(!again.duplicate);
+    assert_eq!(store.prune(future, 100).await.unwrap().jobs, 0);
+}
+
+async fn a_zero_lease_duration_is_invalid(store: &dyn Store) {
+    let err = store
+        .lease("w", 1, Duration::ZERO, at(0))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid { .. }));
+}
+
+async fn ping_succeeds_on_a_working_store(store: &dyn Store) {
+    store.ping().await.unwrap();
+}

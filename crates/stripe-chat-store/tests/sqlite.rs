@@ -1,0 +1,346 @@
+//! What only the SQLite store has to prove: durability across reopen, group commit under
+//! concurrency, several stores on one file, and failures classified rather than panics.
+
+#![allow(clippy::unwrap_used)] // test code: an unexpected error is the test failing
+
+#[allow(dead_code)]
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use stripe_chat_message::MessageRef;
+use stripe_chat_store::{
+    Delivered, DlqTarget, NewJob, SqliteOptions, SqliteStore, Store, StoreError,
+};
+use support::{at, body, event, open};
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_ingest_from_64_tasks_is_all_committed_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let store: Arc<dyn Store> = Arc::new(open(&path).await);
+    let tasks: Vec<_> = (0..64)
+        .map(|task| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                for i in 0..40 {
+                    let mut e = event(&format!("evt_{task}_{i}"), 100);
+                    e.raw = body(&e.id, &e.event_type, 5 * 1024);
+                    let jobs = vec![
+                        NewJob::new("slack").thread_key(format!("invoice/in_{task}")),
+                        NewJob::new("teams"),
+                    ];
+                    let done = store.ingest(e, jobs).await.unwrap();
+                    assert_eq!((done.duplicate, done.jobs_created), (false, 2));
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    drop(store);
+
+    // A new process would see exactly this: reopen the file.
+    let reopened = open(&path).await;
+    assert_eq!(reopened.stats().await.unwrap().pending, 64 * 40 * 2);
+    for (task, i) in [(0, 0), (17, 39), (63, 20)] {
+        let id = format!("evt_{task}_{i}");
+        let stored = reopened.event(&id).await.unwrap().unwrap();
+        assert_eq!(stored.raw, body(&id, "invoice.paid", 5 * 1024));
+    }
+    let again = reopened
+        .ingest(event("evt_5_5", 100), vec![NewJob::new("x")])
+        .await
+        .unwrap();
+    assert!(again.duplicate, "deduplication survives a restart");
+    reopened.close().await;
+}
+
+#[tokio::test]
+async fn message_refs_dead_letters_and_leases_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let store = open(&path).await;
+    let thread = || vec![NewJob::new("slack").thread_key("dispute/dp_1")];
+    store.ingest(event("evt_1", 100), thread()).await.unwrap();
+    store
+        .ingest(event("evt_2", 200), vec![NewJob::new("teams")])
+        .await
+        .unwrap();
+    store
+        .ingest(event("evt_3", 300), vec![NewJob::new("discord")])
+        .await
+        .unwrap();
+    let jobs = store.lease("w", 10, MINUTE, at(0)).await.unwrap();
+    let by_dest = |d: &str| jobs.iter().find(|j| j.destination == d).unwrap().clone();
+    let sent = MessageRef::new("slack", "1700000000.000100")
+        .in_channel("C1")
+        .in_thread("1699.1");
+    let slack = by_dest("slack");
+    store
+        .complete(&slack, Delivered::message(&slack, sent.clone()))
+        .await
+        .unwrap();
+    store
+        .dead_letter(&by_dest("teams"), "permanent: invalid_auth")
+        .await
+        .unwrap();
+    let held = by_dest("discord"); // its worker "crashes" with the process
+    store.close().await;
+
+    let store = open(&path).await;
+    let stored = store
+        .message_ref("slack", "dispute/dp_1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stored.message_ref, stored.event_created), (sent, 100));
+    let dead = store.dlq_list(10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        dead[0].last_error.as_deref(),
+        Some("permanent: invalid_auth")
+    );
+    assert!(
+        store
+            .lease("w2", 10, MINUTE, at(59))
+            .await
+            .unwrap()
+            .is_empty(),
+        "still leased"
+    );
+    let again = store.lease("w2", 10, MINUTE, at(60)).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].job_id, again[0].attempt), (held.job_id, 2));
+    assert!(
+        store
+            .complete(&held, Delivered::nothing())
+            .await
+            .unwrap_err()
+            .is_lease_lost()
+    );
+    assert_eq!(store.dlq_retry(DlqTarget::All, at(60)).await.unwrap(), 1);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_file_never_lease_the_same_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let a = Arc::new(open(&path).await);
+    let b = Arc::new(open(&path).await);
+    for i in 0..200 {
+        a.ingest(event(&format!("evt_{i}"), 100), vec![NewJob::new("slack")])
+            .await
+            .unwrap();
+    }
+    let lease_all = |store: Arc<SqliteStore>, worker: &'static str| {
+        tokio::spawn(async move {
+            let mut ids = Vec::new();
+            loop {
+                let jobs = store.lease(worker, 7, MINUTE, at(0)).await.unwrap();
+                if jobs.is_empty() {
+                    return ids;
+                }
+                ids.extend(jobs.iter().map(|j| j.job_id));
+            }
+        })
+    };
+    let (from_a, from_b) = (
+        lease_all(Arc::clone(&a), "a"),
+        lease_all(Arc::clone(&b), "b"),
+    );
+    let mut all = from_a.await.unwrap();
+    all.extend(from_b.await.unwrap());
+    let leased = all.len();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!((leased, all.len()), (200, 200));
+}
+
+#[tokio::test]
+async fn a_location_that_cannot_be_written_fails_open_with_a_transient_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let err = SqliteStore::open(file.join("store.db"), SqliteOptions::default())
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    let err = SqliteStore::open(
+        dir.path().join("missing/store.db"),
+        SqliteOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_read_only_directory_fails_open_with_a_transient_error() {
+    // procfs refuses new files to every user, root included, unlike a chmod-ed directory.
+    let err = SqliteStore::open("/proc/self/stripe-chat-store.db", SqliteOptions::default())
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let locked = dir.path().join("locked");
+        std::fs::create_dir(&locked).unwrap();
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let writable = std::fs::write(locked.join("probe"), "").is_ok();
+        let opened = SqliteStore::open(locked.join("store.db"), SqliteOptions::default()).await;
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+        if !writable {
+            // Permissions are enforced for this user (not root): the directory is read-only.
+            assert!(opened.unwrap_err().is_transient());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_write_lock_held_by_another_process_is_transient_and_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let options = SqliteOptions::default().busy_timeout(Duration::from_millis(100));
+    let store = SqliteStore::open(&path, options).await.unwrap();
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    let err = store
+        .ingest(event("evt_1", 100), vec![NewJob::new("slack")])
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    assert!(store.ping().await.unwrap_err().is_transient());
+
+    other.execute_batch("ROLLBACK").unwrap();
+    let done = store
+        .ingest(event("evt_1", 100), vec![NewJob::new("slack")])
+        .await
+        .unwrap();
+    assert!(!done.duplicate, "the failed ingest wrote nothing");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_store_is_refused_as_permanent() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(&garbage, vec![0x42_u8; 8192]).unwrap();
+    let err = SqliteStore::open(&garbage, SqliteOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert!(!err.is_transient());
+
+    let foreign = dir.path().join("foreign.db");
+    rusqlite::Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (body TEXT)")
+        .unwrap();
+    let err = SqliteStore::open(&foreign, SqliteOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_store_written_by_a_newer_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    open(&path).await.close().await;
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let err = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::SchemaTooNew { found: 99, .. }),
+        "{err:?}"
+    );
+    assert!(!err.is_transient());
+}
+
+#[tokio::test]
+async fn reopening_a_current_store_keeps_its_data_and_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let store = open(&path).await;
+    store
+        .ingest(event("evt_1", 100), vec![NewJob::new("slack")])
+        .await
+        .unwrap();
+    store.close().await;
+    for _ in 0..2 {
+        let store = open(&path).await;
+        assert_eq!(store.stats().await.unwrap().pending, 1);
+        store.close().await;
+    }
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+fn file_len(path: &std::path::Path, suffix: &str) -> u64 {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    std::fs::metadata(name).map_or(0, |m| m.len())
+}
+
+#[tokio::test]
+async fn the_write_ahead_log_starts_over_when_it_outgrows_its_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let options = SqliteOptions::default()
+        .wal_limit_bytes(256 * 1024)
+        .checkpoint_every(Duration::from_secs(3600));
+    let store = SqliteStore::open(&path, options).await.unwrap();
+    for i in 0..300 {
+        let mut e = event(&format!("evt_{i}"), 100);
+        e.raw = body(&e.id, &e.event_type, 5 * 1024);
+        store.ingest(e, vec![NewJob::new("slack")]).await.unwrap();
+    }
+    // 300 single-event commits write several MB of log; restarts keep it near its limit.
+    assert!(store.commit_stats().writer_checkpoints >= 1);
+    let wal = file_len(&path, "-wal");
+    assert!(wal < 1024 * 1024, "the log grew to {wal} bytes");
+    assert_eq!(store.stats().await.unwrap().pending, 300);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn the_checkpointer_copies_the_log_into_the_database_file_while_the_store_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let options = SqliteOptions::default().checkpoint_every(Duration::from_millis(10));
+    let store = SqliteStore::open(&path, options).await.unwrap();
+    let before = file_len(&path, "");
+    for i in 0..50 {
+        let mut e = event(&format!("evt_{i}"), 100);
+        e.raw = body(&e.id, &e.event_type, 5 * 1024);
+        store.ingest(e, vec![NewJob::new("slack")]).await.unwrap();
+    }
+    let mut grown = false;
+    for _ in 0..200 {
+        if file_len(&path, "") > before + 50 * 5 * 1024 {
+            grown = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(grown, "the database file did not receive the log's pages");
+    assert_eq!(store.commit_stats().writer_checkpoints, 0);
+    store.close().await;
+}
