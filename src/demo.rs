@@ -64,6 +64,9 @@ pub enum DemoError {
     /// Writing the output failed.
     #[error(transparent)]
     Io(#[from] io::Error),
+    /// The in-process service could not start or did not deliver in time.
+    #[error("the demo service: {0}")]
+    Service(String),
 }
 
 /// Runs every sample through verify → parse → transform → redact → render for `providers`,
@@ -111,5 +114,154 @@ pub fn run(providers: &[Provider], out: &mut impl Write) -> Result<(), DemoError
         }
         writeln!(out)?;
     }
+    Ok(())
+}
+
+/// The service demonstration: starts the real service in process on `127.0.0.1` (a free port)
+/// with the embedded default (SQLite at `data_dir/stripe-chat.db`, the `file` destination at
+/// `data_dir/messages.jsonl`), POSTs the bundled samples to it over HTTP, signed with
+/// [`DEMO_SECRET`] and each one twice as Stripe's retries would, then a dispute's closure that
+/// updates the dispute's message in place; waits for delivery and prints each line written.
+/// Every run uses fresh event ids, so reruns append new lines.
+///
+/// ```no_run
+/// # #[tokio::main] async fn main() -> Result<(), stripe_chat::demo::DemoError> {
+/// let mut out = Vec::new();
+/// stripe_chat::demo::serve(std::path::Path::new("demo-data"), &mut out).await?;
+/// assert!(String::from_utf8_lossy(&out).contains("messages.jsonl"));
+/// # Ok(()) }
+/// ```
+pub async fn serve(data_dir: &std::path::Path, out: &mut impl Write) -> Result<(), DemoError> {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let service_error = |e: &dyn std::fmt::Display| DemoError::Service(e.to_string());
+    let db = data_dir.join("stripe-chat.db");
+    let file = data_dir.join("messages.jsonl");
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"{DEMO_SECRET}\"]\n[store]\nsqlite = {db:?}\n[[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = {file:?}\nthread_replies = true\n[[routes]]\nevents = [\"*\"]\nto = [\"log\"]\n",
+        db = db.display().to_string(),
+        file = file.display().to_string(),
+    );
+    let config = stripe_chat_server::config::ServiceConfig::from_toml(&text)
+        .map_err(|e| service_error(&e))?;
+    let store = stripe_chat_server::service::open_store(&config.store)
+        .await
+        .map_err(|e| service_error(&e))?;
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .map_err(|e| service_error(&e))?;
+    let service = stripe_chat_server::service::Service::start(&config, Arc::new(store), listener)
+        .map_err(|e| service_error(&e))?;
+    let url = format!("http://{}/webhooks/stripe", service.local_addr());
+    writeln!(
+        out,
+        "stripe-chat service listening on http://{} (store: {}, destination \"log\": file {})\n",
+        service.local_addr(),
+        db.display(),
+        file.display()
+    )?;
+
+    let mut posts: Vec<(&str, String)> = Vec::new();
+    for (name, raw) in SAMPLES {
+        let fresh = crate::samples::fresh(raw).map_err(|e| service_error(&e))?;
+        posts.push((name, fresh.clone()));
+        posts.push((name, fresh));
+    }
+    if let Some(closed) = crate::samples::sample("charge.dispute.closed") {
+        posts.push((
+            "charge.dispute.closed",
+            crate::samples::fresh(closed).map_err(|e| service_error(&e))?,
+        ));
+    }
+    let mut ids = Vec::new();
+    for (name, body) in &posts {
+        let id = StripeEvent::from_slice(body.as_bytes())
+            .map(|e| e.id().to_owned())
+            .map_err(|e| service_error(&e))?;
+        let (status, answer) = crate::ops::send_signed(&url, DEMO_SECRET, body)
+            .await
+            .map_err(|e| service_error(&e))?;
+        let what = if answer.contains("\"duplicate\":true") {
+            "duplicate, stored once"
+        } else {
+            "stored"
+        };
+        writeln!(
+            out,
+            "POST /webhooks/stripe  {name:<24} {id}  → {status} ({what})"
+        )?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+
+    // Wait until every event has been delivered (or found to have nothing to say).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let lines = loop {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let ours: Vec<crate::file::Record> = crate::file::records(&text)
+            .filter_map(Result::ok)
+            .filter(|r| {
+                r.message
+                    .source
+                    .as_ref()
+                    .is_some_and(|s| ids.contains(&s.event_id))
+            })
+            .collect();
+        let seen = ids
+            .iter()
+            .filter(|id| {
+                ours.iter()
+                    .any(|r| r.message.source.as_ref().map(|s| &s.event_id) == Some(*id))
+            })
+            .count();
+        if seen == ids.len() {
+            // Thread replies follow their update: give them a moment.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            break crate::file::records(&text)
+                .filter_map(Result::ok)
+                .filter(|r| {
+                    r.message
+                        .source
+                        .as_ref()
+                        .is_some_and(|s| ids.contains(&s.event_id))
+                })
+                .collect::<Vec<_>>();
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = service.shutdown(Duration::from_secs(2)).await;
+            return Err(DemoError::Service(format!(
+                "only {seen} of {} events were delivered in 20 s",
+                ids.len()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let _ = service.shutdown(Duration::from_secs(5)).await;
+
+    writeln!(
+        out,
+        "\n{} events acknowledged, {} lines written to {}:",
+        ids.len(),
+        lines.len(),
+        file.display()
+    )?;
+    for line in &lines {
+        let kind = if line.update_of.is_some() {
+            "update "
+        } else if line.thread_root.is_some() {
+            "  reply"
+        } else {
+            "message"
+        };
+        writeln!(out, "  {kind}  {}  {}", line.id, line.message.title)?;
+    }
+    writeln!(
+        out,
+        "\nEach line is one JSON object (the redacted message and its envelope): jq . {}",
+        file.display()
+    )?;
     Ok(())
 }

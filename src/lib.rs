@@ -59,6 +59,11 @@ use redact::{DefaultPolicy, RedactionConfig, RedactionPolicy};
 use transform::Registry;
 
 pub mod demo;
+pub mod ops;
+pub mod samples;
+
+pub use stripe_chat_server as server;
+pub use stripe_chat_store as store;
 
 /// Transform then redact: every message leaves through the redaction policy, so no transformer or
 /// renderer can skip it.

@@ -1,8 +1,13 @@
-//! The `stripe-chat` command: render Stripe events for chat platforms.
+//! The `stripe-chat` command: run the service, operate it, render Stripe events for chat platforms.
 //!
 //! ```text
+//! stripe-chat serve --config FILE [--log-format text|json]
+//! stripe-chat dlq list --config FILE
+//! stripe-chat dlq retry (JOB_ID | --all) --config FILE
+//! stripe-chat replay EVENT_ID --config FILE
+//! stripe-chat send-test-event --url URL --secret SECRET (EVENT.json | EVENT_TYPE)
 //! stripe-chat render --provider <slack|teams|discord|matrix> [--config FILE] EVENT.json
-//! stripe-chat demo [--provider NAME]
+//! stripe-chat demo [--serve [--data-dir DIR]] [--provider NAME]
 //! ```
 #![forbid(unsafe_code)]
 
@@ -37,12 +42,88 @@ enum Command {
         #[arg(value_name = "EVENT.json")]
         event: PathBuf,
     },
-    /// Sign, verify, transform, redact and render bundled sample events for every platform.
+    /// Sign, verify, transform, redact and render bundled sample events for every platform; with
+    /// `--serve`, run the real service on SQLite and the file destination and feed it signed
+    /// samples over HTTP.
     Demo {
-        /// Only this platform.
-        #[arg(long, value_parser = parse_provider)]
+        /// Only this platform (rendering demonstration).
+        #[arg(long, value_parser = parse_provider, conflicts_with = "serve")]
         provider: Option<Provider>,
+        /// Run the service in process and POST the samples to it.
+        #[arg(long)]
+        serve: bool,
+        /// Where the service demonstration keeps its SQLite file and messages.
+        #[arg(
+            long,
+            value_name = "DIR",
+            default_value = "demo-data",
+            requires = "serve"
+        )]
+        data_dir: PathBuf,
     },
+    /// Run the service: the webhook listener and the delivery workers.
+    Serve {
+        /// The configuration file (see docs/configuration.md).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Log format on standard error (filter with RUST_LOG, default info).
+        #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
+    },
+    /// List or retry dead-lettered delivery jobs.
+    Dlq {
+        #[command(subcommand)]
+        action: DlqAction,
+    },
+    /// Deliver a stored event again to the destinations its routes name.
+    Replay {
+        /// The event id (evt_...).
+        event_id: String,
+        /// The configuration file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Sign a sample event as Stripe does and POST it to a running service.
+    SendTestEvent {
+        /// The webhook URL (http://HOST:PORT/webhooks/stripe).
+        #[arg(long)]
+        url: String,
+        /// The endpoint's signing secret (whsec_...).
+        #[arg(long)]
+        secret: String,
+        /// A Stripe event file, or an event type with a bundled sample (invoice.paid, ...); it gets
+        /// a fresh id and the current time.
+        #[arg(value_name = "EVENT.json|EVENT_TYPE")]
+        event: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DlqAction {
+    /// Print the dead-lettered jobs, one per line.
+    List {
+        /// The configuration file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Make dead-lettered jobs pending again.
+    Retry {
+        /// The job id (from `dlq list`).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        job: Option<String>,
+        /// Every dead-lettered job.
+        #[arg(long)]
+        all: bool,
+        /// The configuration file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 fn parse_provider(value: &str) -> Result<Provider, String> {
@@ -59,13 +140,36 @@ fn main() -> ExitCode {
             config,
             event,
         } => render(provider, config.as_deref(), &event),
-        Command::Demo { provider } => demo(provider),
+        Command::Demo {
+            provider,
+            serve: false,
+            ..
+        } => demo(provider),
+        Command::Demo { data_dir, .. } => runtime().and_then(|rt| {
+            rt.block_on(async {
+                let mut out = io::stdout().lock();
+                stripe_chat::demo::serve(&data_dir, &mut out)
+                    .await
+                    .map_err(|e| match e {
+                        stripe_chat::demo::DemoError::Io(e) => Failure::Io(e),
+                        other => Failure::Service(other.to_string()),
+                    })
+            })
+        }),
+        Command::Serve { config, log_format } => serve(&config, log_format),
+        Command::Dlq { action } => dlq(action),
+        Command::Replay { event_id, config } => replay(&config, &event_id),
+        Command::SendTestEvent { url, secret, event } => send_test_event(&url, &secret, &event),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(message)) => {
             eprintln!("stripe-chat: {message}");
             ExitCode::from(2)
+        }
+        Err(Failure::Service(message)) => {
+            eprintln!("stripe-chat: {message}");
+            ExitCode::FAILURE
         }
         Err(Failure::Io(error)) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(Failure::Io(error)) => {
@@ -80,6 +184,123 @@ enum Failure {
     Usage(String),
     /// Writing the output failed.
     Io(io::Error),
+    /// The service or an operator command failed: exit code 1.
+    Service(String),
+}
+
+impl From<stripe_chat::ops::OpsError> for Failure {
+    fn from(error: stripe_chat::ops::OpsError) -> Self {
+        match error {
+            stripe_chat::ops::OpsError::Config(_) | stripe_chat::ops::OpsError::Usage(_) => {
+                Failure::Usage(error.to_string())
+            }
+            other => Failure::Service(other.to_string()),
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Service(format!("cannot start the runtime: {e}")))
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
+        .with_writer(io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+fn serve(config: &Path, log_format: LogFormat) -> Result<(), Failure> {
+    let config = stripe_chat::ops::load_config(config)?;
+    init_logs(log_format);
+    let files = stripe_chat::ops::file_destinations(&config);
+    runtime()?.block_on(stripe_chat::ops::serve(config, |addr| {
+        println!("stripe-chat listening on http://{addr} (POST Stripe webhooks to http://{addr}/webhooks/stripe)");
+        for (name, path) in &files {
+            println!("destination {name:?} writes to {path}");
+        }
+    }))?;
+    Ok(())
+}
+
+fn dlq(action: DlqAction) -> Result<(), Failure> {
+    let rt = runtime()?;
+    match action {
+        DlqAction::List { config } => {
+            let config = stripe_chat::ops::load_config(&config)?;
+            let lines = rt.block_on(async {
+                let store = stripe_chat::ops::open_store(&config).await?;
+                stripe_chat::ops::dlq_list(&store).await
+            })?;
+            let mut out = io::stdout().lock();
+            for line in &lines {
+                writeln!(out, "{line}")?;
+            }
+            if lines.is_empty() {
+                eprintln!("stripe-chat: the dead-letter list is empty");
+            }
+        }
+        DlqAction::Retry { job, all, config } => {
+            let config = stripe_chat::ops::load_config(&config)?;
+            let job = if all { None } else { job };
+            let n = rt.block_on(async {
+                let store = stripe_chat::ops::open_store(&config).await?;
+                stripe_chat::ops::dlq_retry(&store, job.as_deref()).await
+            })?;
+            println!("{n} job(s) pending again");
+        }
+    }
+    Ok(())
+}
+
+fn replay(config: &Path, event_id: &str) -> Result<(), Failure> {
+    let config = stripe_chat::ops::load_config(config)?;
+    let n = runtime()?.block_on(async {
+        let store = stripe_chat::ops::open_store(&config).await?;
+        stripe_chat::ops::replay(&config, &store, event_id).await
+    })?;
+    println!("{n} delivery job(s) queued for {event_id}");
+    Ok(())
+}
+
+fn send_test_event(url: &str, secret: &str, event: &str) -> Result<(), Failure> {
+    let raw = match stripe_chat::samples::sample(event) {
+        Some(raw) => raw.to_owned(),
+        None if Path::new(event).exists() => String::from_utf8(read_input(Path::new(event))?)
+            .map_err(|_| Failure::Usage(format!("{event}: not UTF-8")))?,
+        None => {
+            let known: Vec<&str> = stripe_chat::samples::SAMPLE_EVENTS
+                .iter()
+                .map(|(t, _)| *t)
+                .collect();
+            return Err(Failure::Usage(format!(
+                "{event:?} is neither a file nor a bundled event type ({})",
+                known.join(", ")
+            )));
+        }
+    };
+    let body =
+        stripe_chat::samples::fresh(&raw).map_err(|e| Failure::Usage(format!("{event}: {e}")))?;
+    let id = StripeEvent::from_slice(body.as_bytes())
+        .map(|e| e.id().to_owned())
+        .map_err(|e| Failure::Usage(format!("{event}: {e}")))?;
+    let (status, answer) =
+        runtime()?.block_on(stripe_chat::ops::send_signed(url, secret, &body))?;
+    println!("{id} → HTTP {status} {}", answer.trim());
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        Err(Failure::Service(format!("the endpoint answered {status}")))
+    }
 }
 
 impl From<io::Error> for Failure {

@@ -7,11 +7,11 @@
 //! is kept: requests go to [`api_base`](DiscordConfig::api_base)`/webhooks/{id}/{token}`, so a test
 //! or a proxy changes `api_base`, never the URL. No error and no `Debug` shows the token.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use reqwest::Url;
 use serde::Deserialize;
+use stripe_chat_http::EndpointError;
 use stripe_chat_message::Secret;
 
 use crate::client::DiscordProvider;
@@ -281,31 +281,16 @@ pub(crate) fn parse_webhook_url(url: &Secret, key: &'static str) -> Result<Webho
 /// Checks `api_base`: `https`, or `http` on a loopback address, without user, query or fragment.
 fn parse_api_base(api_base: &str) -> Result<Url, ConfigError> {
     let invalid = |why: &str| ConfigError::invalid("api_base", format!("{why} ({api_base:?})"));
-    let url =
-        Url::parse(api_base.trim().trim_end_matches('/')).map_err(|_| invalid("is not a URL"))?;
-    let host = url.host_str().unwrap_or_default();
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        "http" => {
-            return Err(invalid(
+    let url = stripe_chat_http::endpoint(api_base.trim().trim_end_matches('/'))
+        .map_err(|e| match e {
+            // Only a URL that is not http(s) can lack a host.
+            EndpointError::NoHost => invalid(&EndpointError::NotHttps.to_string()),
+            EndpointError::PlainHttp => invalid(
                 "must be https (plain http only on a loopback address): the webhook token travels in the path",
-            ));
-        }
-        _ => return Err(invalid("must be an https URL")),
-    }
-    if url.host().is_none() || url.cannot_be_a_base() {
-        return Err(invalid("has no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid("must not carry user information"));
-    }
+            ),
+            other => invalid(&other.to_string()),
+        })?
+        .into_url();
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("must not have a query or fragment"));
     }

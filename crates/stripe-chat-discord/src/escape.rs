@@ -27,7 +27,7 @@
 //! assert_eq!(escape::markdown("@everyone *bold* <@123>"), "@\u{200B}everyone \\*bold\\* \\<@123>");
 //! ```
 
-use stripe_chat_message::text::{ELLIPSIS, truncate};
+use stripe_chat_message::text::{clean, encode_http_url, escape_within, single_line, truncate};
 
 use crate::limits::MAX_LINK_LABEL;
 
@@ -62,16 +62,7 @@ pub fn markdown_within(text: &str, max_chars: usize) -> String {
 
 /// [`markdown_within`], also telling whether the text had to be cut.
 pub(crate) fn markdown_cut(text: &str, max_chars: usize) -> (String, bool) {
-    let mut out = String::new();
-    if escape_into(text, max_chars, &mut out) {
-        return (out, false);
-    }
-    out.clear();
-    if max_chars > 0 {
-        escape_into(text, max_chars - 1, &mut out);
-        out.push(ELLIPSIS);
-    }
-    (out, true)
+    escape_within(max_chars, |budget, out| escape_into(text, budget, out))
 }
 
 /// Cleans `text` for a place Discord shows as plain text (footer, button label, username): drops
@@ -107,32 +98,8 @@ pub fn plain_within(text: &str, max_chars: usize) -> String {
 /// assert_eq!(url("https://x.test/long", 10), None);
 /// ```
 pub fn url(url: &str, max_chars: usize) -> Option<String> {
-    let url = url.trim();
-    let rest = strip_prefix_ignore_case(url, "https://")
-        .or_else(|| strip_prefix_ignore_case(url, "http://"))?;
-    if rest.is_empty() || rest.starts_with('/') {
-        return None;
-    }
-    let mut out = String::with_capacity(url.len());
-    for c in url.chars() {
-        match c {
-            ' ' => out.push_str("%20"),
-            '"' => out.push_str("%22"),
-            '(' => out.push_str("%28"),
-            ')' => out.push_str("%29"),
-            '<' => out.push_str("%3C"),
-            '>' => out.push_str("%3E"),
-            '\\' => out.push_str("%5C"),
-            '^' => out.push_str("%5E"),
-            '`' => out.push_str("%60"),
-            '{' => out.push_str("%7B"),
-            '|' => out.push_str("%7C"),
-            '}' => out.push_str("%7D"),
-            c if c.is_whitespace() || c.is_control() || is_dropped(c) => return None,
-            c => out.push(c),
-        }
-    }
-    (out.chars().count() <= max_chars).then_some(out)
+    // Parentheses would end a masked link's target.
+    encode_http_url(url, max_chars, &['(', ')'])
 }
 
 /// A masked link `[label](url)`: the label escaped by [`markdown`] (on one line, cut to
@@ -150,37 +117,9 @@ pub fn url(url: &str, max_chars: usize) -> Option<String> {
 /// ```
 pub fn masked_link(url: &str, label: &str, max_url_chars: usize) -> Option<String> {
     let url = self::url(url, max_url_chars)?;
-    let label = markdown_within(one_line(label).trim(), MAX_LINK_LABEL);
+    let label = markdown_within(single_line(label).trim(), MAX_LINK_LABEL);
     let label = if label.is_empty() { "Link" } else { &label };
     Some(format!("[{label}]({url})"))
-}
-
-/// `text` on one line: line breaks and tabs become spaces.
-pub(crate) fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if matches!(c, '\n' | '\r' | '\t') {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
-/// Characters dropped from all event text: control characters other than line feeds, and
-/// bidirectional embedding/override/isolate controls.
-fn is_dropped(c: char) -> bool {
-    (c.is_control() && c != '\n') || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// `text` without the characters [`is_dropped`] refuses, tabs turned into spaces. Escaping works on
-/// this cleaned text, so a dropped character cannot hide `@everyone` (`@\u{7f}everyone`).
-fn clean(text: &str) -> String {
-    text.chars()
-        .filter(|&c| !is_dropped(c) || c == '\t')
-        .map(|c| if c == '\t' { ' ' } else { c })
-        .collect()
 }
 
 /// Whether `rest` (the text after an `@`) starts with `everyone` or `here`, in any case.
@@ -195,12 +134,6 @@ fn is_word(c: Option<char>) -> bool {
     c.is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
-fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = text.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &text[prefix.len()..])
-}
-
 /// Appends the escaped `text` to `out` while it fits in `budget` characters. Returns whether all of
 /// it fitted; when not, `out` holds the longest prefix of whole escaped characters that fits.
 fn escape_into(text: &str, budget: usize, out: &mut String) -> bool {
@@ -208,6 +141,7 @@ fn escape_into(text: &str, budget: usize, out: &mut String) -> bool {
     let mut line_start = true;
     let mut leading_number = false;
     let mut unit = String::with_capacity(8);
+    // Escape the cleaned text, so a dropped character cannot hide `@everyone` (`@\u{7f}everyone`).
     let text = clean(text);
     for (i, c) in text.char_indices() {
         unit.clear();
@@ -247,6 +181,7 @@ fn escape_into(text: &str, budget: usize, out: &mut String) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stripe_chat_message::text::ELLIPSIS;
 
     const HOSTILE: &str = "<!channel> *bold* <https://evil.test|click> @everyone \
         <script>alert(1)</script> & ||spoiler|| [x](https://evil.test) <@123456789>";

@@ -17,12 +17,12 @@
 use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
-use stripe_chat_message::text::format_rfc3339;
+use stripe_chat_message::text::{clean, format_rfc3339, single_line};
 use stripe_chat_message::{
     Action, ActionStyle, ChatMessage, Field, RenderError, Renderer, Severity,
 };
 
-use crate::escape::{self, markdown_cut, markdown_within, one_line, plain_within};
+use crate::escape::{self, markdown_cut, markdown_within, plain_within};
 use crate::limits::{
     INLINE_VALUE_MAX, MAX_ACTION_ROWS, MAX_BUTTON_LABEL, MAX_BUTTONS_PER_ROW, MAX_CUSTOM_ID,
     MAX_DESCRIPTION, MAX_EMBED_TOTAL, MAX_FIELD_NAME, MAX_FIELD_VALUE, MAX_FIELDS, MAX_FOOTER_TEXT,
@@ -126,7 +126,7 @@ impl DiscordRenderer {
         let mut body = Map::new();
         body.insert("content".into(), "".into());
         if let Some(username) = &self.username {
-            let username = plain_within(one_line(username).trim(), MAX_USERNAME);
+            let username = plain_within(single_line(username).trim(), MAX_USERNAME);
             if username.is_empty() {
                 return Err(RenderError::Invalid("empty Discord username".into()));
             }
@@ -176,13 +176,15 @@ fn chars(text: &str) -> usize {
 
 /// One field: name and value escaped (`—` when empty), inline when the value is short.
 fn field(field: &Field) -> (String, String, bool) {
-    let mut name = markdown_within(one_line(&field.label).trim(), MAX_FIELD_NAME);
-    if name.is_empty() {
+    // Clean before trimming: control characters around spaces must not leave a blank name.
+    let mut name = markdown_within(clean(&single_line(&field.label)).trim(), MAX_FIELD_NAME);
+    if name.trim().is_empty() {
         name = EMPTY.to_owned();
     }
-    let source = field.value.trim();
+    let cleaned = clean(&field.value);
+    let source = cleaned.trim();
     let mut value = markdown_within(source, MAX_FIELD_VALUE);
-    if value.is_empty() {
+    if value.trim().is_empty() {
         value = EMPTY.to_owned();
     }
     let inline = chars(source) <= INLINE_VALUE_MAX && !source.contains('\n');
@@ -215,7 +217,7 @@ fn tags_line(message: &ChatMessage) -> String {
     let tags: Vec<String> = message
         .tags
         .iter()
-        .map(|t| one_line(t).trim().to_owned())
+        .map(|t| single_line(t).trim().to_owned())
         .filter(|t| !t.is_empty())
         .collect();
     if tags.is_empty() {
@@ -263,7 +265,7 @@ fn join_description(parts: &[&str]) -> String {
 }
 
 fn embed(message: &ChatMessage) -> Value {
-    let title = one_line(&message.title);
+    let title = single_line(&message.title);
     let mut title = markdown_within(title.trim(), MAX_TITLE);
     if title.is_empty() {
         title = UNTITLED.to_owned();
@@ -367,11 +369,11 @@ fn button_style(style: ActionStyle) -> u8 {
 
 /// A button for `action`; `None` when it cannot or may not be sent.
 fn button(action: &Action, interactive: bool, custom_ids: &mut HashSet<String>) -> Option<Value> {
-    let mut label = plain_within(one_line(&action.label).trim(), MAX_BUTTON_LABEL);
-    if label.is_empty() {
-        label = plain_within(one_line(&action.id).trim(), MAX_BUTTON_LABEL);
+    let mut label = plain_within(clean(&single_line(&action.label)).trim(), MAX_BUTTON_LABEL);
+    if label.trim().is_empty() {
+        label = plain_within(clean(&single_line(&action.id)).trim(), MAX_BUTTON_LABEL);
     }
-    if label.is_empty() {
+    if label.trim().is_empty() {
         label = "Open".to_owned();
     }
     match &action.url {

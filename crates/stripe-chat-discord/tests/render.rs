@@ -361,3 +361,19 @@ fn representative_message_matches_the_reviewed_snapshot() {
     );
     insta::assert_json_snapshot!("invoice_payment_failed", body);
 }
+
+#[test]
+fn a_label_of_control_characters_and_spaces_becomes_a_placeholder_not_a_blank_name() {
+    use stripe_chat_message::{ChatMessage, Renderer};
+    let message = ChatMessage::new("t").field("\u{7f} \u{7f}", "\u{7f} \u{7f}");
+    let body = stripe_chat_discord::DiscordRenderer::new()
+        .render(&message)
+        .expect("renders");
+    stripe_chat_discord::validate_limits(&body).expect("within Discord's limits");
+    assert_ne!(
+        body["embeds"][0]["fields"][0]["name"]
+            .as_str()
+            .map(str::trim),
+        Some("")
+    );
+}

@@ -7,6 +7,9 @@
 //!   (401/403 unauthorized, 408/425/429/5xx retryable, other 4xx permanent).
 //! - [`from_reqwest`]: a transport error (timeout, connection refused, ...) as a transient
 //!   [`DeliveryError`], with the request URL removed, since webhook URLs carry their keys.
+//! - [`endpoint`]: a configured URL checked for where tokens may travel (`https`, or plain `http`
+//!   only to a loopback host, no user information), as an [`Endpoint`] whose `Debug` shows its host
+//!   alone.
 //!
 //! ```
 //! use std::time::Duration;
@@ -21,8 +24,11 @@
 //! ```
 #![forbid(unsafe_code)]
 
+use std::fmt;
+use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
+use reqwest::Url;
 use reqwest::header::HeaderMap;
 use stripe_chat_message::{DeliveryError, ErrorKind};
 
@@ -147,6 +153,138 @@ pub fn from_reqwest(platform: &str, error: reqwest::Error) -> DeliveryError {
         "request failed"
     };
     DeliveryError::transient(format!("{platform}: {what}")).with_source(error.without_url())
+}
+
+/// A URL that [`endpoint`] accepted. Its `Debug` shows the host only: the path and query of an
+/// endpoint often carry a key.
+///
+/// ```
+/// let endpoint = stripe_chat_http::endpoint("https://hooks.example.com/w?sig=SECRET")?;
+/// assert_eq!(endpoint.host(), "hooks.example.com");
+/// assert_eq!(format!("{endpoint:?}"), r#"Endpoint { host: "hooks.example.com", .. }"#);
+/// # Ok::<(), stripe_chat_http::EndpointError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    url: Url,
+}
+
+impl Endpoint {
+    /// The host the URL names (a domain, an IP address, or an IPv6 address in brackets).
+    ///
+    /// ```
+    /// let endpoint = stripe_chat_http::endpoint("http://[::1]:8080/")?;
+    /// assert_eq!(endpoint.host(), "[::1]");
+    /// # Ok::<(), stripe_chat_http::EndpointError>(())
+    /// ```
+    pub fn host(&self) -> &str {
+        self.url.host_str().unwrap_or_default()
+    }
+
+    /// The whole URL, as parsed (a trailing `/` is added to an empty path).
+    ///
+    /// ```
+    /// let url = stripe_chat_http::endpoint("https://discord.com/api/v10")?.into_url();
+    /// assert_eq!(url.path(), "/api/v10");
+    /// let url = stripe_chat_http::endpoint("https://matrix.example.org")?.into_url();
+    /// assert_eq!(url.as_str(), "https://matrix.example.org/");
+    /// # Ok::<(), stripe_chat_http::EndpointError>(())
+    /// ```
+    pub fn into_url(self) -> Url {
+        self.url
+    }
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("host", &self.host())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why [`endpoint`] refused a URL. The `Display` text says it without quoting the URL, for an
+/// adapter to put after the name of the configuration key. Adapters that word it their own way
+/// match every variant, so the enum is exhaustive on purpose.
+///
+/// ```
+/// use stripe_chat_http::{EndpointError, endpoint};
+/// assert_eq!(endpoint("http://hooks.example.com/w"), Err(EndpointError::PlainHttp));
+/// assert_eq!(EndpointError::UserInfo.to_string(), "must not carry user information");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointError {
+    /// Not an absolute URL.
+    NotAUrl,
+    /// The URL names no host. An `http(s)` URL that parses always names one, so this also means
+    /// the URL is not `https`.
+    NoHost,
+    /// A scheme other than `https` (or `http`).
+    NotHttps,
+    /// Plain `http` to a host that is not a loopback address.
+    PlainHttp,
+    /// A user name or a password in the URL.
+    UserInfo,
+}
+
+impl fmt::Display for EndpointError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EndpointError::NotAUrl => "is not a URL",
+            EndpointError::NoHost => "has no host",
+            EndpointError::NotHttps => "must be an https URL",
+            EndpointError::PlainHttp => "must be https (plain http only on a loopback address)",
+            EndpointError::UserInfo => "must not carry user information",
+        })
+    }
+}
+
+impl std::error::Error for EndpointError {}
+
+/// Checks a configured endpoint URL (an API base, a homeserver, a webhook) before any token is
+/// sent to it: an absolute URL naming a host, `https` (plain `http` only to a loopback host:
+/// `localhost`, `127.0.0.0/8`, `::1`, for tests and local relays), without user name or password.
+/// Problems are reported in that order. The query and fragment are left to the caller, and `url`
+/// is parsed as given (trim it first).
+///
+/// ```
+/// use stripe_chat_http::{EndpointError, endpoint};
+/// assert_eq!(endpoint("https://matrix.example.org")?.host(), "matrix.example.org");
+/// assert_eq!(endpoint("http://localhost:8008")?.host(), "localhost");
+/// assert_eq!(endpoint("http://127.0.0.1:8008")?.host(), "127.0.0.1");
+/// assert_eq!(endpoint("matrix.example.org"), Err(EndpointError::NotAUrl));
+/// assert_eq!(endpoint("mailto:ops@example.com"), Err(EndpointError::NoHost));
+/// assert_eq!(endpoint("ftp://files.example.com"), Err(EndpointError::NotHttps));
+/// assert_eq!(endpoint("http://matrix.example.org"), Err(EndpointError::PlainHttp));
+/// assert_eq!(endpoint("https://bot:pw@matrix.example.org"), Err(EndpointError::UserInfo));
+/// # Ok::<(), EndpointError>(())
+/// ```
+pub fn endpoint(url: &str) -> Result<Endpoint, EndpointError> {
+    let url = Url::parse(url).map_err(|_| EndpointError::NotAUrl)?;
+    let host = match url.host_str() {
+        Some(host) if !host.is_empty() && !url.cannot_be_a_base() => host,
+        _ => return Err(EndpointError::NoHost),
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(host) => {}
+        "http" => return Err(EndpointError::PlainHttp),
+        _ => return Err(EndpointError::NotHttps),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(EndpointError::UserInfo);
+    }
+    Ok(Endpoint { url })
+}
+
+/// Whether `host` (as a URL names it) is `localhost` or a loopback IP address.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn truncate(text: &str, max: usize) -> String {

@@ -5,11 +5,10 @@
 //! ([`access_token`](MatrixConfig::access_token)) or, better, from the environment variable named
 //! by [`access_token_env`](MatrixConfig::access_token_env). No error and no `Debug` shows it.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
-use reqwest::Url;
 use serde::Deserialize;
+use stripe_chat_http::EndpointError;
 use stripe_chat_message::Secret;
 
 use crate::client::MatrixProvider;
@@ -208,30 +207,16 @@ fn check_token(token: &Secret, key: &'static str) -> Result<Secret, ConfigError>
 /// with a host and without user information, query or fragment.
 pub(crate) fn parse_homeserver(homeserver: &str) -> Result<String, ConfigError> {
     let invalid = |why: &str| ConfigError::invalid("homeserver", format!("{why} ({homeserver:?})"));
-    let url = Url::parse(homeserver.trim()).map_err(|_| invalid("is not a URL"))?;
-    let host = url.host_str().unwrap_or_default();
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        "http" => {
-            return Err(invalid(
+    let url = stripe_chat_http::endpoint(homeserver.trim())
+        .map_err(|e| match e {
+            // Only a URL that is not http(s) can lack a host.
+            EndpointError::NoHost => invalid(&EndpointError::NotHttps.to_string()),
+            EndpointError::PlainHttp => invalid(
                 "must be https (plain http only on a loopback address): the access token travels with every request",
-            ));
-        }
-        _ => return Err(invalid("must be an https URL")),
-    }
-    if url.host().is_none() || url.cannot_be_a_base() {
-        return Err(invalid("has no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid("must not carry user information"));
-    }
+            ),
+            other => invalid(&other.to_string()),
+        })?
+        .into_url();
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("must not have a query or fragment"));
     }

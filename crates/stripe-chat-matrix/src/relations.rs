@@ -2,10 +2,10 @@
 //! rewriting, for the client to send.
 
 use serde_json::{Map, Value, json};
+use stripe_chat_message::budget::serialized_len;
 use stripe_chat_message::text::truncate;
 
 use crate::limits::{HTML_FORMAT, MAX_CONTENT_BYTES};
-use crate::render::serialized_len;
 
 /// `content` as a reply in the thread rooted at `root_event_id`: adds
 /// `m.relates_to: {rel_type: "m.thread", event_id, is_falling_back: true, "m.in_reply_to": {event_id}}`

@@ -3,7 +3,8 @@
 //! No I/O here: the same message always gives the same JSON, which the snapshot tests pin down.
 
 use serde_json::{Value, json};
-use stripe_chat_message::text::{format_unix_utc, truncate};
+use stripe_chat_message::budget;
+use stripe_chat_message::text::{clean_lines, format_unix_utc, http_url, truncate};
 use stripe_chat_message::{ChatMessage, RenderError, Renderer, Severity};
 
 use crate::limits::{
@@ -237,31 +238,15 @@ impl Renderer for MatrixRenderer {
 
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         let most_fields = message.fields.len().min(MAX_FIELDS);
-        let fits = |content: &Value| serialized_len(content) <= RENDER_BUDGET_BYTES;
-        for caps in &LEVELS {
-            let full = self.build(message, caps, most_fields);
-            if fits(&full) {
-                return Ok(full);
-            }
-            if !fits(&self.build(message, caps, 0)) {
-                continue; // even without fields the texts are too long: cut them further
-            }
-            // The most fields that fit: `low` always fits, `high` never does.
-            let (mut low, mut high) = (0, most_fields);
-            while high - low > 1 {
-                let mid = low + (high - low) / 2;
-                if fits(&self.build(message, caps, mid)) {
-                    low = mid;
-                } else {
-                    high = mid;
-                }
-            }
-            return Ok(self.build(message, caps, low));
-        }
+        budget::fit(&LEVELS, most_fields, RENDER_BUDGET_BYTES, |caps, shown| {
+            self.build(message, caps, shown)
+        })
         // Unreachable by the arithmetic of the last level (see `LEVELS`), kept as an honest error.
-        Err(RenderError::Invalid(format!(
-            "the Matrix message does not fit in {RENDER_BUDGET_BYTES} bytes even when trimmed"
-        )))
+        .ok_or_else(|| {
+            RenderError::Invalid(format!(
+                "the Matrix message does not fit in {RENDER_BUDGET_BYTES} bytes even when trimmed"
+            ))
+        })
     }
 }
 
@@ -421,23 +406,7 @@ fn web_links(message: &ChatMessage, max: usize, max_label: usize) -> Vec<(String
 /// An absolute `https://` or `http://` URL of printable ASCII without quotes, angle brackets or
 /// backslashes, at most [`MAX_URL_BYTES`] long, naming a host.
 pub(crate) fn is_web_url(url: &str) -> bool {
-    let lower = url
-        .get(..8)
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    let rest = if lower.starts_with("https://") {
-        &url[8..]
-    } else if lower.starts_with("http://") {
-        &url[7..]
-    } else {
-        return false;
-    };
-    url.len() <= MAX_URL_BYTES
-        && !rest.is_empty()
-        && !rest.starts_with('/')
-        && url
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'<' | b'>' | b'\\'))
+    http_url(url, MAX_URL_BYTES).is_some()
 }
 
 /// Single-line text cleaned and cut to `max_chars`.
@@ -468,29 +437,12 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
-/// Removes what must never reach a reader: control characters (newlines normalized to `\n`, or to
-/// spaces when `single_line`) and bidirectional overrides; breaks `@room` with a word joiner;
-/// trims the ends.
+/// Removes what must never reach a reader ([`clean_lines`]: control characters and bidirectional
+/// overrides; newlines normalized to `\n`, or to spaces when `single_line`; the ends trimmed), and
+/// breaks `@room` with a word joiner.
 fn clean(text: &str, single_line: bool) -> String {
-    let newline = if single_line { ' ' } else { '\n' };
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                out.push(newline);
-            }
-            '\n' | '\u{85}' | '\u{2028}' | '\u{2029}' => out.push(newline),
-            '\t' => out.push(' '),
-            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => {}
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    defuse_room_mention(out.trim())
+    let line_break = if single_line { ' ' } else { '\n' };
+    defuse_room_mention(&clean_lines(text, line_break))
 }
 
 /// `@room` (any case) gets a word joiner after the `@`, so servers that predate `m.mentions` do not
@@ -515,28 +467,10 @@ fn defuse_room_mention(text: &str) -> String {
     out
 }
 
-/// Bytes of `value` serialized compactly, without building the string.
-pub(crate) fn serialized_len(value: &Value) -> usize {
-    struct Counter(usize);
-    impl std::io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    match serde_json::to_writer(&mut counter, value) {
-        Ok(()) => counter.0,
-        Err(_) => usize::MAX,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stripe_chat_message::budget::serialized_len;
     use stripe_chat_message::{Action, ObjectRef, Source};
 
     const HOSTILE: &str = "<!channel> *bold* <https://evil.test|click> @everyone \

@@ -12,7 +12,9 @@
 //!   returning a [`MessageRef`], `update`, [`Capabilities`], and a [`DeliveryError`] whose
 //!   [`ErrorKind`] says whether to retry (transient, rate-limited with a delay, permanent,
 //!   unauthorized). [`Secret`] keeps tokens out of `Debug`.
-//! - [`text`]: helpers adapters share (truncation on character boundaries, UTC time formatting).
+//! - [`text`]: helpers adapters share (truncation on character boundaries, UTC time formatting,
+//!   cleaning of control and bidirectional characters, checks of URLs).
+//! - [`budget`]: the size of a rendered body as JSON, and the least trimmed body that fits a limit.
 //!
 //! ```
 //! use stripe_chat_message::{Action, ChatMessage, FieldKind, ObjectKind, ObjectRef, Severity};
@@ -38,6 +40,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub mod budget;
 mod provider;
 pub mod text;
 

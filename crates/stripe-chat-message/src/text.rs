@@ -1,9 +1,14 @@
-//! Text helpers every adapter needs: limits counted in characters, and UTC timestamps.
+//! Text helpers every adapter needs: limits counted in characters, UTC timestamps, cleaning of
+//! event text (control and bidirectional characters, line breaks) and checks of the URLs it holds.
+//!
+//! Each adapter still escapes text for its own platform; what is here is what all of them do first.
 //!
 //! ```
-//! use stripe_chat_message::text::{format_unix_utc, truncate};
+//! use stripe_chat_message::text::{clean, format_unix_utc, http_url, truncate};
 //! assert_eq!(truncate("abcdef", 4), "abc…");
 //! assert_eq!(format_unix_utc(0), "1970-01-01 00:00 UTC");
+//! assert_eq!(clean("in\u{0}voice\u{202E}gpj.exe"), "invoicegpj.exe");
+//! assert_eq!(http_url("https://dashboard.stripe.com/", 2_048), Some("https://dashboard.stripe.com/"));
 //! ```
 
 use std::borrow::Cow;
@@ -141,6 +146,211 @@ pub fn format_duration(seconds: i64) -> String {
     }
 }
 
+/// `text` without control characters other than line feeds (tabs become spaces) and without the
+/// bidirectional embedding, override and isolate controls (U+202A–U+202E, U+2066–U+2069) that can
+/// make text read backwards. A carriage return is a control character, so `\r\n` becomes `\n` and
+/// a lone `\r` goes. Borrowed when there is nothing to drop.
+///
+/// ```
+/// use std::borrow::Cow;
+/// use stripe_chat_message::text::clean;
+/// assert_eq!(clean("a\u{0}b\u{202E}c\td\r\ne"), "abc d\ne");
+/// assert!(matches!(clean("Invoice paid\nJenny"), Cow::Borrowed(_)));
+/// ```
+pub fn clean(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c != '\n' && kept(c) != Some(c)) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .filter_map(|c| if c == '\n' { Some(c) } else { kept(c) })
+            .collect(),
+    )
+}
+
+/// `text` with every line break (`\r\n`, `\r`, `\n`, U+0085, U+2028, U+2029) written as
+/// `line_break` (`'\n'` keeps the lines, `' '` puts the text on one line), tabs as spaces, other
+/// control characters and bidirectional controls dropped (as by [`clean`]), and the ends trimmed.
+///
+/// ```
+/// use stripe_chat_message::text::clean_lines;
+/// assert_eq!(clean_lines(" a\r\nb\rc\u{2028}d\u{202E}\u{7}\te ", '\n'), "a\nb\nc\nd e");
+/// assert_eq!(clean_lines("Jenny\r\nRosen\n", ' '), "Jenny Rosen");
+/// ```
+pub fn clean_lines(text: &str, line_break: char) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push(line_break);
+            }
+            '\n' | '\u{85}' | '\u{2028}' | '\u{2029}' => out.push(line_break),
+            c => out.extend(kept(c)),
+        }
+    }
+    out.trim().to_owned()
+}
+
+/// `text` on one line: each line feed, carriage return and tab becomes a space (nothing else
+/// changes, and nothing is trimmed).
+///
+/// ```
+/// use stripe_chat_message::text::single_line;
+/// assert_eq!(single_line("a\r\nb\tc"), "a  b c");
+/// ```
+pub fn single_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if matches!(c, '\n' | '\r' | '\t') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Escaped text cut to fit in `max_chars` characters, and whether it had to be cut.
+///
+/// `escape(budget, out)` appends the escaped text to `out` while it fits in `budget` characters,
+/// never splitting an escape, and returns whether all of it fitted. When it does not fit in
+/// `max_chars`, the text is escaped again within one character less and `…` ([`ELLIPSIS`]) is
+/// appended; with `max_chars` 0 the result is empty.
+///
+/// ```
+/// use stripe_chat_message::text::escape_within;
+/// // Doubles every `*`, never leaving half of a `**`.
+/// fn stars(text: &str, budget: usize, out: &mut String) -> bool {
+///     let mut used = 0;
+///     for c in text.chars() {
+///         let unit = if c == '*' { "**".to_owned() } else { c.to_string() };
+///         let n = unit.chars().count();
+///         if used + n > budget {
+///             return false;
+///         }
+///         out.push_str(&unit);
+///         used += n;
+///     }
+///     true
+/// }
+/// assert_eq!(escape_within(10, |budget, out| stars("a*b", budget, out)), ("a**b".to_owned(), false));
+/// assert_eq!(escape_within(3, |budget, out| stars("a*b", budget, out)), ("a…".to_owned(), true));
+/// assert_eq!(escape_within(0, |budget, out| stars("a*b", budget, out)), (String::new(), true));
+/// ```
+pub fn escape_within(
+    max_chars: usize,
+    mut escape: impl FnMut(usize, &mut String) -> bool,
+) -> (String, bool) {
+    let mut out = String::new();
+    if escape(max_chars, &mut out) {
+        return (out, false);
+    }
+    out.clear();
+    if max_chars > 0 {
+        escape(max_chars - 1, &mut out);
+        out.push(ELLIPSIS);
+    }
+    (out, true)
+}
+
+/// Whether `url` starts with `https://` or `http://` (in any case) followed by something other
+/// than `/`: an absolute web URL that names a host. Nothing else is checked.
+fn is_absolute_http(url: &str) -> bool {
+    let rest = strip_prefix_ignore_case(url, "https://")
+        .or_else(|| strip_prefix_ignore_case(url, "http://"));
+    rest.is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+}
+
+/// `url` when it is an absolute `https://` or `http://` URL (scheme in any case) naming a host, of
+/// printable ASCII without quotes, angle brackets or backslashes, at most `max_bytes` long;
+/// otherwise `None`. The URL is not trimmed or changed.
+///
+/// ```
+/// use stripe_chat_message::text::http_url;
+/// let url = "https://dashboard.stripe.com/invoices/in_1?x=1&y=2";
+/// assert_eq!(http_url(url, 2_048), Some(url));
+/// assert_eq!(http_url(url, 20), None);
+/// assert_eq!(http_url("https://a b", 2_048), None);
+/// assert_eq!(http_url("https://é.test", 2_048), None);
+/// assert_eq!(http_url("HTTP://localhost:8080", 2_048), Some("HTTP://localhost:8080"));
+/// assert_eq!(http_url("https:///path", 2_048), None);
+/// assert_eq!(http_url("mailto:a@b", 2_048), None);
+/// ```
+pub fn http_url(url: &str, max_bytes: usize) -> Option<&str> {
+    let ok = url.len() <= max_bytes
+        && is_absolute_http(url)
+        && url
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'<' | b'>' | b'\\'));
+    ok.then_some(url)
+}
+
+/// `url`, trimmed, as a link target a chat platform can take: `None` unless it is an absolute
+/// `http(s)` URL naming a host (as for [`http_url`]). Characters not allowed in URLs (space, `"`,
+/// `<`, `>`, `\`, `^`, `` ` ``, `{`, `|`, `}`) and the ASCII characters in `also` (what ends a
+/// link in the platform's markup) are percent-encoded; any other whitespace, control character or
+/// bidirectional control refuses the URL, and so does a result longer than `max_chars`
+/// characters.
+///
+/// ```
+/// use stripe_chat_message::text::encode_http_url;
+/// assert_eq!(
+///     encode_http_url(" https://x.test/a b|(c) ", 100, &[]).as_deref(),
+///     Some("https://x.test/a%20b%7C(c)")
+/// );
+/// assert_eq!(
+///     encode_http_url("https://x.test/(c)", 100, &['(', ')']).as_deref(),
+///     Some("https://x.test/%28c%29")
+/// );
+/// assert_eq!(encode_http_url("https://x.test/\nb", 100, &[]), None);
+/// assert_eq!(encode_http_url("https://x.test/long", 10, &[]), None);
+/// assert_eq!(encode_http_url("javascript:alert(1)", 100, &[]), None);
+/// ```
+pub fn encode_http_url(url: &str, max_chars: usize, also: &[char]) -> Option<String> {
+    let url = url.trim();
+    if !is_absolute_http(url) {
+        return None;
+    }
+    let mut out = String::with_capacity(url.len());
+    for c in url.chars() {
+        match c {
+            ' ' | '"' | '<' | '>' | '\\' | '^' | '`' | '{' | '|' | '}' => {
+                out.push_str(&format!("%{:02X}", u32::from(c)));
+            }
+            c if also.contains(&c) => out.push_str(&format!("%{:02X}", u32::from(c))),
+            c if c.is_whitespace() || c.is_control() || is_bidi_control(c) => return None,
+            c => out.push(c),
+        }
+    }
+    (out.chars().count() <= max_chars).then_some(out)
+}
+
+/// Whether `c` is a bidirectional embedding, override or isolate control (U+202A–U+202E,
+/// U+2066–U+2069): invisible, and able to make text read backwards.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// What event text keeps of `c` (line breaks aside): tabs become spaces; control characters and
+/// bidirectional controls are dropped.
+fn kept(c: char) -> Option<char> {
+    match c {
+        '\t' => Some(' '),
+        c if c.is_control() || is_bidi_control(c) => None,
+        c => Some(c),
+    }
+}
+
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
+}
+
 /// (year, month, day, hour, minute, second) in UTC for Unix seconds (proleptic Gregorian).
 fn civil_from_unix(unix_seconds: i64) -> (i64, u32, u32, u32, u32, u32) {
     let days = unix_seconds.div_euclid(86_400);
@@ -175,6 +385,28 @@ mod tests {
         let cut = truncate(&text, 5);
         assert_eq!(char_len(&cut), 5);
         assert!(cut.ends_with(ELLIPSIS));
+    }
+
+    #[test]
+    fn clean_drops_odd_line_breaks_where_clean_lines_keeps_them_as_breaks() {
+        let text = " a\rb\u{85}c\u{2028}d\te ";
+        assert_eq!(clean(text), " abc\u{2028}d e ");
+        assert_eq!(clean_lines(text, '\n'), "a\nb\nc\nd e");
+        assert_eq!(clean_lines(text, ' '), "a b c d e");
+    }
+
+    #[test]
+    fn encoded_urls_percent_encode_only_what_links_cannot_hold() {
+        assert_eq!(
+            encode_http_url("https://x.test/\"<>\\^`{|}", 100, &[]).as_deref(),
+            Some("https://x.test/%22%3C%3E%5C%5E%60%7B%7C%7D")
+        );
+        assert_eq!(encode_http_url("https://x.test/\u{202E}", 100, &[]), None);
+        assert_eq!(encode_http_url("https://x.test/a\u{a0}b", 100, &[]), None);
+        assert_eq!(
+            encode_http_url("https://x.test/é", 100, &[]).as_deref(),
+            Some("https://x.test/é")
+        );
     }
 
     #[test]

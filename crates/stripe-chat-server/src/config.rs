@@ -197,6 +197,8 @@ pub struct Destination {
     pub thread_replies: bool,
     /// Most messages per second sent to it (`None`: the platform's documented pace, if any).
     pub max_per_second: Option<f64>,
+    /// For a `file` destination: the file it appends to (shown at start-up).
+    pub file_path: Option<PathBuf>,
 }
 
 impl fmt::Debug for Destination {
@@ -449,13 +451,17 @@ fn destination(
     let adapter = |e: &dyn fmt::Display| {
         ConfigError::new(format!("destinations[{index}] {name:?}"), e.to_string())
     };
+    let mut file_path = None;
     let provider: Arc<dyn ChatProvider> = match provider_name.as_str() {
-        "file" => Arc::new(
-            rest.try_into::<stripe_chat_file::FileConfig>()
+        "file" => {
+            let file = rest
+                .try_into::<stripe_chat_file::FileConfig>()
                 .map_err(|e| adapter(&e.message()))?
                 .build()
-                .map_err(|e| adapter(&e))?,
-        ),
+                .map_err(|e| adapter(&e))?;
+            file_path = Some(file.path().to_path_buf());
+            Arc::new(file)
+        }
         "webhook" => Arc::new(
             rest.try_into::<stripe_chat_webhook::WebhookConfig>()
                 .map_err(|e| adapter(&e.message()))?
@@ -501,6 +507,7 @@ fn destination(
         redaction,
         thread_replies,
         max_per_second,
+        file_path,
     })
 }
 

@@ -3,6 +3,12 @@
 //! - [`config`]: the configuration file, checked into a ready-to-run [`config::ServiceConfig`]
 //!   (destinations built from each adapter's own configuration, routes checked against them,
 //!   secrets read from the file or the environment) before anything starts.
+//! - [`http`] and [`ingest`]: the axum [`router`] — `POST /webhooks/stripe` (verify the signature
+//!   on the raw body, commit the event and one job per routed destination, then answer 2xx),
+//!   `/healthz`, `/readyz`, `/metrics` ([`metrics`]).
+//! - [`worker`]: the delivery workers (transform → redact → adapter, update in place, retries,
+//!   rate limits, inhibition, dead letters).
+//! - [`service`]: both together over one store, with graceful shutdown.
 //!
 //! ```
 //! let config = stripe_chat_server::config::ServiceConfig::from_toml(r#"
@@ -23,6 +29,18 @@
 //! assert_eq!(config.routes.len(), 1);
 //! # Ok::<(), stripe_chat_server::config::ConfigError>(())
 //! ```
+//!
+//! # Feature flags
+//!
+//! None.
 #![forbid(unsafe_code)]
 
+pub mod backfill;
 pub mod config;
+pub mod http;
+pub mod ingest;
+pub mod metrics;
+pub mod service;
+pub mod worker;
+
+pub use http::router;

@@ -32,7 +32,7 @@
 //! );
 //! ```
 
-use stripe_chat_message::text::{ELLIPSIS, truncate};
+use stripe_chat_message::text::{clean, encode_http_url, escape_within, single_line, truncate};
 
 use crate::limits::{MAX_LINK_LABEL, MAX_URL};
 
@@ -67,16 +67,7 @@ pub fn mrkdwn_within(text: &str, max_chars: usize) -> String {
 
 /// [`mrkdwn_within`], also telling whether the text had to be cut.
 pub(crate) fn mrkdwn_cut(text: &str, max_chars: usize) -> (String, bool) {
-    let mut out = String::new();
-    if escape_into(text, max_chars, &mut out) {
-        return (out, false);
-    }
-    out.clear();
-    if max_chars > 0 {
-        escape_into(text, max_chars - 1, &mut out);
-        out.push(ELLIPSIS);
-    }
-    (out, true)
+    escape_within(max_chars, |budget, out| escape_into(text, budget, out))
 }
 
 /// Cleans `text` for a `plain_text` object (drops control characters but line feeds, and
@@ -88,12 +79,7 @@ pub(crate) fn mrkdwn_cut(text: &str, max_chars: usize) -> (String, bool) {
 /// assert_eq!(plain_text_within("Refund payment", 7), "Refund…");
 /// ```
 pub fn plain_text_within(text: &str, max_chars: usize) -> String {
-    let cleaned: String = text
-        .chars()
-        .filter(|&c| !is_dropped(c) || c == '\t')
-        .map(|c| if c == '\t' { ' ' } else { c })
-        .collect();
-    truncate(&cleaned, max_chars).into_owned()
+    truncate(&clean(text), max_chars).into_owned()
 }
 
 /// The URL as Slack may receive it in a button's `url`, or `None` when it is not an absolute
@@ -108,30 +94,7 @@ pub fn plain_text_within(text: &str, max_chars: usize) -> String {
 /// assert_eq!(url("https://"), None);
 /// ```
 pub fn url(url: &str) -> Option<String> {
-    let url = url.trim();
-    let rest = strip_prefix_ignore_case(url, "https://")
-        .or_else(|| strip_prefix_ignore_case(url, "http://"))?;
-    if rest.is_empty() || rest.starts_with('/') {
-        return None;
-    }
-    let mut out = String::with_capacity(url.len());
-    for c in url.chars() {
-        match c {
-            ' ' => out.push_str("%20"),
-            '"' => out.push_str("%22"),
-            '<' => out.push_str("%3C"),
-            '>' => out.push_str("%3E"),
-            '\\' => out.push_str("%5C"),
-            '^' => out.push_str("%5E"),
-            '`' => out.push_str("%60"),
-            '{' => out.push_str("%7B"),
-            '|' => out.push_str("%7C"),
-            '}' => out.push_str("%7D"),
-            c if c.is_whitespace() || c.is_control() || is_dropped(c) => return None,
-            c => out.push(c),
-        }
-    }
-    (out.chars().count() <= MAX_URL).then_some(out)
+    encode_http_url(url, MAX_URL, &[])
 }
 
 /// A `mrkdwn` link `<url|label>`: the URL made safe by [`url`] with `&` escaped, the label escaped by
@@ -153,38 +116,13 @@ pub fn link(url: &str, label: &str) -> Option<String> {
     if url.chars().count() > MAX_URL {
         return None;
     }
-    let label = one_line(label).replace('|', "¦");
+    let label = single_line(label).replace('|', "¦");
     let label = mrkdwn_within(label.trim(), MAX_LINK_LABEL);
     if label.is_empty() {
         Some(format!("<{url}>"))
     } else {
         Some(format!("<{url}|{label}>"))
     }
-}
-
-/// `text` on one line: line breaks and tabs become spaces.
-pub(crate) fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if matches!(c, '\n' | '\r' | '\t') {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
-/// Characters dropped from all event text: control characters other than line feeds (tabs become
-/// spaces first where they matter), and bidirectional embedding/override/isolate controls.
-fn is_dropped(c: char) -> bool {
-    (c.is_control() && c != '\n') || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = text.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &text[prefix.len()..])
 }
 
 fn is_word(c: Option<char>) -> bool {
@@ -199,11 +137,7 @@ fn escape_into(text: &str, budget: usize, out: &mut String) -> bool {
     let mut line_start = true;
     let mut unit = String::with_capacity(8);
     // Work on the cleaned text, so neighbours are what Slack will see.
-    let text: String = text
-        .chars()
-        .filter(|&c| !is_dropped(c) || c == '\t')
-        .map(|c| if c == '\t' { ' ' } else { c })
-        .collect();
+    let text = clean(text);
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         let next = chars.peek().copied();
@@ -245,6 +179,7 @@ fn escape_into(text: &str, budget: usize, out: &mut String) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stripe_chat_message::text::ELLIPSIS;
 
     const HOSTILE: &str = "<!channel> *bold* <https://evil.test|click> @everyone \
         <script>alert(1)</script> & ||spoiler|| [x](https://evil.test) <@123456789>";

@@ -16,12 +16,12 @@
 //!   primary link ("… 112 more fields in the Stripe Dashboard").
 
 use serde_json::{Map, Value, json};
-use stripe_chat_message::text::format_unix_utc;
+use stripe_chat_message::text::{format_unix_utc, single_line};
 use stripe_chat_message::{
     Action, ActionStyle, ChatMessage, Field, RenderError, Renderer, Severity,
 };
 
-use crate::escape::{self, mrkdwn_cut, mrkdwn_within, one_line, plain_text_within};
+use crate::escape::{self, mrkdwn_cut, mrkdwn_within, plain_text_within};
 use crate::limits::{
     MAX_ACTION_ID, MAX_ACTIONS_ELEMENTS, MAX_BLOCKS, MAX_BUTTON_TEXT, MAX_BUTTON_VALUE,
     MAX_CONFIRM_BUTTON, MAX_CONFIRM_TEXT, MAX_CONFIRM_TITLE, MAX_CONTEXT_ITEM, MAX_FALLBACK_TEXT,
@@ -150,7 +150,7 @@ fn severity_emoji(severity: Severity) -> &'static str {
 
 /// The title on one line, or a stand-in when it is blank.
 fn title_line(message: &ChatMessage) -> String {
-    let title = one_line(&message.title);
+    let title = single_line(&message.title);
     let title = title.trim();
     if title.is_empty() {
         UNTITLED.to_owned()
@@ -162,7 +162,7 @@ fn title_line(message: &ChatMessage) -> String {
 /// The notification text: `title — summary`, escaped, on one line.
 fn fallback_text(message: &ChatMessage) -> String {
     let mut text = title_line(message);
-    let summary = one_line(&message.summary);
+    let summary = single_line(&message.summary);
     let summary = summary.trim();
     if !summary.is_empty() {
         text.push_str(" — ");
@@ -199,7 +199,7 @@ fn header_block(message: &ChatMessage) -> Value {
 
 /// `*Label*\nvalue`, escaped, within [`MAX_FIELD_TEXT`]; just the value when the label is blank.
 fn field_text(field: &Field) -> String {
-    let label = mrkdwn_within(one_line(&field.label).trim(), MAX_FIELD_LABEL);
+    let label = mrkdwn_within(single_line(&field.label).trim(), MAX_FIELD_LABEL);
     let head = if label.is_empty() {
         String::new()
     } else {
@@ -253,9 +253,9 @@ fn button_style(style: ActionStyle) -> Option<&'static str> {
 
 /// A button for `action`, the `index`-th action of its message; `None` when it cannot be sent.
 fn button(index: usize, action: &Action) -> Option<Value> {
-    let mut label = plain_text_within(one_line(&action.label).trim(), MAX_BUTTON_TEXT);
+    let mut label = plain_text_within(single_line(&action.label).trim(), MAX_BUTTON_TEXT);
     if label.is_empty() {
-        label = plain_text_within(one_line(&action.id).trim(), MAX_BUTTON_TEXT);
+        label = plain_text_within(single_line(&action.id).trim(), MAX_BUTTON_TEXT);
     }
     if label.is_empty() {
         label = "Open".to_owned();
@@ -326,7 +326,7 @@ fn context_block(message: &ChatMessage) -> Option<Value> {
     let tags: Vec<String> = message
         .tags
         .iter()
-        .map(|t| one_line(t).trim().to_owned())
+        .map(|t| single_line(t).trim().to_owned())
         .filter(|t| !t.is_empty())
         .collect();
     let tags = mrkdwn_within(&tags.join(" · "), MAX_CONTEXT_ITEM);

@@ -1,11 +1,10 @@
 //! Delivery to a Teams Workflows webhook: one `POST` of the rendered body, its answer classified.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::time::Duration;
 
 use serde_json::Value;
-use stripe_chat_http::{classify_status, from_reqwest, retry_after};
+use stripe_chat_http::{EndpointError, classify_status, from_reqwest, retry_after};
 use stripe_chat_message::{
     Capabilities, ChatMessage, ChatProvider, DeliveryError, MessageRef, RenderError, Renderer,
     Secret, async_trait,
@@ -210,29 +209,14 @@ impl TeamsBuilder {
 
 /// The URL's host when it is usable; otherwise the problem, in words that never quote the URL.
 fn check_url(url: &str) -> Result<String, &'static str> {
-    let parsed = reqwest::Url::parse(url.trim())
-        .map_err(|_| "is not an absolute URL (paste the flow's whole HTTP URL)")?;
-    let host = parsed
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .ok_or("has no host")?
-        .to_owned();
-    match parsed.scheme() {
-        "https" => {}
-        "http" if is_loopback(&host) => {}
-        "http" => return Err("must use https (http is accepted only for a loopback host)"),
-        _ => return Err("must be an https URL"),
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err("must not carry a user name or password");
-    }
-    Ok(host)
-}
-
-fn is_loopback(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    let endpoint = stripe_chat_http::endpoint(url.trim()).map_err(|e| match e {
+        EndpointError::NotAUrl => "is not an absolute URL (paste the flow's whole HTTP URL)",
+        EndpointError::NoHost => "has no host",
+        EndpointError::NotHttps => "must be an https URL",
+        EndpointError::PlainHttp => "must use https (http is accepted only for a loopback host)",
+        EndpointError::UserInfo => "must not carry a user name or password",
+    })?;
+    Ok(endpoint.host().to_owned())
 }
 
 impl fmt::Debug for TeamsProvider {

@@ -3,7 +3,8 @@
 //! No I/O here: the same message always gives the same JSON, which the snapshot tests pin down.
 
 use serde_json::{Map, Value, json};
-use stripe_chat_message::text::{format_rfc3339, format_unix_utc, truncate};
+use stripe_chat_message::budget;
+use stripe_chat_message::text::{clean_lines, format_rfc3339, format_unix_utc, http_url, truncate};
 use stripe_chat_message::{ActionStyle, ChatMessage, RenderError, Renderer, Severity};
 
 use crate::limits::{
@@ -122,7 +123,7 @@ impl TeamsRenderer {
             "weight": "Bolder",
             "wrap": true,
         })];
-        let summary = clean(&message.summary, false);
+        let summary = clean_lines(&message.summary, '\n');
         if !summary.is_empty() {
             let summary = escape_cleaned(&truncate(&summary, caps.summary));
             // A single newline does not break a Markdown paragraph; a blank line does.
@@ -218,31 +219,15 @@ impl Renderer for TeamsRenderer {
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         let actions = open_url_actions(message);
         let most_fields = message.fields.len().min(MAX_FACTS);
-        let fits = |body: &Value| serialized_len(body) <= RENDER_BUDGET_BYTES;
-        for caps in &LEVELS {
-            let full = self.build(message, caps, most_fields, &actions);
-            if fits(&full) {
-                return Ok(full);
-            }
-            if !fits(&self.build(message, caps, 0, &actions)) {
-                continue; // even without facts the texts are too long: cut them further
-            }
-            // The most facts that fit: `low` always fits, `high` never does.
-            let (mut low, mut high) = (0, most_fields);
-            while high - low > 1 {
-                let mid = low + (high - low) / 2;
-                if fits(&self.build(message, caps, mid, &actions)) {
-                    low = mid;
-                } else {
-                    high = mid;
-                }
-            }
-            return Ok(self.build(message, caps, low, &actions));
-        }
+        budget::fit(&LEVELS, most_fields, RENDER_BUDGET_BYTES, |caps, shown| {
+            self.build(message, caps, shown, &actions)
+        })
         // Unreachable by the arithmetic of the last level (see `LEVELS`), kept as an honest error.
-        Err(RenderError::Invalid(format!(
-            "the Teams card does not fit in {RENDER_BUDGET_BYTES} bytes even when trimmed"
-        )))
+        .ok_or_else(|| {
+            RenderError::Invalid(format!(
+                "the Teams card does not fit in {RENDER_BUDGET_BYTES} bytes even when trimmed"
+            ))
+        })
     }
 }
 
@@ -316,7 +301,7 @@ fn title_text(message: &ChatMessage, max_chars: usize) -> String {
         return title;
     }
     match &message.source {
-        Some(source) if !clean(&source.event_type, true).is_empty() => {
+        Some(source) if !clean_lines(&source.event_type, ' ').is_empty() => {
             one_line(&source.event_type, max_chars)
         }
         _ => "Stripe event".to_owned(),
@@ -351,7 +336,7 @@ fn open_url_actions(message: &ChatMessage) -> Vec<Value> {
             continue;
         }
         seen.push(url);
-        let mut title = break_braces(&truncate(&clean(label, true), MAX_ACTION_TITLE_CHARS));
+        let mut title = break_braces(&truncate(&clean_lines(label, ' '), MAX_ACTION_TITLE_CHARS));
         if title.is_empty() {
             title = "Open link".to_owned();
         }
@@ -372,23 +357,7 @@ fn open_url_actions(message: &ChatMessage) -> Vec<Value> {
 /// An absolute `https://` or `http://` URL of printable ASCII without quotes, angle brackets or
 /// backslashes, at most [`MAX_URL_BYTES`] long, naming a host.
 pub(crate) fn is_web_url(url: &str) -> bool {
-    let lower = url
-        .get(..8)
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    let rest = if lower.starts_with("https://") {
-        &url[8..]
-    } else if lower.starts_with("http://") {
-        &url[7..]
-    } else {
-        return false;
-    };
-    url.len() <= MAX_URL_BYTES
-        && !rest.is_empty()
-        && !rest.starts_with('/')
-        && url
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'<' | b'>' | b'\\'))
+    http_url(url, MAX_URL_BYTES).is_some()
 }
 
 /// When it happened: the card's `DATE()`/`TIME()` functions show it in the reader's time zone; times
@@ -404,7 +373,7 @@ fn time_text(timestamp: i64) -> String {
 
 /// Single-line text cleaned, cut to `max_chars` and escaped.
 fn one_line(text: &str, max_chars: usize) -> String {
-    escape_cleaned(&truncate(&clean(text, true), max_chars))
+    escape_cleaned(&truncate(&clean_lines(text, ' '), max_chars))
 }
 
 /// Escapes event text for an Adaptive Card `TextBlock` or `Fact`, whose text Teams reads as
@@ -430,34 +399,10 @@ fn one_line(text: &str, max_chars: usize) -> String {
 /// assert_eq!(escape_markdown("<at>Bob</at>"), "\\<\u{200B}at\\>Bob\\<\u{200B}/at\\>");
 /// ```
 pub fn escape_markdown(text: &str) -> String {
-    escape_cleaned(&clean(text, false))
+    escape_cleaned(&clean_lines(text, '\n'))
 }
 
-/// Removes what must never reach a reader: control characters (newlines normalized to `\n`, or to
-/// spaces when `single_line`), bidirectional overrides; trims the ends.
-fn clean(text: &str, single_line: bool) -> String {
-    let newline = if single_line { ' ' } else { '\n' };
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                out.push(newline);
-            }
-            '\n' | '\u{85}' | '\u{2028}' | '\u{2029}' => out.push(newline),
-            '\t' => out.push(' '),
-            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => {}
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out.trim().to_owned()
-}
-
-/// The escaping of [`escape_markdown`] for text already through [`clean`].
+/// The escaping of [`escape_markdown`] for text already through [`clean_lines`].
 fn escape_cleaned(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len() + text.len() / 4);
@@ -554,28 +499,10 @@ fn break_braces(text: &str) -> String {
     out
 }
 
-/// Bytes of `value` serialized compactly, without building the string.
-pub(crate) fn serialized_len(value: &Value) -> usize {
-    struct Counter(usize);
-    impl std::io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    match serde_json::to_writer(&mut counter, value) {
-        Ok(()) => counter.0,
-        Err(_) => usize::MAX,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stripe_chat_message::budget::serialized_len;
     use stripe_chat_message::{Action, ObjectRef, Source};
 
     const HOSTILE: &str = "<!channel> *bold* <https://evil.test|click> @everyone \

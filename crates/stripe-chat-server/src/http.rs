@@ -1,0 +1,223 @@
+//! The HTTP side of the service: the webhook endpoint, health, readiness and metrics, as one axum
+//! [`Router`] you can serve alone or mount inside your own app.
+//!
+//! | route | answers |
+//! |---|---|
+//! | `POST /webhooks/stripe` | see [`ingest`](crate::ingest) |
+//! | `GET /healthz` | `200 ok` while the process runs |
+//! | `GET /readyz` | `200 ready` when the store takes writes, else `503` |
+//! | `GET /metrics` | Prometheus text (job counts cached for about a second) |
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use stripe_chat_events::WebhookVerifier;
+use stripe_chat_route::Routes;
+use stripe_chat_store::Store;
+use tokio::sync::Notify;
+
+use crate::config::ServiceConfig;
+use crate::metrics::Metrics;
+
+struct Inner {
+    store: Arc<dyn Store>,
+    verifier: WebhookVerifier,
+    routes: Routes,
+    body_limit: usize,
+    metrics: Arc<Metrics>,
+    wake: Arc<Notify>,
+}
+
+/// What the webhook router needs: the store, the verifier, the routes, the body limit, the
+/// metrics, and a [`Notify`] to wake the delivery workers. Cheap to clone.
+///
+/// ```
+/// use std::sync::Arc;
+/// use stripe_chat_server::config::ServiceConfig;
+/// use stripe_chat_server::http::WebhookState;
+/// use stripe_chat_store::MemoryStore;
+///
+/// let config = ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+/// let state = WebhookState::new(&config, Arc::new(MemoryStore::new()));
+/// let app: axum::Router = stripe_chat_server::router(state);
+/// # let _ = app;
+/// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct WebhookState(Arc<Inner>);
+
+impl std::fmt::Debug for WebhookState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookState")
+            .field("verifier", &self.0.verifier)
+            .field("routes", &self.0.routes.len())
+            .field("body_limit", &self.0.body_limit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebhookState {
+    /// State for `config`'s secrets, routes and body limit over `store`, with fresh metrics.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let state = stripe_chat_server::http::WebhookState::new(&config, Arc::new(stripe_chat_store::MemoryStore::new()));
+    /// assert_eq!(state.body_limit(), 1024 * 1024);
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn new(config: &ServiceConfig, store: Arc<dyn Store>) -> Self {
+        Self::with_parts(
+            config,
+            store,
+            Arc::new(Metrics::default()),
+            Arc::new(Notify::new()),
+        )
+    }
+
+    /// Like [`WebhookState::new`], sharing `metrics` and `wake` with the delivery workers.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let metrics = Arc::new(stripe_chat_server::metrics::Metrics::default());
+    /// let wake = Arc::new(tokio::sync::Notify::new());
+    /// let state = stripe_chat_server::http::WebhookState::with_parts(&config, Arc::new(stripe_chat_store::MemoryStore::new()), metrics, wake);
+    /// # let _ = state;
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn with_parts(
+        config: &ServiceConfig,
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+        wake: Arc<Notify>,
+    ) -> Self {
+        WebhookState(Arc::new(Inner {
+            store,
+            verifier: config.verifier.clone(),
+            routes: config.routes.clone(),
+            body_limit: config.server.body_limit_bytes,
+            metrics,
+            wake,
+        }))
+    }
+
+    /// The store events are committed to.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let state = stripe_chat_server::http::WebhookState::new(&config, Arc::new(stripe_chat_store::MemoryStore::new()));
+    /// let _store = state.store();
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.0.store
+    }
+
+    /// The metrics this state counts into.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let state = stripe_chat_server::http::WebhookState::new(&config, Arc::new(stripe_chat_store::MemoryStore::new()));
+    /// assert!(state.metrics().render(None).contains("stripe_chat_webhooks_received_total 0"));
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.0.metrics
+    }
+
+    /// The largest accepted body, in bytes.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\nbody_limit_bytes = 4096\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let state = stripe_chat_server::http::WebhookState::new(&config, Arc::new(stripe_chat_store::MemoryStore::new()));
+    /// assert_eq!(state.body_limit(), 4096);
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn body_limit(&self) -> usize {
+        self.0.body_limit
+    }
+
+    pub(crate) fn verifier(&self) -> &WebhookVerifier {
+        &self.0.verifier
+    }
+
+    pub(crate) fn routes(&self) -> &Routes {
+        &self.0.routes
+    }
+
+    pub(crate) fn wake_workers(&self) {
+        self.0.wake.notify_one();
+    }
+}
+
+/// The service's routes (`POST /webhooks/stripe`, `/healthz`, `/readyz`, `/metrics`) over `state`.
+/// Serve it as is, or [`nest`](Router::nest) it in your app (see `examples/embed_in_axum.rs`).
+///
+/// ```
+/// # use std::sync::Arc;
+/// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+/// let state = stripe_chat_server::http::WebhookState::new(&config, Arc::new(stripe_chat_store::MemoryStore::new()));
+/// let app = axum::Router::new().nest("/stripe", stripe_chat_server::router(state));
+/// # let _ = app;
+/// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+/// ```
+pub fn router(state: WebhookState) -> Router {
+    Router::new()
+        .route("/webhooks/stripe", post(webhook))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        // The webhook reads its body itself, with the configured limit.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+async fn webhook(State(state): State<WebhookState>, headers: HeaderMap, body: Body) -> Response {
+    crate::ingest::handle(state, headers, body).await
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<WebhookState>) -> Response {
+    match state.store().ping().await {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: the store is not available");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<WebhookState>) -> Response {
+    let max_age = Duration::from_secs(1);
+    let stats = match state.metrics().cached_stats(max_age) {
+        Some(stats) => Some(stats),
+        None => match state.store().stats().await {
+            Ok(stats) => {
+                state.metrics().cache_stats(stats);
+                Some(stats)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics: cannot read job counts");
+                None
+            }
+        },
+    };
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics().render(stats),
+    )
+        .into_response()
+}

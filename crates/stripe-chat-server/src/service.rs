@@ -1,0 +1,172 @@
+//! The whole service in one value: the HTTP listener and the delivery workers over one store,
+//! started together and stopped together.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use stripe_chat_store::{SqliteOptions, SqliteStore, Store, StoreError};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::config::{ServiceConfig, StoreSection};
+use crate::http::{WebhookState, router};
+use crate::metrics::Metrics;
+use crate::worker::Delivery;
+
+/// Opens the configured SQLite store, creating its directory when missing.
+///
+/// ```
+/// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+/// # rt.block_on(async {
+/// let dir = tempfile::tempdir()?;
+/// let section: stripe_chat_server::config::StoreSection =
+///     toml::from_str(&format!("sqlite = {:?}", dir.path().join("nested/stripe-chat.db")))?;
+/// let store = stripe_chat_server::service::open_store(&section).await?;
+/// assert!(store.path().exists());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub async fn open_store(section: &StoreSection) -> Result<SqliteStore, StoreError> {
+    if let Some(parent) = section
+        .sqlite
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).map_err(|e| StoreError::Unavailable {
+            reason: format!("cannot create the directory {}: {e}", parent.display()),
+        })?;
+    }
+    SqliteStore::open(&section.sqlite, SqliteOptions::default()).await
+}
+
+/// A running service: the webhook listener and the delivery workers.
+///
+/// ```
+/// # let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+/// # rt.block_on(async {
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use stripe_chat_server::{config::ServiceConfig, service::Service};
+///
+/// let config = ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+/// let listener = tokio::net::TcpListener::bind(config.server.listen).await?;
+/// let service = Service::start(&config, Arc::new(stripe_chat_store::MemoryStore::new()), listener)?;
+/// let health = format!("http://{}/healthz", service.local_addr());
+/// # let _ = health;
+/// assert!(service.shutdown(Duration::from_secs(5)).await);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Service {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+    workers: JoinSet<()>,
+    metrics: Arc<Metrics>,
+}
+
+impl Service {
+    /// Serves `config`'s routes on `listener` and starts its workers over `store`.
+    /// Fails only when the listener's address cannot be read.
+    ///
+    /// ```no_run
+    /// # async fn f(config: stripe_chat_server::config::ServiceConfig, store: std::sync::Arc<dyn stripe_chat_store::Store>) -> std::io::Result<()> {
+    /// let listener = tokio::net::TcpListener::bind(config.server.listen).await?;
+    /// let service = stripe_chat_server::service::Service::start(&config, store, listener)?;
+    /// println!("listening on {}", service.local_addr());
+    /// # Ok(()) }
+    /// ```
+    pub fn start(
+        config: &ServiceConfig,
+        store: Arc<dyn Store>,
+        listener: TcpListener,
+    ) -> std::io::Result<Service> {
+        let addr = listener.local_addr()?;
+        let metrics = Arc::new(Metrics::default());
+        let wake = Arc::new(Notify::new());
+        let state = WebhookState::with_parts(
+            config,
+            Arc::clone(&store),
+            Arc::clone(&metrics),
+            Arc::clone(&wake),
+        );
+        let (stop, stopped) = watch::channel(false);
+        let workers =
+            Delivery::new(config, store, Arc::clone(&metrics), wake).spawn(stopped.clone());
+        let app = router(state);
+        let mut until_stopped = stopped;
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = until_stopped.wait_for(|stop| *stop).await;
+                })
+                .await
+        });
+        Ok(Service {
+            addr,
+            stop,
+            server,
+            workers,
+            metrics,
+        })
+    }
+
+    /// Where the listener is.
+    ///
+    /// ```no_run
+    /// # fn f(service: &stripe_chat_server::service::Service) {
+    /// println!("POST Stripe webhooks to http://{}/webhooks/stripe", service.local_addr());
+    /// # }
+    /// ```
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The service's metrics.
+    ///
+    /// ```no_run
+    /// # fn f(service: &stripe_chat_server::service::Service) {
+    /// print!("{}", service.metrics().render(None));
+    /// # }
+    /// ```
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Stops accepting connections, lets requests and deliveries in flight finish, and returns
+    /// whether everything stopped within `grace` (what is left is abandoned; its jobs run again
+    /// when their leases end).
+    ///
+    /// ```no_run
+    /// # async fn f(service: stripe_chat_server::service::Service) {
+    /// let clean = service.shutdown(std::time::Duration::from_secs(10)).await;
+    /// # let _ = clean;
+    /// # }
+    /// ```
+    pub async fn shutdown(self, grace: Duration) -> bool {
+        let Service {
+            stop,
+            server,
+            mut workers,
+            ..
+        } = self;
+        let _ = stop.send(true);
+        let finished = tokio::time::timeout(grace, async {
+            if let Ok(Err(e)) = server.await {
+                tracing::warn!(error = %e, "the listener stopped with an error");
+            }
+            while workers.join_next().await.is_some() {}
+        })
+        .await
+        .is_ok();
+        if !finished {
+            workers.abort_all();
+        }
+        finished
+    }
+}

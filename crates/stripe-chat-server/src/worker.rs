@@ -1,0 +1,549 @@
+//! Delivery workers: lease due jobs, run transform → redact → adapter, record the outcome.
+//!
+//! For each leased job a worker:
+//! 1. dead-letters it when its attempts are used up (a worker that died used one too);
+//! 2. parses the stored event (a stored body that is not an event completes with nothing);
+//! 3. **inhibits** a payment failure (`invoice.payment_failed`, `payment_intent.payment_failed`,
+//!    `charge.failed`) when the same object has a success (`invoice.paid`,
+//!    `invoice.payment_succeeded`, `payment_intent.succeeded`, `charge.succeeded`) that is not
+//!    older, queued or already shown: the failure is completed with nothing and counted
+//!    (`outcome="inhibited"`);
+//! 4. transforms it with the built-in registry (`None`: nothing to say, completed with nothing)
+//!    and redacts the message with the destination's policy;
+//! 5. waits for the destination's **gate**: a pacing limiter (`max_per_second`; Slack defaults to
+//!    1/s, so it never answers 429 at steady state) that a rate-limited answer also closes until
+//!    the platform's `Retry-After` has passed, for every job of that destination;
+//! 6. **updates** the object's message in place when one is stored, the adapter can edit, and the
+//!    event is not older than the one shown — then, with `thread_replies` on a threading adapter,
+//!    adds a short reply (title and summary) in its thread — or else **sends** a new message; an
+//!    event older than the message shown is not posted over it (a thread reply when
+//!    `thread_replies` is on, nothing otherwise: `outcome="stale"`);
+//! 7. records the outcome: `complete` with the message ref; rate-limited → due again exactly
+//!    `Retry-After` later; transient → exponential backoff with jitter
+//!    (`initial_backoff_ms · 2^(attempt-1)`, at most `max_backoff_ms`, the upper half randomised);
+//!    permanent, unauthorized or unsupported → dead-letter; attempts used up → dead-letter.
+//!
+//! Idle workers wait for a wake-up from the webhook endpoint or 100 ms, whichever comes first.
+//! Digests (collecting a route's events into one summary) are not implemented yet.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use stripe_chat_events::StripeEvent;
+use stripe_chat_message::{ChatMessage, ErrorKind};
+use stripe_chat_redact::{DefaultPolicy, RedactionPolicy};
+use stripe_chat_store::{Delivered, LeasedJob, RefUpdate, Store, StoreError};
+use stripe_chat_transform::Registry;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::config::{DeliverySection, Destination, ServiceConfig};
+use crate::metrics::Metrics;
+
+/// Event types that announce a failed payment.
+const FAILURES: &[&str] = &[
+    "invoice.payment_failed",
+    "payment_intent.payment_failed",
+    "charge.failed",
+];
+/// Event types that make an earlier failure notice about the same object moot.
+const SUCCESSES: &[&str] = &[
+    "invoice.paid",
+    "invoice.payment_succeeded",
+    "payment_intent.succeeded",
+    "charge.succeeded",
+];
+
+/// How many jobs a worker leases at once.
+const LEASE_BATCH: usize = 8;
+/// How long an idle worker sleeps when nothing wakes it.
+const IDLE: Duration = Duration::from_millis(100);
+/// A job is not started when its lease would end within this margin (or a quarter of the lease,
+/// when that is shorter).
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
+
+/// Paces one destination: at most one message per `interval`, and none before `next`.
+#[derive(Debug)]
+struct Gate {
+    interval: Duration,
+    next: Mutex<Instant>,
+}
+
+impl Gate {
+    fn new(max_per_second: Option<f64>) -> Self {
+        let interval = max_per_second
+            .filter(|r| r.is_finite() && *r > 0.0)
+            .map_or(Duration::ZERO, |r| Duration::from_secs_f64(1.0 / r));
+        Gate {
+            interval,
+            next: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// When the next message may go, without reserving it.
+    fn next_free(&self) -> Instant {
+        let next = self.next.lock().map_or_else(|_| Instant::now(), |n| *n);
+        next.max(Instant::now())
+    }
+
+    /// Reserves the next slot and returns when it starts.
+    fn reserve(&self) -> Instant {
+        let now = Instant::now();
+        match self.next.lock() {
+            Ok(mut next) => {
+                let at = (*next).max(now);
+                *next = at + self.interval;
+                at
+            }
+            Err(_) => now,
+        }
+    }
+
+    /// No message before `until` (the platform asked to wait).
+    fn pause_until(&self, until: Instant) {
+        if let Ok(mut next) = self.next.lock()
+            && until > *next
+        {
+            *next = until;
+        }
+    }
+}
+
+struct Target {
+    destination: Destination,
+    policy: DefaultPolicy,
+    gate: Gate,
+}
+
+/// The delivery side of the service: the workers and what they share.
+///
+/// ```
+/// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+/// # rt.block_on(async {
+/// use std::sync::Arc;
+/// use stripe_chat_server::config::ServiceConfig;
+/// use stripe_chat_server::metrics::Metrics;
+/// use stripe_chat_server::worker::Delivery;
+/// use stripe_chat_store::{MemoryStore, Store};
+///
+/// let config = ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+/// let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+/// let delivery = Delivery::new(&config, store, Arc::new(Metrics::default()), Arc::new(tokio::sync::Notify::new()));
+/// let (stop, stopped) = tokio::sync::watch::channel(false);
+/// let mut workers = delivery.spawn(stopped);
+/// stop.send(true)?;
+/// while workers.join_next().await.is_some() {}
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Delivery(Arc<Shared>);
+
+struct Shared {
+    store: Arc<dyn Store>,
+    registry: Registry,
+    targets: HashMap<String, Target>,
+    settings: DeliverySection,
+    metrics: Arc<Metrics>,
+    wake: Arc<Notify>,
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("destinations", &self.0.targets.len())
+            .field("settings", &self.0.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Delivery {
+    /// Workers for `config`'s destinations over `store`, counting into `metrics`, woken by `wake`.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let delivery = stripe_chat_server::worker::Delivery::new(&config,
+    ///     Arc::new(stripe_chat_store::MemoryStore::new()), Arc::default(), Arc::default());
+    /// # let _ = delivery;
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn new(
+        config: &ServiceConfig,
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+        wake: Arc<Notify>,
+    ) -> Self {
+        let targets = config
+            .destinations
+            .iter()
+            .map(|d| {
+                (
+                    d.name.clone(),
+                    Target {
+                        destination: d.clone(),
+                        policy: DefaultPolicy::from_config(&d.redaction),
+                        gate: Gate::new(d.max_per_second),
+                    },
+                )
+            })
+            .collect();
+        Delivery(Arc::new(Shared {
+            store,
+            registry: Registry::with_builtins(),
+            targets,
+            settings: config.delivery.clone(),
+            metrics,
+            wake,
+        }))
+    }
+
+    /// Starts `delivery.workers` workers. They stop after their current job once `stop` turns
+    /// true (or its sender is dropped).
+    ///
+    /// ```no_run
+    /// # async fn f(delivery: stripe_chat_server::worker::Delivery) {
+    /// let (stop, stopped) = tokio::sync::watch::channel(false);
+    /// let mut workers = delivery.spawn(stopped);
+    /// let _ = stop.send(true);
+    /// while workers.join_next().await.is_some() {}
+    /// # }
+    /// ```
+    pub fn spawn(&self, stop: watch::Receiver<bool>) -> JoinSet<()> {
+        let mut set = JoinSet::new();
+        for i in 0..self.0.settings.workers {
+            let shared = Arc::clone(&self.0);
+            let stop = stop.clone();
+            let name = format!("worker-{}-{i}", std::process::id());
+            set.spawn(async move { shared.run(name, stop).await });
+        }
+        set
+    }
+}
+
+fn stopped(stop: &watch::Receiver<bool>) -> bool {
+    *stop.borrow() || stop.has_changed().is_err()
+}
+
+impl Shared {
+    async fn run(self: Arc<Self>, name: String, mut stop: watch::Receiver<bool>) {
+        let lease_for = Duration::from_secs(self.settings.lease_secs.max(1));
+        while !stopped(&stop) {
+            let jobs = match self
+                .store
+                .lease(&name, LEASE_BATCH, lease_for, SystemTime::now())
+                .await
+            {
+                Ok(jobs) => jobs,
+                Err(e) => {
+                    tracing::warn!(worker = %name, error = %e, "cannot lease jobs");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = stop.changed() => {}
+                    }
+                    continue;
+                }
+            };
+            if jobs.is_empty() {
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(IDLE) => {}
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
+            if jobs.len() == LEASE_BATCH {
+                // More may be due: let another idle worker help.
+                self.wake.notify_one();
+            }
+            for job in jobs {
+                if stopped(&stop) {
+                    // Give the job back at once rather than letting its lease run out.
+                    self.outcome(
+                        &job,
+                        self.store
+                            .retry(&job, SystemTime::now(), "the worker stopped")
+                            .await,
+                        "released",
+                    );
+                    continue;
+                }
+                self.process(&job, &stop).await;
+            }
+        }
+    }
+
+    /// Records the result of reporting an outcome.
+    fn outcome<T>(&self, job: &LeasedJob, result: Result<T, StoreError>, outcome: &'static str) {
+        match result {
+            Ok(_) => self.metrics.delivery(&job.destination, outcome, None),
+            Err(e) if e.is_lease_lost() => {
+                self.metrics.delivery(&job.destination, "lease_lost", None);
+                tracing::warn!(job_id = %job.job_id, destination = %job.destination, "the lease ran out before the outcome was recorded");
+            }
+            Err(e) => {
+                self.metrics.delivery(&job.destination, "store_error", None);
+                tracing::error!(job_id = %job.job_id, destination = %job.destination, error = %e, "cannot record the outcome; the job runs again when its lease ends");
+            }
+        }
+    }
+
+    async fn complete(
+        &self,
+        job: &LeasedJob,
+        delivered: Delivered,
+        outcome: &'static str,
+        sent: bool,
+    ) {
+        let result = self.store.complete(job, delivered).await;
+        if let Ok(RefUpdate::KeptNewer(newer)) = &result {
+            tracing::debug!(job_id = %job.job_id, newer_event = %newer.event_id, "a newer event's message stays the object's message");
+        }
+        if sent && result.is_ok() {
+            let latency = job.event.received_at.elapsed().unwrap_or_default();
+            self.metrics
+                .delivery(&job.destination, outcome, Some(latency));
+        } else {
+            self.outcome(job, result, outcome);
+        }
+    }
+
+    async fn process(&self, job: &LeasedJob, stop: &watch::Receiver<bool>) {
+        let settings = &self.settings;
+        let Some(target) = self.targets.get(&job.destination) else {
+            let result = self
+                .store
+                .dead_letter(job, "the destination is no longer configured")
+                .await;
+            return self.outcome(job, result, "dead_lettered");
+        };
+        if job.attempt > settings.max_attempts {
+            let result = self
+                .store
+                .dead_letter(
+                    job,
+                    "no attempts left (a worker stopped while delivering it)",
+                )
+                .await;
+            return self.outcome(job, result, "dead_lettered");
+        }
+        let event = match StripeEvent::from_json(job.event.raw.clone()) {
+            Ok(event) => event,
+            Err(_) => {
+                return self
+                    .complete(job, Delivered::nothing(), "nothing", false)
+                    .await;
+            }
+        };
+        if self.inhibited(job).await {
+            tracing::info!(event_id = %job.event.id, destination = %job.destination, "payment failure not sent: the payment has succeeded since");
+            return self
+                .complete(job, Delivered::nothing(), "inhibited", false)
+                .await;
+        }
+        let Some(message) = self.registry.transform(&event) else {
+            return self
+                .complete(job, Delivered::nothing(), "nothing", false)
+                .await;
+        };
+        let message = target.policy.redact(message);
+        let provider = &target.destination.provider;
+        let capabilities = provider.capabilities();
+        let shown = job
+            .current_ref
+            .as_ref()
+            .filter(|r| r.message_ref.can_be_addressed());
+        let stale = shown.is_some_and(|r| r.event_created > job.event.created);
+        let reply_wanted = target.destination.thread_replies && capabilities.thread;
+        if stale && !reply_wanted {
+            return self
+                .complete(job, Delivered::nothing(), "stale", false)
+                .await;
+        }
+
+        // Wait for the destination's gate, unless the lease would run out first.
+        let at = target.gate.next_free();
+        let lease_left = job
+            .lease_until
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        let margin = LEASE_MARGIN.min(Duration::from_secs(settings.lease_secs.max(1)) / 4);
+        if at.saturating_duration_since(Instant::now()) + margin > lease_left {
+            let due = SystemTime::now() + at.saturating_duration_since(Instant::now());
+            let result = self
+                .store
+                .retry(job, due, "waiting for the destination's rate limit")
+                .await;
+            return self.outcome(job, result, "deferred");
+        }
+        let at = target.gate.reserve();
+        let mut stop = stop.clone();
+        tokio::select! {
+            _ = tokio::time::sleep_until(at) => {}
+            _ = stop.changed() => {
+                let result = self.store.retry(job, SystemTime::now(), "the worker stopped").await;
+                return self.outcome(job, result, "released");
+            }
+        }
+
+        let result = match (shown, stale) {
+            (Some(shown), true) => provider
+                .send(&short_reply(&message), Some(&shown.message_ref))
+                .await
+                .map(|_| (None, "replied")),
+            (Some(shown), false) if capabilities.update => {
+                match provider.update(&shown.message_ref, &message).await {
+                    Ok(()) => {
+                        if reply_wanted
+                            && let Err(e) = provider
+                                .send(&short_reply(&message), Some(&shown.message_ref))
+                                .await
+                        {
+                            tracing::warn!(job_id = %job.job_id, destination = %job.destination, kind = %e.kind(), error = %e, "the message was updated; its thread reply failed");
+                        }
+                        Ok((Some(shown.message_ref.clone()), "updated"))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            _ => provider
+                .send(&message, None)
+                .await
+                .map(|sent| (Some(sent), "delivered")),
+        };
+        match result {
+            Ok((Some(message_ref), outcome)) => {
+                self.complete(job, Delivered::message(job, message_ref), outcome, true)
+                    .await;
+            }
+            Ok((None, outcome)) => {
+                self.complete(job, Delivered::nothing(), outcome, true)
+                    .await;
+            }
+            Err(e) => {
+                let kind = e.kind();
+                tracing::warn!(job_id = %job.job_id, event_id = %job.event.id, destination = %job.destination, attempt = job.attempt, kind = %kind, error = %e, "delivery failed");
+                let error = format!("{kind}: {e}");
+                let out_of_attempts = job.attempt >= settings.max_attempts;
+                match kind {
+                    ErrorKind::RateLimited | ErrorKind::Transient if !out_of_attempts => {
+                        let (wait, outcome) = match (kind, e.retry_after()) {
+                            (ErrorKind::RateLimited, Some(wait)) => {
+                                target.gate.pause_until(Instant::now() + wait);
+                                (wait, "rate_limited")
+                            }
+                            _ => (backoff(settings, job.attempt), "retried"),
+                        };
+                        let result = self
+                            .store
+                            .retry(job, SystemTime::now() + wait, &error)
+                            .await;
+                        self.outcome(job, result, outcome);
+                    }
+                    _ => {
+                        let result = self.store.dead_letter(job, &error).await;
+                        self.outcome(job, result, "dead_lettered");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether `job` is a payment failure about an object whose payment has succeeded since.
+    async fn inhibited(&self, job: &LeasedJob) -> bool {
+        let Some(key) = job.thread_key.as_deref() else {
+            return false;
+        };
+        if !FAILURES.contains(&job.event.event_type.as_str()) {
+            return false;
+        }
+        if let Ok(queued) = self.store.queued_jobs(&job.destination, key).await
+            && queued.iter().any(|j| {
+                j.event_id != job.event.id
+                    && j.event_created >= job.event.created
+                    && SUCCESSES.contains(&j.event_type.as_str())
+            })
+        {
+            return true;
+        }
+        if let Some(shown) = &job.current_ref
+            && shown.event_created >= job.event.created
+            && shown.event_id != job.event.id
+            && let Ok(Some(event)) = self.store.event(&shown.event_id).await
+        {
+            return SUCCESSES.contains(&event.event_type.as_str());
+        }
+        false
+    }
+}
+
+/// The thread reply for an update: the new title and summary only.
+fn short_reply(message: &ChatMessage) -> ChatMessage {
+    let mut reply = message.clone();
+    reply.fields.clear();
+    reply.actions.clear();
+    reply.links.clear();
+    reply.tags.clear();
+    reply.footer = None;
+    reply
+}
+
+/// The delay before try `attempt + 1` after a transient error: `initial · 2^(attempt-1)`, at most
+/// `max`, with the upper half randomised so that many jobs failing together do not retry together.
+///
+/// ```
+/// use std::time::Duration;
+/// use stripe_chat_server::config::DeliverySection;
+/// let settings = DeliverySection { initial_backoff_ms: 100, max_backoff_ms: 1_000, ..Default::default() };
+/// let first = stripe_chat_server::worker::backoff(&settings, 1);
+/// assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
+/// assert!(stripe_chat_server::worker::backoff(&settings, 30) <= Duration::from_millis(1_000));
+/// ```
+pub fn backoff(settings: &DeliverySection, attempt: u32) -> Duration {
+    let exponent = attempt.saturating_sub(1).min(32);
+    let full = settings
+        .initial_backoff_ms
+        .saturating_mul(1u64 << exponent)
+        .min(settings.max_backoff_ms);
+    let half = full / 2;
+    Duration::from_millis(half + fastrand::u64(0..=full - half))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_stays_under_the_maximum() {
+        let settings = DeliverySection {
+            initial_backoff_ms: 100,
+            max_backoff_ms: 800,
+            ..DeliverySection::default()
+        };
+        for _ in 0..100 {
+            let third = backoff(&settings, 3);
+            assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400));
+            assert!(backoff(&settings, 10) <= Duration::from_millis(800));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_paced_gate_spaces_reservations_by_its_interval() {
+        let gate = Gate::new(Some(10.0));
+        let a = gate.reserve();
+        let b = gate.reserve();
+        assert!(b - a >= Duration::from_millis(99), "{:?}", b - a);
+    }
+
+    #[tokio::test]
+    async fn a_pause_holds_every_later_reservation() {
+        let gate = Gate::new(None);
+        let until = Instant::now() + Duration::from_secs(2);
+        gate.pause_until(until);
+        assert!(gate.reserve() >= until);
+        assert!(gate.next_free() >= until);
+    }
+}

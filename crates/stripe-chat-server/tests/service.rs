@@ -1,0 +1,324 @@
+//! The service in process: the webhook endpoint's answers and the workers' delivery rules, over
+//! the in-memory store and the file destination.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use stripe_chat_events::{StripeEvent, sign};
+use stripe_chat_server::config::ServiceConfig;
+use stripe_chat_server::ingest::thread_key;
+use stripe_chat_server::service::Service;
+use stripe_chat_store::{MemoryStore, Store};
+use stripe_chat_transform::Registry;
+
+const SECRET: &str = "whsec_test_secret";
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/events")
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(corpus().join(name)).expect("fixture")
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// `raw` with a new id and `created`.
+fn with_id(raw: &str, id: &str, created: i64) -> String {
+    let mut value: serde_json::Value = serde_json::from_str(raw).expect("json");
+    value["id"] = id.into();
+    value["created"] = created.into();
+    value.to_string()
+}
+
+struct Running {
+    service: Service,
+    store: Arc<MemoryStore>,
+    file: PathBuf,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Running {
+    async fn start(extra: &str) -> Running {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("messages.jsonl");
+        let text = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nbody_limit_bytes = 65536\n[stripe]\nwebhook_secrets = [\"{SECRET}\"]\n[store]\nsqlite = \"unused.db\"\n[delivery]\nworkers = 2\ninitial_backoff_ms = 50\n{extra}\n[[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = {:?}\nthread_replies = true\n[[routes]]\nevents = [\"*\"]\nto = [\"log\"]\n",
+            file.display().to_string()
+        );
+        let config = ServiceConfig::from_toml(&text).expect("config");
+        let store = Arc::new(MemoryStore::new());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let service =
+            Service::start(&config, Arc::clone(&store) as Arc<dyn Store>, listener).expect("start");
+        Running {
+            service,
+            store,
+            file,
+            client: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.service.local_addr())
+    }
+
+    async fn post(&self, body: &str, signature: Option<String>) -> (u16, String) {
+        let mut request = self
+            .client
+            .post(self.url("/webhooks/stripe"))
+            .body(body.to_owned());
+        if let Some(signature) = signature {
+            request = request.header("Stripe-Signature", signature);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap_or_default())
+    }
+
+    async fn post_signed(&self, body: &str) -> (u16, String) {
+        self.post(body, Some(sign(body.as_bytes(), SECRET, now())))
+            .await
+    }
+
+    async fn lines(&self, count: usize) -> Vec<stripe_chat_file::Record> {
+        for _ in 0..200 {
+            let text = std::fs::read_to_string(&self.file).unwrap_or_default();
+            let records: Vec<_> = stripe_chat_file::records(&text)
+                .filter_map(Result::ok)
+                .collect();
+            if records.len() >= count && self.store.stats().await.expect("stats").pending == 0 {
+                return records;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("fewer than {count} lines were written");
+    }
+}
+
+#[test]
+fn thread_keys_at_ingest_match_the_built_in_transformers_for_the_whole_corpus() {
+    let registry = Registry::with_builtins();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(corpus()).expect("corpus") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let event = StripeEvent::from_slice(&std::fs::read(&path).expect("read")).expect("event");
+        if let Some(message) = registry.transform(&event) {
+            let expected = message.thread_key.map(|k| k.to_string());
+            assert_eq!(thread_key(&event), expected, "{}", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "only {checked} events checked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_or_missing_signatures_are_refused_with_their_reason_and_nothing_is_stored() {
+    let running = Running::start("").await;
+    let body = fixture("invoice.paid@2024-06-20.json");
+    let (status, text) = running.post(&body, None).await;
+    assert_eq!(
+        (status, text.contains("missing_header")),
+        (400, true),
+        "{text}"
+    );
+    let (status, text) = running.post(&body, Some("garbage".into())).await;
+    assert_eq!(
+        (status, text.contains("malformed_header")),
+        (400, true),
+        "{text}"
+    );
+    let wrong = sign(body.as_bytes(), "whsec_other_secret", now());
+    let (status, text) = running.post(&body, Some(wrong)).await;
+    assert_eq!(
+        (status, text.contains("no_valid_signature")),
+        (400, true),
+        "{text}"
+    );
+    let old = sign(body.as_bytes(), SECRET, now() - 3600);
+    let (status, text) = running.post(&body, Some(old)).await;
+    assert_eq!(
+        (status, text.contains("timestamp_out_of_tolerance")),
+        (400, true),
+        "{text}"
+    );
+    let stats = running.store.stats().await.expect("stats");
+    assert_eq!(stats.pending + stats.delivered, 0);
+    let metrics = running
+        .client
+        .get(running.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains(r#"stripe_chat_webhooks_rejected_total{reason="no_valid_signature"} 1"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_limit_gets_413_without_being_stored() {
+    let running = Running::start("").await;
+    let big = format!("{{\"id\":\"evt_big\",\"pad\":\"{}\"}}", "x".repeat(70_000));
+    let (status, _) = running.post_signed(&big).await;
+    assert_eq!(status, 413);
+    assert!(
+        running
+            .store
+            .event("evt_big")
+            .await
+            .expect("read")
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_event_of_an_unknown_type_is_stored_and_acknowledged_and_duplicates_are_not_stored_twice()
+ {
+    let running = Running::start("").await;
+    let body = fixture("some_future.thing.happened@2027-01-15.future.json");
+    let (status, text) = running.post_signed(&body).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("\"duplicate\":false"));
+    let (status, text) = running.post_signed(&body).await;
+    assert_eq!(status, 200);
+    assert!(text.contains("\"duplicate\":true"));
+    let id = serde_json::from_str::<serde_json::Value>(&body).expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert!(running.store.event(&id).await.expect("read").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_body_that_is_not_json_is_refused_and_a_signed_thin_event_is_kept() {
+    let running = Running::start("").await;
+    let (status, _) = running.post_signed("not json at all").await;
+    assert_eq!(status, 400);
+    let thin = r#"{"id":"evt_thin_1","object":"v2.core.event","type":"v1.billing.meter.error_report_triggered","created":"2026-10-01T00:00:00Z"}"#;
+    let (status, _) = running.post_signed(thin).await;
+    assert_eq!(status, 200);
+    assert!(
+        running
+            .store
+            .event("evt_thin_1")
+            .await
+            .expect("read")
+            .is_some()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_cannot_commit_gets_503_so_stripe_retries_and_readiness_follows() {
+    let running = Running::start("").await;
+    running.store.set_available(false);
+    let (status, _) = running
+        .post_signed(&fixture("invoice.paid@2024-06-20.json"))
+        .await;
+    assert_eq!(status, 503);
+    let ready = running
+        .client
+        .get(running.url("/readyz"))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status().as_u16(), 503);
+    running.store.set_available(true);
+    let ready = running
+        .client
+        .get(running.url("/readyz"))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status().as_u16(), 200);
+    let health = running
+        .client
+        .get(running.url("/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(health.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispute_message_is_updated_in_place_with_a_thread_reply() {
+    let running = Running::start("").await;
+    let t = now();
+    let created = with_id(
+        &fixture("charge.dispute.created@2026-09-30.endive.json"),
+        "evt_d1",
+        t - 20,
+    );
+    let closed = with_id(
+        &fixture("charge.dispute.closed@2026-09-30.endive+won.json"),
+        "evt_d2",
+        t - 10,
+    );
+    assert_eq!(running.post_signed(&created).await.0, 200);
+    running.lines(1).await;
+    assert_eq!(running.post_signed(&closed).await.0, 200);
+    let lines = running.lines(3).await;
+    assert_eq!(lines.len(), 3, "message, update, reply");
+    assert!(lines[1].update_of.as_deref() == Some(lines[0].id.as_str()));
+    assert!(lines[2].thread_root.as_deref() == Some(lines[0].id.as_str()));
+    assert!(
+        lines[1].message.title.to_lowercase().contains("won"),
+        "{}",
+        lines[1].message.title
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_failure_queued_behind_its_invoices_payment_is_not_sent() {
+    let running = Running::start("").await;
+    running.store.set_available(true);
+    let t = now();
+    let failed = with_id(
+        &fixture("invoice.payment_failed@2026-09-30.endive.json"),
+        "evt_f1",
+        t - 20,
+    );
+    let mut paid: serde_json::Value =
+        serde_json::from_str(&fixture("invoice.paid@2026-09-30.endive.json")).expect("json");
+    let failed_value: serde_json::Value = serde_json::from_str(&failed).expect("json");
+    paid["data"]["object"]["id"] = failed_value["data"]["object"]["id"].clone();
+    paid["id"] = "evt_p1".into();
+    paid["created"] = (t - 10).into();
+    let paid = paid.to_string();
+    // Both arrive while the workers are busy: ingest them in one go, the failure first.
+    let (a, b) = tokio::join!(running.post_signed(&failed), running.post_signed(&paid));
+    assert_eq!((a.0, b.0), (200, 200));
+    let lines = running.lines(1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let lines_after = running.lines(lines.len()).await;
+    let titles: Vec<_> = lines_after
+        .iter()
+        .map(|l| l.message.title.clone())
+        .collect();
+    let inhibited = running.service.metrics().deliveries("log", "inhibited");
+    // Either the failure was inhibited, or (when the workers took it before the payment arrived)
+    // it was sent first and the payment updated it in place.
+    if inhibited == 1 {
+        assert_eq!(lines_after.len(), 1, "{titles:?}");
+    } else {
+        assert!(
+            lines_after.len() >= 2 && lines_after[1].update_of.is_some(),
+            "{titles:?}"
+        );
+    }
+}

@@ -1,0 +1,252 @@
+//! What the `stripe-chat` binary's service commands do: `serve`, `dlq`, `replay`,
+//! `send-test-event`. The binary only parses arguments and calls these.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), stripe_chat::ops::OpsError> {
+//! let config = stripe_chat::ops::load_config(std::path::Path::new("stripe-chat.toml"))?;
+//! let store = stripe_chat::ops::open_store(&config).await?;
+//! for job in stripe_chat::ops::dlq_list(&store).await? {
+//!     println!("{job}");
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use stripe_chat_server::config::ServiceConfig;
+use stripe_chat_server::service::Service;
+use stripe_chat_store::{DlqTarget, JobId, NewJob, SqliteStore, Store, StoreError};
+
+use crate::events::{StripeEvent, sign};
+
+/// Why a service command failed.
+///
+/// ```
+/// let e = stripe_chat::ops::OpsError::Config("server.listen: missing".into());
+/// assert_eq!(e.to_string(), "configuration: server.listen: missing");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpsError {
+    /// The configuration file is missing or wrong (the message names the key).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The network or the listener failed.
+    #[error("{0}")]
+    Io(String),
+    /// The request is wrong (an unknown event, job or sample).
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Reads and checks the configuration file at `path`.
+///
+/// ```
+/// let err = stripe_chat::ops::load_config(std::path::Path::new("/no/such/file.toml")).unwrap_err();
+/// assert!(err.to_string().contains("/no/such/file.toml"));
+/// ```
+pub fn load_config(path: &Path) -> Result<ServiceConfig, OpsError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| OpsError::Config(format!("cannot read {}: {e}", path.display())))?;
+    ServiceConfig::from_toml(&text)
+        .map_err(|e| OpsError::Config(format!("{}: {e}", path.display())))
+}
+
+/// Opens the configured SQLite store (creating its directory).
+///
+/// ```no_run
+/// # async fn f(config: stripe_chat_server::config::ServiceConfig) -> Result<(), stripe_chat::ops::OpsError> {
+/// let store = stripe_chat::ops::open_store(&config).await?;
+/// # let _ = store; Ok(()) }
+/// ```
+pub async fn open_store(config: &ServiceConfig) -> Result<SqliteStore, OpsError> {
+    Ok(stripe_chat_server::service::open_store(&config.store).await?)
+}
+
+/// Where each `file` destination writes, as `(name, path)`.
+///
+/// ```
+/// let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n[[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = \"out/messages.jsonl\"\n")?;
+/// assert_eq!(stripe_chat::ops::file_destinations(&config), vec![("log".to_string(), "out/messages.jsonl".to_string())]);
+/// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+/// ```
+pub fn file_destinations(config: &ServiceConfig) -> Vec<(String, String)> {
+    config
+        .destinations
+        .iter()
+        .filter_map(|d| {
+            d.file_path
+                .as_ref()
+                .map(|p| (d.name.clone(), p.display().to_string()))
+        })
+        .collect()
+}
+
+/// Runs the service until SIGTERM or SIGINT, then stops accepting, finishes what is in flight and
+/// returns within `server.shutdown_grace_secs`. `announce` gets the listening address first.
+///
+/// ```no_run
+/// # async fn f(config: stripe_chat_server::config::ServiceConfig) -> Result<(), stripe_chat::ops::OpsError> {
+/// stripe_chat::ops::serve(config, |addr| println!("listening on {addr}")).await?;
+/// # Ok(()) }
+/// ```
+pub async fn serve(
+    config: ServiceConfig,
+    announce: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), OpsError> {
+    let store = open_store(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .map_err(|e| OpsError::Io(format!("cannot listen on {}: {e}", config.server.listen)))?;
+    let service = Service::start(&config, Arc::new(store), listener)
+        .map_err(|e| OpsError::Io(e.to_string()))?;
+    announce(service.local_addr());
+    tracing::info!(listen = %service.local_addr(), "stripe-chat is serving");
+    shutdown_signal().await;
+    let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    tracing::info!(
+        grace_secs = grace.as_secs(),
+        "shutting down: finishing work in flight"
+    );
+    if service.shutdown(grace).await {
+        tracing::info!("stopped cleanly");
+    } else {
+        tracing::warn!("grace period over: unfinished jobs run again after a restart");
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The dead-lettered jobs, one line each: `id  destination  event_type  event_id  attempts  error`.
+///
+/// ```no_run
+/// # async fn f(store: stripe_chat_store::SqliteStore) -> Result<(), stripe_chat::ops::OpsError> {
+/// let lines = stripe_chat::ops::dlq_list(&store).await?;
+/// # let _ = lines; Ok(()) }
+/// ```
+pub async fn dlq_list(store: &dyn Store) -> Result<Vec<String>, OpsError> {
+    Ok(store
+        .dlq_list(10_000)
+        .await?
+        .into_iter()
+        .map(|job| {
+            format!(
+                "{}\t{}\t{}\t{}\tattempts={}\t{}",
+                job.id,
+                job.destination,
+                job.event_type,
+                job.event_id,
+                job.attempts,
+                job.last_error.unwrap_or_default()
+            )
+        })
+        .collect())
+}
+
+/// Makes dead-lettered jobs pending again: one job by id, or all. Returns how many.
+///
+/// ```no_run
+/// # async fn f(store: stripe_chat_store::SqliteStore) -> Result<(), stripe_chat::ops::OpsError> {
+/// let n = stripe_chat::ops::dlq_retry(&store, None).await?;
+/// # let _ = n; Ok(()) }
+/// ```
+pub async fn dlq_retry(store: &dyn Store, job: Option<&str>) -> Result<usize, OpsError> {
+    let target = match job {
+        None => DlqTarget::All,
+        Some(id) => DlqTarget::Job(
+            id.parse::<JobId>()
+                .map_err(|_| OpsError::Usage(format!("{id:?} is not a job id (see dlq list)")))?,
+        ),
+    };
+    Ok(store.dlq_retry(target, SystemTime::now()).await?)
+}
+
+/// Delivers a stored event again to the destinations its routes name now. Returns how many jobs
+/// were created or made pending again.
+///
+/// ```no_run
+/// # async fn f(config: stripe_chat_server::config::ServiceConfig, store: stripe_chat_store::SqliteStore) -> Result<(), stripe_chat::ops::OpsError> {
+/// let n = stripe_chat::ops::replay(&config, &store, "evt_1NG8Du2eZvKYlo2CUI79vXWy").await?;
+/// # let _ = n; Ok(()) }
+/// ```
+pub async fn replay(
+    config: &ServiceConfig,
+    store: &dyn Store,
+    event_id: &str,
+) -> Result<usize, OpsError> {
+    let stored = store
+        .event(event_id)
+        .await?
+        .ok_or_else(|| OpsError::Usage(format!("no stored event {event_id}")))?;
+    let jobs = match StripeEvent::from_json(stored.raw) {
+        Ok(event) => {
+            let key = stripe_chat_server::ingest::thread_key(&event);
+            config
+                .routes
+                .destinations(&event)
+                .into_iter()
+                .map(|name| match &key {
+                    Some(key) => NewJob::new(name).thread_key(key.clone()),
+                    None => NewJob::new(name),
+                })
+                .collect()
+        }
+        Err(_) => Vec::new(),
+    };
+    Ok(store.replay(event_id, jobs, SystemTime::now()).await?)
+}
+
+/// Signs `body` with `secret` as Stripe does and POSTs it to `url`. Returns the HTTP status and
+/// the answer's body.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), stripe_chat::ops::OpsError> {
+/// let raw = stripe_chat::samples::fresh(stripe_chat::samples::sample("invoice.paid").unwrap_or("{}"))
+///     .map_err(|e| stripe_chat::ops::OpsError::Usage(e.to_string()))?;
+/// let (status, _) = stripe_chat::ops::send_signed("http://127.0.0.1:8787/webhooks/stripe", "whsec_demo", &raw).await?;
+/// assert_eq!(status, 200);
+/// # Ok(()) }
+/// ```
+pub async fn send_signed(url: &str, secret: &str, body: &str) -> Result<(u16, String), OpsError> {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("Content-Type", "application/json")
+        .header("Stripe-Signature", sign(body.as_bytes(), secret, now))
+        .body(body.to_owned())
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .map_err(|e| OpsError::Io(format!("cannot POST to {url}: {e}")))?;
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    Ok((status, text))
+}
