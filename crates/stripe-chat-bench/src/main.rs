@@ -1,0 +1,269 @@
+//! `stripe-chat-bench`: the load benchmark of the stripe-chat webhook listener.
+//!
+//! - `stripe-chat-bench load --url URL --secret whsec_...` sends unique, freshly signed ~5 KB
+//!   events over N keep-alive HTTP/1.1 connections, in closed loop (as fast as answers come) or in
+//!   open loop (`--rate R`, latency measured from the scheduled time), and reports 2xx, non-2xx by
+//!   status, errors, acknowledged events per second, latency percentiles (HdrHistogram) and, with
+//!   `--pid`, the receiver's peak RSS and CPU.
+//! - `stripe-chat-bench baseline-axum --listen ADDR --secret whsec_... --db FILE` runs the baseline
+//!   receiver the service is compared with: verify, then group-commit the raw event to SQLite.
+//!
+//! ```text
+//! stripe-chat-bench baseline-axum --listen 127.0.0.1:18081 --secret whsec_bench --db /var/tmp/b.db &
+//! stripe-chat-bench load --url http://127.0.0.1:18081/webhooks/stripe --secret whsec_bench \
+//!     --connections 64 --duration 20s
+//! stripe-chat-bench load --url http://127.0.0.1:18081/webhooks/stripe --secret whsec_bench \
+//!     --connections 64 --duration 20s --rate 1000 --json
+//! ```
+//!
+//! `stripe-chat-bench table FILE... --baseline express --baseline axum-sqlite --check stripe-chat`
+//! puts the `--json` lines of several runs in one Markdown table with ratios, and checks the
+//! service's targets. `tests/bench/run.sh` runs the whole comparison.
+#![forbid(unsafe_code)]
+
+mod baseline;
+mod event;
+mod load;
+mod procfs;
+mod table;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+/// Load benchmark of the stripe-chat webhook listener.
+#[derive(Debug, Parser)]
+#[command(name = "stripe-chat-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Send unique, freshly signed events to a webhook receiver and report throughput and latency.
+    Load(LoadArgs),
+    /// Run the baseline receiver: verify the signature, group-commit the raw event to SQLite.
+    BaselineAxum(BaselineArgs),
+    /// Print a Markdown table of `load --json` results, with ratios against baselines.
+    Table(TableArgs),
+    /// Wait until the machine is idle (other work would skew a run); exit 1 at the timeout.
+    WaitIdle(WaitIdleArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct WaitIdleArgs {
+    /// Idle means at most this many cores busy, averaged over the window.
+    #[arg(long, default_value_t = 0.1)]
+    max_busy: f64,
+    /// The window to average over.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    window: Duration,
+    /// Give up after this long.
+    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
+    timeout: Duration,
+}
+
+#[derive(Debug, clap::Args)]
+struct TableArgs {
+    /// Files holding `load --json` lines (other lines are ignored).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// A receiver label to compare every other receiver with (repeatable).
+    #[arg(long = "baseline")]
+    baselines: Vec<String>,
+    /// A receiver label to check against the service's targets (≥ 10,000 acks/s and p99 ≤ 15 ms
+    /// in closed loop, p99 ≤ 3 ms in open loop, peak RSS ≤ 100 MB); exits 1 when one is missed.
+    #[arg(long)]
+    check: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct LoadArgs {
+    /// The receiver's webhook URL (http:// only), e.g. http://127.0.0.1:8787/webhooks/stripe.
+    #[arg(long)]
+    url: String,
+    /// The endpoint secret to sign with (whsec_...).
+    #[arg(long, env = "STRIPE_CHAT_BENCH_SECRET", hide_env_values = true)]
+    secret: String,
+    /// Keep-alive HTTP/1.1 connections.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// How long to measure.
+    #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// Load sent before measuring, not counted.
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    warmup: Duration,
+    /// Open loop: requests per second, at fixed intervals. Without it: closed loop.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Stop after this many requests (warm-up included), even before the duration ends.
+    #[arg(long)]
+    requests: Option<u64>,
+    /// Size of each event body in bytes (the sample is padded up to it).
+    #[arg(long, default_value_t = 5000)]
+    event_size: usize,
+    /// Another sample event (JSON) instead of the built-in invoice.payment_failed.
+    #[arg(long)]
+    event_file: Option<PathBuf>,
+    /// A request without an answer after this long counts as an error.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    timeout: Duration,
+    /// The receiver's process id: sample its RSS (VmRSS, VmHWM) and CPU from /proc.
+    #[arg(long)]
+    pid: Option<u32>,
+    /// A name for the receiver in the report.
+    #[arg(long, default_value = "receiver")]
+    label: String,
+    /// Runtime worker threads of the generator.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Print one JSON line on stdout (the human summary goes to stderr).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct BaselineArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:18081")]
+    listen: String,
+    /// Endpoint secret(s) accepted (repeat while rolling a secret).
+    #[arg(
+        long = "secret",
+        required = true,
+        env = "STRIPE_CHAT_BENCH_SECRET",
+        hide_env_values = true
+    )]
+    secrets: Vec<String>,
+    /// The SQLite file (created when missing).
+    #[arg(long)]
+    db: PathBuf,
+    /// Most events committed in one transaction.
+    #[arg(long, default_value_t = 1024)]
+    max_batch: usize,
+    /// Runtime worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn runtime(threads: Option<usize>) -> Result<tokio::runtime::Runtime, String> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(threads) = threads {
+        builder.worker_threads(threads.max(1));
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}
+
+fn load(args: LoadArgs) -> Result<(), String> {
+    let sample = match &args.event_file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| format!("--event-file {}: {e}", path.display()))?,
+        None => event::DEFAULT_SAMPLE.to_owned(),
+    };
+    let events = event::EventFactory::new(&sample, args.event_size, &args.secret)?;
+    let plan = load::Plan {
+        url: args.url,
+        connections: args.connections,
+        duration: args.duration,
+        warmup: args.warmup,
+        rate: args.rate,
+        max_requests: args.requests,
+        timeout: args.timeout,
+        pid: args.pid,
+        label: args.label,
+    };
+    let report = runtime(Some(args.threads))?.block_on(load::run(&plan, events))?;
+    if args.json {
+        eprint!("{}", report.human());
+        let line = serde_json::to_string(&report).map_err(|e| e.to_string())?;
+        println!("{line}");
+    } else {
+        print!("{}", report.human());
+    }
+    Ok(())
+}
+
+fn baseline(args: BaselineArgs) -> Result<(), String> {
+    let options = baseline::Options {
+        listen: args.listen,
+        secrets: args.secrets,
+        db: args.db,
+        max_batch: args.max_batch,
+    };
+    runtime(args.threads)?.block_on(baseline::serve(options))
+}
+
+/// Waits for an idle window; `Ok(false)` at the timeout.
+fn wait_idle(args: &WaitIdleArgs) -> Result<bool, String> {
+    let started = std::time::Instant::now();
+    let mut said = false;
+    loop {
+        let before = procfs::system_busy_seconds().ok_or("cannot read /proc/stat")?;
+        let t0 = std::time::Instant::now();
+        std::thread::sleep(args.window);
+        let after = procfs::system_busy_seconds().ok_or("cannot read /proc/stat")?;
+        let busy = (after - before) / t0.elapsed().as_secs_f64();
+        if busy <= args.max_busy {
+            if said {
+                eprintln!("idle now ({busy:.2} cores busy)");
+            }
+            return Ok(true);
+        }
+        if started.elapsed() >= args.timeout {
+            eprintln!("still busy ({busy:.2} cores) after {:?}", args.timeout);
+            return Ok(false);
+        }
+        if !said {
+            eprintln!("waiting for an idle machine ({busy:.2} cores busy with other work)...");
+            said = true;
+        }
+    }
+}
+
+/// Prints the table (and the checks); `Ok(false)` when a checked target is missed.
+fn table(args: TableArgs) -> Result<bool, String> {
+    let mut reports = Vec::new();
+    for file in &args.files {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        reports.extend(table::parse_reports(&text));
+    }
+    print!("{}", table::markdown(&reports, &args.baselines));
+    let Some(label) = args.check else {
+        return Ok(true);
+    };
+    let (text, ok) = table::check(&reports, &label, table::Targets::SERVICE);
+    println!();
+    print!("{text}");
+    Ok(ok)
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Load(args) => load(args),
+        Command::BaselineAxum(args) => baseline(args),
+        Command::WaitIdle(args) => match wait_idle(&args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
+        Command::Table(args) => match table(args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("stripe-chat-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
