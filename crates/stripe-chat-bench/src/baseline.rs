@@ -6,6 +6,9 @@
 //! the id) into a SQLite file in WAL mode with `synchronous=FULL`, commits, and only then are the
 //! requests of the batch answered: 200 after the commit, 503 when it failed. No routing, no jobs.
 //! `GET /healthz` answers 200.
+//!
+//! Without a database it only verifies and answers 200: the floor of the HTTP stack, the signature
+//! check and the load generator on this machine, to read the other figures against.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,8 +28,11 @@ use tokio::sync::oneshot;
 pub(crate) struct Options {
     pub(crate) listen: String,
     pub(crate) secrets: Vec<String>,
-    pub(crate) db: PathBuf,
+    /// `None`: verify only, store nothing.
+    pub(crate) db: Option<PathBuf>,
     pub(crate) max_batch: usize,
+    /// `PRAGMA wal_autocheckpoint` (pages; 0 = never checkpoint). SQLite's default is 1000.
+    pub(crate) autocheckpoint: u32,
 }
 
 struct Insert {
@@ -37,7 +43,8 @@ struct Insert {
 
 struct App {
     verifier: WebhookVerifier,
-    writer: std_mpsc::Sender<Insert>,
+    /// `None`: verify only.
+    writer: Option<std_mpsc::Sender<Insert>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -55,9 +62,11 @@ async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -
     let Ok(EventId { id }) = serde_json::from_slice(&body) else {
         return StatusCode::BAD_REQUEST;
     };
+    let Some(writer) = &app.writer else {
+        return StatusCode::OK;
+    };
     let (done, committed) = oneshot::channel();
-    if app
-        .writer
+    if writer
         .send(Insert {
             id,
             raw: body,
@@ -73,10 +82,11 @@ async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -
     }
 }
 
-fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {
+fn open(path: &std::path::Path, autocheckpoint: u32) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "wal_autocheckpoint", autocheckpoint)?;
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS events (
              id TEXT PRIMARY KEY,
@@ -120,16 +130,23 @@ fn writer(mut conn: Connection, queue: std_mpsc::Receiver<Insert>, max_batch: us
 
 /// Serves until the process is stopped.
 pub(crate) async fn serve(options: Options) -> Result<(), String> {
-    let conn = open(&options.db).map_err(|e| format!("--db {}: {e}", options.db.display()))?;
-    let (tx, rx) = std_mpsc::channel();
-    let max_batch = options.max_batch.max(1);
-    std::thread::Builder::new()
-        .name("sqlite-writer".into())
-        .spawn(move || writer(conn, rx, max_batch))
-        .map_err(|e| format!("cannot start the writer thread: {e}"))?;
+    let writer_tx = match &options.db {
+        Some(db) => {
+            let conn = open(db, options.autocheckpoint)
+                .map_err(|e| format!("--db {}: {e}", db.display()))?;
+            let (tx, rx) = std_mpsc::channel();
+            let max_batch = options.max_batch.max(1);
+            std::thread::Builder::new()
+                .name("sqlite-writer".into())
+                .spawn(move || writer(conn, rx, max_batch))
+                .map_err(|e| format!("cannot start the writer thread: {e}"))?;
+            Some(tx)
+        }
+        None => None,
+    };
     let app = Arc::new(App {
         verifier: WebhookVerifier::new(options.secrets.iter().map(String::as_str)),
-        writer: tx,
+        writer: writer_tx,
     });
     let router = Router::new()
         .route("/webhooks/stripe", post(webhook))
@@ -140,9 +157,12 @@ pub(crate) async fn serve(options: Options) -> Result<(), String> {
         .await
         .map_err(|e| format!("--listen {}: {e}", options.listen))?;
     eprintln!(
-        "baseline-axum listening on http://{}/webhooks/stripe, storing into {}",
+        "baseline-axum listening on http://{}/webhooks/stripe, {}",
         options.listen,
-        options.db.display()
+        options.db.as_ref().map_or_else(
+            || "verifying only, storing nothing".to_owned(),
+            |db| format!("storing into {}", db.display())
+        )
     );
     axum::serve(listener, router)
         .await
@@ -159,7 +179,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("baseline.db");
         let _ = std::fs::remove_file(&path);
-        let mut conn = open(&path).unwrap();
+        let mut conn = open(&path, 1000).unwrap();
         let mut receivers = Vec::new();
         let batch: Vec<Insert> = ["evt_a", "evt_b", "evt_a"]
             .into_iter()

@@ -139,12 +139,15 @@ struct BaselineArgs {
         hide_env_values = true
     )]
     secrets: Vec<String>,
-    /// The SQLite file (created when missing).
+    /// The SQLite file (created when missing). Without it: verify only, store nothing.
     #[arg(long)]
-    db: PathBuf,
+    db: Option<PathBuf>,
     /// Most events committed in one transaction.
     #[arg(long, default_value_t = 1024)]
     max_batch: usize,
+    /// `PRAGMA wal_autocheckpoint` in pages (0: never checkpoint, to see what checkpoints cost).
+    #[arg(long, default_value_t = 1000)]
+    wal_autocheckpoint: u32,
     /// Runtime worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
@@ -196,6 +199,7 @@ fn baseline(args: BaselineArgs) -> Result<(), String> {
         secrets: args.secrets,
         db: args.db,
         max_batch: args.max_batch,
+        autocheckpoint: args.wal_autocheckpoint,
     };
     runtime(args.threads)?.block_on(baseline::serve(options))
 }
