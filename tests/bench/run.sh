@@ -8,6 +8,8 @@
 #   axum-sqlite  `stripe-chat-bench baseline-axum`: verify + group commit of the raw event to SQLite
 #                (WAL, synchronous=FULL), 200 after the commit
 #   stripe-chat  `stripe-chat serve` with a minimal config (SQLite store, one `file` destination)
+#   stripe-chat-ingest  (only when named in --targets) the same, but its one route takes live events
+#                only, so the test events of the load match no route: ingest alone, no delivery
 # Loads (`stripe-chat-bench load`, unique freshly signed ~5 KB events, 64 keep-alive connections):
 #   closed loop as fast as answers come, then open loop at 1,000 events/s; 2 s warm-up, 20 s measured.
 # Then a Markdown table with ratios against the baselines and the service's targets checked.
@@ -100,7 +102,7 @@ bench=$root/target/release/stripe-chat-bench
 
 service_ok=0
 service_why=""
-if [[ ,$targets, == *,stripe-chat,* ]]; then
+if [[ ,$targets, == *,stripe-chat,* || ,$targets, == *,stripe-chat-ingest,* ]]; then
   if ! cargo build --release -q -p stripe-chat --bin stripe-chat 2>"$out/stripe-chat-build.log"; then
     service_why="the stripe-chat binary does not build (see $out/stripe-chat-build.log)"
   elif ! "$root/target/release/stripe-chat" serve --help >/dev/null 2>&1; then
@@ -173,7 +175,9 @@ start_receiver() { # label dir port
       "${recv_pin[@]}" "$bench" baseline-axum --listen "127.0.0.1:$port" --db "$dir/baseline.db" \
         >"$dir/receiver.log" 2>&1 &
       ;;
-    stripe-chat)
+    stripe-chat | stripe-chat-ingest)
+      local livemode=""
+      if [[ $label == stripe-chat-ingest ]]; then livemode="livemode = true"; fi
       cat >"$dir/stripe-chat.toml" <<EOF
 [server]
 listen = "127.0.0.1:$port"
@@ -187,6 +191,7 @@ provider = "file"
 path = "$dir/messages.jsonl"
 [[routes]]
 events = ["*"]
+$livemode
 to = ["log"]
 EOF
       "${recv_pin[@]}" "$root/target/release/stripe-chat" serve --config "$dir/stripe-chat.toml" \
@@ -199,11 +204,14 @@ EOF
 port_of() {
   case "$1" in
     axum-sqlite) echo 18081 ;; express) echo 18082 ;; stripe-chat) echo 18083 ;; axum-verify) echo 18084 ;;
+    stripe-chat-ingest) echo 18085 ;;
   esac
 }
 
 db_of() {
-  case "$1" in axum-sqlite) echo baseline.db ;; stripe-chat) echo stripe-chat.db ;; *) echo "" ;; esac
+  case "$1" in
+    axum-sqlite) echo baseline.db ;; stripe-chat | stripe-chat-ingest) echo stripe-chat.db ;; *) echo "" ;;
+  esac
 }
 
 run_one() { # label mode attempt
@@ -273,12 +281,12 @@ run_kept() { # label mode
 
 # ---- all runs ---------------------------------------------------------------------------------
 kept=()
-for label in axum-verify express axum-sqlite stripe-chat; do
+for label in axum-verify express axum-sqlite stripe-chat stripe-chat-ingest; do
   [[ ,$targets, == *,$label,* ]] || continue
   if [[ $label == express && $express_ok == 0 ]]; then
     say "SKIPPED express baseline: $express_why"; continue
   fi
-  if [[ $label == stripe-chat && $service_ok == 0 ]]; then
+  if [[ $label == stripe-chat* && $service_ok == 0 ]]; then
     say "SKIPPED stripe-chat: $service_why; its figures are to be measured"; continue
   fi
   for mode in closed open; do

@@ -113,6 +113,10 @@ pub(crate) struct Report {
     pub(crate) latency_ms: Option<Percentiles>,
     /// Open loop only: 2xx latency from the actual send.
     pub(crate) service_ms: Option<Percentiles>,
+    /// Open loop only: from the scheduled time to the send (waiting for a free connection, and the
+    /// generator's own delay). Large while the receiver keeps up means the generator is late.
+    #[serde(default)]
+    pub(crate) send_lag_ms: Option<Percentiles>,
     pub(crate) rss: Option<RssReport>,
     pub(crate) cpu: CpuReport,
 }
@@ -171,6 +175,7 @@ enum Outcome {
 struct WorkerStats {
     latency: Histogram<u64>,
     service: Histogram<u64>,
+    lag: Histogram<u64>,
     requests: u64,
     ok: u64,
     warm_requests: u64,
@@ -195,6 +200,7 @@ impl WorkerStats {
         WorkerStats {
             latency: histogram(),
             service: histogram(),
+            lag: histogram(),
             requests: 0,
             ok: 0,
             warm_requests: 0,
@@ -233,6 +239,7 @@ impl WorkerStats {
         // Both histograms have the same bounds; adding cannot fail.
         let _ = self.latency.add(&other.latency);
         let _ = self.service.add(&other.service);
+        let _ = self.lag.add(&other.lag);
         self.requests += other.requests;
         self.ok += other.ok;
         self.warm_requests += other.warm_requests;
@@ -370,6 +377,9 @@ async fn open_worker(
         let sent = Instant::now();
         let outcome = ctx.send(&mut conn, request).await;
         if measured {
+            stats
+                .lag
+                .saturating_record(micros(sent.saturating_duration_since(scheduled)));
             stats.record(outcome, scheduled.elapsed(), Some(sent.elapsed()));
         } else {
             stats.record_warm(&outcome);
@@ -543,6 +553,7 @@ pub(crate) async fn run(plan: &Plan, events: EventFactory) -> Result<Report, Str
         },
         latency_ms: Percentiles::of(&total.latency),
         service_ms: plan.rate.and_then(|_| Percentiles::of(&total.service)),
+        send_lag_ms: plan.rate.and_then(|_| Percentiles::of(&total.lag)),
         rss,
         cpu,
     })
@@ -613,6 +624,7 @@ impl Report {
         out.push_str(&line(latency_name, &self.latency_ms));
         if self.rate.is_some() {
             out.push_str(&line("service     (from the send) ", &self.service_ms));
+            out.push_str(&line("send lag    (scheduled → sent) ", &self.send_lag_ms));
         }
         if let Some(rss) = &self.rss {
             let mib = |kib: u64| kib as f64 / 1024.0;
