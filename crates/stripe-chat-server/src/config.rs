@@ -256,7 +256,11 @@ impl ServiceConfig {
         Self::from_toml_with_env(text, |name| std::env::var(name).ok())
     }
 
-    /// Like [`ServiceConfig::from_toml`], with the environment given as a lookup.
+    /// Like [`ServiceConfig::from_toml`], with the environment given as a lookup: every `*_env`
+    /// key (`stripe.webhook_secrets_env`, and each adapter's: Slack's `token_env` and
+    /// `webhook_url_env`, Teams' and Discord's `webhook_url_env`, Matrix's `access_token_env`,
+    /// the webhook adapter's `url_env` and `secret_env`) is read through `env`, never from the
+    /// process environment.
     ///
     /// ```
     /// let text = "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets_env = \"SECRETS\"\n[store]\nsqlite = \"x.db\"\n";
@@ -465,7 +469,7 @@ fn destination(
         "webhook" => Arc::new(
             rest.try_into::<stripe_chat_webhook::WebhookConfig>()
                 .map_err(|e| adapter(&e.message()))?
-                .build()
+                .build_with_env(env)
                 .map_err(|e| adapter(&e))?,
         ),
         "slack" => Arc::new(
@@ -477,19 +481,19 @@ fn destination(
         "teams" => Arc::new(
             rest.try_into::<stripe_chat_teams::TeamsConfig>()
                 .map_err(|e| adapter(&e.message()))?
-                .build()
+                .build_with_env(env)
                 .map_err(|e| adapter(&e))?,
         ),
         "discord" => Arc::new(
             rest.try_into::<stripe_chat_discord::DiscordConfig>()
                 .map_err(|e| adapter(&e.message()))?
-                .build()
+                .build_with_env(env)
                 .map_err(|e| adapter(&e))?,
         ),
         "matrix" => Arc::new(
             rest.try_into::<stripe_chat_matrix::MatrixConfig>()
                 .map_err(|e| adapter(&e.message()))?
-                .build()
+                .build_with_env(env)
                 .map_err(|e| adapter(&e))?,
         ),
         other => {
@@ -612,6 +616,92 @@ to = ["log"]
         );
         let err = ServiceConfig::from_toml_with_env(&text, no_env).expect_err("duplicate");
         assert_eq!(err.key, "destinations[1].name");
+    }
+
+    /// One destination of each adapter that takes secrets, every secret from the environment.
+    const FROM_ENV: &str = r#"
+[[destinations]]
+name = "slack"
+provider = "slack"
+token_env = "T_SLACK"
+channel = "C1"
+[[destinations]]
+name = "teams"
+provider = "teams"
+webhook_url_env = "T_TEAMS"
+[[destinations]]
+name = "discord"
+provider = "discord"
+webhook_url_env = "T_DISCORD"
+[[destinations]]
+name = "matrix"
+provider = "matrix"
+homeserver = "https://matrix.example.org"
+room_id = "!ops:example.org"
+access_token_env = "T_MATRIX"
+[[destinations]]
+name = "hook"
+provider = "webhook"
+url_env = "T_HOOK_URL"
+secret_env = "T_HOOK_SECRET"
+"#;
+
+    fn injected(name: &str) -> Option<String> {
+        let value = match name {
+            "T_SLACK" => "xoxb-s3cr3t-slack",
+            "T_TEAMS" => {
+                "https://prod-00.westus.logic.azure.com/workflows/1/triggers/manual/paths/invoke?sig=s3cr3t-teams"
+            }
+            "T_DISCORD" => "https://discord.com/api/webhooks/123456789012345678/s3cr3t-discord",
+            "T_MATRIX" => "syt_s3cr3t-matrix",
+            "T_HOOK_URL" => "https://erp.example.com/hook?key=s3cr3t-hook",
+            "T_HOOK_SECRET" => "s3cr3t-hook-0123456789abcdef",
+            _ => return None,
+        };
+        Some(value.to_owned())
+    }
+
+    #[test]
+    fn every_adapter_reads_its_secrets_from_the_injected_environment() {
+        let text = format!("{MINIMAL}{FROM_ENV}");
+        let config = ServiceConfig::from_toml_with_env(&text, injected).expect("valid");
+        let platforms: Vec<&str> = config
+            .destinations
+            .iter()
+            .map(|d| d.provider.platform())
+            .collect();
+        assert_eq!(
+            platforms,
+            ["file", "slack", "teams", "discord", "matrix", "webhook"]
+        );
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+    }
+
+    #[test]
+    fn a_variable_missing_from_the_injected_environment_names_the_destination_and_the_key() {
+        let text = format!("{MINIMAL}{FROM_ENV}");
+        for (variable, destination, key) in [
+            ("T_SLACK", "slack", "token_env"),
+            ("T_TEAMS", "teams", "webhook_url_env"),
+            ("T_DISCORD", "discord", "webhook_url_env"),
+            ("T_MATRIX", "matrix", "access_token_env"),
+            ("T_HOOK_URL", "hook", "url_env"),
+            ("T_HOOK_SECRET", "hook", "secret_env"),
+        ] {
+            let err = ServiceConfig::from_toml_with_env(&text, |name| {
+                (name != variable).then(|| injected(name)).flatten()
+            })
+            .expect_err("missing variable");
+            let message = err.to_string();
+            assert!(
+                message.contains(&format!("{destination:?}")),
+                "{variable}: {message}"
+            );
+            assert!(message.contains(key), "{variable}: {message}");
+            assert!(message.contains(variable), "{variable}: {message}");
+            assert!(!message.contains("s3cr3t"), "{variable}: {message}");
+        }
     }
 
     #[test]
