@@ -95,10 +95,70 @@ pub struct StripeSection {
     /// Largest accepted distance between the signature's timestamp and now, in seconds.
     #[serde(default = "default_tolerance")]
     pub tolerance_secs: u64,
+    /// `stripe-chat backfill`: the environment variable holding the Stripe API key (default
+    /// [`DEFAULT_API_KEY_ENV`]). The key itself is never written in the file.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// `stripe-chat backfill`: where Stripe's API is (default `https://api.stripe.com/`; a proxy,
+    /// or a mock server in tests).
+    #[serde(default)]
+    pub api_base: Option<String>,
 }
 
 fn default_tolerance() -> u64 {
     300
+}
+
+/// The environment variable `stripe-chat backfill` reads the Stripe API key from, unless
+/// `stripe.api_key_env` names another.
+///
+/// ```
+/// assert_eq!(stripe_chat_server::config::DEFAULT_API_KEY_ENV, "STRIPE_API_KEY");
+/// ```
+pub const DEFAULT_API_KEY_ENV: &str = "STRIPE_API_KEY";
+
+/// How `stripe-chat backfill` reaches Stripe's API: from `[stripe]`, checked.
+///
+/// ```
+/// let api = stripe_chat_server::config::StripeApi::default();
+/// assert_eq!(api.api_key_env, "STRIPE_API_KEY");
+/// assert_eq!(api.api_base, None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StripeApi {
+    /// The environment variable holding the API key (`sk_…` or a restricted `rk_…` key that may
+    /// read events).
+    pub api_key_env: String,
+    /// Where Stripe's API is, when not `https://api.stripe.com/`.
+    pub api_base: Option<String>,
+}
+
+impl Default for StripeApi {
+    fn default() -> Self {
+        StripeApi {
+            api_key_env: DEFAULT_API_KEY_ENV.to_owned(),
+            api_base: None,
+        }
+    }
+}
+
+/// `Ok` for an absolute `http(s)` URL with a host, without user information, query or fragment.
+fn check_api_base(url: &str) -> Result<(), &'static str> {
+    let (scheme, rest) = url.split_once("://").ok_or("is not an http(s) URL")?;
+    if !matches!(scheme, "http" | "https") {
+        return Err("is not an http(s) URL");
+    }
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() {
+        return Err("has no host");
+    }
+    if host.contains('@') || rest.contains(['?', '#']) {
+        return Err("must not have user information, a query or a fragment");
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("has spaces or control characters");
+    }
+    Ok(())
 }
 
 /// `[store]`: where events and delivery jobs are kept.
@@ -228,6 +288,8 @@ pub struct ServiceConfig {
     pub destinations: Vec<Destination>,
     /// The routes.
     pub routes: Routes,
+    /// How `stripe-chat backfill` reaches Stripe's API.
+    pub stripe_api: StripeApi,
 }
 
 impl ServiceConfig {
@@ -318,6 +380,24 @@ impl ServiceConfig {
                 "must be at least 1",
             ));
         }
+        let mut stripe_api = StripeApi::default();
+        if let Some(var) = &raw.stripe.api_key_env {
+            let var = var.trim();
+            if var.is_empty() || var.contains(['=', '\0']) {
+                return Err(ConfigError::new(
+                    "stripe.api_key_env",
+                    "must name an environment variable",
+                ));
+            }
+            var.clone_into(&mut stripe_api.api_key_env);
+        }
+        if let Some(base) = &raw.stripe.api_base {
+            let base = base.trim();
+            check_api_base(base).map_err(|problem| {
+                ConfigError::new("stripe.api_base", format!("{base:?} {problem}"))
+            })?;
+            stripe_api.api_base = Some(base.to_owned());
+        }
         let verifier = WebhookVerifier::new(secrets)
             .with_tolerance(Duration::from_secs(raw.stripe.tolerance_secs));
 
@@ -372,6 +452,7 @@ impl ServiceConfig {
             verifier,
             destinations,
             routes: raw.routes,
+            stripe_api,
         })
     }
 
@@ -592,6 +673,43 @@ to = ["log"]
         let config = ServiceConfig::from_toml_with_env(&text, |_| Some("whsec_from_env".into()))
             .expect("valid");
         assert!(!format!("{config:?}").contains("whsec_from_env"));
+    }
+
+    #[test]
+    fn the_stripe_api_defaults_to_stripe_api_key_and_can_be_pointed_elsewhere() {
+        let config = ServiceConfig::from_toml_with_env(MINIMAL, no_env).expect("valid");
+        assert_eq!(config.stripe_api, StripeApi::default());
+        let text = MINIMAL.replace(
+            "webhook_secrets = [\"whsec_demo\"]",
+            "webhook_secrets = [\"whsec_demo\"]\napi_key_env = \"STRIPE_BACKFILL_KEY\"\napi_base = \"http://127.0.0.1:12111\"",
+        );
+        let config = ServiceConfig::from_toml_with_env(&text, no_env).expect("valid");
+        assert_eq!(config.stripe_api.api_key_env, "STRIPE_BACKFILL_KEY");
+        assert_eq!(
+            config.stripe_api.api_base.as_deref(),
+            Some("http://127.0.0.1:12111")
+        );
+    }
+
+    #[test]
+    fn an_unusable_stripe_api_base_or_key_variable_is_named() {
+        for (line, key) in [
+            ("api_base = \"api.stripe.com\"", "stripe.api_base"),
+            ("api_base = \"ftp://api.stripe.com\"", "stripe.api_base"),
+            ("api_base = \"https://\"", "stripe.api_base"),
+            (
+                "api_base = \"https://api.stripe.com/?x=1\"",
+                "stripe.api_base",
+            ),
+            ("api_key_env = \" \"", "stripe.api_key_env"),
+        ] {
+            let text = MINIMAL.replace(
+                "webhook_secrets = [\"whsec_demo\"]",
+                &format!("webhook_secrets = [\"whsec_demo\"]\n{line}"),
+            );
+            let err = ServiceConfig::from_toml_with_env(&text, no_env).expect_err(line);
+            assert_eq!(err.key, key, "{line}: {err}");
+        }
     }
 
     #[test]
