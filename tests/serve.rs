@@ -914,3 +914,295 @@ async fn a_refused_api_key_fails_the_backfill_without_showing_the_key() {
     assert!(stderr.contains("unauthorized"), "{stderr}");
     assert!(!stderr.contains(STRIPE_KEY), "{stderr}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// SIGTERM: stop accepting, finish in-flight work, exit within `server.shutdown_grace_secs`.
+
+/// A platform that records the event of every delivery it receives, and answers 200 after
+/// `delay` while `slow` is set, at once otherwise.
+struct SlowPlatform {
+    slow: Arc<std::sync::atomic::AtomicBool>,
+    delay: Duration,
+    /// `(event id, answered slowly)`, in arrival order.
+    seen: Arc<Mutex<Vec<(String, bool)>>>,
+}
+
+impl Respond for SlowPlatform {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let slow = self.slow.load(Ordering::SeqCst);
+        let event = event_id_of(request).map(|(e, _, _)| e).unwrap_or_default();
+        self.seen.lock().expect("lock").push((event, slow));
+        if slow {
+            ResponseTemplate::new(200).set_delay(self.delay)
+        } else {
+            ResponseTemplate::new(200)
+        }
+    }
+}
+
+struct Platform {
+    server: MockServer,
+    slow: Arc<std::sync::atomic::AtomicBool>,
+    seen: Arc<Mutex<Vec<(String, bool)>>>,
+}
+
+impl Platform {
+    async fn start(delay: Duration) -> Platform {
+        let server = MockServer::start().await;
+        let slow = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        Mock::given(matchers::method("POST"))
+            .respond_with(SlowPlatform {
+                slow: Arc::clone(&slow),
+                delay,
+                seen: Arc::clone(&seen),
+            })
+            .mount(&server)
+            .await;
+        Platform { server, slow, seen }
+    }
+
+    fn arrivals(&self) -> usize {
+        self.seen.lock().map(|s| s.len()).unwrap_or(0)
+    }
+
+    /// How many times each event was received while the platform answered at once.
+    fn answered_at_once(&self) -> BTreeMap<String, usize> {
+        let mut per_event = BTreeMap::new();
+        for (event, slow) in self.seen.lock().expect("lock").iter() {
+            if !slow {
+                *per_event.entry(event.clone()).or_default() += 1;
+            }
+        }
+        per_event
+    }
+
+    fn events_received_slowly(&self) -> Vec<String> {
+        self.seen
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(_, slow)| *slow)
+            .map(|(event, _)| event.clone())
+            .collect()
+    }
+}
+
+fn with_grace(config: &Path, secs: u64) {
+    let text = std::fs::read_to_string(config).expect("config");
+    assert!(text.contains("shutdown_grace_secs = 2\n"), "{text}");
+    let text = text.replace(
+        "shutdown_grace_secs = 2\n",
+        &format!("shutdown_grace_secs = {secs}\n"),
+    );
+    std::fs::write(config, text).expect("config");
+}
+
+fn sigterm(server: &Server) {
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -TERM failed");
+}
+
+/// Whether a new TCP connection to `addr` is refused.
+fn refuses_connections(addr: &str) -> bool {
+    let addr: std::net::SocketAddr = addr.parse().expect("address");
+    std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err()
+}
+
+/// Waits for the process to exit; its status and how long after `since` it was seen gone.
+async fn wait_exit(
+    server: &mut Server,
+    since: Instant,
+    deadline: Duration,
+) -> Option<(std::process::ExitStatus, Duration)> {
+    while since.elapsed() < deadline {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            return Some((status, since.elapsed()));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
+/// Posts `n` independent payment events; returns their ids, all acknowledged.
+async fn post_payments(server: &Server, prefix: &str, n: usize) -> Vec<String> {
+    let client = reqwest::Client::new();
+    let t = now();
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let mut e = fixture("payment_intent.succeeded@2026-09-30.endive.json");
+        let id = format!("evt_{prefix}_{i}");
+        e["id"] = id.clone().into();
+        e["created"] = (t - 60 + i as i64).into();
+        e["data"]["object"]["id"] = format!("pi_{prefix}_{i}").into();
+        e["data"]["object"]["invoice"] = serde_json::Value::Null;
+        assert_eq!(
+            post(&client, &server.webhook_url(), &e.to_string()).await,
+            Some(200),
+            "{id} acknowledged"
+        );
+        ids.push(id);
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_accepting_finishes_the_delivery_in_flight_and_exits_zero_within_the_grace_period()
+ {
+    const GRACE: Duration = Duration::from_secs(6);
+    const DELAY: Duration = Duration::from_secs(2);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let platform = Platform::start(DELAY).await;
+    let config = write_config(
+        dir.path(),
+        "workers = 1",
+        &webhook_destination(&platform.server.uri()),
+    );
+    with_grace(&config, GRACE.as_secs());
+    let log = dir.path().join("server.log");
+    let mut server = Server::start(&config, &log);
+    let ids = post_payments(&server, "term", 4).await;
+
+    // The first delivery is in flight: the platform has it and answers in DELAY.
+    assert!(
+        wait_for(Duration::from_secs(10), || platform.arrivals() >= 1).await,
+        "no delivery started"
+    );
+    let in_flight = platform.events_received_slowly()[0].clone();
+    let term = Instant::now();
+    sigterm(&server);
+
+    // New connections are refused while the delivery in flight is still being finished.
+    let addr = server.addr.clone();
+    assert!(
+        wait_for(Duration::from_secs(1), || refuses_connections(&addr)).await,
+        "still accepting connections after SIGTERM"
+    );
+    assert!(
+        matches!(server.child.try_wait(), Ok(None)),
+        "the process stopped accepting before it finished its work (it is still running)"
+    );
+
+    let (status, took) = wait_exit(&mut server, term, GRACE + Duration::from_secs(5))
+        .await
+        .expect("the process exits");
+    assert_eq!(status.code(), Some(0), "log: {}", log.display());
+    assert!(
+        took < GRACE,
+        "exited {took:?} after SIGTERM; grace {GRACE:?}"
+    );
+    assert!(
+        took >= DELAY - Duration::from_millis(500),
+        "exited {took:?} after SIGTERM, before the delivery in flight ({DELAY:?}) was answered"
+    );
+    let logged = std::fs::read_to_string(&log).expect("log");
+    assert!(!logged.contains("grace period over"), "{logged}");
+
+    // The delivery in flight was finished and recorded; the rest is pending, none lost.
+    {
+        use stripe_chat::store::Store;
+        let store = open_store(dir.path()).await;
+        let stats = store.stats().await.expect("stats");
+        assert_eq!(
+            (stats.delivered, stats.pending, stats.leased, stats.dead),
+            (1, ids.len() as u64 - 1, 0, 0),
+            "{stats:?}"
+        );
+        for id in &ids {
+            assert!(store.event(id).await.expect("readable").is_some(), "{id}");
+        }
+    }
+
+    // After a restart, the rest is delivered, and the event finished before the stop is not
+    // delivered again.
+    platform.slow.store(false, Ordering::SeqCst);
+    let _restarted = Server::start(&config, &log);
+    let rest: Vec<&String> = ids.iter().filter(|id| **id != in_flight).collect();
+    assert!(
+        wait_for(Duration::from_secs(15), || {
+            let answered = platform.answered_at_once();
+            rest.iter().all(|id| answered.contains_key(*id))
+        })
+        .await,
+        "not delivered after the restart: {:?}",
+        platform.answered_at_once()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let answered = platform.answered_at_once();
+    assert!(answered.values().all(|n| *n == 1), "{answered:?}");
+    assert!(!answered.contains_key(&in_flight), "{answered:?}");
+    assert_eq!(platform.events_received_slowly(), vec![in_flight]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_a_delivery_hanging_past_the_grace_period_still_exits_in_time_and_loses_nothing()
+ {
+    const GRACE: Duration = Duration::from_secs(2);
+    const MARGIN: Duration = Duration::from_millis(1500);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let platform = Platform::start(Duration::from_secs(120)).await;
+    let destination = format!(
+        "{}timeout_secs = 120\n",
+        webhook_destination(&platform.server.uri())
+    );
+    let config = write_config(dir.path(), "workers = 1\nlease_secs = 2", &destination);
+    let log = dir.path().join("server.log");
+    let mut server = Server::start(&config, &log);
+    let ids = post_payments(&server, "hang", 3).await;
+
+    assert!(
+        wait_for(Duration::from_secs(10), || platform.arrivals() >= 1).await,
+        "no delivery started"
+    );
+    let term = Instant::now();
+    sigterm(&server);
+
+    let (status, took) = wait_exit(&mut server, term, GRACE + Duration::from_secs(10))
+        .await
+        .expect("the process exits");
+    assert_eq!(status.code(), Some(0), "log: {}", log.display());
+    assert!(
+        took >= GRACE - Duration::from_millis(100),
+        "exited {took:?} after SIGTERM: it did not wait for the delivery in flight"
+    );
+    assert!(
+        took <= GRACE + MARGIN,
+        "exited {took:?} after SIGTERM; grace {GRACE:?} + {MARGIN:?}"
+    );
+    let logged = std::fs::read_to_string(&log).expect("log");
+    assert!(logged.contains("grace period over"), "{logged}");
+
+    // Nothing was delivered and nothing is lost: every acknowledged event is stored with its job
+    // still to do (the hung one keeps its lease until it runs out).
+    {
+        use stripe_chat::store::Store;
+        let store = open_store(dir.path()).await;
+        let stats = store.stats().await.expect("stats");
+        assert_eq!(stats.delivered, 0, "{stats:?}");
+        assert_eq!(stats.dead, 0, "{stats:?}");
+        assert_eq!(stats.pending + stats.leased, ids.len() as u64, "{stats:?}");
+    }
+
+    platform.slow.store(false, Ordering::SeqCst);
+    let _restarted = Server::start(&config, &log);
+    assert!(
+        wait_for(Duration::from_secs(20), || {
+            let answered = platform.answered_at_once();
+            ids.iter().all(|id| answered.contains_key(id))
+        })
+        .await,
+        "not delivered after the restart: {:?}",
+        platform.answered_at_once()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let answered = platform.answered_at_once();
+    assert!(answered.values().all(|n| *n == 1), "{answered:?}");
+    assert_eq!(
+        platform.events_received_slowly().len(),
+        1,
+        "only the delivery cut off by the stop reached the platform before the restart"
+    );
+}
