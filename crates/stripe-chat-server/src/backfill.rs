@@ -1,7 +1,9 @@
 //! Backfill: fetch the events Stripe could not deliver and store them as the webhook endpoint
 //! would have.
 //!
-//! `stripe-chat backfill --since 24h` runs [`backfill`]. It lists the events created since then
+//! `stripe-chat backfill --since 24h` runs [`backfill_with`] (with [`BackfillOptions`]: an end
+//! to the window, a dry run; [`parse_time`] reads `--since` and `--until`). It lists the events
+//! created since then
 //! whose webhook delivery has not succeeded (still being retried by Stripe, or given up on), with
 //! `GET /v1/events?delivery_success=false&created[gte]=<since>&limit=100`, page after page
 //! (`starting_after` the last event of the page while `has_more`), and ingests each one into the
