@@ -5,6 +5,7 @@
 //! stripe-chat dlq list --config FILE
 //! stripe-chat dlq retry (JOB_ID | --all) --config FILE
 //! stripe-chat replay EVENT_ID --config FILE
+//! stripe-chat backfill --since 24h [--until TIME] [--dry-run] [--api-base URL] --config FILE
 //! stripe-chat send-test-event --url URL --secret SECRET (EVENT.json | EVENT_TYPE)
 //! stripe-chat render --provider <slack|teams|discord|matrix> [--config FILE] EVENT.json
 //! stripe-chat demo [--serve [--data-dir DIR]] [--provider NAME]
@@ -88,6 +89,28 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// Fetch the events Stripe could not deliver (GET /v1/events?delivery_success=false) and
+    /// store them as the webhook would have: routed, deduplicated on their id, delivered by the
+    /// service. The API key comes from the environment (STRIPE_API_KEY, or the variable
+    /// stripe.api_key_env names).
+    Backfill {
+        /// The start: a duration before now (30m, 24h, 7d), a UTC time (2026-12-01,
+        /// 2026-12-01T08:00:00Z) or Unix seconds.
+        #[arg(long, value_name = "TIME")]
+        since: String,
+        /// The end, in the same forms (default: now).
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        /// List and count what would be stored; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Stripe's API base URL (default stripe.api_base, else https://api.stripe.com/).
+        #[arg(long, value_name = "URL")]
+        api_base: Option<String>,
+        /// The configuration file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
     /// Sign a sample event as Stripe does and POST it to a running service.
     SendTestEvent {
         /// The webhook URL (http://HOST:PORT/webhooks/stripe).
@@ -164,6 +187,21 @@ fn main() -> ExitCode {
         Command::Serve { config, log_format } => serve(&config, log_format),
         Command::Dlq { action } => dlq(action),
         Command::Replay { event_id, config } => replay(&config, &event_id),
+        Command::Backfill {
+            since,
+            until,
+            dry_run,
+            api_base,
+            config,
+        } => backfill(
+            &config,
+            stripe_chat::ops::BackfillArgs {
+                since,
+                until,
+                dry_run,
+                api_base,
+            },
+        ),
         Command::SendTestEvent { url, secret, event } => send_test_event(&url, &secret, &event),
     };
     match result {
@@ -274,6 +312,15 @@ fn replay(config: &Path, event_id: &str) -> Result<(), Failure> {
         stripe_chat::ops::replay(&config, &store, event_id).await
     })?;
     println!("{n} delivery job(s) queued for {event_id}");
+    Ok(())
+}
+
+fn backfill(config: &Path, args: stripe_chat::ops::BackfillArgs) -> Result<(), Failure> {
+    let config = stripe_chat::ops::load_config(config)?;
+    let report = runtime()?.block_on(stripe_chat::ops::backfill(&config, &args, |name| {
+        std::env::var(name).ok()
+    }))?;
+    println!("{report}");
     Ok(())
 }
 

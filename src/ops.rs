@@ -1,4 +1,4 @@
-//! What the `stripe-chat` binary's service commands do: `serve`, `dlq`, `replay`,
+//! What the `stripe-chat` binary's service commands do: `serve`, `dlq`, `replay`, `backfill`,
 //! `send-test-event`. The binary only parses arguments and calls these.
 //!
 //! ```no_run
@@ -15,6 +15,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use stripe_chat_message::Secret;
+use stripe_chat_server::backfill::{
+    BackfillClient, BackfillError, BackfillOptions, BackfillReport, backfill_with, parse_time,
+};
 use stripe_chat_server::config::ServiceConfig;
 use stripe_chat_server::service::Service;
 use stripe_chat_store::{DlqTarget, JobId, NewJob, SqliteStore, Store, StoreError};
@@ -39,9 +43,37 @@ pub enum OpsError {
     /// The network or the listener failed.
     #[error("{0}")]
     Io(String),
-    /// The request is wrong (an unknown event, job or sample).
+    /// The request is wrong (an unknown event, job or sample, a bad `--since`, no API key).
     #[error("{0}")]
     Usage(String),
+    /// Listing or storing undelivered events failed (never shows the API key).
+    #[error("backfill: {0}")]
+    Backfill(#[from] BackfillError),
+}
+
+/// Each page of Stripe's event list may take this long.
+const BACKFILL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Tries per page (timeouts, 429, 5xx are tried again with backoff).
+const BACKFILL_ATTEMPTS: u32 = 3;
+
+/// What `stripe-chat backfill` is asked to do.
+///
+/// ```
+/// let args = stripe_chat::ops::BackfillArgs { since: "24h".into(), ..Default::default() };
+/// assert!(!args.dry_run);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BackfillArgs {
+    /// The start of the window: a duration before now (`24h`, `30m`, `7d`), a UTC date or time
+    /// (`2026-12-01`, `2026-12-01T08:00:00Z`) or Unix seconds.
+    pub since: String,
+    /// The end of the window, in the same forms (default: now).
+    pub until: Option<String>,
+    /// List and count, store nothing.
+    pub dry_run: bool,
+    /// Where Stripe's API is, overriding `stripe.api_base`.
+    pub api_base: Option<String>,
 }
 
 /// Reads and checks the configuration file at `path`.
@@ -220,6 +252,74 @@ pub async fn replay(
         Err(_) => Vec::new(),
     };
     Ok(store.replay(event_id, jobs, SystemTime::now()).await?)
+}
+
+/// Fetches the events Stripe has not delivered (`GET /v1/events?delivery_success=false`,
+/// created in the window `args` gives) and stores each as the webhook endpoint would: one job
+/// per destination its routes name, deduplicated on the event id, so an event already stored is
+/// neither stored nor delivered twice. `env` gives the environment variable named by
+/// `stripe.api_key_env` (default `STRIPE_API_KEY`), which holds the API key.
+///
+/// A window that cannot be read, an unset key or an unusable `--api-base` is
+/// [`OpsError::Usage`]; Stripe's and the store's failures are [`OpsError::Backfill`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+/// let args = stripe_chat::ops::BackfillArgs { since: "yesterday".into(), ..Default::default() };
+/// let err = stripe_chat::ops::backfill(&config, &args, |_| Some("sk_test_1".into())).await.unwrap_err();
+/// assert!(err.to_string().starts_with("--since: \"yesterday\" is not a duration"));
+///
+/// let args = stripe_chat::ops::BackfillArgs { since: "24h".into(), ..Default::default() };
+/// let err = stripe_chat::ops::backfill(&config, &args, |_| None).await.unwrap_err();
+/// assert_eq!(err.to_string(), "no Stripe API key: the environment variable STRIPE_API_KEY is not set (stripe.api_key_env names it)");
+/// # Ok(()) }
+/// ```
+pub async fn backfill(
+    config: &ServiceConfig,
+    args: &BackfillArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<BackfillReport, OpsError> {
+    let now = SystemTime::now();
+    let since =
+        parse_time(&args.since, now).map_err(|e| OpsError::Usage(format!("--since: {e}")))?;
+    if since > now {
+        return Err(OpsError::Usage(format!(
+            "--since: {:?} is in the future",
+            args.since
+        )));
+    }
+    let mut options = BackfillOptions::since(since).dry_run(args.dry_run);
+    if let Some(text) = &args.until {
+        let until = parse_time(text, now).map_err(|e| OpsError::Usage(format!("--until: {e}")))?;
+        if until < since {
+            return Err(OpsError::Usage(format!(
+                "--until: {text:?} is before --since {:?}",
+                args.since
+            )));
+        }
+        options = options.until(until);
+    }
+    let var = &config.stripe_api.api_key_env;
+    let api_key = env(var)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .map(Secret::new)
+        .ok_or_else(|| {
+            OpsError::Usage(format!(
+                "no Stripe API key: the environment variable {var} is not set (stripe.api_key_env names it)"
+            ))
+        })?;
+    let api_base = args
+        .api_base
+        .clone()
+        .or_else(|| config.stripe_api.api_base.clone());
+    let client = BackfillClient::new(api_key, api_base, BACKFILL_TIMEOUT)
+        .map_err(|e| OpsError::Usage(format!("cannot call Stripe: {e}")))?
+        .with_attempts(BACKFILL_ATTEMPTS);
+    let store = open_store(config).await?;
+    Ok(backfill_with(&client, &store, &config.routes, options, now).await?)
 }
 
 /// Signs `body` with `secret` as Stripe does and POSTs it to `url`. Returns the HTTP status and

@@ -548,3 +548,661 @@ fn the_minimal_and_full_configurations_in_the_documentation_are_accepted() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// `stripe-chat backfill` against Stripe's events API played by wiremock.
+
+const STRIPE_KEY: &str = "sk_test_51E2eBackfillKeyNeverPrinted9xQ";
+
+/// A corpus event with a fresh id, created `ago` seconds before now, pretty-printed as Stripe
+/// sends it.
+fn undelivered(name: &str, id: &str, object_id: &str, ago: i64) -> String {
+    let mut e = fixture(name);
+    e["id"] = id.into();
+    e["created"] = (now() - ago).into();
+    e["data"]["object"]["id"] = object_id.into();
+    serde_json::to_string_pretty(&e).expect("json")
+}
+
+/// A page of Stripe's event list.
+fn events_page(events: &[&str], has_more: bool) -> String {
+    format!(
+        "{{\n  \"object\": \"list\",\n  \"data\": [\n{}\n  ],\n  \"has_more\": {has_more},\n  \"url\": \"/v1/events\"\n}}",
+        events.join(",\n")
+    )
+}
+
+/// `created[gte]` is `ago` seconds before now, give or take a minute.
+struct CreatedSince {
+    ago: i64,
+}
+
+impl wiremock::Match for CreatedSince {
+    fn matches(&self, request: &Request) -> bool {
+        request
+            .url
+            .query_pairs()
+            .find(|(key, _)| key == "created[gte]")
+            .and_then(|(_, value)| value.parse::<i64>().ok())
+            .is_some_and(|since| (since - (now() - self.ago)).abs() <= 60)
+    }
+}
+
+/// Stripe's `GET /v1/events?delivery_success=false` for the last 24 hours: `first` with
+/// `has_more`, then `second` after the last event of `first`.
+async fn stripe_events_api(first: &[&str], second: &[&str]) -> MockServer {
+    let stripe = MockServer::start().await;
+    let last_id = first
+        .last()
+        .and_then(|e| serde_json::from_str::<serde_json::Value>(e).ok())
+        .and_then(|e| e["id"].as_str().map(str::to_owned))
+        .expect("an id");
+    let base = || {
+        Mock::given(matchers::method("GET"))
+            .and(matchers::path("/v1/events"))
+            .and(matchers::query_param("delivery_success", "false"))
+            .and(matchers::query_param("limit", "100"))
+            .and(CreatedSince { ago: 24 * 3600 })
+            .and(matchers::header(
+                "authorization",
+                format!("Bearer {STRIPE_KEY}").as_str(),
+            ))
+    };
+    base()
+        .and(matchers::query_param_is_missing("starting_after"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(events_page(first, true)))
+        .mount(&stripe)
+        .await;
+    base()
+        .and(matchers::query_param("starting_after", last_id.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_string(events_page(second, false)))
+        .mount(&stripe)
+        .await;
+    stripe
+}
+
+fn file_destination(path: &Path) -> String {
+    format!(
+        "[[destinations]]\nname = \"out\"\nprovider = \"file\"\npath = {:?}\n",
+        path.display().to_string()
+    )
+}
+
+fn run_backfill(config: &Path, args: &[&str], key: Option<&str>) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stripe-chat"));
+    command
+        .arg("backfill")
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env_remove("STRIPE_API_KEY");
+    if let Some(key) = key {
+        command.env("STRIPE_API_KEY", key);
+    }
+    command.output().expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+async fn open_store(dir: &Path) -> stripe_chat::store::SqliteStore {
+    stripe_chat::store::SqliteStore::open(
+        dir.join("data/stripe-chat.db"),
+        stripe_chat::store::SqliteOptions::default(),
+    )
+    .await
+    .expect("the store opens")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_stores_undelivered_events_with_their_jobs_and_a_second_run_stores_nothing() {
+    use stripe_chat::store::Store;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(
+        dir.path(),
+        "workers = 1",
+        &file_destination(&dir.path().join("data/messages.jsonl")),
+    );
+    let failed = undelivered(
+        "invoice.payment_failed@2026-09-30.endive.json",
+        "evt_bf_failed",
+        "in_bf_1",
+        3_600,
+    );
+    let dispute = undelivered(
+        "charge.dispute.created@2026-09-30.endive.json",
+        "evt_bf_dispute",
+        "dp_bf_1",
+        7_200,
+    );
+    let paid = undelivered(
+        "invoice.paid@2019-12-03.json",
+        "evt_bf_paid_2019",
+        "in_bf_2",
+        10_800,
+    );
+    let stripe = stripe_events_api(&[&failed, &dispute], &[&paid]).await;
+    let args = ["--since", "24h", "--api-base", &stripe.uri()];
+
+    let output = run_backfill(&config, &args, Some(STRIPE_KEY));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout).trim(),
+        "fetched 3 undelivered event(s) in 2 page(s): 3 stored, 0 duplicate(s), 0 skipped, 3 delivery job(s) created"
+    );
+    {
+        let store = open_store(dir.path()).await;
+        for (id, raw) in [
+            ("evt_bf_failed", &failed),
+            ("evt_bf_dispute", &dispute),
+            ("evt_bf_paid_2019", &paid),
+        ] {
+            let stored = store.event(id).await.expect("readable").expect(id);
+            assert_eq!(&stored.raw, raw, "{id} is kept as Stripe sent it");
+        }
+        assert_eq!(store.stats().await.expect("stats").pending, 3);
+    }
+
+    let again = run_backfill(&config, &args, Some(STRIPE_KEY));
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert_eq!(
+        text(&again.stdout).trim(),
+        "fetched 3 undelivered event(s) in 2 page(s): 0 stored, 3 duplicate(s), 0 skipped, 0 delivery job(s) created"
+    );
+    let store = open_store(dir.path()).await;
+    assert_eq!(store.stats().await.expect("stats").pending, 3);
+    for output in [&output, &again] {
+        assert!(!text(&output.stdout).contains(STRIPE_KEY));
+        assert!(!text(&output.stderr).contains(STRIPE_KEY));
+    }
+    assert_eq!(
+        stripe.received_requests().await.map(|r| r.len()),
+        Some(4),
+        "two pages per run"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_dry_run_counts_and_writes_nothing() {
+    use stripe_chat::store::Store;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(
+        dir.path(),
+        "workers = 1",
+        &file_destination(&dir.path().join("data/messages.jsonl")),
+    );
+    let failed = undelivered(
+        "invoice.payment_failed@2026-09-30.endive.json",
+        "evt_bf_dry_1",
+        "in_bf_dry_1",
+        60,
+    );
+    let paid = undelivered(
+        "invoice.paid@2026-09-30.endive.json",
+        "evt_bf_dry_2",
+        "in_bf_dry_2",
+        120,
+    );
+    let stripe = stripe_events_api(&[&failed], &[&paid]).await;
+
+    let output = run_backfill(
+        &config,
+        &["--since", "1d", "--dry-run", "--api-base", &stripe.uri()],
+        Some(STRIPE_KEY),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("2 would be stored") && stdout.contains("dry run: nothing written"),
+        "{stdout}"
+    );
+    let store = open_store(dir.path()).await;
+    assert!(
+        store
+            .event("evt_bf_dry_1")
+            .await
+            .expect("readable")
+            .is_none()
+    );
+    assert_eq!(store.stats().await.expect("stats").pending, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_the_running_service_already_delivered_is_not_posted_again_by_backfill() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let messages = dir.path().join("data/messages.jsonl");
+    let config = write_config(dir.path(), "workers = 2", &file_destination(&messages));
+    let server = Server::start(&config, &dir.path().join("server.log"));
+    let delivered = undelivered(
+        "payment_intent.succeeded@2026-09-30.endive.json",
+        "evt_bf_seen",
+        "pi_bf_seen",
+        300,
+    );
+    let missed = undelivered(
+        "invoice.payment_failed@2026-09-30.endive.json",
+        "evt_bf_missed",
+        "in_bf_missed",
+        200,
+    );
+    let client = reqwest::Client::new();
+    assert_eq!(
+        post(&client, &server.webhook_url(), &delivered).await,
+        Some(200)
+    );
+    let stripe = stripe_events_api(&[&delivered], &[&missed]).await;
+
+    let output = run_backfill(
+        &config,
+        &["--since", "24h", "--api-base", &stripe.uri()],
+        Some(STRIPE_KEY),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("1 stored, 1 duplicate(s)"),
+        "{}",
+        text(&output.stdout)
+    );
+
+    let per_event = || {
+        let text = std::fs::read_to_string(&messages).unwrap_or_default();
+        let mut per_event: BTreeMap<String, usize> = BTreeMap::new();
+        for record in stripe_chat::file::records(&text).filter_map(Result::ok) {
+            if let Some(source) = record.message.source {
+                *per_event.entry(source.event_id).or_default() += 1;
+            }
+        }
+        per_event
+    };
+    let both = wait_for(Duration::from_secs(15), || {
+        let seen = per_event();
+        seen.contains_key("evt_bf_seen") && seen.contains_key("evt_bf_missed")
+    })
+    .await;
+    assert!(
+        both,
+        "the running service delivers the backfilled event: {:?}",
+        per_event()
+    );
+    let seen = per_event();
+    assert_eq!(seen.get("evt_bf_seen"), Some(&1), "{seen:?}");
+    assert_eq!(seen.get("evt_bf_missed"), Some(&1), "{seen:?}");
+}
+
+#[test]
+fn backfill_without_an_api_key_is_a_one_line_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(
+        dir.path(),
+        "workers = 1",
+        &file_destination(&dir.path().join("data/messages.jsonl")),
+    );
+    for key in [None, Some("  ")] {
+        let output = run_backfill(
+            &config,
+            &["--since", "24h", "--api-base", "http://127.0.0.1:9"],
+            key,
+        );
+        assert_eq!(output.status.code(), Some(2), "{key:?}");
+        assert!(output.stdout.is_empty());
+        let stderr = text(&output.stderr);
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr:?}");
+        assert!(stderr.contains("STRIPE_API_KEY"), "{stderr}");
+    }
+    assert!(
+        !dir.path().join("data/stripe-chat.db").exists(),
+        "nothing was opened"
+    );
+}
+
+#[test]
+fn backfill_with_an_unreadable_window_is_a_one_line_error_naming_the_flag() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(
+        dir.path(),
+        "workers = 1",
+        &file_destination(&dir.path().join("data/messages.jsonl")),
+    );
+    for (args, needle) in [
+        (vec!["--since", "yesterday"], "--since: \"yesterday\""),
+        (vec!["--since", "24x"], "--since: \"24x\""),
+        (
+            vec!["--since", "1h", "--until", "2h"],
+            "--until: \"2h\" is before",
+        ),
+        (vec!["--since", "2999-01-01"], "in the future"),
+    ] {
+        let output = run_backfill(&config, &args, Some(STRIPE_KEY));
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(output.stdout.is_empty());
+        let stderr = text(&output.stderr);
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr:?}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_api_key_fails_the_backfill_without_showing_the_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(
+        dir.path(),
+        "workers = 1",
+        &file_destination(&dir.path().join("data/messages.jsonl")),
+    );
+    let stripe = MockServer::start().await;
+    Mock::given(matchers::method("GET"))
+        .and(matchers::path("/v1/events"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({
+            "error": {
+                "type": "invalid_request_error",
+                "code": "api_key_expired",
+                "message": format!("Expired API Key provided: {STRIPE_KEY}")
+            }
+        })))
+        .mount(&stripe)
+        .await;
+
+    let output = run_backfill(
+        &config,
+        &["--since", "24h", "--api-base", &stripe.uri()],
+        Some(STRIPE_KEY),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr:?}");
+    assert!(stderr.contains("unauthorized"), "{stderr}");
+    assert!(!stderr.contains(STRIPE_KEY), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// SIGTERM: stop accepting, finish in-flight work, exit within `server.shutdown_grace_secs`.
+
+/// A platform that records the event of every delivery it receives, and answers 200 after
+/// `delay` while `slow` is set, at once otherwise.
+struct SlowPlatform {
+    slow: Arc<std::sync::atomic::AtomicBool>,
+    delay: Duration,
+    /// `(event id, answered slowly)`, in arrival order.
+    seen: Arc<Mutex<Vec<(String, bool)>>>,
+}
+
+impl Respond for SlowPlatform {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let slow = self.slow.load(Ordering::SeqCst);
+        let event = event_id_of(request).map(|(e, _, _)| e).unwrap_or_default();
+        self.seen.lock().expect("lock").push((event, slow));
+        if slow {
+            ResponseTemplate::new(200).set_delay(self.delay)
+        } else {
+            ResponseTemplate::new(200)
+        }
+    }
+}
+
+struct Platform {
+    server: MockServer,
+    slow: Arc<std::sync::atomic::AtomicBool>,
+    seen: Arc<Mutex<Vec<(String, bool)>>>,
+}
+
+impl Platform {
+    async fn start(delay: Duration) -> Platform {
+        let server = MockServer::start().await;
+        let slow = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        Mock::given(matchers::method("POST"))
+            .respond_with(SlowPlatform {
+                slow: Arc::clone(&slow),
+                delay,
+                seen: Arc::clone(&seen),
+            })
+            .mount(&server)
+            .await;
+        Platform { server, slow, seen }
+    }
+
+    fn arrivals(&self) -> usize {
+        self.seen.lock().map(|s| s.len()).unwrap_or(0)
+    }
+
+    /// How many times each event was received while the platform answered at once.
+    fn answered_at_once(&self) -> BTreeMap<String, usize> {
+        let mut per_event = BTreeMap::new();
+        for (event, slow) in self.seen.lock().expect("lock").iter() {
+            if !slow {
+                *per_event.entry(event.clone()).or_default() += 1;
+            }
+        }
+        per_event
+    }
+
+    fn events_received_slowly(&self) -> Vec<String> {
+        self.seen
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(_, slow)| *slow)
+            .map(|(event, _)| event.clone())
+            .collect()
+    }
+}
+
+fn with_grace(config: &Path, secs: u64) {
+    let text = std::fs::read_to_string(config).expect("config");
+    assert!(text.contains("shutdown_grace_secs = 2\n"), "{text}");
+    let text = text.replace(
+        "shutdown_grace_secs = 2\n",
+        &format!("shutdown_grace_secs = {secs}\n"),
+    );
+    std::fs::write(config, text).expect("config");
+}
+
+fn sigterm(server: &Server) {
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -TERM failed");
+}
+
+/// Whether a new TCP connection to `addr` is refused.
+fn refuses_connections(addr: &str) -> bool {
+    let addr: std::net::SocketAddr = addr.parse().expect("address");
+    std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err()
+}
+
+/// Waits for the process to exit; its status and how long after `since` it was seen gone.
+async fn wait_exit(
+    server: &mut Server,
+    since: Instant,
+    deadline: Duration,
+) -> Option<(std::process::ExitStatus, Duration)> {
+    while since.elapsed() < deadline {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            return Some((status, since.elapsed()));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
+/// Posts `n` independent payment events; returns their ids, all acknowledged.
+async fn post_payments(server: &Server, prefix: &str, n: usize) -> Vec<String> {
+    let client = reqwest::Client::new();
+    let t = now();
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let mut e = fixture("payment_intent.succeeded@2026-09-30.endive.json");
+        let id = format!("evt_{prefix}_{i}");
+        e["id"] = id.clone().into();
+        e["created"] = (t - 60 + i as i64).into();
+        e["data"]["object"]["id"] = format!("pi_{prefix}_{i}").into();
+        e["data"]["object"]["invoice"] = serde_json::Value::Null;
+        assert_eq!(
+            post(&client, &server.webhook_url(), &e.to_string()).await,
+            Some(200),
+            "{id} acknowledged"
+        );
+        ids.push(id);
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_accepting_finishes_the_delivery_in_flight_and_exits_zero_within_the_grace_period()
+ {
+    const GRACE: Duration = Duration::from_secs(6);
+    const DELAY: Duration = Duration::from_secs(2);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let platform = Platform::start(DELAY).await;
+    let config = write_config(
+        dir.path(),
+        "workers = 1",
+        &webhook_destination(&platform.server.uri()),
+    );
+    with_grace(&config, GRACE.as_secs());
+    let log = dir.path().join("server.log");
+    let mut server = Server::start(&config, &log);
+    let ids = post_payments(&server, "term", 4).await;
+
+    // The first delivery is in flight: the platform has it and answers in DELAY.
+    assert!(
+        wait_for(Duration::from_secs(10), || platform.arrivals() >= 1).await,
+        "no delivery started"
+    );
+    let in_flight = platform.events_received_slowly()[0].clone();
+    let term = Instant::now();
+    sigterm(&server);
+
+    // New connections are refused while the delivery in flight is still being finished.
+    let addr = server.addr.clone();
+    assert!(
+        wait_for(Duration::from_secs(1), || refuses_connections(&addr)).await,
+        "still accepting connections after SIGTERM"
+    );
+    assert!(
+        matches!(server.child.try_wait(), Ok(None)),
+        "the process stopped accepting before it finished its work (it is still running)"
+    );
+
+    let (status, took) = wait_exit(&mut server, term, GRACE + Duration::from_secs(5))
+        .await
+        .expect("the process exits");
+    assert_eq!(status.code(), Some(0), "log: {}", log.display());
+    assert!(
+        took < GRACE,
+        "exited {took:?} after SIGTERM; grace {GRACE:?}"
+    );
+    assert!(
+        took >= DELAY - Duration::from_millis(500),
+        "exited {took:?} after SIGTERM, before the delivery in flight ({DELAY:?}) was answered"
+    );
+    let logged = std::fs::read_to_string(&log).expect("log");
+    assert!(!logged.contains("grace period over"), "{logged}");
+
+    // The delivery in flight was finished and recorded; the rest is pending, none lost.
+    {
+        use stripe_chat::store::Store;
+        let store = open_store(dir.path()).await;
+        let stats = store.stats().await.expect("stats");
+        assert_eq!(
+            (stats.delivered, stats.pending, stats.leased, stats.dead),
+            (1, ids.len() as u64 - 1, 0, 0),
+            "{stats:?}"
+        );
+        for id in &ids {
+            assert!(store.event(id).await.expect("readable").is_some(), "{id}");
+        }
+    }
+
+    // After a restart, the rest is delivered, and the event finished before the stop is not
+    // delivered again.
+    platform.slow.store(false, Ordering::SeqCst);
+    let _restarted = Server::start(&config, &log);
+    let rest: Vec<&String> = ids.iter().filter(|id| **id != in_flight).collect();
+    assert!(
+        wait_for(Duration::from_secs(15), || {
+            let answered = platform.answered_at_once();
+            rest.iter().all(|id| answered.contains_key(*id))
+        })
+        .await,
+        "not delivered after the restart: {:?}",
+        platform.answered_at_once()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let answered = platform.answered_at_once();
+    assert!(answered.values().all(|n| *n == 1), "{answered:?}");
+    assert!(!answered.contains_key(&in_flight), "{answered:?}");
+    assert_eq!(platform.events_received_slowly(), vec![in_flight]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_a_delivery_hanging_past_the_grace_period_still_exits_in_time_and_loses_nothing()
+ {
+    const GRACE: Duration = Duration::from_secs(2);
+    const MARGIN: Duration = Duration::from_millis(1500);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let platform = Platform::start(Duration::from_secs(120)).await;
+    let destination = format!(
+        "{}timeout_secs = 120\n",
+        webhook_destination(&platform.server.uri())
+    );
+    let config = write_config(dir.path(), "workers = 1\nlease_secs = 2", &destination);
+    let log = dir.path().join("server.log");
+    let mut server = Server::start(&config, &log);
+    let ids = post_payments(&server, "hang", 3).await;
+
+    assert!(
+        wait_for(Duration::from_secs(10), || platform.arrivals() >= 1).await,
+        "no delivery started"
+    );
+    let term = Instant::now();
+    sigterm(&server);
+
+    let (status, took) = wait_exit(&mut server, term, GRACE + Duration::from_secs(10))
+        .await
+        .expect("the process exits");
+    assert_eq!(status.code(), Some(0), "log: {}", log.display());
+    assert!(
+        took >= GRACE - Duration::from_millis(100),
+        "exited {took:?} after SIGTERM: it did not wait for the delivery in flight"
+    );
+    assert!(
+        took <= GRACE + MARGIN,
+        "exited {took:?} after SIGTERM; grace {GRACE:?} + {MARGIN:?}"
+    );
+    let logged = std::fs::read_to_string(&log).expect("log");
+    assert!(logged.contains("grace period over"), "{logged}");
+
+    // Nothing was delivered and nothing is lost: every acknowledged event is stored with its job
+    // still to do (the hung one keeps its lease until it runs out).
+    {
+        use stripe_chat::store::Store;
+        let store = open_store(dir.path()).await;
+        let stats = store.stats().await.expect("stats");
+        assert_eq!(stats.delivered, 0, "{stats:?}");
+        assert_eq!(stats.dead, 0, "{stats:?}");
+        assert_eq!(stats.pending + stats.leased, ids.len() as u64, "{stats:?}");
+    }
+
+    platform.slow.store(false, Ordering::SeqCst);
+    let _restarted = Server::start(&config, &log);
+    assert!(
+        wait_for(Duration::from_secs(20), || {
+            let answered = platform.answered_at_once();
+            ids.iter().all(|id| answered.contains_key(id))
+        })
+        .await,
+        "not delivered after the restart: {:?}",
+        platform.answered_at_once()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let answered = platform.answered_at_once();
+    assert!(answered.values().all(|n| *n == 1), "{answered:?}");
+    assert_eq!(
+        platform.events_received_slowly().len(),
+        1,
+        "only the delivery cut off by the stop reached the platform before the restart"
+    );
+}

@@ -439,6 +439,35 @@ impl DiscordConfig {
     /// assert!(!error.to_string().contains("SECRETTOKEN"));
     /// ```
     pub fn build(&self) -> Result<DiscordProvider, ConfigError> {
+        self.build_with_env(|name| std::env::var(name).ok())
+    }
+
+    /// [`DiscordConfig::build`], reading `webhook_url_env` through `env` instead of the process
+    /// environment (for tests, or to take secrets from somewhere else). A variable that `env`
+    /// does not know, or whose value is blank, is [`ConfigError::MissingEnv`] naming it; no error
+    /// shows the token.
+    ///
+    /// ```
+    /// use stripe_chat_discord::{ConfigError, DiscordConfig};
+    ///
+    /// let config = DiscordConfig::default().webhook_url_env("DISCORD_WEBHOOK_URL");
+    /// let env = |name: &str| {
+    ///     (name == "DISCORD_WEBHOOK_URL")
+    ///         .then(|| "https://discord.com/api/webhooks/123456789012345678/SECRETTOKEN".to_owned())
+    /// };
+    /// let provider = config.build_with_env(env)?;
+    /// assert_eq!(provider.webhook_id(), "123456789012345678");
+    /// assert!(!format!("{provider:?}").contains("SECRETTOKEN"));
+    ///
+    /// let error = config.build_with_env(|_| None).unwrap_err();
+    /// assert_eq!(error, ConfigError::MissingEnv { variable: "DISCORD_WEBHOOK_URL".into() });
+    /// assert_eq!(error.key(), "webhook_url_env");
+    /// # Ok::<(), ConfigError>(())
+    /// ```
+    pub fn build_with_env(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<DiscordProvider, ConfigError> {
         let webhook = match (&self.webhook_url, &self.webhook_url_env) {
             (Some(_), Some(_)) => return Err(ConfigError::ConflictingWebhook),
             (None, None) => return Err(ConfigError::MissingWebhook),
@@ -448,9 +477,12 @@ impl DiscordConfig {
                 if variable.is_empty() {
                     return Err(ConfigError::invalid("webhook_url_env", "is empty"));
                 }
-                let url = Secret::from_env(variable).ok_or_else(|| ConfigError::MissingEnv {
-                    variable: variable.to_owned(),
-                })?;
+                let url = env(variable)
+                    .filter(|v| !v.trim().is_empty())
+                    .map(Secret::new)
+                    .ok_or_else(|| ConfigError::MissingEnv {
+                        variable: variable.to_owned(),
+                    })?;
                 parse_webhook_url(&url, "webhook_url_env")?
             }
         };
@@ -541,6 +573,60 @@ mod tests {
             assert!(!error.to_string().contains("SECRETTOKEN"), "{error}");
             assert!(!format!("{error:?}").contains("SECRETTOKEN"), "{error:?}");
         }
+    }
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "DISCORD_URL" => {
+                Some("https://discord.com/api/webhooks/123456789012345678/SECRETTOKEN\n".to_owned())
+            }
+            "DISCORD_BLANK" => Some("   ".to_owned()),
+            "DISCORD_BAD" => Some("https://example.com/api/webhooks/1/SECRETTOKEN".to_owned()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_webhook_url_can_come_from_an_injected_environment() {
+        let provider = DiscordConfig::default()
+            .webhook_url_env("DISCORD_URL")
+            .build_with_env(env)
+            .expect("builds");
+        assert_eq!(provider.webhook_id(), "123456789012345678");
+        assert!(!format!("{provider:?}").contains("SECRETTOKEN"));
+    }
+
+    #[test]
+    fn an_unset_or_blank_variable_is_named_in_the_error() {
+        for variable in ["DISCORD_NOPE", "DISCORD_BLANK"] {
+            let error = DiscordConfig::default()
+                .webhook_url_env(variable)
+                .build_with_env(env)
+                .expect_err("missing");
+            assert_eq!(error.key(), "webhook_url_env");
+            assert!(error.to_string().contains(variable), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_bad_url_from_the_environment_names_the_env_key_and_hides_the_token() {
+        let error = DiscordConfig::default()
+            .webhook_url_env("DISCORD_BAD")
+            .build_with_env(env)
+            .expect_err("not discord");
+        assert_eq!(error.key(), "webhook_url_env");
+        assert!(!error.to_string().contains("SECRETTOKEN"), "{error}");
+    }
+
+    #[test]
+    fn the_injected_environment_is_not_read_when_the_url_is_inline() {
+        let provider = DiscordConfig::default()
+            .webhook_url(Secret::new(
+                "https://discord.com/api/webhooks/123456789012345678/t",
+            ))
+            .build_with_env(|name| panic!("{name} read"))
+            .expect("builds");
+        assert_eq!(provider.webhook_id(), "123456789012345678");
     }
 
     #[test]

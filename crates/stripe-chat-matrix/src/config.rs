@@ -135,6 +135,35 @@ impl MatrixConfig {
     /// assert!(!error.to_string().contains("syt_SECRET"));
     /// ```
     pub fn build(&self) -> Result<MatrixProvider, ConfigError> {
+        self.build_with_env(|name| std::env::var(name).ok())
+    }
+
+    /// [`MatrixConfig::build`], reading `access_token_env` through `env` instead of the process
+    /// environment (for tests, or to take secrets from somewhere else). A variable that `env`
+    /// does not know, or whose value is blank, is [`ConfigError::MissingEnv`] naming it; no error
+    /// and no `Debug` shows the token.
+    ///
+    /// ```
+    /// use stripe_chat_matrix::{ConfigError, MatrixConfig};
+    ///
+    /// let config: MatrixConfig = toml::from_str(r#"
+    ///     homeserver = "https://matrix.example.org"
+    ///     room_id = "!ops:example.org"
+    ///     access_token_env = "MATRIX_TOKEN"
+    /// "#)?;
+    /// let env = |name: &str| (name == "MATRIX_TOKEN").then(|| "syt_SECRET_TOKEN".to_owned());
+    /// let provider = config.build_with_env(env)?;
+    /// assert!(!format!("{provider:?}").contains("syt_SECRET_TOKEN"));
+    ///
+    /// let error = config.build_with_env(|_| None).unwrap_err();
+    /// assert_eq!(error, ConfigError::MissingEnv { variable: "MATRIX_TOKEN".into() });
+    /// assert_eq!(error.key(), "access_token_env");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn build_with_env(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<MatrixProvider, ConfigError> {
         let token = match (&self.access_token, &self.access_token_env) {
             (Some(_), Some(_)) => return Err(ConfigError::ConflictingToken),
             (None, None) => return Err(ConfigError::MissingToken),
@@ -144,9 +173,12 @@ impl MatrixConfig {
                 if variable.is_empty() {
                     return Err(ConfigError::invalid("access_token_env", "is empty"));
                 }
-                let token = Secret::from_env(variable).ok_or_else(|| ConfigError::MissingEnv {
-                    variable: variable.to_owned(),
-                })?;
+                let token = env(variable)
+                    .filter(|v| !v.trim().is_empty())
+                    .map(Secret::new)
+                    .ok_or_else(|| ConfigError::MissingEnv {
+                        variable: variable.to_owned(),
+                    })?;
                 check_token(&token, "access_token_env")?
             }
         };
@@ -324,6 +356,60 @@ mod tests {
         config.access_token_env = Some("CARGO_PKG_NAME".into());
         let provider = config.build().expect("builds");
         assert_eq!(provider.token().expose(), "stripe-chat-matrix");
+    }
+
+    fn from_env_config(variable: &str) -> MatrixConfig {
+        let mut config = MatrixConfig::new(
+            "https://matrix.example.org",
+            "!ops:example.org",
+            Secret::new("unused"),
+        );
+        config.access_token = None;
+        config.access_token_env = Some(variable.into());
+        config
+    }
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "MATRIX_TOKEN" => Some("syt_SECRET_TOKEN\n".to_owned()),
+            "MATRIX_BLANK" => Some(" ".to_owned()),
+            "MATRIX_SPACED" => Some("syt SECRET".to_owned()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_token_can_come_from_an_injected_environment() {
+        let provider = from_env_config("MATRIX_TOKEN")
+            .build_with_env(env)
+            .expect("builds");
+        assert_eq!(provider.token().expose(), "syt_SECRET_TOKEN");
+        assert!(!format!("{provider:?}").contains("SECRET"));
+    }
+
+    #[test]
+    fn an_unset_or_blank_token_variable_is_named_in_the_error() {
+        for variable in ["MATRIX_NOPE", "MATRIX_BLANK"] {
+            let error = from_env_config(variable)
+                .build_with_env(env)
+                .expect_err("missing");
+            assert_eq!(
+                error,
+                ConfigError::MissingEnv {
+                    variable: variable.into()
+                }
+            );
+            assert_eq!(error.key(), "access_token_env");
+        }
+    }
+
+    #[test]
+    fn a_bad_token_from_the_environment_names_the_env_key_without_showing_it() {
+        let error = from_env_config("MATRIX_SPACED")
+            .build_with_env(env)
+            .expect_err("spaces");
+        assert_eq!(error.key(), "access_token_env");
+        assert!(!error.to_string().contains("SECRET"), "{error}");
     }
 
     #[test]

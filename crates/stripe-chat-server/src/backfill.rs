@@ -1,7 +1,9 @@
 //! Backfill: fetch the events Stripe could not deliver and store them as the webhook endpoint
 //! would have.
 //!
-//! `stripe-chat backfill --since 24h` runs [`backfill`]. It lists the events created since then
+//! `stripe-chat backfill --since 24h` runs [`backfill_with`] (with [`BackfillOptions`]: an end
+//! to the window, a dry run; [`parse_time`] reads `--since` and `--until`). It lists the events
+//! created since then
 //! whose webhook delivery has not succeeded (still being retried by Stripe, or given up on), with
 //! `GET /v1/events?delivery_success=false&created[gte]=<since>&limit=100`, page after page
 //! (`starting_after` the last event of the page while `has_more`), and ingests each one into the
@@ -50,7 +52,7 @@ use stripe_chat_route::Routes;
 use stripe_chat_store::{NewEvent, NewJob, Store, StoreError};
 use stripe_client_core::{CustomizedStripeRequest, StripeClient};
 use stripe_core::event::ListEvent;
-use stripe_types::RangeQueryTs;
+use stripe_types::{RangeBoundsTs, RangeQueryTs};
 
 /// Where Stripe's API is, unless [`BackfillClient::new`] is given another base URL.
 ///
@@ -217,12 +219,22 @@ impl BackfillClient {
         &self.base_url
     }
 
-    /// One page of undelivered events created at or after `since` (Unix seconds), after the
-    /// event `after`: the response body, undecoded.
-    async fn list_page(&self, since: i64, after: Option<&str>) -> Result<Bytes, BackfillError> {
+    /// One page of undelivered events created at or after `since` and, when given, at or before
+    /// `until` (Unix seconds), after the event `after`: the response body, undecoded.
+    async fn list_page(
+        &self,
+        since: i64,
+        until: Option<i64>,
+        after: Option<&str>,
+    ) -> Result<Bytes, BackfillError> {
+        let created = RangeQueryTs::Bounds(RangeBoundsTs {
+            gte: Some(since),
+            lte: until,
+            ..RangeBoundsTs::default()
+        });
         let mut list = ListEvent::new()
             .delivery_success(false)
-            .created(RangeQueryTs::gte(since))
+            .created(created)
             .limit(PAGE_SIZE);
         if let Some(after) = after {
             list = list.starting_after(after);
@@ -306,6 +318,242 @@ pub struct BackfillReport {
     pub jobs: usize,
     /// Pages fetched.
     pub pages: usize,
+    /// Nothing was written: `ingested` and `jobs` count what a real run would have stored.
+    pub dry_run: bool,
+}
+
+impl fmt::Display for BackfillReport {
+    /// One line saying what was fetched, stored, deduplicated and queued.
+    ///
+    /// ```
+    /// let report = stripe_chat_server::backfill::BackfillReport::default();
+    /// assert_eq!(
+    ///     report.to_string(),
+    ///     "fetched 0 undelivered event(s) in 0 page(s): 0 stored, 0 duplicate(s), 0 skipped, 0 delivery job(s) created"
+    /// );
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (stored, created) = if self.dry_run {
+            ("would be stored", "would be created")
+        } else {
+            ("stored", "created")
+        };
+        write!(
+            f,
+            "fetched {} undelivered event(s) in {} page(s): {} {stored}, {} duplicate(s), {} skipped, {} delivery job(s) {created}",
+            self.listed, self.pages, self.ingested, self.duplicates, self.skipped, self.jobs
+        )?;
+        if self.dry_run {
+            f.write_str(" (dry run: nothing written)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Which undelivered events [`backfill_with`] fetches, and whether it stores them.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use stripe_chat_server::backfill::BackfillOptions;
+///
+/// let now = SystemTime::now();
+/// let options = BackfillOptions::since(now - Duration::from_secs(24 * 3600))
+///     .until(now - Duration::from_secs(3600))
+///     .dry_run(true);
+/// assert!(options.dry_run);
+/// assert_eq!(options.until, Some(now - Duration::from_secs(3600)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BackfillOptions {
+    /// Events created at or after this time.
+    pub since: SystemTime,
+    /// Events created at or before this time (`None`: up to now).
+    pub until: Option<SystemTime>,
+    /// List and count, but store nothing.
+    pub dry_run: bool,
+}
+
+impl BackfillOptions {
+    /// The events created since `since`, up to now, stored.
+    ///
+    /// ```
+    /// let options = stripe_chat_server::backfill::BackfillOptions::since(std::time::SystemTime::UNIX_EPOCH);
+    /// assert_eq!((options.until, options.dry_run), (None, false));
+    /// ```
+    pub fn since(since: SystemTime) -> Self {
+        BackfillOptions {
+            since,
+            until: None,
+            dry_run: false,
+        }
+    }
+
+    /// Only the events created at or before `until`.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// let until = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    /// let options = stripe_chat_server::backfill::BackfillOptions::since(SystemTime::UNIX_EPOCH).until(until);
+    /// assert_eq!(options.until, Some(until));
+    /// ```
+    pub fn until(mut self, until: SystemTime) -> Self {
+        self.until = Some(until);
+        self
+    }
+
+    /// `true`: list and count what would be stored, without writing anything.
+    ///
+    /// ```
+    /// let options = stripe_chat_server::backfill::BackfillOptions::since(std::time::SystemTime::UNIX_EPOCH).dry_run(true);
+    /// assert!(options.dry_run);
+    /// ```
+    pub fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+}
+
+/// A `--since` or `--until` value that is neither a duration nor a time.
+///
+/// ```
+/// let e = stripe_chat_server::backfill::parse_time("yesterday", std::time::SystemTime::now()).unwrap_err();
+/// assert!(e.to_string().starts_with("\"yesterday\" is not a duration"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{input:?} is not a duration (30m, 24h, 7d, 1h30m) nor a time (2026-12-01, 2026-12-01T08:00:00Z, or Unix seconds)"
+)]
+pub struct TimeError {
+    /// The value given.
+    pub input: String,
+}
+
+/// Reads a `--since` / `--until` value: a duration before `now` (`90s`, `30m`, `24h`, `7d`,
+/// `1w`, or a sum such as `1h30m`), a UTC date or time (`2026-12-01`, `2026-12-01T08:00:00Z`),
+/// or Unix seconds (`1796083200`).
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use stripe_chat_server::backfill::parse_time;
+///
+/// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_083_200);
+/// assert_eq!(parse_time("24h", now)?, now - Duration::from_secs(86_400));
+/// assert_eq!(parse_time("1h30m", now)?, now - Duration::from_secs(5_400));
+/// assert_eq!(parse_time("2026-12-01T00:00:00Z", now)?, now);
+/// assert_eq!(parse_time("2026-12-01", now)?, now);
+/// assert_eq!(parse_time("1796083200", now)?, now);
+/// assert!(parse_time("24", now).is_ok(), "bare digits are Unix seconds");
+/// assert!(parse_time("-1h", now).is_err());
+/// # Ok::<(), stripe_chat_server::backfill::TimeError>(())
+/// ```
+pub fn parse_time(text: &str, now: SystemTime) -> Result<SystemTime, TimeError> {
+    let input = text.trim();
+    let error = || TimeError {
+        input: text.to_owned(),
+    };
+    if input.is_empty() {
+        return Err(error());
+    }
+    if input.bytes().all(|b| b.is_ascii_digit()) {
+        let secs: u64 = input.parse().map_err(|_| error())?;
+        return SystemTime::UNIX_EPOCH
+            .checked_add(Duration::from_secs(secs))
+            .ok_or_else(error);
+    }
+    if let Some(ago) = parse_duration(input) {
+        return now
+            .checked_sub(ago)
+            .filter(|t| *t >= SystemTime::UNIX_EPOCH)
+            .ok_or_else(error);
+    }
+    parse_utc(input)
+        .and_then(|secs| SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs)))
+        .ok_or_else(error)
+}
+
+/// `90s`, `30m`, `24h`, `7d`, `1w`, and sums of them (`1h30m`); at least one part.
+fn parse_duration(text: &str) -> Option<Duration> {
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    let mut parts = 0;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit: u64 = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3_600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return None,
+        };
+        let n: u64 = digits.parse().ok()?;
+        total = total.checked_add(n.checked_mul(unit)?)?;
+        digits.clear();
+        parts += 1;
+    }
+    (digits.is_empty() && parts > 0).then(|| Duration::from_secs(total))
+}
+
+/// `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM[:SS]Z` (UTC, also with a space or `+00:00`) as Unix seconds.
+fn parse_utc(text: &str) -> Option<u64> {
+    let (date, time) = match text.split_once(['T', ' ']) {
+        Some((date, time)) => (date, Some(time)),
+        None => (text, None),
+    };
+    let mut ymd = date.split('-');
+    let year: i64 = ymd.next().filter(|y| y.len() == 4)?.parse().ok()?;
+    let month: u32 = ymd.next().filter(|m| m.len() == 2)?.parse().ok()?;
+    let day: u32 = ymd.next().filter(|d| d.len() == 2)?.parse().ok()?;
+    if ymd.next().is_some() || !(1..=12).contains(&month) || day == 0 || day > days_in(year, month)
+    {
+        return None;
+    }
+    let seconds_of_day = match time {
+        None => 0,
+        Some(time) => {
+            let time = time
+                .strip_suffix('Z')
+                .or_else(|| time.strip_suffix("+00:00"))?;
+            let mut hms = time.split(':');
+            let h: u64 = hms.next().filter(|v| v.len() == 2)?.parse().ok()?;
+            let m: u64 = hms.next().filter(|v| v.len() == 2)?.parse().ok()?;
+            let s: u64 = match hms.next() {
+                None => 0,
+                Some(v) if v.len() == 2 => v.parse().ok()?,
+                Some(_) => return None,
+            };
+            if hms.next().is_some() || h > 23 || m > 59 || s > 59 {
+                return None;
+            }
+            h * 3_600 + m * 60 + s
+        }
+    };
+    let days = u64::try_from(days_from_civil(year, month, day)).ok()?;
+    Some(days * 86_400 + seconds_of_day)
+}
+
+fn days_in(year: i64, month: u32) -> u32 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to the given date (proleptic Gregorian calendar).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// A failed [`backfill`], classified by [`BackfillError::kind`].
@@ -636,22 +884,101 @@ pub async fn backfill(
     since: SystemTime,
     now: SystemTime,
 ) -> Result<BackfillReport, BackfillError> {
+    backfill_with(client, store, routes, BackfillOptions::since(since), now).await
+}
+
+/// [`backfill`] with options: an end to the window (`until`, inclusive, sent as
+/// `created[lte]`), and a dry run that lists and counts without writing (an event already
+/// stored counts as a duplicate; the others count as `ingested`, with the jobs they would get).
+///
+/// Fails ([`ErrorKind::Permanent`]) before calling Stripe when `since` is in the future or
+/// before 1970, or `until` is before `since`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::{Duration, SystemTime};
+/// use stripe_chat_message::Secret;
+/// use stripe_chat_route::Routes;
+/// use stripe_chat_server::backfill::{backfill_with, BackfillClient, BackfillOptions};
+/// use stripe_chat_store::{MemoryStore, Store};
+/// use wiremock::matchers::{method, path, query_param};
+/// use wiremock::{Mock, MockServer, ResponseTemplate};
+///
+/// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_083_200);
+/// let stripe = MockServer::start().await;
+/// let event = r#"{"id":"evt_1","object":"event","type":"invoice.paid","created":1796000000,
+///   "livemode":false,"data":{"object":{"id":"in_1","object":"invoice","amount_paid":5000,"currency":"usd"}}}"#;
+/// Mock::given(method("GET"))
+///     .and(path("/v1/events"))
+///     .and(query_param("created[gte]", "1795996800"))
+///     .and(query_param("created[lte]", "1796079600"))
+///     .respond_with(ResponseTemplate::new(200).set_body_string(format!(
+///         r#"{{"object":"list","url":"/v1/events","has_more":false,"data":[{event}]}}"#)))
+///     .mount(&stripe)
+///     .await;
+///
+/// let client = BackfillClient::new(Secret::new("sk_test_123"), Some(stripe.uri()), Duration::from_secs(10))?;
+/// let store = MemoryStore::new();
+/// let routes: Routes = serde_json::from_str(r#"[{ "events": ["invoice.*"], "to": ["billing"] }]"#)?;
+/// let options = BackfillOptions::since(now - Duration::from_secs(24 * 3600))
+///     .until(now - Duration::from_secs(3600))
+///     .dry_run(true);
+///
+/// let report = backfill_with(&client, &store, &routes, options, now).await?;
+/// assert_eq!((report.listed, report.ingested, report.jobs), (1, 1, 1));
+/// assert!(store.event("evt_1").await?.is_none(), "a dry run writes nothing");
+/// # Ok(())
+/// # }
+/// ```
+pub async fn backfill_with(
+    client: &BackfillClient,
+    store: &dyn Store,
+    routes: &Routes,
+    options: BackfillOptions,
+    now: SystemTime,
+) -> Result<BackfillReport, BackfillError> {
+    let BackfillOptions {
+        since,
+        until,
+        dry_run,
+    } = options;
     if since > now {
         return Err(BackfillError::permanent(
             None,
             "the backfill start is in the future",
         ));
     }
-    let since_secs = since
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .ok()
-        .and_then(|d| i64::try_from(d.as_secs()).ok())
+    if until.is_some_and(|until| until < since) {
+        return Err(BackfillError::permanent(
+            None,
+            "the backfill end is before its start",
+        ));
+    }
+    let unix = |t: SystemTime| {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| i64::try_from(d.as_secs()).ok())
+    };
+    let since_secs = unix(since)
         .ok_or_else(|| BackfillError::permanent(None, "the backfill start is before 1970"))?;
+    let until_secs =
+        match until {
+            None => None,
+            Some(until) => Some(unix(until).ok_or_else(|| {
+                BackfillError::permanent(None, "the backfill end is out of range")
+            })?),
+        };
 
-    let mut report = BackfillReport::default();
+    let mut report = BackfillReport {
+        dry_run,
+        ..BackfillReport::default()
+    };
     let mut cursor: Option<String> = None;
     loop {
-        let body = client.list_page(since_secs, cursor.as_deref()).await?;
+        let body = client
+            .list_page(since_secs, until_secs, cursor.as_deref())
+            .await?;
         report.pages += 1;
         let page = read_page(&body)?;
         tracing::debug!(
@@ -684,6 +1011,15 @@ pub async fn backfill(
                 raw: event.raw().to_owned(),
                 received_at: now,
             };
+            if dry_run {
+                if store.event(&new_event.id).await?.is_some() {
+                    report.duplicates += 1;
+                } else {
+                    report.ingested += 1;
+                    report.jobs += jobs.len();
+                }
+                continue;
+            }
             let done = store.ingest(new_event, jobs).await?;
             if done.duplicate {
                 report.duplicates += 1;
@@ -716,7 +1052,70 @@ pub async fn backfill(
         skipped = report.skipped,
         jobs = report.jobs,
         pages = report.pages,
+        dry_run,
         "backfill done"
     );
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn durations_count_back_from_now() {
+        let now = at(1_000_000);
+        for (text, ago) in [
+            ("90s", 90),
+            ("30m", 1_800),
+            ("24h", 86_400),
+            (" 7d ", 604_800),
+            ("1w", 604_800),
+            ("1h30m", 5_400),
+            ("0s", 0),
+        ] {
+            assert_eq!(parse_time(text, now), Ok(at(1_000_000 - ago)), "{text}");
+        }
+    }
+
+    #[test]
+    fn utc_dates_and_times_and_unix_seconds_are_absolute() {
+        let now = at(0);
+        assert_eq!(parse_time("1970-01-01", now), Ok(at(0)));
+        assert_eq!(parse_time("2000-03-01T00:00:00Z", now), Ok(at(951_868_800)));
+        assert_eq!(parse_time("2024-02-29T12:30Z", now), Ok(at(1_709_209_800)));
+        assert_eq!(
+            parse_time("2026-12-01 08:00:00+00:00", now),
+            Ok(at(1_796_112_000))
+        );
+        assert_eq!(parse_time("1796083200", now), Ok(at(1_796_083_200)));
+    }
+
+    #[test]
+    fn anything_else_is_refused_with_the_value_quoted() {
+        let now = at(1_000_000);
+        for text in [
+            "",
+            "h",
+            "-1h",
+            "1.5h",
+            "24x",
+            "1h30",
+            "2023-02-29",
+            "2026-13-01",
+            "2026-12-01T25:00:00Z",
+            "2026-12-01T08:00:00",
+            "2026-12-01T08:00:00+02:00",
+            "yesterday",
+            "99999999999999999999d",
+        ] {
+            let error = parse_time(text, now).expect_err(text);
+            assert_eq!(error.input, text);
+        }
+        assert!(parse_time("2000d", at(0)).is_err(), "before 1970");
+    }
 }

@@ -95,10 +95,70 @@ pub struct StripeSection {
     /// Largest accepted distance between the signature's timestamp and now, in seconds.
     #[serde(default = "default_tolerance")]
     pub tolerance_secs: u64,
+    /// `stripe-chat backfill`: the environment variable holding the Stripe API key (default
+    /// [`DEFAULT_API_KEY_ENV`]). The key itself is never written in the file.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// `stripe-chat backfill`: where Stripe's API is (default `https://api.stripe.com/`; a proxy,
+    /// or a mock server in tests).
+    #[serde(default)]
+    pub api_base: Option<String>,
 }
 
 fn default_tolerance() -> u64 {
     300
+}
+
+/// The environment variable `stripe-chat backfill` reads the Stripe API key from, unless
+/// `stripe.api_key_env` names another.
+///
+/// ```
+/// assert_eq!(stripe_chat_server::config::DEFAULT_API_KEY_ENV, "STRIPE_API_KEY");
+/// ```
+pub const DEFAULT_API_KEY_ENV: &str = "STRIPE_API_KEY";
+
+/// How `stripe-chat backfill` reaches Stripe's API: from `[stripe]`, checked.
+///
+/// ```
+/// let api = stripe_chat_server::config::StripeApi::default();
+/// assert_eq!(api.api_key_env, "STRIPE_API_KEY");
+/// assert_eq!(api.api_base, None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StripeApi {
+    /// The environment variable holding the API key (`sk_…` or a restricted `rk_…` key that may
+    /// read events).
+    pub api_key_env: String,
+    /// Where Stripe's API is, when not `https://api.stripe.com/`.
+    pub api_base: Option<String>,
+}
+
+impl Default for StripeApi {
+    fn default() -> Self {
+        StripeApi {
+            api_key_env: DEFAULT_API_KEY_ENV.to_owned(),
+            api_base: None,
+        }
+    }
+}
+
+/// `Ok` for an absolute `http(s)` URL with a host, without user information, query or fragment.
+fn check_api_base(url: &str) -> Result<(), &'static str> {
+    let (scheme, rest) = url.split_once("://").ok_or("is not an http(s) URL")?;
+    if !matches!(scheme, "http" | "https") {
+        return Err("is not an http(s) URL");
+    }
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() {
+        return Err("has no host");
+    }
+    if host.contains('@') || rest.contains(['?', '#']) {
+        return Err("must not have user information, a query or a fragment");
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("has spaces or control characters");
+    }
+    Ok(())
 }
 
 /// `[store]`: where events and delivery jobs are kept.
@@ -228,6 +288,8 @@ pub struct ServiceConfig {
     pub destinations: Vec<Destination>,
     /// The routes.
     pub routes: Routes,
+    /// How `stripe-chat backfill` reaches Stripe's API.
+    pub stripe_api: StripeApi,
 }
 
 impl ServiceConfig {
@@ -256,7 +318,11 @@ impl ServiceConfig {
         Self::from_toml_with_env(text, |name| std::env::var(name).ok())
     }
 
-    /// Like [`ServiceConfig::from_toml`], with the environment given as a lookup.
+    /// Like [`ServiceConfig::from_toml`], with the environment given as a lookup: every `*_env`
+    /// key (`stripe.webhook_secrets_env`, and each adapter's: Slack's `token_env` and
+    /// `webhook_url_env`, Teams' and Discord's `webhook_url_env`, Matrix's `access_token_env`,
+    /// the webhook adapter's `url_env` and `secret_env`) is read through `env`, never from the
+    /// process environment.
     ///
     /// ```
     /// let text = "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets_env = \"SECRETS\"\n[store]\nsqlite = \"x.db\"\n";
@@ -314,6 +380,24 @@ impl ServiceConfig {
                 "must be at least 1",
             ));
         }
+        let mut stripe_api = StripeApi::default();
+        if let Some(var) = &raw.stripe.api_key_env {
+            let var = var.trim();
+            if var.is_empty() || var.contains(['=', '\0']) {
+                return Err(ConfigError::new(
+                    "stripe.api_key_env",
+                    "must name an environment variable",
+                ));
+            }
+            var.clone_into(&mut stripe_api.api_key_env);
+        }
+        if let Some(base) = &raw.stripe.api_base {
+            let base = base.trim();
+            check_api_base(base).map_err(|problem| {
+                ConfigError::new("stripe.api_base", format!("{base:?} {problem}"))
+            })?;
+            stripe_api.api_base = Some(base.to_owned());
+        }
         let verifier = WebhookVerifier::new(secrets)
             .with_tolerance(Duration::from_secs(raw.stripe.tolerance_secs));
 
@@ -368,6 +452,7 @@ impl ServiceConfig {
             verifier,
             destinations,
             routes: raw.routes,
+            stripe_api,
         })
     }
 
@@ -465,7 +550,7 @@ fn destination(
         "webhook" => Arc::new(
             rest.try_into::<stripe_chat_webhook::WebhookConfig>()
                 .map_err(|e| adapter(&e.message()))?
-                .build()
+                .build_with_env(env)
                 .map_err(|e| adapter(&e))?,
         ),
         "slack" => Arc::new(
@@ -477,19 +562,19 @@ fn destination(
         "teams" => Arc::new(
             rest.try_into::<stripe_chat_teams::TeamsConfig>()
                 .map_err(|e| adapter(&e.message()))?
-                .build()
+                .build_with_env(env)
                 .map_err(|e| adapter(&e))?,
         ),
         "discord" => Arc::new(
             rest.try_into::<stripe_chat_discord::DiscordConfig>()
                 .map_err(|e| adapter(&e.message()))?
-                .build()
+                .build_with_env(env)
                 .map_err(|e| adapter(&e))?,
         ),
         "matrix" => Arc::new(
             rest.try_into::<stripe_chat_matrix::MatrixConfig>()
                 .map_err(|e| adapter(&e.message()))?
-                .build()
+                .build_with_env(env)
                 .map_err(|e| adapter(&e))?,
         ),
         other => {
@@ -591,6 +676,43 @@ to = ["log"]
     }
 
     #[test]
+    fn the_stripe_api_defaults_to_stripe_api_key_and_can_be_pointed_elsewhere() {
+        let config = ServiceConfig::from_toml_with_env(MINIMAL, no_env).expect("valid");
+        assert_eq!(config.stripe_api, StripeApi::default());
+        let text = MINIMAL.replace(
+            "webhook_secrets = [\"whsec_demo\"]",
+            "webhook_secrets = [\"whsec_demo\"]\napi_key_env = \"STRIPE_BACKFILL_KEY\"\napi_base = \"http://127.0.0.1:12111\"",
+        );
+        let config = ServiceConfig::from_toml_with_env(&text, no_env).expect("valid");
+        assert_eq!(config.stripe_api.api_key_env, "STRIPE_BACKFILL_KEY");
+        assert_eq!(
+            config.stripe_api.api_base.as_deref(),
+            Some("http://127.0.0.1:12111")
+        );
+    }
+
+    #[test]
+    fn an_unusable_stripe_api_base_or_key_variable_is_named() {
+        for (line, key) in [
+            ("api_base = \"api.stripe.com\"", "stripe.api_base"),
+            ("api_base = \"ftp://api.stripe.com\"", "stripe.api_base"),
+            ("api_base = \"https://\"", "stripe.api_base"),
+            (
+                "api_base = \"https://api.stripe.com/?x=1\"",
+                "stripe.api_base",
+            ),
+            ("api_key_env = \" \"", "stripe.api_key_env"),
+        ] {
+            let text = MINIMAL.replace(
+                "webhook_secrets = [\"whsec_demo\"]",
+                &format!("webhook_secrets = [\"whsec_demo\"]\n{line}"),
+            );
+            let err = ServiceConfig::from_toml_with_env(&text, no_env).expect_err(line);
+            assert_eq!(err.key, key, "{line}: {err}");
+        }
+    }
+
+    #[test]
     fn a_syntax_error_names_the_line() {
         let err =
             ServiceConfig::from_toml_with_env("[server\nlisten = 1", no_env).expect_err("bad toml");
@@ -612,6 +734,92 @@ to = ["log"]
         );
         let err = ServiceConfig::from_toml_with_env(&text, no_env).expect_err("duplicate");
         assert_eq!(err.key, "destinations[1].name");
+    }
+
+    /// One destination of each adapter that takes secrets, every secret from the environment.
+    const FROM_ENV: &str = r#"
+[[destinations]]
+name = "slack"
+provider = "slack"
+token_env = "T_SLACK"
+channel = "C1"
+[[destinations]]
+name = "teams"
+provider = "teams"
+webhook_url_env = "T_TEAMS"
+[[destinations]]
+name = "discord"
+provider = "discord"
+webhook_url_env = "T_DISCORD"
+[[destinations]]
+name = "matrix"
+provider = "matrix"
+homeserver = "https://matrix.example.org"
+room_id = "!ops:example.org"
+access_token_env = "T_MATRIX"
+[[destinations]]
+name = "hook"
+provider = "webhook"
+url_env = "T_HOOK_URL"
+secret_env = "T_HOOK_SECRET"
+"#;
+
+    fn injected(name: &str) -> Option<String> {
+        let value = match name {
+            "T_SLACK" => "xoxb-s3cr3t-slack",
+            "T_TEAMS" => {
+                "https://prod-00.westus.logic.azure.com/workflows/1/triggers/manual/paths/invoke?sig=s3cr3t-teams"
+            }
+            "T_DISCORD" => "https://discord.com/api/webhooks/123456789012345678/s3cr3t-discord",
+            "T_MATRIX" => "syt_s3cr3t-matrix",
+            "T_HOOK_URL" => "https://erp.example.com/hook?key=s3cr3t-hook",
+            "T_HOOK_SECRET" => "s3cr3t-hook-0123456789abcdef",
+            _ => return None,
+        };
+        Some(value.to_owned())
+    }
+
+    #[test]
+    fn every_adapter_reads_its_secrets_from_the_injected_environment() {
+        let text = format!("{MINIMAL}{FROM_ENV}");
+        let config = ServiceConfig::from_toml_with_env(&text, injected).expect("valid");
+        let platforms: Vec<&str> = config
+            .destinations
+            .iter()
+            .map(|d| d.provider.platform())
+            .collect();
+        assert_eq!(
+            platforms,
+            ["file", "slack", "teams", "discord", "matrix", "webhook"]
+        );
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+    }
+
+    #[test]
+    fn a_variable_missing_from_the_injected_environment_names_the_destination_and_the_key() {
+        let text = format!("{MINIMAL}{FROM_ENV}");
+        for (variable, destination, key) in [
+            ("T_SLACK", "slack", "token_env"),
+            ("T_TEAMS", "teams", "webhook_url_env"),
+            ("T_DISCORD", "discord", "webhook_url_env"),
+            ("T_MATRIX", "matrix", "access_token_env"),
+            ("T_HOOK_URL", "hook", "url_env"),
+            ("T_HOOK_SECRET", "hook", "secret_env"),
+        ] {
+            let err = ServiceConfig::from_toml_with_env(&text, |name| {
+                (name != variable).then(|| injected(name)).flatten()
+            })
+            .expect_err("missing variable");
+            let message = err.to_string();
+            assert!(
+                message.contains(&format!("{destination:?}")),
+                "{variable}: {message}"
+            );
+            assert!(message.contains(key), "{variable}: {message}");
+            assert!(message.contains(variable), "{variable}: {message}");
+            assert!(!message.contains("s3cr3t"), "{variable}: {message}");
+        }
     }
 
     #[test]

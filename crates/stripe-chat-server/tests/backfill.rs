@@ -5,7 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use stripe_chat_message::{ErrorKind, Secret};
 use stripe_chat_route::Routes;
-use stripe_chat_server::backfill::{BackfillClient, BackfillError, backfill};
+use stripe_chat_server::backfill::{
+    BackfillClient, BackfillError, BackfillOptions, backfill, backfill_with,
+};
 use stripe_chat_store::{MemoryStore, Store};
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -601,6 +603,88 @@ async fn a_start_in_the_future_is_refused_before_calling_stripe() {
     .unwrap_err();
 
     assert_eq!(err.kind(), ErrorKind::Permanent);
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(0));
+}
+
+#[tokio::test]
+async fn an_end_to_the_window_is_sent_as_created_lte() {
+    let server = MockServer::start().await;
+    let (since, now) = times();
+    let until = now - Duration::from_secs(3600);
+    let until_secs = (1_792_500_000 - 3600).to_string();
+    Mock::given(method("GET"))
+        .and(path("/v1/events"))
+        .and(query_param("delivery_success", "false"))
+        .and(query_param("created[gte]", SINCE))
+        .and(query_param("created[lte]", until_secs.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_string(page(&[PAYMENT_FAILED], false)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let store = MemoryStore::new();
+
+    let report = backfill_with(
+        &client(&server),
+        &store,
+        &routes(),
+        BackfillOptions::since(since).until(until),
+        now,
+    )
+    .await
+    .expect("backfill");
+
+    assert_eq!((report.listed, report.ingested, report.jobs), (1, 1, 2));
+    assert!(store.event(PAYMENT_FAILED_ID).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_dry_run_counts_what_it_would_store_and_writes_nothing() {
+    let server = MockServer::start().await;
+    two_pages(&server).await;
+    let store = MemoryStore::new();
+    let (since, now) = times();
+    let client = client(&server);
+    let dry = BackfillOptions::since(since).dry_run(true);
+
+    let first = backfill_with(&client, &store, &routes(), dry, now)
+        .await
+        .expect("dry run");
+    assert!(first.dry_run);
+    assert_eq!(
+        (first.listed, first.ingested, first.duplicates, first.jobs),
+        (3, 3, 0, 5)
+    );
+    assert_eq!(store.stats().await.unwrap().pending, 0);
+    assert!(store.event(PAYMENT_FAILED_ID).await.unwrap().is_none());
+    assert!(first.to_string().contains("dry run"), "{first}");
+
+    backfill(&client, &store, &routes(), since, now)
+        .await
+        .expect("real run");
+    let after = backfill_with(&client, &store, &routes(), dry, now)
+        .await
+        .expect("dry run");
+    assert_eq!((after.ingested, after.duplicates, after.jobs), (0, 3, 0));
+    assert_eq!(store.stats().await.unwrap().pending, 5);
+}
+
+#[tokio::test]
+async fn an_end_before_the_start_is_refused_before_calling_stripe() {
+    let server = MockServer::start().await;
+    let (since, now) = times();
+
+    let err = backfill_with(
+        &client(&server),
+        &MemoryStore::new(),
+        &routes(),
+        BackfillOptions::since(since).until(since - Duration::from_secs(1)),
+        now,
+    )
+    .await
+    .unwrap_err();
+
+    assert_eq!(err.kind(), ErrorKind::Permanent);
+    assert!(err.to_string().contains("end is before its start"), "{err}");
     assert_eq!(server.received_requests().await.map(|r| r.len()), Some(0));
 }
 

@@ -118,13 +118,31 @@ impl TeamsConfig {
     ///     "webhook_url_env: the environment variable STRIPE_CHAT_SURELY_UNSET_VARIABLE is not set or is empty");
     /// ```
     pub fn build(&self) -> Result<TeamsProvider, ConfigError> {
-        self.build_with_env(Secret::from_env)
+        self.build_with_env(|name| std::env::var(name).ok())
     }
 
-    /// [`TeamsConfig::build`], reading environment variables through `env`.
-    pub(crate) fn build_with_env(
+    /// [`TeamsConfig::build`], reading `webhook_url_env` through `env` instead of the process
+    /// environment (for tests, or to take secrets from somewhere else). A variable that `env`
+    /// does not know, or whose value is blank, is an error naming `webhook_url_env` and the
+    /// variable; no error shows the URL.
+    ///
+    /// ```
+    /// use stripe_chat_teams::TeamsConfig;
+    ///
+    /// let config: TeamsConfig = toml::from_str(r#"webhook_url_env = "TEAMS_FINANCE_URL""#)?;
+    /// let url = "https://prod-00.westus.logic.azure.com/workflows/1/triggers/manual/paths/invoke?sig=SECRETSIG";
+    /// let env = |name: &str| (name == "TEAMS_FINANCE_URL").then(|| url.to_owned());
+    /// let teams = config.build_with_env(env)?;
+    /// assert!(!format!("{teams:?}").contains("SECRETSIG"));
+    ///
+    /// let error = config.build_with_env(|_| None).unwrap_err();
+    /// assert_eq!(error.to_string(),
+    ///     "webhook_url_env: the environment variable TEAMS_FINANCE_URL is not set or is empty");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn build_with_env(
         &self,
-        env: impl Fn(&str) -> Option<Secret>,
+        env: impl Fn(&str) -> Option<String>,
     ) -> Result<TeamsProvider, ConfigError> {
         let (url, key) = match (&self.webhook_url, &self.webhook_url_env) {
             (Some(_), Some(_)) => {
@@ -146,12 +164,15 @@ impl TeamsConfig {
                 if var.is_empty() {
                     return Err(ConfigError::new("webhook_url_env", "is empty"));
                 }
-                let url = env(var).ok_or_else(|| {
-                    ConfigError::new(
-                        "webhook_url_env",
-                        format!("the environment variable {var} is not set or is empty"),
-                    )
-                })?;
+                let url = env(var)
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| Secret::new(v.trim()))
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            "webhook_url_env",
+                            format!("the environment variable {var} is not set or is empty"),
+                        )
+                    })?;
                 (url, "webhook_url_env")
             }
         };
@@ -235,8 +256,12 @@ mod tests {
     const URL: &str = "https://prod-00.westus.logic.azure.com:443/workflows/abc123/triggers/manual/\
         paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=SECRETSIG";
 
-    fn env_with_url(name: &str) -> Option<Secret> {
-        (name == "TEAMS_URL").then(|| Secret::new(URL))
+    fn env_with_url(name: &str) -> Option<String> {
+        match name {
+            "TEAMS_URL" => Some(URL.to_owned()),
+            "TEAMS_BLANK" => Some("  \n".to_owned()),
+            _ => None,
+        }
     }
 
     fn config(toml_text: &str) -> TeamsConfig {
@@ -273,10 +298,25 @@ mod tests {
     }
 
     #[test]
+    fn a_blank_environment_variable_counts_as_unset() {
+        let c = config(r#"webhook_url_env = "TEAMS_BLANK""#);
+        let e = c.build_with_env(env_with_url).expect_err("blank");
+        assert_eq!(e.key, "webhook_url_env");
+        assert!(e.problem.contains("TEAMS_BLANK"), "{e}");
+    }
+
+    #[test]
+    fn the_provider_built_from_the_environment_never_shows_the_url() {
+        let c = config(r#"webhook_url_env = "TEAMS_URL""#);
+        let provider = c.build_with_env(env_with_url).expect("valid");
+        assert!(!format!("{provider:?}").contains("SECRETSIG"));
+    }
+
+    #[test]
     fn a_bad_url_from_the_environment_names_the_env_key_and_hides_the_url() {
         let c = config(r#"webhook_url_env = "TEAMS_URL""#);
         let e = c
-            .build_with_env(|_| Some(Secret::new("ftp://host.test/x?sig=SECRETSIG")))
+            .build_with_env(|_| Some("ftp://host.test/x?sig=SECRETSIG".to_owned()))
             .expect_err("refused");
         assert_eq!(e.key, "webhook_url_env");
         assert!(!e.to_string().contains("SECRETSIG"), "{e}");

@@ -123,8 +123,32 @@ impl WebhookConfig {
         self.build_with_env(|name| std::env::var(name).ok())
     }
 
-    /// [`WebhookConfig::build`] with `env` standing for the environment.
-    pub(crate) fn build_with_env(
+    /// [`WebhookConfig::build`], reading `url_env` and `secret_env` through `env` instead of the
+    /// process environment (for tests, or to take secrets from somewhere else). A variable that
+    /// `env` does not know, or whose value is blank, is an error naming the key and the variable;
+    /// no error and no `Debug` shows the URL or the secret.
+    ///
+    /// ```
+    /// use stripe_chat_webhook::WebhookConfig;
+    ///
+    /// let config: WebhookConfig = toml::from_str(r#"
+    /// url_env = "ERP_HOOK_URL"
+    /// secret_env = "ERP_HOOK_SECRET"
+    /// "#)?;
+    /// let env = |name: &str| match name {
+    ///     "ERP_HOOK_URL" => Some("https://erp.example.com/hook?key=k3y".to_owned()),
+    ///     "ERP_HOOK_SECRET" => Some("0123456789abcdef0123456789abcdef".to_owned()),
+    ///     _ => None,
+    /// };
+    /// let webhook = config.build_with_env(env)?;
+    /// let shown = format!("{webhook:?}");
+    /// assert!(!shown.contains("k3y") && !shown.contains("0123456789abcdef"));
+    ///
+    /// let error = config.build_with_env(|_| None).unwrap_err();
+    /// assert_eq!(error.to_string(), "url_env: the environment variable ERP_HOOK_URL is not set");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn build_with_env(
         &self,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<WebhookProvider, ConfigError> {
@@ -359,6 +383,18 @@ mod tests {
             assert_eq!(error.key, key);
             assert!(error.problem.contains(variable), "{error}");
         }
+    }
+
+    #[test]
+    fn the_provider_built_from_the_environment_never_shows_the_secret() {
+        let provider = config("url_env = \"HOOK_URL\"\nsecret_env = \"HOOK_SECRET\"")
+            .build_with_env(env)
+            .unwrap();
+        let shown = format!("{provider:?}");
+        assert!(
+            !shown.contains(SECRET) && !shown.contains("t0k3n"),
+            "{shown}"
+        );
     }
 
     #[test]
