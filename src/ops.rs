@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 
 use stripe_chat_server::config::ServiceConfig;
 use stripe_chat_server::service::Service;
-use stripe_chat_store::{DlqTarget, JobId, NewJob, SqliteStore, Store, StoreError};
+use stripe_chat_store::{DlqTarget, JobId, SqliteStore, Store, StoreError};
 
 use crate::events::{StripeEvent, sign};
 
@@ -206,16 +206,7 @@ pub async fn replay(
         .ok_or_else(|| OpsError::Usage(format!("no stored event {event_id}")))?;
     let jobs = match StripeEvent::from_json(stored.raw) {
         Ok(event) => {
-            let key = stripe_chat_server::ingest::thread_key(&event);
-            config
-                .routes
-                .destinations(&event)
-                .into_iter()
-                .map(|name| match &key {
-                    Some(key) => NewJob::new(name).thread_key(key.clone()),
-                    None => NewJob::new(name),
-                })
-                .collect()
+            stripe_chat_server::ingest::jobs_for(&config.routes, &event, SystemTime::now())
         }
         Err(_) => Vec::new(),
     };

@@ -469,6 +469,132 @@ async fn after_sigkill_mid_burst_and_a_restart_every_acknowledged_event_is_deliv
     assert!(duplicates <= 4 * 8, "{duplicates} duplicates");
 }
 
+/// The messages a `file` destination wrote so far.
+fn file_messages(path: &Path) -> Vec<stripe_chat::message::ChatMessage> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    stripe_chat::file::records(&text)
+        .filter_map(Result::ok)
+        .map(|record| record.message)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_route_posts_one_summary_per_window_and_a_plain_route_one_message_per_event() {
+    const WINDOW_SECS: u64 = 2;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let digests = dir.path().join("data/digest.jsonl");
+    let each = dir.path().join("data/each.jsonl");
+    let config = dir.path().join("stripe-chat.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nshutdown_grace_secs = 2\n[stripe]\nwebhook_secrets = [\"{SECRET}\"]\n[store]\nsqlite = {:?}\n\
+             [[destinations]]\nname = \"sales-room\"\nprovider = \"file\"\npath = {:?}\n\
+             [[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = {:?}\n\
+             [[routes]]\nname = \"sales\"\nevents = [\"payment_intent.succeeded\"]\nto = [\"sales-room\"]\ndigest = {{ window = \"{WINDOW_SECS}s\", top = 2 }}\ncontinue = true\n\
+             [[routes]]\nevents = [\"*\"]\nto = [\"log\"]\n",
+            dir.path().join("data/stripe-chat.db").display().to_string(),
+            digests.display().to_string(),
+            each.display().to_string(),
+        ),
+    )
+    .expect("config");
+    let server = Server::start(&config, &dir.path().join("server.log"));
+
+    let payments: [(i64, &str); 5] = [
+        (1_250, "usd"),
+        (500_000, "jpy"),
+        (39_800, "usd"),
+        (12_000, "jpy"),
+        (7, "usd"),
+    ];
+    let template = fixture("payment_intent.succeeded@2026-09-30.endive.json");
+    let bodies: Vec<String> = payments
+        .iter()
+        .enumerate()
+        .map(|(i, (amount, currency))| {
+            let mut e = template.clone();
+            e["id"] = format!("evt_e2e_digest_{i}").into();
+            e["created"] = now().into();
+            e["data"]["object"]["id"] = format!("pi_e2e_digest_{i}").into();
+            e["data"]["object"]["invoice"] = serde_json::Value::Null;
+            e["data"]["object"]["amount"] = (*amount).into();
+            e["data"]["object"]["currency"] = (*currency).into();
+            e.to_string()
+        })
+        .collect();
+
+    // Start just after a window boundary, so that every event falls in the same window.
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970");
+    let into_window =
+        Duration::from_millis((since_epoch.as_millis() % u128::from(WINDOW_SECS * 1000)) as u64);
+    tokio::time::sleep(Duration::from_secs(WINDOW_SECS) - into_window + Duration::from_millis(50))
+        .await;
+    let client = reqwest::Client::new();
+    for body in &bodies {
+        assert_eq!(post(&client, &server.webhook_url(), body).await, Some(200));
+    }
+
+    let delivered = wait_for(Duration::from_secs(20), || {
+        !file_messages(&digests).is_empty() && file_messages(&each).len() >= payments.len()
+    })
+    .await;
+    assert!(delivered, "the summary and the plain messages arrive");
+    // Another window passes: still one summary, nothing posted twice.
+    tokio::time::sleep(Duration::from_secs(WINDOW_SECS + 1)).await;
+    let summaries = file_messages(&digests);
+    assert_eq!(summaries.len(), 1, "{summaries:#?}");
+    let summary = &summaries[0];
+    assert_eq!(
+        summary.title,
+        format!("Digest: {} events in {WINDOW_SECS} s", payments.len())
+    );
+    let field = |label: &str| {
+        summary
+            .fields
+            .iter()
+            .find(|f| f.label == label)
+            .map(|f| f.value.clone())
+    };
+    for currency in ["usd", "jpy"] {
+        let of_currency: Vec<i64> = payments
+            .iter()
+            .filter(|(_, c)| *c == currency)
+            .map(|(amount, _)| *amount)
+            .collect();
+        let total = stripe_chat::events::Money::new(of_currency.iter().sum(), currency);
+        assert_eq!(
+            field(&format!("Total {}", currency.to_uppercase())),
+            Some(format!("{total} ({} events)", of_currency.len())),
+        );
+    }
+    assert_eq!(field("Events"), Some(payments.len().to_string()));
+    assert_eq!(
+        field("Event types"),
+        Some(format!("payment_intent.succeeded × {}", payments.len()))
+    );
+    let largest = field("Largest").expect("the largest payments");
+    assert_eq!(largest.lines().count(), 2, "top = 2: {largest}");
+    assert!(largest.starts_with("1. 500,000 JPY"), "{largest}");
+    assert!(
+        summary
+            .links
+            .iter()
+            .any(|l| l.url == "https://dashboard.stripe.com/test/events")
+    );
+    assert!(summary.actions.is_empty());
+
+    let plain = file_messages(&each);
+    let ids: HashSet<String> = plain
+        .iter()
+        .filter_map(|m| m.source.as_ref().map(|s| s.event_id.clone()))
+        .collect();
+    assert_eq!(plain.len(), payments.len(), "one message per event");
+    assert_eq!(ids.len(), payments.len());
+}
+
 #[test]
 fn a_config_error_names_the_key_and_exits_before_listening() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -503,10 +629,16 @@ fn the_minimal_and_full_configurations_in_the_documentation_are_accepted() {
         .skip(1)
         .filter_map(|b| b.split("```").next())
         .collect();
-    assert_eq!(blocks.len(), 2);
+    assert!(blocks.len() >= 2, "a minimal and a full configuration");
     let minimal = blocks[0];
     stripe_chat::server::config::ServiceConfig::from_toml_with_env(minimal, |_| None)
         .unwrap_or_else(|e| panic!("{e}\n{minimal}"));
+    // Further blocks are routes to add to the minimal configuration.
+    for routes in &blocks[2..] {
+        let text = format!("{minimal}\n{routes}");
+        stripe_chat::server::config::ServiceConfig::from_toml_with_env(&text, |_| None)
+            .unwrap_or_else(|e| panic!("{e}\n{routes}"));
+    }
     // The full example reads its secrets from the environment: run the binary with them set.
     let dir = tempfile::tempdir().expect("tempdir");
     let full = blocks[1]
