@@ -629,19 +629,22 @@ fn the_minimal_and_full_configurations_in_the_documentation_are_accepted() {
         .skip(1)
         .filter_map(|b| b.split("```").next())
         .collect();
-    assert!(blocks.len() >= 2, "a minimal and a full configuration");
-    let minimal = blocks[0];
+    // Whole configurations (a minimal and a full one), and snippets of routes.
+    let (configs, snippets): (Vec<&str>, Vec<&str>) =
+        blocks.iter().partition(|b| b.contains("[server]"));
+    assert_eq!(configs.len(), 2);
+    let minimal = configs[0];
     stripe_chat::server::config::ServiceConfig::from_toml_with_env(minimal, |_| None)
         .unwrap_or_else(|e| panic!("{e}\n{minimal}"));
-    // Further blocks are routes to add to the minimal configuration.
-    for routes in &blocks[2..] {
+    assert!(!snippets.is_empty(), "the digest example");
+    for routes in &snippets {
         let text = format!("{minimal}\n{routes}");
         stripe_chat::server::config::ServiceConfig::from_toml_with_env(&text, |_| None)
             .unwrap_or_else(|e| panic!("{e}\n{routes}"));
     }
     // The full example reads its secrets from the environment: run the binary with them set.
     let dir = tempfile::tempdir().expect("tempdir");
-    let full = blocks[1]
+    let full = configs[1]
         .replace("0.0.0.0:8787", "127.0.0.1:0")
         .replace("/var/lib/stripe-chat", &dir.path().display().to_string());
     let config = dir.path().join("full.toml");
