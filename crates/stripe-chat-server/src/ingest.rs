@@ -81,10 +81,10 @@ pub fn thread_key(event: &StripeEvent) -> Option<String> {
 /// ]))?;
 /// let event = StripeEvent::from_slice(br#"{"id":"evt_1","object":"event","type":"charge.succeeded",
 ///   "created":1,"data":{"object":{"id":"ch_1","object":"charge"}}}"#)?;
-/// let received = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_030);
+/// let received = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_050);
 /// let jobs = stripe_chat_server::ingest::jobs_for(&routes, &event, received);
-/// assert_eq!(jobs[0].digest.as_deref(), Some("sales/1700000000/60"));
-/// assert_eq!(jobs[0].not_before, Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_060)));
+/// assert_eq!(jobs[0].digest.as_deref(), Some("sales/1700000040/60"));
+/// assert_eq!(jobs[0].not_before, Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_100)));
 /// assert!(jobs[0].thread_key.is_none());
 /// assert_eq!((jobs[1].destination.as_str(), jobs[1].digest.as_deref()), ("log", None));
 /// assert_eq!(jobs[1].thread_key.as_deref(), Some("charge/ch_1"));
