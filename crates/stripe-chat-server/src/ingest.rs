@@ -22,7 +22,7 @@
 //! checks it against the built-in transformers over the whole event corpus. The store uses it to
 //! run one job per object at a time, oldest first, and to keep one message per object.
 
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -66,11 +66,19 @@ pub fn thread_key(event: &StripeEvent) -> Option<String> {
     object.or_else(|| event.object_ref()).map(|o| o.to_string())
 }
 
+/// How long after a digest window's end its summary is due: events received just before the end,
+/// whose commit is still queued, join the window's summary instead of making one of their own.
+///
+/// ```
+/// assert_eq!(stripe_chat_server::ingest::DIGEST_SETTLE.as_secs(), 1);
+/// ```
+pub const DIGEST_SETTLE: Duration = Duration::from_secs(1);
+
 /// The jobs for `event` received at `received_at`: one per destination `routes` send it to, about
 /// the object [`thread_key`] names. When the route that sends it to a destination has a
 /// `digest`, the job is collected into that route's window containing `received_at` (keyed
-/// `route/window start/window length`) and due when the window ends; it has no thread key, since
-/// a summary is about many objects.
+/// `route/window start/window length`) and due [`DIGEST_SETTLE`] after the window ends; it has no
+/// thread key, since a summary is about many objects.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
@@ -84,7 +92,7 @@ pub fn thread_key(event: &StripeEvent) -> Option<String> {
 /// let received = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_050);
 /// let jobs = stripe_chat_server::ingest::jobs_for(&routes, &event, received);
 /// assert_eq!(jobs[0].digest.as_deref(), Some("sales/1700000040/60"));
-/// assert_eq!(jobs[0].not_before, Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_100)));
+/// assert_eq!(jobs[0].not_before, Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_101)));
 /// assert!(jobs[0].thread_key.is_none());
 /// assert_eq!((jobs[1].destination.as_str(), jobs[1].digest.as_deref()), ("log", None));
 /// assert_eq!(jobs[1].thread_key.as_deref(), Some("charge/ch_1"));
@@ -101,7 +109,7 @@ pub fn jobs_for(routes: &Routes, event: &StripeEvent, received_at: SystemTime) -
                 (Some(digest), _) => {
                     let label = target.route.label(target.index);
                     job.digest(DigestKey::at(label, digest, received_at).to_string())
-                        .not_before(digest.window_end(received_at))
+                        .not_before(digest.window_end(received_at) + DIGEST_SETTLE)
                 }
                 (None, Some(key)) => job.thread_key(key.clone()),
                 (None, None) => job,

@@ -25,8 +25,8 @@
 //!
 //! **Digests**: a route with `digest = { window = "15m", top = 3 }` does not post its events one
 //! by one. At ingest each of its jobs gets the digest key of the route's current window
-//! (`route/window start/window length`, windows aligned to the clock) and is due when the window
-//! ends. The store then leases all due jobs of one (destination, digest key) together as one
+//! (`route/window start/window length`, windows aligned to the clock) and is due a second after
+//! the window ends ([`crate::ingest::DIGEST_SETTLE`]). The store then leases all due jobs of one (destination, digest key) together as one
 //! batch; the worker builds one summary from their events
 //! ([`stripe_chat_transform::digest::summarize`]: count, total per currency, event types, the
 //! largest few with their Dashboard links, a link to the Dashboard's event list), redacts it with
