@@ -1,6 +1,6 @@
 //! [`MemoryStore`]: the same contract as the SQLite store, in memory, for tests and examples.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -139,18 +139,16 @@ impl Inner {
 
     /// The jobs `lease` names (its own, and every job of its digest batch), if the lease still
     /// holds them all.
-    fn held(&self, lease: &LeasedJob) -> Result<Vec<i64>, StoreError> {
+    fn held(&self, lease: &LeasedJob) -> Result<BTreeSet<i64>, StoreError> {
         let mut named = vec![(lease.job_id, lease.token)];
         if let Some(batch) = &lease.digest {
             named.extend(batch.jobs.iter().map(|m| (m.job_id, m.token)));
         }
-        let mut ids = Vec::with_capacity(named.len());
+        let mut ids = BTreeSet::new();
         for (id, token) in named {
             match self.jobs.get(&id.0) {
                 Some(job) if job.state == JobState::Leased && job.lease_token == token.0 => {
-                    if !ids.contains(&id.0) {
-                        ids.push(id.0);
-                    }
+                    ids.insert(id.0);
                 }
                 _ => {
                     return Err(StoreError::LeaseLost {
@@ -351,8 +349,11 @@ impl Store for MemoryStore {
         let until = now.saturating_add(duration_ms(lease_for));
         let mut leased = Vec::with_capacity(chosen.len());
         for choice in chosen {
-            let (id, batch) = match choice {
-                Chosen::Job(id) => (id, None),
+            let (id, attempt, token, batch) = match choice {
+                Chosen::Job(id) => match inner.take(id, until, wall) {
+                    Some((attempt, token)) => (id, attempt, token, None),
+                    None => continue,
+                },
                 Chosen::Digest { destination, key } => {
                     let members: Vec<i64> = inner
                         .jobs
@@ -385,22 +386,15 @@ impl Store for MemoryStore {
                             event,
                         });
                     }
-                    let Some(first) = jobs.first() else {
+                    // The batch's first job carries the lease.
+                    let Some((id, token)) = jobs.first().map(|m| (m.job_id.0, m.token.0)) else {
                         continue;
                     };
-                    (first.job_id.0, Some(DigestBatch { key, jobs }))
+                    let attempt = inner.jobs.get(&id).map_or(1, |j| j.attempts);
+                    (id, attempt, token, Some(DigestBatch { key, jobs }))
                 }
             };
-            let attempt_token = match &batch {
-                Some(batch) => inner
-                    .jobs
-                    .get(&id)
-                    .map(|j| j.attempts)
-                    .zip(batch.jobs.first().map(|m| m.token.0)),
-                None => inner.take(id, until, wall),
-            };
-            let (Some((attempt, token)), Some(job)) = (attempt_token, inner.jobs.get(&id).cloned())
-            else {
+            let Some(job) = inner.jobs.get(&id).cloned() else {
                 continue;
             };
             let Some(event) = inner.events.get(&job.event_id).cloned() else {
