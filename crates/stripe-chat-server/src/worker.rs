@@ -26,12 +26,12 @@
 //! **Digests**: a route with `digest = { window = "15m", top = 3 }` does not post its events one
 //! by one. At ingest each of its jobs gets the digest key of the route's current window
 //! (`route/window start/window length`, windows aligned to the clock) and is due a second after
-//! the window ends ([`crate::ingest::DIGEST_SETTLE`]). The store then leases all due jobs of one (destination, digest key) together as one
-//! batch; the worker builds one summary from their events
-//! ([`stripe_chat_transform::digest::summarize`]: count, total per currency, event types, the
-//! largest few with their Dashboard links, a link to the Dashboard's event list), redacts it with
-//! the destination's policy, waits for the gate, sends it once, and records one outcome for the
-//! whole batch: delivered, retried or dead-lettered together (`outcome="digested"` counts
+//! the window ends ([`crate::ingest::DIGEST_SETTLE`]). The store then leases all due jobs of one
+//! (destination, digest key) together as one batch; the worker builds one summary from their
+//! events ([`stripe_chat_transform::digest::summarize`]: count, total per currency, event types,
+//! the largest few with their Dashboard links, a link to the Dashboard's event list), redacts it
+//! with the destination's policy, waits for the gate, sends it once, and records one outcome for
+//! the whole batch: delivered, retried or dead-lettered together (`outcome="digested"` counts
 //! summaries). A summary never updates an object's message and never inhibits.
 //!
 //! Idle workers wait for a wake-up from the webhook endpoint or 100 ms, whichever comes first.
