@@ -478,29 +478,86 @@ fn file_messages(path: &Path) -> Vec<stripe_chat::message::ChatMessage> {
         .collect()
 }
 
+/// A service with two `file` destinations: `sales-room` gets a digest of payments (window
+/// `window_secs`, top 2), `log` every event on its own.
+struct DigestSetup {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    digests: PathBuf,
+    each: PathBuf,
+}
+
+impl DigestSetup {
+    fn new(window_secs: u64) -> DigestSetup {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let digests = dir.path().join("data/digest.jsonl");
+        let each = dir.path().join("data/each.jsonl");
+        let config = dir.path().join("stripe-chat.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[server]\nlisten = \"127.0.0.1:0\"\nshutdown_grace_secs = 2\n[stripe]\nwebhook_secrets = [\"{SECRET}\"]\n[store]\nsqlite = {:?}\n\
+                 [[destinations]]\nname = \"sales-room\"\nprovider = \"file\"\npath = {:?}\n\
+                 [[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = {:?}\n\
+                 [[routes]]\nname = \"sales\"\nevents = [\"payment_intent.succeeded\"]\nto = [\"sales-room\"]\ndigest = {{ window = \"{window_secs}s\", top = 2 }}\ncontinue = true\n\
+                 [[routes]]\nevents = [\"*\"]\nto = [\"log\"]\n",
+                dir.path().join("data/stripe-chat.db").display().to_string(),
+                digests.display().to_string(),
+                each.display().to_string(),
+            ),
+        )
+        .expect("config");
+        DigestSetup {
+            dir,
+            config,
+            digests,
+            each,
+        }
+    }
+
+    fn start(&self) -> Server {
+        Server::start(&self.config, &self.dir.path().join("server.log"))
+    }
+}
+
+/// Signed-ready bodies of `payment_intent.succeeded` events with these amounts, ids prefixed
+/// `evt_{tag}_`.
+fn payment_bodies(tag: &str, payments: &[(i64, &str)]) -> Vec<String> {
+    let template = fixture("payment_intent.succeeded@2026-09-30.endive.json");
+    payments
+        .iter()
+        .enumerate()
+        .map(|(i, (amount, currency))| {
+            let mut e = template.clone();
+            e["id"] = format!("evt_{tag}_{i}").into();
+            e["created"] = now().into();
+            e["data"]["object"]["id"] = format!("pi_{tag}_{i}").into();
+            e["data"]["object"]["invoice"] = serde_json::Value::Null;
+            e["data"]["object"]["amount"] = (*amount).into();
+            e["data"]["object"]["currency"] = (*currency).into();
+            e.to_string()
+        })
+        .collect()
+}
+
+/// Sleeps until just after the start of the next window of `window_secs` (windows are aligned
+/// to Unix time), so that what is posted next falls in one window.
+async fn sleep_to_next_window(window_secs: u64) {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970");
+    let into_window =
+        Duration::from_millis((since_epoch.as_millis() % u128::from(window_secs * 1000)) as u64);
+    tokio::time::sleep(Duration::from_secs(window_secs) - into_window + Duration::from_millis(50))
+        .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_digest_route_posts_one_summary_per_window_and_a_plain_route_one_message_per_event() {
-    const WINDOW_SECS: u64 = 2;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let digests = dir.path().join("data/digest.jsonl");
-    let each = dir.path().join("data/each.jsonl");
-    let config = dir.path().join("stripe-chat.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\nshutdown_grace_secs = 2\n[stripe]\nwebhook_secrets = [\"{SECRET}\"]\n[store]\nsqlite = {:?}\n\
-             [[destinations]]\nname = \"sales-room\"\nprovider = \"file\"\npath = {:?}\n\
-             [[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = {:?}\n\
-             [[routes]]\nname = \"sales\"\nevents = [\"payment_intent.succeeded\"]\nto = [\"sales-room\"]\ndigest = {{ window = \"{WINDOW_SECS}s\", top = 2 }}\ncontinue = true\n\
-             [[routes]]\nevents = [\"*\"]\nto = [\"log\"]\n",
-            dir.path().join("data/stripe-chat.db").display().to_string(),
-            digests.display().to_string(),
-            each.display().to_string(),
-        ),
-    )
-    .expect("config");
-    let server = Server::start(&config, &dir.path().join("server.log"));
-
+    const WINDOW_SECS: u64 = 3;
+    let setup = DigestSetup::new(WINDOW_SECS);
+    let (digests, each) = (&setup.digests, &setup.each);
+    let server = setup.start();
     let payments: [(i64, &str); 5] = [
         (1_250, "usd"),
         (500_000, "jpy"),
@@ -508,43 +565,21 @@ async fn a_digest_route_posts_one_summary_per_window_and_a_plain_route_one_messa
         (12_000, "jpy"),
         (7, "usd"),
     ];
-    let template = fixture("payment_intent.succeeded@2026-09-30.endive.json");
-    let bodies: Vec<String> = payments
-        .iter()
-        .enumerate()
-        .map(|(i, (amount, currency))| {
-            let mut e = template.clone();
-            e["id"] = format!("evt_e2e_digest_{i}").into();
-            e["created"] = now().into();
-            e["data"]["object"]["id"] = format!("pi_e2e_digest_{i}").into();
-            e["data"]["object"]["invoice"] = serde_json::Value::Null;
-            e["data"]["object"]["amount"] = (*amount).into();
-            e["data"]["object"]["currency"] = (*currency).into();
-            e.to_string()
-        })
-        .collect();
-
-    // Start just after a window boundary, so that every event falls in the same window.
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970");
-    let into_window =
-        Duration::from_millis((since_epoch.as_millis() % u128::from(WINDOW_SECS * 1000)) as u64);
-    tokio::time::sleep(Duration::from_secs(WINDOW_SECS) - into_window + Duration::from_millis(50))
-        .await;
+    let bodies = payment_bodies("e2e_digest", &payments);
+    sleep_to_next_window(WINDOW_SECS).await;
     let client = reqwest::Client::new();
     for body in &bodies {
         assert_eq!(post(&client, &server.webhook_url(), body).await, Some(200));
     }
 
     let delivered = wait_for(Duration::from_secs(20), || {
-        !file_messages(&digests).is_empty() && file_messages(&each).len() >= payments.len()
+        !file_messages(digests).is_empty() && file_messages(each).len() >= payments.len()
     })
     .await;
     assert!(delivered, "the summary and the plain messages arrive");
     // Another window passes: still one summary, nothing posted twice.
     tokio::time::sleep(Duration::from_secs(WINDOW_SECS + 1)).await;
-    let summaries = file_messages(&digests);
+    let summaries = file_messages(digests);
     assert_eq!(summaries.len(), 1, "{summaries:#?}");
     let summary = &summaries[0];
     assert_eq!(
@@ -586,13 +621,61 @@ async fn a_digest_route_posts_one_summary_per_window_and_a_plain_route_one_messa
     );
     assert!(summary.actions.is_empty());
 
-    let plain = file_messages(&each);
+    let plain = file_messages(each);
     let ids: HashSet<String> = plain
         .iter()
         .filter_map(|m| m.source.as_ref().map(|s| s.event_id.clone()))
         .collect();
     assert_eq!(plain.len(), payments.len(), "one message per event");
     assert_eq!(ids.len(), payments.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_collected_for_a_digest_survive_a_kill_and_are_summarised_once_after_restart() {
+    const WINDOW_SECS: u64 = 3;
+    let setup = DigestSetup::new(WINDOW_SECS);
+    let payments: [(i64, &str); 3] = [(10_000, "eur"), (2_550, "eur"), (4_000, "gbp")];
+    let bodies = payment_bodies("e2e_restart", &payments);
+    let server = setup.start();
+    sleep_to_next_window(WINDOW_SECS).await;
+    let client = reqwest::Client::new();
+    for body in &bodies {
+        assert_eq!(post(&client, &server.webhook_url(), body).await, Some(200));
+    }
+    // SIGKILL inside the window: the collected events are only in the store.
+    drop(server);
+    assert!(file_messages(&setup.digests).is_empty());
+    tokio::time::sleep(Duration::from_secs(WINDOW_SECS)).await;
+
+    let _restarted = setup.start();
+    let delivered = wait_for(Duration::from_secs(20), || {
+        !file_messages(&setup.digests).is_empty()
+    })
+    .await;
+    assert!(delivered, "the summary arrives after the restart");
+    tokio::time::sleep(Duration::from_secs(WINDOW_SECS)).await;
+    let summaries = file_messages(&setup.digests);
+    assert_eq!(summaries.len(), 1, "{summaries:#?}");
+    let count = summaries[0]
+        .fields
+        .iter()
+        .find(|f| f.label == "Events")
+        .map(|f| f.value.clone());
+    assert_eq!(count, Some(payments.len().to_string()));
+    let eur: i64 = payments
+        .iter()
+        .filter(|(_, c)| *c == "eur")
+        .map(|(a, _)| a)
+        .sum();
+    let eur_total = stripe_chat::events::Money::new(eur, "eur").to_string();
+    assert!(
+        summaries[0]
+            .fields
+            .iter()
+            .any(|f| f.label == "Total EUR" && f.value.starts_with(&eur_total)),
+        "{:#?}",
+        summaries[0].fields
+    );
 }
 
 #[test]
