@@ -745,6 +745,18 @@ to = ["log"]
     }
 
     #[test]
+    fn route_conditions_read_as_before_with_integer_amounts_and_metadata() {
+        let text = with_route(
+            "amount_gte = 5000\ncurrency = [\"jpy\"]\nmetadata = { plan = \"pro\" }\ncontinue = true",
+        );
+        let config = ServiceConfig::from_toml_with_env(&text, no_env).expect("valid");
+        let route = config.routes.iter().next().expect("one route");
+        assert_eq!(route.amount_gte, Some(5000.0));
+        assert_eq!(route.metadata.get("plan").map(String::as_str), Some("pro"));
+        assert!(route.continue_matching);
+    }
+
+    #[test]
     fn two_routes_with_one_name_are_refused() {
         let text = format!(
             "{}\n[[routes]]\nname = \"sales\"\nto = [\"log\"]\n",
