@@ -21,7 +21,7 @@ use stripe_chat_server::backfill::{
 };
 use stripe_chat_server::config::ServiceConfig;
 use stripe_chat_server::service::Service;
-use stripe_chat_store::{DlqTarget, JobId, NewJob, SqliteStore, Store, StoreError};
+use stripe_chat_store::{DlqTarget, JobId, SqliteStore, Store, StoreError};
 
 use crate::events::{StripeEvent, sign};
 
@@ -175,7 +175,8 @@ async fn shutdown_signal() {
     }
 }
 
-/// The dead-lettered jobs, one line each: `id  destination  event_type  event_id  attempts  error`.
+/// The dead-lettered jobs, one line each: `id  destination  event_type  event_id  attempts  error`,
+/// and `digest=KEY` for a job of a digest (`dlq retry` of one of them retries its whole digest).
 ///
 /// ```no_run
 /// # async fn f(store: stripe_chat_store::SqliteStore) -> Result<(), stripe_chat::ops::OpsError> {
@@ -188,7 +189,7 @@ pub async fn dlq_list(store: &dyn Store) -> Result<Vec<String>, OpsError> {
         .await?
         .into_iter()
         .map(|job| {
-            format!(
+            let line = format!(
                 "{}\t{}\t{}\t{}\tattempts={}\t{}",
                 job.id,
                 job.destination,
@@ -196,7 +197,11 @@ pub async fn dlq_list(store: &dyn Store) -> Result<Vec<String>, OpsError> {
                 job.event_id,
                 job.attempts,
                 job.last_error.unwrap_or_default()
-            )
+            );
+            match job.digest {
+                Some(key) => format!("{line}\tdigest={key}"),
+                None => line,
+            }
         })
         .collect())
 }
@@ -238,16 +243,7 @@ pub async fn replay(
         .ok_or_else(|| OpsError::Usage(format!("no stored event {event_id}")))?;
     let jobs = match StripeEvent::from_json(stored.raw) {
         Ok(event) => {
-            let key = stripe_chat_server::ingest::thread_key(&event);
-            config
-                .routes
-                .destinations(&event)
-                .into_iter()
-                .map(|name| match &key {
-                    Some(key) => NewJob::new(name).thread_key(key.clone()),
-                    None => NewJob::new(name),
-                })
-                .collect()
+            stripe_chat_server::ingest::jobs_for(&config.routes, &event, SystemTime::now())
         }
         Err(_) => Vec::new(),
     };
@@ -349,4 +345,53 @@ pub async fn send_signed(url: &str, secret: &str, body: &str) -> Result<(u16, St
     let status = response.status().as_u16();
     let text = response.text().await.unwrap_or_default();
     Ok((status, text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+    use stripe_chat_store::{MemoryStore, NewEvent, NewJob};
+
+    fn event(id: &str) -> NewEvent {
+        NewEvent {
+            id: id.to_owned(),
+            event_type: "charge.succeeded".to_owned(),
+            created: 1_700_000_000,
+            livemode: false,
+            account: None,
+            raw: "{}".to_owned(),
+            received_at: SystemTime::UNIX_EPOCH,
+        }
+    }
+
+    #[tokio::test]
+    async fn dlq_list_names_the_digest_of_a_dead_digest_job_only() {
+        let store = MemoryStore::new();
+        let due = SystemTime::UNIX_EPOCH + Duration::from_secs(60);
+        let digest = NewJob::new("sales-room")
+            .digest("sales/0/60")
+            .not_before(due);
+        store.ingest(event("evt_1"), vec![digest]).await.unwrap();
+        store
+            .ingest(event("evt_2"), vec![NewJob::new("log")])
+            .await
+            .unwrap();
+        for job in store
+            .lease("w", 8, Duration::from_secs(60), due)
+            .await
+            .unwrap()
+        {
+            store.dead_letter(&job, "permanent: gone").await.unwrap();
+        }
+        let lines = dlq_list(&store).await.unwrap();
+        assert_eq!(lines.len(), 2);
+        let digest_line = lines.iter().find(|l| l.contains("evt_1")).unwrap();
+        assert!(
+            digest_line.ends_with("\tdigest=sales/0/60"),
+            "{digest_line}"
+        );
+        let plain_line = lines.iter().find(|l| l.contains("evt_2")).unwrap();
+        assert!(!plain_line.contains("digest="), "{plain_line}");
+    }
 }

@@ -161,3 +161,32 @@ fn collect_mrkdwn(value: &Value, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+#[test]
+fn a_digest_of_the_whole_corpus_renders_within_every_platforms_limits() {
+    use stripe_chat::redact::{DefaultPolicy, RedactionPolicy, Visibility};
+    use stripe_chat::transform::digest::{DigestWindow, summarize};
+
+    let events: Vec<StripeEvent> = corpus().into_iter().map(|(_, event)| event).collect();
+    let window = DigestWindow::new("everything", 1_700_000_100, 900, 20);
+    let message = DefaultPolicy::new(Visibility::Public).redact(summarize(&window, &events));
+    assert_eq!(
+        message.title,
+        format!("Digest: {} events in 15 min", events.len())
+    );
+    assert!(message.actions.is_empty(), "a digest offers no actions");
+    for provider in Provider::ALL {
+        let renderer = stripe_chat::renderer(provider, &RenderConfig::default()).expect("renderer");
+        let body = renderer
+            .render(&message)
+            .unwrap_or_else(|e| panic!("{provider}: {e}"));
+        if let Err(problems) = validate(provider, &body) {
+            panic!("{provider}: {problems:#?}");
+        }
+        let raw = body.to_string();
+        assert!(raw.contains("Digest: "), "{provider}: the title is shown");
+        for pan in ["4242424242424242", "5555555555554444", "378282246310005"] {
+            assert!(!raw.contains(pan), "{provider}: a card number");
+        }
+    }
+}

@@ -469,6 +469,215 @@ async fn after_sigkill_mid_burst_and_a_restart_every_acknowledged_event_is_deliv
     assert!(duplicates <= 4 * 8, "{duplicates} duplicates");
 }
 
+/// The messages a `file` destination wrote so far.
+fn file_messages(path: &Path) -> Vec<stripe_chat::message::ChatMessage> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    stripe_chat::file::records(&text)
+        .filter_map(Result::ok)
+        .map(|record| record.message)
+        .collect()
+}
+
+/// A service with two `file` destinations: `sales-room` gets a digest of payments (window
+/// `window_secs`, top 2), `log` every event on its own.
+struct DigestSetup {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    digests: PathBuf,
+    each: PathBuf,
+}
+
+impl DigestSetup {
+    fn new(window_secs: u64) -> DigestSetup {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let digests = dir.path().join("data/digest.jsonl");
+        let each = dir.path().join("data/each.jsonl");
+        let config = dir.path().join("stripe-chat.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[server]\nlisten = \"127.0.0.1:0\"\nshutdown_grace_secs = 2\n[stripe]\nwebhook_secrets = [\"{SECRET}\"]\n[store]\nsqlite = {:?}\n\
+                 [[destinations]]\nname = \"sales-room\"\nprovider = \"file\"\npath = {:?}\n\
+                 [[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = {:?}\n\
+                 [[routes]]\nname = \"sales\"\nevents = [\"payment_intent.succeeded\"]\nto = [\"sales-room\"]\ndigest = {{ window = \"{window_secs}s\", top = 2 }}\ncontinue = true\n\
+                 [[routes]]\nevents = [\"*\"]\nto = [\"log\"]\n",
+                dir.path().join("data/stripe-chat.db").display().to_string(),
+                digests.display().to_string(),
+                each.display().to_string(),
+            ),
+        )
+        .expect("config");
+        DigestSetup {
+            dir,
+            config,
+            digests,
+            each,
+        }
+    }
+
+    fn start(&self) -> Server {
+        Server::start(&self.config, &self.dir.path().join("server.log"))
+    }
+}
+
+/// Signed-ready bodies of `payment_intent.succeeded` events with these amounts, ids prefixed
+/// `evt_{tag}_`.
+fn payment_bodies(tag: &str, payments: &[(i64, &str)]) -> Vec<String> {
+    let template = fixture("payment_intent.succeeded@2026-09-30.endive.json");
+    payments
+        .iter()
+        .enumerate()
+        .map(|(i, (amount, currency))| {
+            let mut e = template.clone();
+            e["id"] = format!("evt_{tag}_{i}").into();
+            e["created"] = now().into();
+            e["data"]["object"]["id"] = format!("pi_{tag}_{i}").into();
+            e["data"]["object"]["invoice"] = serde_json::Value::Null;
+            e["data"]["object"]["amount"] = (*amount).into();
+            e["data"]["object"]["currency"] = (*currency).into();
+            e.to_string()
+        })
+        .collect()
+}
+
+/// Sleeps until just after the start of the next window of `window_secs` (windows are aligned
+/// to Unix time), so that what is posted next falls in one window.
+async fn sleep_to_next_window(window_secs: u64) {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970");
+    let into_window =
+        Duration::from_millis((since_epoch.as_millis() % u128::from(window_secs * 1000)) as u64);
+    tokio::time::sleep(Duration::from_secs(window_secs) - into_window + Duration::from_millis(50))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_route_posts_one_summary_per_window_and_a_plain_route_one_message_per_event() {
+    const WINDOW_SECS: u64 = 3;
+    let setup = DigestSetup::new(WINDOW_SECS);
+    let (digests, each) = (&setup.digests, &setup.each);
+    let server = setup.start();
+    let payments: [(i64, &str); 5] = [
+        (1_250, "usd"),
+        (500_000, "jpy"),
+        (39_800, "usd"),
+        (12_000, "jpy"),
+        (7, "usd"),
+    ];
+    let bodies = payment_bodies("e2e_digest", &payments);
+    sleep_to_next_window(WINDOW_SECS).await;
+    let client = reqwest::Client::new();
+    for body in &bodies {
+        assert_eq!(post(&client, &server.webhook_url(), body).await, Some(200));
+    }
+
+    let delivered = wait_for(Duration::from_secs(20), || {
+        !file_messages(digests).is_empty() && file_messages(each).len() >= payments.len()
+    })
+    .await;
+    assert!(delivered, "the summary and the plain messages arrive");
+    // Another window passes: still one summary, nothing posted twice.
+    tokio::time::sleep(Duration::from_secs(WINDOW_SECS + 1)).await;
+    let summaries = file_messages(digests);
+    assert_eq!(summaries.len(), 1, "{summaries:#?}");
+    let summary = &summaries[0];
+    assert_eq!(
+        summary.title,
+        format!("Digest: {} events in {WINDOW_SECS} s", payments.len())
+    );
+    let field = |label: &str| {
+        summary
+            .fields
+            .iter()
+            .find(|f| f.label == label)
+            .map(|f| f.value.clone())
+    };
+    for currency in ["usd", "jpy"] {
+        let of_currency: Vec<i64> = payments
+            .iter()
+            .filter(|(_, c)| *c == currency)
+            .map(|(amount, _)| *amount)
+            .collect();
+        let total = stripe_chat::events::Money::new(of_currency.iter().sum(), currency);
+        assert_eq!(
+            field(&format!("Total {}", currency.to_uppercase())),
+            Some(format!("{total} ({} events)", of_currency.len())),
+        );
+    }
+    assert_eq!(field("Events"), Some(payments.len().to_string()));
+    assert_eq!(
+        field("Event types"),
+        Some(format!("payment_intent.succeeded × {}", payments.len()))
+    );
+    let largest = field("Largest").expect("the largest payments");
+    assert_eq!(largest.lines().count(), 2, "top = 2: {largest}");
+    assert!(largest.starts_with("1. 500,000 JPY"), "{largest}");
+    assert!(
+        summary
+            .links
+            .iter()
+            .any(|l| l.url == "https://dashboard.stripe.com/test/events")
+    );
+    assert!(summary.actions.is_empty());
+
+    let plain = file_messages(each);
+    let ids: HashSet<String> = plain
+        .iter()
+        .filter_map(|m| m.source.as_ref().map(|s| s.event_id.clone()))
+        .collect();
+    assert_eq!(plain.len(), payments.len(), "one message per event");
+    assert_eq!(ids.len(), payments.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_collected_for_a_digest_survive_a_kill_and_are_summarised_once_after_restart() {
+    const WINDOW_SECS: u64 = 3;
+    let setup = DigestSetup::new(WINDOW_SECS);
+    let payments: [(i64, &str); 3] = [(10_000, "eur"), (2_550, "eur"), (4_000, "gbp")];
+    let bodies = payment_bodies("e2e_restart", &payments);
+    let server = setup.start();
+    sleep_to_next_window(WINDOW_SECS).await;
+    let client = reqwest::Client::new();
+    for body in &bodies {
+        assert_eq!(post(&client, &server.webhook_url(), body).await, Some(200));
+    }
+    // SIGKILL inside the window: the collected events are only in the store.
+    drop(server);
+    assert!(file_messages(&setup.digests).is_empty());
+    tokio::time::sleep(Duration::from_secs(WINDOW_SECS)).await;
+
+    let _restarted = setup.start();
+    let delivered = wait_for(Duration::from_secs(20), || {
+        !file_messages(&setup.digests).is_empty()
+    })
+    .await;
+    assert!(delivered, "the summary arrives after the restart");
+    tokio::time::sleep(Duration::from_secs(WINDOW_SECS)).await;
+    let summaries = file_messages(&setup.digests);
+    assert_eq!(summaries.len(), 1, "{summaries:#?}");
+    let count = summaries[0]
+        .fields
+        .iter()
+        .find(|f| f.label == "Events")
+        .map(|f| f.value.clone());
+    assert_eq!(count, Some(payments.len().to_string()));
+    let eur: i64 = payments
+        .iter()
+        .filter(|(_, c)| *c == "eur")
+        .map(|(a, _)| a)
+        .sum();
+    let eur_total = stripe_chat::events::Money::new(eur, "eur").to_string();
+    assert!(
+        summaries[0]
+            .fields
+            .iter()
+            .any(|f| f.label == "Total EUR" && f.value.starts_with(&eur_total)),
+        "{:#?}",
+        summaries[0].fields
+    );
+}
+
 #[test]
 fn a_config_error_names_the_key_and_exits_before_listening() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -503,13 +712,22 @@ fn the_minimal_and_full_configurations_in_the_documentation_are_accepted() {
         .skip(1)
         .filter_map(|b| b.split("```").next())
         .collect();
-    assert_eq!(blocks.len(), 2);
-    let minimal = blocks[0];
+    // Whole configurations (a minimal and a full one), and snippets of routes.
+    let (configs, snippets): (Vec<&str>, Vec<&str>) =
+        blocks.iter().partition(|b| b.contains("[server]"));
+    assert_eq!(configs.len(), 2);
+    let minimal = configs[0];
     stripe_chat::server::config::ServiceConfig::from_toml_with_env(minimal, |_| None)
         .unwrap_or_else(|e| panic!("{e}\n{minimal}"));
+    assert!(!snippets.is_empty(), "the digest example");
+    for routes in &snippets {
+        let text = format!("{minimal}\n{routes}");
+        stripe_chat::server::config::ServiceConfig::from_toml_with_env(&text, |_| None)
+            .unwrap_or_else(|e| panic!("{e}\n{routes}"));
+    }
     // The full example reads its secrets from the environment: run the binary with them set.
     let dir = tempfile::tempdir().expect("tempdir");
-    let full = blocks[1]
+    let full = configs[1]
         .replace("0.0.0.0:8787", "127.0.0.1:0")
         .replace("/var/lib/stripe-chat", &dir.path().display().to_string());
     let config = dir.path().join("full.toml");

@@ -14,6 +14,9 @@
 //! | `customer_email_domain` | the customer's email is at one of these domains |
 //! | `account` | the event came from one of these connected accounts |
 //!
+//! A route may also collect what it sends into a [`Digest`] (`digest = { window = "15m", top = 3 }`):
+//! one summary per destination and window instead of one message per event.
+//!
 //! ```
 //! use stripe_chat_events::StripeEvent;
 //! use stripe_chat_route::Routes;
@@ -38,6 +41,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod digest;
+
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -45,6 +50,8 @@ use serde_json::Value;
 use stripe_chat_events::StripeEvent;
 use stripe_chat_events::money::exponent;
 use stripe_chat_transform::EventPattern;
+
+pub use digest::{Digest, DigestError};
 
 /// One routing rule: conditions, destinations, and whether to keep routing after it matches.
 ///
@@ -60,6 +67,9 @@ use stripe_chat_transform::EventPattern;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Route {
+    /// A name for the route (shown in digests, and the key of its digests' windows).
+    #[serde(default)]
+    pub name: Option<String>,
     /// Event-type patterns; absent means every type.
     #[serde(default)]
     pub events: Option<Vec<String>>,
@@ -89,9 +99,29 @@ pub struct Route {
     /// Keep routing after this route matched.
     #[serde(default, rename = "continue")]
     pub continue_matching: bool,
+    /// Collect the events this route sends into one summary per destination and window.
+    #[serde(default)]
+    pub digest: Option<Digest>,
 }
 
 impl Route {
+    /// How the route is called in digests and their keys: its `name`, else `routes[index]` (its
+    /// place in the file, `index` counting from 0).
+    ///
+    /// ```
+    /// let route: stripe_chat_route::Route = toml::from_str("to = [\"log\"]")?;
+    /// assert_eq!(route.label(2), "routes[2]");
+    /// let named: stripe_chat_route::Route = toml::from_str("name = \"sales\"\nto = [\"log\"]")?;
+    /// assert_eq!(named.label(2), "sales");
+    /// # Ok::<(), toml::de::Error>(())
+    /// ```
+    pub fn label(&self, index: usize) -> String {
+        match &self.name {
+            Some(name) => name.clone(),
+            None => format!("routes[{index}]"),
+        }
+    }
+
     /// Whether every condition of the route holds for `event`.
     ///
     /// ```
@@ -259,6 +289,63 @@ impl Routes {
         names
     }
 
+    /// Where `event` goes: each destination once, in route order, with the route that sent it
+    /// there first (whose `digest`, if any, applies to it).
+    ///
+    /// ```
+    /// use stripe_chat_events::StripeEvent;
+    /// let routes: stripe_chat_route::Routes = serde_json::from_value(serde_json::json!([
+    ///   { "events": ["charge.*"], "to": ["sales"], "digest": { "window": "15m" }, "continue": true },
+    ///   { "to": ["sales", "log"] }
+    /// ]))?;
+    /// let event = StripeEvent::from_slice(br#"{"id":"evt_1","object":"event","type":"charge.succeeded","created":1,"data":{"object":{}}}"#)?;
+    /// let targets = routes.targets(&event);
+    /// assert_eq!(targets.len(), 2);
+    /// assert_eq!((targets[0].destination, targets[0].index), ("sales", 0));
+    /// assert!(targets[0].route.digest.is_some());
+    /// assert_eq!((targets[1].destination, targets[1].index), ("log", 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn targets(&self, event: &StripeEvent) -> Vec<Target<'_>> {
+        let mut out: Vec<Target<'_>> = Vec::new();
+        for (index, route) in self.0.iter().enumerate() {
+            if !route.matches(event) {
+                continue;
+            }
+            for name in &route.to {
+                if !out.iter().any(|t| t.destination == name) {
+                    out.push(Target {
+                        destination: name,
+                        route,
+                        index,
+                    });
+                }
+            }
+            if !route.continue_matching {
+                break;
+            }
+        }
+        out
+    }
+
+    /// The route called `label` (see [`Route::label`]), with its index.
+    ///
+    /// ```
+    /// let routes: stripe_chat_route::Routes = serde_json::from_value(serde_json::json!([
+    ///   { "to": ["a"] }, { "name": "sales", "to": ["b"] }
+    /// ]))?;
+    /// assert_eq!(routes.by_label("sales").map(|(i, _)| i), Some(1));
+    /// assert_eq!(routes.by_label("routes[0]").map(|(i, _)| i), Some(0));
+    /// assert!(routes.by_label("routes[1]").is_none(), "a named route is known by its name");
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn by_label(&self, label: &str) -> Option<(usize, &Route)> {
+        self.0
+            .iter()
+            .enumerate()
+            .find(|(i, route)| route.label(*i) == label)
+    }
+
     /// The destinations `event` goes to, in route order, each once.
     ///
     /// ```
@@ -272,22 +359,32 @@ impl Routes {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn destinations(&self, event: &StripeEvent) -> Vec<&str> {
-        let mut out: Vec<&str> = Vec::new();
-        for route in &self.0 {
-            if !route.matches(event) {
-                continue;
-            }
-            for name in &route.to {
-                if !out.contains(&name.as_str()) {
-                    out.push(name);
-                }
-            }
-            if !route.continue_matching {
-                break;
-            }
-        }
-        out
+        self.targets(event)
+            .into_iter()
+            .map(|t| t.destination)
+            .collect()
     }
+}
+
+/// One destination an event goes to, and the route that sends it there: see
+/// [`Routes::targets`].
+///
+/// ```
+/// use stripe_chat_events::StripeEvent;
+/// let routes: stripe_chat_route::Routes = serde_json::from_value(serde_json::json!([{ "to": ["log"] }]))?;
+/// let event = StripeEvent::from_slice(br#"{"id":"evt_1","object":"event","type":"x","created":1,"data":{"object":{}}}"#)?;
+/// let target = routes.targets(&event).remove(0);
+/// assert_eq!(target.route.label(target.index), "routes[0]");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    /// The destination's name.
+    pub destination: &'a str,
+    /// The first route that sends the event there.
+    pub route: &'a Route,
+    /// That route's place in the list, from 0.
+    pub index: usize,
 }
 
 #[cfg(test)]
@@ -358,6 +455,44 @@ mod tests {
             r#"{"id":"evt_2","object":"event","type":"customer.updated","created":1,"data":{"object":{"id":"cus_1"}}}"#,
         );
         assert!(r.destinations(&e).is_empty());
+    }
+
+    #[test]
+    fn a_destination_reached_by_two_routes_follows_the_first() {
+        let r = routes(
+            "[[routes]]\nname = \"sales\"\nto = [\"chat\"]\ndigest = { window = \"15m\" }\ncontinue = true\n\n[[routes]]\nto = [\"chat\", \"log\"]\n",
+        );
+        let targets = r.targets(&event(INVOICE_JPY));
+        let shape: Vec<(&str, String, bool)> = targets
+            .iter()
+            .map(|t| {
+                (
+                    t.destination,
+                    t.route.label(t.index),
+                    t.route.digest.is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                ("chat", "sales".to_owned(), true),
+                ("log", "routes[1]".to_owned(), false)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_digest_with_a_bad_window_is_refused() {
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct File {
+            routes: Routes,
+        }
+        let err =
+            toml::from_str::<File>("[[routes]]\nto = [\"a\"]\ndigest = { window = \"0s\" }\n")
+                .expect_err("zero window");
+        assert!(err.to_string().contains("window: \"0s\""), "{err}");
     }
 
     #[test]

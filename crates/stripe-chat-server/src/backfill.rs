@@ -49,7 +49,7 @@ use stripe::{Client, ClientBuilder, RequestStrategy, StripeError, StripeRequest}
 use stripe_chat_events::StripeEvent;
 use stripe_chat_message::{ErrorKind, Secret};
 use stripe_chat_route::Routes;
-use stripe_chat_store::{NewEvent, NewJob, Store, StoreError};
+use stripe_chat_store::{NewEvent, Store, StoreError};
 use stripe_client_core::{CustomizedStripeRequest, StripeClient};
 use stripe_core::event::ListEvent;
 use stripe_types::{RangeBoundsTs, RangeQueryTs};
@@ -816,20 +816,6 @@ fn item_id(item: &RawValue) -> Option<String> {
         .filter(|id| !id.is_empty())
 }
 
-/// The jobs the webhook endpoint creates for `event`: one per routed destination, about the
-/// object [`thread_key`](crate::ingest::thread_key) names.
-fn jobs_for(routes: &Routes, event: &StripeEvent) -> Vec<NewJob> {
-    let key = crate::ingest::thread_key(event);
-    routes
-        .destinations(event)
-        .into_iter()
-        .map(|name| match &key {
-            Some(key) => NewJob::new(name).thread_key(key.clone()),
-            None => NewJob::new(name),
-        })
-        .collect()
-}
-
 /// Fetches the events created since `since` whose webhook delivery has not succeeded, and
 /// ingests each into `store` with one job per destination `routes` send it to (see the
 /// [module documentation](self)). Jobs are due from `now`, the time recorded as the events'
@@ -1001,7 +987,7 @@ pub async fn backfill_with(
                     continue;
                 }
             };
-            let jobs = jobs_for(routes, &event);
+            let jobs = crate::ingest::jobs_for(routes, &event, now);
             let new_event = NewEvent {
                 id: event.id().to_owned(),
                 event_type: event.event_type().to_owned(),

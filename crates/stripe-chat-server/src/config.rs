@@ -15,7 +15,7 @@ use serde::Deserialize;
 use stripe_chat_events::{WebhookSecret, WebhookVerifier};
 use stripe_chat_message::{ChatProvider, Secret};
 use stripe_chat_redact::RedactionConfig;
-use stripe_chat_route::Routes;
+use stripe_chat_route::{Digest, Route, Routes};
 
 /// A configuration problem, naming the key.
 ///
@@ -241,7 +241,7 @@ struct RawConfig {
     #[serde(default)]
     destinations: Vec<toml::Table>,
     #[serde(default)]
-    routes: Routes,
+    routes: Vec<toml::Table>,
 }
 
 /// A destination, ready to deliver.
@@ -429,7 +429,22 @@ impl ServiceConfig {
             }
             destinations.push(destination);
         }
-        for (index, route) in raw.routes.iter().enumerate() {
+        let mut routes = Vec::with_capacity(raw.routes.len());
+        let mut route_names = BTreeSet::new();
+        for (index, table) in raw.routes.into_iter().enumerate() {
+            let route = route(index, table)?;
+            if let Some(name) = &route.name
+                && !route_names.insert(name.clone())
+            {
+                return Err(ConfigError::new(
+                    format!("routes[{index}].name"),
+                    format!("{name:?} is used by another route"),
+                ));
+            }
+            routes.push(route);
+        }
+        let routes = Routes::new(routes);
+        for (index, route) in routes.iter().enumerate() {
             if route.to.is_empty() {
                 return Err(ConfigError::new(
                     format!("routes[{index}].to"),
@@ -451,7 +466,7 @@ impl ServiceConfig {
             delivery: raw.delivery,
             verifier,
             destinations,
-            routes: raw.routes,
+            routes,
             stripe_api,
         })
     }
@@ -466,6 +481,70 @@ impl ServiceConfig {
     pub fn destination(&self, name: &str) -> Option<&Destination> {
         self.destinations.iter().find(|d| d.name == name)
     }
+}
+
+/// Builds route `index` from its table, checking its `name` and `digest` key by key.
+fn route(index: usize, mut table: toml::Table) -> Result<Route, ConfigError> {
+    let at = |key: &str| format!("routes[{index}].{key}");
+    let digest = match table.remove("digest") {
+        None => None,
+        Some(toml::Value::Table(mut digest)) => {
+            let window = match digest.remove("window") {
+                Some(toml::Value::String(window)) => window,
+                Some(_) => {
+                    return Err(ConfigError::new(
+                        at("digest.window"),
+                        "must be a duration such as \"15m\"",
+                    ));
+                }
+                None => return Err(ConfigError::new(at("digest.window"), "missing")),
+            };
+            let top = match digest.remove("top") {
+                None => None,
+                Some(toml::Value::Integer(top)) => Some(top),
+                Some(_) => {
+                    return Err(ConfigError::new(at("digest.top"), "must be a whole number"));
+                }
+            };
+            if let Some(key) = digest.keys().next() {
+                return Err(ConfigError::new(
+                    at(&format!("digest.{key}")),
+                    "unknown key (digest takes window and top)",
+                ));
+            }
+            let digest = Digest::parse(&window, top).map_err(|e| {
+                let problem = e.to_string();
+                let problem = problem
+                    .strip_prefix(&format!("{}: ", e.key()))
+                    .unwrap_or(&problem)
+                    .to_owned();
+                ConfigError::new(at(&format!("digest.{}", e.key())), problem)
+            })?;
+            Some(digest)
+        }
+        Some(_) => {
+            return Err(ConfigError::new(
+                at("digest"),
+                "must be a table such as { window = \"15m\", top = 3 }",
+            ));
+        }
+    };
+    let mut route: Route = toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError::new(format!("routes[{index}]"), e.message()))?;
+    if let Some(name) = &route.name
+        && (name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+    {
+        return Err(ConfigError::new(
+            at("name"),
+            "use letters, digits, '-', '_' or '.'",
+        ));
+    }
+    route.digest = digest;
+    Ok(route)
 }
 
 /// Builds destination `index` from its table: the common keys, then the adapter's own.
@@ -820,6 +899,87 @@ secret_env = "T_HOOK_SECRET"
             assert!(message.contains(variable), "{variable}: {message}");
             assert!(!message.contains("s3cr3t"), "{variable}: {message}");
         }
+    }
+
+    fn with_route(route: &str) -> String {
+        MINIMAL.replace(
+            "events = [\"*\"]\n",
+            &format!("events = [\"*\"]\n{route}\n"),
+        )
+    }
+
+    #[test]
+    fn a_digest_route_reads_its_window_and_top() {
+        let text = with_route("name = \"sales\"\ndigest = { window = \"15m\", top = 5 }");
+        let config = ServiceConfig::from_toml_with_env(&text, no_env).expect("valid");
+        let route = config.routes.iter().next().expect("one route");
+        let digest = route.digest.expect("a digest");
+        assert_eq!(digest.window(), Duration::from_secs(900));
+        assert_eq!(digest.top(), 5);
+        assert_eq!(route.name.as_deref(), Some("sales"));
+        let plain = ServiceConfig::from_toml_with_env(MINIMAL, no_env).expect("valid");
+        assert!(plain.routes.iter().all(|r| r.digest.is_none()));
+    }
+
+    #[test]
+    fn digest_problems_name_the_key() {
+        let cases = [
+            ("digest = { window = \"0s\" }", "routes[0].digest.window"),
+            ("digest = { window = \"2d\" }", "routes[0].digest.window"),
+            ("digest = { window = \"soon\" }", "routes[0].digest.window"),
+            ("digest = { window = 15 }", "routes[0].digest.window"),
+            ("digest = { top = 3 }", "routes[0].digest.window"),
+            (
+                "digest = { window = \"1m\", top = 0 }",
+                "routes[0].digest.top",
+            ),
+            (
+                "digest = { window = \"1m\", top = 21 }",
+                "routes[0].digest.top",
+            ),
+            (
+                "digest = { window = \"1m\", size = 3 }",
+                "routes[0].digest.size",
+            ),
+            ("digest = \"15m\"", "routes[0].digest"),
+            ("name = \"a/b\"", "routes[0].name"),
+        ];
+        for (route, key) in cases {
+            let err =
+                ServiceConfig::from_toml_with_env(&with_route(route), no_env).expect_err(route);
+            assert_eq!(err.key, key, "{route}: {err}");
+            assert!(!err.problem.is_empty());
+        }
+    }
+
+    #[test]
+    fn route_conditions_read_as_before_with_integer_amounts_and_metadata() {
+        let text = with_route(
+            "amount_gte = 5000\ncurrency = [\"jpy\"]\nmetadata = { plan = \"pro\" }\ncontinue = true",
+        );
+        let config = ServiceConfig::from_toml_with_env(&text, no_env).expect("valid");
+        let route = config.routes.iter().next().expect("one route");
+        assert_eq!(route.amount_gte, Some(5000.0));
+        assert_eq!(route.metadata.get("plan").map(String::as_str), Some("pro"));
+        assert!(route.continue_matching);
+    }
+
+    #[test]
+    fn two_routes_with_one_name_are_refused() {
+        let text = format!(
+            "{}\n[[routes]]\nname = \"sales\"\nto = [\"log\"]\n",
+            with_route("name = \"sales\"")
+        );
+        let err = ServiceConfig::from_toml_with_env(&text, no_env).expect_err("duplicate");
+        assert_eq!(err.key, "routes[1].name");
+    }
+
+    #[test]
+    fn an_unknown_route_key_names_the_route() {
+        let err = ServiceConfig::from_toml_with_env(&with_route("evnts = [\"x\"]"), no_env)
+            .expect_err("typo");
+        assert_eq!(err.key, "routes[0]");
+        assert!(err.problem.contains("evnts"), "{err}");
     }
 
     #[test]

@@ -22,14 +22,17 @@
 //! checks it against the built-in transformers over the whole event corpus. The store uses it to
 //! run one job per object at a time, oldest first, and to keep one message per object.
 
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use stripe_chat_events::{EventError, StripeEvent};
 use stripe_chat_message::{ObjectKind, ObjectRef};
+use stripe_chat_route::Routes;
 use stripe_chat_store::{NewEvent, NewJob};
+
+use crate::digest::DigestKey;
 
 use crate::http::WebhookState;
 use crate::metrics::Rejection;
@@ -61,6 +64,58 @@ pub fn thread_key(event: &StripeEvent) -> Option<String> {
         None
     };
     object.or_else(|| event.object_ref()).map(|o| o.to_string())
+}
+
+/// How long after a digest window's end its summary is due: events received just before the end,
+/// whose commit is still queued, join the window's summary instead of making one of their own.
+///
+/// ```
+/// assert_eq!(stripe_chat_server::ingest::DIGEST_SETTLE.as_secs(), 1);
+/// ```
+pub const DIGEST_SETTLE: Duration = Duration::from_secs(1);
+
+/// The jobs for `event` received at `received_at`: one per destination `routes` send it to, about
+/// the object [`thread_key`] names. When the route that sends it to a destination has a
+/// `digest`, the job is collected into that route's window containing `received_at` (keyed
+/// `route/window start/window length`) and due [`DIGEST_SETTLE`] after the window ends; it has no
+/// thread key, since a summary is about many objects.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use stripe_chat_events::StripeEvent;
+/// let routes: stripe_chat_route::Routes = serde_json::from_value(serde_json::json!([
+///   { "name": "sales", "events": ["charge.*"], "to": ["chat"], "digest": { "window": "1m" }, "continue": true },
+///   { "to": ["log"] }
+/// ]))?;
+/// let event = StripeEvent::from_slice(br#"{"id":"evt_1","object":"event","type":"charge.succeeded",
+///   "created":1,"data":{"object":{"id":"ch_1","object":"charge"}}}"#)?;
+/// let received = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_050);
+/// let jobs = stripe_chat_server::ingest::jobs_for(&routes, &event, received);
+/// assert_eq!(jobs[0].digest.as_deref(), Some("sales/1700000040/60"));
+/// assert_eq!(jobs[0].not_before, Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_101)));
+/// assert!(jobs[0].thread_key.is_none());
+/// assert_eq!((jobs[1].destination.as_str(), jobs[1].digest.as_deref()), ("log", None));
+/// assert_eq!(jobs[1].thread_key.as_deref(), Some("charge/ch_1"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn jobs_for(routes: &Routes, event: &StripeEvent, received_at: SystemTime) -> Vec<NewJob> {
+    let key = thread_key(event);
+    routes
+        .targets(event)
+        .into_iter()
+        .map(|target| {
+            let job = NewJob::new(target.destination);
+            match (&target.route.digest, &key) {
+                (Some(digest), _) => {
+                    let label = target.route.label(target.index);
+                    job.digest(DigestKey::at(label, digest, received_at).to_string())
+                        .not_before(digest.window_end(received_at) + DIGEST_SETTLE)
+                }
+                (None, Some(key)) => job.thread_key(key.clone()),
+                (None, None) => job,
+            }
+        })
+        .collect()
 }
 
 fn reply(status: StatusCode, body: String) -> Response {
@@ -131,19 +186,7 @@ pub(crate) async fn handle(state: WebhookState, headers: HeaderMap, body: Body) 
     let received_at = SystemTime::now();
     let (new_event, jobs) = match StripeEvent::from_slice(&bytes) {
         Ok(event) => {
-            let key = thread_key(&event);
-            let jobs = state
-                .routes()
-                .destinations(&event)
-                .into_iter()
-                .map(|name| {
-                    let job = NewJob::new(name);
-                    match &key {
-                        Some(key) => job.thread_key(key.clone()),
-                        None => job,
-                    }
-                })
-                .collect::<Vec<_>>();
+            let jobs = jobs_for(state.routes(), &event, received_at);
             let new_event = NewEvent {
                 id: event.id().to_owned(),
                 event_type: event.event_type().to_owned(),

@@ -7,7 +7,7 @@
 //!   on the raw body, commit the event and one job per routed destination, then answer 2xx),
 //!   `/healthz`, `/readyz`, `/metrics` ([`metrics`]).
 //! - [`worker`]: the delivery workers (transform → redact → adapter, update in place, retries,
-//!   rate limits, inhibition, dead letters).
+//!   rate limits, inhibition, digests, dead letters).
 //! - [`service`]: both together over one store, with graceful shutdown.
 //!
 //! ```
@@ -37,6 +37,7 @@
 
 pub mod backfill;
 pub mod config;
+mod digest;
 pub mod http;
 pub mod ingest;
 pub mod metrics;

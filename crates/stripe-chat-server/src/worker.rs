@@ -23,23 +23,36 @@
 //!    (`initial_backoff_ms · 2^(attempt-1)`, at most `max_backoff_ms`, the upper half randomised);
 //!    permanent, unauthorized or unsupported → dead-letter; attempts used up → dead-letter.
 //!
+//! **Digests**: a route with `digest = { window = "15m", top = 3 }` does not post its events one
+//! by one. At ingest each of its jobs gets the digest key of the route's current window
+//! (`route/window start/window length`, windows aligned to the clock) and is due a second after
+//! the window ends ([`crate::ingest::DIGEST_SETTLE`]). The store then leases all due jobs of one
+//! (destination, digest key) together as one batch; the worker builds one summary from their
+//! events ([`stripe_chat_transform::digest::summarize`]: count, total per currency, event types,
+//! the largest few with their Dashboard links, a link to the Dashboard's event list), redacts it
+//! with the destination's policy, waits for the gate, sends it once, and records one outcome for
+//! the whole batch: delivered, retried or dead-lettered together (`outcome="digested"` counts
+//! summaries). A summary never updates an object's message and never inhibits.
+//!
 //! Idle workers wait for a wake-up from the webhook endpoint or 100 ms, whichever comes first.
-//! Digests (collecting a route's events into one summary) are not implemented yet.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use stripe_chat_events::StripeEvent;
-use stripe_chat_message::{ChatMessage, ErrorKind};
+use stripe_chat_message::{ChatMessage, DeliveryError, ErrorKind};
 use stripe_chat_redact::{DefaultPolicy, RedactionPolicy};
-use stripe_chat_store::{Delivered, LeasedJob, RefUpdate, Store, StoreError};
+use stripe_chat_route::{Digest, Routes};
+use stripe_chat_store::{Delivered, DigestBatch, LeasedJob, RefUpdate, Store, StoreError};
 use stripe_chat_transform::Registry;
+use stripe_chat_transform::digest::{DigestWindow, summarize};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::config::{DeliverySection, Destination, ServiceConfig};
+use crate::digest::DigestKey;
 use crate::metrics::Metrics;
 
 /// Event types that announce a failed payment.
@@ -145,6 +158,7 @@ pub struct Delivery(Arc<Shared>);
 struct Shared {
     store: Arc<dyn Store>,
     registry: Registry,
+    routes: Routes,
     targets: HashMap<String, Target>,
     settings: DeliverySection,
     metrics: Arc<Metrics>,
@@ -194,6 +208,7 @@ impl Delivery {
         Delivery(Arc::new(Shared {
             store,
             registry: Registry::with_builtins(),
+            routes: config.routes.clone(),
             targets,
             settings: config.delivery.clone(),
             metrics,
@@ -330,6 +345,9 @@ impl Shared {
                 .await;
             return self.outcome(job, result, "dead_lettered");
         }
+        if let Some(batch) = &job.digest {
+            return self.process_digest(job, batch, target, stop).await;
+        }
         let event = match StripeEvent::from_json(job.event.raw.clone()) {
             Ok(event) => event,
             Err(_) => {
@@ -364,29 +382,8 @@ impl Shared {
                 .await;
         }
 
-        // Wait for the destination's gate, unless the lease would run out first.
-        let at = target.gate.next_free();
-        let lease_left = job
-            .lease_until
-            .duration_since(SystemTime::now())
-            .unwrap_or_default();
-        let margin = LEASE_MARGIN.min(Duration::from_secs(settings.lease_secs.max(1)) / 4);
-        if at.saturating_duration_since(Instant::now()) + margin > lease_left {
-            let due = SystemTime::now() + at.saturating_duration_since(Instant::now());
-            let result = self
-                .store
-                .retry(job, due, "waiting for the destination's rate limit")
-                .await;
-            return self.outcome(job, result, "deferred");
-        }
-        let at = target.gate.reserve();
-        let mut stop = stop.clone();
-        tokio::select! {
-            _ = tokio::time::sleep_until(at) => {}
-            _ = stop.changed() => {
-                let result = self.store.retry(job, SystemTime::now(), "the worker stopped").await;
-                return self.outcome(job, result, "released");
-            }
+        if !self.pass_gate(job, target, stop).await {
+            return;
         }
 
         let result = match (shown, stale) {
@@ -423,31 +420,129 @@ impl Shared {
                 self.complete(job, Delivered::nothing(), outcome, true)
                     .await;
             }
-            Err(e) => {
-                let kind = e.kind();
-                tracing::warn!(job_id = %job.job_id, event_id = %job.event.id, destination = %job.destination, attempt = job.attempt, kind = %kind, error = %e, "delivery failed");
-                let error = format!("{kind}: {e}");
-                let out_of_attempts = job.attempt >= settings.max_attempts;
-                match kind {
-                    ErrorKind::RateLimited | ErrorKind::Transient if !out_of_attempts => {
-                        let (wait, outcome) = match (kind, e.retry_after()) {
-                            (ErrorKind::RateLimited, Some(wait)) => {
-                                target.gate.pause_until(Instant::now() + wait);
-                                (wait, "rate_limited")
-                            }
-                            _ => (backoff(settings, job.attempt), "retried"),
-                        };
-                        let result = self
-                            .store
-                            .retry(job, SystemTime::now() + wait, &error)
-                            .await;
-                        self.outcome(job, result, outcome);
+            Err(e) => self.failed(job, target, &e).await,
+        }
+    }
+
+    /// Waits for the destination's gate, unless the lease would run out first (the job is then
+    /// put back, due when the gate opens) or the worker stops (the job is put back at once).
+    /// True when the job may be sent now.
+    async fn pass_gate(
+        &self,
+        job: &LeasedJob,
+        target: &Target,
+        stop: &watch::Receiver<bool>,
+    ) -> bool {
+        let at = target.gate.next_free();
+        let lease_left = job
+            .lease_until
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        let margin = LEASE_MARGIN.min(Duration::from_secs(self.settings.lease_secs.max(1)) / 4);
+        if at.saturating_duration_since(Instant::now()) + margin > lease_left {
+            let due = SystemTime::now() + at.saturating_duration_since(Instant::now());
+            let result = self
+                .store
+                .retry(job, due, "waiting for the destination's rate limit")
+                .await;
+            self.outcome(job, result, "deferred");
+            return false;
+        }
+        let at = target.gate.reserve();
+        let mut stop = stop.clone();
+        tokio::select! {
+            _ = tokio::time::sleep_until(at) => true,
+            _ = stop.changed() => {
+                let result = self.store.retry(job, SystemTime::now(), "the worker stopped").await;
+                self.outcome(job, result, "released");
+                false
+            }
+        }
+    }
+
+    /// Records a failed delivery: rate-limited → due again when the platform said; transient →
+    /// backoff; anything else, or no attempts left → dead letter.
+    async fn failed(&self, job: &LeasedJob, target: &Target, e: &DeliveryError) {
+        let settings = &self.settings;
+        let kind = e.kind();
+        tracing::warn!(job_id = %job.job_id, event_id = %job.event.id, destination = %job.destination, attempt = job.attempt, kind = %kind, error = %e, "delivery failed");
+        let error = format!("{kind}: {e}");
+        let out_of_attempts = job.attempt >= settings.max_attempts;
+        match kind {
+            ErrorKind::RateLimited | ErrorKind::Transient if !out_of_attempts => {
+                let (wait, outcome) = match (kind, e.retry_after()) {
+                    (ErrorKind::RateLimited, Some(wait)) => {
+                        target.gate.pause_until(Instant::now() + wait);
+                        (wait, "rate_limited")
                     }
-                    _ => {
-                        let result = self.store.dead_letter(job, &error).await;
-                        self.outcome(job, result, "dead_lettered");
-                    }
-                }
+                    _ => (backoff(settings, job.attempt), "retried"),
+                };
+                let result = self
+                    .store
+                    .retry(job, SystemTime::now() + wait, &error)
+                    .await;
+                self.outcome(job, result, outcome);
+            }
+            _ => {
+                let result = self.store.dead_letter(job, &error).await;
+                self.outcome(job, result, "dead_lettered");
+            }
+        }
+    }
+
+    /// Delivers a digest batch: one summary of all its events, one outcome for all its jobs.
+    async fn process_digest(
+        &self,
+        job: &LeasedJob,
+        batch: &DigestBatch,
+        target: &Target,
+        stop: &watch::Receiver<bool>,
+    ) {
+        let events: Vec<StripeEvent> = batch
+            .events()
+            .filter_map(|e| StripeEvent::from_json(e.raw.clone()).ok())
+            .collect();
+        if events.is_empty() {
+            return self
+                .complete(job, Delivered::nothing(), "nothing", false)
+                .await;
+        }
+        let window = self.digest_window(&batch.key, &events);
+        let message = target.policy.redact(summarize(&window, &events));
+        if !self.pass_gate(job, target, stop).await {
+            return;
+        }
+        match target.destination.provider.send(&message, None).await {
+            Ok(_) => {
+                tracing::info!(job_id = %job.job_id, destination = %job.destination, digest = %batch.key, events = batch.jobs.len(), "digest posted");
+                self.complete(job, Delivered::nothing(), "digested", true)
+                    .await;
+            }
+            Err(e) => self.failed(job, target, &e).await,
+        }
+    }
+
+    /// The window a digest key names, with the `top` its route has now (the default when the
+    /// route is gone). A key of another shape is shown as it is, spanning its events.
+    fn digest_window(&self, key: &str, events: &[StripeEvent]) -> DigestWindow {
+        match DigestKey::parse(key) {
+            Some(key) => {
+                let top = self
+                    .routes
+                    .by_label(&key.route)
+                    .and_then(|(_, route)| route.digest)
+                    .map_or(Digest::DEFAULT_TOP, |d| d.top());
+                DigestWindow::new(key.route, key.start, key.window_secs, top)
+            }
+            None => {
+                let first = events.iter().map(StripeEvent::created).min().unwrap_or(0);
+                let last = events
+                    .iter()
+                    .map(StripeEvent::created)
+                    .max()
+                    .unwrap_or(first);
+                let span = u64::try_from(last.saturating_sub(first)).unwrap_or(0);
+                DigestWindow::new(key, first, span, Digest::DEFAULT_TOP)
             }
         }
     }

@@ -322,3 +322,88 @@ async fn a_payment_failure_queued_behind_its_invoices_payment_is_not_sent() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_whose_platform_fails_is_retried_whole_and_posted_once() {
+    use stripe_chat_server::ingest::jobs_for;
+    use stripe_chat_server::metrics::Metrics;
+    use stripe_chat_server::worker::Delivery;
+    use stripe_chat_store::NewEvent;
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
+
+    let platform = MockServer::start().await;
+    Mock::given(matchers::method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&platform)
+        .await;
+    Mock::given(matchers::method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&platform)
+        .await;
+    let config = ServiceConfig::from_toml(&format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"{SECRET}\"]\n[store]\nsqlite = \"unused.db\"\n[delivery]\nworkers = 2\ninitial_backoff_ms = 50\n\
+         [[destinations]]\nname = \"hook\"\nprovider = \"webhook\"\nurl = \"{}/hook\"\nsecret = \"digest-test-signing-secret\"\n\
+         [[routes]]\nname = \"sales\"\nto = [\"hook\"]\ndigest = {{ window = \"2s\" }}\n",
+        platform.uri()
+    ))
+    .expect("config");
+    let store = Arc::new(MemoryStore::new());
+    // Events received in a window that has ended.
+    let received = SystemTime::now() - Duration::from_secs(10);
+    let amounts = [1_500_i64, 2_500, 4_000];
+    for (i, amount) in amounts.iter().enumerate() {
+        let mut value: serde_json::Value =
+            serde_json::from_str(&fixture("payment_intent.succeeded@2026-09-30.endive.json"))
+                .expect("json");
+        value["id"] = format!("evt_digest_{i}").into();
+        value["data"]["object"]["id"] = format!("pi_digest_{i}").into();
+        value["data"]["object"]["amount"] = (*amount).into();
+        value["data"]["object"]["currency"] = "eur".into();
+        let event = StripeEvent::from_json(value.to_string()).expect("event");
+        let jobs = jobs_for(&config.routes, &event, received);
+        let new = NewEvent {
+            id: event.id().to_owned(),
+            event_type: event.event_type().to_owned(),
+            created: event.created(),
+            livemode: event.livemode(),
+            account: None,
+            raw: event.raw().to_owned(),
+            received_at: received,
+        };
+        store.ingest(new, jobs).await.expect("ingest");
+    }
+    let metrics = Arc::new(Metrics::default());
+    let delivery = Delivery::new(
+        &config,
+        Arc::clone(&store) as Arc<dyn Store>,
+        Arc::clone(&metrics),
+        Arc::default(),
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut workers = delivery.spawn(stopped);
+    for _ in 0..200 {
+        if store.stats().await.expect("stats").delivered == amounts.len() as u64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    stop.send(true).expect("stop");
+    while workers.join_next().await.is_some() {}
+
+    let stats = store.stats().await.expect("stats");
+    assert_eq!(stats.delivered, amounts.len() as u64, "{stats:?}");
+    let requests = platform.received_requests().await.expect("recorded");
+    assert_eq!(requests.len(), 2, "one refused, one accepted");
+    let total = stripe_chat_events::Money::new(amounts.iter().sum(), "eur").to_string();
+    for request in &requests {
+        let body: serde_json::Value = serde_json::from_slice(&request.body).expect("json");
+        assert_eq!(
+            body.pointer("/message/title").and_then(|t| t.as_str()),
+            Some("Digest: 3 events in 2 s")
+        );
+        assert!(body.to_string().contains(&total), "{body}");
+    }
+    assert_eq!(metrics.deliveries("hook", "retried"), 1);
+    assert_eq!(metrics.deliveries("hook", "digested"), 1);
+}

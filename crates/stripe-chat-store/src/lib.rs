@@ -84,8 +84,12 @@
 //!   [`Store::complete`], [`Store::retry`] (with backoff, or the platform's `Retry-After`) or
 //!   [`Store::dead_letter`] (permanent errors, or `attempt` over the limit). Keep `lease_for`
 //!   well above the slowest delivery; a [`StoreError::LeaseLost`] outcome is dropped.
-//! - Inhibition and digests: [`Store::queued_jobs`] and [`Store::supersede`] while holding the
-//!   thread's lease.
+//! - Inhibition: [`Store::queued_jobs`] and [`Store::supersede`] while holding the thread's
+//!   lease.
+//! - Digests: jobs created with [`NewJob::digest`] and [`NewJob::not_before`] at the end of the
+//!   digest's window; [`Store::lease`] hands out each due digest as one [`LeasedJob`] with a
+//!   [`DigestBatch`] of all its jobs, and the outcome reported for that lease applies to them
+//!   all.
 //! - Operators: [`Store::dlq_list`], [`Store::dlq_retry`], [`Store::replay`] (with
 //!   [`Store::event`] to re-route the stored body), [`Store::prune`] on a timer.
 //! - Health and metrics: [`Store::ping`] for readiness, [`Store::stats`] and
@@ -119,8 +123,9 @@ pub use memory::MemoryStore;
 pub use sqlite::{CommitStats, SqliteOptions, SqliteStore};
 pub use store::Store;
 pub use types::{
-    Delivered, DlqTarget, Ingested, JobId, JobInfo, JobState, LeaseToken, LeasedJob, NewEvent,
-    NewJob, Pruned, RefUpdate, Stats, StoredEvent, StoredRef, UnknownJobState,
+    Delivered, DigestBatch, DigestMember, DlqTarget, Ingested, JobId, JobInfo, JobState,
+    LeaseToken, LeasedJob, NewEvent, NewJob, Pruned, RefUpdate, Stats, StoredEvent, StoredRef,
+    UnknownJobState,
 };
 
 /// The error recorded on a job whose lease ran out before its worker reported an outcome.

@@ -1,16 +1,17 @@
 //! [`MemoryStore`]: the same contract as the SQLite store, in memory, for tests and examples.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
-use crate::lease::{self, Candidate};
+use crate::lease::{self, Candidate, Chosen};
 use crate::time::{clip_error, duration_ms, from_ms, now_ms, to_ms};
 use crate::{
-    Delivered, DlqTarget, Ingested, JobId, JobInfo, JobState, LeaseToken, LeasedJob, NewEvent,
-    NewJob, Pruned, RefUpdate, Stats, Store, StoreError, StoredEvent, StoredRef,
+    Delivered, DigestBatch, DigestMember, DlqTarget, Ingested, JobId, JobInfo, JobState,
+    LeaseToken, LeasedJob, NewEvent, NewJob, Pruned, RefUpdate, Stats, Store, StoreError,
+    StoredEvent, StoredRef,
 };
 
 /// A [`Store`] kept in memory: nothing survives the process. For tests of code built on the
@@ -50,6 +51,7 @@ struct Job {
     event_id: String,
     destination: String,
     thread_key: Option<String>,
+    digest: Option<String>,
     state: JobState,
     attempts: u32,
     not_before: i64,
@@ -122,6 +124,7 @@ impl Inner {
             event_created,
             destination: job.destination.clone(),
             thread_key: job.thread_key.clone(),
+            digest: job.digest.clone(),
             state: job.state,
             attempts: job.attempts,
             not_before: from_ms(job.not_before),
@@ -134,16 +137,52 @@ impl Inner {
         self.events.get(&job.event_id).map_or(0, |e| e.created)
     }
 
-    /// The job `lease` names, if the lease still holds it.
-    fn held(&mut self, lease: &LeasedJob) -> Result<&mut Job, StoreError> {
-        match self.jobs.get_mut(&lease.job_id.0) {
-            Some(job) if job.state == JobState::Leased && job.lease_token == lease.token.0 => {
-                Ok(job)
-            }
-            _ => Err(StoreError::LeaseLost {
-                job_id: lease.job_id,
-            }),
+    /// The jobs `lease` names (its own, and every job of its digest batch), if the lease still
+    /// holds them all.
+    fn held(&self, lease: &LeasedJob) -> Result<BTreeSet<i64>, StoreError> {
+        let mut named = vec![(lease.job_id, lease.token)];
+        if let Some(batch) = &lease.digest {
+            named.extend(batch.jobs.iter().map(|m| (m.job_id, m.token)));
         }
+        let mut ids = BTreeSet::new();
+        for (id, token) in named {
+            match self.jobs.get(&id.0) {
+                Some(job) if job.state == JobState::Leased && job.lease_token == token.0 => {
+                    ids.insert(id.0);
+                }
+                _ => {
+                    return Err(StoreError::LeaseLost {
+                        job_id: lease.job_id,
+                    });
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Applies `change` to every job `lease` holds.
+    fn settle(
+        &mut self,
+        lease: &LeasedJob,
+        mut change: impl FnMut(&mut Job),
+    ) -> Result<(), StoreError> {
+        for id in self.held(lease)? {
+            if let Some(job) = self.jobs.get_mut(&id) {
+                change(job);
+            }
+        }
+        Ok(())
+    }
+
+    /// Leases job `id` (which must be pending) until `until`; returns its new attempt and token.
+    fn take(&mut self, id: i64, until: i64, wall: i64) -> Option<(u32, i64)> {
+        let job = self.jobs.get_mut(&id)?;
+        job.state = JobState::Leased;
+        job.attempts = job.attempts.saturating_add(1);
+        job.lease_token += 1;
+        job.lease_until = Some(until);
+        job.updated_at = wall;
+        Some((job.attempts, job.lease_token))
     }
 
     fn insert_job(&mut self, event_id: &str, job: &NewJob, due: i64, now: i64) -> bool {
@@ -160,6 +199,7 @@ impl Inner {
                 event_id: event_id.to_owned(),
                 destination: job.destination.clone(),
                 thread_key: job.thread_key.clone(),
+                digest: job.digest.clone(),
                 state: JobState::Pending,
                 attempts: 0,
                 not_before: job.not_before.map_or(due, to_ms),
@@ -267,6 +307,7 @@ impl Store for MemoryStore {
                     id: *id,
                     destination: j.destination.clone(),
                     thread_key: j.thread_key.clone(),
+                    digest: j.digest.clone(),
                 })
             })
             .collect();
@@ -296,38 +337,86 @@ impl Store for MemoryStore {
                         .min()
                         .map(|(_, id)| id))
                 },
+                |destination, key| {
+                    Ok(inner.jobs.values().any(|j| {
+                        j.state == JobState::Leased
+                            && j.destination == destination
+                            && j.digest.as_deref() == Some(key)
+                    }))
+                },
             )?
         };
         let until = now.saturating_add(duration_ms(lease_for));
         let mut leased = Vec::with_capacity(chosen.len());
-        for id in chosen {
-            let Some(job) = inner.jobs.get_mut(&id) else {
+        for choice in chosen {
+            let (id, attempt, token, batch) = match choice {
+                Chosen::Job(id) => match inner.take(id, until, wall) {
+                    Some((attempt, token)) => (id, attempt, token, None),
+                    None => continue,
+                },
+                Chosen::Digest { destination, key } => {
+                    let members: Vec<i64> = inner
+                        .jobs
+                        .iter()
+                        .filter(|(_, j)| {
+                            j.state == JobState::Pending
+                                && j.not_before <= now
+                                && j.destination == destination
+                                && j.digest.as_deref() == Some(key.as_str())
+                        })
+                        .map(|(id, _)| *id)
+                        .take(DigestBatch::MAX_JOBS)
+                        .collect();
+                    let mut jobs = Vec::with_capacity(members.len());
+                    for member in members {
+                        let Some((_, token)) = inner.take(member, until, wall) else {
+                            continue;
+                        };
+                        let event_id = inner
+                            .jobs
+                            .get(&member)
+                            .map(|j| j.event_id.clone())
+                            .unwrap_or_default();
+                        let Some(event) = inner.events.get(&event_id).cloned() else {
+                            return Err(StoreError::internal("a job's event is missing"));
+                        };
+                        jobs.push(DigestMember {
+                            job_id: JobId(member),
+                            token: LeaseToken(token),
+                            event,
+                        });
+                    }
+                    // The batch's first job carries the lease.
+                    let Some((id, token)) = jobs.first().map(|m| (m.job_id.0, m.token.0)) else {
+                        continue;
+                    };
+                    let attempt = inner.jobs.get(&id).map_or(1, |j| j.attempts);
+                    (id, attempt, token, Some(DigestBatch { key, jobs }))
+                }
+            };
+            let Some(job) = inner.jobs.get(&id).cloned() else {
                 continue;
             };
-            job.state = JobState::Leased;
-            job.attempts = job.attempts.saturating_add(1);
-            job.lease_token += 1;
-            job.lease_until = Some(until);
-            job.updated_at = wall;
-            let job = job.clone();
             let Some(event) = inner.events.get(&job.event_id).cloned() else {
                 return Err(StoreError::internal("a job's event is missing"));
             };
-            let current_ref = job.thread_key.as_ref().and_then(|key| {
-                inner
+            let current_ref = match (&batch, &job.thread_key) {
+                (None, Some(key)) => inner
                     .refs
                     .get(&(job.destination.clone(), key.clone()))
-                    .cloned()
-            });
+                    .cloned(),
+                _ => None,
+            };
             leased.push(LeasedJob {
                 job_id: JobId(id),
-                token: LeaseToken(job.lease_token),
+                token: LeaseToken(token),
                 destination: job.destination,
                 thread_key: job.thread_key,
-                attempt: job.attempts,
+                attempt,
                 lease_until: from_ms(until),
                 event,
                 current_ref,
+                digest: batch,
             });
         }
         Ok(leased)
@@ -339,11 +428,15 @@ impl Store for MemoryStore {
         delivered: Delivered,
     ) -> Result<RefUpdate, StoreError> {
         let mut inner = self.lock()?;
-        let job = inner.held(lease)?;
-        job.state = JobState::Delivered;
-        job.lease_until = None;
-        job.updated_at = now_ms();
-        let job = job.clone();
+        let wall = now_ms();
+        inner.settle(lease, |job| {
+            job.state = JobState::Delivered;
+            job.lease_until = None;
+            job.updated_at = wall;
+        })?;
+        let Some(job) = inner.jobs.get(&lease.job_id.0).cloned() else {
+            return Err(StoreError::internal("a delivered job is missing"));
+        };
         let (Some(message_ref), Some(key)) = (delivered.message_ref, delivered.thread_key) else {
             return Ok(RefUpdate::NotStored);
         };
@@ -372,23 +465,25 @@ impl Store for MemoryStore {
         error: &str,
     ) -> Result<(), StoreError> {
         let mut inner = self.lock()?;
-        let job = inner.held(lease)?;
-        job.state = JobState::Pending;
-        job.not_before = to_ms(at);
-        job.lease_until = None;
-        job.last_error = Some(clip_error(error));
-        job.updated_at = now_ms();
-        Ok(())
+        let (at, error, wall) = (to_ms(at), clip_error(error), now_ms());
+        inner.settle(lease, |job| {
+            job.state = JobState::Pending;
+            job.not_before = at;
+            job.lease_until = None;
+            job.last_error = Some(error.clone());
+            job.updated_at = wall;
+        })
     }
 
     async fn dead_letter(&self, lease: &LeasedJob, error: &str) -> Result<(), StoreError> {
         let mut inner = self.lock()?;
-        let job = inner.held(lease)?;
-        job.state = JobState::Dead;
-        job.lease_until = None;
-        job.last_error = Some(clip_error(error));
-        job.updated_at = now_ms();
-        Ok(())
+        let (error, wall) = (clip_error(error), now_ms());
+        inner.settle(lease, |job| {
+            job.state = JobState::Dead;
+            job.lease_until = None;
+            job.last_error = Some(error.clone());
+            job.updated_at = wall;
+        })
     }
 
     async fn message_ref(
@@ -451,11 +546,26 @@ impl Store for MemoryStore {
         let mut inner = self.lock()?;
         let now = to_ms(now);
         let wall = now_ms();
+        // Retrying one job of a digest retries its whole digest: they were given up on together.
+        let digest = match target {
+            DlqTarget::Job(JobId(wanted)) => inner
+                .jobs
+                .get(&wanted)
+                .filter(|j| j.state == JobState::Dead)
+                .and_then(|j| j.digest.clone().map(|d| (j.destination.clone(), d))),
+            DlqTarget::All => None,
+        };
         let mut count = 0;
         for (id, job) in inner.jobs.iter_mut() {
             let named = match target {
                 DlqTarget::All => true,
-                DlqTarget::Job(JobId(wanted)) => *id == wanted,
+                DlqTarget::Job(JobId(wanted)) => {
+                    *id == wanted
+                        || digest.as_ref().is_some_and(|(destination, key)| {
+                            job.destination == *destination
+                                && job.digest.as_deref() == Some(key.as_str())
+                        })
+                }
             };
             if named && job.state == JobState::Dead {
                 job.state = JobState::Pending;
@@ -486,7 +596,7 @@ impl Store for MemoryStore {
         }
         let now = to_ms(now);
         let wall = now_ms();
-        let reset = |job: &mut Job, thread_key: Option<Option<String>>, not_before: i64| {
+        let reset = |job: &mut Job, keys: Option<&NewJob>, not_before: i64| {
             if matches!(
                 job.state,
                 JobState::Delivered | JobState::Dead | JobState::Superseded
@@ -495,8 +605,9 @@ impl Store for MemoryStore {
                 job.attempts = 0;
                 job.not_before = not_before;
                 job.updated_at = wall;
-                if let Some(key) = thread_key {
-                    job.thread_key = key;
+                if let Some(new) = keys {
+                    job.thread_key = new.thread_key.clone();
+                    job.digest = new.digest.clone();
                 }
                 true
             } else {
@@ -518,7 +629,7 @@ impl Store for MemoryStore {
             match inner.by_event_destination.get(&key).copied() {
                 Some(id) => {
                     if let Some(job) = inner.jobs.get_mut(&id)
-                        && reset(job, Some(new.thread_key.clone()), not_before)
+                        && reset(job, Some(new), not_before)
                     {
                         count += 1;
                     }

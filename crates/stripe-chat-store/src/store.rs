@@ -23,6 +23,12 @@ use crate::{
 ///   are leased one at a time, the oldest event (by `created`) first among those due, so the
 ///   read-ref → send/update → [`complete`](Store::complete) sequence of one object's message never
 ///   races with another job of that object.
+/// - **Digests**: a job with a digest key ([`NewJob::digest`](crate::NewJob::digest)) is leased
+///   together with every other due pending job of the same `(destination, digest key)`, as one
+///   [`LeasedJob`] carrying a [`DigestBatch`](crate::DigestBatch); at most one batch per digest
+///   is leased at a time, and the outcome of its lease applies to every job of the batch,
+///   atomically (all or none, [`StoreError::LeaseLost`] when the lease no longer holds them all).
+///   [`dlq_retry`](Store::dlq_retry) of one dead job of a digest revives the digest's dead jobs.
 /// - **Outcomes** ([`complete`](Store::complete), [`retry`](Store::retry),
 ///   [`dead_letter`](Store::dead_letter)) need the lease's token and fail with
 ///   [`StoreError::LeaseLost`] once an outcome was recorded for that lease or a `lease` call

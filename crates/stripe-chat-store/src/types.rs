@@ -59,6 +59,10 @@ pub struct NewJob {
     pub thread_key: Option<String>,
     /// Not due before this time (a digest window's end); `None` = due when received.
     pub not_before: Option<SystemTime>,
+    /// The digest this job is collected into (`route/window`): pending jobs of the same
+    /// destination and digest key are leased together as one [`DigestBatch`] and delivered as
+    /// one summary. `None` = delivered on its own.
+    pub digest: Option<String>,
 }
 
 impl NewJob {
@@ -72,6 +76,7 @@ impl NewJob {
             destination: destination.into(),
             thread_key: None,
             not_before: None,
+            digest: None,
         }
     }
 
@@ -95,6 +100,18 @@ impl NewJob {
     /// ```
     pub fn not_before(mut self, at: SystemTime) -> Self {
         self.not_before = Some(at);
+        self
+    }
+
+    /// The same job, collected into the digest `key` (usually with [`NewJob::not_before`] at the
+    /// end of the digest's window).
+    ///
+    /// ```
+    /// let job = stripe_chat_store::NewJob::new("slack").digest("billing/1700000000/900");
+    /// assert_eq!(job.digest.as_deref(), Some("billing/1700000000/900"));
+    /// ```
+    pub fn digest(mut self, key: impl Into<String>) -> Self {
+        self.digest = Some(key.into());
         self
     }
 }
@@ -312,6 +329,86 @@ pub struct LeasedJob {
     /// The message already shown for `(destination, thread_key)`, if any: update it when
     /// `event.created` is not older than its `event_created`.
     pub current_ref: Option<StoredRef>,
+    /// For a digest job: every job of its digest leased with it (this one included). The
+    /// outcome reported for this lease applies to all of them.
+    pub digest: Option<DigestBatch>,
+}
+
+/// The jobs of one digest (same destination and digest key) leased together: their summary is
+/// delivered once, and [`Store::complete`](crate::Store::complete),
+/// [`Store::retry`](crate::Store::retry) and [`Store::dead_letter`](crate::Store::dead_letter)
+/// on the lease that carries the batch apply to every job in it, atomically.
+///
+/// A lease takes every due pending job of the digest, up to [`DigestBatch::MAX_JOBS`]; a job of
+/// the digest that arrives while the batch is leased waits until the batch's outcome is
+/// recorded, then forms a batch of its own.
+///
+/// ```
+/// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+/// # rt.block_on(async {
+/// use std::time::{Duration, SystemTime};
+/// use stripe_chat_store::{Delivered, MemoryStore, NewJob, Store};
+/// let store = MemoryStore::new();
+/// let now = SystemTime::now();
+/// for id in ["evt_1", "evt_2", "evt_3"] {
+///     # let event = stripe_chat_store::NewEvent { id: id.into(), event_type: "charge.succeeded".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: now };
+///     store.ingest(event, vec![NewJob::new("slack").digest("sales/1700000000/60").not_before(now)]).await?;
+/// }
+/// let leased = store.lease("w", 8, Duration::from_secs(60), now).await?;
+/// assert_eq!(leased.len(), 1, "one lease for the whole digest");
+/// let batch = leased[0].digest.as_ref().ok_or("a digest")?;
+/// assert_eq!(batch.jobs.len(), 3);
+/// store.complete(&leased[0], Delivered::nothing()).await?;
+/// assert_eq!(store.stats().await?.delivered, 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestBatch {
+    /// The digest key the jobs share.
+    pub key: String,
+    /// The jobs, in job id order, the lease's own job included.
+    pub jobs: Vec<DigestMember>,
+}
+
+impl DigestBatch {
+    /// The most jobs one lease of a digest takes; a larger digest is delivered in several
+    /// batches.
+    ///
+    /// ```
+    /// assert!(stripe_chat_store::DigestBatch::MAX_JOBS >= 1000);
+    /// ```
+    pub const MAX_JOBS: usize = 2000;
+
+    /// The events of the batch, in job id order.
+    ///
+    /// ```
+    /// let batch = stripe_chat_store::DigestBatch { key: "k".into(), jobs: Vec::new() };
+    /// assert_eq!(batch.events().count(), 0);
+    /// ```
+    pub fn events(&self) -> impl Iterator<Item = &StoredEvent> {
+        self.jobs.iter().map(|j| &j.event)
+    }
+}
+
+/// One job of a [`DigestBatch`], with its own lease token.
+///
+/// ```
+/// use std::time::SystemTime;
+/// use stripe_chat_store::{DigestMember, JobId, LeaseToken, StoredEvent};
+/// let event = StoredEvent { id: "evt_1".into(), event_type: "charge.succeeded".into(), created: 1, livemode: false, account: None, raw: "{}".into(), received_at: SystemTime::UNIX_EPOCH };
+/// let member = DigestMember { job_id: JobId(1), token: LeaseToken(1), event };
+/// assert_eq!(member.event.id, "evt_1");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestMember {
+    /// The job.
+    pub job_id: JobId,
+    /// Its lease token.
+    pub token: LeaseToken,
+    /// Its event.
+    pub event: StoredEvent,
 }
 
 /// A successful delivery, reported with [`Store::complete`](crate::Store::complete).
@@ -432,6 +529,8 @@ pub struct JobInfo {
     pub destination: String,
     /// Its thread key.
     pub thread_key: Option<String>,
+    /// Its digest key.
+    pub digest: Option<String>,
     /// Its state.
     pub state: JobState,
     /// How many times it was leased since it was created or last retried from the DLQ.

@@ -42,6 +42,13 @@ macro_rules! conformance {
 }
 
 conformance!(
+    a_digest_is_leased_as_one_batch_once_its_window_ends,
+    digests_are_separate_per_destination_and_key,
+    a_digest_outcome_applies_to_every_job_of_its_batch,
+    a_digest_retried_or_dead_lettered_moves_as_one,
+    a_stale_digest_lease_changes_none_of_its_jobs,
+    a_job_joining_a_leased_digest_waits_for_the_batch_outcome,
+    replay_moves_a_job_into_the_digest_it_is_given,
     ingest_is_atomic_and_deduplicated,
     ingest_makes_one_job_per_destination_even_if_named_twice,
     ingest_of_an_invalid_event_writes_nothing,
@@ -841,4 +848,272 @@ async fn a_zero_lease_duration_is_invalid(store: &dyn Store) {
 
 async fn ping_succeeds_on_a_working_store(store: &dyn Store) {
     store.ping().await.unwrap();
+}
+
+/// Ingests `ids` as events each with one job for `destination` collected into `digest`, due at
+/// `due`.
+async fn ingest_digest(store: &dyn Store, ids: &[&str], destination: &str, digest: &str, due: u64) {
+    for id in ids {
+        let job = NewJob::new(destination).digest(digest).not_before(at(due));
+        store.ingest(event(id, 100), vec![job]).await.unwrap();
+    }
+}
+
+fn batch_events(job: &stripe_chat_store::LeasedJob) -> Vec<&str> {
+    let batch = job.digest.as_ref().expect("a digest batch");
+    batch.events().map(|e| e.id.as_str()).collect()
+}
+
+async fn a_digest_is_leased_as_one_batch_once_its_window_ends(store: &dyn Store) {
+    ingest_digest(
+        store,
+        &["evt_1", "evt_2", "evt_3"],
+        "slack",
+        "sales/0/60",
+        60,
+    )
+    .await;
+    store
+        .ingest(event("evt_plain", 100), vec![NewJob::new("slack")])
+        .await
+        .unwrap();
+    let before = store.lease("w", 8, MINUTE, at(30)).await.unwrap();
+    assert_eq!(
+        before.len(),
+        1,
+        "only the plain job is due inside the window"
+    );
+    assert!(before[0].digest.is_none());
+    let after = store.lease("w", 8, MINUTE, at(60)).await.unwrap();
+    assert_eq!(after.len(), 1, "one lease for the whole digest");
+    assert_eq!(batch_events(&after[0]), ["evt_1", "evt_2", "evt_3"]);
+    assert_eq!(after[0].digest.as_ref().unwrap().key, "sales/0/60");
+    assert_eq!(
+        after[0].event.id, "evt_1",
+        "the lease's own job is the batch's first"
+    );
+    assert!(
+        store
+            .lease("other", 8, MINUTE, at(60))
+            .await
+            .unwrap()
+            .is_empty(),
+        "the batch is held as a whole"
+    );
+    assert_eq!(store.stats().await.unwrap().leased, 4);
+}
+
+async fn digests_are_separate_per_destination_and_key(store: &dyn Store) {
+    for id in ["evt_1", "evt_2"] {
+        let jobs = vec![
+            NewJob::new("slack").digest("sales/0/60").not_before(at(60)),
+            NewJob::new("teams").digest("sales/0/60").not_before(at(60)),
+        ];
+        store.ingest(event(id, 100), jobs).await.unwrap();
+    }
+    ingest_digest(store, &["evt_3"], "slack", "sales/60/60", 60).await;
+    let mut leased = store.lease("w", 8, MINUTE, at(60)).await.unwrap();
+    leased.sort_by_key(|j| {
+        (
+            j.destination.clone(),
+            j.digest.as_ref().unwrap().key.clone(),
+        )
+    });
+    let shape: Vec<(&str, &str, usize)> = leased
+        .iter()
+        .map(|j| {
+            let batch = j.digest.as_ref().unwrap();
+            (j.destination.as_str(), batch.key.as_str(), batch.jobs.len())
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("slack", "sales/0/60", 2),
+            ("slack", "sales/60/60", 1),
+            ("teams", "sales/0/60", 2)
+        ]
+    );
+}
+
+async fn a_digest_outcome_applies_to_every_job_of_its_batch(store: &dyn Store) {
+    ingest_digest(
+        store,
+        &["evt_1", "evt_2", "evt_3"],
+        "slack",
+        "sales/0/60",
+        60,
+    )
+    .await;
+    let job = store.lease("w", 8, MINUTE, at(60)).await.unwrap().remove(0);
+    let sent = MessageRef::new("slack", "1.1");
+    assert_eq!(
+        store
+            .complete(
+                &job,
+                Delivered {
+                    message_ref: Some(sent),
+                    thread_key: None
+                }
+            )
+            .await
+            .unwrap(),
+        RefUpdate::NotStored
+    );
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.delivered, stats.leased, stats.pending), (3, 0, 0));
+    assert!(
+        store
+            .complete(&job, Delivered::nothing())
+            .await
+            .unwrap_err()
+            .is_lease_lost(),
+        "the batch's lease is spent"
+    );
+    assert!(
+        store
+            .lease("w", 8, MINUTE, at(600))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn a_digest_retried_or_dead_lettered_moves_as_one(store: &dyn Store) {
+    ingest_digest(
+        store,
+        &["evt_1", "evt_2", "evt_3"],
+        "slack",
+        "sales/0/60",
+        60,
+    )
+    .await;
+    let first = store.lease("w", 8, MINUTE, at(60)).await.unwrap().remove(0);
+    store
+        .retry(&first, at(90), "slack answered 503")
+        .await
+        .unwrap();
+    assert_eq!(store.stats().await.unwrap().pending, 3);
+    assert!(
+        store
+            .lease("w", 8, MINUTE, at(89))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let second = store.lease("w", 8, MINUTE, at(90)).await.unwrap().remove(0);
+    assert_eq!(second.attempt, 2);
+    assert_eq!(batch_events(&second), ["evt_1", "evt_2", "evt_3"]);
+    store
+        .dead_letter(&second, "permanent: channel_not_found")
+        .await
+        .unwrap();
+    let dead = store.dlq_list(10).await.unwrap();
+    assert_eq!(dead.len(), 3);
+    assert!(
+        dead.iter()
+            .all(|j| j.digest.as_deref() == Some("sales/0/60")
+                && j.last_error.as_deref() == Some("permanent: channel_not_found"))
+    );
+    // Retrying one job of the digest brings its whole digest back, as one batch.
+    assert_eq!(
+        store
+            .dlq_retry(DlqTarget::Job(dead[1].id), at(100))
+            .await
+            .unwrap(),
+        3
+    );
+    let third = store.lease("w", 8, MINUTE, at(100)).await.unwrap();
+    assert_eq!(third.len(), 1);
+    assert_eq!(third[0].attempt, 1);
+    assert_eq!(batch_events(&third[0]), ["evt_1", "evt_2", "evt_3"]);
+}
+
+async fn a_stale_digest_lease_changes_none_of_its_jobs(store: &dyn Store) {
+    ingest_digest(store, &["evt_1", "evt_2"], "slack", "sales/0/60", 60).await;
+    let slow = store
+        .lease("slow", 8, MINUTE, at(60))
+        .await
+        .unwrap()
+        .remove(0);
+    // The slow worker's lease runs out; another worker takes the whole digest back.
+    let fast = store
+        .lease("fast", 8, MINUTE, at(200))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(batch_events(&fast), ["evt_1", "evt_2"]);
+    for outcome in [
+        store
+            .complete(&slow, Delivered::nothing())
+            .await
+            .map(|_| ()),
+        store.retry(&slow, at(210), "timeout").await,
+        store.dead_letter(&slow, "gave up").await,
+    ] {
+        assert_eq!(
+            outcome.unwrap_err(),
+            StoreError::LeaseLost {
+                job_id: slow.job_id
+            }
+        );
+    }
+    assert_eq!(
+        store.stats().await.unwrap().leased,
+        2,
+        "nothing was changed"
+    );
+    store.complete(&fast, Delivered::nothing()).await.unwrap();
+    assert_eq!(store.stats().await.unwrap().delivered, 2);
+}
+
+async fn a_job_joining_a_leased_digest_waits_for_the_batch_outcome(store: &dyn Store) {
+    ingest_digest(store, &["evt_1", "evt_2"], "slack", "sales/0/60", 60).await;
+    let batch = store.lease("w", 8, MINUTE, at(60)).await.unwrap().remove(0);
+    // A late event of the same window, due at once.
+    ingest_digest(store, &["evt_late"], "slack", "sales/0/60", 60).await;
+    assert!(
+        store
+            .lease("w", 8, MINUTE, at(61))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.complete(&batch, Delivered::nothing()).await.unwrap();
+    let late = store.lease("w", 8, MINUTE, at(62)).await.unwrap();
+    assert_eq!(late.len(), 1);
+    assert_eq!(
+        batch_events(&late[0]),
+        ["evt_late"],
+        "delivered once, in a batch of its own"
+    );
+}
+
+async fn replay_moves_a_job_into_the_digest_it_is_given(store: &dyn Store) {
+    store
+        .ingest(event("evt_1", 100), vec![NewJob::new("slack")])
+        .await
+        .unwrap();
+    let job = store.lease("w", 1, MINUTE, at(0)).await.unwrap().remove(0);
+    store.complete(&job, Delivered::nothing()).await.unwrap();
+    let again = NewJob::new("slack")
+        .digest("sales/60/60")
+        .not_before(at(120));
+    assert_eq!(
+        store.replay("evt_1", vec![again], at(100)).await.unwrap(),
+        1
+    );
+    assert!(
+        store
+            .lease("w", 8, MINUTE, at(119))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let replayed = store
+        .lease("w", 8, MINUTE, at(120))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(batch_events(&replayed), ["evt_1"]);
 }

@@ -2,7 +2,8 @@
 //! supersede, applied to a `MemoryStore` and a `SqliteStore` side by side. Both must answer
 //! every step the same way, and the answers must keep the invariants: one job per
 //! (event, destination), no job held by two live leases, at most one live lease per
-//! (destination, thread key), stale outcomes refused, refs never moving to an older event.
+//! (destination, thread key) and per (destination, digest key), a digest's outcome applied to
+//! all of its batch or none, stale outcomes refused, refs never moving to an older event.
 
 #![allow(clippy::unwrap_used)] // test code: an unexpected error is the test failing
 
@@ -23,6 +24,7 @@ use support::{event, t0};
 
 const DESTINATIONS: [&str; 3] = ["slack", "teams", "discord"];
 const THREADS: [&str; 2] = ["invoice/in_1", "invoice/in_2"];
+const DIGEST: &str = "sales/0/60";
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -61,7 +63,8 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => (0..8u8, 0..5u8, prop::collection::vec((0..3u8, prop::option::of(0..2u8)), 0..4))
+        // A destination's job: about thread 0 or 1, in the digest (2), or neither.
+        3 => (0..8u8, 0..5u8, prop::collection::vec((0..3u8, prop::option::of(0..3u8)), 0..4))
             .prop_map(|(event, created, destinations)| Op::Ingest { event, created, destinations }),
         3 => (1..5u8, 1..30u8).prop_map(|(max, lease_secs)| Op::Lease { max, lease_secs }),
         3 => (any::<u8>(), any::<bool>()).prop_map(|(pick, with_ref)| Op::Complete { pick, with_ref }),
@@ -88,7 +91,7 @@ struct Run {
     now: SystemTime,
     /// Leases handed out, including spent and expired ones (to present stale tokens).
     leases: Vec<LeasedJob>,
-    /// Live leases by job: token and end.
+    /// Live leases by job (each job of a digest batch maps to its batch's lease) and their end.
     live: HashMap<JobId, (LeasedJob, SystemTime)>,
     /// Every (event, destination) that should have exactly one job.
     pairs: BTreeSet<(String, String)>,
@@ -115,11 +118,14 @@ impl Run {
         Some(self.leases[pick as usize % self.leases.len()].clone())
     }
 
-    /// Whether `lease` is still the job's current lease (so its outcome must be accepted).
+    /// Whether `lease` is still the current lease of every job it holds (so its outcome must be
+    /// accepted).
     fn holds(&self, lease: &LeasedJob) -> bool {
-        self.live
-            .get(&lease.job_id)
-            .is_some_and(|(held, _)| held.token == lease.token)
+        held_jobs(lease).iter().all(|id| {
+            self.live
+                .get(id)
+                .is_some_and(|(held, _)| held.job_id == lease.job_id && held.token == lease.token)
+        })
     }
 
     async fn step(&mut self, op: Op) {
@@ -135,6 +141,9 @@ impl Run {
                     .map(|(d, t)| {
                         let job = NewJob::new(DESTINATIONS[*d as usize]);
                         match t {
+                            Some(2) => job
+                                .digest(DIGEST)
+                                .not_before(self.now + Duration::from_secs(10)),
                             Some(t) => job.thread_key(THREADS[*t as usize]),
                             None => job,
                         }
@@ -164,11 +173,20 @@ impl Run {
                 assert!(got.len() <= usize::from(max));
                 self.live.retain(|_, (_, until)| *until > now);
                 for job in &got {
-                    assert!(
-                        !self.live.contains_key(&job.job_id),
-                        "job {} leased while another lease on it is live",
-                        job.job_id
-                    );
+                    for id in held_jobs(job) {
+                        assert!(
+                            !self.live.contains_key(&id),
+                            "job {id} leased while another lease on it is live",
+                        );
+                    }
+                    if let Some(batch) = &job.digest {
+                        let busy = self.live.values().any(|(held, _)| {
+                            held.destination == job.destination
+                                && held.digest.as_ref().is_some_and(|b| b.key == batch.key)
+                        });
+                        assert!(!busy, "two live leases on a digest of {}", job.destination);
+                        assert!(batch.jobs.iter().any(|m| m.job_id == job.job_id));
+                    }
                     if let Some(key) = &job.thread_key {
                         let busy = self.live.values().any(|(held, _)| {
                             held.destination == job.destination
@@ -180,7 +198,9 @@ impl Run {
                             job.destination
                         );
                     }
-                    self.live.insert(job.job_id, (job.clone(), job.lease_until));
+                    for id in held_jobs(job) {
+                        self.live.insert(id, (job.clone(), job.lease_until));
+                    }
                     self.leases.push(job.clone());
                 }
             }
@@ -289,7 +309,9 @@ impl Run {
         match result {
             Ok(()) => {
                 assert!(expected_ok, "a stale lease's outcome was accepted");
-                self.live.remove(&lease.job_id);
+                for id in held_jobs(lease) {
+                    self.live.remove(&id);
+                }
             }
             Err(e) => {
                 assert!(!expected_ok, "a current lease's outcome was refused: {e}");
@@ -321,6 +343,21 @@ impl Run {
             }
         }
     }
+}
+
+/// The jobs a lease holds: its own, and the rest of its digest batch.
+fn held_jobs(lease: &LeasedJob) -> Vec<JobId> {
+    let mut ids = vec![lease.job_id];
+    if let Some(batch) = &lease.digest {
+        ids.extend(
+            batch
+                .jobs
+                .iter()
+                .map(|m| m.job_id)
+                .filter(|id| *id != lease.job_id),
+        );
+    }
+    ids
 }
 
 fn shm_or_tmp() -> tempfile::TempDir {

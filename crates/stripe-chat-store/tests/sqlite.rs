@@ -344,3 +344,36 @@ async fn the_checkpointer_copies_the_log_into_the_database_file_while_the_store_
     assert_eq!(store.commit_stats().writer_checkpoints, 0);
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_store_of_schema_version_1_is_migrated_and_keeps_its_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let store = open(&path).await;
+    store
+        .ingest(event("evt_1", 100), vec![NewJob::new("slack")])
+        .await
+        .unwrap();
+    store.close().await;
+    // Turn the file back into what version 1 wrote: no digest column.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "DROP INDEX jobs_digest; ALTER TABLE jobs DROP COLUMN digest_key; PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = open(&path).await;
+    assert_eq!(store.stats().await.unwrap().pending, 1);
+    let job = NewJob::new("slack").digest("sales/0/60").not_before(at(60));
+    store.ingest(event("evt_2", 100), vec![job]).await.unwrap();
+    let leased = store.lease("w", 8, MINUTE, at(60)).await.unwrap();
+    assert_eq!(leased.len(), 2);
+    assert!(leased.iter().any(|j| j.digest.is_some()));
+    store.close().await;
+    let version: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+}

@@ -8,6 +8,7 @@
 //!   [`Registry::with_builtins`] registers the built-in transformers for the payment flows.
 //! - [`builtin`]: invoices paid and failed, payment failures, disputes, customer billing changes,
 //!   subscriptions, refunds, and the generic fallback.
+//! - [`digest`]: one summary message for the many events of a route's digest window.
 //!
 //! ```
 //! use stripe_chat_events::StripeEvent;
@@ -36,6 +37,7 @@ use stripe_chat_events::StripeEvent;
 use stripe_chat_message::ChatMessage;
 
 pub mod builtin;
+pub mod digest;
 mod pattern;
 
 pub use pattern::EventPattern;

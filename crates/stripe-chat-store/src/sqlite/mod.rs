@@ -16,8 +16,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::memory::{validate_event, validate_lease};
 use crate::time::{duration_ms, to_ms};
 use crate::{
-    Delivered, DlqTarget, Ingested, JobId, JobInfo, LeasedJob, NewEvent, NewJob, Pruned, RefUpdate,
-    Stats, Store, StoreError, StoredEvent, StoredRef,
+    Delivered, DlqTarget, Ingested, JobId, JobInfo, LeaseToken, LeasedJob, NewEvent, NewJob,
+    Pruned, RefUpdate, Stats, Store, StoreError, StoredEvent, StoredRef,
 };
 
 use self::ops::Failure;
@@ -489,6 +489,21 @@ impl SqliteStore {
     }
 }
 
+/// The jobs an outcome for `lease` applies to: its own, then the rest of its digest batch.
+fn held(lease: &LeasedJob) -> Vec<(JobId, LeaseToken)> {
+    let mut held = vec![(lease.job_id, lease.token)];
+    if let Some(batch) = &lease.digest {
+        held.extend(
+            batch
+                .jobs
+                .iter()
+                .filter(|m| m.job_id != lease.job_id)
+                .map(|m| (m.job_id, m.token)),
+        );
+    }
+    held
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ingest(&self, event: NewEvent, jobs: Vec<NewJob>) -> Result<Ingested, StoreError> {
@@ -516,8 +531,8 @@ impl Store for SqliteStore {
         lease: &LeasedJob,
         delivered: Delivered,
     ) -> Result<RefUpdate, StoreError> {
-        let (job, token) = (lease.job_id, lease.token);
-        self.write(move |conn| ops::complete(conn, job, token, &delivered))
+        let held = held(lease);
+        self.write(move |conn| ops::complete(conn, &held, &delivered))
             .await
     }
 
@@ -527,15 +542,15 @@ impl Store for SqliteStore {
         at: SystemTime,
         error: &str,
     ) -> Result<(), StoreError> {
-        let (job, token, error) = (lease.job_id, lease.token, error.to_owned());
+        let (held, error) = (held(lease), error.to_owned());
         let failure = Failure::Retry { at: to_ms(at) };
-        self.write(move |conn| ops::fail(conn, job, token, &failure, &error))
+        self.write(move |conn| ops::fail(conn, &held, &failure, &error))
             .await
     }
 
     async fn dead_letter(&self, lease: &LeasedJob, error: &str) -> Result<(), StoreError> {
-        let (job, token, error) = (lease.job_id, lease.token, error.to_owned());
-        self.write(move |conn| ops::fail(conn, job, token, &Failure::Dead, &error))
+        let (held, error) = (held(lease), error.to_owned());
+        self.write(move |conn| ops::fail(conn, &held, &Failure::Dead, &error))
             .await
     }
 

@@ -4,11 +4,12 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use stripe_chat_message::MessageRef;
 
-use crate::lease::{self, Candidate};
+use crate::lease::{self, Candidate, Chosen};
 use crate::time::{clip_error, from_ms, now_ms, to_ms};
 use crate::{
-    Delivered, DlqTarget, Ingested, JobId, JobInfo, JobState, LeaseToken, LeasedJob, NewEvent,
-    NewJob, Pruned, RefUpdate, Stats, StoreError, StoredEvent, StoredRef,
+    Delivered, DigestBatch, DigestMember, DlqTarget, Ingested, JobId, JobInfo, JobState,
+    LeaseToken, LeasedJob, NewEvent, NewJob, Pruned, RefUpdate, Stats, StoreError, StoredEvent,
+    StoredRef,
 };
 
 fn limit(n: usize) -> i64 {
@@ -26,8 +27,8 @@ fn state(text: &str) -> Result<JobState, StoreError> {
 }
 
 const INSERT_JOB: &str = "INSERT INTO jobs
-        (event_id, destination, thread_key, state, not_before, created_at, updated_at)
-    VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?5)";
+        (event_id, destination, thread_key, digest_key, state, not_before, created_at, updated_at)
+    VALUES (?1, ?2, ?3, ?6, 'pending', ?4, ?5, ?5)";
 
 pub(crate) fn ingest(
     conn: &Connection,
@@ -65,7 +66,14 @@ pub(crate) fn ingest(
             continue;
         }
         let due = job.not_before.map_or(received, to_ms);
-        created += insert.execute(params![event.id, job.destination, job.thread_key, due, now])?;
+        created += insert.execute(params![
+            event.id,
+            job.destination,
+            job.thread_key,
+            due,
+            now,
+            job.digest
+        ])?;
     }
     Ok(Ingested {
         duplicate: false,
@@ -92,7 +100,7 @@ pub(crate) fn lease(
     }
     let candidates: Vec<Candidate> = conn
         .prepare_cached(
-            "SELECT id, destination, thread_key FROM jobs
+            "SELECT id, destination, thread_key, digest_key FROM jobs
              WHERE state = 'pending' AND not_before <= ?1 ORDER BY not_before, id LIMIT ?2",
         )?
         .query_map(params![now, limit(lease::scan_limit(max))], |r| {
@@ -100,6 +108,7 @@ pub(crate) fn lease(
                 id: r.get(0)?,
                 destination: r.get(1)?,
                 thread_key: r.get(2)?,
+                digest: r.get(3)?,
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -125,71 +134,168 @@ pub(crate) fn lease(
             .optional()
             .map_err(StoreError::from)
         },
+        |destination, key| {
+            conn.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM jobs
+                 WHERE destination = ?1 AND digest_key = ?2 AND state = 'leased')",
+            )?
+            .query_row(params![destination, key], |r| r.get::<_, bool>(0))
+            .map_err(StoreError::from)
+        },
     )?;
     let until = now.saturating_add(lease_ms);
-    let mut take = conn.prepare_cached(
+    let mut take_stmt = conn.prepare_cached(
         "UPDATE jobs SET state = 'leased', attempts = attempts + 1, lease_owner = ?2,
              lease_token = lease_token + 1, lease_until = ?3, updated_at = ?4
          WHERE id = ?1 AND state = 'pending'
          RETURNING event_id, destination, thread_key, attempts, lease_token",
     )?;
     let mut leased = Vec::with_capacity(chosen.len());
-    for id in chosen {
-        let taken = take
-            .query_row(params![id, worker, until, wall], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, i64>(4)?,
-                ))
-            })
-            .optional()?;
-        let Some((event_id, destination, thread_key, attempt, token)) = taken else {
+    for choice in chosen {
+        let (id, batch) = match choice {
+            Chosen::Job(id) => (id, None),
+            Chosen::Digest { destination, key } => {
+                let members: Vec<i64> = conn
+                    .prepare_cached(
+                        "SELECT id FROM jobs
+                         WHERE destination = ?1 AND digest_key = ?2 AND state = 'pending'
+                           AND not_before <= ?3
+                         ORDER BY id LIMIT ?4",
+                    )?
+                    .query_map(
+                        params![destination, key, now, limit(DigestBatch::MAX_JOBS)],
+                        |r| r.get::<_, i64>(0),
+                    )?
+                    .collect::<Result<_, _>>()?;
+                let mut jobs = Vec::with_capacity(members.len());
+                for member in members {
+                    let Some(taken) = take(&mut take_stmt, member, worker, until, wall)? else {
+                        continue;
+                    };
+                    let event = event(conn, &taken.event_id)?
+                        .ok_or_else(|| StoreError::internal("a job's event is missing"))?;
+                    jobs.push(DigestMember {
+                        job_id: JobId(member),
+                        token: LeaseToken(taken.token),
+                        event,
+                    });
+                }
+                let Some(first) = jobs.first() else {
+                    continue;
+                };
+                (first.job_id.0, Some(DigestBatch { key, jobs }))
+            }
+        };
+        let taken = match &batch {
+            Some(_) => conn
+                .prepare_cached(
+                    "SELECT event_id, destination, thread_key, attempts, lease_token FROM jobs
+                     WHERE id = ?1",
+                )?
+                .query_row(params![id], taken_row)
+                .optional()?,
+            None => take(&mut take_stmt, id, worker, until, wall)?,
+        };
+        let Some(taken) = taken else {
             continue;
         };
-        let event = event(conn, &event_id)?
+        let event = event(conn, &taken.event_id)?
             .ok_or_else(|| StoreError::internal("a job's event is missing"))?;
-        let current_ref = match &thread_key {
-            Some(key) => message_ref(conn, &destination, key)?,
-            None => None,
+        let current_ref = match (&batch, &taken.thread_key) {
+            (None, Some(key)) => message_ref(conn, &taken.destination, key)?,
+            _ => None,
         };
         leased.push(LeasedJob {
             job_id: JobId(id),
-            token: LeaseToken(token),
-            destination,
-            thread_key,
-            attempt: attempts(attempt),
+            token: LeaseToken(taken.token),
+            destination: taken.destination,
+            thread_key: taken.thread_key,
+            attempt: attempts(taken.attempts),
             lease_until: from_ms(until),
             event,
             current_ref,
+            digest: batch,
         });
     }
     Ok(leased)
 }
 
+/// A job just leased, as `UPDATE … RETURNING` reports it.
+struct Taken {
+    event_id: String,
+    destination: String,
+    thread_key: Option<String>,
+    attempts: i64,
+    token: i64,
+}
+
+fn taken_row(r: &Row<'_>) -> rusqlite::Result<Taken> {
+    Ok(Taken {
+        event_id: r.get(0)?,
+        destination: r.get(1)?,
+        thread_key: r.get(2)?,
+        attempts: r.get(3)?,
+        token: r.get(4)?,
+    })
+}
+
+/// Leases pending job `id` with the prepared `take` statement; `None` when it is not pending.
+fn take(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    id: i64,
+    worker: &str,
+    until: i64,
+    wall: i64,
+) -> Result<Option<Taken>, StoreError> {
+    Ok(stmt
+        .query_row(params![id, worker, until, wall], taken_row)
+        .optional()?)
+}
+
+/// Runs `sql` (bound by `run` for each job and token) on every job of `held` (the lease's own
+/// job first, then the rest of its digest batch), failing with [`StoreError::LeaseLost`] for the
+/// lease's job unless the lease holds them all.
+fn settle_held(
+    conn: &Connection,
+    held: &[(JobId, LeaseToken)],
+    sql: &str,
+    run: impl Fn(&mut rusqlite::CachedStatement<'_>, JobId, LeaseToken) -> rusqlite::Result<usize>,
+) -> Result<(), StoreError> {
+    let Some((own, _)) = held.first() else {
+        return Err(StoreError::internal("an outcome names no job"));
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    for (id, token) in held {
+        if run(&mut stmt, *id, *token)? == 0 {
+            // The savepoint around this request undoes the jobs already marked.
+            return Err(StoreError::LeaseLost { job_id: *own });
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn complete(
     conn: &Connection,
-    job: JobId,
-    token: LeaseToken,
+    held: &[(JobId, LeaseToken)],
     delivered: &Delivered,
 ) -> Result<RefUpdate, StoreError> {
     let now = now_ms();
-    let done = conn
-        .prepare_cached(
-            "UPDATE jobs SET state = 'delivered', lease_owner = NULL, lease_until = NULL,
-                 updated_at = ?3
-             WHERE id = ?1 AND state = 'leased' AND lease_token = ?2
-             RETURNING event_id, destination",
-        )?
-        .query_row(params![job.0, token.0, now], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })
-        .optional()?;
-    let Some((event_id, destination)) = done else {
-        return Err(StoreError::LeaseLost { job_id: job });
+    settle_held(
+        conn,
+        held,
+        "UPDATE jobs SET state = 'delivered', lease_owner = NULL, lease_until = NULL,
+             updated_at = ?3
+         WHERE id = ?1 AND state = 'leased' AND lease_token = ?2",
+        |stmt, id, token| stmt.execute(params![id.0, token.0, now]),
+    )?;
+    let Some((job, _)) = held.first() else {
+        return Err(StoreError::internal("an outcome names no job"));
     };
+    let (event_id, destination) = conn
+        .prepare_cached("SELECT event_id, destination FROM jobs WHERE id = ?1")?
+        .query_row(params![job.0], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
     let (Some(sent), Some(key)) = (&delivered.message_ref, &delivered.thread_key) else {
         return Ok(RefUpdate::NotStored);
     };
@@ -223,33 +329,29 @@ pub(crate) enum Failure {
 
 pub(crate) fn fail(
     conn: &Connection,
-    job: JobId,
-    token: LeaseToken,
+    held: &[(JobId, LeaseToken)],
     failure: &Failure,
     error: &str,
 ) -> Result<(), StoreError> {
-    let now = now_ms();
-    let error = clip_error(error);
-    let changed = match failure {
-        Failure::Retry { at } => conn
-            .prepare_cached(
-                "UPDATE jobs SET state = 'pending', not_before = ?3, lease_owner = NULL,
-                     lease_until = NULL, last_error = ?4, updated_at = ?5
-                 WHERE id = ?1 AND state = 'leased' AND lease_token = ?2",
-            )?
-            .execute(params![job.0, token.0, at, error, now])?,
-        Failure::Dead => conn
-            .prepare_cached(
-                "UPDATE jobs SET state = 'dead', lease_owner = NULL, lease_until = NULL,
-                     last_error = ?3, updated_at = ?4
-                 WHERE id = ?1 AND state = 'leased' AND lease_token = ?2",
-            )?
-            .execute(params![job.0, token.0, error, now])?,
-    };
-    if changed == 0 {
-        return Err(StoreError::LeaseLost { job_id: job });
+    let (error, now) = (clip_error(error), now_ms());
+    match failure {
+        Failure::Retry { at } => settle_held(
+            conn,
+            held,
+            "UPDATE jobs SET state = 'pending', not_before = ?4, lease_owner = NULL,
+                 lease_until = NULL, last_error = ?5, updated_at = ?3
+             WHERE id = ?1 AND state = 'leased' AND lease_token = ?2",
+            |stmt, id, token| stmt.execute(params![id.0, token.0, now, at, error]),
+        ),
+        Failure::Dead => settle_held(
+            conn,
+            held,
+            "UPDATE jobs SET state = 'dead', lease_owner = NULL, lease_until = NULL,
+                 last_error = ?4, updated_at = ?3
+             WHERE id = ?1 AND state = 'leased' AND lease_token = ?2",
+            |stmt, id, token| stmt.execute(params![id.0, token.0, now, error]),
+        ),
     }
-    Ok(())
 }
 
 pub(crate) fn message_ref(
@@ -284,7 +386,7 @@ pub(crate) fn message_ref(
 }
 
 const JOB_INFO: &str = "SELECT j.id, j.event_id, e.type, e.created, j.destination, j.thread_key,
-        j.state, j.attempts, j.not_before, j.last_error, j.updated_at
+        j.state, j.attempts, j.not_before, j.last_error, j.updated_at, j.digest_key
     FROM jobs j JOIN events e ON e.id = j.event_id";
 
 fn job_info(r: &Row<'_>) -> rusqlite::Result<(JobInfo, String)> {
@@ -296,6 +398,7 @@ fn job_info(r: &Row<'_>) -> rusqlite::Result<(JobInfo, String)> {
             event_created: r.get(3)?,
             destination: r.get(4)?,
             thread_key: r.get(5)?,
+            digest: r.get(11)?,
             state: JobState::Pending,
             attempts: attempts(r.get(7)?),
             not_before: from_ms(r.get(8)?),
@@ -368,10 +471,14 @@ pub(crate) fn dlq_retry(
                  WHERE state = 'dead'",
             )?
             .execute(params![now, now_ms()])?,
+        // Retrying one job of a digest retries its whole digest: they were given up on together.
         DlqTarget::Job(job) => conn
             .prepare_cached(
                 "UPDATE jobs SET state = 'pending', attempts = 0, not_before = ?1, updated_at = ?2
-                 WHERE state = 'dead' AND id = ?3",
+                 WHERE state = 'dead' AND (id = ?3 OR id IN (
+                     SELECT o.id FROM jobs d JOIN jobs o
+                         ON o.destination = d.destination AND o.digest_key = d.digest_key
+                     WHERE d.id = ?3 AND d.state = 'dead' AND d.digest_key IS NOT NULL))",
             )?
             .execute(params![now, now_ms(), job.0])?,
     };
@@ -407,7 +514,7 @@ pub(crate) fn replay(
         conn.prepare_cached("SELECT id FROM jobs WHERE event_id = ?1 AND destination = ?2")?;
     let mut requeue = conn.prepare_cached(
         "UPDATE jobs SET state = 'pending', attempts = 0, thread_key = ?2, not_before = ?3,
-             updated_at = ?4
+             updated_at = ?4, digest_key = ?5
          WHERE id = ?1 AND state IN ('delivered', 'dead', 'superseded')",
     )?;
     let mut insert = conn.prepare_cached(INSERT_JOB)?;
@@ -418,13 +525,14 @@ pub(crate) fn replay(
             .query_row(params![event_id, job.destination], |r| r.get::<_, i64>(0))
             .optional()?;
         count += match existing {
-            Some(id) => requeue.execute(params![id, job.thread_key, due, wall])?,
+            Some(id) => requeue.execute(params![id, job.thread_key, due, wall, job.digest])?,
             None => insert.execute(params![
                 event_id,
                 job.destination,
                 job.thread_key,
                 due,
-                wall
+                wall,
+                job.digest
             ])?,
         };
     }

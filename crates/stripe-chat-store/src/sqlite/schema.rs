@@ -61,6 +61,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (destination, thread_key)
     ) WITHOUT ROWID;
     "#,
+    // 2: digests. A job with a digest key is leased together with the other due jobs of its
+    // destination and key, and delivered as one summary.
+    r#"
+    ALTER TABLE jobs ADD COLUMN digest_key TEXT;
+    CREATE INDEX jobs_digest ON jobs (destination, digest_key) WHERE digest_key IS NOT NULL;
+    "#,
 ];
 
 /// Brings the database to [`SCHEMA_VERSION`], refusing files of other applications and of newer
