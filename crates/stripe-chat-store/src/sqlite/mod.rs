@@ -21,7 +21,7 @@ use crate::{
 };
 
 use self::ops::Failure;
-use self::threads::{Counters, ReadRequest, WriteRequest};
+use self::threads::{Counters, Durability, ReadRequest, WriteRequest};
 
 /// How [`SqliteStore::open`] sets the store up.
 ///
@@ -135,8 +135,13 @@ impl SqliteOptions {
 
 /// The durable store in one SQLite file (WAL mode), the embedded default.
 ///
-/// - **Durable**: `synchronous = FULL`, so every commit fsyncs the write-ahead log before any
-///   caller is answered; an acknowledged ingest survives a crash or a power cut.
+/// - **Durable**: an ingest (and an operator's replay or dead-letter retry) is committed with
+///   `synchronous = FULL`: the write-ahead log is fsynced before its caller is answered, so an
+///   acknowledged event survives a crash or a power cut. The delivery bookkeeping (leases,
+///   outcomes, message refs, pruning) is committed with `synchronous = NORMAL` when a batch holds
+///   nothing else: it survives a crash of the process, and the next fsynced commit or checkpoint
+///   makes it durable; a power cut in between can only undo the latest outcomes, so a job is
+///   delivered again, never lost. This keeps the fsyncs (and the single writer's time) for ingest.
 /// - **Group commit**: one writer thread owns the write connection. It takes the first queued
 ///   request (waiting while the queue is empty), then every request already queued, up to
 ///   [`SqliteOptions::max_batch`], runs them in one `BEGIN IMMEDIATE … COMMIT` (each in its own
@@ -461,11 +466,28 @@ impl SqliteStore {
         }
     }
 
+    /// A write whose caller is answered once it is fsynced ([`Durability::Synced`]).
     async fn write<R: Send + 'static>(
         &self,
         op: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
-        let (request, result) = threads::write_request(op);
+        self.write_as(Durability::Synced, op).await
+    }
+
+    /// A write of delivery bookkeeping, answered once committed ([`Durability::Bookkeeping`]).
+    async fn bookkeeping<R: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        self.write_as(Durability::Bookkeeping, op).await
+    }
+
+    async fn write_as<R: Send + 'static>(
+        &self,
+        durability: Durability,
+        op: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let (request, result) = threads::write_request(op, durability);
         self.writer
             .send(request)
             .await
@@ -522,7 +544,7 @@ impl Store for SqliteStore {
         validate_lease(lease_for)?;
         let worker = worker.to_owned();
         let (lease_ms, now) = (duration_ms(lease_for), to_ms(now));
-        self.write(move |conn| ops::lease(conn, &worker, max, lease_ms, now))
+        self.bookkeeping(move |conn| ops::lease(conn, &worker, max, lease_ms, now))
             .await
     }
 
@@ -532,7 +554,7 @@ impl Store for SqliteStore {
         delivered: Delivered,
     ) -> Result<RefUpdate, StoreError> {
         let held = held(lease);
-        self.write(move |conn| ops::complete(conn, &held, &delivered))
+        self.bookkeeping(move |conn| ops::complete(conn, &held, &delivered))
             .await
     }
 
@@ -544,13 +566,13 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let (held, error) = (held(lease), error.to_owned());
         let failure = Failure::Retry { at: to_ms(at) };
-        self.write(move |conn| ops::fail(conn, &held, &failure, &error))
+        self.bookkeeping(move |conn| ops::fail(conn, &held, &failure, &error))
             .await
     }
 
     async fn dead_letter(&self, lease: &LeasedJob, error: &str) -> Result<(), StoreError> {
         let (held, error) = (held(lease), error.to_owned());
-        self.write(move |conn| ops::fail(conn, &held, &Failure::Dead, &error))
+        self.bookkeeping(move |conn| ops::fail(conn, &held, &Failure::Dead, &error))
             .await
     }
 
@@ -576,7 +598,7 @@ impl Store for SqliteStore {
 
     async fn supersede(&self, job: JobId, reason: &str) -> Result<bool, StoreError> {
         let reason = reason.to_owned();
-        self.write(move |conn| ops::supersede(conn, job, &reason))
+        self.bookkeeping(move |conn| ops::supersede(conn, job, &reason))
             .await
     }
 
@@ -615,7 +637,7 @@ impl Store for SqliteStore {
 
     async fn prune(&self, before: SystemTime, limit: usize) -> Result<Pruned, StoreError> {
         let before = to_ms(before);
-        self.write(move |conn| ops::prune(conn, before, limit))
+        self.bookkeeping(move |conn| ops::prune(conn, before, limit))
             .await
     }
 

@@ -17,6 +17,25 @@ pub(crate) trait WriteRequest: Send {
     fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Settle>;
     /// Fails the request without running it.
     fn abort(self: Box<Self>, error: StoreError);
+    /// How durable the request's commit must be before its caller is answered.
+    fn durability(&self) -> Durability;
+}
+
+/// How durable a write must be when its caller is answered.
+///
+/// Both survive a crash of the process (the committed log is in the operating system's hands);
+/// they differ after a power cut or a kernel crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// `synchronous = FULL`: the write-ahead log is fsynced before the caller is answered. For
+    /// what must never be lost once acknowledged: an ingested event and its jobs, an operator's
+    /// replay or dead-letter retry.
+    Synced,
+    /// `synchronous = NORMAL`: committed and ordered in the log, fsynced by the next synced commit
+    /// or checkpoint. For the delivery bookkeeping (leases, outcomes, message refs): a power cut
+    /// can only undo the latest of them, which means a job is leased and delivered again, never
+    /// that an event is lost.
+    Bookkeeping,
 }
 
 /// Sends a request's result once its batch committed (or failed).
@@ -27,6 +46,7 @@ pub(crate) trait Settle {
 struct Request<F, R> {
     op: F,
     reply: oneshot::Sender<Result<R, StoreError>>,
+    durability: Durability,
 }
 
 struct Ran<R> {
@@ -40,13 +60,17 @@ where
     R: Send + 'static,
 {
     fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Settle> {
-        let Request { op, reply } = *self;
+        let Request { op, reply, .. } = *self;
         let result = in_savepoint(conn, op);
         Box::new(Ran { result, reply })
     }
 
     fn abort(self: Box<Self>, error: StoreError) {
         let _ = self.reply.send(Err(error));
+    }
+
+    fn durability(&self) -> Durability {
+        self.durability
     }
 }
 
@@ -66,6 +90,7 @@ impl<R> Settle for Ran<R> {
 /// A boxed write request and the receiver of its result.
 pub(crate) fn write_request<F, R>(
     op: F,
+    durability: Durability,
 ) -> (
     Box<dyn WriteRequest>,
     oneshot::Receiver<Result<R, StoreError>>,
@@ -75,7 +100,14 @@ where
     R: Send + 'static,
 {
     let (reply, receiver) = oneshot::channel();
-    (Box::new(Request { op, reply }), receiver)
+    (
+        Box::new(Request {
+            op,
+            reply,
+            durability,
+        }),
+        receiver,
+    )
 }
 
 fn exec_cached(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
@@ -126,6 +158,7 @@ pub(crate) fn writer_loop(
 ) {
     let mut batch: Vec<Box<dyn WriteRequest>> = Vec::with_capacity(max_batch);
     let mut settles: Vec<Box<dyn Settle>> = Vec::with_capacity(max_batch);
+    let mut level = Level::default();
     while let Some(first) = requests.blocking_recv() {
         batch.push(first);
         while batch.len() < max_batch {
@@ -134,6 +167,12 @@ pub(crate) fn writer_loop(
                 Err(_) => break,
             }
         }
+        let needed = if batch.iter().any(|r| r.durability() == Durability::Synced) {
+            Durability::Synced
+        } else {
+            Durability::Bookkeeping
+        };
+        level.set(&conn, needed);
         commit_batch(&conn, &mut batch, &mut settles, &counters);
         if wal.exceeded() {
             match checkpoint(&conn) {
@@ -149,6 +188,32 @@ pub(crate) fn writer_loop(
     }
     tracing::debug!("stripe-chat store writer stopped");
     drop(conn);
+}
+
+/// The `synchronous` setting of the writer's connection, changed only when a batch needs another.
+#[derive(Default)]
+struct Level(Option<Durability>);
+
+impl Level {
+    /// Sets `synchronous` for the next commit. If SQLite refuses (it never does outside a
+    /// transaction), the connection is left at `FULL`, which only costs an fsync.
+    fn set(&mut self, conn: &Connection, needed: Durability) {
+        if self.0 == Some(needed) {
+            return;
+        }
+        let value = match needed {
+            Durability::Synced => "FULL",
+            Durability::Bookkeeping => "NORMAL",
+        };
+        match conn.pragma_update(None, "synchronous", value) {
+            Ok(()) => self.0 = Some(needed),
+            Err(error) => {
+                tracing::warn!(%error, "cannot change the store's synchronous setting");
+                let _ = conn.pragma_update(None, "synchronous", "FULL");
+                self.0 = None;
+            }
+        }
+    }
 }
 
 /// The size the write-ahead log may reach before the writer checkpoints it itself: `pages`
@@ -312,12 +377,15 @@ mod tests {
     #[test]
     fn a_failing_request_is_undone_alone_and_the_rest_of_its_batch_commits() {
         let conn = table();
-        let (a, a_rx) = write_request(insert(1));
-        let (b, b_rx) = write_request(|conn: &Connection| -> Result<i64, StoreError> {
-            conn.execute("INSERT INTO t (v) VALUES (2)", [])?;
-            Err(StoreError::invalid("refused after writing"))
-        });
-        let (c, c_rx) = write_request(insert(3));
+        let (a, a_rx) = write_request(insert(1), Durability::Synced);
+        let (b, b_rx) = write_request(
+            |conn: &Connection| -> Result<i64, StoreError> {
+                conn.execute("INSERT INTO t (v) VALUES (2)", [])?;
+                Err(StoreError::invalid("refused after writing"))
+            },
+            Durability::Synced,
+        );
+        let (c, c_rx) = write_request(insert(3), Durability::Synced);
         let mut batch = vec![a, b, c];
         assert!(commit_batch(
             &conn,
@@ -338,12 +406,15 @@ mod tests {
     #[test]
     fn when_the_commit_fails_every_request_of_the_batch_gets_the_error() {
         let conn = table();
-        let (a, a_rx) = write_request(insert(1));
+        let (a, a_rx) = write_request(insert(1), Durability::Synced);
         // Violates a deferred foreign key: only COMMIT notices.
-        let (b, b_rx) = write_request(|conn: &Connection| -> Result<i64, StoreError> {
-            conn.execute("INSERT INTO t (v, p) VALUES (2, 99)", [])?;
-            Ok(2)
-        });
+        let (b, b_rx) = write_request(
+            |conn: &Connection| -> Result<i64, StoreError> {
+                conn.execute("INSERT INTO t (v, p) VALUES (2, 99)", [])?;
+                Ok(2)
+            },
+            Durability::Bookkeeping,
+        );
         let mut batch = vec![a, b];
         assert!(!commit_batch(
             &conn,
@@ -362,7 +433,7 @@ mod tests {
         let (tx, rx) = mpsc::channel(64);
         let mut replies = Vec::new();
         for v in 0..10 {
-            let (request, reply) = write_request(insert(v));
+            let (request, reply) = write_request(insert(v), Durability::Synced);
             tx.try_send(request)
                 .unwrap_or_else(|_| panic!("queue full"));
             replies.push(reply);
@@ -383,5 +454,48 @@ mod tests {
             "batches of 4, 4 and 2"
         );
         assert_eq!(counters.committed_requests.load(Ordering::Relaxed), 10);
+    }
+
+    fn synchronous_seen(
+        durability: Durability,
+    ) -> (
+        Box<dyn WriteRequest>,
+        oneshot::Receiver<Result<i64, StoreError>>,
+    ) {
+        write_request(
+            |conn: &Connection| -> Result<i64, StoreError> {
+                Ok(conn.pragma_query_value(None, "synchronous", |r| r.get(0))?)
+            },
+            durability,
+        )
+    }
+
+    #[test]
+    fn bookkeeping_batches_commit_without_fsync_and_any_synced_request_makes_its_batch_fsync() {
+        const NORMAL: i64 = 1;
+        const FULL: i64 = 2;
+        let run = |requests: Vec<Box<dyn WriteRequest>>| {
+            let (tx, rx) = mpsc::channel(8);
+            for request in requests {
+                tx.try_send(request)
+                    .unwrap_or_else(|_| panic!("queue full"));
+            }
+            drop(tx);
+            let wal = WalLimit {
+                pages: Arc::default(),
+                max_pages: u64::MAX,
+            };
+            writer_loop(table(), rx, 8, Arc::default(), wal);
+        };
+
+        let (alone, alone_rx) = synchronous_seen(Durability::Bookkeeping);
+        run(vec![alone]);
+        assert_eq!(alone_rx.blocking_recv().unwrap(), Ok(NORMAL));
+
+        let (bookkeeping, bookkeeping_rx) = synchronous_seen(Durability::Bookkeeping);
+        let (synced, synced_rx) = synchronous_seen(Durability::Synced);
+        run(vec![bookkeeping, synced]);
+        assert_eq!(bookkeeping_rx.blocking_recv().unwrap(), Ok(FULL));
+        assert_eq!(synced_rx.blocking_recv().unwrap(), Ok(FULL));
     }
 }
