@@ -4,6 +4,10 @@
 
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
+// The allocator of the `stripe-chat` binary, so the figures are those of the service.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use stripe_chat::events::{StripeEvent, WebhookVerifier, sign};
