@@ -102,6 +102,13 @@ async fn post(client: &reqwest::Client, url: &str, body: &str) -> Option<u16> {
         .map(|r| r.status().as_u16())
 }
 
+/// The last lines of a server log, for a failure message.
+fn log_tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
 /// A deterministic shuffle (xorshift), so failures reproduce.
 fn shuffle<T>(items: &mut [T], mut seed: u64) {
     for i in (1..items.len()).rev() {
@@ -407,10 +414,18 @@ async fn after_sigkill_mid_burst_and_a_restart_every_acknowledged_event_is_deliv
                 let Some((id, body)) = bodies.get(i) else {
                     break;
                 };
-                if post(&client, &url, body)
-                    .await
-                    .is_some_and(|s| (200..300).contains(&s))
-                {
+                // Like Stripe, a sender tries again when an answer is not 2xx, until the kill.
+                let mut ok = false;
+                for _ in 0..20 {
+                    ok = post(&client, &url, body)
+                        .await
+                        .is_some_and(|s| (200..300).contains(&s));
+                    if ok || server.lock().expect("lock").is_none() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                if ok {
                     let mut acked = acked.lock().expect("lock");
                     acked.push(id.clone());
                     if acked.len() == EVENTS / 2 {
@@ -427,8 +442,9 @@ async fn after_sigkill_mid_burst_and_a_restart_every_acknowledged_event_is_deliv
     let acked: Vec<String> = acked.lock().expect("lock").clone();
     assert!(
         acked.len() >= EVENTS / 2 && acked.len() < EVENTS,
-        "acked {}",
-        acked.len()
+        "acked {}; server log:\n{}",
+        acked.len(),
+        log_tail(&log)
     );
 
     let _restarted = Server::start(&config, &log);
