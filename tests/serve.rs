@@ -626,9 +626,11 @@ async fn a_digest_route_posts_one_summary_per_window_and_a_plain_route_one_messa
         field("Event types"),
         Some(format!("payment_intent.succeeded × {}", payments.len()))
     );
-    let largest = field("Largest").expect("the largest payments");
-    assert_eq!(largest.lines().count(), 2, "top = 2: {largest}");
-    assert!(largest.starts_with("1. 500,000 JPY"), "{largest}");
+    let largest_usd = field("Largest USD").expect("the largest USD payments");
+    assert_eq!(largest_usd.lines().count(), 2, "top = 2: {largest_usd}");
+    assert!(largest_usd.starts_with("1. 398.00 USD"), "{largest_usd}");
+    let largest_jpy = field("Largest JPY").expect("the largest JPY payments");
+    assert!(largest_jpy.starts_with("1. 500,000 JPY"), "{largest_jpy}");
     assert!(
         summary
             .links

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use stripe_chat_events::links::Dashboard;
-use stripe_chat_events::money::exponent;
 use stripe_chat_events::{Money, StripeEvent};
 use stripe_chat_message::text::format_rfc3339;
 use stripe_chat_message::{ChatMessage, Severity};
@@ -67,11 +66,6 @@ fn amount(event: &StripeEvent) -> Option<Money> {
         .map(|amount| Money::new(amount, currency))
 }
 
-/// An amount in major units, for ranking amounts of different currencies (no exchange rates).
-fn major(money: &Money) -> f64 {
-    money.amount as f64 / 10f64.powi(exponent(&money.currency) as i32)
-}
-
 /// A window's length for people: `2 s`, `15 min`, `1 h 30 min`, `1 day`.
 ///
 /// ```
@@ -105,11 +99,12 @@ pub fn window_in_words(secs: u64) -> String {
 }
 
 /// One summary for the events of a digest: how many, the total per currency (formatted by the
-/// currency's exponent), the event types counted, the `top` largest events with their Dashboard
-/// links, and a link to the Dashboard's event list. It offers no actions.
+/// currency's exponent), the event types counted, the `top` largest events of each currency with
+/// their Dashboard links, and a link to the Dashboard's event list. It offers no actions.
 ///
 /// Amounts are what routes compare: the object's `amount`, else `amount_due`, `amount_paid`,
-/// `amount_total`. The largest events are ranked in major units of their own currencies.
+/// `amount_total`. Amounts of different currencies are never compared: each currency has its own
+/// "Largest" field (the currency with the most events first).
 ///
 /// ```
 /// use stripe_chat_events::StripeEvent;
@@ -124,6 +119,7 @@ pub fn window_in_words(secs: u64) -> String {
 /// let total = |label: &str| message.fields.iter().find(|f| f.label == label).map(|f| f.value.clone());
 /// assert_eq!(total("Total USD").as_deref(), Some("20.00 USD (2 events)"));
 /// assert_eq!(total("Total JPY").as_deref(), Some("5,000 JPY (1 event)"));
+/// assert_eq!(total("Largest USD").as_deref(), Some("1. 12.50 USD · charge.succeeded · ch_evt_1\n2. 7.50 USD · charge.succeeded · ch_evt_3"));
 /// assert!(message.actions.is_empty());
 /// # Ok::<(), stripe_chat_events::EventError>(())
 /// ```
@@ -177,14 +173,23 @@ pub fn summarize(window: &DigestWindow, events: &[StripeEvent]) -> ChatMessage {
         message = message.field("Event types", listed.join(", "));
     }
 
-    let mut largest = amounts.clone();
-    largest.sort_by(|(ia, a), (ib, b)| {
-        major(b)
-            .total_cmp(&major(a))
-            .then_with(|| events[*ia].id().cmp(events[*ib].id()))
-    });
-    largest.truncate(window.top);
-    if !largest.is_empty() {
+    // Amounts of different currencies are never compared (there are no exchange rates here):
+    // each currency lists its own largest, the currencies with the most events first.
+    let mut currencies: Vec<(&str, usize)> = totals.iter().map(|(c, (_, n))| (*c, *n)).collect();
+    currencies.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut linked: Vec<(usize, &Money)> = Vec::new();
+    for (currency, _) in currencies {
+        let mut largest: Vec<(usize, &Money)> = amounts
+            .iter()
+            .filter(|(_, m)| m.currency == currency)
+            .map(|(i, m)| (*i, m))
+            .collect();
+        largest.sort_by(|(ia, a), (ib, b)| {
+            b.amount
+                .cmp(&a.amount)
+                .then_with(|| events[*ia].id().cmp(events[*ib].id()))
+        });
+        largest.truncate(window.top);
         let lines: Vec<String> = largest
             .iter()
             .enumerate()
@@ -196,12 +201,16 @@ pub fn summarize(window: &DigestWindow, events: &[StripeEvent]) -> ChatMessage {
                 format!("{}. {money} · {} · {subject}", rank + 1, event.event_type())
             })
             .collect();
-        message = message.field("Largest", lines.join("\n"));
+        message = message.field(
+            format!("Largest {}", currency.to_ascii_uppercase()),
+            lines.join("\n"),
+        );
+        linked.extend(largest);
     }
 
     message = message.link("Events in the Dashboard", events_list(events));
-    for (i, money) in &largest {
-        let event = &events[*i];
+    for (i, money) in linked {
+        let event = &events[i];
         if let Some(object) = event.object_ref() {
             message = message.link(
                 format!("{money} · {}", object.id),
@@ -298,22 +307,46 @@ mod tests {
     }
 
     #[test]
-    fn the_largest_events_are_ranked_in_major_units_with_their_links() {
-        let message = summarize(&DigestWindow::new("sales", 0, 900, 2), &sample());
+    fn the_largest_events_are_ranked_within_their_own_currency_with_their_links() {
+        let message = summarize(&DigestWindow::new("sales", 0, 900, 1), &sample());
+        let largest: Vec<(&str, &str)> = message
+            .fields
+            .iter()
+            .filter(|f| f.label.starts_with("Largest"))
+            .map(|f| (f.label.as_str(), f.value.as_str()))
+            .collect();
         assert_eq!(
-            field(&message, "Largest"),
-            Some(
-                "1. 500,000 JPY · invoice.payment_failed · in_b\n2. 2,500.01 USD · charge.succeeded · ch_c"
-            )
+            largest,
+            [
+                ("Largest USD", "1. 2,500.01 USD · charge.succeeded · ch_c"),
+                (
+                    "Largest JPY",
+                    "1. 500,000 JPY · invoice.payment_failed · in_b"
+                ),
+                ("Largest KWD", "1. 1.500 KWD · charge.succeeded · ch_d"),
+            ],
+            "USD first (two events), then by currency code; no cross-currency ranking"
         );
         let urls: Vec<&str> = message.links.iter().map(|l| l.url.as_str()).collect();
         assert_eq!(
             urls,
             [
                 "https://dashboard.stripe.com/events",
-                "https://dashboard.stripe.com/invoices/in_b",
                 "https://dashboard.stripe.com/payments/ch_c",
+                "https://dashboard.stripe.com/invoices/in_b",
+                "https://dashboard.stripe.com/payments/ch_d",
             ]
+        );
+    }
+
+    #[test]
+    fn a_currency_lists_at_most_top_events_largest_first() {
+        let message = summarize(&DigestWindow::new("sales", 0, 900, 2), &sample());
+        assert_eq!(
+            field(&message, "Largest USD"),
+            Some(
+                "1. 2,500.01 USD · charge.succeeded · ch_c\n2. 19.99 USD · charge.succeeded · ch_a"
+            )
         );
     }
 
