@@ -33,8 +33,9 @@
 //!   write is never continued (another writer's line could come first); it is reported as a
 //!   transient error, and the retry writes the whole line again, with the same id. Any write that
 //!   finds the file not ending with a newline starts with one, so a torn fragment stays alone on
-//!   its line and never corrupts the next record. Readers skip lines that do not parse
-//!   ([`records`] yields them as errors).
+//!   its line and never corrupts the next record. A provider (and its clones) appends one line at
+//!   a time, so its own writes in flight are never taken for a torn line. Readers skip lines that
+//!   do not parse ([`records`] yields them as errors).
 //!
 //! # Ids
 //!

@@ -56,6 +56,10 @@ pub struct FileProvider {
     path: Arc<PathBuf>,
     format: FileFormat,
     fsync: bool,
+    /// Held from the look at the file's last byte to the end of the write, so that this
+    /// provider's (and its clones') own writes in flight never look like a torn line to each
+    /// other.
+    appending: Arc<std::sync::Mutex<()>>,
 }
 
 impl FileProvider {
@@ -64,6 +68,7 @@ impl FileProvider {
             path: Arc::new(path),
             format,
             fsync,
+            appending: Arc::default(),
         }
     }
 
@@ -101,14 +106,18 @@ impl FileProvider {
 
         let path = Arc::clone(&self.path);
         let fsync = self.fsync;
+        let appending = Arc::clone(&self.appending);
+        let append = move || {
+            let _one_at_a_time = appending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            append_line(&path, &line, fsync)
+        };
         match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => runtime
-                .spawn_blocking(move || append_line(&path, &line, fsync))
-                .await
-                .map_err(|e| {
-                    DeliveryError::transient("file: the write task did not finish").with_source(e)
-                })??,
-            Err(_) => append_line(&path, &line, fsync)?,
+            Ok(runtime) => runtime.spawn_blocking(append).await.map_err(|e| {
+                DeliveryError::transient("file: the write task did not finish").with_source(e)
+            })??,
+            Err(_) => append()?,
         }
         Ok(id)
     }

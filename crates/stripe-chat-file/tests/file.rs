@@ -122,6 +122,11 @@ async fn eight_tasks_sending_at_once_leave_every_line_intact() {
         .collect();
     assert_eq!(events.len(), TASKS * EACH, "every message exactly once");
     assert!(lines.iter().all(|r| r.message.fields[1].value == big));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.starts_with('\n') && !text.contains("\n\n"),
+        "no write in flight was taken for a torn line"
+    );
 }
 
 #[test]

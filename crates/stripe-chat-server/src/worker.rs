@@ -34,7 +34,9 @@
 //! the whole batch: delivered, retried or dead-lettered together (`outcome="digested"` counts
 //! summaries). A summary never updates an object's message and never inhibits.
 //!
-//! Idle workers wait for a wake-up from the webhook endpoint or 100 ms, whichever comes first.
+//! Idle workers wait for a wake-up from the webhook endpoint or 100 ms, whichever comes first; a
+//! woken worker waits 10 ms more before leasing, so that one lease takes the events that arrived
+//! meanwhile.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -73,6 +75,10 @@ const SUCCESSES: &[&str] = &[
 const LEASE_BATCH: usize = 8;
 /// How long an idle worker sleeps when nothing wakes it.
 const IDLE: Duration = Duration::from_millis(100);
+/// How long a worker woken by a new event waits before leasing, so that the events arriving
+/// meanwhile are leased with it: at a steady rate one lease then takes several jobs instead of
+/// one, and fewer idle workers are woken. Short beside any chat platform's own latency.
+const GATHER: Duration = Duration::from_millis(10);
 /// A job is not started when its lease would end within this margin (or a quarter of the lease,
 /// when that is shorter).
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
@@ -264,7 +270,12 @@ impl Shared {
             };
             if jobs.is_empty() {
                 tokio::select! {
-                    _ = self.wake.notified() => {}
+                    _ = self.wake.notified() => {
+                        tokio::select! {
+                            _ = tokio::time::sleep(GATHER) => {}
+                            _ = stop.changed() => {}
+                        }
+                    }
                     _ = tokio::time::sleep(IDLE) => {}
                     _ = stop.changed() => {}
                 }
