@@ -49,7 +49,7 @@ use stripe::{Client, ClientBuilder, RequestStrategy, StripeError, StripeRequest}
 use stripe_chat_events::StripeEvent;
 use stripe_chat_message::{ErrorKind, Secret};
 use stripe_chat_route::Routes;
-use stripe_chat_store::{NewEvent, Store, StoreError};
+use stripe_chat_store::{Store, StoreError};
 use stripe_client_core::{CustomizedStripeRequest, StripeClient};
 use stripe_core::event::ListEvent;
 use stripe_types::{RangeBoundsTs, RangeQueryTs};
@@ -988,15 +988,7 @@ pub async fn backfill_with(
                 }
             };
             let jobs = crate::ingest::jobs_for(routes, &event, now);
-            let new_event = NewEvent {
-                id: event.id().to_owned(),
-                event_type: event.event_type().to_owned(),
-                created: event.created(),
-                livemode: event.livemode(),
-                account: event.account().map(str::to_owned),
-                raw: event.raw().to_owned(),
-                received_at: now,
-            };
+            let new_event = crate::ingest::new_event(&event, now);
             if dry_run {
                 if store.event(&new_event.id).await?.is_some() {
                     report.duplicates += 1;

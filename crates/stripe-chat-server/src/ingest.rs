@@ -118,6 +118,19 @@ pub fn jobs_for(routes: &Routes, event: &StripeEvent, received_at: SystemTime) -
         .collect()
 }
 
+/// What the store keeps of `event`, received at `received_at`: its envelope and its raw JSON.
+pub(crate) fn new_event(event: &StripeEvent, received_at: SystemTime) -> NewEvent {
+    NewEvent {
+        id: event.id().to_owned(),
+        event_type: event.event_type().to_owned(),
+        created: event.created(),
+        livemode: event.livemode(),
+        account: event.account().map(str::to_owned),
+        raw: event.raw().to_owned(),
+        received_at,
+    }
+}
+
 fn reply(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
@@ -187,16 +200,7 @@ pub(crate) async fn handle(state: WebhookState, headers: HeaderMap, body: Body) 
     let (new_event, jobs) = match StripeEvent::from_slice(&bytes) {
         Ok(event) => {
             let jobs = jobs_for(state.routes(), &event, received_at);
-            let new_event = NewEvent {
-                id: event.id().to_owned(),
-                event_type: event.event_type().to_owned(),
-                created: event.created(),
-                livemode: event.livemode(),
-                account: event.account().map(str::to_owned),
-                raw: event.raw().to_owned(),
-                received_at,
-            };
-            (new_event, jobs)
+            (new_event(&event, received_at), jobs)
         }
         Err(EventError::NotJson(_)) => {
             return refuse(&state, StatusCode::BAD_REQUEST, Rejection::NotAnEvent);
