@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use crate::{
-    Delivered, DlqTarget, Ingested, JobId, JobInfo, LeasedJob, NewEvent, NewJob, Pruned, RefUpdate,
-    Stats, StoreError, StoredEvent, StoredRef,
+    Backlog, Delivered, DlqTarget, Ingested, JobId, JobInfo, LeaseFilter, LeasedJob, NewEvent,
+    NewJob, Pruned, RefUpdate, Stats, StoreError, StoredEvent, StoredRef,
 };
 
 /// The durable inbox and outbox.
@@ -112,6 +112,39 @@ pub trait Store: Send + Sync + 'static {
         max: usize,
         lease_for: Duration,
         now: SystemTime,
+    ) -> Result<Vec<LeasedJob>, StoreError> {
+        self.lease_where(worker, max, lease_for, now, &LeaseFilter::all())
+            .await
+    }
+
+    /// Like [`lease`](Store::lease), taking only the jobs of the destinations `filter` admits:
+    /// a paused destination's jobs stay pending, neither leased nor spending attempts, while
+    /// every other destination's jobs are leased as usual (the scan for due jobs skips them, so
+    /// a large backlog of a paused destination never hides another's due jobs).
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use std::time::{Duration, SystemTime};
+    /// use stripe_chat_store::{LeaseFilter, MemoryStore, NewJob, Store};
+    /// let store = MemoryStore::new();
+    /// # let event = stripe_chat_store::NewEvent { id: "evt_1".into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+    /// store.ingest(event, vec![NewJob::new("slack"), NewJob::new("teams")]).await?;
+    /// let now = SystemTime::now();
+    /// let jobs = store.lease_where("w", 8, Duration::from_secs(30), now, &LeaseFilter::all().skip(["slack"])).await?;
+    /// assert_eq!(jobs.len(), 1);
+    /// assert_eq!(jobs[0].destination, "teams");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn lease_where(
+        &self,
+        worker: &str,
+        max: usize,
+        lease_for: Duration,
+        now: SystemTime,
+        filter: &LeaseFilter,
     ) -> Result<Vec<LeasedJob>, StoreError>;
 
     /// Marks the leased job delivered and, when `delivered` names a message and a thread key,
@@ -162,6 +195,29 @@ pub trait Store: Send + Sync + 'static {
     /// ```
     async fn retry(&self, lease: &LeasedJob, at: SystemTime, error: &str)
     -> Result<(), StoreError>;
+
+    /// Puts the leased job back, due at `at`, without spending its attempt (the lease is not
+    /// counted) and keeping its last error: the job was not tried, or was not at fault (its
+    /// destination is paused, asked to wait with `Retry-After`, or the worker stopped).
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use std::time::{Duration, SystemTime};
+    /// use stripe_chat_store::{MemoryStore, NewJob, Store};
+    /// let store = MemoryStore::new();
+    /// # let event = stripe_chat_store::NewEvent { id: "evt_1".into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+    /// store.ingest(event, vec![NewJob::new("slack")]).await?;
+    /// let now = SystemTime::now();
+    /// let job = store.lease("w", 1, Duration::from_secs(30), now).await?.remove(0);
+    /// store.defer(&job, now + Duration::from_secs(10)).await?;
+    /// let again = store.lease("w", 1, Duration::from_secs(30), now + Duration::from_secs(10)).await?;
+    /// assert_eq!(again[0].attempt, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn defer(&self, lease: &LeasedJob, at: SystemTime) -> Result<(), StoreError>;
 
     /// Moves the leased job to the dead-letter queue, recording `error`.
     ///
@@ -356,6 +412,25 @@ pub trait Store: Send + Sync + 'static {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     async fn prune(&self, before: SystemTime, limit: usize) -> Result<Pruned, StoreError>;
+
+    /// The pending and leased jobs per destination (destinations with none are left out), in
+    /// destination order.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{MemoryStore, NewJob, Store};
+    /// let store = MemoryStore::new();
+    /// # let event = stripe_chat_store::NewEvent { id: "evt_1".into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+    /// store.ingest(event, vec![NewJob::new("slack")]).await?;
+    /// let backlog = store.backlog().await?;
+    /// assert_eq!((backlog[0].destination.as_str(), backlog[0].queued), ("slack", 1));
+    /// assert!(backlog[0].oldest_queued_at.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn backlog(&self) -> Result<Vec<Backlog>, StoreError>;
 
     /// Checks that the store can take writes (for a readiness probe).
     ///

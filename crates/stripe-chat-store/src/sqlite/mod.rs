@@ -16,8 +16,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::memory::{validate_event, validate_lease};
 use crate::time::{duration_ms, to_ms};
 use crate::{
-    Delivered, DlqTarget, Ingested, JobId, JobInfo, LeaseToken, LeasedJob, NewEvent, NewJob,
-    Pruned, RefUpdate, Stats, Store, StoreError, StoredEvent, StoredRef,
+    Backlog, Delivered, DlqTarget, Ingested, JobId, JobInfo, LeaseFilter, LeaseToken, LeasedJob,
+    NewEvent, NewJob, Pruned, RefUpdate, Stats, Store, StoreError, StoredEvent, StoredRef,
 };
 
 use self::ops::Failure;
@@ -534,17 +534,19 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn lease(
+    async fn lease_where(
         &self,
         worker: &str,
         max: usize,
         lease_for: Duration,
         now: SystemTime,
+        filter: &LeaseFilter,
     ) -> Result<Vec<LeasedJob>, StoreError> {
         validate_lease(lease_for)?;
         let worker = worker.to_owned();
+        let filter = filter.clone();
         let (lease_ms, now) = (duration_ms(lease_for), to_ms(now));
-        self.bookkeeping(move |conn| ops::lease(conn, &worker, max, lease_ms, now))
+        self.bookkeeping(move |conn| ops::lease(conn, &worker, max, lease_ms, now, &filter))
             .await
     }
 
@@ -567,6 +569,13 @@ impl Store for SqliteStore {
         let (held, error) = (held(lease), error.to_owned());
         let failure = Failure::Retry { at: to_ms(at) };
         self.bookkeeping(move |conn| ops::fail(conn, &held, &failure, &error))
+            .await
+    }
+
+    async fn defer(&self, lease: &LeasedJob, at: SystemTime) -> Result<(), StoreError> {
+        let held = held(lease);
+        let at = to_ms(at);
+        self.bookkeeping(move |conn| ops::defer(conn, &held, at))
             .await
     }
 
@@ -639,6 +648,10 @@ impl Store for SqliteStore {
         let before = to_ms(before);
         self.bookkeeping(move |conn| ops::prune(conn, before, limit))
             .await
+    }
+
+    async fn backlog(&self) -> Result<Vec<Backlog>, StoreError> {
+        self.read(ops::backlog).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
