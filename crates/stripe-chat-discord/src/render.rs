@@ -155,6 +155,10 @@ impl Renderer for DiscordRenderer {
         "discord"
     }
 
+    fn display_name(&self) -> &str {
+        "Discord"
+    }
+
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         self.body(message)
     }

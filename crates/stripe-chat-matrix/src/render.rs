@@ -236,6 +236,10 @@ impl Renderer for MatrixRenderer {
         "matrix"
     }
 
+    fn display_name(&self) -> &str {
+        "Matrix"
+    }
+
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         let most_fields = message.fields.len().min(MAX_FIELDS);
         budget::fit(&LEVELS, most_fields, RENDER_BUDGET_BYTES, |caps, shown| {

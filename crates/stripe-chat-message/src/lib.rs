@@ -751,6 +751,22 @@ pub trait Renderer: Send + Sync {
     /// Short lowercase name of the platform (`slack`, `teams`, ...).
     fn platform(&self) -> &str;
 
+    /// The platform's name as people write it (`Slack`, `Microsoft Teams`), for text shown to
+    /// readers ("Delayed 2 h by a Slack outage"). Defaults to [`platform`](Renderer::platform).
+    ///
+    /// ```
+    /// use stripe_chat_message::{ChatMessage, RenderError, Renderer};
+    /// struct Plain;
+    /// impl Renderer for Plain {
+    ///     fn platform(&self) -> &str { "plain" }
+    ///     fn render(&self, _: &ChatMessage) -> Result<serde_json::Value, RenderError> { Ok(serde_json::json!({})) }
+    /// }
+    /// assert_eq!(Plain.display_name(), "plain");
+    /// ```
+    fn display_name(&self) -> &str {
+        self.platform()
+    }
+
     /// The request body for `message`.
     fn render(&self, message: &ChatMessage) -> Result<serde_json::Value, RenderError>;
 }

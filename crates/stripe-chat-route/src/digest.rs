@@ -149,11 +149,10 @@ impl Digest {
     /// # Ok::<(), stripe_chat_route::DigestError>(())
     /// ```
     pub fn parse(window: &str, top: Option<i64>) -> Result<Self, DigestError> {
-        let seconds = parse_duration(window).ok_or_else(|| DigestError::NotADuration {
+        let duration = parse_duration(window).ok_or_else(|| DigestError::NotADuration {
             text: window.to_owned(),
         })?;
-        let duration = Duration::from_secs(seconds);
-        if seconds == 0 || duration > Self::MAX_WINDOW {
+        if duration.is_zero() || duration > Self::MAX_WINDOW {
             return Err(DigestError::WindowOutOfRange {
                 text: window.to_owned(),
             });
@@ -220,9 +219,22 @@ impl Digest {
     }
 }
 
-/// Whole seconds in `text`: one or more `<number><unit>` with unit `s`, `m`, `h` or `d`
-/// (`90s`, `15m`, `1h30m`); `None` when it is not such a duration or overflows.
-fn parse_duration(text: &str) -> Option<u64> {
+/// A duration as the configuration writes it: one or more `<number><unit>` with unit `s`, `m`,
+/// `h`, `d` or `w` (`90s`, `15m`, `1h30m`, `7d`, `1w`), in whole seconds; `None` when `text` is
+/// not such a duration or overflows. Every duration the project reads uses this grammar.
+///
+/// ```
+/// use std::time::Duration;
+/// use stripe_chat_route::parse_duration;
+/// assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+/// assert_eq!(parse_duration("1w"), Some(Duration::from_secs(7 * 86_400)));
+/// assert_eq!(parse_duration("15 minutes"), None);
+/// ```
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    seconds(text).map(Duration::from_secs)
+}
+
+fn seconds(text: &str) -> Option<u64> {
     let text = text.trim();
     if text.is_empty() {
         return None;
@@ -242,6 +254,7 @@ fn parse_duration(text: &str) -> Option<u64> {
             'm' => 60,
             'h' => 3600,
             'd' => 86_400,
+            'w' => 604_800,
             _ => return None,
         };
         rest = &rest[unit.len_utf8()..];
@@ -256,10 +269,11 @@ mod tests {
 
     #[test]
     fn durations_are_read_in_seconds_minutes_hours_and_days() {
-        assert_eq!(parse_duration("90s"), Some(90));
-        assert_eq!(parse_duration("15m"), Some(900));
-        assert_eq!(parse_duration("1h30m"), Some(5400));
-        assert_eq!(parse_duration("1d"), Some(86_400));
+        assert_eq!(seconds("90s"), Some(90));
+        assert_eq!(seconds("15m"), Some(900));
+        assert_eq!(seconds("1h30m"), Some(5400));
+        assert_eq!(seconds("1d"), Some(86_400));
+        assert_eq!(seconds("1w"), Some(604_800));
         for bad in [
             "",
             "15",
@@ -267,10 +281,10 @@ mod tests {
             "1.5h",
             "15 m",
             "-1s",
-            "1w",
+            "1y",
             "99999999999999999999s",
         ] {
-            assert_eq!(parse_duration(bad), None, "{bad:?}");
+            assert_eq!(seconds(bad), None, "{bad:?}");
         }
     }
 

@@ -215,6 +215,12 @@ async fn metrics(State(state): State<WebhookState>) -> Response {
             }
         },
     };
+    if state.metrics().cached_backlog(max_age).is_none() {
+        match state.store().backlog().await {
+            Ok(backlog) => state.metrics().cache_backlog(backlog),
+            Err(e) => tracing::warn!(error = %e, "metrics: cannot read the backlog"),
+        }
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics().render(stats),

@@ -36,6 +36,7 @@
 #![forbid(unsafe_code)]
 
 pub mod backfill;
+pub mod breaker;
 pub mod config;
 mod digest;
 pub mod http;

@@ -216,6 +216,10 @@ impl Renderer for TeamsRenderer {
         "teams"
     }
 
+    fn display_name(&self) -> &str {
+        "Microsoft Teams"
+    }
+
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         let actions = open_url_actions(message);
         let most_fields = message.fields.len().min(MAX_FACTS);
