@@ -209,6 +209,11 @@ pub struct DeliverySection {
     /// Transient failures in a row, across the destination's jobs, that pause the destination.
     #[serde(default = "default_pause_after")]
     pub pause_after_failures: u32,
+    /// A message sent this long after its job was queued says so in its footer ("Delayed 2 h
+    /// 14 min by a Slack outage"); while such a backlog drains, a job about an object whose
+    /// newer event is queued too is left to that newer one where the platform edits messages.
+    #[serde(default = "default_late", deserialize_with = "duration")]
+    pub late_note_after: Duration,
     /// First retry delay for transient errors, doubled each try (with jitter).
     #[serde(default = "default_backoff")]
     pub initial_backoff_ms: u64,
@@ -231,6 +236,9 @@ fn default_horizon() -> Duration {
 }
 fn default_pause_after() -> u32 {
     3
+}
+fn default_late() -> Duration {
+    Duration::from_secs(120)
 }
 
 /// A duration written as `"90s"`, `"15m"`, `"1h30m"`, `"3d"` or `"1w"`.
@@ -261,6 +269,7 @@ impl Default for DeliverySection {
             max_attempts: default_attempts(),
             retry_horizon: default_horizon(),
             pause_after_failures: default_pause_after(),
+            late_note_after: default_late(),
             initial_backoff_ms: default_backoff(),
             max_backoff_ms: default_max_backoff(),
             workers: default_workers(),

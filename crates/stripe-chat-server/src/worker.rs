@@ -37,8 +37,8 @@
 //! backlog and the age of its oldest queued job. While the backlog drains, a late job about an
 //! object whose newer event is queued too is **collapsed** into it when the destination edits
 //! messages (the newest state is shown once; `outcome="collapsed"`), and a message sent more
-//! than two minutes after its job was queued says so in its footer ("Delayed 2 h 14 min by a
-//! Slack outage").
+//! than `late_note_after` (2 minutes by default) after its job was queued says so in its footer
+//! ("Delayed 2 h 14 min by a Slack outage").
 //!
 //! **Digests**: a route with `digest = { window = "15m", top = 3 }` does not post its events one
 //! by one. At ingest each of its jobs gets the digest key of the route's current window
@@ -104,8 +104,6 @@ const GATHER: Duration = Duration::from_millis(10);
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
 /// The longest wait between two probes of a paused destination: recovery is noticed within it.
 const MAX_PROBE_WAIT: Duration = Duration::from_secs(60);
-/// A message sent this long after its job was queued says how late it is.
-pub const LATE_AFTER: Duration = Duration::from_secs(120);
 
 /// Paces one destination: at most one message per `interval`, and none before `next`.
 #[derive(Debug)]
@@ -528,7 +526,8 @@ impl Shared {
         let late = job.queued_at.elapsed().unwrap_or_default();
         let provider = &target.destination.provider;
         let capabilities = provider.capabilities();
-        if late >= LATE_AFTER && capabilities.update && self.superseded_in_queue(job).await {
+        let late_note_after = settings.late_note_after;
+        if late >= late_note_after && capabilities.update && self.superseded_in_queue(job).await {
             return self
                 .complete(job, Delivered::nothing(), "collapsed", false)
                 .await;
@@ -539,7 +538,7 @@ impl Shared {
                 .await;
         };
         let mut message = target.policy.redact(message);
-        if late >= LATE_AFTER {
+        if late >= late_note_after {
             let paused = target.breaker(|b| b.was_paused_since(job.queued_at));
             note_delay(&mut message, late, paused.then(|| provider.display_name()));
         }
