@@ -268,7 +268,12 @@ impl Metrics {
     /// ```
     pub fn destination_up(&self, destination: &str) {
         if let Ok(mut map) = self.destinations.lock() {
-            map.insert(destination.to_owned(), None);
+            match map.get_mut(destination) {
+                Some(state) => *state = None,
+                None => {
+                    map.insert(destination.to_owned(), None);
+                }
+            }
         }
     }
 

@@ -442,6 +442,7 @@ impl Shared {
                     "destination resumed: a delivery succeeded; its waiting messages follow at its pace"
                 );
             }
+            (None, None) => return,
             _ => {}
         }
         self.publish_state(&job.destination, target);
