@@ -42,7 +42,7 @@ fn validate(provider: Provider, body: &Value) -> Result<(), Vec<String>> {
 
 fn rendered() -> Vec<(String, Provider, Value)> {
     let config = RenderConfig::default();
-    let pipeline = Pipeline::from_config(&config);
+    let pipeline = Pipeline::from_config(&config.redaction);
     let mut out = Vec::new();
     for (name, event) in corpus() {
         for provider in Provider::ALL {

@@ -63,13 +63,14 @@ use std::time::{Duration, SystemTime};
 
 use stripe_chat_events::StripeEvent;
 use stripe_chat_message::{ChatMessage, DeliveryError, ErrorKind};
+use stripe_chat_pipeline::Pipeline;
 use stripe_chat_redact::{DefaultPolicy, RedactionPolicy};
 use stripe_chat_route::{Digest, Routes};
 use stripe_chat_store::{
     Delivered, DigestBatch, LeaseFilter, LeasedJob, RefUpdate, Store, StoreError,
 };
 use stripe_chat_transform::Registry;
-use stripe_chat_transform::digest::{DigestWindow, summarize};
+use stripe_chat_transform::digest::DigestWindow;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -156,7 +157,8 @@ impl Gate {
 
 struct Target {
     destination: Destination,
-    policy: Arc<dyn RedactionPolicy>,
+    /// The transformers, then the destination's redaction policy.
+    pipeline: Pipeline,
     gate: Gate,
     breaker: Mutex<Breaker>,
     horizon: Duration,
@@ -211,7 +213,6 @@ pub struct Delivery(Arc<Shared>);
 
 struct Shared {
     store: Arc<dyn Store>,
-    registry: Arc<Registry>,
     routes: Routes,
     targets: HashMap<String, Target>,
     settings: DeliverySection,
@@ -417,6 +418,7 @@ impl<'a> DeliveryBuilder<'a> {
                 None => Arc::new(DefaultPolicy::from_config(&destination.redaction)),
             }
         };
+        let registry = Arc::new(self.transformers.unwrap_or_else(Registry::with_builtins));
         let targets = config
             .destinations
             .iter()
@@ -426,7 +428,7 @@ impl<'a> DeliveryBuilder<'a> {
                     d.name.clone(),
                     Target {
                         destination: d.clone(),
-                        policy: policy_for(d),
+                        pipeline: Pipeline::shared(Arc::clone(&registry), policy_for(d)),
                         gate: Gate::new(d.max_per_second),
                         breaker: Mutex::new(Breaker::new(breaker)),
                         horizon: d.retry_horizon.unwrap_or(settings.retry_horizon),
@@ -436,7 +438,6 @@ impl<'a> DeliveryBuilder<'a> {
             .collect();
         Delivery(Arc::new(Shared {
             store,
-            registry: Arc::new(self.transformers.unwrap_or_else(Registry::with_builtins)),
             routes: config.routes.clone(),
             targets,
             settings: config.delivery.clone(),
@@ -679,12 +680,11 @@ impl Shared {
                 .complete(job, Delivered::nothing(), "collapsed", false)
                 .await;
         }
-        let Some(message) = self.registry.transform(&event) else {
+        let Some(mut message) = target.pipeline.message(&event) else {
             return self
                 .complete(job, Delivered::nothing(), "nothing", false)
                 .await;
         };
-        let mut message = target.policy.redact(message);
         if late >= late_note_after {
             let paused = target.breaker(|b| b.was_paused_since(job.queued_at));
             note_delay(&mut message, late, paused.then(|| provider.display_name()));
@@ -863,7 +863,7 @@ impl Shared {
                 .await;
         }
         let window = self.digest_window(&batch.key, &events);
-        let message = target.policy.redact(summarize(&window, &events));
+        let message = target.pipeline.summary(&window, &events);
         if !self.pass_gate(job, target, stop).await {
             return;
         }
