@@ -15,12 +15,11 @@
 //!
 //! # Thread keys
 //!
-//! Each job carries the thread key of the Stripe object its message is about, computed here by
-//! [`thread_key`] from the event alone (no transform on the hot path). It follows the rule of the
-//! built-in transformers: payment intents and charges thread on their invoice, else their payment
-//! intent; everything else on the event's own object (`invoice/in_…`, `dispute/dp_…`). A test
-//! checks it against the built-in transformers over the whole event corpus. The store uses it to
-//! run one job per object at a time, oldest first, and to keep one message per object.
+//! Each job carries the thread key of the Stripe object its message is about,
+//! [`StripeEvent::subject`] (`invoice/in_…`, `dispute/dp_…`), read from the event alone with no
+//! transform on the hot path; the built-in transformers thread their messages on the same
+//! subject. The store uses it to run one job per object at a time, oldest first, and to keep one
+//! message per object.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -28,7 +27,6 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use stripe_chat_events::{EventError, StripeEvent};
-use stripe_chat_message::{ObjectKind, ObjectRef};
 use stripe_chat_route::Routes;
 use stripe_chat_store::{NewEvent, NewJob};
 
@@ -40,32 +38,6 @@ use crate::metrics::Rejection;
 /// The header Stripe signs with.
 const SIGNATURE_HEADER: &str = "stripe-signature";
 
-/// The thread key of the Stripe object `event` is about, as the built-in transformers thread it:
-/// a payment intent or charge on its invoice, else its payment intent; anything else on its own
-/// object. `None` when the object has no id.
-///
-/// ```
-/// use stripe_chat_events::StripeEvent;
-/// let event = StripeEvent::from_slice(br#"{"id":"evt_1","object":"event","type":"payment_intent.payment_failed",
-///   "created":1,"data":{"object":{"id":"pi_1","object":"payment_intent","invoice":"in_9"}}}"#)?;
-/// assert_eq!(stripe_chat_server::ingest::thread_key(&event).as_deref(), Some("invoice/in_9"));
-/// # Ok::<(), stripe_chat_events::EventError>(())
-/// ```
-pub fn thread_key(event: &StripeEvent) -> Option<String> {
-    let invoice = |id: Option<&str>| id.map(|id| ObjectRef::new(ObjectKind::Invoice, id));
-    let intent = |id: Option<&str>| id.map(|id| ObjectRef::new(ObjectKind::PaymentIntent, id));
-    let object = if let Some(pi) = event.payment_intent() {
-        invoice(pi.invoice_id()).or_else(|| intent(pi.id()))
-    } else if let Some(charge) = event.charge() {
-        invoice(charge.invoice_id())
-            .or_else(|| intent(charge.payment_intent_id()))
-            .or_else(|| charge.id().map(|id| ObjectRef::new(ObjectKind::Charge, id)))
-    } else {
-        None
-    };
-    object.or_else(|| event.object_ref()).map(|o| o.to_string())
-}
-
 /// How long after a digest window's end its summary is due: events received just before the end,
 /// whose commit is still queued, join the window's summary instead of making one of their own.
 ///
@@ -75,7 +47,7 @@ pub fn thread_key(event: &StripeEvent) -> Option<String> {
 pub const DIGEST_SETTLE: Duration = Duration::from_secs(1);
 
 /// The jobs for `event` received at `received_at`: one per destination `routes` send it to, about
-/// the object [`thread_key`] names. When the route that sends it to a destination has a
+/// the object [`StripeEvent::subject`] names. When the route that sends it to a destination has a
 /// `digest`, the job is collected into that route's window containing `received_at` (keyed
 /// `route/window start/window length`) and due [`DIGEST_SETTLE`] after the window ends; it has no
 /// thread key, since a summary is about many objects.
@@ -99,7 +71,7 @@ pub const DIGEST_SETTLE: Duration = Duration::from_secs(1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn jobs_for(routes: &Routes, event: &StripeEvent, received_at: SystemTime) -> Vec<NewJob> {
-    let key = thread_key(event);
+    let key = event.subject().map(|subject| subject.to_string());
     routes
         .targets(event)
         .into_iter()
