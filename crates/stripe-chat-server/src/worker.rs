@@ -3,11 +3,10 @@
 //! For each leased job a worker:
 //! 1. dead-letters it when its attempts are used up (a worker that died used one too);
 //! 2. parses the stored event (a stored body that is not an event completes with nothing);
-//! 3. **inhibits** a payment failure (`invoice.payment_failed`, `payment_intent.payment_failed`,
-//!    `charge.failed`) when the same object has a success (`invoice.paid`,
-//!    `invoice.payment_succeeded`, `payment_intent.succeeded`, `charge.succeeded`) that is not
-//!    older, queued or already shown: the failure is completed with nothing and counted
-//!    (`outcome="inhibited"`);
+//! 3. **inhibits** a notice that the event catalog says a later event cancels
+//!    ([`catalog::cancelled_by`]: a payment failure once the payment has succeeded) when such an
+//!    event about the same object, not older, is queued or already shown: the notice is
+//!    completed with nothing and counted (`outcome="inhibited"`);
 //! 4. transforms it with the engine's transformer registry (the built-ins unless the caller gave
 //!    its own; `None`: nothing to say, completed with nothing) and redacts the message with the
 //!    destination's policy (the one its `redaction` key configures unless the caller gave another,
@@ -61,7 +60,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use stripe_chat_events::StripeEvent;
+use stripe_chat_events::{StripeEvent, catalog};
 use stripe_chat_message::{ChatMessage, DeliveryError, ErrorKind};
 use stripe_chat_pipeline::Pipeline;
 use stripe_chat_redact::{DefaultPolicy, RedactionPolicy};
@@ -79,20 +78,6 @@ use crate::breaker::{Admission, Breaker, BreakerSettings, Change};
 use crate::config::{DeliverySection, Destination, ServiceConfig};
 use crate::digest::DigestKey;
 use crate::metrics::Metrics;
-
-/// Event types that announce a failed payment.
-const FAILURES: &[&str] = &[
-    "invoice.payment_failed",
-    "payment_intent.payment_failed",
-    "charge.failed",
-];
-/// Event types that make an earlier failure notice about the same object moot.
-const SUCCESSES: &[&str] = &[
-    "invoice.paid",
-    "invoice.payment_succeeded",
-    "payment_intent.succeeded",
-    "charge.succeeded",
-];
 
 /// How many jobs a worker leases at once.
 const LEASE_BATCH: usize = 8;
@@ -903,19 +888,21 @@ impl Shared {
         }
     }
 
-    /// Whether `job` is a payment failure about an object whose payment has succeeded since.
+    /// Whether `job`'s notice is moot: an event that cancels it ([`catalog::cancelled_by`]) about
+    /// the same object, not older, is queued or already shown.
     async fn inhibited(&self, job: &LeasedJob) -> bool {
         let Some(key) = job.thread_key.as_deref() else {
             return false;
         };
-        if !FAILURES.contains(&job.event.event_type.as_str()) {
+        let cancelled_by = catalog::cancelled_by(&job.event.event_type);
+        if cancelled_by.is_empty() {
             return false;
         }
         if let Ok(queued) = self.store.queued_jobs(&job.destination, key).await
             && queued.iter().any(|j| {
                 j.event_id != job.event.id
                     && j.event_created >= job.event.created
-                    && SUCCESSES.contains(&j.event_type.as_str())
+                    && cancelled_by.contains(&j.event_type.as_str())
             })
         {
             return true;
@@ -925,7 +912,7 @@ impl Shared {
             && shown.event_id != job.event.id
             && let Ok(Some(event)) = self.store.event(&shown.event_id).await
         {
-            return SUCCESSES.contains(&event.event_type.as_str());
+            return cancelled_by.contains(&event.event_type.as_str());
         }
         false
     }
