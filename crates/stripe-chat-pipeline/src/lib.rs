@@ -32,8 +32,9 @@ use std::sync::Arc;
 use stripe_chat_events::StripeEvent;
 use stripe_chat_message::ChatMessage;
 use stripe_chat_redact::{DefaultPolicy, RedactionConfig, RedactionPolicy};
+use stripe_chat_route::DigestWindow;
 use stripe_chat_transform::Registry;
-use stripe_chat_transform::digest::{DigestWindow, summarize};
+use stripe_chat_transform::digest::summarize;
 
 /// Transform then redact: every message leaves through the redaction policy.
 ///
@@ -133,21 +134,26 @@ impl Pipeline {
             .map(|message| self.policy.redact(message))
     }
 
-    /// The redacted summary of a digest's `events` (see
+    /// The redacted summary of the `events` of a digest `window`, listing the `top` largest (see
     /// [`summarize`](stripe_chat_transform::digest::summarize)).
     ///
     /// ```
-    /// use stripe_chat_transform::digest::DigestWindow;
+    /// use stripe_chat_route::DigestWindow;
     /// let pipeline = stripe_chat_pipeline::Pipeline::from_config(&Default::default());
     /// let event = stripe_chat_events::StripeEvent::from_slice(br#"{"id":"evt_1","object":"event",
     ///   "type":"charge.succeeded","created":1700000000,"data":{"object":{"id":"ch_1","object":"charge",
     ///   "amount":500,"currency":"usd","description":"card 4111 1111 1111 1111"}}}"#)?;
-    /// let summary = pipeline.summary(&DigestWindow::new("sales", 1_700_000_000, 60, 3), &[event]);
+    /// let summary = pipeline.summary(&DigestWindow::new("sales", 1_700_000_000, 60), 3, &[event]);
     /// assert_eq!(summary.title, "Digest: 1 event in 1 min");
     /// # Ok::<(), stripe_chat_events::EventError>(())
     /// ```
-    pub fn summary(&self, window: &DigestWindow, events: &[StripeEvent]) -> ChatMessage {
-        self.policy.redact(summarize(window, events))
+    pub fn summary(
+        &self,
+        window: &DigestWindow,
+        top: usize,
+        events: &[StripeEvent],
+    ) -> ChatMessage {
+        self.policy.redact(summarize(window, top, events))
     }
 }
 
@@ -199,10 +205,10 @@ mod tests {
         let digest = event(
             r#"{"id":"evt_2","object":"event","type":"charge.succeeded","created":1700000000,"data":{"object":{"id":"ch_1","object":"charge","amount":500,"currency":"usd"}}}"#,
         );
-        let window = DigestWindow::new("sales", 1_700_000_000, 60, 3);
+        let window = DigestWindow::new("sales", 1_700_000_000, 60);
         assert_eq!(
             restricted
-                .summary(&window, std::slice::from_ref(&digest))
+                .summary(&window, 3, std::slice::from_ref(&digest))
                 .title,
             "Digest: 1 event in 1 min"
         );

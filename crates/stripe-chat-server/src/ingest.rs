@@ -30,8 +30,6 @@ use stripe_chat_events::{EventError, StripeEvent};
 use stripe_chat_route::Routes;
 use stripe_chat_store::{NewEvent, NewJob};
 
-use crate::digest::DigestKey;
-
 use crate::http::WebhookState;
 use crate::metrics::Rejection;
 
@@ -80,7 +78,7 @@ pub fn jobs_for(routes: &Routes, event: &StripeEvent, received_at: SystemTime) -
             match (&target.route.digest, &key) {
                 (Some(digest), _) => {
                     let label = target.route.label(target.index);
-                    job.digest(DigestKey::at(label, digest, received_at).to_string())
+                    job.digest(digest.window_at(label, received_at).to_string())
                         .not_before(digest.window_end(received_at) + DIGEST_SETTLE)
                 }
                 (None, Some(key)) => job.thread_key(key.clone()),

@@ -38,7 +38,6 @@
 pub mod backfill;
 pub mod breaker;
 pub mod config;
-mod digest;
 pub mod http;
 pub mod ingest;
 pub mod metrics;

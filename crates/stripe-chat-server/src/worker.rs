@@ -64,19 +64,17 @@ use stripe_chat_events::{StripeEvent, catalog};
 use stripe_chat_message::{ChatMessage, DeliveryError, ErrorKind};
 use stripe_chat_pipeline::Pipeline;
 use stripe_chat_redact::{DefaultPolicy, RedactionPolicy};
-use stripe_chat_route::{Digest, Routes};
+use stripe_chat_route::{Digest, DigestWindow, Routes};
 use stripe_chat_store::{
     Delivered, DigestBatch, LeaseFilter, LeasedJob, RefUpdate, Store, StoreError,
 };
 use stripe_chat_transform::Registry;
-use stripe_chat_transform::digest::DigestWindow;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::breaker::{Admission, Breaker, BreakerSettings, Change};
 use crate::config::{DeliverySection, Destination, ServiceConfig};
-use crate::digest::DigestKey;
 use crate::metrics::Metrics;
 
 /// How many jobs a worker leases at once.
@@ -847,8 +845,8 @@ impl Shared {
                 .complete(job, Delivered::nothing(), "nothing", false)
                 .await;
         }
-        let window = self.digest_window(&batch.key, &events);
-        let message = target.pipeline.summary(&window, &events);
+        let (window, top) = self.digest_window(&batch.key, &events);
+        let message = target.pipeline.summary(&window, top, &events);
         if !self.pass_gate(job, target, stop).await {
             return;
         }
@@ -865,15 +863,15 @@ impl Shared {
 
     /// The window a digest key names, with the `top` its route has now (the default when the
     /// route is gone). A key of another shape is shown as it is, spanning its events.
-    fn digest_window(&self, key: &str, events: &[StripeEvent]) -> DigestWindow {
-        match DigestKey::parse(key) {
-            Some(key) => {
+    fn digest_window(&self, key: &str, events: &[StripeEvent]) -> (DigestWindow, usize) {
+        match DigestWindow::parse(key) {
+            Some(window) => {
                 let top = self
                     .routes
-                    .by_label(&key.route)
+                    .by_label(&window.route)
                     .and_then(|(_, route)| route.digest)
                     .map_or(Digest::DEFAULT_TOP, |d| d.top());
-                DigestWindow::new(key.route, key.start, key.window_secs, top)
+                (window, top)
             }
             None => {
                 let first = events.iter().map(StripeEvent::created).min().unwrap_or(0);
@@ -883,7 +881,7 @@ impl Shared {
                     .max()
                     .unwrap_or(first);
                 let span = u64::try_from(last.saturating_sub(first)).unwrap_or(0);
-                DigestWindow::new(key, first, span, Digest::DEFAULT_TOP)
+                (DigestWindow::new(key, first, span), Digest::DEFAULT_TOP)
             }
         }
     }

@@ -59,7 +59,8 @@ pub struct NewJob {
     pub thread_key: Option<String>,
     /// Not due before this time (a digest window's end); `None` = due when received.
     pub not_before: Option<SystemTime>,
-    /// The digest this job is collected into (`route/window`): pending jobs of the same
+    /// The digest window this job is collected into, by its key (`route/start/length`, as
+    /// `stripe_chat_route::DigestWindow` writes it): pending jobs of the same
     /// destination and digest key are leased together as one [`DigestBatch`] and delivered as
     /// one summary. `None` = delivered on its own.
     pub digest: Option<String>,
