@@ -26,12 +26,12 @@ use std::time::{Duration, Instant, SystemTime};
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use stripe_chat_events::{EventError, StripeEvent};
+use stripe_chat_events::{EventError, StripeEvent, WebhookVerifier};
 use stripe_chat_route::Routes;
-use stripe_chat_store::{NewEvent, NewJob};
+use stripe_chat_store::{NewEvent, NewJob, Store};
+use tokio::sync::Notify;
 
-use crate::http::WebhookState;
-use crate::metrics::Rejection;
+use crate::metrics::{Metrics, Rejection};
 
 /// The header Stripe signs with.
 const SIGNATURE_HEADER: &str = "stripe-signature";
@@ -105,8 +105,24 @@ fn reply(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-fn refuse(state: &WebhookState, status: StatusCode, reason: Rejection) -> Response {
-    state.metrics().rejected(reason);
+/// What the webhook endpoint works with, lent by the router's state for one request.
+pub(crate) struct Webhook<'a> {
+    /// Where events and jobs are committed.
+    pub(crate) store: &'a dyn Store,
+    /// The configured secrets.
+    pub(crate) verifier: &'a WebhookVerifier,
+    /// Which destinations an event goes to.
+    pub(crate) routes: &'a Routes,
+    /// The largest accepted body, in bytes.
+    pub(crate) body_limit: usize,
+    /// Where answers are counted.
+    pub(crate) metrics: &'a Metrics,
+    /// Wakes the delivery workers when jobs were committed.
+    pub(crate) wake: &'a Notify,
+}
+
+fn refuse(metrics: &Metrics, status: StatusCode, reason: Rejection) -> Response {
+    metrics.rejected(reason);
     tracing::warn!(
         reason = reason.as_str(),
         status = status.as_u16(),
@@ -116,10 +132,11 @@ fn refuse(state: &WebhookState, status: StatusCode, reason: Rejection) -> Respon
 }
 
 /// Handles one `POST` of a Stripe webhook (see the module documentation for the answers).
-pub(crate) async fn handle(state: WebhookState, headers: HeaderMap, body: Body) -> Response {
+pub(crate) async fn handle(webhook: Webhook<'_>, headers: HeaderMap, body: Body) -> Response {
     let started = Instant::now();
-    state.metrics().received();
-    let limit = state.body_limit();
+    let metrics = webhook.metrics;
+    metrics.received();
+    let limit = webhook.body_limit;
 
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -127,7 +144,7 @@ pub(crate) async fn handle(state: WebhookState, headers: HeaderMap, body: Body) 
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return refuse(
-            &state,
+            metrics,
             StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::BodyTooLarge,
         );
@@ -139,12 +156,12 @@ pub(crate) async fn handle(state: WebhookState, headers: HeaderMap, body: Body) 
                 .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
             return if too_large {
                 refuse(
-                    &state,
+                    metrics,
                     StatusCode::PAYLOAD_TOO_LARGE,
                     Rejection::BodyTooLarge,
                 )
             } else {
-                refuse(&state, StatusCode::BAD_REQUEST, Rejection::BodyUnreadable)
+                refuse(metrics, StatusCode::BAD_REQUEST, Rejection::BodyUnreadable)
             };
         }
     };
@@ -154,13 +171,13 @@ pub(crate) async fn handle(state: WebhookState, headers: HeaderMap, body: Body) 
         Some(value) => match value.to_str() {
             Ok(value) => Some(value),
             Err(_) => {
-                return refuse(&state, StatusCode::BAD_REQUEST, Rejection::MalformedHeader);
+                return refuse(metrics, StatusCode::BAD_REQUEST, Rejection::MalformedHeader);
             }
         },
     };
-    if let Err(e) = state.verifier().verify(&bytes, signature) {
+    if let Err(e) = webhook.verifier.verify(&bytes, signature) {
         return refuse(
-            &state,
+            metrics,
             StatusCode::BAD_REQUEST,
             Rejection::from_signature_reason(e.reason()),
         );
@@ -169,27 +186,25 @@ pub(crate) async fn handle(state: WebhookState, headers: HeaderMap, body: Body) 
     let received_at = SystemTime::now();
     let (new_event, jobs) = match StripeEvent::from_slice(&bytes) {
         Ok(event) => {
-            let jobs = jobs_for(state.routes(), &event, received_at);
+            let jobs = jobs_for(webhook.routes, &event, received_at);
             (new_event(&event, received_at), jobs)
         }
         Err(EventError::NotJson(_)) => {
-            return refuse(&state, StatusCode::BAD_REQUEST, Rejection::NotAnEvent);
+            return refuse(metrics, StatusCode::BAD_REQUEST, Rejection::NotAnEvent);
         }
         Err(_) => match lenient(&bytes, received_at) {
             Some(event) => (event, Vec::new()),
-            None => return refuse(&state, StatusCode::BAD_REQUEST, Rejection::NotAnEvent),
+            None => return refuse(metrics, StatusCode::BAD_REQUEST, Rejection::NotAnEvent),
         },
     };
 
     let event_id = new_event.id.clone();
-    match state.store().ingest(new_event, jobs).await {
+    match webhook.store.ingest(new_event, jobs).await {
         Ok(done) => {
             if done.jobs_created > 0 {
-                state.wake_workers();
+                webhook.wake.notify_one();
             }
-            state
-                .metrics()
-                .acknowledged(done.duplicate, started.elapsed());
+            metrics.acknowledged(done.duplicate, started.elapsed());
             tracing::debug!(
                 event_id,
                 duplicate = done.duplicate,
@@ -202,7 +217,7 @@ pub(crate) async fn handle(state: WebhookState, headers: HeaderMap, body: Body) 
             )
         }
         Err(e) => {
-            state.metrics().rejected(Rejection::StoreUnavailable);
+            metrics.rejected(Rejection::StoreUnavailable);
             tracing::error!(event_id, error = %e, "cannot store the webhook; answering 503 so Stripe retries");
             reply(
                 StatusCode::SERVICE_UNAVAILABLE,
