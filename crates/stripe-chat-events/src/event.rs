@@ -276,7 +276,7 @@ impl StripeEvent {
             Some("customer") => ObjectKind::Customer,
             Some("subscription") => ObjectKind::Subscription,
             Some("refund") => ObjectKind::Refund,
-            _ => ObjectKind::from_id(id),
+            _ => crate::ids::kind_of(id),
         };
         Some(ObjectRef::new(kind, id))
     }

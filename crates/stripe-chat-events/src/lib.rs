@@ -11,6 +11,7 @@
 //!   async-stripe model is there through [`StripeEvent::typed`] when it parses.
 //! - [`Money`] formats amounts by the currency's exponent (`5,000 JPY`, `1.500 KWD`, `20.00 USD`).
 //! - [`links::Dashboard`] makes links into the Stripe Dashboard (test mode, Connect accounts).
+//! - [`ids`] reads which kind of object a Stripe id names (`in_…` is an invoice).
 //! - [`catalog`] puts Stripe's codes (decline codes, dispute reasons, ...) into words, and says
 //!   which events make an earlier notice moot.
 //! - [`EventPattern`] matches event types (`invoice.paid`, `charge.dispute.*`, `*`), for routes
@@ -39,6 +40,7 @@
 
 pub mod catalog;
 mod event;
+pub mod ids;
 pub mod links;
 pub mod money;
 mod pattern;
