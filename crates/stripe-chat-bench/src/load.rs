@@ -121,15 +121,17 @@ pub(crate) struct Report {
     pub(crate) cpu: CpuReport,
 }
 
+/// Where requests go: the address to connect to, and the `Host` and path of each request.
 #[derive(Debug)]
-struct Target {
-    addr: SocketAddr,
-    host: String,
-    path: String,
+pub(crate) struct Target {
+    pub(crate) addr: SocketAddr,
+    pub(crate) host: String,
+    pub(crate) path: String,
 }
 
 impl Target {
-    async fn resolve(url: &str) -> Result<Self, String> {
+    /// Resolves an `http://` URL.
+    pub(crate) async fn resolve(url: &str) -> Result<Self, String> {
         let uri: Uri = url.parse().map_err(|e| format!("--url {url:?}: {e}"))?;
         if uri.scheme_str() != Some("http") {
             return Err(format!("--url {url:?}: only http:// is supported"));
@@ -154,7 +156,7 @@ impl Target {
     }
 }
 
-type Sender = SendRequest<Full<Bytes>>;
+pub(crate) type Sender = SendRequest<Full<Bytes>>;
 
 #[derive(Debug)]
 struct Ctx {
@@ -260,7 +262,8 @@ fn unix_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-async fn connect(target: &Target) -> Result<Sender, &'static str> {
+/// Opens one keep-alive HTTP/1.1 connection to `target`.
+pub(crate) async fn connect(target: &Target) -> Result<Sender, &'static str> {
     let stream = TcpStream::connect(target.addr)
         .await
         .map_err(|_| "connect")?;

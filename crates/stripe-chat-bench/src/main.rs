@@ -16,12 +16,19 @@
 //!     --connections 64 --duration 20s --rate 1000 --json
 //! ```
 //!
+//! - `stripe-chat-bench drain --url URL --secret whsec_... --burst 6s --pid PID` sends a
+//!   closed-loop burst, then watches the receiver's `/metrics` while it delivers the backlog with
+//!   ingest idle, and reports the drain rate beside the burst's ack rate, and the receiver's CPU
+//!   time per message drained.
+//!
 //! `stripe-chat-bench table FILE... --baseline express --baseline axum-sqlite --check stripe-chat`
 //! puts the `--json` lines of several runs in one Markdown table with ratios, and checks the
-//! service's targets. `tests/bench/run.sh` runs the whole comparison.
+//! service's targets. `tests/bench/run.sh` runs the whole comparison; `tests/bench/drain.sh` runs
+//! the burst-and-drain benchmark of the service.
 #![forbid(unsafe_code)]
 
 mod baseline;
+mod drain;
 mod event;
 mod load;
 mod procfs;
@@ -47,6 +54,8 @@ enum Command {
     Load(LoadArgs),
     /// Run the baseline receiver: verify the signature, group-commit the raw event to SQLite.
     BaselineAxum(BaselineArgs),
+    /// Send a closed-loop burst, then measure how fast the receiver delivers the backlog it left.
+    Drain(DrainArgs),
     /// Print a Markdown table of `load --json` results, with ratios against baselines.
     Table(TableArgs),
     /// Wait until the machine is idle (other work would skew a run); exit 1 at the timeout.
@@ -127,6 +136,58 @@ struct LoadArgs {
 }
 
 #[derive(Debug, clap::Args)]
+struct DrainArgs {
+    /// The receiver's webhook URL (http:// only), e.g. http://127.0.0.1:8787/webhooks/stripe.
+    #[arg(long)]
+    url: String,
+    /// The receiver's Prometheus endpoint (default: `/metrics` on the webhook URL's host).
+    #[arg(long)]
+    metrics_url: Option<String>,
+    /// The destination whose backlog is watched.
+    #[arg(long, default_value = "log")]
+    destination: String,
+    /// The endpoint secret to sign with (whsec_...).
+    #[arg(long, env = "STRIPE_CHAT_BENCH_SECRET", hide_env_values = true)]
+    secret: String,
+    /// Keep-alive HTTP/1.1 connections of the burst.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// How long the closed-loop burst lasts.
+    #[arg(long, default_value = "6s", value_parser = humantime::parse_duration)]
+    burst: Duration,
+    /// Size of each event body in bytes (the sample is padded up to it).
+    #[arg(long, default_value_t = 5000)]
+    event_size: usize,
+    /// Another sample event (JSON) instead of the built-in invoice.payment_failed.
+    #[arg(long)]
+    event_file: Option<PathBuf>,
+    /// A request without an answer after this long counts as an error.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    timeout: Duration,
+    /// How often the metrics are read during the drain.
+    #[arg(long, default_value = "100ms", value_parser = humantime::parse_duration)]
+    poll: Duration,
+    /// The drain is over once the backlog reads 0 and no job finished for this long.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    quiet: Duration,
+    /// The longest drain waited for.
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    drain_timeout: Duration,
+    /// The receiver's process id: its CPU from /proc.
+    #[arg(long)]
+    pid: Option<u32>,
+    /// A name for the receiver in the report.
+    #[arg(long, default_value = "receiver")]
+    label: String,
+    /// Runtime worker threads of the generator.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Print one JSON line on stdout (the human summary goes to stderr).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
 struct BaselineArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:18081")]
@@ -193,6 +254,55 @@ fn load(args: LoadArgs) -> Result<(), String> {
     Ok(())
 }
 
+fn drain(args: DrainArgs) -> Result<(), String> {
+    let sample = match &args.event_file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| format!("--event-file {}: {e}", path.display()))?,
+        None => event::DEFAULT_SAMPLE.to_owned(),
+    };
+    let events = event::EventFactory::new(&sample, args.event_size, &args.secret)?;
+    let metrics_url = match args.metrics_url {
+        Some(url) => url,
+        None => metrics_url_of(&args.url)?,
+    };
+    let plan = drain::DrainPlan {
+        burst: load::Plan {
+            url: args.url,
+            connections: args.connections,
+            duration: args.burst,
+            warmup: Duration::ZERO,
+            rate: None,
+            max_requests: None,
+            timeout: args.timeout,
+            pid: args.pid,
+            label: args.label,
+        },
+        metrics_url,
+        destination: args.destination,
+        poll: args.poll,
+        quiet: args.quiet,
+        timeout: args.drain_timeout,
+    };
+    let report = runtime(Some(args.threads))?.block_on(drain::run(&plan, events))?;
+    if args.json {
+        eprint!("{}", report.human());
+        let line = serde_json::to_string(&report).map_err(|e| e.to_string())?;
+        println!("{line}");
+    } else {
+        print!("{}", report.human());
+    }
+    Ok(())
+}
+
+/// `/metrics` on the host of `url`.
+fn metrics_url_of(url: &str) -> Result<String, String> {
+    let uri: hyper::Uri = url.parse().map_err(|e| format!("--url {url:?}: {e}"))?;
+    let authority = uri
+        .authority()
+        .ok_or_else(|| format!("--url {url:?}: no host"))?;
+    Ok(format!("http://{authority}/metrics"))
+}
+
 fn baseline(args: BaselineArgs) -> Result<(), String> {
     let options = baseline::Options {
         listen: args.listen,
@@ -252,6 +362,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Load(args) => load(args),
         Command::BaselineAxum(args) => baseline(args),
+        Command::Drain(args) => drain(args),
         Command::WaitIdle(args) => match wait_idle(&args) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::from(1),
