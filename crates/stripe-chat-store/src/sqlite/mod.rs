@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
@@ -232,6 +233,10 @@ impl std::fmt::Debug for SqliteStore {
 fn configure(conn: &Connection, options: &SqliteOptions) -> Result<(), StoreError> {
     conn.busy_timeout(options.busy_timeout)?;
     conn.set_prepared_statement_cache_capacity(64);
+    // Plans that do not depend on the values bound: without this, SQLite (built with STAT4)
+    // marks statements such as a thread's queued jobs (a join, ordered) to be planned again
+    // whenever a bound value changes, so every call of a cached statement parsed its SQL anew.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::unavailable(format!(
@@ -720,6 +725,46 @@ mod tests {
         assert!(!retried.duplicate, "the failed ingest left nothing behind");
         assert_eq!(store.stats().await.unwrap().pending as usize, stored + 1);
         assert!(store.commit_stats().failed_batches <= 1);
+    }
+
+    #[test]
+    fn thread_queries_are_planned_once_whatever_thread_they_are_asked_about() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn =
+            open_connection(&dir.path().join("s.db"), &SqliteOptions::default()).unwrap();
+        schema::migrate(&mut conn).unwrap();
+        for i in 0..4 {
+            let mut event = big_event(i);
+            event.raw = "{}".into();
+            let job = NewJob::new("slack").thread_key(format!("invoice/in_{i}"));
+            ops::ingest(&conn, &event, &[job]).unwrap();
+        }
+        // Each lease asks for the oldest due job of each thread, inhibition for its queued jobs.
+        let now = to_ms(SystemTime::now()) + 1;
+        for _ in 0..4 {
+            assert_eq!(
+                ops::lease(&conn, "w", 1, 60_000, now, &LeaseFilter::all())
+                    .unwrap()
+                    .len(),
+                1
+            );
+        }
+        for i in 0..4 {
+            assert_eq!(
+                ops::queued_jobs(&conn, "slack", &format!("invoice/in_{i}"))
+                    .unwrap()
+                    .len(),
+                1
+            );
+        }
+        for sql in [ops::OLDEST_DUE, ops::QUEUED_JOBS] {
+            let statement = conn.prepare_cached(sql).unwrap();
+            assert_eq!(
+                statement.get_status(rusqlite::StatementStatus::RePrepare),
+                0,
+                "{sql}"
+            );
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -82,6 +82,11 @@ pub(crate) fn ingest(
     })
 }
 
+/// The oldest due pending job of `(destination ?1, thread key ?2)` at ?3: by event time, then id.
+pub(crate) const OLDEST_DUE: &str = "SELECT j.id FROM jobs j JOIN events e ON e.id = j.event_id
+    WHERE j.destination = ?1 AND j.thread_key = ?2 AND j.state = 'pending' AND j.not_before <= ?3
+    ORDER BY e.created, j.id LIMIT 1";
+
 pub(crate) fn lease(
     conn: &Connection,
     worker: &str,
@@ -144,15 +149,10 @@ pub(crate) fn lease(
             .map_err(StoreError::from)
         },
         |destination, key| {
-            conn.prepare_cached(
-                "SELECT j.id FROM jobs j JOIN events e ON e.id = j.event_id
-                 WHERE j.destination = ?1 AND j.thread_key = ?2 AND j.state = 'pending'
-                   AND j.not_before <= ?3
-                 ORDER BY e.created, j.id LIMIT 1",
-            )?
-            .query_row(params![destination, key, now], |r| r.get::<_, i64>(0))
-            .optional()
-            .map_err(StoreError::from)
+            conn.prepare_cached(OLDEST_DUE)?
+                .query_row(params![destination, key, now], |r| r.get::<_, i64>(0))
+                .optional()
+                .map_err(StoreError::from)
         },
         |destination, key| {
             conn.prepare_cached(
@@ -443,9 +443,27 @@ pub(crate) fn message_ref(
     }))
 }
 
-const JOB_INFO: &str = "SELECT j.id, j.event_id, e.type, e.created, j.destination, j.thread_key,
-        j.state, j.attempts, j.not_before, j.last_error, j.updated_at, j.digest_key
-    FROM jobs j JOIN events e ON e.id = j.event_id";
+/// Selects what [`job_info`] reads: a job and its event.
+macro_rules! select_job_info {
+    () => {
+        "SELECT j.id, j.event_id, e.type, e.created, j.destination, j.thread_key,
+            j.state, j.attempts, j.not_before, j.last_error, j.updated_at, j.digest_key
+        FROM jobs j JOIN events e ON e.id = j.event_id"
+    };
+}
+
+/// The unfinished jobs of `(destination ?1, thread key ?2)`, oldest event first.
+pub(crate) const QUEUED_JOBS: &str = concat!(
+    select_job_info!(),
+    " WHERE j.destination = ?1 AND j.thread_key = ?2
+        AND j.state IN ('pending', 'leased') ORDER BY e.created, j.id"
+);
+
+/// The dead jobs, in id order, at most ?1.
+const DEAD_JOBS: &str = concat!(
+    select_job_info!(),
+    " WHERE j.state = 'dead' ORDER BY j.id LIMIT ?1"
+);
 
 fn job_info(r: &Row<'_>) -> rusqlite::Result<(JobInfo, String)> {
     Ok((
@@ -489,22 +507,11 @@ pub(crate) fn queued_jobs(
     destination: &str,
     thread_key: &str,
 ) -> Result<Vec<JobInfo>, StoreError> {
-    job_infos(
-        conn,
-        &format!(
-            "{JOB_INFO} WHERE j.destination = ?1 AND j.thread_key = ?2
-             AND j.state IN ('pending', 'leased') ORDER BY e.created, j.id"
-        ),
-        params![destination, thread_key],
-    )
+    job_infos(conn, QUEUED_JOBS, params![destination, thread_key])
 }
 
 pub(crate) fn dlq_list(conn: &Connection, max: usize) -> Result<Vec<JobInfo>, StoreError> {
-    job_infos(
-        conn,
-        &format!("{JOB_INFO} WHERE j.state = 'dead' ORDER BY j.id LIMIT ?1"),
-        params![limit(max)],
-    )
+    job_infos(conn, DEAD_JOBS, params![limit(max)])
 }
 
 pub(crate) fn supersede(conn: &Connection, job: JobId, reason: &str) -> Result<bool, StoreError> {
