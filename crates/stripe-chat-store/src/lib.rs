@@ -82,8 +82,9 @@
 //!   2xx; `Err` → 503 (the error is transient when the database is busy, locked, full or gone).
 //! - Workers: [`Store::lease`] in a loop (sleep briefly when it returns nothing), then per job
 //!   [`Store::complete`], [`Store::retry`] (with backoff, or the platform's `Retry-After`) or
-//!   [`Store::dead_letter`] (permanent errors, or `attempt` over the limit). Keep `lease_for`
-//!   well above the slowest delivery; a [`StoreError::LeaseLost`] outcome is dropped.
+//!   [`Store::dead_letter`] (permanent errors, or `attempt` over the limit), or the outcomes of
+//!   several jobs in one request with [`Store::settle`]. Keep `lease_for` well above the
+//!   slowest delivery; a [`StoreError::LeaseLost`] outcome is dropped.
 //! - Inhibition: [`Store::queued_jobs`] and [`Store::supersede`] while holding the thread's
 //!   lease.
 //! - Digests: jobs created with [`NewJob::digest`] and [`NewJob::not_before`] at the end of the
@@ -124,8 +125,8 @@ pub use sqlite::{CommitStats, SqliteOptions, SqliteStore};
 pub use store::Store;
 pub use types::{
     Backlog, Delivered, DigestBatch, DigestMember, DlqTarget, Ingested, JobId, JobInfo, JobState,
-    LeaseFilter, LeaseToken, LeasedJob, NewEvent, NewJob, Pruned, RefUpdate, Stats, StoredEvent,
-    StoredRef, UnknownJobState,
+    LeaseFilter, LeaseToken, LeasedJob, NewEvent, NewJob, Outcome, Pruned, RefUpdate, Stats,
+    StoredEvent, StoredRef, UnknownJobState,
 };
 
 /// The error recorded on a job whose lease ran out before its worker reported an outcome.

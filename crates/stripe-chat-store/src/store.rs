@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use crate::{
     Backlog, Delivered, DlqTarget, Ingested, JobId, JobInfo, LeaseFilter, LeasedJob, NewEvent,
-    NewJob, Pruned, RefUpdate, Stats, StoreError, StoredEvent, StoredRef,
+    NewJob, Outcome, Pruned, RefUpdate, Stats, StoreError, StoredEvent, StoredRef,
 };
 
 /// The durable inbox and outbox.
@@ -30,7 +30,8 @@ use crate::{
 ///   atomically (all or none, [`StoreError::LeaseLost`] when the lease no longer holds them all).
 ///   [`dlq_retry`](Store::dlq_retry) of one dead job of a digest revives the digest's dead jobs.
 /// - **Outcomes** ([`complete`](Store::complete), [`retry`](Store::retry),
-///   [`dead_letter`](Store::dead_letter)) need the lease's token and fail with
+///   [`defer`](Store::defer), [`dead_letter`](Store::dead_letter), several at once with
+///   [`settle`](Store::settle)) need the lease's token and fail with
 ///   [`StoreError::LeaseLost`] once an outcome was recorded for that lease or a `lease` call
 ///   took the expired job back.
 /// - **Message refs** only move forward: a ref is replaced only by a delivery of an event whose
@@ -237,6 +238,71 @@ pub trait Store: Send + Sync + 'static {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     async fn dead_letter(&self, lease: &LeasedJob, error: &str) -> Result<(), StoreError>;
+
+    /// Records the outcomes of several leases at once, in order, each as its own method does
+    /// ([`complete`](Store::complete), [`retry`](Store::retry), [`defer`](Store::defer),
+    /// [`dead_letter`](Store::dead_letter)); for a worker that finishes several jobs before it
+    /// reports them, one request instead of one per job. Returns one result per outcome, in
+    /// the same order: each outcome is recorded or refused on its own (a lease no longer held
+    /// fails with [`StoreError::LeaseLost`] and leaves the others alone). A completion's result
+    /// says what became of its message ref; every other outcome's is [`RefUpdate::NotStored`].
+    ///
+    /// The provided implementation calls those methods one after the other; [`SqliteStore`]
+    /// commits all the outcomes as one request.
+    ///
+    /// [`SqliteStore`]: crate::SqliteStore
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use std::time::{Duration, SystemTime};
+    /// use stripe_chat_message::MessageRef;
+    /// use stripe_chat_store::{Delivered, MemoryStore, NewJob, Outcome, RefUpdate, Store};
+    /// let store = MemoryStore::new();
+    /// for id in ["evt_1", "evt_2"] {
+    ///     # let event = stripe_chat_store::NewEvent { id: id.into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+    ///     store.ingest(event, vec![NewJob::new("slack").thread_key(format!("invoice/{id}"))]).await?;
+    /// }
+    /// let now = SystemTime::now();
+    /// let jobs = store.lease("w", 8, Duration::from_secs(60), now).await?;
+    /// let sent = MessageRef::new("slack", "1.2").in_channel("C1");
+    /// let results = store
+    ///     .settle(vec![
+    ///         (&jobs[0], Outcome::Complete(Delivered::message(&jobs[0], sent))),
+    ///         (&jobs[1], Outcome::Retry { at: now + Duration::from_secs(30), error: "503".into() }),
+    ///         // A second outcome for the same lease is refused, alone.
+    ///         (&jobs[0], Outcome::Complete(Delivered::nothing())),
+    ///     ])
+    ///     .await;
+    /// assert_eq!(results[0], Ok(RefUpdate::Stored));
+    /// assert_eq!(results[1], Ok(RefUpdate::NotStored));
+    /// assert!(results[2].as_ref().unwrap_err().is_lease_lost());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn settle(
+        &self,
+        outcomes: Vec<(&LeasedJob, Outcome)>,
+    ) -> Vec<Result<RefUpdate, StoreError>> {
+        let mut results = Vec::with_capacity(outcomes.len());
+        for (lease, outcome) in outcomes {
+            let result = match outcome {
+                Outcome::Complete(delivered) => self.complete(lease, delivered).await,
+                Outcome::Retry { at, error } => self
+                    .retry(lease, at, &error)
+                    .await
+                    .map(|()| RefUpdate::NotStored),
+                Outcome::Defer { at } => self.defer(lease, at).await.map(|()| RefUpdate::NotStored),
+                Outcome::DeadLetter { error } => self
+                    .dead_letter(lease, &error)
+                    .await
+                    .map(|()| RefUpdate::NotStored),
+            };
+            results.push(result);
+        }
+        results
+    }
 
     /// The message shown for `thread_key` in `destination`, and the event it shows.
     ///

@@ -471,6 +471,45 @@ impl Delivered {
     }
 }
 
+/// What became of a leased job, as [`Store::settle`](crate::Store::settle) records it for several
+/// jobs at once: each variant does what its own method does.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use stripe_chat_store::{Delivered, Outcome};
+/// let outcomes = [
+///     Outcome::Complete(Delivered::nothing()),
+///     Outcome::Retry { at: SystemTime::now() + Duration::from_secs(30), error: "slack answered 503".into() },
+///     Outcome::Defer { at: SystemTime::now() },
+///     Outcome::DeadLetter { error: "permanent: channel_not_found".into() },
+/// ];
+/// assert!(matches!(outcomes[0], Outcome::Complete(_)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Delivered, as [`Store::complete`](crate::Store::complete).
+    Complete(Delivered),
+    /// Put back, due at `at`, recording `error`, as [`Store::retry`](crate::Store::retry).
+    Retry {
+        /// When the job is due again.
+        at: SystemTime,
+        /// What failed (never an event body or a secret).
+        error: String,
+    },
+    /// Put back, due at `at`, without spending the attempt, as
+    /// [`Store::defer`](crate::Store::defer).
+    Defer {
+        /// When the job is due again.
+        at: SystemTime,
+    },
+    /// Given up on, as [`Store::dead_letter`](crate::Store::dead_letter).
+    DeadLetter {
+        /// Why (never an event body or a secret).
+        error: String,
+    },
+}
+
 /// What [`Store::complete`](crate::Store::complete) did with the message ref.
 ///
 /// ```

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use stripe_chat_message::MessageRef;
 use stripe_chat_store::{
-    Delivered, DlqTarget, JobState, LeaseFilter, NewJob, RefUpdate, Stats, Store, StoreError,
+    Delivered, DlqTarget, JobState, LeaseFilter, NewJob, Outcome, RefUpdate, Stats, Store,
+    StoreError,
 };
 use support::{at, event, event_of_type, t0};
 
@@ -82,6 +83,11 @@ conformance!(
     a_deferred_digest_moves_as_one,
     backlog_counts_unfinished_jobs_per_destination_with_the_oldest_queue_time,
     a_dlq_retry_queues_the_job_anew,
+    settle_records_each_outcome_as_its_own_method_does,
+    a_refused_outcome_of_a_settle_leaves_the_others_recorded,
+    a_settled_digest_outcome_applies_to_its_whole_batch,
+    refs_move_only_forward_through_settle_too,
+    settling_nothing_is_nothing,
 );
 
 fn total(stats: Stats) -> u64 {
@@ -1292,4 +1298,198 @@ async fn a_dlq_retry_queues_the_job_anew(store: &dyn Store) {
         .unwrap()
         .remove(0);
     assert_eq!(again.queued_at, at(100), "a horizon counts from the retry");
+}
+
+async fn settle_records_each_outcome_as_its_own_method_does(store: &dyn Store) {
+    for i in 1..=4 {
+        store
+            .ingest(
+                event(&format!("evt_{i}"), 100),
+                vec![NewJob::new("slack").thread_key(format!("invoice/in_{i}"))],
+            )
+            .await
+            .unwrap();
+    }
+    let jobs = store.lease("w", 8, MINUTE, at(0)).await.unwrap();
+    let by_event = |id: &str| jobs.iter().find(|j| j.event.id == id).unwrap();
+    let (done, retried, deferred, dead) = (
+        by_event("evt_1"),
+        by_event("evt_2"),
+        by_event("evt_3"),
+        by_event("evt_4"),
+    );
+    let sent = MessageRef::new("slack", "1.1");
+    let results = store
+        .settle(vec![
+            (
+                done,
+                Outcome::Complete(Delivered::message(done, sent.clone())),
+            ),
+            (
+                retried,
+                Outcome::Retry {
+                    at: at(30),
+                    error: "slack answered 503".into(),
+                },
+            ),
+            (deferred, Outcome::Defer { at: at(20) }),
+            (
+                dead,
+                Outcome::DeadLetter {
+                    error: "permanent: channel_not_found".into(),
+                },
+            ),
+        ])
+        .await;
+    assert_eq!(
+        results,
+        [
+            Ok(RefUpdate::Stored),
+            Ok(RefUpdate::NotStored),
+            Ok(RefUpdate::NotStored),
+            Ok(RefUpdate::NotStored)
+        ]
+    );
+    let shown = store.message_ref("slack", "invoice/in_1").await.unwrap();
+    assert_eq!(shown.map(|r| r.message_ref), Some(sent));
+    let stats = store.stats().await.unwrap();
+    assert_eq!(
+        (stats.delivered, stats.pending, stats.dead, stats.leased),
+        (1, 2, 1, 0)
+    );
+    let retry = &store.queued_jobs("slack", "invoice/in_2").await.unwrap()[0];
+    assert_eq!(
+        (retry.not_before, retry.last_error.as_deref()),
+        (at(30), Some("slack answered 503"))
+    );
+    let dead_letters = store.dlq_list(10).await.unwrap();
+    assert_eq!(
+        dead_letters[0].last_error.as_deref(),
+        Some("permanent: channel_not_found")
+    );
+    // The deferral gave its attempt back; the retry spent one.
+    let again = store.lease("w", 8, MINUTE, at(30)).await.unwrap();
+    let attempt = |id: &str| again.iter().find(|j| j.event.id == id).unwrap().attempt;
+    assert_eq!((attempt("evt_3"), attempt("evt_2")), (1, 2));
+}
+
+async fn a_refused_outcome_of_a_settle_leaves_the_others_recorded(store: &dyn Store) {
+    for i in 1..=3 {
+        store
+            .ingest(event(&format!("evt_{i}"), 100), vec![NewJob::new("slack")])
+            .await
+            .unwrap();
+    }
+    // evt_1's first lease runs out and a second worker takes the job back.
+    let stale = store
+        .lease("slow", 1, MINUTE, at(0))
+        .await
+        .unwrap()
+        .remove(0);
+    let current = store.lease("fast", 8, MINUTE, at(120)).await.unwrap();
+    assert_eq!(current.len(), 3);
+    let retaken = current.iter().find(|j| j.job_id == stale.job_id).unwrap();
+    let others: Vec<_> = current
+        .iter()
+        .filter(|j| j.job_id != stale.job_id)
+        .collect();
+    let results = store
+        .settle(vec![
+            (others[0], Outcome::Complete(Delivered::nothing())),
+            (&stale, Outcome::Complete(Delivered::nothing())),
+            // A second outcome for one lease, in the same request.
+            (others[0], Outcome::DeadLetter { error: "x".into() }),
+            (others[1], Outcome::Complete(Delivered::nothing())),
+        ])
+        .await;
+    assert_eq!(results[0], Ok(RefUpdate::NotStored));
+    assert_eq!(
+        results[1],
+        Err(StoreError::LeaseLost {
+            job_id: stale.job_id
+        })
+    );
+    assert!(results[2].as_ref().unwrap_err().is_lease_lost());
+    assert_eq!(results[3], Ok(RefUpdate::NotStored));
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.delivered, stats.leased, stats.dead), (2, 1, 0));
+    // The current lease of the retaken job is untouched.
+    assert_eq!(
+        store.complete(retaken, Delivered::nothing()).await.unwrap(),
+        RefUpdate::NotStored
+    );
+}
+
+async fn a_settled_digest_outcome_applies_to_its_whole_batch(store: &dyn Store) {
+    ingest_digest(
+        store,
+        &["evt_1", "evt_2", "evt_3"],
+        "slack",
+        "sales/0/60",
+        60,
+    )
+    .await;
+    store
+        .ingest(event("evt_4", 100), vec![NewJob::new("teams")])
+        .await
+        .unwrap();
+    let leased = store.lease("w", 8, MINUTE, at(60)).await.unwrap();
+    let batch = leased.iter().find(|j| j.digest.is_some()).unwrap();
+    let single = leased.iter().find(|j| j.digest.is_none()).unwrap();
+    let results = store
+        .settle(vec![
+            (
+                batch,
+                Outcome::Retry {
+                    at: at(90),
+                    error: "slack answered 503".into(),
+                },
+            ),
+            (single, Outcome::Complete(Delivered::nothing())),
+        ])
+        .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.pending, stats.delivered, stats.leased), (3, 1, 0));
+    let again = store.lease("w", 8, MINUTE, at(90)).await.unwrap();
+    assert_eq!(batch_events(&again[0]).len(), 3);
+}
+
+async fn refs_move_only_forward_through_settle_too(store: &dyn Store) {
+    let thread = || vec![NewJob::new("slack").thread_key("invoice/in_1")];
+    store.ingest(event("evt_old", 100), thread()).await.unwrap();
+    store.ingest(event("evt_new", 200), thread()).await.unwrap();
+    // The older event backs off, so the newer one is delivered first.
+    let old = store.lease("w", 8, MINUTE, at(0)).await.unwrap().remove(0);
+    assert_eq!(old.event.id, "evt_old");
+    store.retry(&old, at(60), "503").await.unwrap();
+    let new = store.lease("w", 8, MINUTE, at(1)).await.unwrap().remove(0);
+    let newer = MessageRef::new("slack", "2.2");
+    let stored = store
+        .settle(vec![(
+            &new,
+            Outcome::Complete(Delivered::message(&new, newer.clone())),
+        )])
+        .await;
+    assert_eq!(stored, [Ok(RefUpdate::Stored)]);
+    let old = store.lease("w", 8, MINUTE, at(60)).await.unwrap().remove(0);
+    let kept = store
+        .settle(vec![(
+            &old,
+            Outcome::Complete(Delivered::message(&old, MessageRef::new("slack", "1.1"))),
+        )])
+        .await;
+    match &kept[..] {
+        [Ok(RefUpdate::KeptNewer(current))] => {
+            assert_eq!(
+                (current.event_id.as_str(), &current.message_ref),
+                ("evt_new", &newer)
+            );
+        }
+        other => panic!("the older event replaced the newer one's ref: {other:?}"),
+    }
+}
+
+async fn settling_nothing_is_nothing(store: &dyn Store) {
+    assert!(store.settle(Vec::new()).await.is_empty());
 }

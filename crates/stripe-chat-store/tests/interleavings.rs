@@ -1,5 +1,5 @@
-//! Random interleavings of ingest, lease, complete, retry, dead-letter, DLQ retry, replay and
-//! supersede, applied to a `MemoryStore` and a `SqliteStore` side by side. Both must answer
+//! Random interleavings of ingest, lease, complete, retry, defer, dead-letter, settle (several
+//! outcomes in one request), DLQ retry, replay and supersede, applied to a `MemoryStore` and a `SqliteStore` side by side. Both must answer
 //! every step the same way, and the answers must keep the invariants: one job per
 //! (event, destination), no job held by two live leases, at most one live lease per
 //! (destination, thread key) and per (destination, digest key), a digest's outcome applied to
@@ -17,8 +17,8 @@ use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use stripe_chat_message::MessageRef;
 use stripe_chat_store::{
-    Delivered, DlqTarget, JobId, JobInfo, LeaseFilter, LeasedJob, MemoryStore, NewJob, RefUpdate,
-    SqliteStore, Store, StoreError,
+    Delivered, DlqTarget, JobId, JobInfo, LeaseFilter, LeasedJob, MemoryStore, NewJob, Outcome,
+    RefUpdate, SqliteStore, Store, StoreError,
 };
 use support::{event, t0};
 
@@ -54,6 +54,11 @@ enum Op {
     DeadLetter {
         pick: u8,
     },
+    /// Several outcomes in one request: (lease picked, which outcome: complete without a ref,
+    /// complete with one, retry, defer, dead-letter).
+    Settle {
+        outcomes: Vec<(u8, u8)>,
+    },
     Advance {
         secs: u8,
     },
@@ -78,6 +83,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (any::<u8>(), any::<bool>()).prop_map(|(pick, with_ref)| Op::Complete { pick, with_ref }),
         1 => (any::<u8>(), 0..20u8).prop_map(|(pick, delay_secs)| Op::Retry { pick, delay_secs }),
         1 => any::<u8>().prop_map(|pick| Op::DeadLetter { pick }),
+        2 => prop::collection::vec((any::<u8>(), 0..5u8), 0..5)
+            .prop_map(|outcomes| Op::Settle { outcomes }),
         2 => (1..40u8).prop_map(|secs| Op::Advance { secs }),
         1 => Just(Op::DlqRetryAll),
         1 => (0..8u8).prop_map(|event| Op::Replay { event }),
@@ -237,19 +244,47 @@ impl Run {
                     })
                     .await;
                 self.check_outcome(&lease, result.clone().map(|_| ()));
-                if let (Ok(outcome), Some(key)) = (&result, &lease.thread_key) {
-                    let slot = (lease.destination.clone(), key.clone());
-                    let shown = self.ref_created.get(&slot).copied();
-                    match outcome {
-                        RefUpdate::Stored => {
-                            assert!(shown.is_none_or(|c| c <= lease.event.created));
-                            self.ref_created.insert(slot, lease.event.created);
-                        }
-                        RefUpdate::KeptNewer(current) => {
-                            assert!(current.event_created > lease.event.created);
-                            assert_eq!(shown, Some(current.event_created));
-                        }
-                        RefUpdate::NotStored => assert!(!with_ref),
+                self.check_ref(&lease, with_ref, &result);
+            }
+            Op::Settle { outcomes } => {
+                let picked: Vec<(LeasedJob, Outcome)> = outcomes
+                    .iter()
+                    .filter_map(|(pick, kind)| {
+                        let lease = self.lease_at(*pick)?;
+                        let at = self.now + Duration::from_secs(u64::from(*kind));
+                        let outcome = match kind {
+                            0 => Outcome::Complete(Delivered::nothing()),
+                            1 => Outcome::Complete(Delivered::message(
+                                &lease,
+                                MessageRef::new("slack", lease.event.id.clone()),
+                            )),
+                            2 => Outcome::Retry {
+                                at,
+                                error: "503".into(),
+                            },
+                            3 => Outcome::Defer { at },
+                            _ => Outcome::DeadLetter {
+                                error: "gave up".into(),
+                            },
+                        };
+                        Some((lease, outcome))
+                    })
+                    .collect();
+                let results = self
+                    .both("settle", async |s| {
+                        let outcomes = picked.iter().map(|(l, o)| (l, o.clone())).collect();
+                        Ok::<_, StoreError>(s.settle(outcomes).await)
+                    })
+                    .await
+                    .expect("settle answers");
+                assert_eq!(results.len(), picked.len());
+                // In order: an outcome earlier in the request spends its lease for later ones.
+                for ((lease, outcome), result) in picked.iter().zip(results) {
+                    self.check_outcome(lease, result.clone().map(|_| ()));
+                    if let Outcome::Complete(delivered) = outcome {
+                        self.check_ref(lease, delivered.message_ref.is_some(), &result);
+                    } else if let Ok(update) = result {
+                        assert_eq!(update, RefUpdate::NotStored);
                     }
                 }
             }
@@ -329,6 +364,31 @@ impl Run {
             }
         }
         self.check_counts().await;
+    }
+
+    /// A completion moved the thread's ref only forward, and said so.
+    fn check_ref(
+        &mut self,
+        lease: &LeasedJob,
+        with_ref: bool,
+        result: &Result<RefUpdate, StoreError>,
+    ) {
+        let (Ok(outcome), Some(key)) = (result, &lease.thread_key) else {
+            return;
+        };
+        let slot = (lease.destination.clone(), key.clone());
+        let shown = self.ref_created.get(&slot).copied();
+        match outcome {
+            RefUpdate::Stored => {
+                assert!(shown.is_none_or(|c| c <= lease.event.created));
+                self.ref_created.insert(slot, lease.event.created);
+            }
+            RefUpdate::KeptNewer(current) => {
+                assert!(current.event_created > lease.event.created);
+                assert_eq!(shown, Some(current.event_created));
+            }
+            RefUpdate::NotStored => assert!(!with_ref),
+        }
     }
 
     /// An outcome is accepted exactly when the lease is the job's current one.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use stripe_chat_message::MessageRef;
 use stripe_chat_store::{
-    Delivered, DlqTarget, NewJob, SqliteOptions, SqliteStore, Store, StoreError,
+    Delivered, DlqTarget, NewJob, Outcome, SqliteOptions, SqliteStore, Store, StoreError,
 };
 use support::{at, body, event, open};
 
@@ -376,4 +376,61 @@ async fn a_store_of_schema_version_1_is_migrated_and_keeps_its_jobs() {
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
     assert_eq!(version, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workers_outcomes_settled_together_are_one_request_to_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("store.db")).await;
+    for i in 0..8 {
+        store
+            .ingest(event(&format!("evt_{i}"), 100), vec![NewJob::new("slack")])
+            .await
+            .unwrap();
+    }
+    let jobs = store.lease("w", 8, MINUTE, at(0)).await.unwrap();
+    let before = store.commit_stats().committed_requests;
+    let outcomes = jobs
+        .iter()
+        .map(|job| (job, Outcome::Complete(Delivered::nothing())))
+        .collect();
+    let results = store.settle(outcomes).await;
+    assert_eq!(results.len(), 8);
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(store.commit_stats().committed_requests, before + 1);
+    assert_eq!(store.stats().await.unwrap().delivered, 8);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcomes_that_cannot_be_committed_all_fail_and_none_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let options = SqliteOptions::default().busy_timeout(Duration::from_millis(100));
+    let store = SqliteStore::open(&path, options).await.unwrap();
+    for i in 0..3 {
+        store
+            .ingest(event(&format!("evt_{i}"), 100), vec![NewJob::new("slack")])
+            .await
+            .unwrap();
+    }
+    let jobs = store.lease("w", 8, MINUTE, at(0)).await.unwrap();
+    // Another process holds the write lock past the store's busy timeout.
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let outcomes = jobs
+        .iter()
+        .map(|job| (job, Outcome::Complete(Delivered::nothing())))
+        .collect();
+    let results = store.settle(outcomes).await;
+    assert_eq!(results.len(), 3);
+    assert!(
+        results
+            .iter()
+            .all(|r| r.as_ref().is_err_and(StoreError::is_transient)),
+        "{results:?}"
+    );
+    other.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(store.stats().await.unwrap().leased, 3);
+    store.close().await;
 }

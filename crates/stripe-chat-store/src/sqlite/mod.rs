@@ -18,7 +18,7 @@ use crate::memory::{validate_event, validate_lease};
 use crate::time::{duration_ms, to_ms};
 use crate::{
     Backlog, Delivered, DlqTarget, Ingested, JobId, JobInfo, LeaseFilter, LeaseToken, LeasedJob,
-    NewEvent, NewJob, Pruned, RefUpdate, Stats, Store, StoreError, StoredEvent, StoredRef,
+    NewEvent, NewJob, Outcome, Pruned, RefUpdate, Stats, Store, StoreError, StoredEvent, StoredRef,
 };
 
 use self::ops::Failure;
@@ -588,6 +588,28 @@ impl Store for SqliteStore {
         let (held, error) = (held(lease), error.to_owned());
         self.bookkeeping(move |conn| ops::fail(conn, &held, &Failure::Dead, &error))
             .await
+    }
+
+    async fn settle(
+        &self,
+        outcomes: Vec<(&LeasedJob, Outcome)>,
+    ) -> Vec<Result<RefUpdate, StoreError>> {
+        if outcomes.is_empty() {
+            return Vec::new();
+        }
+        let count = outcomes.len();
+        let outcomes: Vec<_> = outcomes
+            .into_iter()
+            .map(|(lease, outcome)| (held(lease), outcome))
+            .collect();
+        match self
+            .bookkeeping(move |conn| Ok(ops::settle(conn, &outcomes)))
+            .await
+        {
+            Ok(results) => results,
+            // The request as a whole failed: nothing of it was committed.
+            Err(e) => vec![Err(e); count],
+        }
     }
 
     async fn message_ref(

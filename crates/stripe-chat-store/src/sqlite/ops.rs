@@ -4,12 +4,13 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use stripe_chat_message::MessageRef;
 
+use super::threads::in_savepoint;
 use crate::lease::{self, Candidate, Chosen};
 use crate::time::{clip_error, from_ms, now_ms, to_ms};
 use crate::{
     Backlog, Delivered, DigestBatch, DigestMember, DlqTarget, Ingested, JobId, JobInfo, JobState,
-    LeaseFilter, LeaseToken, LeasedJob, NewEvent, NewJob, Pruned, RefUpdate, Stats, StoreError,
-    StoredEvent, StoredRef,
+    LeaseFilter, LeaseToken, LeasedJob, NewEvent, NewJob, Outcome, Pruned, RefUpdate, Stats,
+    StoreError, StoredEvent, StoredRef,
 };
 
 fn limit(n: usize) -> i64 {
@@ -342,6 +343,39 @@ pub(crate) fn complete(
         Some(current) => Ok(RefUpdate::KeptNewer(current)),
         None => Err(StoreError::internal("a delivered job's event is missing")),
     }
+}
+
+/// Records each of `outcomes` (the jobs its lease holds, and what became of them) in its own
+/// savepoint, so that one refused outcome leaves the others recorded.
+pub(crate) fn settle(
+    conn: &Connection,
+    outcomes: &[(Vec<(JobId, LeaseToken)>, Outcome)],
+) -> Vec<Result<RefUpdate, StoreError>> {
+    outcomes
+        .iter()
+        .map(|(held, outcome)| {
+            if conn.is_autocommit() {
+                // SQLite rolled the batch's transaction back (an I/O error, a full disk): the
+                // batch fails as a whole, and nothing may run outside it.
+                return Err(StoreError::unavailable(
+                    "the store's transaction was rolled back by the database",
+                ));
+            }
+            in_savepoint(conn, |conn| match outcome {
+                Outcome::Complete(delivered) => complete(conn, held, delivered),
+                Outcome::Retry { at, error } => {
+                    fail(conn, held, &Failure::Retry { at: to_ms(*at) }, error)
+                        .map(|()| RefUpdate::NotStored)
+                }
+                Outcome::Defer { at } => {
+                    defer(conn, held, to_ms(*at)).map(|()| RefUpdate::NotStored)
+                }
+                Outcome::DeadLetter { error } => {
+                    fail(conn, held, &Failure::Dead, error).map(|()| RefUpdate::NotStored)
+                }
+            })
+        })
+        .collect()
 }
 
 /// What a worker's failed delivery leads to.

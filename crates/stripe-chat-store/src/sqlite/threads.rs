@@ -114,8 +114,10 @@ fn exec_cached(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
-/// Runs `op` so that its failure undoes only its own changes, not the batch's.
-fn in_savepoint<R>(
+/// Runs `op` so that its failure undoes only its own changes, not the batch's. Savepoints
+/// nest: a request may run parts of itself this way too (`RELEASE` and `ROLLBACK TO` name the
+/// innermost savepoint of the name).
+pub(crate) fn in_savepoint<R>(
     conn: &Connection,
     op: impl FnOnce(&Connection) -> Result<R, StoreError>,
 ) -> Result<R, StoreError> {
