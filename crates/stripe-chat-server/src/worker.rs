@@ -27,6 +27,15 @@
 //!    from when the job was queued) has passed → dead-letter; attempts used up while the
 //!    destination works for other jobs → dead-letter.
 //!
+//! **Recording outcomes**: a worker records the outcomes it has decided together, in one store
+//! request ([`Store::settle`]), once it has gone through its lease, before it waits for a
+//! destination's pace, and before it starts a job once the first unrecorded one started 10 ms
+//! ago. So quick deliveries (a file) cost one request per lease instead of one per job, and a
+//! chat platform's answers, which take longer, are recorded one by one as they come: a worker
+//! that dies loses at most the outcomes of its last few milliseconds (those jobs are delivered
+//! again when their leases end, as a job whose worker died always is). Until its outcome is
+//! recorded a job keeps its lease, so its object's next event waits for it.
+//!
 //! **Outages**: each destination has a circuit [`Breaker`]. After `pause_after_failures`
 //! transient failures in a row the destination is **paused**: its jobs are left out of every
 //! lease ([`LeaseFilter`]), so they neither make requests nor spend attempts, and a job already
@@ -66,7 +75,7 @@ use stripe_chat_pipeline::Pipeline;
 use stripe_chat_redact::{DefaultPolicy, RedactionPolicy};
 use stripe_chat_route::{Digest, DigestWindow, Routes};
 use stripe_chat_store::{
-    Delivered, DigestBatch, LeaseFilter, LeasedJob, RefUpdate, Store, StoreError,
+    Delivered, DigestBatch, LeaseFilter, LeasedJob, Outcome, RefUpdate, Store, StoreError,
 };
 use stripe_chat_transform::Registry;
 use tokio::sync::{Notify, watch};
@@ -79,6 +88,9 @@ use crate::metrics::Metrics;
 
 /// How many jobs a worker leases at once.
 const LEASE_BATCH: usize = 8;
+/// How long a worker's decided outcomes may wait before it records them, counted from the start
+/// of the first: quick jobs are recorded a lease at a time, slow ones one by one (see [`Ledger`]).
+const RECORD_AFTER: Duration = Duration::from_millis(10);
 /// How long an idle worker sleeps when nothing wakes it.
 const IDLE: Duration = Duration::from_millis(100);
 /// How long a worker woken by a new event waits before leasing, so that the events arriving
@@ -442,6 +454,81 @@ fn stopped(stop: &watch::Receiver<bool>) -> bool {
     *stop.borrow() || stop.has_changed().is_err()
 }
 
+/// A job's outcome, decided and waiting in a [`Ledger`] to be recorded.
+#[derive(Debug)]
+struct Finished {
+    outcome: Outcome,
+    /// Its `outcome` label in `stripe_chat_deliveries_total`.
+    label: &'static str,
+    /// From the event's receipt to the platform's answer, when a message went out.
+    latency: Option<Duration>,
+}
+
+impl Finished {
+    /// Completed: after a message went out (`sent`: its delivery latency counts) or with nothing
+    /// to send.
+    fn complete(job: &LeasedJob, delivered: Delivered, label: &'static str, sent: bool) -> Self {
+        Finished {
+            outcome: Outcome::Complete(delivered),
+            label,
+            latency: sent.then(|| job.event.received_at.elapsed().unwrap_or_default()),
+        }
+    }
+
+    /// Put back, due at `at`, without spending the attempt.
+    fn defer(at: SystemTime, label: &'static str) -> Self {
+        Finished {
+            outcome: Outcome::Defer { at },
+            label,
+            latency: None,
+        }
+    }
+
+    /// Tried and failed: due again at `at`.
+    fn retry(at: SystemTime, error: String) -> Self {
+        Finished {
+            outcome: Outcome::Retry { at, error },
+            label: "retried",
+            latency: None,
+        }
+    }
+
+    /// Given up on, for `why`.
+    fn dead_letter(why: String) -> Self {
+        Finished {
+            outcome: Outcome::DeadLetter { error: why },
+            label: "dead_lettered",
+            latency: None,
+        }
+    }
+}
+
+/// The outcomes a worker has decided and not yet recorded. They are recorded together, in one
+/// store request ([`Store::settle`]), when the worker has gone through its lease, before it
+/// waits for a destination's pace, and before it starts a job once the first of them started
+/// [`RECORD_AFTER`] ago: jobs that take a moment each (a chat platform's answer) are recorded
+/// one by one as before, quick ones (a file) a lease at a time.
+#[derive(Debug, Default)]
+struct Ledger<'a> {
+    entries: Vec<(&'a LeasedJob, Finished)>,
+    /// When the first job of `entries` started.
+    since: Option<Instant>,
+}
+
+impl<'a> Ledger<'a> {
+    /// Adds `job`'s outcome; it started at `started`.
+    fn push(&mut self, job: &'a LeasedJob, finished: Finished, started: Instant) {
+        self.since.get_or_insert(started);
+        self.entries.push((job, finished));
+    }
+
+    /// Whether the outcomes waited long enough: record them before the next job.
+    fn is_due(&self) -> bool {
+        self.since
+            .is_some_and(|since| since.elapsed() >= RECORD_AFTER)
+    }
+}
+
 impl Shared {
     async fn run(self: Arc<Self>, name: String, mut stop: watch::Receiver<bool>) {
         let lease_for = Duration::from_secs(self.settings.lease_secs.max(1));
@@ -485,18 +572,21 @@ impl Shared {
                 // More may be due: let another idle worker help.
                 self.wake.notify_one();
             }
-            for job in jobs {
+            let mut ledger = Ledger::default();
+            for job in &jobs {
+                let started = Instant::now();
                 if stopped(&stop) {
                     // Give the job back at once rather than letting its lease run out.
-                    self.outcome(
-                        &job,
-                        self.store.defer(&job, SystemTime::now()).await,
-                        "released",
-                    );
+                    ledger.push(job, Finished::defer(SystemTime::now(), "released"), started);
                     continue;
                 }
-                self.process(&job, &stop, false).await;
+                if ledger.is_due() {
+                    self.record(&mut ledger).await;
+                }
+                let finished = self.process(job, &stop, false, &mut ledger).await;
+                ledger.push(job, finished, started);
             }
+            self.record(&mut ledger).await;
         }
     }
 
@@ -522,10 +612,14 @@ impl Shared {
                 .await;
             match leased {
                 Ok(jobs) => {
-                    for job in jobs {
+                    let mut ledger = Ledger::default();
+                    for job in &jobs {
                         tracing::debug!(destination = %name, job_id = %job.job_id, "probing a paused destination");
-                        self.process(&job, stop, true).await;
+                        let started = Instant::now();
+                        let finished = self.process(job, stop, true, &mut ledger).await;
+                        ledger.push(job, finished, started);
                     }
+                    self.record(&mut ledger).await;
                 }
                 Err(e) => {
                     tracing::warn!(worker = %worker, error = %e, "cannot lease a probe job");
@@ -535,6 +629,33 @@ impl Shared {
             // worker stopped), the probe stays due.
             target.breaker(|b| b.release_probe(Instant::now()));
             self.publish_state(name, target);
+        }
+    }
+
+    /// Records the outcomes in `ledger` (one store request) and counts them.
+    async fn record(&self, ledger: &mut Ledger<'_>) {
+        ledger.since = None;
+        if ledger.entries.is_empty() {
+            return;
+        }
+        let mut outcomes = Vec::with_capacity(ledger.entries.len());
+        let mut counted = Vec::with_capacity(ledger.entries.len());
+        for (job, finished) in ledger.entries.drain(..) {
+            outcomes.push((job, finished.outcome));
+            counted.push((job, finished.label, finished.latency));
+        }
+        let results = self.store.settle(outcomes).await;
+        for ((job, label, latency), result) in counted.into_iter().zip(results) {
+            if let Ok(RefUpdate::KeptNewer(newer)) = &result {
+                tracing::debug!(job_id = %job.job_id, newer_event = %newer.event_id, "a newer event's message stays the object's message");
+            }
+            match (latency, result) {
+                (Some(latency), Ok(_)) => {
+                    self.metrics
+                        .delivery(&job.destination, label, Some(latency))
+                }
+                (_, result) => self.outcome(job, result, label),
+            }
         }
     }
 
@@ -601,80 +722,47 @@ impl Shared {
         }
     }
 
-    async fn complete(
+    /// Delivers `job` and says what became of it; `ledger` holds the worker's outcomes not
+    /// recorded yet (recorded before the job waits for its destination's pace).
+    async fn process(
         &self,
         job: &LeasedJob,
-        delivered: Delivered,
-        outcome: &'static str,
-        sent: bool,
-    ) {
-        let result = self.store.complete(job, delivered).await;
-        if let Ok(RefUpdate::KeptNewer(newer)) = &result {
-            tracing::debug!(job_id = %job.job_id, newer_event = %newer.event_id, "a newer event's message stays the object's message");
-        }
-        if sent && result.is_ok() {
-            let latency = job.event.received_at.elapsed().unwrap_or_default();
-            self.metrics
-                .delivery(&job.destination, outcome, Some(latency));
-        } else {
-            self.outcome(job, result, outcome);
-        }
-    }
-
-    async fn process(&self, job: &LeasedJob, stop: &watch::Receiver<bool>, probe: bool) {
+        stop: &watch::Receiver<bool>,
+        probe: bool,
+        ledger: &mut Ledger<'_>,
+    ) -> Finished {
         let settings = &self.settings;
         let Some(target) = self.targets.get(&job.destination) else {
-            let result = self
-                .store
-                .dead_letter(job, "the destination is no longer configured")
-                .await;
-            return self.outcome(job, result, "dead_lettered");
+            return Finished::dead_letter("the destination is no longer configured".into());
         };
         if job.attempt > settings.max_attempts {
-            let result = self
-                .store
-                .dead_letter(
-                    job,
-                    "no attempts left (a worker stopped while delivering it)",
-                )
-                .await;
-            return self.outcome(job, result, "dead_lettered");
+            return Finished::dead_letter(
+                "no attempts left (a worker stopped while delivering it)".into(),
+            );
         }
         if !probe && let Admission::Wait { until } = target.breaker(|b| b.admit(Instant::now())) {
             // The destination is paused: no request, no attempt spent.
-            let result = self.store.defer(job, wall(until)).await;
-            return self.outcome(job, result, "paused");
+            return Finished::defer(wall(until), "paused");
         }
         if let Some(batch) = &job.digest {
-            return self.process_digest(job, batch, target, stop).await;
+            return self.process_digest(job, batch, target, stop, ledger).await;
         }
-        let event = match StripeEvent::from_json(job.event.raw.clone()) {
-            Ok(event) => event,
-            Err(_) => {
-                return self
-                    .complete(job, Delivered::nothing(), "nothing", false)
-                    .await;
-            }
+        let Ok(event) = StripeEvent::from_json(job.event.raw.clone()) else {
+            return Finished::complete(job, Delivered::nothing(), "nothing", false);
         };
         if self.inhibited(job).await {
             tracing::info!(event_id = %job.event.id, destination = %job.destination, "payment failure not sent: the payment has succeeded since");
-            return self
-                .complete(job, Delivered::nothing(), "inhibited", false)
-                .await;
+            return Finished::complete(job, Delivered::nothing(), "inhibited", false);
         }
         let late = job.queued_at.elapsed().unwrap_or_default();
         let provider = &target.destination.provider;
         let capabilities = provider.capabilities();
         let late_note_after = settings.late_note_after;
         if late >= late_note_after && capabilities.update && self.superseded_in_queue(job).await {
-            return self
-                .complete(job, Delivered::nothing(), "collapsed", false)
-                .await;
+            return Finished::complete(job, Delivered::nothing(), "collapsed", false);
         }
         let Some(mut message) = target.pipeline.message(&event) else {
-            return self
-                .complete(job, Delivered::nothing(), "nothing", false)
-                .await;
+            return Finished::complete(job, Delivered::nothing(), "nothing", false);
         };
         if late >= late_note_after {
             let paused = target.breaker(|b| b.was_paused_since(job.queued_at));
@@ -687,13 +775,11 @@ impl Shared {
         let stale = shown.is_some_and(|r| r.event_created > job.event.created);
         let reply_wanted = target.destination.thread_replies && capabilities.thread;
         if stale && !reply_wanted {
-            return self
-                .complete(job, Delivered::nothing(), "stale", false)
-                .await;
+            return Finished::complete(job, Delivered::nothing(), "stale", false);
         }
 
-        if !self.pass_gate(job, target, stop).await {
-            return;
+        if let Some(held_back) = self.pass_gate(job, target, stop, ledger).await {
+            return held_back;
         }
 
         let result = match (shown, stale) {
@@ -724,15 +810,13 @@ impl Shared {
         match result {
             Ok((Some(message_ref), outcome)) => {
                 self.answered(job, target, None);
-                self.complete(job, Delivered::message(job, message_ref), outcome, true)
-                    .await;
+                Finished::complete(job, Delivered::message(job, message_ref), outcome, true)
             }
             Ok((None, outcome)) => {
                 self.answered(job, target, None);
-                self.complete(job, Delivered::nothing(), outcome, true)
-                    .await;
+                Finished::complete(job, Delivered::nothing(), outcome, true)
             }
-            Err(e) => self.failed(job, target, &e).await,
+            Err(e) => self.failed(job, target, &e),
         }
     }
 
@@ -755,13 +839,15 @@ impl Shared {
 
     /// Waits for the destination's gate, unless the lease would run out first (the job is then
     /// put back, due when the gate opens) or the worker stops (the job is put back at once).
-    /// True when the job may be sent now.
+    /// `None` when the job may be sent now. The outcomes in `ledger` are recorded before any
+    /// wait.
     async fn pass_gate(
         &self,
         job: &LeasedJob,
         target: &Target,
         stop: &watch::Receiver<bool>,
-    ) -> bool {
+        ledger: &mut Ledger<'_>,
+    ) -> Option<Finished> {
         let at = target.gate.next_free();
         let lease_left = job
             .lease_until
@@ -769,19 +855,16 @@ impl Shared {
             .unwrap_or_default();
         let margin = LEASE_MARGIN.min(Duration::from_secs(self.settings.lease_secs.max(1)) / 4);
         if at.saturating_duration_since(Instant::now()) + margin > lease_left {
-            let result = self.store.defer(job, wall(at)).await;
-            self.outcome(job, result, "deferred");
-            return false;
+            return Some(Finished::defer(wall(at), "deferred"));
         }
         let at = target.gate.reserve();
+        if at > Instant::now() {
+            self.record(ledger).await;
+        }
         let mut stop = stop.clone();
         tokio::select! {
-            _ = until(at) => true,
-            _ = stop.changed() => {
-                let result = self.store.defer(job, SystemTime::now()).await;
-                self.outcome(job, result, "released");
-                false
-            }
+            _ = until(at) => None,
+            _ = stop.changed() => Some(Finished::defer(SystemTime::now(), "released")),
         }
     }
 
@@ -790,49 +873,40 @@ impl Shared {
     /// back until the probe when the destination is paused (no attempt spent), else retried
     /// after a backoff; past the retry horizon, with no attempts left while the destination
     /// works, or not retryable at all → dead letter.
-    async fn failed(&self, job: &LeasedJob, target: &Target, e: &DeliveryError) {
+    fn failed(&self, job: &LeasedJob, target: &Target, e: &DeliveryError) -> Finished {
         let settings = &self.settings;
         let kind = e.kind();
         let error = e.to_string();
-        let gave_up = |why: String| async move {
+        let gave_up = |why: String| {
             tracing::warn!(job_id = %job.job_id, event_id = %job.event.id, destination = %job.destination, attempt = job.attempt, kind = %kind, error = %e, "delivery dead-lettered: {why}");
-            let result = self.store.dead_letter(job, &why).await;
-            self.outcome(job, result, "dead_lettered");
+            Finished::dead_letter(why)
         };
         match (kind, e.retry_after()) {
             (ErrorKind::RateLimited, Some(wait)) => {
                 tracing::debug!(job_id = %job.job_id, destination = %job.destination, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "rate limited: waiting as asked");
                 target.gate.pause_until(Instant::now() + wait);
                 if target.beyond_horizon(job) {
-                    return gave_up(horizon_error(target.horizon, &error)).await;
+                    return gave_up(horizon_error(target.horizon, &error));
                 }
-                let result = self.store.defer(job, SystemTime::now() + wait).await;
-                self.outcome(job, result, "rate_limited");
+                Finished::defer(SystemTime::now() + wait, "rate_limited")
             }
             (ErrorKind::RateLimited | ErrorKind::Transient, _) => {
                 tracing::debug!(job_id = %job.job_id, event_id = %job.event.id, destination = %job.destination, attempt = job.attempt, error = %e, "delivery failed; it will be tried again");
                 self.answered(job, target, Some(e));
                 if target.beyond_horizon(job) {
-                    return gave_up(horizon_error(target.horizon, &error)).await;
+                    return gave_up(horizon_error(target.horizon, &error));
                 }
                 let probe_at = target.breaker(|b| b.is_paused().then(|| b.admit(Instant::now())));
                 match probe_at {
-                    Some(Admission::Wait { until }) => {
-                        let result = self.store.defer(job, wall(until)).await;
-                        self.outcome(job, result, "paused");
-                    }
-                    _ if job.attempt >= settings.max_attempts => gave_up(error).await,
+                    Some(Admission::Wait { until }) => Finished::defer(wall(until), "paused"),
+                    _ if job.attempt >= settings.max_attempts => gave_up(error),
                     _ => {
                         let wait = backoff(settings, job.attempt);
-                        let result = self
-                            .store
-                            .retry(job, SystemTime::now() + wait, &error)
-                            .await;
-                        self.outcome(job, result, "retried");
+                        Finished::retry(SystemTime::now() + wait, error)
                     }
                 }
             }
-            _ => gave_up(error).await,
+            _ => gave_up(error),
         }
     }
 
@@ -843,29 +917,27 @@ impl Shared {
         batch: &DigestBatch,
         target: &Target,
         stop: &watch::Receiver<bool>,
-    ) {
+        ledger: &mut Ledger<'_>,
+    ) -> Finished {
         let events: Vec<StripeEvent> = batch
             .events()
             .filter_map(|e| StripeEvent::from_json(e.raw.clone()).ok())
             .collect();
         if events.is_empty() {
-            return self
-                .complete(job, Delivered::nothing(), "nothing", false)
-                .await;
+            return Finished::complete(job, Delivered::nothing(), "nothing", false);
         }
         let (window, top) = self.digest_window(&batch.key, &events);
         let message = target.pipeline.summary(&window, top, &events);
-        if !self.pass_gate(job, target, stop).await {
-            return;
+        if let Some(held_back) = self.pass_gate(job, target, stop, ledger).await {
+            return held_back;
         }
         match target.destination.provider.send(&message, None).await {
             Ok(_) => {
                 self.answered(job, target, None);
                 tracing::info!(job_id = %job.job_id, destination = %job.destination, digest = %batch.key, events = batch.jobs.len(), "digest posted");
-                self.complete(job, Delivered::nothing(), "digested", true)
-                    .await;
+                Finished::complete(job, Delivered::nothing(), "digested", true)
             }
-            Err(e) => self.failed(job, target, &e).await,
+            Err(e) => self.failed(job, target, &e),
         }
     }
 
