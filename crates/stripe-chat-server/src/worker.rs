@@ -63,7 +63,9 @@
 //!
 //! Idle workers wait for a wake-up from the webhook endpoint or 100 ms, whichever comes first; a
 //! woken worker waits 10 ms more before leasing, so that one lease takes the events that arrived
-//! meanwhile.
+//! meanwhile. A worker leases 8 jobs at a time, twice as many after a full lease it went through
+//! within 50 ms (up to 64: a backlog of quick deliveries costs fewer leases), and 8 again after
+//! any other lease, so that slow deliveries stay spread over the workers.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -86,8 +88,12 @@ use crate::breaker::{Admission, Breaker, BreakerSettings, Change};
 use crate::config::{DeliverySection, Destination, ServiceConfig};
 use crate::metrics::Metrics;
 
-/// How many jobs a worker leases at once.
-const LEASE_BATCH: usize = 8;
+/// How many jobs a worker leases at once, at first and whenever its deliveries are slow.
+const LEASE_MIN: usize = 8;
+/// The most jobs a worker leases at once, after full leases of quick deliveries.
+const LEASE_MAX: usize = 64;
+/// A full lease gone through within this long is followed by a larger one.
+const QUICK_LEASE: Duration = Duration::from_millis(50);
 /// How long a worker's decided outcomes may wait before it records them, counted from the start
 /// of the first: quick jobs are recorded a lease at a time, slow ones one by one (see [`Ledger`]).
 const RECORD_AFTER: Duration = Duration::from_millis(10);
@@ -529,9 +535,38 @@ impl<'a> Ledger<'a> {
     }
 }
 
+/// How many jobs a worker leases at once: [`LEASE_MIN`], doubled up to [`LEASE_MAX`] while
+/// leases come back full and are gone through within [`QUICK_LEASE`] (a backlog of quick
+/// deliveries, such as a file's: fewer, larger leases), and back to the minimum otherwise, so that
+/// slow deliveries stay spread over the workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LeaseSize(usize);
+
+impl Default for LeaseSize {
+    fn default() -> Self {
+        LeaseSize(LEASE_MIN)
+    }
+}
+
+impl LeaseSize {
+    fn jobs(self) -> usize {
+        self.0
+    }
+
+    /// After a lease that brought `leased` jobs and took `took` to go through.
+    fn after(&mut self, leased: usize, took: Duration) {
+        self.0 = if leased >= self.0 && took <= QUICK_LEASE {
+            (self.0 * 2).min(LEASE_MAX)
+        } else {
+            LEASE_MIN
+        };
+    }
+}
+
 impl Shared {
     async fn run(self: Arc<Self>, name: String, mut stop: watch::Receiver<bool>) {
         let lease_for = Duration::from_secs(self.settings.lease_secs.max(1));
+        let mut size = LeaseSize::default();
         while !stopped(&stop) {
             self.probe(&name, lease_for, &stop).await;
             let paused = self
@@ -542,7 +577,7 @@ impl Shared {
             let filter = LeaseFilter::all().skip(paused);
             let jobs = match self
                 .store
-                .lease_where(&name, LEASE_BATCH, lease_for, SystemTime::now(), &filter)
+                .lease_where(&name, size.jobs(), lease_for, SystemTime::now(), &filter)
                 .await
             {
                 Ok(jobs) => jobs,
@@ -568,10 +603,11 @@ impl Shared {
                 }
                 continue;
             }
-            if jobs.len() == LEASE_BATCH {
+            if jobs.len() == size.jobs() {
                 // More may be due: let another idle worker help.
                 self.wake.notify_one();
             }
+            let leased_at = Instant::now();
             let mut ledger = Ledger::default();
             for job in &jobs {
                 let started = Instant::now();
@@ -587,6 +623,7 @@ impl Shared {
                 ledger.push(job, finished, started);
             }
             self.record(&mut ledger).await;
+            size.after(jobs.len(), leased_at.elapsed());
         }
     }
 
@@ -1088,6 +1125,23 @@ mod tests {
             assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400));
             assert!(backoff(&settings, 10) <= Duration::from_millis(800));
         }
+    }
+
+    #[test]
+    fn leases_grow_while_they_come_back_full_and_quick_and_fall_back_otherwise() {
+        let quick = Duration::from_millis(2);
+        let mut size = LeaseSize::default();
+        let mut seen = vec![size.jobs()];
+        for _ in 0..4 {
+            size.after(size.jobs(), quick);
+            seen.push(size.jobs());
+        }
+        assert_eq!(seen, [8, 16, 32, 64, 64]);
+        size.after(40, quick);
+        assert_eq!(size.jobs(), LEASE_MIN, "a lease that was not full");
+        size.after(8, quick);
+        size.after(16, QUICK_LEASE * 2);
+        assert_eq!(size.jobs(), LEASE_MIN, "a full lease of slow deliveries");
     }
 
     #[tokio::test]
