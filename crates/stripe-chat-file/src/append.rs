@@ -1,33 +1,116 @@
-//! Appending one line whole, and classifying what can go wrong.
+//! Appending lines whole to a file kept open, and classifying what can go wrong.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use stripe_chat_message::{DeliveryError, ErrorKind};
 
-/// Appends `line` (which ends with its newline) to `path` with one `write` on a file opened with
-/// `O_APPEND`, creating the file and its missing parent directories. When the file does not end
-/// with a newline (the torn last write of a crash), a newline is written first, in the same
-/// `write`, so the torn fragment stays alone on its line.
-pub(crate) fn append_line(path: &Path, line: &[u8], fsync: bool) -> Result<(), DeliveryError> {
-    let (mut file, created) = open(path).map_err(|e| classify(path, "open", e))?;
+/// Appends lines to one path, keeping the file open from one write to the next.
+///
+/// Before each write it looks at the path (one `stat`): when the path names another file than
+/// the one open (the file was rotated by renaming it and a new one created, or deleted), that
+/// file is opened, or created when missing, so lines always go where the path points at the
+/// time. Where a file's identity cannot be read (outside Unix), the file is opened for every
+/// write.
+///
+/// Each write is one `write` of one buffer on a file opened with `O_APPEND`. When the file does
+/// not end with a newline (the torn last write of a crash), a newline is written first, in the
+/// same `write`, so the torn fragment stays alone on its line. That last byte is only read when
+/// the file's length is not where this appender's own last line ended (another writer appended
+/// since, or the file is new to it): otherwise the file ends with that line's newline.
+#[derive(Debug, Default)]
+pub(crate) struct Appender {
+    open: Option<Open>,
+}
 
-    let mut buffer = Vec::with_capacity(line.len() + 1);
-    if !ends_with_newline(path, &file) {
-        buffer.push(b'\n');
-    }
-    buffer.extend_from_slice(line);
+/// The file an [`Appender`] has open.
+#[derive(Debug)]
+struct Open {
+    file: File,
+    /// The device and inode it was opened as (`None`: unknown, the file is opened again for the
+    /// next write).
+    identity: Option<(u64, u64)>,
+    /// Where this appender's last write ended, if it wrote since opening the file.
+    end: Option<u64>,
+}
 
-    write_once(&mut file, &buffer).map_err(|e| classify(path, "append to", e))?;
-    file.flush().map_err(|e| classify(path, "flush", e))?;
-    if fsync {
-        file.sync_data().map_err(|e| classify(path, "sync", e))?;
-        if created {
-            sync_parent(path);
+impl Appender {
+    /// Appends `lines` (complete lines, each ending with its newline) to `path` with one
+    /// `write`, creating the file and its missing parent directories. With `fsync`, the data is
+    /// on the disk when this returns.
+    pub(crate) fn append(
+        &mut self,
+        path: &Path,
+        lines: &[u8],
+        fsync: bool,
+    ) -> Result<(), DeliveryError> {
+        let result = self.append_to(path, lines, fsync);
+        if result.is_err() {
+            // Start afresh: the next write opens the path again and looks at the file's end.
+            self.open = None;
         }
+        result
     }
-    Ok(())
+
+    fn append_to(&mut self, path: &Path, lines: &[u8], fsync: bool) -> Result<(), DeliveryError> {
+        let now = std::fs::metadata(path).ok();
+        let still_open = self
+            .open
+            .as_ref()
+            .zip(now.as_ref())
+            .is_some_and(|(open, meta)| open.identity.is_some() && identity(meta) == open.identity);
+        let mut created = false;
+        let (open, len) = match (self.open.as_mut(), now) {
+            (Some(open), Some(meta)) if still_open => (open, meta.len()),
+            _ => {
+                let (file, was_created) = open(path).map_err(|e| classify(path, "open", e))?;
+                created = was_created;
+                let meta = file.metadata().map_err(|e| classify(path, "open", e))?;
+                let len = meta.len();
+                let open = self.open.insert(Open {
+                    identity: identity(&meta),
+                    file,
+                    end: None,
+                });
+                (open, len)
+            }
+        };
+
+        let ends_with_our_line = open.end == Some(len);
+        let mut buffer = Vec::with_capacity(lines.len() + 1);
+        if !ends_with_our_line && !ends_with_newline(path, &open.file) {
+            buffer.push(b'\n');
+        }
+        buffer.extend_from_slice(lines);
+
+        write_once(&mut open.file, &buffer).map_err(|e| classify(path, "append to", e))?;
+        open.file.flush().map_err(|e| classify(path, "flush", e))?;
+        // With `O_APPEND`, the position is where this write ended.
+        open.end = open.file.stream_position().ok();
+        if fsync {
+            open.file
+                .sync_data()
+                .map_err(|e| classify(path, "sync", e))?;
+            if created {
+                sync_parent(path);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The device and inode of a file, where the platform tells them.
+#[cfg(unix)]
+fn identity(meta: &Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.dev(), meta.ino()))
+}
+
+/// The device and inode of a file, where the platform tells them.
+#[cfg(not(unix))]
+fn identity(_meta: &Metadata) -> Option<(u64, u64)> {
+    None
 }
 
 /// Opens `path` for appending; when it is missing, creates its parent directories and the file.
@@ -189,7 +272,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.jsonl");
         std::fs::write(&path, b"{\"torn").unwrap();
-        append_line(&path, b"{}\n", false).unwrap();
+        Appender::default().append(&path, b"{}\n", false).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"{\"torn\n{}\n");
     }
 }

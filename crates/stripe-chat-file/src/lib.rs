@@ -15,9 +15,12 @@
 //!
 //! A line is `{"written_at": …, "id": …, "thread_root": …, "update_of": …, "message": {…}}` and a
 //! newline (see [`Record`]). JSON escapes every newline inside strings, so a record is exactly one
-//! line. Each line is written by a single `write` of one buffer on a file opened with `O_APPEND`
-//! (reopened for every line, so rotating the file by renaming it is safe), then flushed, and with
-//! `fsync = true` forced to the disk with `fdatasync` before `send` returns.
+//! line. Each line is written by a single `write` of one buffer on a file opened with `O_APPEND`,
+//! and with `fsync = true` forced to the disk with `fdatasync` before `send` returns. The file
+//! stays open between lines; before each line the path is looked at (one `stat`), and when it
+//! names another file than the open one (the file was rotated by renaming it, or deleted), that
+//! file is opened, or created: rotating the file by renaming it is safe, and so is truncating it
+//! in place.
 //!
 //! What that guarantees, honestly:
 //! - **Concurrent writers never interleave** on a regular file of a local file system (ext4, XFS,
@@ -33,9 +36,10 @@
 //!   write is never continued (another writer's line could come first); it is reported as a
 //!   transient error, and the retry writes the whole line again, with the same id. Any write that
 //!   finds the file not ending with a newline starts with one, so a torn fragment stays alone on
-//!   its line and never corrupts the next record. A provider (and its clones) appends one line at
-//!   a time, so its own writes in flight are never taken for a torn line. Readers skip lines that
-//!   do not parse ([`records`] yields them as errors).
+//!   its line and never corrupts the next record (the last byte is read only when the file's
+//!   length is not where the provider's own last line ended). A provider (and its clones) appends
+//!   one line at a time, so its own writes in flight are never taken for a torn line. Readers
+//!   skip lines that do not parse ([`records`] yields them as errors).
 //!
 //! # Ids
 //!

@@ -9,7 +9,7 @@ use stripe_chat_message::{
 };
 
 use crate::FileFormat;
-use crate::append::append_line;
+use crate::append::Appender;
 use crate::record::{LineKind, LineOut, line_id, now_rfc3339};
 
 /// The platform name of the file destination, as in its [`MessageRef`]s.
@@ -56,10 +56,10 @@ pub struct FileProvider {
     path: Arc<PathBuf>,
     format: FileFormat,
     fsync: bool,
-    /// Held from the look at the file's last byte to the end of the write, so that this
-    /// provider's (and its clones') own writes in flight never look like a torn line to each
-    /// other.
-    appending: Arc<std::sync::Mutex<()>>,
+    /// The open file, shared by clones. Held from the look at the file's end to the end of the
+    /// write, so that this provider's (and its clones') own writes in flight never look like a
+    /// torn line to each other.
+    appender: Arc<std::sync::Mutex<Appender>>,
 }
 
 impl FileProvider {
@@ -68,7 +68,7 @@ impl FileProvider {
             path: Arc::new(path),
             format,
             fsync,
-            appending: Arc::default(),
+            appender: Arc::default(),
         }
     }
 
@@ -106,12 +106,12 @@ impl FileProvider {
 
         let path = Arc::clone(&self.path);
         let fsync = self.fsync;
-        let appending = Arc::clone(&self.appending);
+        let appender = Arc::clone(&self.appender);
         let append = move || {
-            let _one_at_a_time = appending
+            appender
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            append_line(&path, &line, fsync)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .append(&path, &line, fsync)
         };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => runtime.spawn_blocking(append).await.map_err(|e| {

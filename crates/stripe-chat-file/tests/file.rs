@@ -316,3 +316,77 @@ fn writers_without_a_tokio_runtime_write_in_place() {
     ready(provider(&path).send(&message("evt_1"), None)).unwrap();
     assert_eq!(read(&path).len(), 1);
 }
+
+#[tokio::test]
+async fn a_file_rotated_by_renaming_it_gets_no_more_lines_and_a_new_one_takes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("messages.jsonl");
+    let rotated = dir.path().join("messages.jsonl.1");
+    let file = provider(&path);
+    file.send(&message("evt_1"), None).await.unwrap();
+    std::fs::rename(&path, &rotated).unwrap();
+    file.send(&message("evt_2"), None).await.unwrap();
+    file.send(&message("evt_3"), None).await.unwrap();
+    let events = |path: &Path| -> Vec<String> {
+        read(path)
+            .into_iter()
+            .map(|r| r.message.source.unwrap().event_id)
+            .collect()
+    };
+    assert_eq!(events(&rotated), ["evt_1"]);
+    assert_eq!(events(&path), ["evt_2", "evt_3"]);
+}
+
+#[tokio::test]
+async fn a_deleted_file_is_created_again_by_the_next_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("messages.jsonl");
+    let file = provider(&path);
+    file.send(&message("evt_1"), None).await.unwrap();
+    std::fs::remove_file(&path).unwrap();
+    file.send(&message("evt_2"), None).await.unwrap();
+    let lines = read(&path);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0].message, message("evt_2"));
+}
+
+#[tokio::test]
+async fn a_file_truncated_in_place_gets_whole_lines_from_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("messages.jsonl");
+    let file = provider(&path);
+    file.send(&message("evt_1"), None).await.unwrap();
+    // What `logrotate` does with `copytruncate`.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    file.send(&message("evt_2"), None).await.unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with('{'), "{text:?}");
+    assert_eq!(read(&path).len(), 1);
+}
+
+#[tokio::test]
+async fn a_torn_line_another_writer_left_is_closed_before_the_next_line() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("messages.jsonl");
+    let file = provider(&path);
+    file.send(&message("evt_1"), None).await.unwrap();
+    // Another process crashed in the middle of its line.
+    let mut other = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    other.write_all(b"{\"torn").unwrap();
+    file.send(&message("evt_2"), None).await.unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text:?}");
+    assert_eq!(lines[1], "{\"torn");
+    let parsed: Vec<_> = records(&text).collect();
+    assert!(parsed[0].is_ok() && parsed[1].is_err() && parsed[2].is_ok());
+}
