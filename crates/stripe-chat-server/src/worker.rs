@@ -6,7 +6,9 @@
 //! 3. **inhibits** a notice that the event catalog says a later event cancels
 //!    ([`catalog::cancelled_by`]: a payment failure once the payment has succeeded) when such an
 //!    event about the same object, not older, is queued or already shown: the notice is
-//!    completed with nothing and counted (`outcome="inhibited"`);
+//!    completed with nothing and counted (`outcome="inhibited"`). The object's queue is looked up
+//!    in the store, unless the job starts within 10 ms of its lease and the lease saw no other
+//!    job of the object ([`LeasedJob::others_queued`]);
 //! 4. transforms it with the engine's transformer registry (the built-ins unless the caller gave
 //!    its own; `None`: nothing to say, completed with nothing) and redacts the message with the
 //!    destination's policy (the one its `redaction` key configures unless the caller gave another,
@@ -77,7 +79,7 @@ use stripe_chat_pipeline::Pipeline;
 use stripe_chat_redact::{DefaultPolicy, RedactionPolicy};
 use stripe_chat_route::{Digest, DigestWindow, Routes};
 use stripe_chat_store::{
-    Delivered, DigestBatch, LeaseFilter, LeasedJob, Outcome, RefUpdate, Store, StoreError,
+    Delivered, DigestBatch, JobInfo, LeaseFilter, LeasedJob, Outcome, RefUpdate, Store, StoreError,
 };
 use stripe_chat_transform::Registry;
 use tokio::sync::{Notify, watch};
@@ -97,6 +99,10 @@ const QUICK_LEASE: Duration = Duration::from_millis(50);
 /// How long a worker's decided outcomes may wait before it records them, counted from the start
 /// of the first: quick jobs are recorded a lease at a time, slow ones one by one (see [`Ledger`]).
 const RECORD_AFTER: Duration = Duration::from_millis(10);
+/// How long what a lease saw of a job's object (no other job of it queued) stands in for asking
+/// the store again: the object's queue is looked at for inhibition and collapsing, and a job
+/// started this soon after its lease is looked at as of the lease.
+const FRESH_LEASE: Duration = Duration::from_millis(10);
 /// How long an idle worker sleeps when nothing wakes it.
 const IDLE: Duration = Duration::from_millis(100);
 /// How long a worker woken by a new event waits before leasing, so that the events arriving
@@ -619,7 +625,9 @@ impl Shared {
                 if ledger.is_due() {
                     self.record(&mut ledger).await;
                 }
-                let finished = self.process(job, &stop, false, &mut ledger).await;
+                let finished = self
+                    .process(job, leased_at, &stop, false, &mut ledger)
+                    .await;
                 ledger.push(job, finished, started);
             }
             self.record(&mut ledger).await;
@@ -649,11 +657,12 @@ impl Shared {
                 .await;
             match leased {
                 Ok(jobs) => {
+                    let leased_at = Instant::now();
                     let mut ledger = Ledger::default();
                     for job in &jobs {
                         tracing::debug!(destination = %name, job_id = %job.job_id, "probing a paused destination");
                         let started = Instant::now();
-                        let finished = self.process(job, stop, true, &mut ledger).await;
+                        let finished = self.process(job, leased_at, stop, true, &mut ledger).await;
                         ledger.push(job, finished, started);
                     }
                     self.record(&mut ledger).await;
@@ -759,11 +768,13 @@ impl Shared {
         }
     }
 
-    /// Delivers `job` and says what became of it; `ledger` holds the worker's outcomes not
-    /// recorded yet (recorded before the job waits for its destination's pace).
+    /// Delivers `job`, leased at `leased_at`, and says what became of it; `ledger` holds the
+    /// worker's outcomes not recorded yet (recorded before the job waits for its destination's
+    /// pace).
     async fn process(
         &self,
         job: &LeasedJob,
+        leased_at: Instant,
         stop: &watch::Receiver<bool>,
         probe: bool,
         ledger: &mut Ledger<'_>,
@@ -787,7 +798,7 @@ impl Shared {
         let Ok(event) = StripeEvent::from_json(job.event.raw.clone()) else {
             return Finished::complete(job, Delivered::nothing(), "nothing", false);
         };
-        if self.inhibited(job).await {
+        if self.inhibited(job, leased_at).await {
             tracing::info!(event_id = %job.event.id, destination = %job.destination, "payment failure not sent: the payment has succeeded since");
             return Finished::complete(job, Delivered::nothing(), "inhibited", false);
         }
@@ -795,7 +806,10 @@ impl Shared {
         let provider = &target.destination.provider;
         let capabilities = provider.capabilities();
         let late_note_after = settings.late_note_after;
-        if late >= late_note_after && capabilities.update && self.superseded_in_queue(job).await {
+        if late >= late_note_after
+            && capabilities.update
+            && self.superseded_in_queue(job, leased_at).await
+        {
             return Finished::complete(job, Delivered::nothing(), "collapsed", false);
         }
         let Some(mut message) = target.pipeline.message(&event) else {
@@ -857,14 +871,28 @@ impl Shared {
         }
     }
 
+    /// The unfinished jobs of `job`'s object (`key`) in its destination, oldest event first, as
+    /// [`Store::queued_jobs`] lists them. Without asking the store when the lease, taken at
+    /// `leased_at` and no older than [`FRESH_LEASE`], saw no other job of the object.
+    async fn queued_with(
+        &self,
+        job: &LeasedJob,
+        key: &str,
+        leased_at: Instant,
+    ) -> Result<Vec<JobInfo>, StoreError> {
+        if job.others_queued == 0 && leased_at.elapsed() <= FRESH_LEASE {
+            return Ok(Vec::new());
+        }
+        self.store.queued_jobs(&job.destination, key).await
+    }
+
     /// Whether a newer event about `job`'s object is queued for the same destination: its
     /// message will show the object's latest state.
-    async fn superseded_in_queue(&self, job: &LeasedJob) -> bool {
+    async fn superseded_in_queue(&self, job: &LeasedJob, leased_at: Instant) -> bool {
         let Some(key) = job.thread_key.as_deref() else {
             return false;
         };
-        self.store
-            .queued_jobs(&job.destination, key)
+        self.queued_with(job, key, leased_at)
             .await
             .is_ok_and(|queued| {
                 queued.iter().any(|j| {
@@ -1005,7 +1033,7 @@ impl Shared {
 
     /// Whether `job`'s notice is moot: an event that cancels it ([`catalog::cancelled_by`]) about
     /// the same object, not older, is queued or already shown.
-    async fn inhibited(&self, job: &LeasedJob) -> bool {
+    async fn inhibited(&self, job: &LeasedJob, leased_at: Instant) -> bool {
         let Some(key) = job.thread_key.as_deref() else {
             return false;
         };
@@ -1013,7 +1041,7 @@ impl Shared {
         if cancelled_by.is_empty() {
             return false;
         }
-        if let Ok(queued) = self.store.queued_jobs(&job.destination, key).await
+        if let Ok(queued) = self.queued_with(job, key, leased_at).await
             && queued.iter().any(|j| {
                 j.event_id != job.event.id
                     && j.event_created >= job.event.created

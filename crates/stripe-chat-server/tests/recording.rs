@@ -1,6 +1,7 @@
-//! How the workers record outcomes: a lease of quick deliveries in one store request, slow or
-//! paced ones each as soon as it is done. Over a store that counts its calls, with the runtime's
-//! clock paused (time moves only while every task waits on a timer).
+//! What the workers ask of the store: a lease of quick deliveries is recorded in one request,
+//! slow or paced ones each as soon as it is answered; an object's queue is looked up only when
+//! the lease's view of it is stale or not empty. Over a store that counts its calls, with the
+//! runtime's clock paused (time moves only while every task waits on a timer).
 
 #![allow(clippy::unwrap_used)] // test code: an unexpected error is the test failing
 
@@ -21,13 +22,23 @@ use stripe_chat_store::{
     NewEvent, NewJob, Outcome, Pruned, RefUpdate, Stats, Store, StoreError, StoredEvent, StoredRef,
 };
 
-/// A [`MemoryStore`] that counts the outcomes recorded one by one and, for each `settle`, how
-/// many it recorded at once.
+/// A [`MemoryStore`] that counts the outcomes recorded one by one, for each `settle` how many it
+/// recorded at once, and the lookups of an object's queue.
 #[derive(Default)]
 struct Counting {
     inner: MemoryStore,
     one_by_one: Mutex<usize>,
     settled: Mutex<Vec<usize>>,
+    queue_lookups: Mutex<usize>,
+}
+
+/// What a run asked of the store.
+#[derive(Debug)]
+struct Asked {
+    /// How many outcomes each `settle` recorded.
+    settled: Vec<usize>,
+    /// Lookups of an object's queued jobs.
+    queue_lookups: usize,
 }
 
 impl Counting {
@@ -105,6 +116,7 @@ impl Store for Counting {
         destination: &str,
         thread_key: &str,
     ) -> Result<Vec<JobInfo>, StoreError> {
+        *self.queue_lookups.lock().unwrap() += 1;
         self.inner.queued_jobs(destination, thread_key).await
     }
     async fn supersede(&self, job: JobId, reason: &str) -> Result<bool, StoreError> {
@@ -199,8 +211,8 @@ async fn queue(store: &Counting, count: usize) {
 }
 
 /// Delivers `count` queued jobs with one worker to a platform that takes `takes` per message, at
-/// most `max_per_second`; returns how many outcomes each `settle` recorded.
-async fn deliver(count: usize, takes: Duration, max_per_second: Option<f64>) -> Vec<usize> {
+/// most `max_per_second`.
+async fn deliver(count: usize, takes: Duration, max_per_second: Option<f64>) -> Asked {
     let mut config = ServiceConfig::from_toml(
         "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_x\"]\n[store]\nsqlite = \"unused.db\"\n[delivery]\nworkers = 1\n",
     )
@@ -235,24 +247,41 @@ async fn deliver(count: usize, takes: Duration, max_per_second: Option<f64>) -> 
     while workers.join_next().await.is_some() {}
     assert_eq!(*platform.sent.lock().unwrap(), count);
     assert_eq!(store.one_by_one(), 0, "every outcome went through settle");
-    store.settled()
+    Asked {
+        settled: store.settled(),
+        queue_lookups: *store.queue_lookups.lock().unwrap(),
+    }
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_lease_of_quick_deliveries_is_recorded_in_one_store_request() {
-    let settled = deliver(20, Duration::ZERO, None).await;
+    let asked = deliver(20, Duration::ZERO, None).await;
     // A lease of 8, then, since it came back full and went quickly, one of 16: the 12 left.
-    assert_eq!(settled, [8, 12]);
+    assert_eq!(asked.settled, [8, 12]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_slow_platforms_deliveries_are_recorded_one_by_one_as_they_are_answered() {
-    let settled = deliver(10, Duration::from_millis(200), None).await;
-    assert_eq!(settled, [1; 10]);
+    let asked = deliver(10, Duration::from_millis(200), None).await;
+    assert_eq!(asked.settled, [1; 10]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_paced_destinations_deliveries_are_recorded_before_the_worker_waits_for_the_next_slot() {
-    let settled = deliver(10, Duration::ZERO, Some(2.0)).await;
-    assert_eq!(settled, [1; 10]);
+    let asked = deliver(10, Duration::ZERO, Some(2.0)).await;
+    assert_eq!(asked.settled, [1; 10]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_notice_alone_in_its_objects_queue_is_sent_without_looking_the_queue_up_again() {
+    // Payment failures, each the only job of its invoice: the lease said so, just now.
+    let asked = deliver(20, Duration::ZERO, None).await;
+    assert_eq!(asked.queue_lookups, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_notice_started_long_after_its_lease_looks_its_objects_queue_up_again() {
+    // 200 ms per message: of each lease (8, then 2) only the first job starts right after it.
+    let asked = deliver(10, Duration::from_millis(200), None).await;
+    assert_eq!(asked.queue_lookups, 7 + 1);
 }

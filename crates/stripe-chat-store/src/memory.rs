@@ -413,12 +413,24 @@ impl Store for MemoryStore {
             let Some(event) = inner.events.get(&job.event_id).cloned() else {
                 return Err(StoreError::internal("a job's event is missing"));
             };
-            let current_ref = match (&batch, &job.thread_key) {
-                (None, Some(key)) => inner
-                    .refs
-                    .get(&(job.destination.clone(), key.clone()))
-                    .cloned(),
-                _ => None,
+            let (current_ref, others_queued) = match (&batch, &job.thread_key) {
+                (None, Some(key)) => (
+                    inner
+                        .refs
+                        .get(&(job.destination.clone(), key.clone()))
+                        .cloned(),
+                    inner
+                        .jobs
+                        .iter()
+                        .filter(|(other, j)| {
+                            **other != id
+                                && matches!(j.state, JobState::Pending | JobState::Leased)
+                                && j.destination == job.destination
+                                && j.thread_key.as_ref() == Some(key)
+                        })
+                        .count(),
+                ),
+                _ => (None, 0),
             };
             leased.push(LeasedJob {
                 job_id: JobId(id),
@@ -430,6 +442,7 @@ impl Store for MemoryStore {
                 queued_at: from_ms(job.queued_at),
                 event,
                 current_ref,
+                others_queued,
                 digest: batch,
             });
         }

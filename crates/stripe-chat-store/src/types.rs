@@ -307,6 +307,7 @@ pub struct StoredRef {
 /// assert_eq!(jobs[0].attempt, 1);
 /// assert_eq!(jobs[0].event.id, "evt_1");
 /// assert!(jobs[0].current_ref.is_none());
+/// assert_eq!(jobs[0].others_queued, 0);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -334,6 +335,11 @@ pub struct LeasedJob {
     /// The message already shown for `(destination, thread_key)`, if any: update it when
     /// `event.created` is not older than its `event_created`.
     pub current_ref: Option<StoredRef>,
+    /// How many other unfinished (pending or leased) jobs of its destination and thread key
+    /// there were when it was leased; 0 for a job without a thread key or of a digest. While it
+    /// is 0 and the lease is fresh, no later event about its object was queued: what
+    /// [`Store::queued_jobs`](crate::Store::queued_jobs) would say, without asking.
+    pub others_queued: usize,
     /// For a digest job: every job of its digest leased with it (this one included). The
     /// outcome reported for this lease applies to all of them.
     pub digest: Option<DigestBatch>,

@@ -88,6 +88,7 @@ conformance!(
     a_settled_digest_outcome_applies_to_its_whole_batch,
     refs_move_only_forward_through_settle_too,
     settling_nothing_is_nothing,
+    a_lease_counts_the_other_unfinished_jobs_of_each_jobs_thread,
 );
 
 fn total(stats: Stats) -> u64 {
@@ -1492,4 +1493,43 @@ async fn refs_move_only_forward_through_settle_too(store: &dyn Store) {
 
 async fn settling_nothing_is_nothing(store: &dyn Store) {
     assert!(store.settle(Vec::new()).await.is_empty());
+}
+
+async fn a_lease_counts_the_other_unfinished_jobs_of_each_jobs_thread(store: &dyn Store) {
+    let slack = |key: &str| NewJob::new("slack").thread_key(key);
+    for (id, created) in [("evt_1", 100), ("evt_2", 200), ("evt_3", 300)] {
+        let jobs = vec![
+            slack("invoice/in_1"),
+            NewJob::new("teams").thread_key("invoice/in_1"),
+        ];
+        store.ingest(event(id, created), jobs).await.unwrap();
+    }
+    store
+        .ingest(event("evt_4", 100), vec![slack("invoice/in_2")])
+        .await
+        .unwrap();
+    store
+        .ingest(event("evt_5", 100), vec![NewJob::new("slack")])
+        .await
+        .unwrap();
+    let others = |jobs: &[stripe_chat_store::LeasedJob], destination: &str, id: &str| {
+        jobs.iter()
+            .find(|j| j.destination == destination && j.event.id == id)
+            .map(|j| j.others_queued)
+    };
+    let first = store.lease("w", 8, MINUTE, at(0)).await.unwrap();
+    assert_eq!(first.len(), 4, "one job per thread, and the one without");
+    assert_eq!(others(&first, "slack", "evt_1"), Some(2));
+    assert_eq!(others(&first, "teams", "evt_1"), Some(2));
+    assert_eq!(others(&first, "slack", "evt_4"), Some(0));
+    assert_eq!(others(&first, "slack", "evt_5"), Some(0), "no thread key");
+    let done = first
+        .iter()
+        .find(|j| j.destination == "slack" && j.event.id == "evt_1");
+    store
+        .complete(done.unwrap(), Delivered::nothing())
+        .await
+        .unwrap();
+    let second = store.lease("w", 8, MINUTE, at(1)).await.unwrap();
+    assert_eq!(others(&second, "slack", "evt_2"), Some(1));
 }

@@ -779,7 +779,7 @@ mod tests {
                 1
             );
         }
-        for sql in [ops::OLDEST_DUE, ops::QUEUED_JOBS] {
+        for sql in [ops::OLDEST_DUE, ops::QUEUED_JOBS, ops::OTHERS_QUEUED] {
             let statement = conn.prepare_cached(sql).unwrap();
             assert_eq!(
                 statement.get_status(rusqlite::StatementStatus::RePrepare),

@@ -88,6 +88,10 @@ pub(crate) const OLDEST_DUE: &str = "SELECT j.id FROM jobs j JOIN events e ON e.
     WHERE j.destination = ?1 AND j.thread_key = ?2 AND j.state = 'pending' AND j.not_before <= ?3
     ORDER BY e.created, j.id LIMIT 1";
 
+/// The unfinished jobs of `(destination ?1, thread key ?2)` other than job ?3.
+pub(crate) const OTHERS_QUEUED: &str = "SELECT count(*) FROM jobs
+    WHERE destination = ?1 AND thread_key = ?2 AND state IN ('pending', 'leased') AND id != ?3";
+
 pub(crate) fn lease(
     conn: &Connection,
     worker: &str,
@@ -222,9 +226,13 @@ pub(crate) fn lease(
         };
         let event = event(conn, &taken.event_id)?
             .ok_or_else(|| StoreError::internal("a job's event is missing"))?;
-        let current_ref = match (&batch, &taken.thread_key) {
-            (None, Some(key)) => message_ref(conn, &taken.destination, key)?,
-            _ => None,
+        let (current_ref, others_queued) = match (&batch, &taken.thread_key) {
+            (None, Some(key)) => (
+                message_ref(conn, &taken.destination, key)?,
+                conn.prepare_cached(OTHERS_QUEUED)?
+                    .query_row(params![taken.destination, key, id], |r| r.get::<_, i64>(0))?,
+            ),
+            _ => (None, 0),
         };
         leased.push(LeasedJob {
             job_id: JobId(id),
@@ -236,6 +244,7 @@ pub(crate) fn lease(
             queued_at: from_ms(taken.queued_at),
             event,
             current_ref,
+            others_queued: usize::try_from(others_queued).unwrap_or(0),
             digest: batch,
         });
     }
