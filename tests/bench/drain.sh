@@ -143,13 +143,17 @@ done
 
 say "results ($out)"
 {
-  echo "| run | acks/s (burst) | acked | drained | drain/s | drain ÷ acks | CPU ms/message | cores | other cores | load avg before → after |"
-  echo "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--|"
+  echo "| run | acks/s (burst) | other cores (burst) | acked | left after the burst | drain/s | drain ÷ acks | CPU ms/message drained | cores | other cores | load avg before → after |"
+  echo "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--|"
   for run in $(seq 1 "$runs"); do
-    jq -r --arg run "$run" '"| \($run) | \(.acks_per_s|round) | \(.acked) | \(.drained) | \(.drain_per_s|round) | \(.drain_ratio*100|round/100) | \(.cpu_ms_per_message*1000|round/1000) | \(.drain_cores*100|round/100) | \(.other_cores*100|round/100) | \(.load_before[0]) → \(.load_after[0]) |"' \
+    jq -r --arg run "$run" 'def r(d): if . == null then "–" else (. * d | round) / d end;
+      "| \($run) | \(.acks_per_s|round) | \(.burst_other_cores|r(100)) | \(.acked) | \(.drained) | \(.drain_per_s|round) | \(.drain_ratio|r(100)) | \(.cpu_ms_per_message|r(1000)) | \(.drain_cores|r(100)) | \(.other_cores|r(100)) | \(.load_before[0]) → \(.load_after[0]) |"' \
       "$out/run$run.jsonl"
   done
-  jq -s -r 'def median: sort | if length % 2 == 1 then .[length/2|floor] else (.[length/2-1] + .[length/2]) / 2 end;
-    "| median | \(map(.acks_per_s)|median|round) | | | \(map(.drain_per_s)|median|round) | \(map(.drain_ratio)|median*100|round/100) | \(map(.cpu_ms_per_message)|median*1000|round/1000) | | | |"' \
+  # Runs that left nothing to drain (delivery kept up) have no drain figures.
+  jq -s -r 'def median: sort | if length == 0 then null elif length % 2 == 1 then .[length/2|floor] else (.[length/2-1] + .[length/2]) / 2 end;
+    def r(d): if . == null then "–" else (. * d | round) / d end;
+    (map(select(.drained > 0))) as $drained
+    | "| median | \(map(.acks_per_s)|median|round) | | | | \($drained|map(.drain_per_s)|median|r(1)) | \($drained|map(.drain_ratio)|median|r(100)) | \($drained|map(.cpu_ms_per_message)|median|r(1000)) | | | |"' \
     "$out"/run*.jsonl
 } | tee "$out/table.md"

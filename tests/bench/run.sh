@@ -16,9 +16,13 @@
 #
 # Usage: tests/bench/run.sh [--duration 20s] [--warmup 2s] [--connections 64] [--rate 1000]
 #                           [--targets axum-verify,express,axum-sqlite,stripe-chat] [--pin]
+#                           [--modes closed,open] [--binary PATH]
 #                           [--out DIR] [--keep] [--idle-timeout 30m] [--attempts 3] [--max-other 0.25]
 #   --pin   run the receiver on CPU 0 and the generator on CPU 1 (taskset); default: both float
 #           over all cores, as the operating system schedules them.
+#   --modes the loads to run (default both: closed,open)
+#   --binary  the stripe-chat binary to measure (default: built here), e.g. one built from another
+#           commit, to compare two builds in the same conditions
 #   --out   results directory (default target/bench/<UTC time>): one .jsonl per run, logs, table.md
 #   --keep  keep the receivers' databases (they are deleted after each run; a closed-loop run
 #           writes ~1 GB)
@@ -46,6 +50,8 @@ pin=0
 out=""
 keep=0
 idle_timeout=30m
+modes=closed,open
+binary=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
@@ -54,6 +60,8 @@ while [[ $# -gt 0 ]]; do
     --rate) rate=$2; shift 2 ;;
     --targets) targets=$2; shift 2 ;;
     --pin) pin=1; shift ;;
+    --modes) modes=$2; shift 2 ;;
+    --binary) binary=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     --idle-timeout) idle_timeout=$2; shift 2 ;;
@@ -103,12 +111,18 @@ bench=$root/target/release/stripe-chat-bench
 service_ok=0
 service_why=""
 if [[ ,$targets, == *,stripe-chat,* || ,$targets, == *,stripe-chat-ingest,* ]]; then
-  if ! cargo build --release -q -p stripe-chat --bin stripe-chat 2>"$out/stripe-chat-build.log"; then
-    service_why="the stripe-chat binary does not build (see $out/stripe-chat-build.log)"
-  elif ! "$root/target/release/stripe-chat" serve --help >/dev/null 2>&1; then
-    service_why="this build of stripe-chat has no 'serve' command yet"
-  else
-    service_ok=1
+  if [[ -z $binary ]]; then
+    binary=$root/target/release/stripe-chat
+    if ! cargo build --release -q -p stripe-chat --bin stripe-chat 2>"$out/stripe-chat-build.log"; then
+      service_why="the stripe-chat binary does not build (see $out/stripe-chat-build.log)"
+    fi
+  fi
+  if [[ -z $service_why ]]; then
+    if "$binary" serve --help >/dev/null 2>&1; then
+      service_ok=1
+    else
+      service_why="this build of stripe-chat has no 'serve' command yet"
+    fi
   fi
 fi
 
@@ -132,6 +146,7 @@ fi
   echo "kernel: $(uname -r)"
   echo "store filesystem: $(df -T "$work" | awk 'NR==2 {print $2}') ($work)"
   echo "node: $(node --version 2>/dev/null || echo none)"
+  echo "stripe-chat binary: ${binary:-none}"
   echo "pinning: $([[ $pin == 1 ]] && echo 'receiver on CPU 0, generator on CPU 1' || echo none)"
   echo "load: ${duration} measured after ${warmup} warm-up, ${connections} connections, open loop at ${rate}/s"
 } | tee "$out/environment.txt" >&2
@@ -194,7 +209,7 @@ events = ["*"]
 $livemode
 to = ["log"]
 EOF
-      "${recv_pin[@]}" "$root/target/release/stripe-chat" serve --config "$dir/stripe-chat.toml" \
+      "${recv_pin[@]}" "$binary" serve --config "$dir/stripe-chat.toml" \
         >"$dir/receiver.log" 2>&1 &
       ;;
   esac
@@ -290,6 +305,7 @@ for label in axum-verify express axum-sqlite stripe-chat stripe-chat-ingest; do
     say "SKIPPED stripe-chat: $service_why; its figures are to be measured"; continue
   fi
   for mode in closed open; do
+    [[ ,$modes, == *,$mode,* ]] || continue
     run_kept "$label" "$mode" || echo "   $label $mode run failed" >&2
   done
 done

@@ -71,6 +71,8 @@ pub(crate) struct DrainReport {
     pub(crate) failed: u64,
     /// The receiver's CPU during the burst, in cores.
     pub(crate) burst_cores: Option<f64>,
+    /// Every other process of the machine during the burst, in cores.
+    pub(crate) burst_other_cores: Option<f64>,
     /// Jobs of the destination finished by the end of the burst.
     pub(crate) finished_during_burst: u64,
     /// Jobs of the destination finished after the burst.
@@ -262,6 +264,7 @@ pub(crate) async fn run(plan: &DrainPlan, events: EventFactory) -> Result<DrainR
         acked: report.ok_2xx_total,
         failed: report.requests_total - report.ok_2xx_total,
         burst_cores: report.cpu.target_cores,
+        burst_other_cores: report.cpu.other_cores,
         finished_during_burst: ended.finished.saturating_sub(before.finished),
         drained,
         drain_s,
@@ -303,14 +306,28 @@ impl DrainReport {
         );
         let _ = writeln!(
             out,
-            "burst       {:.1} s closed loop: {} 2xx ({} not), {:.0} acks/s, receiver {} cores; {} jobs finished meanwhile",
+            "burst       {:.1} s closed loop: {} 2xx ({} not), {:.0} acks/s, receiver {} cores, other processes {} cores; {} jobs finished meanwhile",
             self.burst_s,
             self.acked,
             self.failed,
             self.acks_per_s,
             opt(self.burst_cores, 2),
+            opt(self.burst_other_cores, 2),
             self.finished_during_burst
         );
+        if self.drained == 0 {
+            let _ = writeln!(
+                out,
+                "drain       nothing left: delivery kept up with the burst"
+            );
+            let _ = writeln!(
+                out,
+                "load avg    {} before, {} after",
+                load(self.load_before),
+                load(self.load_after)
+            );
+            return out;
+        }
         let _ = writeln!(
             out,
             "drain       {} jobs in {:.2} s: {:.0}/s = {:.2}× the ack rate{}",
