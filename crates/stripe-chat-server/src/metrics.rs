@@ -224,6 +224,12 @@ impl Metrics {
         self.ack.observe(took);
     }
 
+    /// How many webhook events were acknowledged so far (new and duplicate): the workers look
+    /// at it to leave the store to acknowledgements while they come.
+    pub(crate) fn acknowledgements(&self) -> u64 {
+        self.accepted_new.load(Ordering::Relaxed) + self.accepted_duplicate.load(Ordering::Relaxed)
+    }
+
     /// A job for `destination` ended with `outcome` (`delivered`, `updated`, `nothing`, `stale`,
     /// `inhibited`, `retried`, `rate_limited`, `dead_lettered`, `lease_lost`, `store_error`);
     /// `latency` (from receipt to delivery) when a message went out.

@@ -67,7 +67,8 @@
 //! woken worker waits 10 ms more before leasing, so that one lease takes the events that arrived
 //! meanwhile. A worker leases 8 jobs at a time, twice as many after a full lease it went through
 //! within 50 ms (up to 64: a backlog of quick deliveries costs fewer leases), and 8 again after
-//! any other lease, so that slow deliveries stay spread over the workers.
+//! any other lease, so that slow deliveries stay spread over the workers, and while webhooks are
+//! being acknowledged: the store's one writer commits both, and acknowledgements come first.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -544,7 +545,10 @@ impl<'a> Ledger<'a> {
 /// How many jobs a worker leases at once: [`LEASE_MIN`], doubled up to [`LEASE_MAX`] while
 /// leases come back full and are gone through within [`QUICK_LEASE`] (a backlog of quick
 /// deliveries, such as a file's: fewer, larger leases), and back to the minimum otherwise, so that
-/// slow deliveries stay spread over the workers.
+/// slow deliveries stay spread over the workers. Acknowledgements come first: while webhooks are
+/// being acknowledged, leases stay at the minimum, so that the store's one writer, which commits
+/// both, spends its time on the events Stripe waits for; the backlog is drained with larger
+/// leases once they stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct LeaseSize(usize);
 
@@ -559,9 +563,10 @@ impl LeaseSize {
         self.0
     }
 
-    /// After a lease that brought `leased` jobs and took `took` to go through.
-    fn after(&mut self, leased: usize, took: Duration) {
-        self.0 = if leased >= self.0 && took <= QUICK_LEASE {
+    /// After a lease that brought `leased` jobs and took `took` to go through, `ingesting` when
+    /// webhooks were acknowledged meanwhile.
+    fn after(&mut self, leased: usize, took: Duration, ingesting: bool) {
+        self.0 = if leased >= self.0 && took <= QUICK_LEASE && !ingesting {
             (self.0 * 2).min(LEASE_MAX)
         } else {
             LEASE_MIN
@@ -573,6 +578,7 @@ impl Shared {
     async fn run(self: Arc<Self>, name: String, mut stop: watch::Receiver<bool>) {
         let lease_for = Duration::from_secs(self.settings.lease_secs.max(1));
         let mut size = LeaseSize::default();
+        let mut acknowledged = self.metrics.acknowledgements();
         while !stopped(&stop) {
             self.probe(&name, lease_for, &stop).await;
             let paused = self
@@ -631,7 +637,9 @@ impl Shared {
                 ledger.push(job, finished, started);
             }
             self.record(&mut ledger).await;
-            size.after(jobs.len(), leased_at.elapsed());
+            let ingesting = self.metrics.acknowledgements() != acknowledged;
+            acknowledged = self.metrics.acknowledgements();
+            size.after(jobs.len(), leased_at.elapsed(), ingesting);
         }
     }
 
@@ -1161,15 +1169,26 @@ mod tests {
         let mut size = LeaseSize::default();
         let mut seen = vec![size.jobs()];
         for _ in 0..4 {
-            size.after(size.jobs(), quick);
+            size.after(size.jobs(), quick, false);
             seen.push(size.jobs());
         }
         assert_eq!(seen, [8, 16, 32, 64, 64]);
-        size.after(40, quick);
+        size.after(40, quick, false);
         assert_eq!(size.jobs(), LEASE_MIN, "a lease that was not full");
-        size.after(8, quick);
-        size.after(16, QUICK_LEASE * 2);
+        size.after(8, quick, false);
+        size.after(16, QUICK_LEASE * 2, false);
         assert_eq!(size.jobs(), LEASE_MIN, "a full lease of slow deliveries");
+    }
+
+    #[test]
+    fn leases_stay_small_while_webhooks_are_acknowledged() {
+        let mut size = LeaseSize::default();
+        size.after(8, Duration::from_millis(2), false);
+        assert_eq!(size.jobs(), 16);
+        size.after(16, Duration::from_millis(2), true);
+        assert_eq!(size.jobs(), LEASE_MIN);
+        size.after(8, Duration::from_millis(2), true);
+        assert_eq!(size.jobs(), LEASE_MIN);
     }
 
     #[tokio::test]

@@ -1,6 +1,7 @@
 //! What the workers ask of the store: a lease of quick deliveries is recorded in one request,
 //! slow or paced ones each as soon as it is answered; an object's queue is looked up only when
-//! the lease's view of it is stale or not empty. Over a store that counts its calls, with the
+//! the lease's view of it is stale or not empty; leases grow only while no webhook is being
+//! acknowledged. Over a store that counts its calls, with the
 //! runtime's clock paused (time moves only while every task waits on a timer).
 
 #![allow(clippy::unwrap_used)] // test code: an unexpected error is the test failing
@@ -213,6 +214,16 @@ async fn queue(store: &Counting, count: usize) {
 /// Delivers `count` queued jobs with one worker to a platform that takes `takes` per message, at
 /// most `max_per_second`.
 async fn deliver(count: usize, takes: Duration, max_per_second: Option<f64>) -> Asked {
+    deliver_while(count, takes, max_per_second, false).await
+}
+
+/// [`deliver`], while webhooks are acknowledged every millisecond when `ingesting`.
+async fn deliver_while(
+    count: usize,
+    takes: Duration,
+    max_per_second: Option<f64>,
+    ingesting: bool,
+) -> Asked {
     let mut config = ServiceConfig::from_toml(
         "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_x\"]\n[store]\nsqlite = \"unused.db\"\n[delivery]\nworkers = 1\n",
     )
@@ -232,13 +243,23 @@ async fn deliver(count: usize, takes: Duration, max_per_second: Option<f64>) -> 
     });
     let store = Arc::new(Counting::default());
     queue(&store, count).await;
+    let metrics = Arc::new(Metrics::default());
     let delivery = Delivery::new(
         &config,
         Arc::clone(&store) as Arc<dyn Store>,
-        Arc::new(Metrics::default()),
+        Arc::clone(&metrics),
         Arc::default(),
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    if ingesting {
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            while !*stopped.borrow_and_update() {
+                metrics.acknowledged(false, Duration::from_millis(1));
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        });
+    }
     let mut workers = delivery.spawn(stopped);
     while store.stats().await.unwrap().delivered < count as u64 {
         tokio::time::sleep(Duration::from_millis(1)).await;
@@ -284,4 +305,17 @@ async fn a_notice_started_long_after_its_lease_looks_its_objects_queue_up_again(
     // 200 ms per message: of each lease (8, then 2) only the first job starts right after it.
     let asked = deliver(10, Duration::from_millis(200), None).await;
     assert_eq!(asked.queue_lookups, 7 + 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn leases_stay_small_while_webhooks_are_acknowledged() {
+    // 1 ms per message: a lease of 16 would be recorded in two parts (10 ms, then the rest).
+    let idle = deliver_while(20, Duration::from_millis(1), None, false).await;
+    assert_eq!(
+        idle.settled,
+        [8, 10, 2],
+        "a lease of 8, then one of 16 (12 left)"
+    );
+    let ingesting = deliver_while(20, Duration::from_millis(1), None, true).await;
+    assert_eq!(ingesting.settled, [8, 8, 4]);
 }
