@@ -149,6 +149,9 @@ impl SqliteOptions {
 ///   savepoint, so one failing request does not undo the others), and answers each caller only
 ///   after `COMMIT` returned. Requests arriving during a commit's fsync form the next batch: many
 ///   concurrent webhooks share one fsync, and a lone request never waits on a timer.
+///   Acknowledgements come first: while ingests are queued, the delivery bookkeeping waits for
+///   a batch of its own (committed without fsync), or joins theirs once it has waited 10 ms, so
+///   that a backlog being delivered does not slow down the events Stripe waits for.
 /// - **Reads** (`message_ref`, `queued_jobs`, `dlq_list`, `event`, `stats`) run on a second
 ///   connection on a reader thread, which sees committed data only. Leasing is a write.
 /// - **Checkpoints** (copying the log into the database file) run on a third connection on a

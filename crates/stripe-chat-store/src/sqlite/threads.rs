@@ -1,11 +1,13 @@
 //! The writer thread (group commit) and the reader thread. Neither runs on an async runtime:
 //! callers wait on a oneshot channel, so SQLite's blocking calls never stall a runtime thread.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::StoreError;
@@ -19,7 +21,13 @@ pub(crate) trait WriteRequest: Send {
     fn abort(self: Box<Self>, error: StoreError);
     /// How durable the request's commit must be before its caller is answered.
     fn durability(&self) -> Durability;
+    /// When the request was made.
+    fn queued_at(&self) -> Instant;
 }
+
+/// How long the delivery bookkeeping may be held back while acknowledgements (synced writes)
+/// keep the writer busy: it then joins the next batch whatever it holds.
+pub(crate) const BOOKKEEPING_MAX_WAIT: Duration = Duration::from_millis(10);
 
 /// How durable a write must be when its caller is answered.
 ///
@@ -47,6 +55,7 @@ struct Request<F, R> {
     op: F,
     reply: oneshot::Sender<Result<R, StoreError>>,
     durability: Durability,
+    queued_at: Instant,
 }
 
 struct Ran<R> {
@@ -71,6 +80,10 @@ where
 
     fn durability(&self) -> Durability {
         self.durability
+    }
+
+    fn queued_at(&self) -> Instant {
+        self.queued_at
     }
 }
 
@@ -105,6 +118,7 @@ where
             op,
             reply,
             durability,
+            queued_at: Instant::now(),
         }),
         receiver,
     )
@@ -146,6 +160,11 @@ pub(crate) fn in_savepoint<R>(
 /// each only after the commit returned. Requests that arrive during a commit (its fsync) form
 /// the next batch, so concurrent callers share fsyncs without anyone waiting on a timer.
 ///
+/// Acknowledgements come first: while synced writes (ingests, which Stripe waits for) are
+/// queued, the delivery bookkeeping is held back, so that it does not lengthen their batches;
+/// it runs in the next batch without synced writes, or joins one once it has waited
+/// [`BOOKKEEPING_MAX_WAIT`]. With nothing to acknowledge it is never held back.
+///
 /// Checkpoints (copying the log into the database file) are not the writer's job: the
 /// [`checkpointer_loop`] does them beside it. Only when the log outgrows `wal.limit` (the writer
 /// never paused long enough for the checkpointer to catch up, so SQLite could not start the log
@@ -159,17 +178,38 @@ pub(crate) fn writer_loop(
     wal: WalLimit,
 ) {
     let mut batch: Vec<Box<dyn WriteRequest>> = Vec::with_capacity(max_batch);
+    let mut held: VecDeque<Box<dyn WriteRequest>> = VecDeque::new();
     let mut settles: Vec<Box<dyn Settle>> = Vec::with_capacity(max_batch);
     let mut level = Level::default();
-    while let Some(first) = requests.blocking_recv() {
-        batch.push(first);
-        while batch.len() < max_batch {
-            match requests.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
-            }
+    loop {
+        // Wait for a request, unless bookkeeping is held back: it runs now if nothing else comes.
+        let mut taken = 0;
+        if held.is_empty() {
+            let Some(first) = requests.blocking_recv() else {
+                break;
+            };
+            sort(first, &mut batch, &mut held);
+            taken = 1;
         }
-        let needed = if batch.iter().any(|r| r.durability() == Durability::Synced) {
+        while taken < max_batch {
+            match requests.try_recv() {
+                Ok(next) => sort(next, &mut batch, &mut held),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+            taken += 1;
+        }
+        let acknowledging = !batch.is_empty();
+        while batch.len() < max_batch
+            && held.front().is_some_and(|request| {
+                !acknowledging || request.queued_at().elapsed() >= BOOKKEEPING_MAX_WAIT
+            })
+        {
+            batch.extend(held.pop_front());
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let needed = if acknowledging {
             Durability::Synced
         } else {
             Durability::Bookkeeping
@@ -190,6 +230,18 @@ pub(crate) fn writer_loop(
     }
     tracing::debug!("stripe-chat store writer stopped");
     drop(conn);
+}
+
+/// Puts a synced request in the batch, and delivery bookkeeping behind the bookkeeping held back.
+fn sort(
+    request: Box<dyn WriteRequest>,
+    batch: &mut Vec<Box<dyn WriteRequest>>,
+    held: &mut VecDeque<Box<dyn WriteRequest>>,
+) {
+    match request.durability() {
+        Durability::Synced => batch.push(request),
+        Durability::Bookkeeping => held.push_back(request),
+    }
 }
 
 /// The `synchronous` setting of the writer's connection, changed only when a batch needs another.
@@ -472,32 +524,69 @@ mod tests {
         )
     }
 
-    #[test]
-    fn bookkeeping_batches_commit_without_fsync_and_any_synced_request_makes_its_batch_fsync() {
-        const NORMAL: i64 = 1;
-        const FULL: i64 = 2;
-        let run = |requests: Vec<Box<dyn WriteRequest>>| {
-            let (tx, rx) = mpsc::channel(8);
-            for request in requests {
-                tx.try_send(request)
-                    .unwrap_or_else(|_| panic!("queue full"));
-            }
-            drop(tx);
-            let wal = WalLimit {
-                pages: Arc::default(),
-                max_pages: u64::MAX,
-            };
-            writer_loop(table(), rx, 8, Arc::default(), wal);
-        };
+    const NORMAL: i64 = 1;
+    const FULL: i64 = 2;
 
+    /// Runs the writer over `requests` (queued before it starts) until they are done; returns its
+    /// counters.
+    fn run(requests: Vec<Box<dyn WriteRequest>>) -> Arc<Counters> {
+        let (tx, rx) = mpsc::channel(8);
+        for request in requests {
+            tx.try_send(request)
+                .unwrap_or_else(|_| panic!("queue full"));
+        }
+        drop(tx);
+        let wal = WalLimit {
+            pages: Arc::default(),
+            max_pages: u64::MAX,
+        };
+        let counters = Arc::new(Counters::default());
+        writer_loop(table(), rx, 8, Arc::clone(&counters), wal);
+        counters
+    }
+
+    #[test]
+    fn bookkeeping_batches_commit_without_fsync_and_synced_ones_with() {
         let (alone, alone_rx) = synchronous_seen(Durability::Bookkeeping);
         run(vec![alone]);
         assert_eq!(alone_rx.blocking_recv().unwrap(), Ok(NORMAL));
-
-        let (bookkeeping, bookkeeping_rx) = synchronous_seen(Durability::Bookkeeping);
         let (synced, synced_rx) = synchronous_seen(Durability::Synced);
-        run(vec![bookkeeping, synced]);
-        assert_eq!(bookkeeping_rx.blocking_recv().unwrap(), Ok(FULL));
+        run(vec![synced]);
         assert_eq!(synced_rx.blocking_recv().unwrap(), Ok(FULL));
+    }
+
+    #[test]
+    fn bookkeeping_waits_behind_acknowledgements_then_commits_without_fsync() {
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = |name: &'static str, durability| {
+            let order = Arc::clone(&order);
+            write_request(
+                move |conn: &Connection| -> Result<i64, StoreError> {
+                    order.lock().unwrap().push(name);
+                    Ok(conn.pragma_query_value(None, "synchronous", |r| r.get(0))?)
+                },
+                durability,
+            )
+        };
+        let (lease, lease_rx) = seen("lease", Durability::Bookkeeping);
+        let (first, first_rx) = seen("ingest 1", Durability::Synced);
+        let (second, second_rx) = seen("ingest 2", Durability::Synced);
+        let counters = run(vec![lease, first, second]);
+        assert_eq!(*order.lock().unwrap(), ["ingest 1", "ingest 2", "lease"]);
+        assert_eq!(first_rx.blocking_recv().unwrap(), Ok(FULL));
+        assert_eq!(second_rx.blocking_recv().unwrap(), Ok(FULL));
+        assert_eq!(lease_rx.blocking_recv().unwrap(), Ok(NORMAL));
+        assert_eq!(counters.commits.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn bookkeeping_that_waited_long_enough_joins_a_batch_of_acknowledgements() {
+        let (lease, lease_rx) = synchronous_seen(Durability::Bookkeeping);
+        std::thread::sleep(BOOKKEEPING_MAX_WAIT);
+        let (ingest, ingest_rx) = synchronous_seen(Durability::Synced);
+        let counters = run(vec![lease, ingest]);
+        assert_eq!(counters.commits.load(Ordering::Relaxed), 1);
+        assert_eq!(lease_rx.blocking_recv().unwrap(), Ok(FULL));
+        assert_eq!(ingest_rx.blocking_recv().unwrap(), Ok(FULL));
     }
 }
