@@ -11,14 +11,16 @@
 //! delivers it to a stand-in of the service on localhost: no account, no network.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Deserialize;
 use serde_json::{Value, json};
 use stripe_chat::events::StripeEvent;
 use stripe_chat::message::text::{char_len, truncate};
 use stripe_chat::message::{
-    Capabilities, ChatMessage, ChatProvider, DeliveryError, MessageRef, RenderError, Renderer,
-    Secret, async_trait,
+    Capabilities, ChatMessage, ChatProvider, ConfigError, DeliveryError, MessageRef,
+    ProviderFactory, RenderError, Renderer, Secret, Settings, async_trait,
 };
 use stripe_chat::{Pipeline, RenderConfig};
 
@@ -210,13 +212,60 @@ impl ChatProvider for NotifyProvider {
     }
 }
 
+/// `provider = "notify"` in a destination of stripe-chat's configuration: the service's
+/// `base_url`, and `token_env`, the environment variable holding the token.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotifyConfig {
+    base_url: String,
+    token_env: String,
+    #[serde(default = "default_timeout_secs")]
+    timeout_secs: u64,
+}
+
+fn default_timeout_secs() -> u64 {
+    10
+}
+
+/// Builds the adapter from a destination's keys, so that a configuration can name it.
+struct NotifyFactory;
+
+impl ProviderFactory for NotifyFactory {
+    fn name(&self) -> &str {
+        "notify"
+    }
+
+    fn build(&self, settings: &Settings<'_>) -> Result<Arc<dyn ChatProvider>, ConfigError> {
+        let config: NotifyConfig = settings.parse()?;
+        let token = settings
+            .env(&config.token_env)
+            .filter(|token| !token.trim().is_empty())
+            .ok_or_else(|| ConfigError::unset("token_env", &config.token_env))?;
+        let timeout = Duration::from_secs(config.timeout_secs);
+        let notify = NotifyProvider::new(&config.base_url, Secret::new(token.trim()), timeout)
+            .map_err(|e| ConfigError::invalid("timeout_secs", e.message()))?;
+        Ok(Arc::new(notify))
+    }
+
+    fn renderer(&self, _options: &Settings<'_>) -> Result<Box<dyn Renderer>, ConfigError> {
+        // Rendering needs no credentials: any address will do.
+        let notify = NotifyProvider::new(
+            "https://notify.invalid",
+            Secret::new(""),
+            Duration::from_secs(1),
+        )
+        .map_err(|e| ConfigError::invalid("", e.message()))?;
+        Ok(Box::new(notify))
+    }
+}
+
 /// The Stripe event `main` delivers.
 const EVENT: &[u8] =
     include_bytes!("../tests/fixtures/events/invoice.payment_failed@2026-09-30.endive.json");
 
 /// Transforms and redacts `raw` with stripe-chat, then delivers it with `provider`.
 async fn deliver(
-    provider: &NotifyProvider,
+    provider: &dyn ChatProvider,
     raw: &[u8],
 ) -> Result<MessageRef, Box<dyn std::error::Error>> {
     let event = StripeEvent::from_slice(raw)?;
@@ -243,13 +292,12 @@ async fn stand_in_service() -> wiremock::MockServer {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let service = stand_in_service().await;
-    let notify = NotifyProvider::new(
-        &service.uri(),
-        Secret::new("ntf_example_token"),
-        Duration::from_secs(10),
-    )?;
+    // As a destination of the service's configuration would name it.
+    let destination = json!({ "base_url": service.uri(), "token_env": "NOTIFY_TOKEN" });
+    let env = |name: &str| (name == "NOTIFY_TOKEN").then(|| "ntf_example_token".to_owned());
+    let notify = NotifyFactory.build(&Settings::new(&destination, &env))?;
 
-    let sent = deliver(&notify, EVENT).await?;
+    let sent = deliver(&*notify, EVENT).await?;
     println!("delivered: {}", serde_json::to_string(&sent)?);
 
     for request in service.received_requests().await.unwrap_or_default() {
@@ -358,6 +406,41 @@ mod tests {
                 .map(|u| u.starts_with("https://dashboard.stripe.com/")),
             Some(true)
         );
+    }
+
+    #[test]
+    fn a_destination_names_the_adapter_once_it_is_registered() {
+        use stripe_chat::server::config::ServiceConfig;
+        let text = r#"
+[server]
+listen = "127.0.0.1:0"
+[stripe]
+webhook_secrets = ["whsec_demo"]
+[store]
+sqlite = "demo-data/stripe-chat.db"
+[[destinations]]
+name = "ops"
+provider = "notify"
+base_url = "https://notify.example.com"
+token_env = "NOTIFY_TOKEN"
+[[routes]]
+events = ["*"]
+to = ["ops"]
+"#;
+        let env = |name: &str| (name == "NOTIFY_TOKEN").then(|| TOKEN.to_owned());
+        let providers = stripe_chat::server::providers::builtin().with(NotifyFactory);
+        let config = ServiceConfig::from_toml_with_providers(text, env, &providers).expect("valid");
+        assert_eq!(config.destinations[0].provider.platform(), "notify");
+        assert!(!format!("{config:?}").contains(TOKEN));
+
+        let unknown = ServiceConfig::from_toml_with_env(text, env).expect_err("not registered");
+        assert!(
+            unknown.problem.contains("unknown provider \"notify\""),
+            "{unknown}"
+        );
+        let unset = ServiceConfig::from_toml_with_providers(text, |_| None, &providers)
+            .expect_err("no token");
+        assert_eq!(unset.key, "destinations[0] \"ops\".token_env");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! ```
 //! let mut out = Vec::new();
-//! stripe_chat::demo::run(&[stripe_chat::Provider::Matrix], &mut out)?;
+//! stripe_chat::demo::run(&["matrix"], &mut out)?;
 //! let text = String::from_utf8(out).unwrap();
 //! assert!(text.contains("formatted_body"));
 //! # Ok::<(), stripe_chat::demo::DemoError>(())
@@ -13,7 +13,7 @@ use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::events::{StripeEvent, WebhookVerifier, sign};
-use crate::{Pipeline, Provider, RenderConfig};
+use crate::{Pipeline, RenderConfig};
 
 /// The signing secret the demo uses for its sample webhooks.
 ///
@@ -69,16 +69,18 @@ pub enum DemoError {
     Service(String),
 }
 
-/// Runs every sample through verify → parse → transform → redact → render for `providers`,
-/// writing each body to `out` under a heading.
+/// Runs every sample through verify → parse → transform → redact → render for `providers` (their
+/// names), writing each body to `out` under a heading.
 ///
 /// ```
 /// let mut out = Vec::new();
-/// stripe_chat::demo::run(&stripe_chat::Provider::ALL, &mut out)?;
+/// let providers = stripe_chat::providers();
+/// let every: Vec<&str> = providers.names().collect();
+/// stripe_chat::demo::run(&every, &mut out)?;
 /// assert!(String::from_utf8_lossy(&out).contains("\"blocks\""));
 /// # Ok::<(), stripe_chat::demo::DemoError>(())
 /// ```
-pub fn run(providers: &[Provider], out: &mut impl Write) -> Result<(), DemoError> {
+pub fn run(providers: &[impl AsRef<str>], out: &mut impl Write) -> Result<(), DemoError> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
@@ -100,8 +102,8 @@ pub fn run(providers: &[Provider], out: &mut impl Write) -> Result<(), DemoError
             "# {name} ({}) — signature verified, redaction level: public",
             event.id()
         )?;
-        for provider in providers {
-            let body = crate::render(&pipeline, &config, *provider, &event)
+        for provider in providers.iter().map(AsRef::as_ref) {
+            let body = crate::render(&pipeline, &config, provider, &event)
                 .map_err(|e| fail(e.to_string()))?;
             writeln!(out, "## {provider}")?;
             match body {

@@ -7,7 +7,7 @@
 //! stripe-chat replay EVENT_ID --config FILE
 //! stripe-chat backfill --since 24h [--until TIME] [--dry-run] [--api-base URL] --config FILE
 //! stripe-chat send-test-event --url URL --secret SECRET (EVENT.json | EVENT_TYPE)
-//! stripe-chat render --provider <slack|teams|discord|matrix> [--config FILE] EVENT.json
+//! stripe-chat render --provider NAME [--config FILE] EVENT.json
 //! stripe-chat demo [--serve [--data-dir DIR]] [--provider NAME]
 //! ```
 #![forbid(unsafe_code)]
@@ -23,7 +23,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use stripe_chat::events::StripeEvent;
-use stripe_chat::{Pipeline, Provider, RenderConfig};
+use stripe_chat::{Pipeline, RenderConfig};
 
 /// Stripe payment events in Slack, Microsoft Teams, Discord and Matrix.
 #[derive(Debug, Parser)]
@@ -38,10 +38,9 @@ enum Command {
     /// Print the JSON body a platform's adapter would send for EVENT.json (after transform and
     /// redaction).
     Render {
-        /// slack, teams, discord or matrix.
-        #[arg(long, value_parser = parse_provider)]
-        provider: Provider,
-        /// A TOML file with `[redaction]`, `[slack]`, `[teams]`, `[discord]`, `[matrix]` options.
+        #[arg(long, value_name = "NAME", value_parser = parse_provider, help = provider_help())]
+        provider: String,
+        /// A TOML file with `[redaction]` and each platform's options (`[slack]`, ...).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
         /// The Stripe event (JSON as Stripe sends it); `-` reads standard input.
@@ -53,8 +52,8 @@ enum Command {
     /// samples over HTTP.
     Demo {
         /// Only this platform (rendering demonstration).
-        #[arg(long, value_parser = parse_provider, conflicts_with = "serve")]
-        provider: Option<Provider>,
+        #[arg(long, value_name = "NAME", value_parser = parse_provider, conflicts_with = "serve")]
+        provider: Option<String>,
         /// Run the service in process and POST the samples to it.
         #[arg(long)]
         serve: bool,
@@ -154,10 +153,20 @@ enum LogFormat {
     Json,
 }
 
-fn parse_provider(value: &str) -> Result<Provider, String> {
-    value
-        .parse()
-        .map_err(|e: stripe_chat::UnknownProvider| e.to_string())
+/// A provider the registry knows.
+fn parse_provider(value: &str) -> Result<String, String> {
+    let name = value.to_ascii_lowercase();
+    match stripe_chat::providers().find(&name) {
+        Ok(_) => Ok(name),
+        Err(e) => Err(e.problem().to_owned()),
+    }
+}
+
+/// `--provider`'s help: the registered names.
+fn provider_help() -> String {
+    let providers = stripe_chat::providers();
+    let names: Vec<&str> = providers.names().collect();
+    format!("The platform: {}", names.join(", "))
 }
 
 fn main() -> ExitCode {
@@ -167,7 +176,7 @@ fn main() -> ExitCode {
             provider,
             config,
             event,
-        } => render(provider, config.as_deref(), &event),
+        } => render(&provider, config.as_deref(), &event),
         Command::Demo {
             provider,
             serve: false,
@@ -361,7 +370,7 @@ impl From<io::Error> for Failure {
     }
 }
 
-fn render(provider: Provider, config: Option<&Path>, event: &Path) -> Result<(), Failure> {
+fn render(provider: &str, config: Option<&Path>, event: &Path) -> Result<(), Failure> {
     let config = match config {
         Some(path) => load_config(path)?,
         None => RenderConfig::default(),
@@ -405,22 +414,39 @@ fn load_config(path: &Path) -> Result<RenderConfig, Failure> {
     let raw = read_input(path)?;
     let text = String::from_utf8(raw)
         .map_err(|_| Failure::Usage(format!("{}: not UTF-8 text", path.display())))?;
-    toml::from_str(&text).map_err(|e: toml::de::Error| {
+    let at_line = |line: Option<usize>, message: &str| match line {
+        Some(line) => Failure::Usage(format!("{}:{line}: {message}", path.display())),
+        None => Failure::Usage(format!("{}: {message}", path.display())),
+    };
+    let config: RenderConfig = toml::from_str(&text).map_err(|e: toml::de::Error| {
         let line = e
             .span()
             .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
-        let message = e.message().replace('\n', " ");
-        match line {
-            Some(line) => Failure::Usage(format!("{}:{line}: {message}", path.display())),
-            None => Failure::Usage(format!("{}: {message}", path.display())),
-        }
-    })
+        at_line(line, &e.message().replace('\n', " "))
+    })?;
+    config.check().map_err(|e| {
+        // A platform's options are checked by its adapter: point at its table.
+        let section = e.key.split('.').next().unwrap_or_default();
+        let line =
+            toml::from_str::<std::collections::BTreeMap<String, toml::Spanned<toml::Value>>>(&text)
+                .ok()
+                .and_then(|tables| {
+                    tables
+                        .get(section)
+                        .map(|t| text[..t.span().start].lines().count() + 1)
+                });
+        at_line(line, &e.problem)
+    })?;
+    Ok(config)
 }
 
-fn demo(provider: Option<Provider>) -> Result<(), Failure> {
-    let providers: Vec<Provider> = match provider {
+fn demo(provider: Option<String>) -> Result<(), Failure> {
+    let providers: Vec<String> = match provider {
         Some(p) => vec![p],
-        None => Provider::ALL.to_vec(),
+        None => stripe_chat::providers()
+            .names()
+            .map(str::to_owned)
+            .collect(),
     };
     let mut out = io::stdout().lock();
     stripe_chat::demo::run(&providers, &mut out).map_err(|e| match e {

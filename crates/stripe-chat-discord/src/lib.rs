@@ -97,11 +97,13 @@ mod client;
 mod config;
 mod error;
 pub mod escape;
+mod factory;
 pub mod limits;
 mod render;
 mod validate;
 
 pub use client::DiscordProvider;
 pub use config::{ConfigError, DEFAULT_API_BASE, DEFAULT_TIMEOUT_SECS, DiscordConfig};
+pub use factory::DiscordFactory;
 pub use render::DiscordRenderer;
 pub use validate::validate_limits;

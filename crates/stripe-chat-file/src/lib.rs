@@ -87,9 +87,11 @@
 
 mod append;
 mod config;
+mod factory;
 mod provider;
 mod record;
 
 pub use config::{ConfigError, FileConfig, FileFormat};
+pub use factory::FileFactory;
 pub use provider::{FileProvider, PLATFORM};
 pub use record::{Record, records};

@@ -155,6 +155,11 @@ impl Renderer for FileProvider {
 
 #[async_trait]
 impl ChatProvider for FileProvider {
+    /// The file lines are appended to.
+    fn local_path(&self) -> Option<&Path> {
+        Some(&self.path)
+    }
+
     /// Updates and threads (as records), link buttons (kept in the message); nobody clicks a file.
     fn capabilities(&self) -> Capabilities {
         Capabilities {

@@ -135,6 +135,7 @@
 mod client;
 mod config;
 mod error;
+mod factory;
 pub mod limits;
 mod relations;
 mod render;
@@ -144,6 +145,7 @@ mod validate;
 pub use client::MatrixProvider;
 pub use config::{DEFAULT_TIMEOUT_SECS, MatrixConfig};
 pub use error::ConfigError;
+pub use factory::MatrixFactory;
 pub use relations::{edit, thread_reply};
 pub use render::{MatrixRenderer, MsgType, escape_html};
 pub use txn::{content_txn_id, edit_txn_id, thread_txn_id, txn_id};

@@ -12,6 +12,10 @@
 //!   returning a [`MessageRef`], `update`, [`Capabilities`], and a [`DeliveryError`] whose
 //!   [`ErrorKind`] says whether to retry (transient, rate-limited with a delay, permanent,
 //!   unauthorized). [`Secret`] keeps tokens out of `Debug`.
+//! - [`ProviderFactory`]: what an adapter crate exports so that configuration can name it
+//!   (`provider = "slack"`); a [`ProviderRegistry`] holds factories by name and builds adapters
+//!   from their [`Settings`]. [`ConfigError`] is the one error shape of every adapter's
+//!   configuration.
 //! - [`text`]: helpers adapters share (truncation on character boundaries, UTC time formatting,
 //!   cleaning of control and bidirectional characters, checks of URLs).
 //! - [`budget`]: the size of a rendered body as JSON, and the least trimmed body that fits a limit.
@@ -41,12 +45,16 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub mod budget;
+mod config;
 mod provider;
+mod registry;
 pub mod text;
 
 /// Re-exported so adapters implement [`ChatProvider`] with the same macro version.
 pub use async_trait::async_trait;
+pub use config::{ConfigError, ConfigErrorKind};
 pub use provider::{Capabilities, ChatProvider, DeliveryError, ErrorKind, MessageRef, Secret};
+pub use registry::{ProviderFactory, ProviderRegistry, Settings};
 
 /// How urgent a message is; adapters map it to a colour or an emoji.
 ///

@@ -420,6 +420,20 @@ pub trait ChatProvider: Renderer {
             "update messages",
         ))
     }
+
+    /// The local file this adapter writes messages to, when it writes to one (the service says
+    /// where at start-up). `None` by default.
+    ///
+    /// ```
+    /// # use stripe_chat_message::*;
+    /// # struct Chat;
+    /// # impl Renderer for Chat { fn platform(&self) -> &str { "chat" } fn render(&self, _: &ChatMessage) -> Result<serde_json::Value, RenderError> { Ok(serde_json::json!({})) } }
+    /// # #[async_trait] impl ChatProvider for Chat { fn capabilities(&self) -> Capabilities { Capabilities::SEND_ONLY } async fn send(&self, _: &ChatMessage, _: Option<&MessageRef>) -> Result<MessageRef, DeliveryError> { Ok(MessageRef::new("chat", "1")) } }
+    /// assert_eq!(Chat.local_path(), None);
+    /// ```
+    fn local_path(&self) -> Option<&std::path::Path> {
+        None
+    }
 }
 
 /// A secret (token, signing key, webhook URL with its key). `Debug` and `Display` never show it.

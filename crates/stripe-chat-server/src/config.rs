@@ -7,15 +7,17 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 use stripe_chat_events::{WebhookSecret, WebhookVerifier};
-use stripe_chat_message::{ChatProvider, Secret};
+use stripe_chat_message::{ChatProvider, Secret, Settings};
 use stripe_chat_redact::RedactionConfig;
 use stripe_chat_route::{Digest, Route, Routes};
+
+pub use stripe_chat_message::ProviderRegistry;
 
 /// A configuration problem, naming the key.
 ///
@@ -371,10 +373,8 @@ impl ServiceConfig {
     }
 
     /// Like [`ServiceConfig::from_toml`], with the environment given as a lookup: every `*_env`
-    /// key (`stripe.webhook_secrets_env`, and each adapter's: Slack's `token_env` and
-    /// `webhook_url_env`, Teams' and Discord's `webhook_url_env`, Matrix's `access_token_env`,
-    /// the webhook adapter's `url_env` and `secret_env`) is read through `env`, never from the
-    /// process environment.
+    /// key (`stripe.webhook_secrets_env`, and each adapter's) is read through `env`, never from
+    /// the process environment.
     ///
     /// ```
     /// let text = "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets_env = \"SECRETS\"\n[store]\nsqlite = \"x.db\"\n";
@@ -387,6 +387,26 @@ impl ServiceConfig {
     pub fn from_toml_with_env(
         text: &str,
         env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        Self::from_toml_with_providers(text, env, &crate::providers::builtin())
+    }
+
+    /// Like [`ServiceConfig::from_toml_with_env`], with the adapters a destination's `provider`
+    /// may name given as a registry: the built-in ones ([`crate::providers::builtin`]) and a
+    /// program's own.
+    ///
+    /// ```
+    /// let text = "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_a\"]\n\
+    ///     [store]\nsqlite = \"x.db\"\n[[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = \"m.jsonl\"\n";
+    /// let only_slack = stripe_chat_server::config::ProviderRegistry::new().with(stripe_chat_slack::SlackFactory);
+    /// let error = stripe_chat_server::config::ServiceConfig::from_toml_with_providers(text, |_| None, &only_slack)
+    ///     .unwrap_err();
+    /// assert_eq!(error.to_string(), "destinations[0] \"log\".provider: unknown provider \"file\" (expected slack)");
+    /// ```
+    pub fn from_toml_with_providers(
+        text: &str,
+        env: impl Fn(&str) -> Option<String>,
+        providers: &ProviderRegistry,
     ) -> Result<Self, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
 
@@ -484,7 +504,7 @@ impl ServiceConfig {
         let mut destinations = Vec::with_capacity(raw.destinations.len());
         let mut names = BTreeSet::new();
         for (index, table) in raw.destinations.into_iter().enumerate() {
-            let destination = destination(index, table, &env)?;
+            let destination = destination(index, table, &env, providers)?;
             if !names.insert(destination.name.clone()) {
                 return Err(ConfigError::new(
                     format!("destinations[{index}].name"),
@@ -611,11 +631,13 @@ fn route(index: usize, mut table: toml::Table) -> Result<Route, ConfigError> {
     Ok(route)
 }
 
-/// Builds destination `index` from its table: the common keys, then the adapter's own.
+/// Builds destination `index` from its table: the common keys, then the adapter's own, through
+/// the factory its `provider` names.
 fn destination(
     index: usize,
     mut table: toml::Table,
-    env: &impl Fn(&str) -> Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
+    providers: &ProviderRegistry,
 ) -> Result<Destination, ConfigError> {
     let at = |key: &str| format!("destinations[{index}].{key}");
     let take_str = |table: &mut toml::Table, key: &str| -> Result<Option<String>, ConfigError> {
@@ -694,58 +716,15 @@ fn destination(
             ));
         }
     };
-    let rest = toml::Value::Table(table);
-    let adapter = |e: &dyn fmt::Display| {
-        ConfigError::new(format!("destinations[{index}] {name:?}"), e.to_string())
-    };
-    let mut file_path = None;
-    let provider: Arc<dyn ChatProvider> = match provider_name.as_str() {
-        "file" => {
-            let file = rest
-                .try_into::<stripe_chat_file::FileConfig>()
-                .map_err(|e| adapter(&e.message()))?
-                .build()
-                .map_err(|e| adapter(&e))?;
-            file_path = Some(file.path().to_path_buf());
-            Arc::new(file)
-        }
-        "webhook" => Arc::new(
-            rest.try_into::<stripe_chat_webhook::WebhookConfig>()
-                .map_err(|e| adapter(&e.message()))?
-                .build_with_env(env)
-                .map_err(|e| adapter(&e))?,
-        ),
-        "slack" => Arc::new(
-            rest.try_into::<stripe_chat_slack::SlackConfig>()
-                .map_err(|e| adapter(&e.message()))?
-                .build_with_env(env)
-                .map_err(|e| adapter(&e))?,
-        ),
-        "teams" => Arc::new(
-            rest.try_into::<stripe_chat_teams::TeamsConfig>()
-                .map_err(|e| adapter(&e.message()))?
-                .build_with_env(env)
-                .map_err(|e| adapter(&e))?,
-        ),
-        "discord" => Arc::new(
-            rest.try_into::<stripe_chat_discord::DiscordConfig>()
-                .map_err(|e| adapter(&e.message()))?
-                .build_with_env(env)
-                .map_err(|e| adapter(&e))?,
-        ),
-        "matrix" => Arc::new(
-            rest.try_into::<stripe_chat_matrix::MatrixConfig>()
-                .map_err(|e| adapter(&e.message()))?
-                .build_with_env(env)
-                .map_err(|e| adapter(&e))?,
-        ),
-        other => {
-            return Err(ConfigError::new(
-                here("provider"),
-                format!("{other:?} is not one of file, webhook, slack, teams, discord, matrix"),
-            ));
-        }
-    };
+    let values = serde_json::to_value(table)
+        .map_err(|e| ConfigError::new(format!("destinations[{index}] {name:?}"), e.to_string()))?;
+    let provider = providers
+        .build(&provider_name, &Settings::new(&values, env))
+        .map_err(|e| {
+            let e = e.within(&format!("destinations[{index}] {name:?}"));
+            ConfigError::new(e.key(), e.problem())
+        })?;
+    let file_path = provider.local_path().map(Path::to_path_buf);
     // Slack posts about one message per second per channel; stay under it unless told otherwise.
     let max_per_second = max_per_second.or((provider.platform() == "slack").then_some(1.0));
     Ok(Destination {

@@ -3,6 +3,8 @@
 //! - [`config`]: the configuration file, checked into a ready-to-run [`config::ServiceConfig`]
 //!   (destinations built from each adapter's own configuration, routes checked against them,
 //!   secrets read from the file or the environment) before anything starts.
+//! - [`providers`]: the adapters a destination's `provider` may name, one registration line
+//!   each.
 //! - [`http`] and [`ingest`]: the axum [`router`] — `POST /webhooks/stripe` (verify the signature
 //!   on the raw body, commit the event and one job per routed destination, then answer 2xx),
 //!   `/healthz`, `/readyz`, `/metrics` ([`metrics`]).
@@ -42,6 +44,7 @@ mod digest;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod providers;
 pub mod service;
 pub mod worker;
 

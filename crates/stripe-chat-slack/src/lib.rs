@@ -97,11 +97,13 @@
 mod client;
 mod config;
 pub mod escape;
+mod factory;
 pub mod limits;
 mod render;
 mod validate;
 
 pub use client::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, SlackProvider, api_error_kind};
 pub use config::{ConfigError, SlackConfig, SlackMode};
+pub use factory::SlackFactory;
 pub use render::SlackRenderer;
 pub use validate::validate_limits;

@@ -107,11 +107,13 @@
 
 mod client;
 mod config;
+mod factory;
 pub mod limits;
 mod render;
 mod validate;
 
 pub use client::{TeamsBuilder, TeamsProvider};
 pub use config::{ConfigError, DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS, TeamsConfig};
+pub use factory::TeamsFactory;
 pub use render::{CardVersion, TeamsRenderer, escape_markdown};
 pub use validate::validate_limits;

@@ -106,6 +106,7 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod factory;
 mod payload;
 mod provider;
 mod signature;
@@ -113,6 +114,7 @@ mod signature;
 pub use config::{
     ConfigError, DEFAULT_NAME, MAX_TIMEOUT, MIN_SECRET_BYTES, WebhookBuilder, WebhookConfig,
 };
+pub use factory::WebhookFactory;
 pub use payload::{Payload, PayloadType, ThreadRef};
 pub use provider::{PLATFORM, USER_AGENT, WebhookProvider};
 pub use signature::{
