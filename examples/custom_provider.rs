@@ -155,12 +155,7 @@ impl Renderer for NotifyProvider {
 #[async_trait]
 impl ChatProvider for NotifyProvider {
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            update: true,
-            thread: true,
-            link_buttons: true,
-            interactive: false,
-        }
+        Capabilities::FULL.with_interactive(false)
     }
 
     async fn send(

@@ -320,12 +320,9 @@ impl Renderer for DiscordProvider {
 #[async_trait]
 impl ChatProvider for DiscordProvider {
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            update: true,
-            thread: self.thread_id.is_some(),
-            link_buttons: true,
-            interactive: self.interactive,
-        }
+        Capabilities::FULL
+            .with_thread(self.thread_id.is_some())
+            .with_interactive(self.interactive)
     }
 
     async fn send(

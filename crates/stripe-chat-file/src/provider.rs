@@ -162,10 +162,7 @@ impl ChatProvider for FileProvider {
 
     /// Updates and threads (as records), link buttons (kept in the message); nobody clicks a file.
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            interactive: false,
-            ..Capabilities::FULL
-        }
+        Capabilities::FULL.with_interactive(false)
     }
 
     async fn send(

@@ -388,12 +388,9 @@ impl Renderer for MatrixProvider {
 #[async_trait]
 impl ChatProvider for MatrixProvider {
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            update: true,
-            thread: true,
-            link_buttons: false,
-            interactive: false,
-        }
+        Capabilities::FULL
+            .with_link_buttons(false)
+            .with_interactive(false)
     }
 
     async fn send(

@@ -70,9 +70,10 @@
 //!     access_token = "syt_Ym90_SECRET"
 //! "#)?;
 //! let provider = config.build()?;
-//! assert_eq!(provider.capabilities(), Capabilities {
-//!     update: true, thread: true, link_buttons: false, interactive: false,
-//! });
+//! assert_eq!(
+//!     provider.capabilities(),
+//!     Capabilities::FULL.with_link_buttons(false).with_interactive(false),
+//! );
 //! assert!(!format!("{provider:?}").contains("SECRET"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

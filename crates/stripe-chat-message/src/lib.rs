@@ -9,9 +9,9 @@
 //!   a thread key (the Stripe object it is about, an [`ObjectRef`]), footer and timestamp.
 //! - [`Renderer`]: what an adapter implements to turn a message into its platform's JSON body.
 //! - [`ChatProvider`]: what an adapter implements to deliver it: `send` (optionally in a thread)
-//!   returning a [`MessageRef`], `update`, [`Capabilities`], and a [`DeliveryError`] whose
-//!   [`ErrorKind`] says whether to retry (transient, rate-limited with a delay, permanent,
-//!   unauthorized). [`Secret`] keeps tokens out of `Debug`.
+//!   returning a [`MessageRef`], `update`, [`Capabilities`] (with the platform's [`Rate`]), and a
+//!   [`DeliveryError`] whose [`ErrorKind`] says whether to retry (transient, rate-limited with a
+//!   delay, permanent, unauthorized). [`Secret`] keeps tokens out of `Debug`.
 //! - [`ProviderFactory`]: what an adapter crate exports so that configuration can name it
 //!   (`provider = "slack"`); a [`ProviderRegistry`] holds factories by name and builds adapters
 //!   from their [`Settings`]. [`ConfigError`] is the one error shape of every adapter's
@@ -53,7 +53,9 @@ pub mod text;
 /// Re-exported so adapters implement [`ChatProvider`] with the same macro version.
 pub use async_trait::async_trait;
 pub use config::{ConfigError, ConfigErrorKind};
-pub use provider::{Capabilities, ChatProvider, DeliveryError, ErrorKind, MessageRef, Secret};
+pub use provider::{
+    Capabilities, ChatProvider, DeliveryError, ErrorKind, MessageRef, Rate, Secret,
+};
 pub use registry::{ProviderFactory, ProviderRegistry, Settings};
 
 /// How urgent a message is; adapters map it to a colour or an emoji.

@@ -93,16 +93,25 @@ impl MessageRef {
     }
 }
 
-/// What an adapter in its configured mode can do. A caller checks these instead of finding out
-/// from a failure.
+/// What an adapter in its configured mode can do, and the pace its platform asks for. A caller
+/// checks these instead of finding out from a failure.
+///
+/// Built from [`Capabilities::SEND_ONLY`] or [`Capabilities::FULL`] and the `with_*` methods, so
+/// that adding a capability later breaks no adapter.
 ///
 /// ```
-/// use stripe_chat_message::Capabilities;
+/// use stripe_chat_message::{Capabilities, Rate};
 /// let webhook = Capabilities::SEND_ONLY;
 /// assert!(!webhook.update && !webhook.thread);
 /// assert!(Capabilities::FULL.update);
+///
+/// let bot = Capabilities::FULL.with_rate(Rate::per_second(1));
+/// assert_eq!(bot.rate.map(Rate::per_second_f64), Some(1.0));
+/// let matrix = Capabilities::FULL.with_link_buttons(false).with_interactive(false);
+/// assert!(matrix.update && !matrix.link_buttons);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Capabilities {
     /// `update` edits a delivered message in place.
     pub update: bool,
@@ -112,24 +121,162 @@ pub struct Capabilities {
     pub link_buttons: bool,
     /// Callback buttons reach stripe-chat when clicked.
     pub interactive: bool,
+    /// The pace the platform asks of one destination (Slack: one message a second per channel),
+    /// which callers keep to unless told otherwise; `None` when it documents none.
+    #[serde(default)]
+    pub rate: Option<Rate>,
 }
 
 impl Capabilities {
-    /// Send only: no update, no thread, link buttons, no callbacks (incoming webhooks).
+    /// Send only: no update, no thread, link buttons, no callbacks (incoming webhooks), no pace.
     pub const SEND_ONLY: Capabilities = Capabilities {
         update: false,
         thread: false,
         link_buttons: true,
         interactive: false,
+        rate: None,
     };
 
-    /// Everything.
+    /// Everything, at no particular pace.
     pub const FULL: Capabilities = Capabilities {
         update: true,
         thread: true,
         link_buttons: true,
         interactive: true,
+        rate: None,
     };
+
+    /// The same, with `update` set.
+    ///
+    /// ```
+    /// assert!(stripe_chat_message::Capabilities::SEND_ONLY.with_update(true).update);
+    /// ```
+    pub const fn with_update(mut self, update: bool) -> Self {
+        self.update = update;
+        self
+    }
+
+    /// The same, with `thread` set.
+    ///
+    /// ```
+    /// assert!(!stripe_chat_message::Capabilities::FULL.with_thread(false).thread);
+    /// ```
+    pub const fn with_thread(mut self, thread: bool) -> Self {
+        self.thread = thread;
+        self
+    }
+
+    /// The same, with `link_buttons` set.
+    ///
+    /// ```
+    /// assert!(!stripe_chat_message::Capabilities::FULL.with_link_buttons(false).link_buttons);
+    /// ```
+    pub const fn with_link_buttons(mut self, link_buttons: bool) -> Self {
+        self.link_buttons = link_buttons;
+        self
+    }
+
+    /// The same, with `interactive` set.
+    ///
+    /// ```
+    /// assert!(!stripe_chat_message::Capabilities::FULL.with_interactive(false).interactive);
+    /// ```
+    pub const fn with_interactive(mut self, interactive: bool) -> Self {
+        self.interactive = interactive;
+        self
+    }
+
+    /// The same, asking callers to keep to `rate`.
+    ///
+    /// ```
+    /// use stripe_chat_message::{Capabilities, Rate};
+    /// assert_eq!(Capabilities::FULL.with_rate(Rate::per_second(1)).rate, Some(Rate::per_second(1)));
+    /// ```
+    pub const fn with_rate(mut self, rate: Rate) -> Self {
+        self.rate = Some(rate);
+        self
+    }
+}
+
+/// A pace: at most a number of messages per period.
+///
+/// ```
+/// use std::time::Duration;
+/// use stripe_chat_message::Rate;
+/// let discord = Rate::new(5, Duration::from_secs(2));
+/// assert_eq!(discord.per_second_f64(), 2.5);
+/// assert_eq!(discord.interval(), Duration::from_millis(400));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Rate {
+    messages: u32,
+    per: Duration,
+}
+
+impl Rate {
+    /// At most `messages` (at least 1) per `per` (at least a nanosecond).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rate = stripe_chat_message::Rate::new(0, Duration::ZERO);
+    /// assert_eq!((rate.messages(), rate.per()), (1, Duration::from_nanos(1)));
+    /// ```
+    pub const fn new(messages: u32, per: Duration) -> Self {
+        Rate {
+            messages: if messages == 0 { 1 } else { messages },
+            per: if per.is_zero() {
+                Duration::from_nanos(1)
+            } else {
+                per
+            },
+        }
+    }
+
+    /// At most `messages` a second.
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_message::Rate::per_second(1).per_second_f64(), 1.0);
+    /// ```
+    pub const fn per_second(messages: u32) -> Self {
+        Rate::new(messages, Duration::from_secs(1))
+    }
+
+    /// How many messages per period.
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_message::Rate::per_second(3).messages(), 3);
+    /// ```
+    pub const fn messages(self) -> u32 {
+        self.messages
+    }
+
+    /// The period.
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_message::Rate::per_second(3).per().as_secs(), 1);
+    /// ```
+    pub const fn per(self) -> Duration {
+        self.per
+    }
+
+    /// Messages per second.
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_message::Rate::per_second(2).per_second_f64(), 2.0);
+    /// ```
+    pub fn per_second_f64(self) -> f64 {
+        f64::from(self.messages) / self.per.as_secs_f64()
+    }
+
+    /// The time between two messages kept evenly apart.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert_eq!(stripe_chat_message::Rate::per_second(4).interval(), Duration::from_millis(250));
+    /// ```
+    pub fn interval(self) -> Duration {
+        self.per / self.messages
+    }
 }
 
 /// How a delivery failed, which decides what the caller does next.

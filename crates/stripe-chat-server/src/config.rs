@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use stripe_chat_events::{WebhookSecret, WebhookVerifier};
-use stripe_chat_message::{ChatProvider, Secret, Settings};
+use stripe_chat_message::{ChatProvider, Rate, Secret, Settings};
 use stripe_chat_redact::RedactionConfig;
 use stripe_chat_route::{Digest, Route, Routes};
 
@@ -725,8 +725,8 @@ fn destination(
             ConfigError::new(e.key(), e.problem())
         })?;
     let file_path = provider.local_path().map(Path::to_path_buf);
-    // Slack posts about one message per second per channel; stay under it unless told otherwise.
-    let max_per_second = max_per_second.or((provider.platform() == "slack").then_some(1.0));
+    // The platform's own pace (Slack: a message a second per channel), unless told otherwise.
+    let max_per_second = max_per_second.or(provider.capabilities().rate.map(Rate::per_second_f64));
     Ok(Destination {
         name,
         provider,
@@ -1054,5 +1054,16 @@ secret_env = "T_HOOK_SECRET"
         let slack = config.destination("billing").expect("configured");
         assert_eq!(slack.max_per_second, Some(1.0));
         assert!(!format!("{config:?}").contains("xoxb-1"));
+    }
+
+    #[test]
+    fn a_destination_keeps_to_its_platforms_pace_unless_it_sets_its_own() {
+        let text = format!(
+            "{MINIMAL}\n[[destinations]]\nname = \"billing\"\nprovider = \"slack\"\ntoken = \"xoxb-1\"\nchannel = \"C1\"\nmax_per_second = 0.5\n"
+        );
+        let config = ServiceConfig::from_toml_with_env(&text, no_env).expect("valid");
+        let paced = |name| config.destination(name).expect("configured").max_per_second;
+        assert_eq!(paced("billing"), Some(0.5), "its own setting wins");
+        assert_eq!(paced("log"), None, "the file asks for no pace");
     }
 }

@@ -10,8 +10,8 @@ use reqwest::header::CONTENT_TYPE;
 use serde_json::{Map, Value, json};
 use stripe_chat_http::{DEFAULT_RATE_LIMIT_DELAY, classify_status, from_reqwest, retry_after};
 use stripe_chat_message::{
-    Capabilities, ChatMessage, ChatProvider, DeliveryError, ErrorKind, MessageRef, RenderError,
-    Renderer, Secret, async_trait,
+    Capabilities, ChatMessage, ChatProvider, DeliveryError, ErrorKind, MessageRef, Rate,
+    RenderError, Renderer, Secret, async_trait,
 };
 
 use crate::config::SlackMode;
@@ -31,6 +31,14 @@ pub const DEFAULT_API_BASE: &str = "https://slack.com/api";
 /// assert_eq!(stripe_chat_slack::DEFAULT_TIMEOUT.as_secs(), 10);
 /// ```
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Slack's pace for posting: about one message a second per channel, for the Web API and for
+/// incoming webhooks alike (short bursts are tolerated; sustained ones answer 429).
+///
+/// ```
+/// assert_eq!(stripe_chat_slack::RATE, stripe_chat_message::Rate::per_second(1));
+/// ```
+pub const RATE: Rate = Rate::per_second(1);
 
 const PLATFORM: &str = "slack";
 const WEBHOOK: &str = "slack incoming webhook";
@@ -582,11 +590,12 @@ impl Renderer for SlackProvider {
 impl ChatProvider for SlackProvider {
     /// Bot mode: [`Capabilities::FULL`] (callback buttons need the Slack app's interactivity
     /// request URL set to stripe-chat's interactions endpoint). Webhook mode:
-    /// [`Capabilities::SEND_ONLY`].
+    /// [`Capabilities::SEND_ONLY`]. Both at Slack's pace, [`RATE`]: one message a second per
+    /// channel.
     fn capabilities(&self) -> Capabilities {
         match self.target {
-            Target::Bot { .. } => Capabilities::FULL,
-            Target::Webhook { .. } => Capabilities::SEND_ONLY,
+            Target::Bot { .. } => Capabilities::FULL.with_rate(RATE),
+            Target::Webhook { .. } => Capabilities::SEND_ONLY.with_rate(RATE),
         }
     }
 

@@ -102,7 +102,7 @@ pub mod limits;
 mod render;
 mod validate;
 
-pub use client::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, SlackProvider, api_error_kind};
+pub use client::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, RATE, SlackProvider, api_error_kind};
 pub use config::{ConfigError, SlackConfig, SlackMode};
 pub use factory::SlackFactory;
 pub use render::SlackRenderer;

@@ -43,6 +43,7 @@ fn a_bot_config_with_token_env_builds_a_bot_provider() {
     assert_eq!(slack.channel(), Some("C0123456789"));
     assert_eq!(slack.timeout(), Duration::from_secs(3));
     assert!(slack.capabilities().update);
+    assert_eq!(slack.capabilities().rate, Some(stripe_chat_slack::RATE));
     assert!(!format!("{slack:?}").contains(TOKEN));
 }
 
@@ -147,6 +148,7 @@ fn webhook_mode_takes_the_url_from_the_file_or_the_environment() {
         .expect("valid");
     assert_eq!(from_file.mode(), SlackMode::Webhook);
     assert!(!from_file.capabilities().thread);
+    assert_eq!(from_file.capabilities().rate, Some(stripe_chat_slack::RATE));
     assert!(!format!("{from_file:?}").contains("Qm7Rt2Xv"));
 
     let from_env = parse("mode = \"webhook\"\nwebhook_url_env = \"SLACK_WEBHOOK_URL\"")

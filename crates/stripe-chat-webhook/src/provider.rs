@@ -233,12 +233,7 @@ impl ChatProvider for WebhookProvider {
     /// stay in the message); callback buttons need stripe-chat's interaction endpoints, which a
     /// generic receiver does not call.
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            update: true,
-            thread: true,
-            link_buttons: true,
-            interactive: false,
-        }
+        Capabilities::FULL.with_interactive(false)
     }
 
     async fn send(
