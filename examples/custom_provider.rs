@@ -11,6 +11,7 @@
 //! delivers it to a stand-in of the service on localhost: no account, no network.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use stripe_chat::events::StripeEvent;
 use stripe_chat::message::text::{char_len, truncate};
 use stripe_chat::message::{
     Capabilities, ChatMessage, ChatProvider, ConfigError, DeliveryError, MessageRef,
-    ProviderFactory, RenderError, Renderer, Secret, Settings, async_trait,
+    ProviderFactory, RenderError, Renderer, Secret, SecretSource, Settings, async_trait,
 };
 use stripe_chat::{Pipeline, RenderConfig};
 
@@ -208,12 +209,15 @@ impl ChatProvider for NotifyProvider {
 }
 
 /// `provider = "notify"` in a destination of stripe-chat's configuration: the service's
-/// `base_url`, and `token_env`, the environment variable holding the token.
+/// `base_url`, and its token as every adapter takes a secret: inline (`token`), from an
+/// environment variable (`token_env`) or from a file (`token_file`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NotifyConfig {
     base_url: String,
-    token_env: String,
+    token: Option<Secret>,
+    token_env: Option<String>,
+    token_file: Option<PathBuf>,
     #[serde(default = "default_timeout_secs")]
     timeout_secs: u64,
 }
@@ -232,12 +236,16 @@ impl ProviderFactory for NotifyFactory {
 
     fn build(&self, settings: &Settings<'_>) -> Result<Arc<dyn ChatProvider>, ConfigError> {
         let config: NotifyConfig = settings.parse()?;
-        let token = settings
-            .env(&config.token_env)
-            .filter(|token| !token.trim().is_empty())
-            .ok_or_else(|| ConfigError::unset("token_env", &config.token_env))?;
+        let token = SecretSource::from_keys(
+            "token",
+            config.token.as_ref(),
+            config.token_env.as_deref(),
+            config.token_file.as_deref(),
+        )?
+        .ok_or_else(|| ConfigError::missing("token", "set token, token_env or token_file"))?
+        .read("token", settings.env_lookup())?;
         let timeout = Duration::from_secs(config.timeout_secs);
-        let notify = NotifyProvider::new(&config.base_url, Secret::new(token.trim()), timeout)
+        let notify = NotifyProvider::new(&config.base_url, token, timeout)
             .map_err(|e| ConfigError::invalid("timeout_secs", e.message()))?;
         Ok(Arc::new(notify))
     }

@@ -41,10 +41,7 @@ impl ProviderFactory for DiscordFactory {
 
     fn build(&self, settings: &Settings<'_>) -> Result<Arc<dyn ChatProvider>, ConfigError> {
         let config: DiscordConfig = settings.parse()?;
-        let discord = config
-            .build_with_env(settings.env_lookup())
-            .map_err(|e| ConfigError::invalid("", e.to_string()))?;
-        Ok(Arc::new(discord))
+        Ok(Arc::new(config.build_with_env(settings.env_lookup())?))
     }
 
     fn renderer(&self, options: &Settings<'_>) -> Result<Box<dyn Renderer>, ConfigError> {

@@ -22,7 +22,8 @@
 //!
 //! ```toml
 //! [discord]
-//! webhook_url_env = "STRIPE_CHAT_DISCORD_WEBHOOK_URL"  # or webhook_url = "https://discord.com/api/webhooks/{id}/{token}"
+//! webhook_url_env = "STRIPE_CHAT_DISCORD_WEBHOOK_URL"  # or webhook_url_file = "/run/secrets/discord_webhook_url",
+//!                                                     # or webhook_url = "https://discord.com/api/webhooks/{id}/{token}"
 //! thread_id = "1000000000000000001"   # optional: post into this thread or forum post
 //! username = "Stripe"                 # optional: must not contain "discord" or "clyde"
 //! avatar_url = "https://example.com/stripe.png"
@@ -32,7 +33,7 @@
 //! ```
 //!
 //! The webhook URL is a secret: keep it in the environment (`webhook_url_env` names the
-//! variable, e.g. `STRIPE_CHAT_DISCORD_WEBHOOK_URL`). Only its `/webhooks/{id}/{token}` part is
+//! variable, e.g. `STRIPE_CHAT_DISCORD_WEBHOOK_URL`) or in a file (`webhook_url_file`). Only its `/webhooks/{id}/{token}` part is
 //! used; requests go to `api_base`. See [`DiscordConfig`] for every key.
 //!
 //! # Errors
@@ -103,7 +104,8 @@ mod render;
 mod validate;
 
 pub use client::DiscordProvider;
-pub use config::{ConfigError, DEFAULT_API_BASE, DEFAULT_TIMEOUT_SECS, DiscordConfig};
+pub use config::{DEFAULT_API_BASE, DEFAULT_TIMEOUT_SECS, DiscordConfig};
 pub use factory::DiscordFactory;
 pub use render::DiscordRenderer;
+pub use stripe_chat_message::ConfigError;
 pub use validate::validate_limits;

@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use stripe_chat_discord::{ConfigError, DiscordConfig, DiscordProvider};
+use stripe_chat_discord::{DiscordConfig, DiscordProvider};
 use stripe_chat_message::{
-    Action, ChatMessage, ChatProvider, DeliveryError, ErrorKind, MessageRef, ObjectRef, Secret,
+    Action, ChatMessage, ChatProvider, ConfigErrorKind, DeliveryError, ErrorKind, MessageRef,
+    ObjectRef, Secret,
 };
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -525,14 +526,9 @@ fn a_variable_that_does_not_hold_a_webhook_url_is_refused_without_showing_it() {
     // PATH is set in every test environment and is not a webhook URL.
     let config = DiscordConfig::default().webhook_url_env("PATH");
     let error = config.build().unwrap_err();
-    assert!(
-        matches!(
-            error,
-            ConfigError::Invalid {
-                key: "webhook_url_env",
-                ..
-            }
-        ),
+    assert_eq!(
+        (error.kind(), error.key()),
+        (ConfigErrorKind::Invalid, "webhook_url_env"),
         "{error}"
     );
     if let Ok(path) = std::env::var("PATH") {

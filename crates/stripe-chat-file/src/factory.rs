@@ -54,10 +54,7 @@ impl ProviderFactory for FileFactory {
 
     fn build(&self, settings: &Settings<'_>) -> Result<Arc<dyn ChatProvider>, ConfigError> {
         let config: FileConfig = settings.parse()?;
-        let file = config
-            .build()
-            .map_err(|e| ConfigError::invalid("", e.to_string()))?;
-        Ok(Arc::new(file))
+        Ok(Arc::new(config.build()?))
     }
 
     fn renderer(&self, options: &Settings<'_>) -> Result<Box<dyn Renderer>, ConfigError> {

@@ -8,12 +8,12 @@ use serde::Deserialize;
 use serde_json::Value;
 use stripe_chat_http::from_reqwest;
 use stripe_chat_message::{
-    Capabilities, ChatMessage, ChatProvider, DeliveryError, MessageRef, RenderError, Renderer,
-    Secret, async_trait,
+    Capabilities, ChatMessage, ChatProvider, ConfigError, DeliveryError, MessageRef, RenderError,
+    Renderer, Secret, async_trait,
 };
 
 use crate::config::MatrixConfig;
-use crate::error::{ConfigError, classify};
+use crate::error::classify;
 use crate::relations::{edit, thread_reply};
 use crate::render::{MatrixRenderer, MsgType};
 use crate::txn::{content_txn_id, edit_txn_id, thread_txn_id, txn_id};

@@ -39,10 +39,7 @@ impl ProviderFactory for MatrixFactory {
 
     fn build(&self, settings: &Settings<'_>) -> Result<Arc<dyn ChatProvider>, ConfigError> {
         let config: MatrixConfig = settings.parse()?;
-        let matrix = config
-            .build_with_env(settings.env_lookup())
-            .map_err(|e| ConfigError::invalid("", e.to_string()))?;
-        Ok(Arc::new(matrix))
+        Ok(Arc::new(config.build_with_env(settings.env_lookup())?))
     }
 
     fn renderer(&self, options: &Settings<'_>) -> Result<Box<dyn Renderer>, ConfigError> {

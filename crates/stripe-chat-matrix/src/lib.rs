@@ -49,7 +49,8 @@
 //! [matrix]
 //! homeserver = "https://matrix.example.org"
 //! room_id = "!ops:example.org"                    # the room's id, not an alias
-//! access_token_env = "STRIPE_CHAT_MATRIX_TOKEN"   # or access_token = "syt_..." (a secret)
+//! access_token_env = "STRIPE_CHAT_MATRIX_TOKEN"   # or access_token_file = "/run/secrets/matrix_token",
+//!                                                 # or access_token = "syt_..." (a secret)
 //! msgtype = "m.notice"                            # m.notice (default) or m.text
 //! # destination = "ops"                           # default: the room id
 //! # timeout_secs = 10
@@ -145,9 +146,9 @@ mod validate;
 
 pub use client::MatrixProvider;
 pub use config::{DEFAULT_TIMEOUT_SECS, MatrixConfig};
-pub use error::ConfigError;
 pub use factory::MatrixFactory;
 pub use relations::{edit, thread_reply};
 pub use render::{MatrixRenderer, MsgType, escape_html};
+pub use stripe_chat_message::ConfigError;
 pub use txn::{content_txn_id, edit_txn_id, thread_txn_id, txn_id};
 pub use validate::validate_limits;

@@ -15,7 +15,8 @@
 //! - [`ProviderFactory`]: what an adapter crate exports so that configuration can name it
 //!   (`provider = "slack"`); a [`ProviderRegistry`] holds factories by name and builds adapters
 //!   from their [`Settings`]. [`ConfigError`] is the one error shape of every adapter's
-//!   configuration.
+//!   configuration, and [`SecretSource`] the one way its secrets are read (inline, `*_env` or
+//!   `*_file`).
 //! - [`text`]: helpers adapters share (truncation on character boundaries, UTC time formatting,
 //!   cleaning of control and bidirectional characters, checks of URLs).
 //! - [`budget`]: the size of a rendered body as JSON, and the least trimmed body that fits a limit.
@@ -52,7 +53,7 @@ pub mod text;
 
 /// Re-exported so adapters implement [`ChatProvider`] with the same macro version.
 pub use async_trait::async_trait;
-pub use config::{ConfigError, ConfigErrorKind};
+pub use config::{ConfigError, ConfigErrorKind, SecretSource};
 pub use provider::{
     Capabilities, ChatProvider, DeliveryError, ErrorKind, MessageRef, Rate, Secret,
 };

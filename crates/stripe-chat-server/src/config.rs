@@ -964,6 +964,83 @@ secret_env = "T_HOOK_SECRET"
         }
     }
 
+    #[test]
+    fn no_adapter_configuration_shows_a_secret_in_its_debug() {
+        fn hidden<T: serde::de::DeserializeOwned + fmt::Debug>(text: &str) {
+            let config: T = toml::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let shown = format!("{config:?}");
+            assert!(!shown.contains("s3cr3t"), "{shown}");
+        }
+        hidden::<stripe_chat_slack::SlackConfig>("token = \"xoxb-s3cr3t\"\nchannel = \"C1\"");
+        hidden::<stripe_chat_slack::SlackConfig>(
+            "mode = \"webhook\"\nwebhook_url = \"https://hooks.slack.com/services/T/B/s3cr3t\"",
+        );
+        hidden::<stripe_chat_teams::TeamsConfig>(
+            "webhook_url = \"https://prod-00.westus.logic.azure.com/workflows/1?sig=s3cr3t\"",
+        );
+        hidden::<stripe_chat_discord::DiscordConfig>(
+            "webhook_url = \"https://discord.com/api/webhooks/1/s3cr3t\"",
+        );
+        hidden::<stripe_chat_matrix::MatrixConfig>(
+            "homeserver = \"https://matrix.example.org\"\nroom_id = \"!r:example.org\"\naccess_token = \"syt_s3cr3t\"",
+        );
+        hidden::<stripe_chat_webhook::WebhookConfig>(
+            "url = \"https://erp.example.com/hook?key=s3cr3t\"\nsecret = \"s3cr3t-0123456789abcdef\"",
+        );
+    }
+
+    #[test]
+    fn an_unreadable_secret_file_names_the_destination_the_key_and_the_file() {
+        let text = format!(
+            "{MINIMAL}\n[[destinations]]\nname = \"ops\"\nprovider = \"matrix\"\nhomeserver = \"https://matrix.example.org\"\nroom_id = \"!ops:example.org\"\naccess_token_file = \"/run/secrets/no-such-matrix-token\"\n"
+        );
+        let err = ServiceConfig::from_toml_with_env(&text, no_env).expect_err("unreadable");
+        assert_eq!(err.key, "destinations[1] \"ops\".access_token_file");
+        assert!(
+            err.problem
+                .starts_with("cannot read /run/secrets/no-such-matrix-token:"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_adapter_reads_its_secrets_from_files() {
+        let dir = std::env::temp_dir().join(format!("stripe-chat-secrets-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a directory");
+        let mut text = MINIMAL.to_owned();
+        for (name, table) in FROM_ENV.split("[[destinations]]").skip(1).enumerate() {
+            let mut table = table.to_owned();
+            for variable in [
+                "T_SLACK",
+                "T_TEAMS",
+                "T_DISCORD",
+                "T_MATRIX",
+                "T_HOOK_URL",
+                "T_HOOK_SECRET",
+            ] {
+                let path = dir.join(variable);
+                std::fs::write(
+                    &path,
+                    format!("{}\n", injected(variable).unwrap_or_default()),
+                )
+                .expect("written");
+                table = table.replace(
+                    &format!("_env = \"{variable}\""),
+                    &format!("_file = {:?}", path.display().to_string()),
+                );
+            }
+            assert!(table.contains("_file"), "destination {name}: {table}");
+            text.push_str("[[destinations]]");
+            text.push_str(&table);
+        }
+        let config = ServiceConfig::from_toml_with_env(&text, no_env);
+        std::fs::remove_dir_all(&dir).expect("removed");
+        let config = config.expect("valid");
+        assert_eq!(config.destinations.len(), 6);
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+    }
+
     fn with_route(route: &str) -> String {
         MINIMAL.replace(
             "events = [\"*\"]\n",

@@ -43,10 +43,7 @@ impl ProviderFactory for SlackFactory {
 
     fn build(&self, settings: &Settings<'_>) -> Result<Arc<dyn ChatProvider>, ConfigError> {
         let config: SlackConfig = settings.parse()?;
-        let slack = config
-            .build_with_env(settings.env_lookup())
-            .map_err(|e| ConfigError::invalid("", e.to_string()))?;
-        Ok(Arc::new(slack))
+        Ok(Arc::new(config.build_with_env(settings.env_lookup())?))
     }
 
     fn renderer(&self, options: &Settings<'_>) -> Result<Box<dyn Renderer>, ConfigError> {

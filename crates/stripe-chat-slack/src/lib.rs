@@ -32,20 +32,23 @@
 //! ```toml
 //! [slack]
 //! mode = "bot"                  # or "webhook"
-//! token_env = "SLACK_BOT_TOKEN" # the environment variable holding the bot token (or `token = "xoxb-..."`)
+//! token_env = "SLACK_BOT_TOKEN" # the environment variable holding the bot token
+//!                               # (or `token_file = "/run/secrets/slack_bot_token"`, or `token = "xoxb-..."`)
 //! channel = "C0123456789"       # a channel id; the bot must be a member
 //! timeout_secs = 10             # per request (default 10)
 //! # api_base = "https://slack.com/api"
 //!
 //! # Incoming webhook instead:
 //! # mode = "webhook"
-//! # webhook_url_env = "SLACK_WEBHOOK_URL"  # or `webhook_url = "https://hooks.slack.com/services/..."`
+//! # webhook_url_env = "SLACK_WEBHOOK_URL"  # or `webhook_url_file`, or `webhook_url = "https://hooks.slack.com/services/..."`
 //! ```
 //!
 //! The bot token is usually taken from the environment variable `SLACK_BOT_TOKEN`, named by
-//! `token_env`. Unknown keys, and keys the chosen mode does not use, are refused; a missing
-//! secret is a start-up error naming the key (`slack.token: missing (set it or token_env)`).
-//! No `Debug`, log line or error shows the token or the webhook URL.
+//! `token_env`, or from a file named by `token_file` (a Docker or Kubernetes secret; its trailing
+//! newline is trimmed). Unknown keys, and keys the chosen mode does not use, are refused; a
+//! missing secret is a start-up error naming the key (`token: missing (the bot token: set token,
+//! token_env or token_file)`), an unset variable or unreadable file one naming the key and the
+//! variable or file. No `Debug`, log line or error shows the token or the webhook URL.
 //!
 //! ```
 //! use stripe_chat_message::{ChatMessage, ChatProvider, Renderer};
@@ -103,7 +106,8 @@ mod render;
 mod validate;
 
 pub use client::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, RATE, SlackProvider, api_error_kind};
-pub use config::{ConfigError, SlackConfig, SlackMode};
+pub use config::{SlackConfig, SlackMode};
 pub use factory::SlackFactory;
 pub use render::SlackRenderer;
+pub use stripe_chat_message::ConfigError;
 pub use validate::validate_limits;

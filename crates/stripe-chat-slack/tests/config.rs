@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use stripe_chat_message::{ChatMessage, ChatProvider, Secret};
+use stripe_chat_message::{ChatMessage, ChatProvider, ConfigErrorKind, Secret};
 use stripe_chat_slack::{ConfigError, SlackConfig, SlackMode};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -59,10 +59,10 @@ fn the_mode_defaults_to_bot_and_the_timeout_to_ten_seconds() {
 #[test]
 fn a_missing_token_names_the_key_and_how_to_set_it() {
     let error = build_error(&parse(r#"channel = "C1""#));
-    assert_eq!(error.key(), "slack.token");
+    assert_eq!(error.key(), "token");
     assert_eq!(
         error.to_string(),
-        "slack.token: missing (set it or token_env)"
+        "token: missing (the bot token: set token, token_env or token_file)"
     );
 }
 
@@ -76,12 +76,12 @@ fn an_unset_token_env_names_the_variable() {
     ));
     assert_eq!(
         error.to_string(),
-        "slack.token_env: the environment variable SLACK_BOT_TOKEN is not set or empty"
+        "token_env: the environment variable SLACK_BOT_TOKEN is not set or is empty"
     );
     let blank = parse("token_env = \"SLACK_BOT_TOKEN\"\nchannel = \"C1\"")
         .build_with_env(|_| Some("  ".into()))
         .expect_err("a blank variable is not a token");
-    assert_eq!(blank.key(), "slack.token_env");
+    assert_eq!(blank.key(), "token_env");
 }
 
 #[test]
@@ -91,16 +91,69 @@ fn a_token_and_a_token_env_together_are_refused() {
     )));
     assert_eq!(
         error.to_string(),
-        "slack.token: set either token or token_env, not both"
+        "token: set only one of token and token_env"
     );
 }
 
 #[test]
 fn a_token_that_cannot_be_sent_is_refused_without_showing_it() {
     let error = build_error(&parse("token = \"xoxb-1 Zk3nKp9Q\"\nchannel = \"C1\""));
-    assert_eq!(error.key(), "slack.token");
+    assert_eq!(error.key(), "token");
     assert!(!error.to_string().contains("Zk3nKp9Q"), "{error}");
     assert!(!format!("{error:?}").contains("Zk3nKp9Q"), "{error:?}");
+}
+
+#[test]
+fn the_token_and_the_webhook_url_can_come_from_files() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let token = dir.path().join("slack_bot_token");
+    std::fs::write(&token, format!("{TOKEN}\n")).expect("written");
+    let hook = dir.path().join("slack_webhook_url");
+    std::fs::write(&hook, format!("{HOOK}\n")).expect("written");
+
+    let bot = parse(&format!(
+        "token_file = {:?}\nchannel = \"C1\"",
+        token.display().to_string()
+    ))
+    .build_with_env(no_env)
+    .expect("valid");
+    assert_eq!(bot.mode(), SlackMode::Bot);
+    assert!(!format!("{bot:?}").contains(TOKEN));
+
+    let webhook = parse(&format!(
+        "mode = \"webhook\"\nwebhook_url_file = {:?}",
+        hook.display().to_string()
+    ))
+    .build_with_env(no_env)
+    .expect("valid");
+    assert_eq!(webhook.mode(), SlackMode::Webhook);
+}
+
+#[test]
+fn an_unreadable_token_file_names_the_key_and_the_file() {
+    let error = build_error(&parse(
+        "token_file = \"/run/secrets/no-such-slack-token\"\nchannel = \"C1\"",
+    ));
+    assert_eq!(error.kind(), ConfigErrorKind::Unreadable);
+    assert_eq!(error.key(), "token_file");
+    assert!(
+        error
+            .problem()
+            .starts_with("cannot read /run/secrets/no-such-slack-token:"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_token_in_two_places_is_refused() {
+    let error = build_error(&parse(&format!(
+        "token_env = \"SLACK_BOT_TOKEN\"\ntoken_file = \"/run/secrets/slack\"\nchannel = \"C1\"\n# {TOKEN}"
+    )));
+    assert_eq!(error.kind(), ConfigErrorKind::Conflict);
+    assert_eq!(
+        error.to_string(),
+        "token_env: set only one of token_env and token_file"
+    );
 }
 
 #[test]
@@ -110,7 +163,7 @@ fn bot_mode_needs_a_channel() {
         format!("token = \"{TOKEN}\"\nchannel = \" \""),
     ] {
         let error = build_error(&parse(&config));
-        assert_eq!(error.key(), "slack.channel", "{error}");
+        assert_eq!(error.key(), "channel", "{error}");
         assert!(!error.to_string().contains(TOKEN));
     }
 }
@@ -122,16 +175,17 @@ fn bot_mode_refuses_webhook_keys() {
     )));
     assert_eq!(
         error.to_string(),
-        "slack.webhook_url: not used in bot mode (remove it)"
+        "webhook_url: not used in bot mode (remove it)"
     );
 }
 
 #[test]
 fn webhook_mode_refuses_bot_keys() {
     for (extra, key) in [
-        ("channel = \"C1\"", "slack.channel"),
-        ("token_env = \"SLACK_BOT_TOKEN\"", "slack.token_env"),
-        ("api_base = \"https://slack.com/api\"", "slack.api_base"),
+        ("channel = \"C1\"", "channel"),
+        ("token_env = \"SLACK_BOT_TOKEN\"", "token_env"),
+        ("token_file = \"/run/secrets/slack\"", "token_file"),
+        ("api_base = \"https://slack.com/api\"", "api_base"),
     ] {
         let error = build_error(&parse(&format!(
             "mode = \"webhook\"\nwebhook_url = \"{HOOK}\"\n{extra}"
@@ -159,7 +213,7 @@ fn webhook_mode_takes_the_url_from_the_file_or_the_environment() {
     let missing = build_error(&parse("mode = \"webhook\""));
     assert_eq!(
         missing.to_string(),
-        "slack.webhook_url: missing (set it or webhook_url_env)"
+        "webhook_url: missing (the incoming webhook URL: set webhook_url, webhook_url_env or webhook_url_file)"
     );
 }
 
@@ -172,13 +226,13 @@ fn a_webhook_url_that_is_not_http_is_refused_without_showing_it() {
         let error = build_error(&parse(&format!(
             "mode = \"webhook\"\nwebhook_url = \"{url}\""
         )));
-        assert_eq!(error.key(), "slack.webhook_url");
+        assert_eq!(error.key(), "webhook_url");
         assert!(!error.to_string().contains("Qm7Rt2Xv"), "{error}");
     }
     let from_env = parse("mode = \"webhook\"\nwebhook_url_env = \"SLACK_WEBHOOK_URL\"")
         .build_with_env(|_| Some("not a url Qm7Rt2Xv".into()))
         .expect_err("not a URL");
-    assert_eq!(from_env.key(), "slack.webhook_url_env");
+    assert_eq!(from_env.key(), "webhook_url_env");
     assert!(!from_env.to_string().contains("Qm7Rt2Xv"), "{from_env}");
 }
 
@@ -187,7 +241,7 @@ fn an_api_base_that_is_not_http_is_refused() {
     let error = build_error(&parse(&format!(
         "token = \"{TOKEN}\"\nchannel = \"C1\"\napi_base = \"slack.com/api\""
     )));
-    assert_eq!(error.key(), "slack.api_base");
+    assert_eq!(error.key(), "api_base");
 }
 
 #[test]
@@ -196,7 +250,7 @@ fn a_timeout_outside_one_to_three_hundred_seconds_is_refused() {
         let error = build_error(&parse(&format!(
             "token = \"{TOKEN}\"\nchannel = \"C1\"\ntimeout_secs = {timeout}"
         )));
-        assert_eq!(error.key(), "slack.timeout_secs", "{timeout}");
+        assert_eq!(error.key(), "timeout_secs", "{timeout}");
     }
 }
 
@@ -205,7 +259,7 @@ fn unknown_keys_and_modes_are_refused_when_parsing() {
     for bad in [
         "chanel = \"C1\"",
         "mode = \"socket\"",
-        "token_file = \"/run/secrets/slack\"",
+        "token_path = \"/run/secrets/slack\"",
     ] {
         assert!(toml::from_str::<SlackConfig>(bad).is_err(), "{bad}");
     }

@@ -6,11 +6,11 @@ use std::time::Duration;
 use serde_json::Value;
 use stripe_chat_http::{EndpointError, classify_status, from_reqwest, retry_after};
 use stripe_chat_message::{
-    Capabilities, ChatMessage, ChatProvider, DeliveryError, MessageRef, RenderError, Renderer,
-    Secret, async_trait,
+    Capabilities, ChatMessage, ChatProvider, ConfigError, DeliveryError, MessageRef, RenderError,
+    Renderer, Secret, async_trait,
 };
 
-use crate::config::{ConfigError, DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS};
+use crate::config::{DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS};
 use crate::render::{CardVersion, TeamsRenderer};
 use crate::validate::validate_limits;
 
@@ -174,7 +174,7 @@ impl TeamsBuilder {
     /// use stripe_chat_message::Secret;
     /// use stripe_chat_teams::TeamsProvider;
     /// let error = TeamsProvider::workflows(Secret::new("http://example.logic.azure.com/w?sig=SECRETSIG")).build().unwrap_err();
-    /// assert_eq!(error.key, "webhook_url");
+    /// assert_eq!(error.key(), "webhook_url");
     /// assert!(!error.to_string().contains("SECRETSIG"));
     /// assert!(TeamsProvider::workflows(Secret::new("http://localhost:8080/w?sig=S")).build().is_ok());
     /// ```
@@ -184,9 +184,10 @@ impl TeamsBuilder {
 
     /// [`TeamsBuilder::build`], naming `url_key` when the URL is refused.
     pub(crate) fn build_for_key(self, url_key: &str) -> Result<TeamsProvider, ConfigError> {
-        let endpoint = check_url(self.url.expose()).map_err(|p| ConfigError::new(url_key, p))?;
+        let endpoint =
+            check_url(self.url.expose()).map_err(|p| ConfigError::invalid(url_key, p))?;
         if self.timeout.is_zero() || self.timeout > Duration::from_secs(MAX_TIMEOUT_SECS) {
-            return Err(ConfigError::new(
+            return Err(ConfigError::invalid(
                 "timeout_secs",
                 format!(
                     "must be more than 0 and at most {MAX_TIMEOUT_SECS} seconds, not {:?}",
@@ -196,7 +197,7 @@ impl TeamsBuilder {
         }
         // Fails only when TLS cannot be set up; reported against the URL the client is for.
         let http = stripe_chat_http::client(self.timeout)
-            .map_err(|e| ConfigError::new(url_key, e.message().to_owned()))?;
+            .map_err(|e| ConfigError::invalid(url_key, e.message()))?;
         Ok(TeamsProvider {
             url: self.url,
             endpoint,

@@ -43,19 +43,14 @@ impl ProviderFactory for TeamsFactory {
 
     fn build(&self, settings: &Settings<'_>) -> Result<Arc<dyn ChatProvider>, ConfigError> {
         let config: TeamsConfig = settings.parse()?;
-        let teams = config
-            .build_with_env(settings.env_lookup())
-            .map_err(|e| ConfigError::invalid("", e.to_string()))?;
-        Ok(Arc::new(teams))
+        Ok(Arc::new(config.build_with_env(settings.env_lookup())?))
     }
 
     fn renderer(&self, options: &Settings<'_>) -> Result<Box<dyn Renderer>, ConfigError> {
         let options: RenderOptions = options.parse()?;
         let version = match options.card_version.as_deref() {
             None => CardVersion::default(),
-            Some(text) => text
-                .parse()
-                .map_err(|e: crate::ConfigError| ConfigError::invalid("card_version", e.problem))?,
+            Some(text) => text.parse()?,
         };
         Ok(Box::new(TeamsRenderer::new().with_version(version)))
     }

@@ -29,12 +29,13 @@
 //! [teams]
 //! # The flow's HTTP URL, read from the environment (it carries its key, `sig=`).
 //! webhook_url_env = "STRIPE_CHAT_TEAMS_WEBHOOK_URL"
+//! # Or from a file: webhook_url_file = "/run/secrets/teams_webhook_url"
 //! # Or inline (keep the file private): webhook_url = "https://...logic.azure.com:443/workflows/...&sig=..."
 //! card_version = "1.4"   # or "1.5"
 //! timeout_secs = 10
 //! ```
 //!
-//! Set one of `webhook_url` and `webhook_url_env`. The URL must be `https://` (`http://` only for a
+//! Set one of `webhook_url`, `webhook_url_env` and `webhook_url_file`. The URL must be `https://` (`http://` only for a
 //! loopback host, for tests). Errors name the key and never show the URL, and neither does any
 //! `Debug` or delivery error.
 //!
@@ -113,7 +114,8 @@ mod render;
 mod validate;
 
 pub use client::{TeamsBuilder, TeamsProvider};
-pub use config::{ConfigError, DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS, TeamsConfig};
+pub use config::{DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS, TeamsConfig};
 pub use factory::TeamsFactory;
 pub use render::{CardVersion, TeamsRenderer, escape_markdown};
+pub use stripe_chat_message::ConfigError;
 pub use validate::validate_limits;

@@ -66,10 +66,7 @@ impl ProviderFactory for WebhookFactory {
 
     fn build(&self, settings: &Settings<'_>) -> Result<Arc<dyn ChatProvider>, ConfigError> {
         let config: WebhookConfig = settings.parse()?;
-        let webhook = config
-            .build_with_env(settings.env_lookup())
-            .map_err(|e| ConfigError::invalid("", e.to_string()))?;
-        Ok(Arc::new(webhook))
+        Ok(Arc::new(config.build_with_env(settings.env_lookup())?))
     }
 
     fn renderer(&self, options: &Settings<'_>) -> Result<Box<dyn Renderer>, ConfigError> {

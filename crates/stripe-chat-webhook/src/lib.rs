@@ -2,8 +2,8 @@
 //! HMAC-SHA256, to a URL of your choice, so any service can receive stripe-chat's messages.
 //!
 //! Main items:
-//! - [`WebhookConfig`] (from a configuration file; the URL and secret inline or from environment
-//!   variables) and [`WebhookBuilder`] (in code), checked into a [`WebhookProvider`].
+//! - [`WebhookConfig`] (from a configuration file; the URL and secret inline, from environment
+//!   variables or from files) and [`WebhookBuilder`] (in code), checked into a [`WebhookProvider`].
 //! - [`WebhookProvider`]: a [`ChatProvider`](stripe_chat_message::ChatProvider) with updates and
 //!   threads; no callback buttons.
 //! - [`Payload`]: the JSON body, for receivers to parse.
@@ -111,9 +111,7 @@ mod payload;
 mod provider;
 mod signature;
 
-pub use config::{
-    ConfigError, DEFAULT_NAME, MAX_TIMEOUT, MIN_SECRET_BYTES, WebhookBuilder, WebhookConfig,
-};
+pub use config::{DEFAULT_NAME, MAX_TIMEOUT, MIN_SECRET_BYTES, WebhookBuilder, WebhookConfig};
 pub use factory::WebhookFactory;
 pub use payload::{Payload, PayloadType, ThreadRef};
 pub use provider::{PLATFORM, USER_AGENT, WebhookProvider};
@@ -121,3 +119,4 @@ pub use signature::{
     DEFAULT_TOLERANCE, DELIVERY_HEADER, SIGNATURE_HEADER, SignatureError, sign, verify,
     verify_with_tolerance,
 };
+pub use stripe_chat_message::ConfigError;
