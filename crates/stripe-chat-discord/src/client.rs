@@ -10,10 +10,10 @@ use stripe_chat_message::{
     Secret, async_trait,
 };
 
-use crate::config::{DiscordConfig, Webhook, is_snowflake};
 use crate::error::{Operation, classify};
 use crate::render::DiscordRenderer;
 use crate::validate::validate_limits;
+use crate::webhook::{Webhook, is_snowflake};
 
 /// The platform name in [`MessageRef::provider`].
 const PLATFORM: &str = "discord";
@@ -22,11 +22,11 @@ const PLATFORM: &str = "discord";
 const MODE: &str = "a Discord webhook";
 
 /// Delivers [`ChatMessage`]s through one Discord webhook: execute (`POST ?wait=true`) to send,
-/// edit (`PATCH .../messages/{id}`) to update. Built by [`DiscordConfig::build`] (or
+/// edit (`PATCH .../messages/{id}`) to update. Built by [`DiscordConfig::build`](crate::DiscordConfig::build) (or
 /// [`DiscordProvider::webhook`] and the same builder).
 ///
 /// - **send** posts into the webhook's channel, or into the configured thread
-///   ([`DiscordConfig::thread_id`]), and returns `MessageRef { provider: "discord", id: <message
+///   ([`DiscordConfig::thread_id`](crate::DiscordConfig::thread_id)), and returns `MessageRef { provider: "discord", id: <message
 ///   id>, channel: <channel_id>, thread_root: <thread id when posted in a thread> }`.
 /// - **send in a thread**: a webhook cannot start a thread on a channel message, only post into
 ///   an existing thread. A reply goes into the thread the root message is in: its `thread_root`,
@@ -37,7 +37,7 @@ const MODE: &str = "a Discord webhook";
 /// - **update** edits a message this webhook sent (in its thread when it is in one), replacing
 ///   embed and buttons (an empty button list removes old buttons).
 /// - **buttons**: link buttons always (with `with_components=true` on webhooks not owned by an
-///   application); callback buttons only when [`interactive`](DiscordConfig::interactive).
+///   application); callback buttons only when [`interactive`](crate::DiscordConfig::interactive).
 ///
 /// Every body is rendered by [`DiscordRenderer`] and checked with [`validate_limits`] first; a
 /// body over a limit is `Permanent` without a request. `Debug` shows the webhook id, never its
@@ -102,27 +102,6 @@ impl fmt::Debug for DiscordProvider {
 }
 
 impl DiscordProvider {
-    /// Starts configuring a provider for the webhook at `url`
-    /// (`https://discord.com/api/webhooks/{id}/{token}`); finish with [`DiscordConfig::build`].
-    ///
-    /// ```
-    /// use stripe_chat_discord::DiscordProvider;
-    /// use stripe_chat_message::Secret;
-    /// let provider = DiscordProvider::webhook(Secret::new(
-    ///     "https://discord.com/api/webhooks/123456789012345678/SECRETTOKEN",
-    /// ))
-    /// .build()?;
-    /// assert_eq!(
-    ///     format!("{provider:?}"),
-    ///     "DiscordProvider { webhook_id: \"123456789012345678\", api_base: \"https://discord.com/api/v10\", thread_id: None, interactive: false, \
-    ///      timeout: 10s, renderer: DiscordRenderer { username: None, avatar_url: None, interactive: false } }"
-    /// );
-    /// # Ok::<(), stripe_chat_discord::ConfigError>(())
-    /// ```
-    pub fn webhook(url: Secret) -> DiscordConfig {
-        DiscordConfig::default().webhook_url(url)
-    }
-
     pub(crate) fn from_parts(
         renderer: DiscordRenderer,
         http: reqwest::Client,

@@ -18,6 +18,7 @@ use stripe_chat_message::{ConfigError, Secret, SecretSource};
 
 use crate::client::DiscordProvider;
 use crate::render::DiscordRenderer;
+use crate::webhook::{is_snowflake, parse_webhook_url};
 
 /// Where Discord's API lives, unless [`DiscordConfig::api_base`] says otherwise.
 ///
@@ -35,12 +36,6 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
 
 /// The longest request timeout accepted, in seconds.
 const MAX_TIMEOUT_SECS: u64 = 300;
-
-/// Hosts a Discord webhook URL may name (and their `ptb.` / `canary.` subdomains).
-const DISCORD_HOSTS: [&str; 2] = ["discord.com", "discordapp.com"];
-
-/// The shape of a webhook URL, for error messages.
-const WEBHOOK_URL_SHAPE: &str = "https://discord.com/api/webhooks/{id}/{token}";
 
 /// The `[discord]` section of a configuration file, and the builder of a [`DiscordProvider`].
 ///
@@ -148,79 +143,6 @@ impl Default for DiscordConfig {
     }
 }
 
-/// A webhook URL taken apart: the id (not secret) and the token (secret).
-pub(crate) struct Webhook {
-    pub(crate) id: String,
-    pub(crate) token: Secret,
-}
-
-/// Whether `id` looks like a Discord snowflake (1 to 20 ASCII digits).
-pub(crate) fn is_snowflake(id: &str) -> bool {
-    (1..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// Whether `token` only has the characters Discord webhook tokens use, so it needs no encoding.
-fn is_token(token: &str) -> bool {
-    (1..=256).contains(&token.len())
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// Takes the id and token out of a webhook URL; `key` names where the URL came from.
-pub(crate) fn parse_webhook_url(url: &Secret, key: &str) -> Result<Webhook, ConfigError> {
-    let not_a_webhook = |why: &str| {
-        ConfigError::invalid(
-            key,
-            format!("is not a Discord webhook URL ({why}; expected {WEBHOOK_URL_SHAPE})"),
-        )
-    };
-    let parsed = Url::parse(url.expose().trim()).map_err(|_| not_a_webhook("not a URL"))?;
-    if parsed.scheme() != "https" {
-        return Err(not_a_webhook("not https"));
-    }
-    let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
-    let discord_host = DISCORD_HOSTS
-        .iter()
-        .any(|h| host == *h || host == format!("ptb.{h}") || host == format!("canary.{h}"));
-    if !discord_host {
-        return Err(not_a_webhook(
-            "not a discord.com host; to reach another server, set `api_base`",
-        ));
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(not_a_webhook("has user information"));
-    }
-    if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(not_a_webhook(
-            "has a query or fragment; give a thread in `thread_id`",
-        ));
-    }
-    let mut segments: Vec<&str> = parsed.path_segments().into_iter().flatten().collect();
-    if segments.last() == Some(&"") {
-        segments.pop();
-    }
-    let version_ok =
-        |v: &str| v.len() > 1 && v.starts_with('v') && v[1..].bytes().all(|b| b.is_ascii_digit());
-    let (id, token) = match segments.as_slice() {
-        ["api", "webhooks", id, token] => (*id, *token),
-        ["api", version, "webhooks", id, token] if version_ok(version) => (*id, *token),
-        _ => return Err(not_a_webhook("the path is not /api/webhooks/{id}/{token}")),
-    };
-    if !is_snowflake(id) {
-        return Err(not_a_webhook("the webhook id is not a number"));
-    }
-    if !is_token(token) {
-        return Err(not_a_webhook(
-            "the token has characters Discord tokens do not use",
-        ));
-    }
-    Ok(Webhook {
-        id: id.to_owned(),
-        token: Secret::new(token),
-    })
-}
-
 /// Checks `api_base`: `https`, or `http` on a loopback address, without user, query or fragment.
 fn parse_api_base(api_base: &str) -> Result<Url, ConfigError> {
     let invalid = |why: &str| ConfigError::invalid("api_base", format!("{why} ({api_base:?})"));
@@ -263,6 +185,29 @@ fn check_username(username: &str) -> Result<(), ConfigError> {
         }
     }
     Ok(())
+}
+
+impl DiscordProvider {
+    /// Starts configuring a provider for the webhook at `url`
+    /// (`https://discord.com/api/webhooks/{id}/{token}`); finish with [`DiscordConfig::build`].
+    ///
+    /// ```
+    /// use stripe_chat_discord::DiscordProvider;
+    /// use stripe_chat_message::Secret;
+    /// let provider = DiscordProvider::webhook(Secret::new(
+    ///     "https://discord.com/api/webhooks/123456789012345678/SECRETTOKEN",
+    /// ))
+    /// .build()?;
+    /// assert_eq!(
+    ///     format!("{provider:?}"),
+    ///     "DiscordProvider { webhook_id: \"123456789012345678\", api_base: \"https://discord.com/api/v10\", thread_id: None, interactive: false, \
+    ///      timeout: 10s, renderer: DiscordRenderer { username: None, avatar_url: None, interactive: false } }"
+    /// );
+    /// # Ok::<(), stripe_chat_discord::ConfigError>(())
+    /// ```
+    pub fn webhook(url: Secret) -> DiscordConfig {
+        DiscordConfig::default().webhook_url(url)
+    }
 }
 
 impl DiscordConfig {
@@ -403,7 +348,7 @@ impl DiscordConfig {
 
     /// [`DiscordConfig::build`], reading `webhook_url_env` through `env` instead of the process
     /// environment (for tests, or to take secrets from somewhere else). A variable that `env`
-    /// does not know, or whose value is blank, is an [`Unset`](ConfigErrorKind::Unset) error
+    /// does not know, or whose value is blank, is an [`Unset`](stripe_chat_message::ConfigErrorKind::Unset) error
     /// naming it; no error shows the token.
     ///
     /// ```
@@ -496,44 +441,6 @@ impl DiscordConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn parse(url: &str) -> Result<Webhook, ConfigError> {
-        parse_webhook_url(&Secret::new(url), "webhook_url")
-    }
-
-    #[test]
-    fn webhook_urls_as_discord_shows_them_parse() {
-        for url in [
-            "https://discord.com/api/webhooks/123456789012345678/Ab-c_D",
-            "https://discordapp.com/api/webhooks/123456789012345678/Ab-c_D",
-            "https://canary.discord.com/api/v10/webhooks/123456789012345678/Ab-c_D/",
-            "  https://ptb.discord.com/api/v9/webhooks/123456789012345678/Ab-c_D  ",
-        ] {
-            let webhook = parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
-            assert_eq!(webhook.id, "123456789012345678");
-            assert_eq!(webhook.token.expose(), "Ab-c_D");
-        }
-    }
-
-    #[test]
-    fn malformed_webhook_urls_are_refused_without_showing_the_token() {
-        for url in [
-            "http://discord.com/api/webhooks/1/SECRETTOKEN",
-            "https://discord.com.evil.test/api/webhooks/1/SECRETTOKEN",
-            "https://discord.com/api/webhooks/1/SECRETTOKEN?thread_id=2",
-            "https://discord.com/api/webhooks/abc/SECRETTOKEN",
-            "https://discord.com/api/webhooks/1/SECRETTOKEN/extra",
-            "https://discord.com/api/webhooks/1/SECRET%2FTOKEN",
-            "https://user:SECRETTOKEN@discord.com/api/webhooks/1/x",
-            "https://discord.com/webhooks/1/SECRETTOKEN",
-            "discord.com/api/webhooks/1/SECRETTOKEN",
-        ] {
-            let error = parse(url).err().unwrap_or_else(|| panic!("{url} accepted"));
-            assert_eq!(error.key(), "webhook_url");
-            assert!(!error.to_string().contains("SECRETTOKEN"), "{error}");
-            assert!(!format!("{error:?}").contains("SECRETTOKEN"), "{error:?}");
-        }
-    }
 
     fn env(name: &str) -> Option<String> {
         match name {
@@ -644,13 +551,5 @@ mod tests {
             let error = check_username(name).expect_err(name);
             assert_eq!(error.key(), "username");
         }
-    }
-
-    #[test]
-    fn snowflakes_are_digits_only() {
-        assert!(is_snowflake("1100000000000000001"));
-        assert!(!is_snowflake(""));
-        assert!(!is_snowflake("12/34"));
-        assert!(!is_snowflake("123456789012345678901"));
     }
 }

@@ -102,6 +102,7 @@ mod factory;
 pub mod limits;
 mod render;
 mod validate;
+mod webhook;
 
 pub use client::DiscordProvider;
 pub use config::{DEFAULT_API_BASE, DEFAULT_TIMEOUT_SECS, DiscordConfig};

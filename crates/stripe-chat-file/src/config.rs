@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use stripe_chat_message::ConfigError;
 
-use crate::FileProvider;
+use crate::provider::FileProvider;
+use crate::record::FileFormat;
 
 /// Where and how to append messages.
 ///
@@ -41,26 +42,6 @@ pub struct FileConfig {
     /// not of the machine.
     #[serde(default)]
     pub fsync: bool,
-}
-
-/// What each line of the file holds.
-///
-/// ```
-/// use stripe_chat_file::FileFormat;
-/// assert_eq!(FileFormat::default(), FileFormat::Message);
-/// let parsed: FileFormat = serde_json::from_str("\"message\"")?;
-/// assert_eq!(parsed, FileFormat::Message);
-/// assert!(serde_json::from_str::<FileFormat>("\"slack\"").is_err());
-/// # Ok::<(), serde_json::Error>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum FileFormat {
-    /// The provider-neutral message (as JSON) in an envelope: `written_at`, `id`, `thread_root`,
-    /// `update_of`, `message`. See [`Record`](crate::Record).
-    #[default]
-    Message,
 }
 
 impl FileConfig {

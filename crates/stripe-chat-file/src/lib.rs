@@ -91,8 +91,8 @@ mod factory;
 mod provider;
 mod record;
 
-pub use config::{FileConfig, FileFormat};
+pub use config::FileConfig;
 pub use factory::FileFactory;
 pub use provider::{FileProvider, PLATFORM};
-pub use record::{Record, records};
+pub use record::{FileFormat, Record, records};
 pub use stripe_chat_message::ConfigError;

@@ -8,9 +8,8 @@ use stripe_chat_message::{
     async_trait,
 };
 
-use crate::FileFormat;
 use crate::append::append_line;
-use crate::record::{LineKind, LineOut, line_id, now_rfc3339};
+use crate::record::{FileFormat, LineKind, LineOut, line_id, now_rfc3339};
 
 /// The platform name of the file destination, as in its [`MessageRef`]s.
 ///

@@ -8,6 +8,26 @@ use sha2::{Digest, Sha256};
 use stripe_chat_message::ChatMessage;
 use stripe_chat_message::text::format_rfc3339;
 
+/// What each line of the file holds.
+///
+/// ```
+/// use stripe_chat_file::FileFormat;
+/// assert_eq!(FileFormat::default(), FileFormat::Message);
+/// let parsed: FileFormat = serde_json::from_str("\"message\"")?;
+/// assert_eq!(parsed, FileFormat::Message);
+/// assert!(serde_json::from_str::<FileFormat>("\"slack\"").is_err());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FileFormat {
+    /// The provider-neutral message (as JSON) in an envelope: `written_at`, `id`, `thread_root`,
+    /// `update_of`, `message`. See [`Record`](crate::Record).
+    #[default]
+    Message,
+}
+
 /// One line of the file, as written by [`FileProvider`](crate::FileProvider): the envelope and the
 /// neutral message.
 ///

@@ -8,11 +8,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use stripe_chat_http::from_reqwest;
 use stripe_chat_message::{
-    Capabilities, ChatMessage, ChatProvider, ConfigError, DeliveryError, MessageRef, RenderError,
-    Renderer, Secret, async_trait,
+    Capabilities, ChatMessage, ChatProvider, DeliveryError, MessageRef, RenderError, Renderer,
+    Secret, async_trait,
 };
 
-use crate::config::MatrixConfig;
 use crate::error::classify;
 use crate::relations::{edit, thread_reply};
 use crate::render::{MatrixRenderer, MsgType};
@@ -101,22 +100,6 @@ struct SendAnswer {
 }
 
 impl MatrixProvider {
-    /// A provider posting `m.notice` messages to `room_id` on `homeserver` with the access token
-    /// `token`, under the destination name `room_id`, allowing each request
-    /// [`DEFAULT_TIMEOUT_SECS`](crate::DEFAULT_TIMEOUT_SECS). Checked like [`MatrixConfig::build`].
-    ///
-    /// ```
-    /// use stripe_chat_matrix::MatrixProvider;
-    /// use stripe_chat_message::Secret;
-    /// let provider = MatrixProvider::new("https://matrix.example.org", "!ops:example.org", Secret::new("syt_x"))?;
-    /// assert_eq!(provider.homeserver(), "https://matrix.example.org");
-    /// assert!(MatrixProvider::new("matrix.example.org", "!ops:example.org", Secret::new("syt_x")).is_err());
-    /// # Ok::<(), stripe_chat_matrix::ConfigError>(())
-    /// ```
-    pub fn new(homeserver: &str, room_id: &str, token: Secret) -> Result<Self, ConfigError> {
-        MatrixConfig::new(homeserver, room_id, token).build()
-    }
-
     pub(crate) fn from_parts(
         http: reqwest::Client,
         homeserver: String,

@@ -92,6 +92,24 @@ fn default_timeout_secs() -> u64 {
     DEFAULT_TIMEOUT_SECS
 }
 
+impl MatrixProvider {
+    /// A provider posting `m.notice` messages to `room_id` on `homeserver` with the access token
+    /// `token`, under the destination name `room_id`, allowing each request
+    /// [`DEFAULT_TIMEOUT_SECS`](crate::DEFAULT_TIMEOUT_SECS). Checked like [`MatrixConfig::build`].
+    ///
+    /// ```
+    /// use stripe_chat_matrix::MatrixProvider;
+    /// use stripe_chat_message::Secret;
+    /// let provider = MatrixProvider::new("https://matrix.example.org", "!ops:example.org", Secret::new("syt_x"))?;
+    /// assert_eq!(provider.homeserver(), "https://matrix.example.org");
+    /// assert!(MatrixProvider::new("matrix.example.org", "!ops:example.org", Secret::new("syt_x")).is_err());
+    /// # Ok::<(), stripe_chat_matrix::ConfigError>(())
+    /// ```
+    pub fn new(homeserver: &str, room_id: &str, token: Secret) -> Result<Self, ConfigError> {
+        MatrixConfig::new(homeserver, room_id, token).build()
+    }
+}
+
 impl MatrixConfig {
     /// A configuration posting to `room_id` on `homeserver` with `access_token`, everything else
     /// by default (the start of a builder; see also [`MatrixProvider::new`]).
@@ -145,7 +163,7 @@ impl MatrixConfig {
 
     /// [`MatrixConfig::build`], reading `access_token_env` through `env` instead of the process
     /// environment (for tests, or to take secrets from somewhere else). A variable that `env`
-    /// does not know, or whose value is blank, is an [`Unset`](ConfigErrorKind::Unset) error
+    /// does not know, or whose value is blank, is an [`Unset`](stripe_chat_message::ConfigErrorKind::Unset) error
     /// naming it; no error and no `Debug` shows the token.
     ///
     /// ```

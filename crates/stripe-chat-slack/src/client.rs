@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use reqwest::header::CONTENT_TYPE;
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use stripe_chat_http::{DEFAULT_RATE_LIMIT_DELAY, classify_status, from_reqwest, retry_after};
 use stripe_chat_message::{
@@ -14,7 +15,6 @@ use stripe_chat_message::{
     RenderError, Renderer, Secret, async_trait,
 };
 
-use crate::config::SlackMode;
 use crate::render::SlackRenderer;
 use crate::validate::validate_limits;
 
@@ -114,6 +114,42 @@ pub fn api_error_kind(code: &str) -> ErrorKind {
         ErrorKind::Transient
     } else {
         ErrorKind::Permanent
+    }
+}
+
+/// How stripe-chat posts to Slack.
+///
+/// ```
+/// use stripe_chat_slack::SlackMode;
+/// assert_eq!(SlackMode::default(), SlackMode::Bot);
+/// let mode: SlackMode = serde_json::from_str("\"webhook\"")?;
+/// assert_eq!(mode, SlackMode::Webhook);
+/// assert_eq!(mode.as_str(), "webhook");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum SlackMode {
+    /// A bot token (`xoxb-...`, scope `chat:write`) and the Web API: send, update, threads,
+    /// buttons.
+    #[default]
+    Bot,
+    /// An incoming webhook URL: send only, to the channel the webhook was created for.
+    Webhook,
+}
+
+impl SlackMode {
+    /// The name used in configuration files (`bot`, `webhook`).
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_slack::SlackMode::Bot.as_str(), "bot");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlackMode::Bot => "bot",
+            SlackMode::Webhook => "webhook",
+        }
     }
 }
 

@@ -7,46 +7,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use stripe_chat_message::{ConfigError, Secret, SecretSource};
 
-use crate::client::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, SlackProvider};
+use crate::client::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, SlackMode, SlackProvider};
 
 /// Longest request timeout the configuration accepts, in seconds.
 const MAX_TIMEOUT_SECS: u64 = 300;
-
-/// How stripe-chat posts to Slack.
-///
-/// ```
-/// use stripe_chat_slack::SlackMode;
-/// assert_eq!(SlackMode::default(), SlackMode::Bot);
-/// let mode: SlackMode = serde_json::from_str("\"webhook\"")?;
-/// assert_eq!(mode, SlackMode::Webhook);
-/// assert_eq!(mode.as_str(), "webhook");
-/// # Ok::<(), serde_json::Error>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum SlackMode {
-    /// A bot token (`xoxb-...`, scope `chat:write`) and the Web API: send, update, threads,
-    /// buttons.
-    #[default]
-    Bot,
-    /// An incoming webhook URL: send only, to the channel the webhook was created for.
-    Webhook,
-}
-
-impl SlackMode {
-    /// The name used in configuration files (`bot`, `webhook`).
-    ///
-    /// ```
-    /// assert_eq!(stripe_chat_slack::SlackMode::Bot.as_str(), "bot");
-    /// ```
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SlackMode::Bot => "bot",
-            SlackMode::Webhook => "webhook",
-        }
-    }
-}
 
 /// The Slack section of a configuration file, as written. [`SlackConfig::build`] checks it and
 /// gives the ready [`SlackProvider`].

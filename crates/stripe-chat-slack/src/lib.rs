@@ -105,8 +105,10 @@ pub mod limits;
 mod render;
 mod validate;
 
-pub use client::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, RATE, SlackProvider, api_error_kind};
-pub use config::{SlackConfig, SlackMode};
+pub use client::{
+    DEFAULT_API_BASE, DEFAULT_TIMEOUT, RATE, SlackMode, SlackProvider, api_error_kind,
+};
+pub use config::SlackConfig;
 pub use factory::SlackFactory;
 pub use render::SlackRenderer;
 pub use stripe_chat_message::ConfigError;

@@ -10,9 +10,22 @@ use stripe_chat_message::{
     Renderer, Secret, async_trait,
 };
 
-use crate::config::{DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS};
 use crate::render::{CardVersion, TeamsRenderer};
 use crate::validate::validate_limits;
+
+/// Request timeout when none is configured, in seconds.
+///
+/// ```
+/// assert_eq!(stripe_chat_teams::DEFAULT_TIMEOUT_SECS, 10);
+/// ```
+pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+
+/// The longest request timeout accepted, in seconds.
+///
+/// ```
+/// assert!(stripe_chat_teams::MAX_TIMEOUT_SECS >= stripe_chat_teams::DEFAULT_TIMEOUT_SECS);
+/// ```
+pub const MAX_TIMEOUT_SECS: u64 = 300;
 
 /// The platform name in [`MessageRef`]s and errors.
 const PLATFORM: &str = "teams";

@@ -2,28 +2,13 @@
 //! [`TeamsProvider`].
 
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use stripe_chat_message::{ConfigError, Secret, SecretSource};
 
-use crate::client::TeamsProvider;
+use crate::client::{DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS, TeamsProvider};
 use crate::render::CardVersion;
-
-/// Request timeout when none is configured, in seconds.
-///
-/// ```
-/// assert_eq!(stripe_chat_teams::DEFAULT_TIMEOUT_SECS, 10);
-/// ```
-pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
-
-/// The longest request timeout accepted, in seconds.
-///
-/// ```
-/// assert!(stripe_chat_teams::MAX_TIMEOUT_SECS >= stripe_chat_teams::DEFAULT_TIMEOUT_SECS);
-/// ```
-pub const MAX_TIMEOUT_SECS: u64 = 300;
 
 /// How to reach a Teams channel or chat through a **Workflows webhook** (Power Automate, trigger
 /// "When a Teams webhook request is received").
@@ -177,38 +162,6 @@ impl TeamsConfig {
             .with_card_version(self.card_version)
             .with_timeout(Duration::from_secs(self.timeout_secs))
             .build_for_key(&source.key_for("webhook_url"))
-    }
-}
-
-impl FromStr for CardVersion {
-    type Err = ConfigError;
-
-    /// `"1.4"` or `"1.5"`; anything else is refused (Teams renders nothing newer than 1.5).
-    ///
-    /// ```
-    /// use stripe_chat_teams::CardVersion;
-    /// assert_eq!("1.5".parse::<CardVersion>(), Ok(CardVersion::V1_5));
-    /// assert_eq!("1.6".parse::<CardVersion>().unwrap_err().key(), "card_version");
-    /// ```
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim() {
-            "1.4" => Ok(CardVersion::V1_4),
-            "1.5" => Ok(CardVersion::V1_5),
-            other => Err(ConfigError::invalid(
-                "card_version",
-                format!(
-                    "{other:?} is not supported: Teams renders Adaptive Cards \"1.4\" and \"1.5\""
-                ),
-            )),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for CardVersion {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse()
-            .map_err(|e: ConfigError| serde::de::Error::custom(e.problem()))
     }
 }
 

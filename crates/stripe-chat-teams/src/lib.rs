@@ -113,8 +113,8 @@ pub mod limits;
 mod render;
 mod validate;
 
-pub use client::{TeamsBuilder, TeamsProvider};
-pub use config::{DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS, TeamsConfig};
+pub use client::{DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS, TeamsBuilder, TeamsProvider};
+pub use config::TeamsConfig;
 pub use factory::TeamsFactory;
 pub use render::{CardVersion, TeamsRenderer, escape_markdown};
 pub use stripe_chat_message::ConfigError;

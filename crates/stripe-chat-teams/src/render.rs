@@ -2,10 +2,13 @@
 //!
 //! No I/O here: the same message always gives the same JSON, which the snapshot tests pin down.
 
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
 use stripe_chat_message::budget;
 use stripe_chat_message::text::{clean_lines, format_rfc3339, format_unix_utc, http_url, truncate};
-use stripe_chat_message::{ActionStyle, ChatMessage, RenderError, Renderer, Severity};
+use stripe_chat_message::{ActionStyle, ChatMessage, ConfigError, RenderError, Renderer, Severity};
 
 use crate::limits::{
     MAX_ACTION_TITLE_CHARS, MAX_ACTIONS, MAX_FACT_TITLE_CHARS, MAX_FACT_VALUE_CHARS, MAX_FACTS,
@@ -49,6 +52,38 @@ impl CardVersion {
             CardVersion::V1_4 => "1.4",
             CardVersion::V1_5 => "1.5",
         }
+    }
+}
+
+impl FromStr for CardVersion {
+    type Err = ConfigError;
+
+    /// `"1.4"` or `"1.5"`; anything else is refused (Teams renders nothing newer than 1.5).
+    ///
+    /// ```
+    /// use stripe_chat_teams::CardVersion;
+    /// assert_eq!("1.5".parse::<CardVersion>(), Ok(CardVersion::V1_5));
+    /// assert_eq!("1.6".parse::<CardVersion>().unwrap_err().key(), "card_version");
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "1.4" => Ok(CardVersion::V1_4),
+            "1.5" => Ok(CardVersion::V1_5),
+            other => Err(ConfigError::invalid(
+                "card_version",
+                format!(
+                    "{other:?} is not supported: Teams renders Adaptive Cards \"1.4\" and \"1.5\""
+                ),
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CardVersion {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse()
+            .map_err(|e: ConfigError| serde::de::Error::custom(e.problem()))
     }
 }
 
