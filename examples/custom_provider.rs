@@ -24,6 +24,7 @@ use stripe_chat::message::{
     ProviderFactory, RenderError, Renderer, Secret, SecretSource, Settings, async_trait,
 };
 use stripe_chat::{Pipeline, RenderConfig};
+use stripe_chat_http::Answer;
 
 /// The service's documented limit on `text`, in characters.
 const MAX_TEXT_CHARS: usize = 4_000;
@@ -60,25 +61,25 @@ impl NotifyProvider {
     /// Sends one request and classifies the answer: 2xx is the JSON answer, anything else a
     /// `DeliveryError` of the right kind (429 rate-limited with its delay, 5xx transient, 401/403
     /// unauthorized, other 4xx permanent). Transport errors (timeouts, refused connections) are
-    /// transient, and never carry the URL.
+    /// transient, and never carry the URL. The answer is read through a cap.
     async fn call(&self, request: reqwest::RequestBuilder) -> Result<Value, DeliveryError> {
         let response = request
             .bearer_auth(self.token.expose())
             .send()
             .await
             .map_err(|e| stripe_chat_http::from_reqwest("notify", e))?;
-        let status = response.status();
-        let retry_after = stripe_chat_http::retry_after(response.headers());
-        let answer: Value = response.json().await.unwrap_or(Value::Null);
-        if status.is_success() {
-            return Ok(answer);
+        // Never more than the cap of the answer, whatever the service sends.
+        let answer = Answer::read(response, stripe_chat_http::MAX_ANSWER_BYTES).await;
+        let json: Value = answer.json().unwrap_or(Value::Null);
+        if answer.is_success() {
+            return Ok(json);
         }
         // The service's own error code, never the request or the token.
-        let detail = answer["error"].as_str().unwrap_or_default();
+        let detail = json["error"].as_str().unwrap_or_default();
         Err(stripe_chat_http::classify_status(
             "notify",
-            status.as_u16(),
-            retry_after,
+            answer.status(),
+            answer.retry_after(),
             detail,
         ))
     }

@@ -11,7 +11,10 @@
 //! - 401 and 403 (or the platform's own "bad token") are [`ErrorKind::Unauthorized`];
 //! - threads and updates work when [`Capabilities`] say so, and are refused as
 //!   [`ErrorKind::Unsupported`] without a request when they do not;
-//! - no secret appears in the adapter's `Debug`, nor in any error's `Display` or `Debug`.
+//! - no secret appears in the adapter's `Debug`, nor in any error's `Display` or `Debug`;
+//! - a 2xx whose body is 100 MB costs at most the cap of the shared reader
+//!   (`stripe_chat_http::Answer`): the adapter stops reading, measured by a [`CountingProxy`]
+//!   between it and the platform.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -45,14 +48,120 @@
 //! ```
 #![forbid(unsafe_code)]
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use stripe_chat_message::{
     Action, ActionStyle, Capabilities, ChatMessage, ChatProvider, DeliveryError, ErrorKind,
     FieldKind, MessageRef, ObjectKind, ObjectRef, Renderer, Severity, Source,
 };
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+/// The body of the oversized answer: 100 MB.
+pub const HUGE_ANSWER_BYTES: usize = 100 * 1024 * 1024;
+
+/// The most an adapter may read of the oversized answer: the shared reader's cap (1 MiB), plus
+/// what the operating system buffers on the way (the client's receive buffer grows to tens of MB
+/// on Linux), far below the 100 MB an unbounded read costs.
+pub const MAX_READ_OF_HUGE_ANSWER: u64 = 48 * 1024 * 1024;
+
+/// A TCP proxy in front of a server, counting the bytes it passes from the server to the client:
+/// what the client read (and what its operating system buffered for it). Stopped when dropped.
+///
+/// ```
+/// use stripe_chat_conformance::CountingProxy;
+/// use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let server = MockServer::start().await;
+/// Mock::given(any()).respond_with(ResponseTemplate::new(200).set_body_string("hello")).mount(&server).await;
+/// let proxy = CountingProxy::start(*server.address()).await.unwrap();
+/// let body = reqwest::get(proxy.uri()).await.unwrap().text().await.unwrap();
+/// assert_eq!(body, "hello");
+/// assert!(proxy.bytes_to_client() > 5, "the status line and headers count too");
+/// # });
+/// ```
+#[derive(Debug)]
+pub struct CountingProxy {
+    address: SocketAddr,
+    to_client: Arc<AtomicU64>,
+    task: JoinHandle<()>,
+}
+
+impl CountingProxy {
+    /// A proxy on a free loopback port, passing every connection on to `upstream`.
+    ///
+    /// # Errors
+    /// When no loopback port can be bound.
+    pub async fn start(upstream: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let to_client = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&to_client);
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                tokio::spawn(relay(client, upstream, Arc::clone(&counter)));
+            }
+        });
+        Ok(CountingProxy {
+            address,
+            to_client,
+            task,
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn uri(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The bytes passed from the server to the client so far.
+    pub fn bytes_to_client(&self) -> u64 {
+        self.to_client.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for CountingProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Passes one connection on, counting what goes to the client; ends when either side closes.
+async fn relay(client: TcpStream, upstream: SocketAddr, to_client: Arc<AtomicU64>) {
+    let Ok(server) = TcpStream::connect(upstream).await else {
+        return;
+    };
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let requests = async {
+        let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+    };
+    let answers = async {
+        let mut buffer = vec![0; 64 * 1024];
+        loop {
+            match server_read.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if client_write.write_all(&buffer[..n]).await.is_err() {
+                        break;
+                    }
+                    to_client.fetch_add(n as u64, Ordering::Relaxed);
+                }
+            }
+        }
+    };
+    tokio::select! {
+        () = requests => {}
+        () = answers => {}
+    }
+}
 
 /// An HTTP method and a path regex (matched against the request path, without the query).
 ///
@@ -382,6 +491,24 @@ pub async fn run<P: Platform>(platform: &P) {
             "connection refused",
             provider.send(&message, None).await,
             ErrorKind::Transient,
+        );
+    }
+
+    // A 2xx with a 100 MB body → the adapter reads at most the cap, whatever it makes of it.
+    {
+        let server = MockServer::start().await;
+        let huge = ResponseTemplate::new(200)
+            .set_body_raw(vec![b' '; HUGE_ANSWER_BYTES], "application/json");
+        mount(&server, &platform.send_route(None), huge).await;
+        let proxy = CountingProxy::start(*server.address())
+            .await
+            .expect("a loopback port for the proxy");
+        let provider = platform.provider(&proxy.uri());
+        let _either_way = provider.send(&message, None).await;
+        let read = proxy.bytes_to_client();
+        assert!(
+            read <= MAX_READ_OF_HUGE_ANSWER,
+            "huge answer: the adapter read {read} bytes of a {HUGE_ANSWER_BYTES}-byte body"
         );
     }
 

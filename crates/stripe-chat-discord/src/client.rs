@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 use serde_json::Value;
+use stripe_chat_http::{Answer, MAX_ANSWER_BYTES};
 use stripe_chat_message::{
     Capabilities, ChatMessage, ChatProvider, DeliveryError, MessageRef, RenderError, Renderer,
     Secret, async_trait,
@@ -245,18 +246,16 @@ impl DiscordProvider {
             .send()
             .await
             .map_err(|e| stripe_chat_http::from_reqwest(PLATFORM, e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
+        let answer = Answer::read(response, MAX_ANSWER_BYTES).await;
         // A delivered message whose answer cannot be read is still delivered: no error (which
         // would be retried and post it twice), just no id.
-        let body = response.bytes().await.ok();
-        if status.is_success() {
-            return Ok(body.and_then(|b| serde_json::from_slice(&b).ok()));
+        if answer.is_success() {
+            return Ok(answer.json());
         }
         Err(classify(
-            status.as_u16(),
-            &headers,
-            body.as_deref().unwrap_or_default(),
+            answer.status(),
+            answer.headers(),
+            answer.body(),
             operation,
             self.token.expose(),
         ))

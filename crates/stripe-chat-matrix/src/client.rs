@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::Value;
-use stripe_chat_http::from_reqwest;
+use stripe_chat_http::{Answer, MAX_ANSWER_BYTES, from_reqwest};
 use stripe_chat_message::{
     Capabilities, ChatMessage, ChatProvider, DeliveryError, MessageRef, RenderError, Renderer,
     Secret, async_trait,
@@ -260,17 +260,13 @@ impl MatrixProvider {
             .send()
             .await
             .map_err(|e| from_reqwest(PLATFORM, e))?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| from_reqwest(PLATFORM, e))?;
-        if !(200..300).contains(&status) {
-            return Err(classify(status, &headers, &body));
+        let answer = Answer::read(response, MAX_ANSWER_BYTES).await;
+        let status = answer.status();
+        if !answer.is_success() {
+            return Err(classify(status, answer.headers(), answer.body()));
         }
-        match serde_json::from_slice::<SendAnswer>(&body) {
-            Ok(answer) if !answer.event_id.is_empty() => Ok(answer.event_id),
+        match answer.json::<SendAnswer>() {
+            Some(answer) if !answer.event_id.is_empty() => Ok(answer.event_id),
             // The message may well be posted: a retry reuses the transaction id, so it gets the
             // event id without posting twice.
             _ => Err(DeliveryError::transient(format!(

@@ -9,7 +9,9 @@ use std::time::Duration;
 use reqwest::header::CONTENT_TYPE;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use stripe_chat_http::{DEFAULT_RATE_LIMIT_DELAY, classify_status, from_reqwest, retry_after};
+use stripe_chat_http::{
+    Answer, DEFAULT_RATE_LIMIT_DELAY, MAX_ANSWER_BYTES, classify_status, from_reqwest,
+};
 use stripe_chat_message::{
     Capabilities, ChatMessage, ChatProvider, DeliveryError, ErrorKind, MessageRef, Rate,
     RenderError, Renderer, Secret, async_trait,
@@ -45,8 +47,6 @@ const WEBHOOK: &str = "slack incoming webhook";
 const JSON_UTF8: &str = "application/json; charset=utf-8";
 /// Why a 2xx that is not Slack's answer is worth retrying.
 const NOT_SLACK: &str = "something between stripe-chat and Slack answered";
-/// Most of an answer that is read (Slack echoes the posted message, so answers can be tens of KB).
-const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 
 /// Slack error codes meaning the token (or webhook) is wrong, revoked or lacks permission: fix the
 /// configuration. The last five are incoming-webhook answers.
@@ -395,29 +395,11 @@ impl SlackProvider {
         if let Some(token) = token {
             request = request.bearer_auth(token.expose());
         }
-        let mut response = request
+        let response = request
             .send()
             .await
             .map_err(|e| from_reqwest(PLATFORM, e))?;
-        let status = response.status().as_u16();
-        let retry_after = retry_after(response.headers());
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| from_reqwest(PLATFORM, e))?
-        {
-            let room = MAX_ANSWER_BYTES.saturating_sub(body.len());
-            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            if body.len() >= MAX_ANSWER_BYTES {
-                break;
-            }
-        }
-        Ok(Answer {
-            status,
-            retry_after,
-            body,
-        })
+        Ok(Answer::read(response, MAX_ANSWER_BYTES).await)
     }
 
     /// Bot mode: calls Web API `method` with `body`; the answer's fields when `ok` is true.
@@ -432,7 +414,7 @@ impl SlackProvider {
             .post(&format!("{api_base}/{method}"), Some(token), body)
             .await?;
         let what = format!("{PLATFORM} {method}");
-        let parsed: Option<Value> = serde_json::from_slice(&answer.body).ok();
+        let parsed: Option<Value> = answer.json();
         if !answer.is_success() {
             let code = parsed
                 .as_ref()
@@ -445,31 +427,18 @@ impl SlackProvider {
             return Err(DeliveryError::transient(format!(
                 "{what}: the answer is not Slack's JSON ({NOT_SLACK})"
             ))
-            .with_status(answer.status));
+            .with_status(answer.status()));
         };
         match fields.get("ok").and_then(Value::as_bool) {
             Some(true) => Ok(fields),
             Some(false) => {
-                Err(api_error(&what, &fields, answer.retry_after).with_status(answer.status))
+                Err(api_error(&what, &fields, answer.retry_after()).with_status(answer.status()))
             }
             None => Err(DeliveryError::transient(format!(
                 "{what}: the answer has no \"ok\" ({NOT_SLACK})"
             ))
-            .with_status(answer.status)),
+            .with_status(answer.status())),
         }
-    }
-}
-
-/// An HTTP answer: status, `Retry-After`, and (the start of) the body.
-struct Answer {
-    status: u16,
-    retry_after: Option<Duration>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
     }
 }
 
@@ -498,8 +467,8 @@ fn excerpt(text: &str, max: usize) -> String {
 fn classify_http(what: &str, answer: &Answer, code: Option<&str>) -> DeliveryError {
     let error = classify_status(
         what,
-        answer.status,
-        answer.retry_after,
+        answer.status(),
+        answer.retry_after(),
         code.unwrap_or_default(),
     );
     match code {
@@ -507,7 +476,7 @@ fn classify_http(what: &str, answer: &Answer, code: Option<&str>) -> DeliveryErr
             if error.kind() == ErrorKind::Permanent
                 && api_error_kind(code) == ErrorKind::Unauthorized =>
         {
-            DeliveryError::unauthorized(error.message()).with_status(answer.status)
+            DeliveryError::unauthorized(error.message()).with_status(answer.status())
         }
         _ => error,
     }
@@ -687,7 +656,7 @@ impl ChatProvider for SlackProvider {
                 let body = self.renderer.render(message).map_err(render_error)?;
                 within_limits(&body)?;
                 let answer = self.post(url.expose(), None, &body).await?;
-                let text = String::from_utf8_lossy(&answer.body);
+                let text = String::from_utf8_lossy(answer.body());
                 if !answer.is_success() {
                     let code = error_code(&text);
                     return Err(classify_http(WEBHOOK, &answer, code.as_deref()));
@@ -696,7 +665,7 @@ impl ChatProvider for SlackProvider {
                     return Err(DeliveryError::transient(format!(
                         "{WEBHOOK}: the answer is not Slack's `ok` ({NOT_SLACK})"
                     ))
-                    .with_status(answer.status));
+                    .with_status(answer.status()));
                 }
                 Ok(MessageRef::new(PLATFORM, ""))
             }

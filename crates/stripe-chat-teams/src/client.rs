@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use serde_json::Value;
-use stripe_chat_http::{EndpointError, classify_status, from_reqwest, retry_after};
+use stripe_chat_http::{Answer, EndpointError, classify_status, from_reqwest};
 use stripe_chat_message::{
     Capabilities, ChatMessage, ChatProvider, ConfigError, DeliveryError, MessageRef, RenderError,
     Renderer, Secret, async_trait,
@@ -292,14 +292,13 @@ impl ChatProvider for TeamsProvider {
             .send()
             .await
             .map_err(|e| from_reqwest(PLATFORM, e))?;
-        let status = response.status();
-        if status.is_success() {
+        if response.status().is_success() {
+            // The trigger says nothing more than 202: its body is not read.
             return Ok(MessageRef::new(PLATFORM, ""));
         }
-        let delay = retry_after(response.headers());
-        let answer = read_capped(response, MAX_ERROR_BODY_BYTES).await;
-        let detail = scrub(&error_detail(&answer), self.url.expose());
-        Err(classify(status.as_u16(), delay, &detail))
+        let answer = Answer::read(response, MAX_ERROR_BODY_BYTES).await;
+        let detail = scrub(&error_detail(answer.body()), self.url.expose());
+        Err(classify(answer.status(), answer.retry_after(), &detail))
     }
 
     /// Refused as unsupported, without a request: the webhook gives no id to update.
@@ -327,21 +326,6 @@ fn classify(status: u16, delay: Option<Duration>, detail: &str) -> DeliveryError
         (false, false) => format!("{meaning}: {detail}"),
     };
     classify_status(PLATFORM, status, delay, &detail)
-}
-
-/// At most `cap` bytes of the answer's body; whatever could not be read is left out.
-async fn read_capped(mut response: reqwest::Response, cap: usize) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    while bytes.len() < cap {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                let room = cap - bytes.len();
-                bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            }
-            Ok(None) | Err(_) => break,
-        }
-    }
-    bytes
 }
 
 /// Power Automate's `{"error": {"code": "...", "message": "..."}}` as `code: message`; empty when

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use stripe_chat_http::Answer;
 use stripe_chat_message::{
     Capabilities, ChatMessage, ChatProvider, DeliveryError, MessageRef, RenderError, Renderer,
     Secret, async_trait,
@@ -132,34 +133,19 @@ impl WebhookProvider {
             .await
             .map_err(|e| stripe_chat_http::from_reqwest(&self.label, e))?;
 
-        let status = response.status();
-        let retry_after = stripe_chat_http::retry_after(response.headers());
         // A delivered message stays delivered even when its answer cannot be read: retrying it
         // would only make the receiver see the delivery id again.
-        let answer = read_answer(response).await.unwrap_or_default();
-        if status.is_success() {
-            return Ok(answer_id(&answer));
+        let answer = Answer::read(response, MAX_ANSWER_BYTES).await;
+        if answer.is_success() {
+            return Ok(answer_id(answer.body()));
         }
         Err(stripe_chat_http::classify_status(
             &self.label,
-            status.as_u16(),
-            retry_after,
-            &answer_detail(&answer),
+            answer.status(),
+            answer.retry_after(),
+            &answer_detail(answer.body()),
         ))
     }
-}
-
-/// Up to [`MAX_ANSWER_BYTES`] of the answer.
-async fn read_answer(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
-    let mut answer = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        let room = MAX_ANSWER_BYTES - answer.len();
-        answer.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if answer.len() == MAX_ANSWER_BYTES {
-            break;
-        }
-    }
-    Ok(answer)
 }
 
 /// The `id` of a JSON answer (a non-empty string, or a number).
