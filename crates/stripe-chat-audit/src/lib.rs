@@ -12,6 +12,9 @@
 //!   tail was cut or that the whole log was rewritten; a checkpoint kept elsewhere can.
 //! - **Verification** ([`verify`]) walks the records and the checkpoints and reports the first
 //!   bad record ([`Problem`]); it needs only the public [`VerifierKey`].
+//! - **In the store** ([`AuditLog`]): records and checkpoints live in the service's store
+//!   (append-only rows; SQLite refuses `UPDATE` and `DELETE` on them), appended by every task,
+//!   command and replica in one order.
 //!
 //! Records hold no card data and no secret; free text is limited to what a person typed (redacted
 //! like a message) and short outcome sentences.
@@ -43,11 +46,13 @@
 
 mod chain;
 mod entry;
+mod log;
 mod note;
 mod verify;
 
 pub use chain::{Chain, Hash, Record};
 pub use entry::{Actor, Amount, Decision, Entry};
+pub use log::{Appended, AuditLog, AuditLogError, CheckpointPolicy};
 pub use note::{Checkpoint, SignedCheckpoint, SignerKey, VerifierKey};
 pub use verify::{Problem, Verification, verify};
 
