@@ -379,7 +379,7 @@ fn render(provider: &str, config: Option<&Path>, event: &Path) -> Result<(), Fai
     let name = event.display();
     let event =
         StripeEvent::from_slice(&raw).map_err(|e| Failure::Usage(format!("{name}: {e}")))?;
-    let pipeline = Pipeline::from_config(&config);
+    let pipeline = Pipeline::from_config(&config.redaction);
     let body = stripe_chat::render(&pipeline, &config, provider, &event)
         .map_err(|e| Failure::Usage(e.to_string()))?;
     match body {

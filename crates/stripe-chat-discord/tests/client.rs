@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use stripe_chat_discord::{DiscordConfig, DiscordProvider};
 use stripe_chat_message::{
     Action, ChatMessage, ChatProvider, ConfigErrorKind, DeliveryError, ErrorKind, MessageRef,
-    ObjectRef, Secret,
+    ObjectKind, ObjectRef, Secret,
 };
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -71,7 +71,7 @@ fn with_link_button() -> ChatMessage {
     ChatMessage::new("Invoice paid: 20.00 USD").action(Action::link(
         "open_invoice",
         "Open invoice",
-        ObjectRef::from_id("in_1MtHbELkdIwHu7ixl4OzzPMv"),
+        ObjectRef::new(ObjectKind::Invoice, "in_1MtHbELkdIwHu7ixl4OzzPMv"),
         "https://dashboard.stripe.com/invoices/in_1MtHbELkdIwHu7ixl4OzzPMv",
     ))
 }
@@ -80,7 +80,7 @@ fn with_callback_button() -> ChatMessage {
     with_link_button().action(Action::callback(
         "retry_payment",
         "Retry payment",
-        ObjectRef::from_id("in_1MtHbELkdIwHu7ixl4OzzPMv"),
+        ObjectRef::new(ObjectKind::Invoice, "in_1MtHbELkdIwHu7ixl4OzzPMv"),
     ))
 }
 

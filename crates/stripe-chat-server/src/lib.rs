@@ -40,7 +40,6 @@
 pub mod backfill;
 pub mod breaker;
 pub mod config;
-mod digest;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
