@@ -21,8 +21,9 @@ use stripe_chat::Pipeline;
 use stripe_chat::events::StripeEvent;
 use stripe_chat::message::text::{char_len, truncate};
 use stripe_chat::message::{
-    Capabilities, ChatMessage, ChatProvider, ConfigError, DeliveryError, MessageRef,
-    ProviderFactory, RenderError, Renderer, Secret, SecretSource, Settings, async_trait,
+    Capabilities, ChatMessage, ChatProvider, ConfigError, DeliveryError, IdempotencyKey,
+    MessageRef, ProviderFactory, RenderError, Renderer, Secret, SecretSource, Settings,
+    async_trait,
 };
 use stripe_chat::redact::RedactionConfig;
 use stripe_chat_http::Answer;
@@ -153,6 +154,28 @@ impl Renderer for NotifyProvider {
             "links": links,
         }))
     }
+
+    /// The service's documented limits: `text` of at most 4,000 characters, at most three
+    /// links. `render` keeps within them; the provided `send` checks before each post.
+    fn validate_limits(&self, body: &Value) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        let text = body["text"].as_str().unwrap_or_default();
+        if char_len(text) > MAX_TEXT_CHARS {
+            problems.push(format!(
+                "text: {} characters, more than {MAX_TEXT_CHARS}",
+                char_len(text)
+            ));
+        }
+        let links = body["links"].as_array().map_or(0, Vec::len);
+        if links > MAX_LINKS {
+            problems.push(format!("links: {links}, more than {MAX_LINKS}"));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
 }
 
 #[async_trait]
@@ -161,14 +184,15 @@ impl ChatProvider for NotifyProvider {
         Capabilities::FULL.with_interactive(false)
     }
 
-    async fn send(
+    /// Posts a body `render` made and `validate_limits` passed (the provided `send` does both),
+    /// as a reply when `thread` is given. The service keeps a post's `Idempotency-Key` for a day
+    /// and answers a repeated one with the first post: a retried send never posts twice.
+    async fn send_raw(
         &self,
-        message: &ChatMessage,
+        mut body: Value,
         thread: Option<&MessageRef>,
+        key: &IdempotencyKey,
     ) -> Result<MessageRef, DeliveryError> {
-        let mut body = self
-            .render(message)
-            .map_err(|e| DeliveryError::permanent(e.to_string()))?;
         if let Some(root) = thread {
             body["reply_to"] = json!(root.thread_id());
         }
@@ -176,6 +200,7 @@ impl ChatProvider for NotifyProvider {
             .call(
                 self.client
                     .post(format!("{}/notify", self.base_url))
+                    .header("idempotency-key", key.as_str())
                     .json(&body),
             )
             .await?;
@@ -188,7 +213,13 @@ impl ChatProvider for NotifyProvider {
         })
     }
 
-    async fn update(&self, at: &MessageRef, message: &ChatMessage) -> Result<(), DeliveryError> {
+    /// Replaces the post at `at` (the provided `update` renders and checks the body first).
+    async fn update_raw(
+        &self,
+        at: &MessageRef,
+        body: Value,
+        key: &IdempotencyKey,
+    ) -> Result<(), DeliveryError> {
         // The id goes into the path: accept only what the service hands out.
         let id = at.id.as_str();
         if at.provider != self.platform()
@@ -197,12 +228,10 @@ impl ChatProvider for NotifyProvider {
         {
             return Err(DeliveryError::permanent("notify: not a notify message id"));
         }
-        let body = self
-            .render(message)
-            .map_err(|e| DeliveryError::permanent(e.to_string()))?;
         self.call(
             self.client
                 .patch(format!("{}/notify/{id}", self.base_url))
+                .header("idempotency-key", key.as_str())
                 .json(&body),
         )
         .await
@@ -278,7 +307,9 @@ async fn deliver(
     let message = pipeline
         .message(&event)
         .ok_or("the transformer declined this event")?;
-    Ok(provider.send(&message, None).await?)
+    // The same for every retry of this delivery: the event, and where it goes.
+    let key = IdempotencyKey::new(event.id(), "ops");
+    Ok(provider.send(&message, None, &key).await?)
 }
 
 /// A stand-in for the team's service on localhost: answers posts with an id.
@@ -318,7 +349,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stripe_chat_conformance::{Platform, Route};
+    use stripe_chat_conformance::{Platform, Route, sample_key};
     use wiremock::{Request, ResponseTemplate};
 
     const TOKEN: &str = "ntf_secret_token_for_tests";
@@ -367,6 +398,12 @@ mod tests {
             assert!(text.contains(r"Jenny \<Rosen\> \& \*Co\*"), "{text}");
             assert_eq!(body["level"], "warning");
             assert_eq!(body["reply_to"].as_str(), thread.map(MessageRef::thread_id));
+            // Each kind of send has its own key: a reply's is not its root's.
+            let key = match thread {
+                None => sample_key(),
+                Some(root) => sample_key().reply_in(root),
+            };
+            assert_eq!(request.headers["idempotency-key"], key.as_str());
         }
 
         fn update_route(&self, at: &MessageRef) -> Option<Route> {
@@ -375,6 +412,11 @@ mod tests {
 
         fn updated(&self) -> ResponseTemplate {
             ResponseTemplate::new(200).set_body_json(json!({ "id": "n_42" }))
+        }
+
+        fn check_update(&self, request: &Request, at: &MessageRef) {
+            let key = sample_key().update_of(at);
+            assert_eq!(request.headers["idempotency-key"], key.as_str());
         }
     }
 

@@ -25,7 +25,7 @@
 //! struct MyPlatform;
 //! # #[derive(Debug)] struct MyAdapter;
 //! # impl stripe_chat_message::Renderer for MyAdapter { fn platform(&self) -> &str { "mine" } fn render(&self, _: &stripe_chat_message::ChatMessage) -> Result<serde_json::Value, stripe_chat_message::RenderError> { Ok(serde_json::json!({})) } }
-//! # #[stripe_chat_message::async_trait] impl ChatProvider for MyAdapter { fn capabilities(&self) -> stripe_chat_message::Capabilities { stripe_chat_message::Capabilities::SEND_ONLY } async fn send(&self, _: &stripe_chat_message::ChatMessage, _: Option<&MessageRef>) -> Result<MessageRef, stripe_chat_message::DeliveryError> { unimplemented!() } }
+//! # #[stripe_chat_message::async_trait] impl ChatProvider for MyAdapter { fn capabilities(&self) -> stripe_chat_message::Capabilities { stripe_chat_message::Capabilities::SEND_ONLY } async fn send_raw(&self, _: serde_json::Value, _: Option<&MessageRef>, _: &stripe_chat_message::IdempotencyKey) -> Result<MessageRef, stripe_chat_message::DeliveryError> { unimplemented!() } }
 //!
 //! impl Platform for MyPlatform {
 //!     type Provider = MyAdapter;
@@ -55,7 +55,7 @@ use std::time::Duration;
 
 use stripe_chat_message::{
     Action, ActionStyle, Capabilities, ChatMessage, ChatProvider, DeliveryError, ErrorKind,
-    FieldKind, MessageRef, ObjectKind, ObjectRef, Renderer, Severity, Source,
+    FieldKind, IdempotencyKey, MessageRef, ObjectKind, ObjectRef, Renderer, Severity, Source,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -308,6 +308,18 @@ pub fn sample_message() -> ChatMessage {
         })
 }
 
+/// The idempotency key every case sends [`sample_message`] with: its event, to the destination
+/// `conformance`. A reply in a thread is keyed [`IdempotencyKey::reply_in`] the root and an update
+/// [`IdempotencyKey::update_of`] the message, so [`Platform::check_send`] and
+/// [`Platform::check_update`] can check the key a platform that deduplicates receives.
+///
+/// ```
+/// assert_eq!(stripe_chat_conformance::sample_key().as_str(), "evt_1NG8Du2eZvKYlo2CUI79vXWy.conformance");
+/// ```
+pub fn sample_key() -> IdempotencyKey {
+    IdempotencyKey::new("evt_1NG8Du2eZvKYlo2CUI79vXWy", "conformance")
+}
+
 async fn mount(server: &MockServer, route: &Route, response: ResponseTemplate) {
     Mock::given(method(route.method.as_str()))
         .and(path_regex(route.path_regex.as_str()))
@@ -361,6 +373,7 @@ fn assert_error<P: Platform>(
 /// Runs every conformance case for `platform`'s adapter. Panics with the failing case's name.
 pub async fn run<P: Platform>(platform: &P) {
     let message = sample_message();
+    let key = sample_key();
 
     // The adapter's Debug hides its secrets.
     {
@@ -376,7 +389,7 @@ pub async fn run<P: Platform>(platform: &P) {
         mount(&server, &platform.send_route(None), answer).await;
         let provider = platform.provider(&server.uri());
         let sent = provider
-            .send(&message, None)
+            .send(&message, None, &key)
             .await
             .unwrap_or_else(|e| panic!("delivered: {e}"));
         assert_eq!(
@@ -408,7 +421,7 @@ pub async fn run<P: Platform>(platform: &P) {
         let error = assert_error(
             platform,
             "rate-limited",
-            provider.send(&message, None).await,
+            provider.send(&message, None, &key).await,
             ErrorKind::RateLimited,
         );
         assert_eq!(
@@ -426,7 +439,7 @@ pub async fn run<P: Platform>(platform: &P) {
         assert_error(
             platform,
             "5xx",
-            provider.send(&message, None).await,
+            provider.send(&message, None, &key).await,
             ErrorKind::Transient,
         );
     }
@@ -439,7 +452,7 @@ pub async fn run<P: Platform>(platform: &P) {
         assert_error(
             platform,
             "rejected",
-            provider.send(&message, None).await,
+            provider.send(&message, None, &key).await,
             ErrorKind::Permanent,
         );
     }
@@ -455,7 +468,7 @@ pub async fn run<P: Platform>(platform: &P) {
         assert_error(
             platform,
             case,
-            provider.send(&message, None).await,
+            provider.send(&message, None, &key).await,
             ErrorKind::Unauthorized,
         );
     }
@@ -472,7 +485,7 @@ pub async fn run<P: Platform>(platform: &P) {
         assert_error(
             platform,
             "timeout",
-            provider.send(&message, None).await,
+            provider.send(&message, None, &key).await,
             ErrorKind::Transient,
         );
     }
@@ -489,7 +502,7 @@ pub async fn run<P: Platform>(platform: &P) {
         assert_error(
             platform,
             "connection refused",
-            provider.send(&message, None).await,
+            provider.send(&message, None, &key).await,
             ErrorKind::Transient,
         );
     }
@@ -504,7 +517,7 @@ pub async fn run<P: Platform>(platform: &P) {
             .await
             .expect("a loopback port for the proxy");
         let provider = platform.provider(&proxy.uri());
-        let _either_way = provider.send(&message, None).await;
+        let _either_way = provider.send(&message, None, &key).await;
         let read = proxy.bytes_to_client();
         assert!(
             read <= MAX_READ_OF_HUGE_ANSWER,
@@ -526,11 +539,12 @@ async fn check_thread<P: Platform>(
     root: &MessageRef,
     caps: Capabilities,
 ) {
+    let key = sample_key();
     let server = MockServer::start().await;
     let (answer, expected_id) = platform.delivered();
     mount(&server, &platform.send_route(Some(root)), answer).await;
     let provider = platform.provider(&server.uri());
-    let result = provider.send(message, Some(root)).await;
+    let result = provider.send(message, Some(root), &key).await;
     let requests = server.received_requests().await.unwrap_or_default();
     if caps.thread {
         let sent = result.unwrap_or_else(|e| panic!("thread reply: {e}"));
@@ -569,11 +583,12 @@ async fn check_update<P: Platform>(
     at: &MessageRef,
     caps: Capabilities,
 ) {
+    let key = sample_key();
     let server = MockServer::start().await;
     let provider = platform.provider(&server.uri());
     if !caps.update {
         let error = provider
-            .update(at, message)
+            .update(at, message, &key)
             .await
             .expect_err("update on an adapter that cannot update");
         assert_eq!(error.kind(), ErrorKind::Unsupported, "update: {error}");
@@ -592,7 +607,7 @@ async fn check_update<P: Platform>(
         .expect("an adapter that can update names its update route");
     mount(&server, &route, platform.updated()).await;
     provider
-        .update(at, message)
+        .update(at, message, &key)
         .await
         .unwrap_or_else(|e| panic!("update: {e}"));
     let requests = server.received_requests().await.unwrap_or_default();
@@ -603,7 +618,7 @@ async fn check_update<P: Platform>(
     mount(&server, &route, platform.unavailable()).await;
     let provider = platform.provider(&server.uri());
     let error = provider
-        .update(at, message)
+        .update(at, message, &key)
         .await
         .expect_err("update against a 5xx");
     assert_eq!(error.kind(), ErrorKind::Transient, "update 5xx: {error}");

@@ -7,8 +7,8 @@ use reqwest::Url;
 use serde_json::Value;
 use stripe_chat_http::{Answer, MAX_ANSWER_BYTES};
 use stripe_chat_message::{
-    Capabilities, ChatMessage, ChatProvider, DeliveryError, MessageRef, RenderError, Renderer,
-    Secret, async_trait,
+    Capabilities, ChatMessage, ChatProvider, DeliveryError, IdempotencyKey, MessageRef,
+    RenderError, Renderer, Secret, async_trait,
 };
 
 use crate::error::{Operation, classify};
@@ -46,7 +46,7 @@ const MODE: &str = "a Discord webhook";
 ///
 /// ```
 /// use stripe_chat_discord::DiscordProvider;
-/// use stripe_chat_message::{ChatMessage, ChatProvider, Secret};
+/// use stripe_chat_message::{ChatMessage, ChatProvider, IdempotencyKey, Secret};
 /// use wiremock::matchers::{method, path, query_param};
 /// use wiremock::{Mock, MockServer, ResponseTemplate};
 ///
@@ -68,12 +68,13 @@ const MODE: &str = "a Discord webhook";
 /// .build()?;
 /// assert!(!format!("{provider:?}").contains("SECRETTOKEN"));
 ///
-/// let sent = provider.send(&ChatMessage::new("Invoice paid: 20.00 USD"), None).await?;
+/// let key = IdempotencyKey::new("evt_1NG8Du2eZvKYlo2CUI79vXWy", "payments");
+/// let sent = provider.send(&ChatMessage::new("Invoice paid: 20.00 USD"), None, &key).await?;
 /// assert_eq!(sent.id, "1100000000000000001");
 /// assert_eq!(sent.channel.as_deref(), Some("1000000000000000001"));
 ///
 /// // The message is in a channel, not a thread: a webhook cannot start a thread on it.
-/// let reply = provider.send(&ChatMessage::new("Refunded"), Some(&sent)).await;
+/// let reply = provider.send(&ChatMessage::new("Refunded"), Some(&sent), &key).await;
 /// assert_eq!(reply.unwrap_err().kind(), stripe_chat_message::ErrorKind::Unsupported);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
@@ -200,21 +201,6 @@ impl DiscordProvider {
         }
     }
 
-    /// The rendered body, checked against Discord's limits.
-    fn body(&self, message: &ChatMessage) -> Result<Value, DeliveryError> {
-        let body = self
-            .renderer
-            .render(message)
-            .map_err(|e| DeliveryError::permanent(e.to_string()))?;
-        validate_limits(&body).map_err(|problems| {
-            DeliveryError::permanent(format!(
-                "the Discord body is over a limit, not sent: {}",
-                problems.join("; ")
-            ))
-        })?;
-        Ok(body)
-    }
-
     /// `{api_base}/webhooks/{id}/{token}[/messages/{message_id}]?{query}`. Holds the token:
     /// never show it.
     fn url(&self, message_id: Option<&str>, query: &[(&str, &str)]) -> Result<Url, DeliveryError> {
@@ -293,6 +279,10 @@ impl Renderer for DiscordProvider {
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         self.renderer.render(message)
     }
+
+    fn validate_limits(&self, body: &Value) -> Result<(), Vec<String>> {
+        validate_limits(body)
+    }
 }
 
 #[async_trait]
@@ -303,16 +293,18 @@ impl ChatProvider for DiscordProvider {
             .with_interactive(self.interactive)
     }
 
-    async fn send(
+    /// Discord's webhooks keep no idempotency key: a retry after a post whose answer was lost
+    /// posts again.
+    async fn send_raw(
         &self,
-        message: &ChatMessage,
+        body: Value,
         thread: Option<&MessageRef>,
+        _key: &IdempotencyKey,
     ) -> Result<MessageRef, DeliveryError> {
         let thread_id = match thread {
             Some(root) => Some(self.reply_thread(root)?),
             None => self.thread_id.clone(),
         };
-        let body = self.body(message)?;
         let mut query = vec![("wait", "true")];
         if let Some(thread_id) = &thread_id {
             query.push(("thread_id", thread_id.as_str()));
@@ -342,7 +334,12 @@ impl ChatProvider for DiscordProvider {
         Ok(sent)
     }
 
-    async fn update(&self, at: &MessageRef, message: &ChatMessage) -> Result<(), DeliveryError> {
+    async fn update_raw(
+        &self,
+        at: &MessageRef,
+        mut body: Value,
+        _key: &IdempotencyKey,
+    ) -> Result<(), DeliveryError> {
         check_platform(at)?;
         if !is_snowflake(&at.id) {
             return Err(DeliveryError::permanent(
@@ -350,7 +347,6 @@ impl ChatProvider for DiscordProvider {
             ));
         }
         let thread_id = self.thread_of(at)?;
-        let mut body = self.body(message)?;
         if let Some(fields) = body.as_object_mut() {
             // Edit Webhook Message takes neither; the message keeps the name it was sent with.
             fields.remove("username");
@@ -371,5 +367,9 @@ impl ChatProvider for DiscordProvider {
         self.exchange(self.http.patch(url).json(&body), Operation::Update)
             .await?;
         Ok(())
+    }
+
+    fn mode_name(&self) -> &str {
+        MODE
     }
 }

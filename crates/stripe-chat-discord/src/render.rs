@@ -162,6 +162,10 @@ impl Renderer for DiscordRenderer {
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         self.body(message)
     }
+
+    fn validate_limits(&self, body: &Value) -> Result<(), Vec<String>> {
+        crate::validate::validate_limits(body)
+    }
 }
 
 /// The embed colour of a severity.

@@ -39,10 +39,10 @@
 //!
 //! # Ids
 //!
-//! A line's id is `fl-` and 32 hex digits, derived from the message's Stripe event id and what the
-//! line is (new message, reply in a thread, update of a given line). Writing the same thing again
-//! (a retry) repeats the id, so readers deduplicate on it. Messages without a source event get a
-//! fresh id each time.
+//! A line's id is the delivery's [`IdempotencyKey`](stripe_chat_message::IdempotencyKey), which
+//! the caller derives from the Stripe event and the destination, with what the line is (a reply in
+//! a thread and an update of a given line have keys of their own). Writing the same thing again
+//! (a retry) repeats the id, so readers deduplicate on it.
 //!
 //! # Errors
 //!
@@ -55,7 +55,7 @@
 //!
 //! ```
 //! use stripe_chat_file::{FileConfig, records};
-//! use stripe_chat_message::{ChatMessage, ChatProvider, Source};
+//! use stripe_chat_message::{ChatMessage, ChatProvider, IdempotencyKey, Source};
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let dir = tempfile::tempdir()?;
@@ -67,12 +67,13 @@
 //!     event_type: "invoice.payment_failed".into(),
 //!     livemode: false,
 //! });
-//! let sent = file.send(&message, None).await?;
+//! let key = IdempotencyKey::new("evt_1NG8Du2eZvKYlo2CUI79vXWy", "log");
+//! let sent = file.send(&message, None, &key).await?;
 //! assert_eq!(sent.provider, "file");
 //! assert_eq!(sent.channel.as_deref(), path.to_str());
 //!
 //! // A retry of the same event writes the same id again: readers deduplicate on it.
-//! assert_eq!(file.send(&message, None).await?.id, sent.id);
+//! assert_eq!(file.send(&message, None, &key).await?.id, sent.id);
 //!
 //! let text = std::fs::read_to_string(&path)?;
 //! let lines: Vec<_> = records(&text).collect::<Result<_, _>>()?;

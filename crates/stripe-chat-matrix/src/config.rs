@@ -41,7 +41,6 @@ const MAX_ROOM_ID_BYTES: usize = 255;
 /// | `access_token_env` | — | or: the name of the environment variable holding it |
 /// | `access_token_file` | — | or: a file holding it (a Docker or Kubernetes secret); exactly one of the three is required |
 /// | `msgtype` | `m.notice` | `m.notice` (what bots send) or `m.text` |
-/// | `destination` | the room id | the name transaction ids are derived from: two configurations posting the same event to the same room with different destinations post it twice |
 /// | `timeout_secs` | [`DEFAULT_TIMEOUT_SECS`] | seconds a request may take (1–300) |
 ///
 /// ```
@@ -57,7 +56,6 @@ const MAX_ROOM_ID_BYTES: usize = 255;
 /// assert!(!format!("{config:?}").contains("TOKEN"));
 /// let provider = config.build()?;
 /// assert_eq!(provider.room_id(), "!ops:example.org");
-/// assert_eq!(provider.destination(), "!ops:example.org");
 /// assert!(!format!("{provider:?}").contains("TOKEN"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -80,9 +78,6 @@ pub struct MatrixConfig {
     /// `m.notice` (default) or `m.text`.
     #[serde(default)]
     pub msgtype: Option<String>,
-    /// The name transaction ids are derived from (default: the room id).
-    #[serde(default)]
-    pub destination: Option<String>,
     /// Seconds a request may take.
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
@@ -94,7 +89,7 @@ fn default_timeout_secs() -> u64 {
 
 impl MatrixProvider {
     /// A provider posting `m.notice` messages to `room_id` on `homeserver` with the access token
-    /// `token`, under the destination name `room_id`, allowing each request
+    /// `token`, allowing each request
     /// [`DEFAULT_TIMEOUT_SECS`](crate::DEFAULT_TIMEOUT_SECS). Checked like [`MatrixConfig::build`].
     ///
     /// ```
@@ -133,7 +128,6 @@ impl MatrixConfig {
             access_token_env: None,
             access_token_file: None,
             msgtype: None,
-            destination: None,
             timeout_secs: DEFAULT_TIMEOUT_SECS,
         }
     }
@@ -212,11 +206,6 @@ impl MatrixConfig {
                 ));
             }
         };
-        let destination = match self.destination.as_deref().map(str::trim) {
-            None => room_id.clone(),
-            Some("") => return Err(ConfigError::invalid("destination", "is empty")),
-            Some(destination) => destination.to_owned(),
-        };
         if !(1..=MAX_TIMEOUT_SECS).contains(&self.timeout_secs) {
             return Err(ConfigError::invalid(
                 "timeout_secs",
@@ -232,7 +221,6 @@ impl MatrixConfig {
             homeserver,
             room_id,
             token,
-            destination,
             timeout,
             MatrixRenderer::new().with_msgtype(msgtype),
         ))
@@ -317,6 +305,20 @@ mod tests {
     }
 
     #[test]
+    fn the_former_destination_key_is_refused() {
+        let error = config(
+            r#"
+            homeserver = "https://matrix.example.org"
+            room_id = "!ops:example.org"
+            access_token = "t"
+            destination = "ops"
+            "#,
+        )
+        .expect_err("transaction ids come from the caller now");
+        assert!(error.to_string().contains("destination"), "{error}");
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         let error = config(
             r#"
@@ -344,7 +346,6 @@ mod tests {
         .expect("builds");
         assert_eq!(provider.homeserver(), "https://matrix.example.org");
         assert_eq!(provider.room_id(), "!ops:example.org");
-        assert_eq!(provider.destination(), "!ops:example.org");
         assert_eq!(provider.msgtype(), MsgType::Notice);
         assert_eq!(
             provider.timeout(),
@@ -520,7 +521,7 @@ mod tests {
     }
 
     #[test]
-    fn msgtype_destination_and_timeout_are_checked() {
+    fn msgtype_and_timeout_are_checked() {
         let base = || {
             MatrixConfig::new(
                 "https://matrix.example.org",
@@ -534,15 +535,6 @@ mod tests {
         let mut image = base();
         image.msgtype = Some("m.image".into());
         assert_eq!(image.build().unwrap_err().key(), "msgtype");
-        let mut named = base();
-        named.destination = Some("ops-alerts".into());
-        assert_eq!(
-            named.build().map(|p| p.destination().to_owned()),
-            Ok("ops-alerts".to_owned())
-        );
-        let mut empty = base();
-        empty.destination = Some(" ".into());
-        assert_eq!(empty.build().unwrap_err().key(), "destination");
         for secs in [0, 301] {
             let mut timeout = base();
             timeout.timeout_secs = secs;

@@ -13,7 +13,7 @@
 //! | thread | yes: a reply in the thread of an earlier message (`m.thread` relation) |
 //! | update | yes: an edit of a sent message (`m.replace`); clients show the new content in place |
 //! | buttons | none: Matrix has none. Link actions are inline links, callback actions a line of text |
-//! | idempotent | yes: transaction ids derived from the Stripe event and destination ([`txn_id`]), so a retry returns the same event id and never posts twice |
+//! | idempotent | yes: the transaction id is the caller's [`IdempotencyKey`](stripe_chat_message::IdempotencyKey) (the Stripe event and the destination, a reply and an edit each their own), so a retry returns the same event id and never posts twice |
 //!
 //! Failures are [`DeliveryError`](stripe_chat_message::DeliveryError)s that classify themselves
 //! from the homeserver's `{"errcode": "M_...", "error": "..."}` answer:
@@ -38,8 +38,6 @@
 //! - [`escape_html`]: how event text is made inert in `formatted_body`.
 //! - [`thread_reply`] and [`edit`]: the content rewritten as a reply in a thread, or as an edit of
 //!   an earlier message, per the Matrix spec.
-//! - [`txn_id`], [`thread_txn_id`], [`edit_txn_id`], [`content_txn_id`]: deterministic
-//!   transaction ids per kind of send.
 //! - [`validate_limits`]: checks content against the size limit and the spec's HTML subset.
 //! - [`limits`]: the documented limits the renderer keeps to.
 //!
@@ -52,7 +50,6 @@
 //! access_token_env = "STRIPE_CHAT_MATRIX_TOKEN"   # or access_token_file = "/run/secrets/matrix_token",
 //!                                                 # or access_token = "syt_..." (a secret)
 //! msgtype = "m.notice"                            # m.notice (default) or m.text
-//! # destination = "ops"                           # default: the room id
 //! # timeout_secs = 10
 //! ```
 //!
@@ -85,7 +82,7 @@
 //!
 //! ```
 //! use stripe_chat_message::{Action, ChatMessage, ObjectKind, ObjectRef, Renderer, Severity};
-//! use stripe_chat_matrix::{MatrixRenderer, thread_reply, txn_id, validate_limits};
+//! use stripe_chat_matrix::{MatrixRenderer, thread_reply, validate_limits};
 //!
 //! let invoice = ObjectRef::new(ObjectKind::Invoice, "in_1MtHbELkdIwHu7ixl4OzzPMv");
 //! let message = ChatMessage::new("Payment failed: <b>Jenny</b> Rosen")
@@ -107,7 +104,6 @@
 //!
 //! let reply = thread_reply(content, "$root_event");
 //! assert_eq!(reply["m.relates_to"]["rel_type"], "m.thread");
-//! assert!(txn_id("evt_1MtHbFLkdIwHu7ixTcLjNhSM", "!ops:example.org").starts_with("sc-"));
 //! # Ok::<(), stripe_chat_message::RenderError>(())
 //! ```
 //!
@@ -141,7 +137,6 @@ mod factory;
 pub mod limits;
 mod relations;
 mod render;
-mod txn;
 mod validate;
 
 pub use client::MatrixProvider;
@@ -150,5 +145,4 @@ pub use factory::MatrixFactory;
 pub use relations::{edit, thread_reply};
 pub use render::{MatrixRenderer, MsgType, escape_html};
 pub use stripe_chat_message::ConfigError;
-pub use txn::{content_txn_id, edit_txn_id, thread_txn_id, txn_id};
 pub use validate::validate_limits;

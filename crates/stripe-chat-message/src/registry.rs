@@ -154,7 +154,7 @@ fn process_env(name: &str) -> Option<String> {
 /// #[async_trait]
 /// impl ChatProvider for Echo {
 ///     fn capabilities(&self) -> Capabilities { Capabilities::SEND_ONLY }
-///     async fn send(&self, _: &ChatMessage, _: Option<&MessageRef>) -> Result<MessageRef, DeliveryError> {
+///     async fn send_raw(&self, _: serde_json::Value, _: Option<&MessageRef>, _: &IdempotencyKey) -> Result<MessageRef, DeliveryError> {
 ///         Ok(MessageRef::new("echo", ""))
 ///     }
 /// }

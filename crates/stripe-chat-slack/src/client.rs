@@ -13,8 +13,8 @@ use stripe_chat_http::{
     Answer, DEFAULT_RATE_LIMIT_DELAY, MAX_ANSWER_BYTES, classify_status, from_reqwest,
 };
 use stripe_chat_message::{
-    Capabilities, ChatMessage, ChatProvider, DeliveryError, ErrorKind, MessageRef, Rate,
-    RenderError, Renderer, Secret, async_trait,
+    Capabilities, ChatMessage, ChatProvider, DeliveryError, ErrorKind, IdempotencyKey, MessageRef,
+    Rate, RenderError, Renderer, Secret, async_trait,
 };
 
 use crate::render::SlackRenderer;
@@ -214,7 +214,7 @@ enum Target {
 /// Sending (here to a local stand-in for Slack):
 ///
 /// ```
-/// use stripe_chat_message::{ChatMessage, ChatProvider, Secret};
+/// use stripe_chat_message::{ChatMessage, ChatProvider, IdempotencyKey, Secret};
 /// use stripe_chat_slack::SlackProvider;
 /// use wiremock::{Mock, MockServer, ResponseTemplate, matchers::path};
 ///
@@ -229,11 +229,12 @@ enum Target {
 ///
 /// let slack = SlackProvider::bot(Secret::new("xoxb-1-abc"), "C0123456789")
 ///     .with_api_base(slack_api.uri());
-/// let sent = slack.send(&ChatMessage::new("Invoice paid"), None).await?;
+/// let key = IdempotencyKey::new("evt_1NG8Du2eZvKYlo2CUI79vXWy", "billing");
+/// let sent = slack.send(&ChatMessage::new("Invoice paid"), None, &key).await?;
 /// assert_eq!(sent.id, "1700000000.000100");
 /// assert_eq!(sent.channel.as_deref(), Some("C0123456789"));
 ///
-/// let reply = slack.send(&ChatMessage::new("Refunded"), Some(&sent)).await?;
+/// let reply = slack.send(&ChatMessage::new("Refunded"), Some(&sent), &key).await?;
 /// assert_eq!(reply.thread_root.as_deref(), Some("1700000000.000100"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # })?;
@@ -527,26 +528,6 @@ fn api_error(
     }
 }
 
-fn render_error(error: RenderError) -> DeliveryError {
-    DeliveryError::permanent(format!("{PLATFORM}: {error}"))
-}
-
-/// Refuses a body over Slack's limits, so it is never sent.
-fn within_limits(body: &Value) -> Result<(), DeliveryError> {
-    validate_limits(body).map_err(|problems| {
-        let shown: Vec<&str> = problems.iter().take(3).map(String::as_str).collect();
-        DeliveryError::permanent(format!(
-            "{PLATFORM}: the message is over Slack's limits and was not sent: {}{}",
-            shown.join("; "),
-            if problems.len() > shown.len() {
-                format!(" (and {} more)", problems.len() - shown.len())
-            } else {
-                String::new()
-            }
-        ))
-    })
-}
-
 /// Refuses a reference that is not a Slack message with a `ts`.
 fn addressable<'r>(at: &'r MessageRef, what: &str) -> Result<&'r str, DeliveryError> {
     if at.provider != PLATFORM {
@@ -589,6 +570,10 @@ impl Renderer for SlackProvider {
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         self.renderer.render(message)
     }
+
+    fn validate_limits(&self, body: &Value) -> Result<(), Vec<String>> {
+        validate_limits(body)
+    }
 }
 
 #[async_trait]
@@ -604,10 +589,12 @@ impl ChatProvider for SlackProvider {
         }
     }
 
-    async fn send(
+    /// Slack keeps no idempotency key: a retry after a post whose answer was lost posts again.
+    async fn send_raw(
         &self,
-        message: &ChatMessage,
+        mut body: Value,
         thread: Option<&MessageRef>,
+        _key: &IdempotencyKey,
     ) -> Result<MessageRef, DeliveryError> {
         match &self.target {
             Target::Bot {
@@ -628,13 +615,10 @@ impl ChatProvider for SlackProvider {
                         (root.channel.as_deref().unwrap_or(channel), Some(ts))
                     }
                 };
-                let renderer = SlackRenderer::new().channel(channel);
-                let body = match thread_ts {
-                    Some(ts) => renderer.render_reply(message, ts),
-                    None => renderer.render(message),
+                body["channel"] = channel.into();
+                if let Some(ts) = thread_ts {
+                    body["thread_ts"] = ts.into();
                 }
-                .map_err(render_error)?;
-                within_limits(&body)?;
                 let answer = self
                     .call(token, api_base, "chat.postMessage", &body)
                     .await?;
@@ -653,8 +637,6 @@ impl ChatProvider for SlackProvider {
                 if thread.is_some() {
                     return Err(DeliveryError::unsupported(WEBHOOK, "reply in a thread"));
                 }
-                let body = self.renderer.render(message).map_err(render_error)?;
-                within_limits(&body)?;
                 let answer = self.post(url.expose(), None, &body).await?;
                 let text = String::from_utf8_lossy(answer.body());
                 if !answer.is_success() {
@@ -672,7 +654,13 @@ impl ChatProvider for SlackProvider {
         }
     }
 
-    async fn update(&self, at: &MessageRef, message: &ChatMessage) -> Result<(), DeliveryError> {
+    /// `chat.update` of the message at `at`, in its channel (else the configured one).
+    async fn update_raw(
+        &self,
+        at: &MessageRef,
+        body: Value,
+        _key: &IdempotencyKey,
+    ) -> Result<(), DeliveryError> {
         let Target::Bot {
             token,
             channel,
@@ -687,20 +675,21 @@ impl ChatProvider for SlackProvider {
                 "{PLATFORM}: the message has no ts, so it cannot be updated"
             )));
         }
-        let channel = at.channel.as_deref().unwrap_or(channel);
-        let rendered = SlackRenderer::new()
-            .channel(channel)
-            .render(message)
-            .map_err(render_error)?;
-        within_limits(&rendered)?;
-        let body = json!({
-            "channel": channel,
+        let update = json!({
+            "channel": at.channel.as_deref().unwrap_or(channel),
             "ts": ts,
-            "text": rendered["text"],
-            "blocks": rendered["blocks"],
+            "text": body["text"],
+            "blocks": body["blocks"],
         });
-        self.call(token, api_base, "chat.update", &body).await?;
+        self.call(token, api_base, "chat.update", &update).await?;
         Ok(())
+    }
+
+    fn mode_name(&self) -> &str {
+        match self.target {
+            Target::Bot { .. } => PLATFORM,
+            Target::Webhook { .. } => WEBHOOK,
+        }
     }
 }
 
@@ -709,16 +698,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_body_over_the_limits_is_refused_with_what_is_wrong() {
+    fn the_provider_checks_bodies_against_slacks_limits() {
         let blocks: Vec<Value> = (0..51)
             .map(|_| json!({"type": "section", "text": {"type": "mrkdwn", "text": "x"}}))
             .collect();
-        let error = within_limits(&json!({"text": "x", "blocks": blocks}))
+        let slack = SlackProvider::bot(Secret::new("xoxb-1"), "C1");
+        let problems = slack
+            .validate_limits(&json!({"text": "x", "blocks": blocks}))
             .expect_err("51 blocks are over the limit");
-        assert_eq!(error.kind(), ErrorKind::Permanent);
         assert!(
-            error.message().contains("51 items, more than 50"),
-            "{error}"
+            problems
+                .iter()
+                .any(|p| p.contains("51 items, more than 50")),
+            "{problems:?}"
         );
     }
 

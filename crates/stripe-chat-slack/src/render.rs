@@ -22,6 +22,7 @@ use stripe_chat_message::{
 };
 
 use crate::escape::{self, mrkdwn_cut, mrkdwn_within, plain_text_within};
+use crate::limits::shown_text_chars;
 use crate::limits::{
     MAX_ACTION_ID, MAX_ACTIONS_ELEMENTS, MAX_BLOCKS, MAX_BUTTON_TEXT, MAX_BUTTON_VALUE,
     MAX_CONFIRM_BUTTON, MAX_CONFIRM_TEXT, MAX_CONFIRM_TITLE, MAX_CONTEXT_ITEM, MAX_FALLBACK_TEXT,
@@ -139,6 +140,10 @@ impl Renderer for SlackRenderer {
 
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         self.body(message, None)
+    }
+
+    fn validate_limits(&self, body: &Value) -> Result<(), Vec<String>> {
+        crate::validate::validate_limits(body)
     }
 }
 
@@ -372,25 +377,6 @@ fn trim_note(message: &ChatMessage, omitted_fields: usize, summary_cut: bool) ->
 
 fn fields_word(n: usize) -> &'static str {
     if n == 1 { "field" } else { "fields" }
-}
-
-/// Characters of text a block shows: header and section texts, fields, context elements and
-/// button labels (confirmation dialogs and button values are not shown in the message).
-pub(crate) fn shown_text_chars(block: &Value) -> usize {
-    let chars = |v: Option<&Value>| v.and_then(Value::as_str).map_or(0, |s| s.chars().count());
-    let mut total = chars(block.get("text").and_then(|t| t.get("text")));
-    for list in ["fields", "elements"] {
-        for item in block
-            .get(list)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            total += chars(item.get("text"));
-            total += chars(item.get("text").and_then(|t| t.get("text")));
-        }
-    }
-    total
 }
 
 /// All blocks of `message`, within Slack's limits and [`TOTAL_TEXT_BUDGET`].

@@ -4,10 +4,16 @@
 use std::time::Duration;
 
 use serde_json::json;
+use stripe_chat_message::IdempotencyKey;
 use stripe_chat_message::{ChatMessage, ChatProvider, ConfigErrorKind, Secret};
 use stripe_chat_slack::{ConfigError, SlackConfig, SlackMode};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// The idempotency key of the deliveries these tests make.
+fn key() -> IdempotencyKey {
+    IdempotencyKey::new("evt_1NG8Du2eZvKYlo2CUI79vXWy", "test")
+}
 
 const TOKEN: &str = "xoxb-1234567890-0987654321-Zk3nKp9QwXr2Vt7Ym4Lb8Hs1";
 const HOOK: &str = "https://hooks.slack.com/services/T00000000/B00000000/Qm7Rt2Xv9Lp4Wn8Kd3Hs6Zb1";
@@ -285,7 +291,7 @@ async fn a_built_provider_posts_to_its_api_base_with_its_token() {
     };
     let slack = config.build_with_env(no_env).expect("valid");
     let sent = slack
-        .send(&ChatMessage::new("Invoice paid"), None)
+        .send(&ChatMessage::new("Invoice paid"), None, &key())
         .await
         .expect("posted");
     assert_eq!(sent.id, "1700000000.000100");

@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde_json::Value;
 use stripe_chat_http::{Answer, EndpointError, classify_status, from_reqwest};
 use stripe_chat_message::{
-    Capabilities, ChatMessage, ChatProvider, ConfigError, DeliveryError, MessageRef, RenderError,
-    Renderer, Secret, async_trait,
+    Capabilities, ChatMessage, ChatProvider, ConfigError, DeliveryError, IdempotencyKey,
+    MessageRef, RenderError, Renderer, Secret, async_trait,
 };
 
 use crate::render::{CardVersion, TeamsRenderer};
@@ -255,6 +255,10 @@ impl Renderer for TeamsProvider {
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         self.renderer.render(message)
     }
+
+    fn validate_limits(&self, body: &Value) -> Result<(), Vec<String>> {
+        validate_limits(body)
+    }
 }
 
 #[async_trait]
@@ -264,26 +268,17 @@ impl ChatProvider for TeamsProvider {
         Capabilities::SEND_ONLY
     }
 
-    /// Renders the card, checks it against Teams' limits (a card over them is refused as permanent,
-    /// without a request) and posts it. Any 2xx is delivered (the Workflows trigger answers
-    /// `202 Accepted`), as a [`MessageRef`] without an id. A `thread` is refused as unsupported.
-    async fn send(
+    /// Posts the card (rendered and checked by [`ChatProvider::send`]). Any 2xx is delivered (the
+    /// Workflows trigger answers `202 Accepted`), as a [`MessageRef`] without an id. A `thread` is
+    /// refused as unsupported. Teams keeps no idempotency key.
+    async fn send_raw(
         &self,
-        message: &ChatMessage,
+        body: Value,
         thread: Option<&MessageRef>,
+        _key: &IdempotencyKey,
     ) -> Result<MessageRef, DeliveryError> {
         if thread.is_some() {
             return Err(DeliveryError::unsupported(MODE, "reply in a thread"));
-        }
-        let body = self
-            .renderer
-            .render(message)
-            .map_err(|e| DeliveryError::permanent(format!("{PLATFORM}: {e}")))?;
-        if let Err(problems) = validate_limits(&body) {
-            return Err(DeliveryError::permanent(format!(
-                "{PLATFORM}: the card is not within Teams' limits, not sent: {}",
-                problems.join("; ")
-            )));
         }
         let response = self
             .http
@@ -301,10 +296,9 @@ impl ChatProvider for TeamsProvider {
         Err(classify(answer.status(), answer.retry_after(), &detail))
     }
 
-    /// Refused as unsupported, without a request: the webhook gives no id to update.
-    async fn update(&self, at: &MessageRef, message: &ChatMessage) -> Result<(), DeliveryError> {
-        let _ = (at, message);
-        Err(DeliveryError::unsupported(MODE, "update messages"))
+    /// Updates are refused as unsupported, without a request: the webhook gives no id to update.
+    fn mode_name(&self) -> &str {
+        MODE
     }
 }
 

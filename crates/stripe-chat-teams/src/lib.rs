@@ -87,7 +87,7 @@
 //! Sending (against a Workflows webhook; here one that is not listening):
 //!
 //! ```
-//! use stripe_chat_message::{ChatMessage, ChatProvider, ErrorKind, Secret};
+//! use stripe_chat_message::{ChatMessage, ChatProvider, ErrorKind, IdempotencyKey, Secret};
 //! use stripe_chat_teams::TeamsConfig;
 //!
 //! let config: TeamsConfig = toml::from_str(r#"
@@ -96,7 +96,8 @@
 //! "#)?;
 //! let teams = config.build()?;
 //! # tokio_test::block_on(async {
-//! let error = teams.send(&ChatMessage::new("Invoice paid"), None).await.unwrap_err();
+//! let key = IdempotencyKey::new("evt_1NG8Du2eZvKYlo2CUI79vXWy", "finance");
+//! let error = teams.send(&ChatMessage::new("Invoice paid"), None, &key).await.unwrap_err();
 //! assert_eq!(error.kind(), ErrorKind::Transient);
 //! assert!(!error.to_string().contains("SECRETSIG"));
 //! # });

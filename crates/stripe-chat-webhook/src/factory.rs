@@ -8,8 +8,7 @@ use stripe_chat_message::{
 };
 
 use crate::config::WebhookConfig;
-use crate::payload::PayloadType;
-use crate::provider::PLATFORM;
+use crate::provider::{PLATFORM, render_created};
 
 /// Builds webhook destinations from configuration: a destination's keys are a
 /// [`WebhookConfig`]. For `stripe-chat render` (`[webhook]`, no options) it renders the body of a
@@ -49,13 +48,7 @@ impl Renderer for PayloadRenderer {
     }
 
     fn render(&self, message: &ChatMessage) -> Result<serde_json::Value, RenderError> {
-        let message =
-            serde_json::to_value(message).map_err(|e| RenderError::Invalid(e.to_string()))?;
-        Ok(serde_json::json!({
-            "type": PayloadType::MessageCreated.as_str(),
-            "thread": null,
-            "message": message,
-        }))
+        render_created(message)
     }
 }
 

@@ -6,11 +6,11 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use stripe_chat_http::Answer;
 use stripe_chat_message::{
-    Capabilities, ChatMessage, ChatProvider, DeliveryError, MessageRef, RenderError, Renderer,
-    Secret, async_trait,
+    Capabilities, ChatMessage, ChatProvider, DeliveryError, IdempotencyKey, MessageRef,
+    RenderError, Renderer, Secret, async_trait,
 };
 
-use crate::payload::{DeliveryKind, PayloadOut, PayloadType, ThreadOut, delivery_id};
+use crate::payload::{PayloadOut, PayloadType, ThreadOut};
 use crate::signature::{DELIVERY_HEADER, SIGNATURE_HEADER, sign, unix_now};
 
 /// The platform name of webhook destinations, as in their [`MessageRef`]s.
@@ -103,25 +103,21 @@ impl WebhookProvider {
         &self.name
     }
 
-    fn delivery_id(&self, kind: DeliveryKind<'_>, message: &ChatMessage) -> String {
-        delivery_id(
-            &self.name,
-            self.url.as_str(),
-            kind,
-            message.source.as_ref().map(|s| s.event_id.as_str()),
-        )
-    }
-
     /// POSTs `payload` and returns the receiver's `id`, if its answer names one.
-    async fn post(&self, payload: &PayloadOut<'_>) -> Result<Option<String>, DeliveryError> {
+    async fn post(
+        &self,
+        payload: &PayloadOut<'_, serde_json::Value>,
+    ) -> Result<Option<String>, DeliveryError> {
         let body = serde_json::to_vec(payload).map_err(|e| {
             DeliveryError::permanent(format!("{}: cannot encode the message", self.label))
                 .with_source(e)
         })?;
         let signature = sign(&body, self.secret.expose(), unix_now());
-        let delivery = HeaderValue::from_str(payload.delivery_id).map_err(|e| {
-            DeliveryError::permanent(format!("{}: invalid delivery id", self.label)).with_source(e)
-        })?;
+        let delivery =
+            HeaderValue::from_str(payload.delivery_id.unwrap_or_default()).map_err(|e| {
+                DeliveryError::permanent(format!("{}: invalid delivery id", self.label))
+                    .with_source(e)
+            })?;
         let response = self
             .client
             .post(self.url.clone())
@@ -199,18 +195,37 @@ impl Renderer for WebhookProvider {
         PLATFORM
     }
 
-    /// The `message.created` payload for `message`, not in a thread, as JSON.
+    /// The `message.created` payload for `message`, not in a thread, as JSON, without its
+    /// `delivery_id` (a delivery gives it).
     fn render(&self, message: &ChatMessage) -> Result<serde_json::Value, RenderError> {
-        let delivery_id = self.delivery_id(DeliveryKind::Created, message);
-        serde_json::to_value(PayloadOut {
-            kind: PayloadType::MessageCreated,
-            delivery_id: &delivery_id,
-            message_id: None,
-            thread: None,
-            message,
-        })
-        .map_err(|e| RenderError::Invalid(e.to_string()))
+        render_created(message)
     }
+}
+
+/// The `message.created` payload for `message`, without `delivery_id`.
+pub(crate) fn render_created(message: &ChatMessage) -> Result<serde_json::Value, RenderError> {
+    serde_json::to_value(PayloadOut {
+        kind: PayloadType::MessageCreated,
+        delivery_id: None,
+        message_id: None,
+        thread: None,
+        message,
+    })
+    .map_err(|e| RenderError::Invalid(e.to_string()))
+}
+
+/// The `message` of a rendered payload.
+fn message_of<'b>(
+    body: &'b serde_json::Value,
+    label: &str,
+) -> Result<&'b serde_json::Value, DeliveryError> {
+    body.get("message")
+        .filter(|message| message.is_object())
+        .ok_or_else(|| {
+            DeliveryError::permanent(format!(
+                "{label}: the body holds no message (render it with this adapter)"
+            ))
+        })
 }
 
 #[async_trait]
@@ -222,10 +237,13 @@ impl ChatProvider for WebhookProvider {
         Capabilities::FULL.with_interactive(false)
     }
 
-    async fn send(
+    /// Posts the payload with `key` as its delivery id (`Stripe-Chat-Delivery`), on which
+    /// receivers deduplicate; without an `id` in the answer, the delivery id names the message.
+    async fn send_raw(
         &self,
-        message: &ChatMessage,
+        body: serde_json::Value,
         thread: Option<&MessageRef>,
+        key: &IdempotencyKey,
     ) -> Result<MessageRef, DeliveryError> {
         let root = match thread {
             Some(thread) => {
@@ -233,21 +251,16 @@ impl ChatProvider for WebhookProvider {
             }
             None => None,
         };
-        let kind = match root {
-            Some(root) => DeliveryKind::Reply { root },
-            None => DeliveryKind::Created,
-        };
-        let delivery_id = self.delivery_id(kind, message);
         let id = self
             .post(&PayloadOut {
                 kind: PayloadType::MessageCreated,
-                delivery_id: &delivery_id,
+                delivery_id: Some(key.as_str()),
                 message_id: None,
                 thread: root.map(|message_id| ThreadOut { message_id }),
-                message,
+                message: message_of(&body, &self.label)?,
             })
             .await?
-            .unwrap_or(delivery_id);
+            .unwrap_or_else(|| key.to_string());
         let sent = MessageRef::new(PLATFORM, id).in_channel(self.name.clone());
         Ok(match root {
             Some(root) => sent.in_thread(root),
@@ -255,18 +268,23 @@ impl ChatProvider for WebhookProvider {
         })
     }
 
-    async fn update(&self, at: &MessageRef, message: &ChatMessage) -> Result<(), DeliveryError> {
+    /// Posts the `message.updated` payload for `at`, with `key` as its delivery id.
+    async fn update_raw(
+        &self,
+        at: &MessageRef,
+        body: serde_json::Value,
+        key: &IdempotencyKey,
+    ) -> Result<(), DeliveryError> {
         let at = addressed(at, &self.label, "update")?;
-        let delivery_id = self.delivery_id(DeliveryKind::Update { of: &at.id }, message);
         self.post(&PayloadOut {
             kind: PayloadType::MessageUpdated,
-            delivery_id: &delivery_id,
+            delivery_id: Some(key.as_str()),
             message_id: Some(&at.id),
             thread: at
                 .thread_root
                 .as_deref()
                 .map(|message_id| ThreadOut { message_id }),
-            message,
+            message: message_of(&body, &self.label)?,
         })
         .await
         .map(drop)
