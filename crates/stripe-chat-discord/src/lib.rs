@@ -91,22 +91,38 @@
 //! # Ok::<(), stripe_chat_message::RenderError>(())
 //! ```
 //!
-//! No feature flags yet.
+//! # Feature flags
+//!
+//! - `client` (default): delivery, that is `DiscordProvider`, `DiscordConfig` and `DiscordFactory`, with what
+//!   they need: an HTTP client (`reqwest`) and `stripe-chat-http`. Without it
+//!   (`stripe-chat-discord = { version = "0.1", default-features = false }`), the crate is
+//!   the pure renderer alone: [`DiscordRenderer`], [`validate_limits`], [`escape`] and [`limits`], and pulls in no HTTP client.
 #![forbid(unsafe_code)]
+// The crate documentation speaks of delivery, which exists with the `client` feature.
+#![cfg_attr(not(feature = "client"), allow(rustdoc::broken_intra_doc_links))]
 
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 mod config;
+#[cfg(feature = "client")]
 mod error;
 pub mod escape;
+#[cfg(feature = "client")]
 mod factory;
 pub mod limits;
 mod render;
 mod validate;
+#[cfg(feature = "client")]
 mod webhook;
 
+#[cfg(feature = "client")]
 pub use client::DiscordProvider;
+#[cfg(feature = "client")]
 pub use config::{DEFAULT_API_BASE, DEFAULT_TIMEOUT_SECS, DiscordConfig};
+#[cfg(feature = "client")]
 pub use factory::DiscordFactory;
 pub use render::DiscordRenderer;
+#[cfg(feature = "client")]
 pub use stripe_chat_message::ConfigError;
 pub use validate::validate_limits;

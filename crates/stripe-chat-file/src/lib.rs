@@ -83,7 +83,7 @@
 //! # }).unwrap();
 //! ```
 //!
-//! This crate has no feature flags.
+//! This crate has no feature flags (and no HTTP client).
 #![forbid(unsafe_code)]
 
 mod append;

@@ -127,22 +127,37 @@
 //! tests/synapse/stop.sh
 //! ```
 //!
-//! This crate has no feature flags.
+//! # Feature flags
+//!
+//! - `client` (default): delivery, that is `MatrixProvider`, `MatrixConfig` and `MatrixFactory`, with what
+//!   they need: an HTTP client (`reqwest`) and `stripe-chat-http`. Without it
+//!   (`stripe-chat-matrix = { version = "0.1", default-features = false }`), the crate is
+//!   the pure renderer alone: [`MatrixRenderer`], [`escape_html`], [`thread_reply`], [`edit`], [`validate_limits`] and [`limits`], and pulls in no HTTP client.
 #![forbid(unsafe_code)]
+// The crate documentation speaks of delivery, which exists with the `client` feature.
+#![cfg_attr(not(feature = "client"), allow(rustdoc::broken_intra_doc_links))]
 
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 mod config;
+#[cfg(feature = "client")]
 mod error;
+#[cfg(feature = "client")]
 mod factory;
 pub mod limits;
 mod relations;
 mod render;
 mod validate;
 
+#[cfg(feature = "client")]
 pub use client::MatrixProvider;
+#[cfg(feature = "client")]
 pub use config::{DEFAULT_TIMEOUT_SECS, MatrixConfig};
+#[cfg(feature = "client")]
 pub use factory::MatrixFactory;
 pub use relations::{edit, thread_reply};
 pub use render::{MatrixRenderer, MsgType, escape_html};
+#[cfg(feature = "client")]
 pub use stripe_chat_message::ConfigError;
 pub use validate::validate_limits;

@@ -94,22 +94,36 @@
 //! # Ok::<(), stripe_chat_message::RenderError>(())
 //! ```
 //!
-//! No feature flags.
+//! # Feature flags
+//!
+//! - `client` (default): delivery, that is `SlackProvider`, `SlackConfig` and `SlackFactory`, with what
+//!   they need: an HTTP client (`reqwest`) and `stripe-chat-http`. Without it
+//!   (`stripe-chat-slack = { version = "0.1", default-features = false }`), the crate is
+//!   the pure renderer alone: [`SlackRenderer`], [`validate_limits`], [`escape`] and [`limits`], and pulls in no HTTP client.
 #![forbid(unsafe_code)]
+// The crate documentation speaks of delivery, which exists with the `client` feature.
+#![cfg_attr(not(feature = "client"), allow(rustdoc::broken_intra_doc_links))]
 
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 mod config;
 pub mod escape;
+#[cfg(feature = "client")]
 mod factory;
 pub mod limits;
 mod render;
 mod validate;
 
+#[cfg(feature = "client")]
 pub use client::{
     DEFAULT_API_BASE, DEFAULT_TIMEOUT, RATE, SlackMode, SlackProvider, api_error_kind,
 };
+#[cfg(feature = "client")]
 pub use config::SlackConfig;
+#[cfg(feature = "client")]
 pub use factory::SlackFactory;
 pub use render::SlackRenderer;
+#[cfg(feature = "client")]
 pub use stripe_chat_message::ConfigError;
 pub use validate::validate_limits;

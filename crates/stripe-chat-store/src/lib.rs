@@ -107,7 +107,10 @@
 //!
 //! # Feature flags
 //!
-//! None. SQLite is compiled in (rusqlite's `bundled`), so no system library is needed.
+//! - `bundled` (default): SQLite is compiled in (rusqlite's `bundled`), so no system library is
+//!   needed. With `default-features = false`, the system's libsqlite3 is linked instead (found
+//!   through pkg-config; rusqlite 0.43 needs SQLite 3.45.3 or newer), for programs that bring
+//!   their own SQLite.
 #![forbid(unsafe_code)]
 
 mod error;

@@ -104,19 +104,33 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! This crate has no feature flags.
+//! # Feature flags
+//!
+//! - `client` (default): delivery, that is `TeamsProvider`, `TeamsConfig` and `TeamsFactory`, with what
+//!   they need: an HTTP client (`reqwest`) and `stripe-chat-http`. Without it
+//!   (`stripe-chat-teams = { version = "0.1", default-features = false }`), the crate is
+//!   the pure renderer alone: [`TeamsRenderer`] and its [`CardVersion`], [`escape_markdown`], [`validate_limits`] and [`limits`], and pulls in no HTTP client.
 #![forbid(unsafe_code)]
+// The crate documentation speaks of delivery, which exists with the `client` feature.
+#![cfg_attr(not(feature = "client"), allow(rustdoc::broken_intra_doc_links))]
 
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 mod config;
+#[cfg(feature = "client")]
 mod factory;
 pub mod limits;
 mod render;
 mod validate;
 
+#[cfg(feature = "client")]
 pub use client::{DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS, TeamsBuilder, TeamsProvider};
+#[cfg(feature = "client")]
 pub use config::TeamsConfig;
+#[cfg(feature = "client")]
 pub use factory::TeamsFactory;
 pub use render::{CardVersion, TeamsRenderer, escape_markdown};
+#[cfg(feature = "client")]
 pub use stripe_chat_message::ConfigError;
 pub use validate::validate_limits;

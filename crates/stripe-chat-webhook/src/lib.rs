@@ -105,21 +105,35 @@
 //! # }).unwrap();
 //! ```
 //!
-//! This crate has no feature flags.
+//! # Feature flags
+//!
+//! - `client` (default): delivery, that is `WebhookProvider`, `WebhookConfig` / `WebhookBuilder` and `WebhookFactory`, with what
+//!   they need: an HTTP client (`reqwest`) and `stripe-chat-http`. Without it
+//!   (`stripe-chat-webhook = { version = "0.1", default-features = false }`), the crate is
+//!   what a receiver needs: [`Payload`], [`verify`] and [`sign`], and pulls in no HTTP client.
 #![forbid(unsafe_code)]
+// The crate documentation speaks of delivery, which exists with the `client` feature.
+#![cfg_attr(not(feature = "client"), allow(rustdoc::broken_intra_doc_links))]
 
+#[cfg(feature = "client")]
 mod config;
+#[cfg(feature = "client")]
 mod factory;
 mod payload;
+#[cfg(feature = "client")]
 mod provider;
 mod signature;
 
+#[cfg(feature = "client")]
 pub use config::{DEFAULT_NAME, MAX_TIMEOUT, MIN_SECRET_BYTES, WebhookBuilder, WebhookConfig};
+#[cfg(feature = "client")]
 pub use factory::WebhookFactory;
 pub use payload::{Payload, PayloadType, ThreadRef};
+#[cfg(feature = "client")]
 pub use provider::{PLATFORM, USER_AGENT, WebhookProvider};
 pub use signature::{
     DEFAULT_TOLERANCE, DELIVERY_HEADER, SIGNATURE_HEADER, SignatureError, sign, verify,
     verify_with_tolerance,
 };
+#[cfg(feature = "client")]
 pub use stripe_chat_message::ConfigError;

@@ -1,17 +1,18 @@
 //! [`WebhookProvider`]: POSTs signed payloads and reads the receiver's answer.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use serde::Serialize;
 use stripe_chat_http::Answer;
 use stripe_chat_message::{
     Capabilities, ChatMessage, ChatProvider, DeliveryError, IdempotencyKey, MessageRef,
     RenderError, Renderer, Secret, async_trait,
 };
 
-use crate::payload::{PayloadOut, PayloadType, ThreadOut};
-use crate::signature::{DELIVERY_HEADER, SIGNATURE_HEADER, sign, unix_now};
+use crate::payload::PayloadType;
+use crate::signature::{DELIVERY_HEADER, SIGNATURE_HEADER, sign};
 
 /// The platform name of webhook destinations, as in their [`MessageRef`]s.
 ///
@@ -190,6 +191,32 @@ fn addressed<'r>(
     Ok(at)
 }
 
+/// The body as sent, borrowing the message (a [`ChatMessage`], or its JSON). Serializes exactly
+/// as [`Payload`](crate::Payload), without `delivery_id` when rendered outside a delivery.
+#[derive(Serialize)]
+pub(crate) struct PayloadOut<'a, M> {
+    #[serde(rename = "type")]
+    pub(crate) kind: PayloadType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) delivery_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) message_id: Option<&'a str>,
+    pub(crate) thread: Option<ThreadOut<'a>>,
+    pub(crate) message: &'a M,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ThreadOut<'a> {
+    pub(crate) message_id: &'a str,
+}
+
+/// The current Unix time in seconds.
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 impl Renderer for WebhookProvider {
     fn platform(&self) -> &str {
         PLATFORM
@@ -294,6 +321,29 @@ impl ChatProvider for WebhookProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::payload::Payload;
+
+    #[test]
+    fn the_sent_body_parses_as_a_payload() {
+        let message = ChatMessage::new("Payment failed").summary("Retry in 3 days");
+        let out = PayloadOut {
+            kind: PayloadType::MessageCreated,
+            delivery_id: Some("evt_1.ops"),
+            message_id: None,
+            thread: Some(ThreadOut {
+                message_id: "msg_0",
+            }),
+            message: &message,
+        };
+        let text = serde_json::to_string(&out).unwrap();
+        assert!(
+            text.starts_with(r#"{"type":"message.created","delivery_id":"evt_1.ops","thread":{"message_id":"msg_0"},"message":{"#),
+            "{text}"
+        );
+        let parsed: Payload = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed.message, message);
+        assert_eq!(serde_json::to_string(&parsed).unwrap(), text);
+    }
 
     #[test]
     fn answer_ids_are_strings_or_numbers() {
