@@ -265,6 +265,7 @@ fn init_logs(format: LogFormat) {
 fn serve(config: &Path, log_format: LogFormat) -> Result<(), Failure> {
     let config = stripe_chat::ops::load_config(config)?;
     init_logs(log_format);
+    raise_open_files_limit(config.server.max_connections);
     let files = stripe_chat::ops::file_destinations(&config);
     runtime()?.block_on(stripe_chat::ops::serve(config, |addr| {
         println!("stripe-chat listening on http://{addr} (POST Stripe webhooks to http://{addr}/webhooks/stripe)");
@@ -273,6 +274,39 @@ fn serve(config: &Path, log_format: LogFormat) -> Result<(), Failure> {
         }
     }))?;
     Ok(())
+}
+
+/// Raises the soft limit on open files to the hard limit (the soft one is often 1,024, for
+/// programs that use `select`, which this one does not), and warns when it is still too low for
+/// `max_connections` client connections beside the store's own files.
+fn raise_open_files_limit(max_connections: usize) {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        if limit.current.is_some() && limit.current != limit.maximum {
+            let raised = rustix::process::Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            };
+            if let Err(e) = setrlimit(Resource::Nofile, raised) {
+                tracing::debug!(error = %e, "cannot raise the open-files limit");
+            }
+        }
+        let open_files = getrlimit(Resource::Nofile).current;
+        let needed = u64::try_from(max_connections)
+            .unwrap_or(u64::MAX)
+            .saturating_add(64);
+        if let Some(open_files) = open_files.filter(|n| *n < needed) {
+            tracing::warn!(
+                open_files,
+                max_connections,
+                "the open-files limit is too low for server.max_connections: raise it (LimitNOFILE= in a systemd unit, ulimit -n) or lower max_connections"
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = max_connections;
 }
 
 fn dlq(action: DlqAction) -> Result<(), Failure> {

@@ -65,6 +65,44 @@ pub struct ServerSection {
     /// On SIGTERM: how long in-flight work may take before the process exits.
     #[serde(default = "default_grace")]
     pub shutdown_grace_secs: u64,
+    /// How long a client may take to send a request's head (request line and headers), counted
+    /// from the connection's start or the end of its previous request; also how long an idle
+    /// keep-alive connection stays open. A client that is slower is disconnected.
+    #[serde(default = "default_read_timeout")]
+    pub header_timeout_secs: u64,
+    /// How long a client may take to send a webhook's body once its head has arrived; a slower
+    /// one gets `408` and is disconnected. Stripe sends its body at once.
+    #[serde(default = "default_read_timeout")]
+    pub body_timeout_secs: u64,
+    /// Most connections open at once; further clients wait in the system's listen queue until
+    /// one closes. Bounds the memory clients can hold: at most about `max_connections ×
+    /// body_limit_bytes` of request bodies.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+}
+
+impl ServerSection {
+    /// [`header_timeout_secs`](Self::header_timeout_secs) as a duration.
+    ///
+    /// ```
+    /// let s: stripe_chat_server::config::ServerSection = toml::from_str(r#"listen = "127.0.0.1:0""#)?;
+    /// assert_eq!(s.header_timeout().as_secs(), 5);
+    /// # Ok::<(), toml::de::Error>(())
+    /// ```
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_secs)
+    }
+
+    /// [`body_timeout_secs`](Self::body_timeout_secs) as a duration.
+    ///
+    /// ```
+    /// let s: stripe_chat_server::config::ServerSection = toml::from_str("listen = \"127.0.0.1:0\"\nbody_timeout_secs = 3")?;
+    /// assert_eq!(s.body_timeout().as_secs(), 3);
+    /// # Ok::<(), toml::de::Error>(())
+    /// ```
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout_secs)
+    }
 }
 
 fn default_body_limit() -> usize {
@@ -73,6 +111,14 @@ fn default_body_limit() -> usize {
 
 fn default_grace() -> u64 {
     10
+}
+
+fn default_read_timeout() -> u64 {
+    5
+}
+
+fn default_max_connections() -> usize {
+    1024
 }
 
 /// `[stripe]`: webhook signing secrets and tolerance.
@@ -457,6 +503,20 @@ impl ServiceConfig {
             return Err(ConfigError::new(
                 "server.body_limit_bytes",
                 "must be at least 1024",
+            ));
+        }
+        for (key, secs) in [
+            ("server.header_timeout_secs", raw.server.header_timeout_secs),
+            ("server.body_timeout_secs", raw.server.body_timeout_secs),
+        ] {
+            if !(1..=3600).contains(&secs) {
+                return Err(ConfigError::new(key, "must be between 1 and 3600 seconds"));
+            }
+        }
+        if raw.server.max_connections == 0 {
+            return Err(ConfigError::new(
+                "server.max_connections",
+                "must be at least 1",
             ));
         }
         if raw.delivery.max_attempts == 0 {

@@ -30,6 +30,7 @@ struct Inner {
     verifier: WebhookVerifier,
     routes: Routes,
     body_limit: usize,
+    body_timeout: Duration,
     metrics: Arc<Metrics>,
     wake: Arc<Notify>,
 }
@@ -58,6 +59,7 @@ impl std::fmt::Debug for WebhookState {
             .field("verifier", &self.0.verifier)
             .field("routes", &self.0.routes.len())
             .field("body_limit", &self.0.body_limit)
+            .field("body_timeout", &self.0.body_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -103,6 +105,7 @@ impl WebhookState {
             verifier: config.verifier.clone(),
             routes: config.routes.clone(),
             body_limit: config.server.body_limit_bytes,
+            body_timeout: config.server.body_timeout(),
             metrics,
             wake,
         }))
@@ -145,6 +148,19 @@ impl WebhookState {
     /// ```
     pub fn body_limit(&self) -> usize {
         self.0.body_limit
+    }
+
+    /// How long a webhook's body may take to arrive once its head has (`408` after that).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\nbody_timeout_secs = 5\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let state = stripe_chat_server::http::WebhookState::new(&config, Arc::new(stripe_chat_store::MemoryStore::new()));
+    /// assert_eq!(state.body_timeout().as_secs(), 5);
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn body_timeout(&self) -> Duration {
+        self.0.body_timeout
     }
 
     pub(crate) fn verifier(&self) -> &WebhookVerifier {

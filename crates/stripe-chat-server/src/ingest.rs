@@ -11,6 +11,8 @@
 //!   (nothing to deduplicate on; Stripe never sends such a body). Nothing is stored.
 //! - `413` for a body over `server.body_limit_bytes`: refused on its `Content-Length` before
 //!   reading, or as soon as the streamed body passes the limit.
+//! - `408` for a body that has not arrived within `server.body_timeout_secs` of the request's
+//!   head; the connection is closed.
 //! - `503` when the store cannot commit, so Stripe retries.
 //!
 //! # Thread keys
@@ -32,6 +34,7 @@ use stripe_chat_message::{ObjectKind, ObjectRef};
 use stripe_chat_route::Routes;
 use stripe_chat_store::{NewEvent, NewJob};
 
+use crate::body::BodyError;
 use crate::digest::DigestKey;
 
 use crate::http::WebhookState;
@@ -136,8 +139,9 @@ fn reply(status: StatusCode, body: String) -> Response {
 }
 
 fn refuse(state: &WebhookState, status: StatusCode, reason: Rejection) -> Response {
+    // Counted, and logged once per interval with the count: never one line per request.
     state.metrics().rejected(reason);
-    tracing::warn!(
+    tracing::debug!(
         reason = reason.as_str(),
         status = status.as_u16(),
         "webhook refused"
@@ -162,20 +166,20 @@ pub(crate) async fn handle(state: WebhookState, headers: HeaderMap, body: Body) 
             Rejection::BodyTooLarge,
         );
     }
-    let bytes: Bytes = match axum::body::to_bytes(body, limit).await {
+    let bytes: Bytes = match crate::body::read(body, limit, state.body_timeout()).await {
         Ok(bytes) => bytes,
-        Err(e) => {
-            let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-            return if too_large {
-                refuse(
-                    &state,
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    Rejection::BodyTooLarge,
-                )
-            } else {
-                refuse(&state, StatusCode::BAD_REQUEST, Rejection::BodyUnreadable)
-            };
+        Err(BodyError::TooLarge) => {
+            return refuse(
+                &state,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Rejection::BodyTooLarge,
+            );
+        }
+        Err(BodyError::TimedOut) => {
+            return refuse(&state, StatusCode::REQUEST_TIMEOUT, Rejection::BodyTimeout);
+        }
+        Err(BodyError::Unreadable) => {
+            return refuse(&state, StatusCode::BAD_REQUEST, Rejection::BodyUnreadable);
         }
     };
 

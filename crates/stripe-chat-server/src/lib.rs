@@ -8,6 +8,8 @@
 //!   `/healthz`, `/readyz`, `/metrics` ([`metrics`]).
 //! - [`worker`]: the delivery workers (transform → redact → adapter, update in place, retries,
 //!   rate limits, inhibition, digests, dead letters).
+//! - [`listener`]: the public listener's guards against slow and hostile clients (header and
+//!   body timeouts, a connection limit).
 //! - [`service`]: both together over one store, with graceful shutdown.
 //!
 //! ```
@@ -36,11 +38,13 @@
 #![forbid(unsafe_code)]
 
 pub mod backfill;
+mod body;
 pub mod breaker;
 pub mod config;
 mod digest;
 pub mod http;
 pub mod ingest;
+pub mod listener;
 pub mod metrics;
 pub mod service;
 pub mod worker;

@@ -2,11 +2,16 @@
 //!
 //! Counters and histograms are lock-free on the webhook's hot path (atomics); per-destination
 //! delivery counters sit behind a mutex, touched once per delivery.
+//!
+//! Refusals are also logged, but never one line per request: each reason gets at most one
+//! `WARN` line per [`REFUSAL_LOG_INTERVAL`], with the count since its previous line (see
+//! [`Metrics::rejected`]). A flood of hostile or broken clients costs a few log lines, not one
+//! per client.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use stripe_chat_store::{Backlog, Stats};
@@ -36,10 +41,16 @@ pub enum Rejection {
     NotAnEvent,
     /// The store could not commit (503: Stripe retries).
     StoreUnavailable,
+    /// The body did not arrive within `server.body_timeout_secs` (408, disconnected).
+    BodyTimeout,
+    /// A connection did not send a whole request head within `server.header_timeout_secs`
+    /// (disconnected without an answer). An idle keep-alive connection that already served a
+    /// request is closed the same way, but not counted.
+    HeaderTimeout,
 }
 
 impl Rejection {
-    const ALL: [Rejection; 8] = [
+    const ALL: [Rejection; 10] = [
         Rejection::MissingHeader,
         Rejection::MalformedHeader,
         Rejection::NoValidSignature,
@@ -48,6 +59,8 @@ impl Rejection {
         Rejection::BodyUnreadable,
         Rejection::NotAnEvent,
         Rejection::StoreUnavailable,
+        Rejection::BodyTimeout,
+        Rejection::HeaderTimeout,
     ];
 
     /// The label value.
@@ -65,6 +78,8 @@ impl Rejection {
             Rejection::BodyUnreadable => "body_unreadable",
             Rejection::NotAnEvent => "not_an_event",
             Rejection::StoreUnavailable => "store_unavailable",
+            Rejection::BodyTimeout => "body_timeout",
+            Rejection::HeaderTimeout => "header_timeout",
         }
     }
 
@@ -143,6 +158,23 @@ const DELIVERY_BUCKETS: &[f64] = &[
     0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0,
 ];
 
+/// Each refusal reason gets at most one log line per interval this long, with its count.
+///
+/// ```
+/// assert_eq!(stripe_chat_server::metrics::REFUSAL_LOG_INTERVAL.as_secs(), 10);
+/// ```
+pub const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// What the refusal log counts: every [`Rejection`], then connections that waited at the limit.
+const LOGGED: usize = Rejection::ALL.len() + 1;
+
+/// The refusal log's memory: when it last wrote, and the counts it has reported.
+#[derive(Debug, Default)]
+struct RefusalLog {
+    last: Option<Instant>,
+    reported: [u64; LOGGED],
+}
+
 /// The service's counters, histograms and the cached job counts.
 ///
 /// ```
@@ -163,7 +195,11 @@ pub struct Metrics {
     received: AtomicU64,
     accepted_new: AtomicU64,
     accepted_duplicate: AtomicU64,
-    rejected: [AtomicU64; 8],
+    rejected: [AtomicU64; Rejection::ALL.len()],
+    connections_open: AtomicUsize,
+    connections_limit: AtomicUsize,
+    connections_queued: AtomicU64,
+    refusal_log: Mutex<RefusalLog>,
     ack: Histogram,
     delivery_latency: Histogram,
     deliveries: Mutex<BTreeMap<(String, &'static str), u64>>,
@@ -180,6 +216,10 @@ impl Default for Metrics {
             accepted_new: AtomicU64::new(0),
             accepted_duplicate: AtomicU64::new(0),
             rejected: Default::default(),
+            connections_open: AtomicUsize::new(0),
+            connections_limit: AtomicUsize::new(0),
+            connections_queued: AtomicU64::new(0),
+            refusal_log: Mutex::new(RefusalLog::default()),
             ack: Histogram::new(ACK_BUCKETS),
             delivery_latency: Histogram::new(DELIVERY_BUCKETS),
             deliveries: Mutex::new(BTreeMap::new()),
@@ -200,14 +240,104 @@ impl Metrics {
         self.received.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A webhook request was refused for `reason`.
+    /// A webhook request (or a connection, for [`Rejection::HeaderTimeout`]) was refused for
+    /// `reason`. Counted, and logged at most once per [`REFUSAL_LOG_INTERVAL`] per reason: the
+    /// first refusal after a quiet interval is logged at once, later ones are added up into the
+    /// next line (written by the next refusal once the interval has passed, or by
+    /// [`Metrics::flush_refusal_log`]).
     ///
     /// ```
     /// use stripe_chat_server::metrics::{Metrics, Rejection};
-    /// Metrics::default().rejected(Rejection::BodyTooLarge);
+    /// let metrics = Metrics::default();
+    /// for _ in 0..1000 {
+    ///     metrics.rejected(Rejection::BodyTimeout); // one log line, not a thousand
+    /// }
+    /// assert!(metrics.render(None).contains(r#"stripe_chat_webhooks_rejected_total{reason="body_timeout"} 1000"#));
     /// ```
     pub fn rejected(&self, reason: Rejection) {
         self.rejected[reason.index()].fetch_add(1, Ordering::Relaxed);
+        self.log_refusals(false);
+    }
+
+    /// Logs the refusals counted since the last line of each reason, if
+    /// [`REFUSAL_LOG_INTERVAL`] has passed since the log last wrote. The service calls it every
+    /// second, so that the end of a burst is logged too.
+    ///
+    /// ```
+    /// stripe_chat_server::metrics::Metrics::default().flush_refusal_log();
+    /// ```
+    pub fn flush_refusal_log(&self) {
+        self.log_refusals(false);
+    }
+
+    /// Logs the refusals not logged yet, whatever the interval (at shutdown).
+    pub(crate) fn flush_refusal_log_now(&self) {
+        self.log_refusals(true);
+    }
+
+    fn log_refusals(&self, now: bool) {
+        // A refusal never waits for another one's logging: its count is in the next line.
+        let Ok(mut log) = self.refusal_log.try_lock() else {
+            return;
+        };
+        let since = log.last.map(|at| at.elapsed());
+        if !now && since.is_some_and(|since| since < REFUSAL_LOG_INTERVAL) {
+            return;
+        }
+        let over_secs = since.map(|d| d.as_secs());
+        let mut wrote = false;
+        for i in 0..LOGGED {
+            let total = match Rejection::ALL.get(i) {
+                Some(reason) => self.rejected[reason.index()].load(Ordering::Relaxed),
+                None => self.connections_queued.load(Ordering::Relaxed),
+            };
+            let count = total.saturating_sub(log.reported[i]);
+            if count == 0 {
+                continue;
+            }
+            log.reported[i] = total;
+            wrote = true;
+            match Rejection::ALL.get(i) {
+                Some(reason) => tracing::warn!(
+                    reason = reason.as_str(),
+                    count,
+                    over_secs,
+                    "webhook requests refused"
+                ),
+                None => tracing::warn!(
+                    reason = "connection_limit",
+                    count,
+                    over_secs,
+                    limit = self.connections_limit.load(Ordering::Relaxed),
+                    "connection limit reached: new connections waited for a free one"
+                ),
+            }
+        }
+        if wrote {
+            log.last = Some(Instant::now());
+        }
+    }
+
+    /// A client connection was accepted.
+    pub(crate) fn connection_opened(&self) {
+        self.connections_open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A client connection ended.
+    pub(crate) fn connection_closed(&self) {
+        self.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// The listener takes at most `limit` connections at once.
+    pub(crate) fn set_connection_limit(&self, limit: usize) {
+        self.connections_limit.store(limit, Ordering::Relaxed);
+    }
+
+    /// A new connection had to wait because the limit was reached (counted and logged like a
+    /// refusal, reason `connection_limit`).
+    pub(crate) fn connection_waited(&self) {
+        self.connections_queued.fetch_add(1, Ordering::Relaxed);
+        self.log_refusals(false);
     }
 
     /// An event was durably stored (or was a duplicate) and answered 2xx after `took`.
@@ -357,7 +487,7 @@ impl Metrics {
         );
         let _ = writeln!(
             out,
-            "# HELP stripe_chat_webhooks_rejected_total Webhook requests refused, by reason.\n# TYPE stripe_chat_webhooks_rejected_total counter"
+            "# HELP stripe_chat_webhooks_rejected_total Webhook requests refused (and connections closed for a late request head), by reason.\n# TYPE stripe_chat_webhooks_rejected_total counter"
         );
         for reason in Rejection::ALL {
             let _ = writeln!(
@@ -367,6 +497,23 @@ impl Metrics {
                 self.rejected[reason.index()].load(Ordering::Relaxed)
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP stripe_chat_http_connections Client connections open.\n# TYPE stripe_chat_http_connections gauge\nstripe_chat_http_connections {}",
+            self.connections_open.load(Ordering::Relaxed)
+        );
+        let limit = self.connections_limit.load(Ordering::Relaxed);
+        if limit > 0 {
+            let _ = writeln!(
+                out,
+                "# HELP stripe_chat_http_connections_limit Most client connections open at once (server.max_connections).\n# TYPE stripe_chat_http_connections_limit gauge\nstripe_chat_http_connections_limit {limit}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP stripe_chat_http_connections_queued_total Connections that waited for a free one because the limit was reached.\n# TYPE stripe_chat_http_connections_queued_total counter\nstripe_chat_http_connections_queued_total {}",
+            self.connections_queued.load(Ordering::Relaxed)
+        );
         if let Some(stats) = stats {
             let _ = writeln!(
                 out,

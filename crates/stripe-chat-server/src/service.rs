@@ -12,6 +12,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::config::{ServiceConfig, StoreSection};
 use crate::http::{WebhookState, router};
+use crate::listener::Limits;
 use crate::metrics::Metrics;
 use crate::worker::Delivery;
 
@@ -65,7 +66,7 @@ pub async fn open_store(section: &StoreSection) -> Result<SqliteStore, StoreErro
 pub struct Service {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
-    server: JoinHandle<std::io::Result<()>>,
+    server: JoinHandle<()>,
     workers: JoinSet<()>,
     metrics: Arc<Metrics>,
 }
@@ -99,14 +100,15 @@ impl Service {
         let workers =
             Delivery::new(config, store, Arc::clone(&metrics), wake).spawn(stopped.clone());
         let app = router(state);
-        let mut until_stopped = stopped;
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = until_stopped.wait_for(|stop| *stop).await;
-                })
-                .await
-        });
+        let limits = Limits::from(&config.server);
+        let server = tokio::spawn(crate::listener::serve(
+            listener,
+            app,
+            limits,
+            Arc::clone(&metrics),
+            stopped.clone(),
+        ));
+        tokio::spawn(flush_refusal_log(Arc::clone(&metrics), stopped));
         Ok(Service {
             addr,
             stop,
@@ -153,11 +155,12 @@ impl Service {
             stop,
             server,
             mut workers,
+            metrics,
             ..
         } = self;
         let _ = stop.send(true);
         let finished = tokio::time::timeout(grace, async {
-            if let Ok(Err(e)) = server.await {
+            if let Err(e) = server.await {
                 tracing::warn!(error = %e, "the listener stopped with an error");
             }
             while workers.join_next().await.is_some() {}
@@ -167,6 +170,20 @@ impl Service {
         if !finished {
             workers.abort_all();
         }
+        metrics.flush_refusal_log_now();
         finished
+    }
+}
+
+/// Writes the refusals counted since the last log line once their interval has passed, so that
+/// the end of a burst is logged even when no refusal follows it.
+async fn flush_refusal_log(metrics: Arc<Metrics>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => metrics.flush_refusal_log(),
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
     }
 }
