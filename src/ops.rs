@@ -119,7 +119,8 @@ pub fn file_destinations(config: &ServiceConfig) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Runs the service until SIGTERM or SIGINT, then stops accepting, finishes what is in flight and
+/// Runs the service until SIGTERM or SIGINT; then `/readyz` answers 503 at once, the service
+/// keeps serving for `server.drain_delay_secs`, stops accepting, finishes what is in flight and
 /// returns within `server.shutdown_grace_secs`. `announce` gets the listening address first.
 ///
 /// ```no_run
@@ -140,6 +141,18 @@ pub async fn serve(
     announce(service.local_addr());
     tracing::info!(listen = %service.local_addr(), "stripe-chat is serving");
     shutdown_signal().await;
+    service.drain();
+    let delay = config.server.drain_delay();
+    if !delay.is_zero() {
+        tracing::info!(
+            drain_delay_secs = delay.as_secs(),
+            "draining: /readyz answers 503; still serving until the delay is over (a second signal cuts it short)"
+        );
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = shutdown_signal() => {}
+        }
+    }
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     tracing::info!(
         grace_secs = grace.as_secs(),

@@ -8,111 +8,26 @@
 //! `cargo test --release --test slow_clients -- --ignored --nocapture`
 //! (`SLOW_CLIENTS`, default 3000, sets how many trickling connections it opens).
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use stripe_chat::events::sign;
+use support::{Server, metric, post_signed, rss};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const SECRET: &str = "whsec_e2e_slow_clients";
-
-/// The server process; killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-    log: PathBuf,
+/// `stripe-chat serve` with `server` as the rest of its `[server]` section.
+fn start(dir: &Path, server: &str) -> Server {
+    Server::start(&support::config(dir, server))
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// Starts `stripe-chat serve` with `server` as the rest of its `[server]` section, logging
-    /// JSON lines at `info` into `dir/server.log`.
-    fn start(dir: &Path, server: &str) -> Server {
-        let config = dir.join("stripe-chat.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[server]\nlisten = \"127.0.0.1:0\"\nshutdown_grace_secs = 2\n{server}\n[stripe]\nwebhook_secrets = [\"{SECRET}\"]\n[store]\nsqlite = {:?}\n[[destinations]]\nname = \"out\"\nprovider = \"file\"\npath = {:?}\n[[routes]]\nevents = [\"*\"]\nto = [\"out\"]\n",
-                dir.join("data/stripe-chat.db").display().to_string(),
-                dir.join("data/messages.jsonl").display().to_string(),
-            ),
-        )
-        .expect("config");
-        let log = dir.join("server.log");
-        let stderr = std::fs::File::create(&log).expect("log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_stripe-chat"))
-            .args(["serve", "--log-format", "json", "--config"])
-            .arg(&config)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(stderr))
-            .spawn()
-            .expect("the binary starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let first = lines.next().and_then(Result::ok).unwrap_or_default();
-        std::thread::spawn(move || for _ in lines {});
-        let addr = first
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no address in {first:?}"))
-            .to_owned();
-        Server { child, addr, log }
-    }
-
-    /// The resident set size of the server process, in bytes.
-    fn rss(&self) -> u64 {
-        rss(self.child.id())
-    }
-
-    /// SIGTERM, then wait for the exit (the refusals not logged yet are logged on the way out).
-    fn stop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn log_lines(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|_| serde_json::json!({ "raw": l })))
-            .collect()
-    }
-
-    async fn metrics(&self) -> String {
-        reqwest::get(format!("http://{}/metrics", self.addr))
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text")
-    }
-}
-
-fn metric(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series))
-        .and_then(|v| v.trim().parse().ok())
+/// SIGTERM, then wait for the exit (the refusals not logged yet are logged on the way out).
+fn terminate(server: &mut Server) {
+    server.sigterm();
+    server.wait_exit(Duration::from_secs(20));
 }
 
 /// How a hostile client behaves once connected.
@@ -143,9 +58,7 @@ async fn slow_client(
         }
         Slow::TrickleBody => format!(
             "POST /webhooks/stripe HTTP/1.1\r\nHost: stripe-chat\r\nContent-Type: application/json\r\nStripe-Signature: t={},v1=00\r\nContent-Length: 100000\r\n\r\n{{",
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs())
+            support::now()
         ),
     };
     if stream.write_all(head.as_bytes()).await.is_err() {
@@ -172,12 +85,8 @@ async fn slow_client(
 }
 
 /// Signed events posted one after another until `stop`: the latency of each answer, and the
-/// statuses that were not 200.
+/// answers that were not 200.
 async fn legitimate_sender(url: String, stop: Arc<AtomicBool>) -> (Vec<Duration>, Vec<String>) {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/events/payment_intent.succeeded@2026-09-30.endive.json");
-    let template: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture).expect("fixture")).expect("json");
     // A new connection for each event, as Stripe connects for each delivery.
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -189,25 +98,14 @@ async fn legitimate_sender(url: String, stop: Arc<AtomicBool>) -> (Vec<Duration>
     let mut n = 0;
     while !stop.load(Ordering::Relaxed) {
         n += 1;
-        let mut event = template.clone();
-        event["id"] = format!("evt_slow_{n:05}").into();
-        event["data"]["object"]["id"] = format!("pi_slow_{n:05}").into();
-        let body = event.to_string();
-        let t = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
+        let body = support::payment_event(&format!("slow_{n:05}"));
         let started = Instant::now();
-        let answer = client
-            .post(&url)
-            .header("Stripe-Signature", sign(body.as_bytes(), SECRET, t))
-            .body(body)
-            .send()
-            .await;
+        let answer = post_signed(&client, &url, &body).await;
         latencies.push(started.elapsed());
         match answer {
-            Ok(r) if r.status().as_u16() == 200 => {}
-            Ok(r) => failures.push(format!("HTTP {}", r.status())),
-            Err(e) => failures.push(e.to_string()),
+            Ok(200) => {}
+            Ok(status) => failures.push(format!("HTTP {status}")),
+            Err(e) => failures.push(e),
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -222,16 +120,6 @@ async fn peak_rss(server_pid: u32, stop: Arc<AtomicBool>) -> u64 {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     peak
-}
-
-/// The resident set size of process `pid` (`VmRSS` in `/proc/PID/status`), in bytes.
-fn rss(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kib| kib * 1024)
 }
 
 /// The refusal lines of the log: `(reason, count)`.
@@ -253,14 +141,14 @@ const MIB: u64 = 1024 * 1024;
 async fn slow_clients_are_disconnected_in_time_while_signed_events_keep_being_acknowledged() {
     const PER_KIND: usize = 100;
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut server = Server::start(
+    let mut server = start(
         dir.path(),
         "header_timeout_secs = 2\nbody_timeout_secs = 2\nmax_connections = 1000",
     );
     let idle_rss = server.rss();
     let stop = Arc::new(AtomicBool::new(false));
     let sender = tokio::spawn(legitimate_sender(
-        format!("http://{}/webhooks/stripe", server.addr),
+        server.url("/webhooks/stripe"),
         Arc::clone(&stop),
     ));
     let sampler = tokio::spawn(peak_rss(server.child.id(), Arc::clone(&stop)));
@@ -329,7 +217,7 @@ async fn slow_clients_are_disconnected_in_time_while_signed_events_keep_being_ac
     assert_eq!(body_timeouts, Some(PER_KIND as f64), "{metrics}");
     assert_eq!(header_timeouts, Some(2.0 * PER_KIND as f64), "{metrics}");
 
-    server.stop();
+    terminate(&mut server);
     let lines = server.log_lines();
     let refusals = refusal_lines(&lines);
     let logged = |reason: &str| -> u64 {
@@ -357,7 +245,7 @@ async fn slow_clients_are_disconnected_in_time_while_signed_events_keep_being_ac
 async fn no_more_than_max_connections_are_served_at_once_and_the_others_wait_their_turn() {
     const LIMIT: usize = 8;
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(
+    let server = start(
         dir.path(),
         &format!("header_timeout_secs = 1\nmax_connections = {LIMIT}"),
     );
@@ -416,12 +304,12 @@ async fn slow_clients_measurement() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3000);
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut server = Server::start(dir.path(), "");
+    let mut server = start(dir.path(), "");
     let idle_rss = server.rss();
     let stop = Arc::new(AtomicBool::new(false));
     let sampler = tokio::spawn(peak_rss(server.child.id(), Arc::clone(&stop)));
     let sender = tokio::spawn(legitimate_sender(
-        format!("http://{}/webhooks/stripe", server.addr),
+        server.url("/webhooks/stripe"),
         Arc::clone(&stop),
     ));
     let started = Instant::now();
@@ -446,7 +334,7 @@ async fn slow_clients_measurement() {
     stop.store(true, Ordering::Relaxed);
     let peak = sampler.await.expect("sampler");
     let (latencies, failures) = sender.await.expect("sender");
-    server.stop();
+    terminate(&mut server);
     let lines = server.log_lines();
     let still_held = held.iter().filter(|h| h.is_none()).count();
     let mut closed: Vec<Duration> = held.iter().filter_map(|h| *h).collect();

@@ -65,6 +65,10 @@ pub struct ServerSection {
     /// On SIGTERM: how long in-flight work may take before the process exits.
     #[serde(default = "default_grace")]
     pub shutdown_grace_secs: u64,
+    /// On SIGTERM: how long the service keeps serving after `/readyz` starts answering `503`,
+    /// so that load balancers stop routing to it before it stops accepting connections.
+    #[serde(default)]
+    pub drain_delay_secs: u64,
     /// How long a client may take to send a request's head (request line and headers), counted
     /// from the connection's start or the end of its previous request; also how long an idle
     /// keep-alive connection stays open. A client that is slower is disconnected.
@@ -91,6 +95,17 @@ impl ServerSection {
     /// ```
     pub fn header_timeout(&self) -> Duration {
         Duration::from_secs(self.header_timeout_secs)
+    }
+
+    /// [`drain_delay_secs`](Self::drain_delay_secs) as a duration.
+    ///
+    /// ```
+    /// let s: stripe_chat_server::config::ServerSection = toml::from_str(r#"listen = "127.0.0.1:0""#)?;
+    /// assert!(s.drain_delay().is_zero());
+    /// # Ok::<(), toml::de::Error>(())
+    /// ```
+    pub fn drain_delay(&self) -> Duration {
+        Duration::from_secs(self.drain_delay_secs)
     }
 
     /// [`body_timeout_secs`](Self::body_timeout_secs) as a duration.
@@ -512,6 +527,12 @@ impl ServiceConfig {
             if !(1..=3600).contains(&secs) {
                 return Err(ConfigError::new(key, "must be between 1 and 3600 seconds"));
             }
+        }
+        if raw.server.drain_delay_secs > 3600 {
+            return Err(ConfigError::new(
+                "server.drain_delay_secs",
+                "must be at most 3600 seconds",
+            ));
         }
         if raw.server.max_connections == 0 {
             return Err(ConfigError::new(

@@ -5,10 +5,11 @@
 //! |---|---|
 //! | `POST /webhooks/stripe` | see [`ingest`](crate::ingest) |
 //! | `GET /healthz` | `200 ok` while the process runs |
-//! | `GET /readyz` | `200 ready` when the store takes writes, else `503` |
+//! | `GET /readyz` | `200 ready` when the store takes writes; `503` when it does not, and from the moment the service starts draining (SIGTERM) |
 //! | `GET /metrics` | Prometheus text (job counts cached for about a second) |
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -33,6 +34,7 @@ struct Inner {
     body_timeout: Duration,
     metrics: Arc<Metrics>,
     wake: Arc<Notify>,
+    draining: AtomicBool,
 }
 
 /// What the webhook router needs: the store, the verifier, the routes, the body limit, the
@@ -108,6 +110,7 @@ impl WebhookState {
             body_timeout: config.server.body_timeout(),
             metrics,
             wake,
+            draining: AtomicBool::new(false),
         }))
     }
 
@@ -163,6 +166,35 @@ impl WebhookState {
         self.0.body_timeout
     }
 
+    /// Marks the service as draining: from now on `GET /readyz` answers `503 draining`, so
+    /// that load balancers stop sending it new requests, while the routes keep working.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let state = stripe_chat_server::http::WebhookState::new(&config, Arc::new(stripe_chat_store::MemoryStore::new()));
+    /// assert!(!state.is_draining());
+    /// state.drain();
+    /// assert!(state.is_draining());
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn drain(&self) {
+        self.0.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`WebhookState::drain`] was called.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let state = stripe_chat_server::http::WebhookState::new(&config, Arc::new(stripe_chat_store::MemoryStore::new()));
+    /// assert!(!state.is_draining());
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn is_draining(&self) -> bool {
+        self.0.draining.load(Ordering::SeqCst)
+    }
+
     pub(crate) fn verifier(&self) -> &WebhookVerifier {
         &self.0.verifier
     }
@@ -207,6 +239,9 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<WebhookState>) -> Response {
+    if state.is_draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining\n").into_response();
+    }
     match state.store().ping().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
         Err(e) => {

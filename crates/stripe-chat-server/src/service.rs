@@ -69,6 +69,7 @@ pub struct Service {
     server: JoinHandle<()>,
     workers: JoinSet<()>,
     metrics: Arc<Metrics>,
+    state: WebhookState,
 }
 
 impl Service {
@@ -99,7 +100,7 @@ impl Service {
         let (stop, stopped) = watch::channel(false);
         let workers =
             Delivery::new(config, store, Arc::clone(&metrics), wake).spawn(stopped.clone());
-        let app = router(state);
+        let app = router(state.clone());
         let limits = Limits::from(&config.server);
         let server = tokio::spawn(crate::listener::serve(
             listener,
@@ -115,6 +116,7 @@ impl Service {
             server,
             workers,
             metrics,
+            state,
         })
     }
 
@@ -140,6 +142,21 @@ impl Service {
         &self.metrics
     }
 
+    /// Starts draining: `GET /readyz` answers `503 draining` from now on, while every route
+    /// keeps serving. Call it when a shutdown is decided, wait for load balancers to notice
+    /// (`server.drain_delay_secs`), then [`shutdown`](Service::shutdown).
+    ///
+    /// ```no_run
+    /// # async fn f(service: stripe_chat_server::service::Service) {
+    /// service.drain();
+    /// tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    /// service.shutdown(std::time::Duration::from_secs(10)).await;
+    /// # }
+    /// ```
+    pub fn drain(&self) {
+        self.state.drain();
+    }
+
     /// Stops accepting connections, lets requests and deliveries in flight finish, and returns
     /// whether everything stopped within `grace` (what is left is abandoned; its jobs run again
     /// when their leases end).
@@ -156,8 +173,10 @@ impl Service {
             server,
             mut workers,
             metrics,
+            state,
             ..
         } = self;
+        state.drain();
         let _ = stop.send(true);
         let finished = tokio::time::timeout(grace, async {
             if let Err(e) = server.await {

@@ -1,0 +1,79 @@
+//! What an operator's tooling sees of `stripe-chat serve`, on the real binary: readiness during a
+//! drain, and the metrics alerts are written against.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{Server, post_signed, refuses_connections};
+
+async fn get(client: &reqwest::Client, url: &str) -> Option<(u16, String)> {
+    let response = client.get(url).send().await.ok()?;
+    let status = response.status().as_u16();
+    Some((status, response.text().await.unwrap_or_default()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_fails_as_soon_as_sigterm_starts_the_drain_and_webhooks_are_served_until_the_listener_closes()
+ {
+    const DRAIN_DELAY: Duration = Duration::from_secs(3);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = support::config(
+        dir.path(),
+        &format!("drain_delay_secs = {}", DRAIN_DELAY.as_secs()),
+    );
+    let mut server = Server::start(&config);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
+    assert_eq!(
+        get(&client, &server.url("/readyz")).await,
+        Some((200, "ready\n".to_owned()))
+    );
+
+    let signalled = Instant::now();
+    server.sigterm();
+    let mut readiness = None;
+    while signalled.elapsed() < Duration::from_secs(2) {
+        readiness = get(&client, &server.url("/readyz")).await;
+        if readiness.as_ref().is_some_and(|(status, _)| *status == 503) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let not_ready_after = signalled.elapsed();
+    assert_eq!(readiness, Some((503, "draining\n".to_owned())));
+    assert!(
+        not_ready_after < Duration::from_secs(1),
+        "not ready {not_ready_after:?} after SIGTERM"
+    );
+
+    // Still serving while load balancers take it out of rotation.
+    let event = support::payment_event("drain_1");
+    assert_eq!(
+        post_signed(&client, &server.url("/webhooks/stripe"), &event).await,
+        Ok(200),
+        "a webhook during the drain delay is acknowledged"
+    );
+    assert_eq!(
+        get(&client, &server.url("/healthz")).await.map(|(s, _)| s),
+        Some(200)
+    );
+    assert!(
+        signalled.elapsed() < DRAIN_DELAY,
+        "the checks above ran within the drain delay"
+    );
+
+    while !refuses_connections(&server.addr) && signalled.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let closed_after = signalled.elapsed();
+    assert!(
+        closed_after >= DRAIN_DELAY && closed_after < DRAIN_DELAY + Duration::from_secs(2),
+        "the listener closed {closed_after:?} after SIGTERM (drain delay {DRAIN_DELAY:?})"
+    );
+    let status = server.wait_exit(Duration::from_secs(10)).expect("exits");
+    assert!(status.success(), "{status:?}");
+}
