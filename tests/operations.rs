@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Server, post_signed, refuses_connections};
+use support::{Server, metric, post_signed, refuses_connections};
 
 async fn get(client: &reqwest::Client, url: &str) -> Option<(u16, String)> {
     let response = client.get(url).send().await.ok()?;
@@ -76,4 +76,58 @@ async fn readyz_fails_as_soon_as_sigterm_starts_the_drain_and_webhooks_are_serve
     );
     let status = server.wait_exit(Duration::from_secs(10)).expect("exits");
     assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_every_destination_from_the_start_and_its_last_success_after_a_delivery() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&support::config(dir.path(), ""));
+    let text = server.metrics().await;
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        metric(
+            &text,
+            &format!("stripe_chat_build_info{{version=\"{version}\"}} ")
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    for outcome in ["delivered", "retried", "rate_limited", "dead_lettered"] {
+        let series =
+            format!("stripe_chat_deliveries_total{{destination=\"out\",outcome=\"{outcome}\"}} ");
+        assert_eq!(metric(&text, &series), Some(0.0), "{series}");
+    }
+    let last_success = r#"stripe_chat_destination_last_success_seconds{destination="out"} "#;
+    assert_eq!(metric(&text, last_success), Some(0.0));
+    assert_eq!(
+        metric(
+            &text,
+            r#"stripe_chat_destination_oldest_queued_seconds{destination="out"} "#
+        ),
+        Some(0.0)
+    );
+
+    let before = support::now() as f64;
+    let client = reqwest::Client::new();
+    let event = support::payment_event("metrics_1");
+    assert_eq!(
+        post_signed(&client, &server.url("/webhooks/stripe"), &event).await,
+        Ok(200)
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut text = server.metrics().await;
+    while metric(
+        &text,
+        r#"stripe_chat_deliveries_total{destination="out",outcome="delivered"} "#,
+    ) != Some(1.0)
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        text = server.metrics().await;
+    }
+    let at = metric(&text, last_success).unwrap_or_default();
+    assert!(
+        at >= before && at <= support::now() as f64,
+        "last success at {at}, event posted at {before}: {text}"
+    );
 }

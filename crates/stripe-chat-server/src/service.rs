@@ -89,7 +89,9 @@ impl Service {
         listener: TcpListener,
     ) -> std::io::Result<Service> {
         let addr = listener.local_addr()?;
-        let metrics = Arc::new(Metrics::default());
+        let metrics = Arc::new(Metrics::with_destinations(
+            config.destinations.iter().map(|d| &d.name),
+        ));
         let wake = Arc::new(Notify::new());
         let state = WebhookState::with_parts(
             config,
