@@ -79,10 +79,17 @@ to = ["log"]
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     if check {
-        let body = stripe_chat::samples::fresh(
-            stripe_chat::samples::sample("invoice.paid").unwrap_or("{}"),
-        )?;
-        let (status, _) = stripe_chat::ops::send_signed(&url, "whsec_demo", &body).await?;
+        let body = include_str!("../tests/fixtures/events/invoice.paid@2024-06-20.json");
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
+        let signature =
+            stripe_chat::events::sign(body.as_bytes(), "whsec_demo", now.as_secs().try_into()?);
+        let status = reqwest::Client::new()
+            .post(&url)
+            .header("Stripe-Signature", signature)
+            .body(body)
+            .send()
+            .await?
+            .status();
         assert_eq!(status, 200);
         let mut delivered = false;
         for _ in 0..200 {

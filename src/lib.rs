@@ -14,6 +14,8 @@
 //! | [`webhook`] | `stripe-chat-webhook` | the neutral message as signed JSON to any URL |
 //! | [`file`] | `stripe-chat-file` | one JSON line per message in a file (the embedded default destination) |
 //! | [`route`] | `stripe-chat-route` | routing rules: which events go to which destinations |
+//! | `server` | `stripe-chat-server` | the service: configuration, the webhook router and listener, delivery workers, metrics (feature `server`) |
+//! | `store` | `stripe-chat-store` | the durable inbox and outbox (SQLite, memory) (feature `server`) |
 //!
 //! [`Pipeline`] puts transform and redaction together, and [`render`] adds a platform:
 //!
@@ -33,6 +35,13 @@
 //! assert!(text.contains("4242"), "the last four stay visible");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Feature flags
+//!
+//! - `server`: the service crates, as `stripe_chat::server` and `stripe_chat::store` (tokio,
+//!   axum, SQLite).
+//! - `cli` (default; needs `server`): the `stripe-chat` binary. A library that only verifies,
+//!   transforms and renders takes `default-features = false` and builds none of the service.
 #![forbid(unsafe_code)]
 
 use std::fmt;
@@ -58,11 +67,9 @@ use message::{ChatMessage, RenderError, Renderer};
 use redact::{DefaultPolicy, RedactionConfig, RedactionPolicy};
 use transform::Registry;
 
-pub mod demo;
-pub mod ops;
-pub mod samples;
-
+#[cfg(feature = "server")]
 pub use stripe_chat_server as server;
+#[cfg(feature = "server")]
 pub use stripe_chat_store as store;
 
 /// Transform then redact: every message leaves through the redaction policy, so no transformer or

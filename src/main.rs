@@ -21,6 +21,8 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod cli;
+
 use clap::{Parser, Subcommand};
 use stripe_chat::events::StripeEvent;
 use stripe_chat::{Pipeline, Provider, RenderConfig};
@@ -176,10 +178,10 @@ fn main() -> ExitCode {
         Command::Demo { data_dir, .. } => runtime().and_then(|rt| {
             rt.block_on(async {
                 let mut out = io::stdout().lock();
-                stripe_chat::demo::serve(&data_dir, &mut out)
+                cli::demo::serve(&data_dir, &mut out)
                     .await
                     .map_err(|e| match e {
-                        stripe_chat::demo::DemoError::Io(e) => Failure::Io(e),
+                        cli::demo::DemoError::Io(e) => Failure::Io(e),
                         other => Failure::Service(other.to_string()),
                     })
             })
@@ -195,7 +197,7 @@ fn main() -> ExitCode {
             config,
         } => backfill(
             &config,
-            stripe_chat::ops::BackfillArgs {
+            cli::ops::BackfillArgs {
                 since,
                 until,
                 dry_run,
@@ -231,10 +233,10 @@ enum Failure {
     Service(String),
 }
 
-impl From<stripe_chat::ops::OpsError> for Failure {
-    fn from(error: stripe_chat::ops::OpsError) -> Self {
+impl From<cli::ops::OpsError> for Failure {
+    fn from(error: cli::ops::OpsError) -> Self {
         match error {
-            stripe_chat::ops::OpsError::Config(_) | stripe_chat::ops::OpsError::Usage(_) => {
+            cli::ops::OpsError::Config(_) | cli::ops::OpsError::Usage(_) => {
                 Failure::Usage(error.to_string())
             }
             other => Failure::Service(other.to_string()),
@@ -263,11 +265,11 @@ fn init_logs(format: LogFormat) {
 }
 
 fn serve(config: &Path, log_format: LogFormat) -> Result<(), Failure> {
-    let config = stripe_chat::ops::load_config(config)?;
+    let config = cli::ops::load_config(config)?;
     init_logs(log_format);
     raise_open_files_limit(config.server.max_connections);
-    let files = stripe_chat::ops::file_destinations(&config);
-    runtime()?.block_on(stripe_chat::ops::serve(config, |addr| {
+    let files = cli::ops::file_destinations(&config);
+    runtime()?.block_on(cli::ops::serve(config, |addr| {
         println!("stripe-chat listening on http://{addr} (POST Stripe webhooks to http://{addr}/webhooks/stripe)");
         for (name, path) in &files {
             println!("destination {name:?} writes to {path}");
@@ -313,10 +315,10 @@ fn dlq(action: DlqAction) -> Result<(), Failure> {
     let rt = runtime()?;
     match action {
         DlqAction::List { config } => {
-            let config = stripe_chat::ops::load_config(&config)?;
+            let config = cli::ops::load_config(&config)?;
             let lines = rt.block_on(async {
-                let store = stripe_chat::ops::open_store(&config).await?;
-                stripe_chat::ops::dlq_list(&store).await
+                let store = cli::ops::open_store(&config).await?;
+                cli::ops::dlq_list(&store).await
             })?;
             let mut out = io::stdout().lock();
             for line in &lines {
@@ -327,11 +329,11 @@ fn dlq(action: DlqAction) -> Result<(), Failure> {
             }
         }
         DlqAction::Retry { job, all, config } => {
-            let config = stripe_chat::ops::load_config(&config)?;
+            let config = cli::ops::load_config(&config)?;
             let job = if all { None } else { job };
             let n = rt.block_on(async {
-                let store = stripe_chat::ops::open_store(&config).await?;
-                stripe_chat::ops::dlq_retry(&store, job.as_deref()).await
+                let store = cli::ops::open_store(&config).await?;
+                cli::ops::dlq_retry(&store, job.as_deref()).await
             })?;
             println!("{n} job(s) pending again");
         }
@@ -340,18 +342,18 @@ fn dlq(action: DlqAction) -> Result<(), Failure> {
 }
 
 fn replay(config: &Path, event_id: &str) -> Result<(), Failure> {
-    let config = stripe_chat::ops::load_config(config)?;
+    let config = cli::ops::load_config(config)?;
     let n = runtime()?.block_on(async {
-        let store = stripe_chat::ops::open_store(&config).await?;
-        stripe_chat::ops::replay(&config, &store, event_id).await
+        let store = cli::ops::open_store(&config).await?;
+        cli::ops::replay(&config, &store, event_id).await
     })?;
     println!("{n} delivery job(s) queued for {event_id}");
     Ok(())
 }
 
-fn backfill(config: &Path, args: stripe_chat::ops::BackfillArgs) -> Result<(), Failure> {
-    let config = stripe_chat::ops::load_config(config)?;
-    let report = runtime()?.block_on(stripe_chat::ops::backfill(&config, &args, |name| {
+fn backfill(config: &Path, args: cli::ops::BackfillArgs) -> Result<(), Failure> {
+    let config = cli::ops::load_config(config)?;
+    let report = runtime()?.block_on(cli::ops::backfill(&config, &args, |name| {
         std::env::var(name).ok()
     }))?;
     println!("{report}");
@@ -359,12 +361,12 @@ fn backfill(config: &Path, args: stripe_chat::ops::BackfillArgs) -> Result<(), F
 }
 
 fn send_test_event(url: &str, secret: &str, event: &str) -> Result<(), Failure> {
-    let raw = match stripe_chat::samples::sample(event) {
+    let raw = match cli::samples::sample(event) {
         Some(raw) => raw.to_owned(),
         None if Path::new(event).exists() => String::from_utf8(read_input(Path::new(event))?)
             .map_err(|_| Failure::Usage(format!("{event}: not UTF-8")))?,
         None => {
-            let known: Vec<&str> = stripe_chat::samples::SAMPLE_EVENTS
+            let known: Vec<&str> = cli::samples::SAMPLE_EVENTS
                 .iter()
                 .map(|(t, _)| *t)
                 .collect();
@@ -374,13 +376,11 @@ fn send_test_event(url: &str, secret: &str, event: &str) -> Result<(), Failure> 
             )));
         }
     };
-    let body =
-        stripe_chat::samples::fresh(&raw).map_err(|e| Failure::Usage(format!("{event}: {e}")))?;
+    let body = cli::samples::fresh(&raw).map_err(|e| Failure::Usage(format!("{event}: {e}")))?;
     let id = StripeEvent::from_slice(body.as_bytes())
         .map(|e| e.id().to_owned())
         .map_err(|e| Failure::Usage(format!("{event}: {e}")))?;
-    let (status, answer) =
-        runtime()?.block_on(stripe_chat::ops::send_signed(url, secret, &body))?;
+    let (status, answer) = runtime()?.block_on(cli::ops::send_signed(url, secret, &body))?;
     println!("{id} → HTTP {status} {}", answer.trim());
     if (200..300).contains(&status) {
         Ok(())
@@ -457,8 +457,8 @@ fn demo(provider: Option<Provider>) -> Result<(), Failure> {
         None => Provider::ALL.to_vec(),
     };
     let mut out = io::stdout().lock();
-    stripe_chat::demo::run(&providers, &mut out).map_err(|e| match e {
-        stripe_chat::demo::DemoError::Io(e) => Failure::Io(e),
+    cli::demo::run(&providers, &mut out).map_err(|e| match e {
+        cli::demo::DemoError::Io(e) => Failure::Io(e),
         other => Failure::Usage(other.to_string()),
     })
 }

@@ -1,39 +1,24 @@
-//! What the `stripe-chat` binary's service commands do: `serve`, `dlq`, `replay`, `backfill`,
-//! `send-test-event`. The binary only parses arguments and calls these.
-//!
-//! ```no_run
-//! # async fn f() -> Result<(), stripe_chat::ops::OpsError> {
-//! let config = stripe_chat::ops::load_config(std::path::Path::new("stripe-chat.toml"))?;
-//! let store = stripe_chat::ops::open_store(&config).await?;
-//! for job in stripe_chat::ops::dlq_list(&store).await? {
-//!     println!("{job}");
-//! }
-//! # Ok(()) }
-//! ```
+//! The service commands of `stripe-chat`: `serve`, `dlq`, `replay`, `backfill`,
+//! `send-test-event`; `main` parses the arguments and calls these.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use stripe_chat_message::Secret;
-use stripe_chat_server::backfill::{
+use stripe_chat::message::Secret;
+use stripe_chat::server::backfill::{
     BackfillClient, BackfillError, BackfillOptions, BackfillReport, backfill_with, parse_time,
 };
-use stripe_chat_server::config::ServiceConfig;
-use stripe_chat_server::service::Service;
-use stripe_chat_store::{DlqTarget, JobId, SqliteStore, Store, StoreError};
+use stripe_chat::server::config::ServiceConfig;
+use stripe_chat::server::service::Service;
+use stripe_chat::store::{DlqTarget, JobId, SqliteStore, Store, StoreError};
 
-use crate::events::{StripeEvent, sign};
+use stripe_chat::events::{StripeEvent, sign};
 
 /// Why a service command failed.
-///
-/// ```
-/// let e = stripe_chat::ops::OpsError::Config("server.listen: missing".into());
-/// assert_eq!(e.to_string(), "configuration: server.listen: missing");
-/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum OpsError {
+pub(crate) enum OpsError {
     /// The configuration file is missing or wrong (the message names the key).
     #[error("configuration: {0}")]
     Config(String),
@@ -58,13 +43,8 @@ const BACKFILL_TIMEOUT: Duration = Duration::from_secs(30);
 const BACKFILL_ATTEMPTS: u32 = 3;
 
 /// What `stripe-chat backfill` is asked to do.
-///
-/// ```
-/// let args = stripe_chat::ops::BackfillArgs { since: "24h".into(), ..Default::default() };
-/// assert!(!args.dry_run);
-/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BackfillArgs {
+pub(crate) struct BackfillArgs {
     /// The start of the window: a duration before now (`24h`, `30m`, `7d`), a UTC date or time
     /// (`2026-12-01`, `2026-12-01T08:00:00Z`) or Unix seconds.
     pub since: String,
@@ -77,12 +57,7 @@ pub struct BackfillArgs {
 }
 
 /// Reads and checks the configuration file at `path`.
-///
-/// ```
-/// let err = stripe_chat::ops::load_config(std::path::Path::new("/no/such/file.toml")).unwrap_err();
-/// assert!(err.to_string().contains("/no/such/file.toml"));
-/// ```
-pub fn load_config(path: &Path) -> Result<ServiceConfig, OpsError> {
+pub(crate) fn load_config(path: &Path) -> Result<ServiceConfig, OpsError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| OpsError::Config(format!("cannot read {}: {e}", path.display())))?;
     ServiceConfig::from_toml(&text)
@@ -90,24 +65,12 @@ pub fn load_config(path: &Path) -> Result<ServiceConfig, OpsError> {
 }
 
 /// Opens the configured SQLite store (creating its directory).
-///
-/// ```no_run
-/// # async fn f(config: stripe_chat_server::config::ServiceConfig) -> Result<(), stripe_chat::ops::OpsError> {
-/// let store = stripe_chat::ops::open_store(&config).await?;
-/// # let _ = store; Ok(()) }
-/// ```
-pub async fn open_store(config: &ServiceConfig) -> Result<SqliteStore, OpsError> {
-    Ok(stripe_chat_server::service::open_store(&config.store).await?)
+pub(crate) async fn open_store(config: &ServiceConfig) -> Result<SqliteStore, OpsError> {
+    Ok(stripe_chat::server::service::open_store(&config.store).await?)
 }
 
 /// Where each `file` destination writes, as `(name, path)`.
-///
-/// ```
-/// let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n[[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = \"out/messages.jsonl\"\n")?;
-/// assert_eq!(stripe_chat::ops::file_destinations(&config), vec![("log".to_string(), "out/messages.jsonl".to_string())]);
-/// # Ok::<(), stripe_chat_server::config::ConfigError>(())
-/// ```
-pub fn file_destinations(config: &ServiceConfig) -> Vec<(String, String)> {
+pub(crate) fn file_destinations(config: &ServiceConfig) -> Vec<(String, String)> {
     config
         .destinations
         .iter()
@@ -122,13 +85,7 @@ pub fn file_destinations(config: &ServiceConfig) -> Vec<(String, String)> {
 /// Runs the service until SIGTERM or SIGINT; then `/readyz` answers 503 at once, the service
 /// keeps serving for `server.drain_delay_secs`, stops accepting, finishes what is in flight and
 /// returns within `server.shutdown_grace_secs`. `announce` gets the listening address first.
-///
-/// ```no_run
-/// # async fn f(config: stripe_chat_server::config::ServiceConfig) -> Result<(), stripe_chat::ops::OpsError> {
-/// stripe_chat::ops::serve(config, |addr| println!("listening on {addr}")).await?;
-/// # Ok(()) }
-/// ```
-pub async fn serve(
+pub(crate) async fn serve(
     config: ServiceConfig,
     announce: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), OpsError> {
@@ -192,13 +149,7 @@ async fn shutdown_signal() {
 /// attempts=N  gave_up=TIME  why`, where `TIME` is when it was dead-lettered (RFC 3339, UTC) and
 /// `why` the last error or the horizon that ran out, and `digest=KEY` for a job of a digest
 /// (`dlq retry` of one of them retries its whole digest).
-///
-/// ```no_run
-/// # async fn f(store: stripe_chat_store::SqliteStore) -> Result<(), stripe_chat::ops::OpsError> {
-/// let lines = stripe_chat::ops::dlq_list(&store).await?;
-/// # let _ = lines; Ok(()) }
-/// ```
-pub async fn dlq_list(store: &dyn Store) -> Result<Vec<String>, OpsError> {
+pub(crate) async fn dlq_list(store: &dyn Store) -> Result<Vec<String>, OpsError> {
     Ok(store
         .dlq_list(10_000)
         .await?
@@ -223,13 +174,7 @@ pub async fn dlq_list(store: &dyn Store) -> Result<Vec<String>, OpsError> {
 }
 
 /// Makes dead-lettered jobs pending again: one job by id, or all. Returns how many.
-///
-/// ```no_run
-/// # async fn f(store: stripe_chat_store::SqliteStore) -> Result<(), stripe_chat::ops::OpsError> {
-/// let n = stripe_chat::ops::dlq_retry(&store, None).await?;
-/// # let _ = n; Ok(()) }
-/// ```
-pub async fn dlq_retry(store: &dyn Store, job: Option<&str>) -> Result<usize, OpsError> {
+pub(crate) async fn dlq_retry(store: &dyn Store, job: Option<&str>) -> Result<usize, OpsError> {
     let target = match job {
         None => DlqTarget::All,
         Some(id) => DlqTarget::Job(
@@ -242,13 +187,7 @@ pub async fn dlq_retry(store: &dyn Store, job: Option<&str>) -> Result<usize, Op
 
 /// Delivers a stored event again to the destinations its routes name now. Returns how many jobs
 /// were created or made pending again.
-///
-/// ```no_run
-/// # async fn f(config: stripe_chat_server::config::ServiceConfig, store: stripe_chat_store::SqliteStore) -> Result<(), stripe_chat::ops::OpsError> {
-/// let n = stripe_chat::ops::replay(&config, &store, "evt_1NG8Du2eZvKYlo2CUI79vXWy").await?;
-/// # let _ = n; Ok(()) }
-/// ```
-pub async fn replay(
+pub(crate) async fn replay(
     config: &ServiceConfig,
     store: &dyn Store,
     event_id: &str,
@@ -259,7 +198,7 @@ pub async fn replay(
         .ok_or_else(|| OpsError::Usage(format!("no stored event {event_id}")))?;
     let jobs = match StripeEvent::from_json(stored.raw) {
         Ok(event) => {
-            stripe_chat_server::ingest::jobs_for(&config.routes, &event, SystemTime::now())
+            stripe_chat::server::ingest::jobs_for(&config.routes, &event, SystemTime::now())
         }
         Err(_) => Vec::new(),
     };
@@ -274,21 +213,7 @@ pub async fn replay(
 ///
 /// A window that cannot be read, an unset key or an unusable `--api-base` is
 /// [`OpsError::Usage`]; Stripe's and the store's failures are [`OpsError::Backfill`].
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
-/// let args = stripe_chat::ops::BackfillArgs { since: "yesterday".into(), ..Default::default() };
-/// let err = stripe_chat::ops::backfill(&config, &args, |_| Some("sk_test_1".into())).await.unwrap_err();
-/// assert!(err.to_string().starts_with("--since: \"yesterday\" is not a duration"));
-///
-/// let args = stripe_chat::ops::BackfillArgs { since: "24h".into(), ..Default::default() };
-/// let err = stripe_chat::ops::backfill(&config, &args, |_| None).await.unwrap_err();
-/// assert_eq!(err.to_string(), "no Stripe API key: the environment variable STRIPE_API_KEY is not set (stripe.api_key_env names it)");
-/// # Ok(()) }
-/// ```
-pub async fn backfill(
+pub(crate) async fn backfill(
     config: &ServiceConfig,
     args: &BackfillArgs,
     env: impl Fn(&str) -> Option<String>,
@@ -336,16 +261,11 @@ pub async fn backfill(
 
 /// Signs `body` with `secret` as Stripe does and POSTs it to `url`. Returns the HTTP status and
 /// the answer's body.
-///
-/// ```no_run
-/// # async fn f() -> Result<(), stripe_chat::ops::OpsError> {
-/// let raw = stripe_chat::samples::fresh(stripe_chat::samples::sample("invoice.paid").unwrap_or("{}"))
-///     .map_err(|e| stripe_chat::ops::OpsError::Usage(e.to_string()))?;
-/// let (status, _) = stripe_chat::ops::send_signed("http://127.0.0.1:8787/webhooks/stripe", "whsec_demo", &raw).await?;
-/// assert_eq!(status, 200);
-/// # Ok(()) }
-/// ```
-pub async fn send_signed(url: &str, secret: &str, body: &str) -> Result<(u16, String), OpsError> {
+pub(crate) async fn send_signed(
+    url: &str,
+    secret: &str,
+    body: &str,
+) -> Result<(u16, String), OpsError> {
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
@@ -367,7 +287,7 @@ pub async fn send_signed(url: &str, secret: &str, body: &str) -> Result<(u16, St
 mod tests {
     use super::*;
     use std::time::{Duration, SystemTime};
-    use stripe_chat_store::{MemoryStore, NewEvent, NewJob};
+    use stripe_chat::store::{MemoryStore, NewEvent, NewJob};
 
     fn event(id: &str) -> NewEvent {
         NewEvent {
@@ -379,6 +299,55 @@ mod tests {
             raw: "{}".to_owned(),
             received_at: SystemTime::UNIX_EPOCH,
         }
+    }
+
+    const CONFIG: &str = "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n[[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = \"out/messages.jsonl\"\n";
+
+    #[test]
+    fn a_configuration_file_that_cannot_be_read_is_a_configuration_error_naming_it() {
+        let err = load_config(Path::new("/no/such/file.toml")).expect_err("missing");
+        assert!(matches!(err, OpsError::Config(_)), "{err:?}");
+        assert!(
+            err.to_string()
+                .starts_with("configuration: cannot read /no/such/file.toml")
+        );
+    }
+
+    #[test]
+    fn file_destinations_are_listed_with_their_paths() {
+        let config = ServiceConfig::from_toml(CONFIG).expect("valid");
+        assert_eq!(
+            file_destinations(&config),
+            vec![("log".to_owned(), "out/messages.jsonl".to_owned())]
+        );
+    }
+
+    #[tokio::test]
+    async fn backfill_refuses_an_unreadable_window_or_a_missing_key_before_calling_stripe() {
+        let config = ServiceConfig::from_toml(CONFIG).expect("valid");
+        let args = BackfillArgs {
+            since: "yesterday".into(),
+            ..Default::default()
+        };
+        let err = backfill(&config, &args, |_| Some("sk_test_1".into()))
+            .await
+            .expect_err("unreadable");
+        assert!(
+            err.to_string()
+                .starts_with("--since: \"yesterday\" is not a duration"),
+            "{err}"
+        );
+        let args = BackfillArgs {
+            since: "24h".into(),
+            ..Default::default()
+        };
+        let err = backfill(&config, &args, |_| None)
+            .await
+            .expect_err("no key");
+        assert_eq!(
+            err.to_string(),
+            "no Stripe API key: the environment variable STRIPE_API_KEY is not set (stripe.api_key_env names it)"
+        );
     }
 
     #[tokio::test]
