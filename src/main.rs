@@ -1,6 +1,7 @@
 //! The `stripe-chat` command: run the service, operate it, render Stripe events for chat platforms.
 //!
 //! ```text
+//! stripe-chat check --config FILE
 //! stripe-chat serve --config FILE [--log-format text|json]
 //! stripe-chat dlq list --config FILE
 //! stripe-chat dlq retry (JOB_ID | --all) --config FILE
@@ -68,6 +69,13 @@ enum Command {
             requires = "serve"
         )]
         data_dir: PathBuf,
+    },
+    /// Check a configuration file as `serve` would (secrets included) and exit: 0 when it is
+    /// valid, 2 with a one-line error otherwise. Opens no store and reaches no network.
+    Check {
+        /// The configuration file (see docs/configuration.md).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
     },
     /// Run the service: the webhook listener and the delivery workers.
     Serve {
@@ -186,6 +194,7 @@ fn main() -> ExitCode {
                     })
             })
         }),
+        Command::Check { config } => check(&config),
         Command::Serve { config, log_format } => serve(&config, log_format),
         Command::Dlq { action } => dlq(action),
         Command::Replay { event_id, config } => replay(&config, &event_id),
@@ -275,6 +284,12 @@ fn serve(config: &Path, log_format: LogFormat) -> Result<(), Failure> {
             println!("destination {name:?} writes to {path}");
         }
     }))?;
+    Ok(())
+}
+
+fn check(path: &Path) -> Result<(), Failure> {
+    let config = cli::ops::load_config(path)?;
+    println!("{}: {}", path.display(), cli::ops::summary(&config));
     Ok(())
 }
 

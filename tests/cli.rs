@@ -195,6 +195,79 @@ fn the_demo_renders_the_bundled_samples_for_all_four_platforms() {
     assert!(text.contains("signature verified"));
 }
 
+/// A service configuration under `dir` with `extra` appended; its store and messages file would
+/// be created under `dir/data`.
+fn service_config(dir: &Path, extra: &str) -> PathBuf {
+    let path = dir.join("stripe-chat.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_check\"]\n[store]\nsqlite = {:?}\n[[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = {:?}\n[[destinations]]\nname = \"ops\"\nprovider = \"matrix\"\nhomeserver = \"https://matrix.invalid\"\nroom_id = \"!ops:matrix.invalid\"\naccess_token = \"syt_check\"\n[[routes]]\nevents = [\"*\"]\nto = [\"log\", \"ops\"]\n{extra}",
+            dir.join("data/stripe-chat.db").display().to_string(),
+            dir.join("data/messages.jsonl").display().to_string(),
+        ),
+    )
+    .expect("write");
+    path
+}
+
+#[test]
+fn check_accepts_a_valid_configuration_and_opens_nothing_it_names() {
+    let dir = tempdir();
+    let config = service_config(&dir, "");
+    let output = bin()
+        .arg("check")
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.contains("valid: listen 127.0.0.1:0")
+            && stdout.contains("2 destination(s): log (file), ops (matrix), 1 route(s)"),
+        "{stdout}"
+    );
+    assert!(
+        !dir.join("data").exists(),
+        "neither the store nor the messages file is created"
+    );
+}
+
+#[test]
+fn check_refuses_what_serve_refuses_with_the_same_one_line_error_and_exit_two() {
+    let dir = tempdir();
+    for (name, extra) in [
+        ("typo", "[delivery]\nworkerz = 2\n"),
+        ("bad route", "[[routes]]\nto = [\"nowhere\"]\n"),
+        ("syntax", "[[routes]\n"),
+    ] {
+        let config = service_config(&dir, extra);
+        let checked = bin()
+            .arg("check")
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .expect("runs");
+        assert_one_line_error(&checked, "configuration: ");
+        let served = bin()
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "off")
+            .output()
+            .expect("runs");
+        assert_eq!(served.status.code(), Some(2), "{name}");
+        assert_eq!(stderr(&checked), stderr(&served), "{name}");
+    }
+    let missing = bin()
+        .args(["check", "--config", "no/such/stripe-chat.toml"])
+        .output()
+        .expect("runs");
+    assert_one_line_error(&missing, "cannot read no/such/stripe-chat.toml");
+}
+
 /// A fresh directory under the target dir for one test's files.
 fn tempdir() -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};

@@ -82,6 +82,25 @@ pub(crate) fn file_destinations(config: &ServiceConfig) -> Vec<(String, String)>
         .collect()
 }
 
+/// What a checked configuration sets up, in one line: the listener, the store, each destination
+/// with its platform, and how many routes.
+pub(crate) fn summary(config: &ServiceConfig) -> String {
+    let destinations: Vec<String> = config
+        .destinations
+        .iter()
+        .map(|d| format!("{} ({})", d.name, d.provider.platform()))
+        .collect();
+    format!(
+        "valid: listen {}, store {}, {} destination(s){}{}, {} route(s)",
+        config.server.listen,
+        config.store.sqlite.display(),
+        destinations.len(),
+        if destinations.is_empty() { "" } else { ": " },
+        destinations.join(", "),
+        config.routes.len()
+    )
+}
+
 /// Runs the service until SIGTERM or SIGINT; then `/readyz` answers 503 at once, the service
 /// keeps serving for `server.drain_delay_secs`, stops accepting, finishes what is in flight and
 /// returns within `server.shutdown_grace_secs`. `announce` gets the listening address first.
@@ -310,6 +329,15 @@ mod tests {
         assert!(
             err.to_string()
                 .starts_with("configuration: cannot read /no/such/file.toml")
+        );
+    }
+
+    #[test]
+    fn the_summary_names_the_listener_the_store_each_destination_and_the_routes() {
+        let config = ServiceConfig::from_toml(CONFIG).expect("valid");
+        assert_eq!(
+            summary(&config),
+            "valid: listen 127.0.0.1:0, store x.db, 1 destination(s): log (file), 0 route(s)"
         );
     }
 
