@@ -2,15 +2,19 @@
 //!
 //! ```text
 //! stripe-chat check --config FILE
-//! stripe-chat serve --config FILE [--log-format text|json]
+//! stripe-chat serve --config FILE
 //! stripe-chat dlq list --config FILE
 //! stripe-chat dlq retry (JOB_ID | --all) --config FILE
 //! stripe-chat replay EVENT_ID --config FILE
 //! stripe-chat backfill --since 24h [--until TIME] [--dry-run] [--api-base URL] --config FILE
-//! stripe-chat send-test-event --url URL --secret SECRET (EVENT.json | EVENT_TYPE)
+//! stripe-chat send-test-event --url URL [--secret SECRET] (EVENT.json | EVENT_TYPE)
 //! stripe-chat render --provider <slack|teams|discord|matrix> [--config FILE] EVENT.json
 //! stripe-chat demo [--serve [--data-dir DIR]] [--provider NAME]
 //! ```
+//!
+//! Every command takes `--log-format text|json` (or `STRIPE_CHAT_LOG_FORMAT`); the service
+//! commands read `--config` from `STRIPE_CHAT_CONFIG` when it is not given, and
+//! `send-test-event` its secret from `STRIPE_WEBHOOK_SECRET`.
 #![forbid(unsafe_code)]
 
 /// mimalloc: the service allocates many short-lived strings and JSON values per event, and
@@ -32,6 +36,15 @@ use stripe_chat::{Pipeline, Provider, RenderConfig};
 #[derive(Debug, Parser)]
 #[command(name = "stripe-chat", version, about)]
 struct Cli {
+    /// Log format on standard error, for every command (filter with RUST_LOG, default info).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "STRIPE_CHAT_LOG_FORMAT",
+        default_value_t = LogFormat::Text
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -74,17 +87,14 @@ enum Command {
     /// valid, 2 with a one-line error otherwise. Opens no store and reaches no network.
     Check {
         /// The configuration file (see docs/configuration.md).
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
         config: PathBuf,
     },
     /// Run the service: the webhook listener and the delivery workers.
     Serve {
         /// The configuration file (see docs/configuration.md).
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
         config: PathBuf,
-        /// Log format on standard error (filter with RUST_LOG, default info).
-        #[arg(long, value_enum, default_value_t = LogFormat::Text)]
-        log_format: LogFormat,
     },
     /// List or retry dead-lettered delivery jobs.
     Dlq {
@@ -96,7 +106,7 @@ enum Command {
         /// The event id (evt_...).
         event_id: String,
         /// The configuration file.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
         config: PathBuf,
     },
     /// Fetch the events Stripe could not deliver (GET /v1/events?delivery_success=false) and
@@ -118,7 +128,7 @@ enum Command {
         #[arg(long, value_name = "URL")]
         api_base: Option<String>,
         /// The configuration file.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
         config: PathBuf,
     },
     /// Sign a sample event as Stripe does and POST it to a running service.
@@ -126,8 +136,9 @@ enum Command {
         /// The webhook URL (http://HOST:PORT/webhooks/stripe).
         #[arg(long)]
         url: String,
-        /// The endpoint's signing secret (whsec_...).
-        #[arg(long)]
+        /// The endpoint's signing secret (whsec_...). Prefer the environment variable: a
+        /// command line is visible to every user of the machine.
+        #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
         secret: String,
         /// A Stripe event file, or an event type with a bundled sample (invoice.paid, ...); it gets
         /// a fresh id and the current time.
@@ -141,7 +152,7 @@ enum DlqAction {
     /// Print the dead-lettered jobs, one per line.
     List {
         /// The configuration file.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
         config: PathBuf,
     },
     /// Make dead-lettered jobs pending again.
@@ -153,10 +164,13 @@ enum DlqAction {
         #[arg(long)]
         all: bool,
         /// The configuration file.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
         config: PathBuf,
     },
 }
+
+/// The environment variable `--config` falls back to (service commands).
+const CONFIG_ENV: &str = "STRIPE_CHAT_CONFIG";
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum LogFormat {
@@ -172,6 +186,13 @@ fn parse_provider(value: &str) -> Result<Provider, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The service reports what it does; a one-shot command prints its result, and logs only
+    // warnings unless RUST_LOG asks for more.
+    let level = match cli.command {
+        Command::Serve { .. } | Command::Demo { serve: true, .. } => "info",
+        _ => "warn",
+    };
+    init_logs(cli.log_format, level);
     let result = match cli.command {
         Command::Render {
             provider,
@@ -195,7 +216,7 @@ fn main() -> ExitCode {
             })
         }),
         Command::Check { config } => check(&config),
-        Command::Serve { config, log_format } => serve(&config, log_format),
+        Command::Serve { config } => serve(&config),
         Command::Dlq { action } => dlq(action),
         Command::Replay { event_id, config } => replay(&config, &event_id),
         Command::Backfill {
@@ -260,9 +281,13 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::Service(format!("cannot start the runtime: {e}")))
 }
 
-fn init_logs(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+/// Logs of every command go to standard error in `format`, filtered by `RUST_LOG` (default:
+/// `level`). async-stripe's own retry warnings are left out by default: the command reports the
+/// failure once, classified.
+fn init_logs(format: LogFormat, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{level},stripe::hyper=error"))
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
@@ -273,9 +298,8 @@ fn init_logs(format: LogFormat) {
     };
 }
 
-fn serve(config: &Path, log_format: LogFormat) -> Result<(), Failure> {
+fn serve(config: &Path) -> Result<(), Failure> {
     let config = cli::ops::load_config(config)?;
-    init_logs(log_format);
     raise_open_files_limit(config.server.max_connections);
     let files = cli::ops::file_destinations(&config);
     runtime()?.block_on(cli::ops::serve(config, |addr| {

@@ -268,6 +268,117 @@ fn check_refuses_what_serve_refuses_with_the_same_one_line_error_and_exit_two() 
     assert_one_line_error(&missing, "cannot read no/such/stripe-chat.toml");
 }
 
+#[test]
+fn the_configuration_file_can_come_from_the_environment() {
+    let dir = tempdir();
+    let config = service_config(&dir, "");
+    let output = bin()
+        .arg("check")
+        .env("STRIPE_CHAT_CONFIG", &config)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("valid"));
+    let flag_wins = bin()
+        .args(["check", "--config", "no/such.toml"])
+        .env("STRIPE_CHAT_CONFIG", &config)
+        .output()
+        .expect("runs");
+    assert_one_line_error(&flag_wins, "cannot read no/such.toml");
+}
+
+/// Stripe's event list, played by a mock server: one page, no event.
+async fn empty_stripe_event_list() -> wiremock::MockServer {
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
+    let stripe = MockServer::start().await;
+    Mock::given(matchers::method("GET"))
+        .and(matchers::path("/v1/events"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string(
+                r#"{"object":"list","url":"/v1/events","has_more":false,"data":[]}"#,
+            ),
+        )
+        .mount(&stripe)
+        .await;
+    stripe
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_logs_through_the_subscriber_in_the_format_the_environment_asks_for() {
+    let stripe = empty_stripe_event_list().await;
+    let dir = tempdir();
+    let config = service_config(&dir, "");
+    let run = |format: Option<&str>| {
+        let mut command = bin();
+        command
+            .args(["backfill", "--since", "1h", "--dry-run", "--api-base"])
+            .arg(stripe.uri())
+            .env("STRIPE_CHAT_CONFIG", &config)
+            .env("STRIPE_API_KEY", "rk_test_cli")
+            .env("RUST_LOG", "info");
+        if let Some(format) = format {
+            command.env("STRIPE_CHAT_LOG_FORMAT", format);
+        }
+        command.output().expect("runs")
+    };
+    let json = run(Some("json"));
+    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+    let line = stderr(&json)
+        .lines()
+        .find(|l| l.contains("backfill done"))
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no log line: {}", stderr(&json)));
+    let log: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+    assert_eq!(log["level"], "INFO");
+    assert_eq!(log["fields"]["pages"], 1);
+    let text = run(None);
+    assert!(
+        stderr(&text).contains("backfill done") && !stderr(&text).contains("{\""),
+        "{}",
+        stderr(&text)
+    );
+    assert!(!stderr(&json).contains("rk_test_cli") && !stderr(&text).contains("rk_test_cli"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_test_event_signs_with_the_secret_from_the_environment() {
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
+    let endpoint = MockServer::start().await;
+    Mock::given(matchers::method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{\"received\":true}"))
+        .mount(&endpoint)
+        .await;
+    let url = format!("{}/webhooks/stripe", endpoint.uri());
+    let output = bin()
+        .args(["send-test-event", "--url", &url, "invoice.paid"])
+        .env("STRIPE_WEBHOOK_SECRET", "whsec_from_the_environment")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let requests = endpoint.received_requests().await.unwrap_or_default();
+    assert_eq!(requests.len(), 1);
+    let signature = requests[0]
+        .headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+        .expect("signed");
+    let verifier = stripe_chat::events::WebhookVerifier::new(["whsec_from_the_environment"]);
+    assert!(verifier.verify(&requests[0].body, Some(signature)).is_ok());
+
+    let without = bin()
+        .args(["send-test-event", "--url", &url, "invoice.paid"])
+        .env_remove("STRIPE_WEBHOOK_SECRET")
+        .output()
+        .expect("runs");
+    assert_eq!(without.status.code(), Some(2), "no secret: a usage error");
+    assert!(
+        stderr(&without).contains("--secret"),
+        "{}",
+        stderr(&without)
+    );
+    assert_eq!(endpoint.received_requests().await.map_or(0, |r| r.len()), 1);
+}
+
 /// A fresh directory under the target dir for one test's files.
 fn tempdir() -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};

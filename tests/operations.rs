@@ -44,7 +44,12 @@ async fn readyz_fails_as_soon_as_sigterm_starts_the_drain_and_webhooks_are_serve
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let not_ready_after = signalled.elapsed();
-    assert_eq!(readiness, Some((503, "draining\n".to_owned())));
+    assert_eq!(
+        readiness,
+        Some((503, "draining\n".to_owned())),
+        "log: {:?}",
+        server.log_lines()
+    );
     assert!(
         not_ready_after < Duration::from_secs(1),
         "not ready {not_ready_after:?} after SIGTERM"

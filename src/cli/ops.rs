@@ -5,7 +5,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use stripe_chat::message::Secret;
 use stripe_chat::server::backfill::{
     BackfillClient, BackfillError, BackfillOptions, BackfillReport, backfill_with, parse_time,
 };
@@ -108,6 +107,7 @@ pub(crate) async fn serve(
     config: ServiceConfig,
     announce: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), OpsError> {
+    let mut signals = ShutdownSignals::new()?;
     let store = open_store(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
@@ -116,7 +116,7 @@ pub(crate) async fn serve(
         .map_err(|e| OpsError::Io(e.to_string()))?;
     announce(service.local_addr());
     tracing::info!(listen = %service.local_addr(), "stripe-chat is serving");
-    shutdown_signal().await;
+    signals.recv().await;
     service.drain();
     let delay = config.server.drain_delay();
     if !delay.is_zero() {
@@ -126,7 +126,7 @@ pub(crate) async fn serve(
         );
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
-            () = shutdown_signal() => {}
+            () = signals.recv() => {}
         }
     }
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
@@ -142,24 +142,40 @@ pub(crate) async fn serve(
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// SIGTERM and SIGINT, listened for from the moment this is made: a signal that arrives while
+/// the service starts is seen, not left to its default action (ending the process).
+struct ShutdownSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn new() -> Result<Self, OpsError> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let listen = |kind| {
+                signal(kind).map_err(|e| OpsError::Io(format!("cannot listen for signals: {e}")))
+            };
+            Ok(ShutdownSignals {
+                term: listen(SignalKind::terminate())?,
+                int: listen(SignalKind::interrupt())?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(ShutdownSignals {})
     }
-    #[cfg(not(unix))]
-    {
+
+    /// The next SIGTERM or SIGINT.
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+        #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
     }
 }
@@ -227,8 +243,8 @@ pub(crate) async fn replay(
 /// Fetches the events Stripe has not delivered (`GET /v1/events?delivery_success=false`,
 /// created in the window `args` gives) and stores each as the webhook endpoint would: one job
 /// per destination its routes name, deduplicated on the event id, so an event already stored is
-/// neither stored nor delivered twice. `env` gives the environment variable named by
-/// `stripe.api_key_env` (default `STRIPE_API_KEY`), which holds the API key.
+/// neither stored nor delivered twice. The API key is read from `stripe.api_key_file`, or from
+/// the environment variable `stripe.api_key_env` names (default `STRIPE_API_KEY`) through `env`.
 ///
 /// A window that cannot be read, an unset key or an unusable `--api-base` is
 /// [`OpsError::Usage`]; Stripe's and the store's failures are [`OpsError::Backfill`].
@@ -257,16 +273,10 @@ pub(crate) async fn backfill(
         }
         options = options.until(until);
     }
-    let var = &config.stripe_api.api_key_env;
-    let api_key = env(var)
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-        .map(Secret::new)
-        .ok_or_else(|| {
-            OpsError::Usage(format!(
-                "no Stripe API key: the environment variable {var} is not set (stripe.api_key_env names it)"
-            ))
-        })?;
+    let api_key = config
+        .stripe_api
+        .api_key(env)
+        .map_err(|e| OpsError::Usage(format!("no Stripe API key: {e}")))?;
     let api_base = args
         .api_base
         .clone()

@@ -153,6 +153,10 @@ pub struct StripeSection {
     /// An environment variable holding more secrets, comma-separated.
     #[serde(default)]
     pub webhook_secrets_env: Option<String>,
+    /// A file holding more secrets, one per line (a Docker or Kubernetes secret, a systemd
+    /// credential).
+    #[serde(default)]
+    pub webhook_secrets_file: Option<PathBuf>,
     /// Largest accepted distance between the signature's timestamp and now, in seconds.
     #[serde(default = "default_tolerance")]
     pub tolerance_secs: u64,
@@ -160,6 +164,10 @@ pub struct StripeSection {
     /// [`DEFAULT_API_KEY_ENV`]). The key itself is never written in the file.
     #[serde(default)]
     pub api_key_env: Option<String>,
+    /// `stripe-chat backfill`: a file holding the Stripe API key, instead of
+    /// [`api_key_env`](Self::api_key_env).
+    #[serde(default)]
+    pub api_key_file: Option<PathBuf>,
     /// `stripe-chat backfill`: where Stripe's API is (default `https://api.stripe.com/`; a proxy,
     /// or a mock server in tests).
     #[serde(default)]
@@ -188,8 +196,10 @@ pub const DEFAULT_API_KEY_ENV: &str = "STRIPE_API_KEY";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StripeApi {
     /// The environment variable holding the API key (`sk_…` or a restricted `rk_…` key that may
-    /// read events).
+    /// read events), unless [`api_key_file`](Self::api_key_file) is set.
     pub api_key_env: String,
+    /// The file holding the API key, when the key comes from a file.
+    pub api_key_file: Option<PathBuf>,
     /// Where Stripe's API is, when not `https://api.stripe.com/`.
     pub api_base: Option<String>,
 }
@@ -198,9 +208,57 @@ impl Default for StripeApi {
     fn default() -> Self {
         StripeApi {
             api_key_env: DEFAULT_API_KEY_ENV.to_owned(),
+            api_key_file: None,
             api_base: None,
         }
     }
+}
+
+impl StripeApi {
+    /// The API key: read from [`api_key_file`](Self::api_key_file) when set, else from the
+    /// environment variable [`api_key_env`](Self::api_key_env) through `env`; surrounding
+    /// whitespace trimmed. The error says where the key was looked for, never what was there.
+    ///
+    /// ```
+    /// let api = stripe_chat_server::config::StripeApi::default();
+    /// let key = api.api_key(|name| (name == "STRIPE_API_KEY").then(|| " rk_test_1\n".to_string()))?;
+    /// assert_eq!(key.expose(), "rk_test_1");
+    /// let err = api.api_key(|_| None).unwrap_err();
+    /// assert_eq!(err, "the environment variable STRIPE_API_KEY is not set (stripe.api_key_env names it)");
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn api_key(&self, env: impl Fn(&str) -> Option<String>) -> Result<Secret, String> {
+        let key = match &self.api_key_file {
+            Some(path) => {
+                let text = read_secret_file(path)?;
+                let key = text.trim();
+                if key.is_empty() {
+                    return Err(format!(
+                        "the file {} is empty (stripe.api_key_file names it)",
+                        path.display()
+                    ));
+                }
+                key.to_owned()
+            }
+            None => {
+                let var = &self.api_key_env;
+                env(var)
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| {
+                        format!(
+                            "the environment variable {var} is not set (stripe.api_key_env names it)"
+                        )
+                    })?
+            }
+        };
+        Ok(Secret::new(key))
+    }
+}
+
+/// The text of a file holding secrets; the error names the file and why it cannot be read.
+fn read_secret_file(path: &std::path::Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
 /// `Ok` for an absolute `http(s)` URL with a host, without user information, query or fragment.
@@ -472,10 +530,27 @@ impl ServiceConfig {
                     .map(WebhookSecret::new),
             );
         }
+        if let Some(path) = &raw.stripe.webhook_secrets_file {
+            let text = read_secret_file(path)
+                .map_err(|problem| ConfigError::new("stripe.webhook_secrets_file", problem))?;
+            let before = secrets.len();
+            secrets.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(WebhookSecret::new),
+            );
+            if secrets.len() == before {
+                return Err(ConfigError::new(
+                    "stripe.webhook_secrets_file",
+                    format!("{} holds no secret", path.display()),
+                ));
+            }
+        }
         if secrets.is_empty() {
             return Err(ConfigError::new(
                 "stripe.webhook_secrets",
-                "no webhook signing secret (set webhook_secrets or webhook_secrets_env)",
+                "no webhook signing secret (set webhook_secrets, webhook_secrets_env or webhook_secrets_file)",
             ));
         }
         if let Some(i) = secrets
@@ -503,6 +578,18 @@ impl ServiceConfig {
                 ));
             }
             var.clone_into(&mut stripe_api.api_key_env);
+        }
+        if let Some(path) = &raw.stripe.api_key_file {
+            if raw.stripe.api_key_env.is_some() {
+                return Err(ConfigError::new(
+                    "stripe.api_key_file",
+                    "set api_key_file or api_key_env, not both",
+                ));
+            }
+            if path.as_os_str().is_empty() {
+                return Err(ConfigError::new("stripe.api_key_file", "is empty"));
+            }
+            stripe_api.api_key_file = Some(path.clone());
         }
         if let Some(base) = &raw.stripe.api_base {
             let base = base.trim();
@@ -917,6 +1004,72 @@ to = ["log"]
         let config = ServiceConfig::from_toml_with_env(&text, |_| Some("whsec_from_env".into()))
             .expect("valid");
         assert!(!format!("{config:?}").contains("whsec_from_env"));
+    }
+
+    #[test]
+    fn webhook_secrets_come_from_a_file_one_per_line_and_add_to_the_others() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("webhook-secrets");
+        std::fs::write(&file, "whsec_from_file_1\n\n  whsec_from_file_2  \n").expect("write");
+        let text = MINIMAL.replace(
+            "webhook_secrets = [\"whsec_demo\"]",
+            &format!(
+                "webhook_secrets = [\"whsec_demo\"]\nwebhook_secrets_file = {:?}",
+                file.display().to_string()
+            ),
+        );
+        let config = ServiceConfig::from_toml_with_env(&text, no_env).expect("valid");
+        assert_eq!(config.verifier.secret_count(), 3);
+        assert!(!format!("{config:?}").contains("whsec_from_file"));
+    }
+
+    #[test]
+    fn a_webhook_secrets_file_that_is_missing_or_empty_is_named_without_its_content() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n  \n").expect("write");
+        let invalid = dir.path().join("invalid");
+        std::fs::write(&invalid, "s3cr3t-not-a-whsec\n").expect("write");
+        for (path, needle) in [
+            (dir.path().join("missing"), "cannot read"),
+            (empty, "holds no secret"),
+            (invalid, "starts with whsec_"),
+        ] {
+            let text = MINIMAL.replace(
+                "webhook_secrets = [\"whsec_demo\"]",
+                &format!("webhook_secrets_file = {:?}", path.display().to_string()),
+            );
+            let err = ServiceConfig::from_toml_with_env(&text, no_env).expect_err(needle);
+            assert!(err.key.starts_with("stripe.webhook_secrets"), "{err}");
+            assert!(err.to_string().contains(needle), "{err}");
+            assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_api_key_comes_from_a_file_when_api_key_file_is_set() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("stripe-api-key");
+        std::fs::write(&file, "rk_test_from_file\n").expect("write");
+        let text = MINIMAL.replace(
+            "webhook_secrets = [\"whsec_demo\"]",
+            &format!(
+                "webhook_secrets = [\"whsec_demo\"]\napi_key_file = {:?}",
+                file.display().to_string()
+            ),
+        );
+        let config = ServiceConfig::from_toml_with_env(&text, no_env).expect("valid");
+        let key = config
+            .stripe_api
+            .api_key(|_| Some("rk_test_from_env".into()))
+            .expect("read");
+        assert_eq!(key.expose(), "rk_test_from_file");
+        std::fs::write(&file, "").expect("write");
+        let err = config.stripe_api.api_key(no_env).expect_err("empty");
+        assert!(err.contains("is empty (stripe.api_key_file"), "{err}");
+        let both = text.replace("api_key_file", "api_key_env = \"K\"\napi_key_file");
+        let err = ServiceConfig::from_toml_with_env(&both, no_env).expect_err("both");
+        assert_eq!(err.key, "stripe.api_key_file");
     }
 
     #[test]
