@@ -136,3 +136,55 @@ async fn metrics_show_every_destination_from_the_start_and_its_last_success_afte
         "last success at {at}, event posted at {before}: {text}"
     );
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_holding_payment_data_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("state/store/stripe-chat.db");
+    let messages = dir.path().join("out/audit/messages.jsonl");
+    let config = dir.path().join("stripe-chat.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"{}\"]\n[store]\nsqlite = {:?}\n[[destinations]]\nname = \"out\"\nprovider = \"file\"\npath = {:?}\n[[routes]]\nto = [\"out\"]\n",
+            support::SECRET,
+            store.display().to_string(),
+            messages.display().to_string()
+        ),
+    )
+    .expect("config");
+    let server = Server::start_with_umask(&config, "000");
+    let client = reqwest::Client::new();
+    let event = support::payment_event("private_1");
+    assert_eq!(
+        post_signed(&client, &server.url("/webhooks/stripe"), &event).await,
+        Ok(200)
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !messages.exists() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for file in [
+        store.clone(),
+        store.with_file_name("stripe-chat.db-wal"),
+        store.with_file_name("stripe-chat.db-shm"),
+        messages.clone(),
+    ] {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+    for folder in [
+        dir.path().join("state"),
+        dir.path().join("state/store"),
+        dir.path().join("out"),
+        dir.path().join("out/audit"),
+    ] {
+        assert_eq!(mode(&folder), 0o700, "{}", folder.display());
+    }
+}

@@ -77,11 +77,29 @@ impl Server {
     /// Starts `stripe-chat serve --config CONFIG` logging JSON lines at `info` into
     /// `server.log` beside the configuration, and waits for its address.
     pub fn start(config: &Path) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_stripe-chat"));
+        command
+            .args(["serve", "--log-format", "json", "--config"])
+            .arg(config);
+        Server::spawn(command, config)
+    }
+
+    /// Like [`Server::start`], with the process's umask set to `umask` (octal) first.
+    pub fn start_with_umask(config: &Path, umask: &str) -> Server {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_stripe-chat"))
+            .args(["serve", "--log-format", "json", "--config"])
+            .arg(config);
+        Server::spawn(command, config)
+    }
+
+    fn spawn(mut command: Command, config: &Path) -> Server {
         let log = config.with_file_name("server.log");
         let stderr = std::fs::File::create(&log).expect("log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_stripe-chat"))
-            .args(["serve", "--log-format", "json", "--config"])
-            .arg(config)
+        let mut child = command
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr))

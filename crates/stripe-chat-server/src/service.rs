@@ -16,7 +16,9 @@ use crate::listener::Limits;
 use crate::metrics::Metrics;
 use crate::worker::Delivery;
 
-/// Opens the configured SQLite store, creating its directory when missing.
+/// Opens the configured SQLite store, creating its directory when missing. A directory it
+/// creates is private to its owner (0700), and so is the store's file (0600), whatever the
+/// umask: they hold payment data.
 ///
 /// ```
 /// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -36,11 +38,20 @@ pub async fn open_store(section: &StoreSection) -> Result<SqliteStore, StoreErro
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(parent).map_err(|e| StoreError::Unavailable {
+        create_private_dir(parent).map_err(|e| StoreError::Unavailable {
             reason: format!("cannot create the directory {}: {e}", parent.display()),
         })?;
     }
     SqliteStore::open(&section.sqlite, SqliteOptions::default()).await
+}
+
+/// Creates `dir` and its missing parents, each readable by its owner only (0700 on Unix).
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 /// A running service: the webhook listener and the delivery workers.
