@@ -16,6 +16,7 @@
 //! | [`route`] | `stripe-chat-route` | routing rules: which events go to which destinations |
 //! | `server` | `stripe-chat-server` | the service: configuration, the webhook router and listener, delivery workers, metrics (feature `server`) |
 //! | `store` | `stripe-chat-store` | the durable inbox and outbox (SQLite, memory) (feature `server`) |
+//! | `stripe` | `stripe-chat-stripe` | the client for Stripe's API: timeouts, retries, idempotency keys, classified errors (feature `server`) |
 //!
 //! [`Pipeline`] puts transform and redaction together, and [`render`] adds a platform:
 //!
@@ -38,8 +39,8 @@
 //!
 //! # Feature flags
 //!
-//! - `server`: the service crates, as `stripe_chat::server` and `stripe_chat::store` (tokio,
-//!   axum, SQLite).
+//! - `server`: the service crates, as `stripe_chat::server`, `stripe_chat::store` and
+//!   `stripe_chat::stripe` (tokio, axum, SQLite, async-stripe).
 //! - `cli` (default; needs `server`): the `stripe-chat` binary. A library that only verifies,
 //!   transforms and renders takes `default-features = false` and builds none of the service.
 #![forbid(unsafe_code)]
@@ -71,6 +72,8 @@ use transform::Registry;
 pub use stripe_chat_server as server;
 #[cfg(feature = "server")]
 pub use stripe_chat_store as store;
+#[cfg(feature = "server")]
+pub use stripe_chat_stripe as stripe;
 
 /// Transform then redact: every message leaves through the redaction policy, so no transformer or
 /// renderer can skip it.

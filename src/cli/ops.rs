@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use stripe_chat::server::backfill::{
-    BackfillClient, BackfillError, BackfillOptions, BackfillReport, backfill_with, parse_time,
+    BackfillError, BackfillOptions, BackfillReport, backfill_with, parse_time,
 };
 use stripe_chat::server::config::ServiceConfig;
 use stripe_chat::server::service::Service;
@@ -281,9 +281,15 @@ pub(crate) async fn backfill(
         .api_base
         .clone()
         .or_else(|| config.stripe_api.api_base.clone());
-    let client = BackfillClient::new(api_key, api_base, BACKFILL_TIMEOUT)
-        .map_err(|e| OpsError::Usage(format!("cannot call Stripe: {e}")))?
-        .with_attempts(BACKFILL_ATTEMPTS);
+    let mut client = stripe_chat::stripe::Client::builder(api_key)
+        .timeout(BACKFILL_TIMEOUT)
+        .retry(stripe_chat::stripe::Retry::attempts(BACKFILL_ATTEMPTS));
+    if let Some(api_base) = api_base {
+        client = client.api_base(api_base);
+    }
+    let client = client
+        .build()
+        .map_err(|e| OpsError::Usage(format!("cannot call Stripe: {e}")))?;
     let store = open_store(config).await?;
     Ok(backfill_with(&client, &store, &config.routes, options, now).await?)
 }
