@@ -188,3 +188,40 @@ async fn files_holding_payment_data_are_private_whatever_the_umask() {
         assert_eq!(mode(&folder), 0o700, "{}", folder.display());
     }
 }
+
+/// The `stripe_chat_*` metric names `text` mentions (histogram series reduced to their name).
+fn metric_names(text: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("stripe_chat_") {
+        let name: String = rest[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        rest = &rest[at + name.len()..];
+        let name = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix))
+            .map_or(name.clone(), str::to_owned);
+        names.insert(name);
+    }
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_metric_the_alert_rules_and_the_dashboard_use_is_served() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&support::config(dir.path(), ""));
+    let served = metric_names(&server.metrics().await);
+    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+    for file in ["prometheus/alerts.yml", "grafana/stripe-chat.json"] {
+        let text = std::fs::read_to_string(deploy.join(file)).expect(file);
+        let used = metric_names(&text);
+        assert!(!used.is_empty(), "{file} uses stripe-chat's metrics");
+        let missing: Vec<&String> = used.difference(&served).collect();
+        assert!(
+            missing.is_empty(),
+            "{file} uses {missing:?}, which /metrics does not serve"
+        );
+    }
+}
