@@ -97,6 +97,7 @@ mod client;
 mod config;
 mod error;
 pub mod escape;
+pub mod interaction;
 pub mod limits;
 mod render;
 mod validate;

@@ -97,6 +97,7 @@
 mod client;
 mod config;
 pub mod escape;
+pub mod interaction;
 pub mod limits;
 mod render;
 mod validate;
