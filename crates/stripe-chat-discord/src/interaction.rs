@@ -150,3 +150,195 @@ impl DiscordVerifier {
         Ok(())
     }
 }
+
+/// A verified interaction, read.
+///
+/// ```
+/// use stripe_chat_discord::interaction::DiscordInteraction;
+/// assert_eq!(DiscordInteraction::parse(br#"{"type":1,"id":"1","application_id":"2","token":"t"}"#)?, DiscordInteraction::Ping);
+/// # Ok::<(), stripe_chat_discord::interaction::ParseError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DiscordInteraction {
+    /// The endpoint check: answer `{"type":1}`.
+    Ping,
+    /// A button clicked on a message.
+    Component(Component),
+    /// A modal submitted.
+    ModalSubmit(ModalSubmit),
+    /// Anything else (slash commands, autocomplete): not acted on.
+    Other {
+        /// Its `type`.
+        kind: u64,
+    },
+}
+
+/// What every acted-on interaction carries: who, where, and how to answer.
+///
+/// ```
+/// # use stripe_chat_discord::interaction::Context;
+/// let c = Context { id: "1".into(), application_id: "2".into(), token: "t".into(), user_id: "3".into(), guild_id: None, channel_id: None, message_id: None };
+/// assert_eq!(c.user_id, "3");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Context {
+    /// The interaction's id (deduplicate on it).
+    pub id: String,
+    /// The application's id.
+    pub application_id: String,
+    /// The token to answer with (valid 15 minutes); never logged.
+    pub token: String,
+    /// Who acted: `member.user.id` in a guild, `user.id` in a DM.
+    pub user_id: String,
+    /// The guild, if any.
+    pub guild_id: Option<String>,
+    /// The channel.
+    pub channel_id: Option<String>,
+    /// The message clicked on, for components.
+    pub message_id: Option<String>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("id", &self.id)
+            .field("application_id", &self.application_id)
+            .field("token", &"**REDACTED**")
+            .field("user_id", &self.user_id)
+            .field("guild_id", &self.guild_id)
+            .field("channel_id", &self.channel_id)
+            .field("message_id", &self.message_id)
+            .finish()
+    }
+}
+
+/// A button clicked (`type` 3, component type 2).
+///
+/// ```
+/// # use stripe_chat_discord::interaction::{Component, Context};
+/// let c = Component { context: Context { id: "1".into(), application_id: "2".into(), token: "t".into(), user_id: "3".into(), guild_id: None, channel_id: None, message_id: None }, custom_id: "sc:assign".into() };
+/// assert_eq!(c.custom_id, "sc:assign");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Component {
+    /// Who, where, how to answer.
+    pub context: Context,
+    /// The button's `custom_id`.
+    pub custom_id: String,
+}
+
+/// A modal submitted (`type` 5).
+///
+/// ```
+/// # use stripe_chat_discord::interaction::{Context, ModalSubmit};
+/// let m = ModalSubmit { context: Context { id: "1".into(), application_id: "2".into(), token: "t".into(), user_id: "3".into(), guild_id: None, channel_id: None, message_id: None }, custom_id: "evidence".into(), values: Default::default() };
+/// assert!(m.values.is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModalSubmit {
+    /// Who, where, how to answer.
+    pub context: Context,
+    /// The modal's `custom_id`.
+    pub custom_id: String,
+    /// The text inputs' values by `custom_id`.
+    pub values: std::collections::BTreeMap<String, String>,
+}
+
+/// A verified request that cannot be read as Discord sends it.
+///
+/// ```
+/// let e = stripe_chat_discord::interaction::DiscordInteraction::parse(b"[]").unwrap_err();
+/// assert_eq!(e.to_string(), "not a Discord interaction: no type");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a Discord interaction: {reason}")]
+pub struct ParseError {
+    /// What is missing or wrong.
+    pub reason: &'static str,
+}
+
+fn text(value: &serde_json::Value, pointer: &str) -> Option<String> {
+    value
+        .pointer(pointer)
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+}
+
+/// Collects text inputs wherever they sit in a modal's components (action rows or labels).
+fn inputs(value: &serde_json::Value, out: &mut std::collections::BTreeMap<String, String>) {
+    match value {
+        serde_json::Value::Array(items) => items.iter().for_each(|v| inputs(v, out)),
+        serde_json::Value::Object(map) => {
+            if let (Some(id), Some(text)) = (
+                map.get("custom_id").and_then(serde_json::Value::as_str),
+                map.get("value").and_then(serde_json::Value::as_str),
+            ) {
+                out.insert(id.to_owned(), text.to_owned());
+            }
+            for key in ["components", "component"] {
+                if let Some(inner) = map.get(key) {
+                    inputs(inner, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+impl DiscordInteraction {
+    /// Reads the JSON body of a request already verified with [`DiscordVerifier::verify`].
+    ///
+    /// ```
+    /// use stripe_chat_discord::interaction::DiscordInteraction;
+    /// let body = br#"{"type":3,"id":"9","application_id":"2","token":"t","channel_id":"5",
+    ///   "member":{"user":{"id":"80351110224678912"}},"message":{"id":"77"},
+    ///   "data":{"custom_id":"sc:retry_payment:invoice/in_1","component_type":2}}"#;
+    /// let DiscordInteraction::Component(click) = DiscordInteraction::parse(body)? else { panic!() };
+    /// assert_eq!(click.context.user_id, "80351110224678912");
+    /// assert_eq!(click.context.message_id.as_deref(), Some("77"));
+    /// # Ok::<(), stripe_chat_discord::interaction::ParseError>(())
+    /// ```
+    pub fn parse(body: &[u8]) -> Result<Self, ParseError> {
+        let value: serde_json::Value =
+            serde_json::from_slice(body).map_err(|_| ParseError { reason: "not JSON" })?;
+        let kind = value
+            .get("type")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or(ParseError { reason: "no type" })?;
+        if kind == 1 {
+            return Ok(DiscordInteraction::Ping);
+        }
+        if kind != 3 && kind != 5 {
+            return Ok(DiscordInteraction::Other { kind });
+        }
+        let missing = |reason| ParseError { reason };
+        let context = Context {
+            id: text(&value, "/id").ok_or(missing("no id"))?,
+            application_id: text(&value, "/application_id").ok_or(missing("no application_id"))?,
+            token: text(&value, "/token").ok_or(missing("no token"))?,
+            user_id: text(&value, "/member/user/id")
+                .or_else(|| text(&value, "/user/id"))
+                .ok_or(missing("no user"))?,
+            guild_id: text(&value, "/guild_id"),
+            channel_id: text(&value, "/channel_id").or_else(|| text(&value, "/channel/id")),
+            message_id: text(&value, "/message/id"),
+        };
+        let custom_id = text(&value, "/data/custom_id").ok_or(missing("no custom_id"))?;
+        if kind == 3 {
+            return Ok(DiscordInteraction::Component(Component {
+                context,
+                custom_id,
+            }));
+        }
+        let mut values = std::collections::BTreeMap::new();
+        if let Some(components) = value.pointer("/data/components") {
+            inputs(components, &mut values);
+        }
+        Ok(DiscordInteraction::ModalSubmit(ModalSubmit {
+            context,
+            custom_id,
+            values,
+        }))
+    }
+}

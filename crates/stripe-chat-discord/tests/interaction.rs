@@ -59,3 +59,29 @@ fn requests_without_or_with_garbled_headers_are_refused_before_any_crypto() {
         assert_eq!(err.reason(), "malformed_header", "{timestamp} {signature}");
     }
 }
+
+#[test]
+fn a_verified_click_reads_as_who_clicked_which_button_and_modal_text_is_collected() {
+    use stripe_chat_discord::interaction::DiscordInteraction;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/interactions/vectors.json");
+    let all: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("vectors")).expect("json");
+    let body = all["discord"]["vectors"][0]["body"].as_str().unwrap();
+    let DiscordInteraction::Component(click) = DiscordInteraction::parse(body.as_bytes()).unwrap()
+    else {
+        panic!("a component");
+    };
+    assert_eq!(click.context.user_id, "80351110224678912");
+    assert_eq!(click.custom_id, "sc:retry_payment:in_1");
+    assert!(!format!("{click:?}").contains("interaction-token"));
+    let modal = br#"{"type":5,"id":"1","application_id":"2","token":"t","user":{"id":"42"},
+      "data":{"custom_id":"evidence:dp_1","components":[{"type":18,"component":{"type":4,"custom_id":"text","value":"Delivered on 3 May"}},
+      {"type":1,"components":[{"type":4,"custom_id":"tracking","value":"1Z999"}]}]}}"#;
+    let DiscordInteraction::ModalSubmit(submit) = DiscordInteraction::parse(modal).unwrap() else {
+        panic!("a modal");
+    };
+    assert_eq!(submit.values["text"], "Delivered on 3 May");
+    assert_eq!(submit.values["tracking"], "1Z999");
+    assert_eq!(submit.context.user_id, "42");
+}

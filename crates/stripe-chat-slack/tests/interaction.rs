@@ -59,3 +59,29 @@ fn requests_without_or_with_garbled_headers_are_refused_before_any_crypto() {
         assert_eq!(err.reason(), "malformed_header", "{timestamp} {signature}");
     }
 }
+
+#[test]
+fn a_verified_click_reads_as_who_clicked_which_action_on_what() {
+    use stripe_chat_slack::interaction::SlackInteraction;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/interactions/vectors.json");
+    let all: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("vectors")).expect("json");
+    let body = all["slack"]["vectors"][0]["body"].as_str().unwrap();
+    let SlackInteraction::BlockAction(click) = SlackInteraction::parse(body.as_bytes()).unwrap()
+    else {
+        panic!("a block action");
+    };
+    assert_eq!(
+        (
+            click.user.team_id.as_str(),
+            click.user.user_id.as_str(),
+            click.action_id.as_str(),
+            click.value.as_deref()
+        ),
+        ("T0123ABCD", "U0123ABCD", "retry_payment", Some("in_1"))
+    );
+    for garbage in [&b"payload=%7Bnot json"[..], b"", b"payload=%7B%7D"] {
+        assert!(SlackInteraction::parse(garbage).is_err());
+    }
+}
