@@ -9,6 +9,8 @@
 //!   on the server (it moves money) and a second person's approval (four eyes), or why it is
 //!   denied ([`Denial`], worded for the person who asked). Deny by default: an unknown identity,
 //!   an action no role grants, a mode, account or amount outside the role is refused.
+//! - [`Pending`]: a request between clicks: confirmed on the server by the person who asked,
+//!   approved by another person when a role says so, each within its expiry.
 //! - [`idempotency_key`]: one key per logical action (action, object, the message it was offered
 //!   on), never per click, so double clicks, retries and two people at once move money once.
 //!
@@ -36,9 +38,11 @@
 #![forbid(unsafe_code)]
 
 mod action;
+mod pending;
 mod policy;
 
 pub use action::{ActionId, UnknownAction, idempotency_key};
+pub use pending::{DEFAULT_EXPIRY, Pending, Stage};
 pub use policy::{
     ActionRequest, Denial, Identity, Mode, Permissions, PersonConfig, Platform, PolicyError,
     RoleConfig, Verdict,

@@ -272,3 +272,52 @@ fn configuration_mistakes_are_refused_naming_the_key() {
         assert_eq!(err.key, key, "{text}: {err}");
     }
 }
+
+#[test]
+fn four_eyes_end_to_end_confirmation_then_approval_each_within_its_expiry() {
+    use std::time::{Duration, SystemTime};
+    use stripe_chat_actions::{DEFAULT_EXPIRY, Pending, Stage};
+    let permissions = Permissions::from_toml(CONFIG).unwrap();
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_765_000_000);
+    let request = ActionRequest::new(ActionId::RetryPayment)
+        .amount(80_000, "usd")
+        .livemode(true);
+    let Verdict::Allowed {
+        person,
+        confirm,
+        approval,
+    } = permissions.decide(&slack("U0123ABCD"), &request)
+    else {
+        panic!("ana may ask");
+    };
+    let mut pending = Pending::new(&person, request.clone(), confirm, approval, t0);
+    // Approving before the confirmation is refused; so is someone else confirming.
+    assert!(pending.approve("cy", t0).is_err());
+    assert!(pending.confirm("cy", t0).is_err());
+    assert_eq!(
+        pending.confirm(&person, t0 + Duration::from_secs(10)),
+        Ok(Stage::AwaitingApproval)
+    );
+    // Nobody approves their own request, from any identity.
+    let approver = permissions.approve(&Identity::discord("80351110224678912"), &request, &person);
+    assert_eq!(approver, Err(Denial::SelfApproval));
+    assert_eq!(pending.approve(&person, t0), Err(Denial::SelfApproval));
+    // An approval after the expiry is refused; in time, it makes the request ready.
+    let late = t0 + Duration::from_secs(10) + DEFAULT_EXPIRY + Duration::from_secs(1);
+    let cy = permissions
+        .approve(&slack("U0CY"), &request, &person)
+        .unwrap();
+    let mut expired = pending.clone();
+    assert_eq!(expired.approve(&cy, late), Err(Denial::Expired));
+    assert_eq!(
+        pending.approve(&cy, t0 + Duration::from_secs(600)),
+        Ok(Stage::Ready)
+    );
+    assert_eq!(pending.approved_by(), Some("cy"));
+    // A confirmation after the expiry is refused too.
+    let mut slow = Pending::new(&person, request, true, false, t0);
+    assert_eq!(
+        slow.confirm(&person, t0 + DEFAULT_EXPIRY + Duration::from_secs(1)),
+        Err(Denial::Expired)
+    );
+}
