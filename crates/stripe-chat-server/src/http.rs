@@ -194,18 +194,6 @@ impl WebhookState {
     pub fn is_draining(&self) -> bool {
         self.0.draining.load(Ordering::SeqCst)
     }
-
-    pub(crate) fn verifier(&self) -> &WebhookVerifier {
-        &self.0.verifier
-    }
-
-    pub(crate) fn routes(&self) -> &Routes {
-        &self.0.routes
-    }
-
-    pub(crate) fn wake_workers(&self) {
-        self.0.wake.notify_one();
-    }
 }
 
 /// The service's routes (`POST /webhooks/stripe`, `/healthz`, `/readyz`, `/metrics`) over `state`.
@@ -231,7 +219,17 @@ pub fn router(state: WebhookState) -> Router {
 }
 
 async fn webhook(State(state): State<WebhookState>, headers: HeaderMap, body: Body) -> Response {
-    crate::ingest::handle(state, headers, body).await
+    let inner = &*state.0;
+    let webhook = crate::ingest::Webhook {
+        store: inner.store.as_ref(),
+        verifier: &inner.verifier,
+        routes: &inner.routes,
+        body_limit: inner.body_limit,
+        body_timeout: inner.body_timeout,
+        metrics: &inner.metrics,
+        wake: &inner.wake,
+    };
+    crate::ingest::handle(webhook, headers, body).await
 }
 
 async fn healthz() -> &'static str {

@@ -41,7 +41,6 @@ pub mod backfill;
 mod body;
 pub mod breaker;
 pub mod config;
-mod digest;
 pub mod http;
 pub mod ingest;
 pub mod listener;

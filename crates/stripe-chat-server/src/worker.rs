@@ -3,13 +3,14 @@
 //! For each leased job a worker:
 //! 1. dead-letters it when its attempts are used up (a worker that died used one too);
 //! 2. parses the stored event (a stored body that is not an event completes with nothing);
-//! 3. **inhibits** a payment failure (`invoice.payment_failed`, `payment_intent.payment_failed`,
-//!    `charge.failed`) when the same object has a success (`invoice.paid`,
-//!    `invoice.payment_succeeded`, `payment_intent.succeeded`, `charge.succeeded`) that is not
-//!    older, queued or already shown: the failure is completed with nothing and counted
-//!    (`outcome="inhibited"`);
-//! 4. transforms it with the built-in registry (`None`: nothing to say, completed with nothing)
-//!    and redacts the message with the destination's policy;
+//! 3. **inhibits** a notice that the event catalog says a later event cancels
+//!    ([`catalog::cancelled_by`]: a payment failure once the payment has succeeded) when such an
+//!    event about the same object, not older, is queued or already shown: the notice is
+//!    completed with nothing and counted (`outcome="inhibited"`);
+//! 4. transforms it with the engine's transformer registry (the built-ins unless the caller gave
+//!    its own; `None`: nothing to say, completed with nothing) and redacts the message with the
+//!    destination's policy (the one its `redaction` key configures unless the caller gave another,
+//!    see [`DeliveryBuilder`]);
 //! 5. waits for the destination's **gate**: a pacing limiter (`max_per_second`; Slack defaults to
 //!    1/s, so it never answers 429 at steady state) that a rate-limited answer also closes until
 //!    the platform's `Retry-After` has passed, for every job of that destination;
@@ -59,37 +60,22 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use stripe_chat_events::StripeEvent;
+use stripe_chat_events::{StripeEvent, catalog};
 use stripe_chat_message::{ChatMessage, DeliveryError, ErrorKind};
+use stripe_chat_pipeline::Pipeline;
 use stripe_chat_redact::{DefaultPolicy, RedactionPolicy};
-use stripe_chat_route::{Digest, Routes};
+use stripe_chat_route::{Digest, DigestWindow, Routes};
 use stripe_chat_store::{
     Delivered, DigestBatch, LeaseFilter, LeasedJob, RefUpdate, Store, StoreError,
 };
 use stripe_chat_transform::Registry;
-use stripe_chat_transform::digest::{DigestWindow, summarize};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::breaker::{Admission, Breaker, BreakerSettings, Change};
 use crate::config::{DeliverySection, Destination, ServiceConfig};
-use crate::digest::DigestKey;
 use crate::metrics::Metrics;
-
-/// Event types that announce a failed payment.
-const FAILURES: &[&str] = &[
-    "invoice.payment_failed",
-    "payment_intent.payment_failed",
-    "charge.failed",
-];
-/// Event types that make an earlier failure notice about the same object moot.
-const SUCCESSES: &[&str] = &[
-    "invoice.paid",
-    "invoice.payment_succeeded",
-    "payment_intent.succeeded",
-    "charge.succeeded",
-];
 
 /// How many jobs a worker leases at once.
 const LEASE_BATCH: usize = 8;
@@ -154,7 +140,8 @@ impl Gate {
 
 struct Target {
     destination: Destination,
-    policy: DefaultPolicy,
+    /// The transformers, then the destination's redaction policy.
+    pipeline: Pipeline,
     gate: Gate,
     breaker: Mutex<Breaker>,
     horizon: Duration,
@@ -209,7 +196,6 @@ pub struct Delivery(Arc<Shared>);
 
 struct Shared {
     store: Arc<dyn Store>,
-    registry: Registry,
     routes: Routes,
     targets: HashMap<String, Target>,
     settings: DeliverySection,
@@ -227,7 +213,9 @@ impl std::fmt::Debug for Delivery {
 }
 
 impl Delivery {
-    /// Workers for `config`'s destinations over `store`, counting into `metrics`, woken by `wake`.
+    /// Workers for `config`'s destinations over `store`, counting into `metrics`, woken by `wake`,
+    /// with the built-in transformers and each destination's configured redaction policy
+    /// (see [`Delivery::builder`] for your own).
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -243,38 +231,35 @@ impl Delivery {
         metrics: Arc<Metrics>,
         wake: Arc<Notify>,
     ) -> Self {
-        let settings = &config.delivery;
-        let breaker = BreakerSettings {
-            pause_after: settings.pause_after_failures,
-            first_probe: Duration::from_millis(settings.initial_backoff_ms),
-            max_probe: Duration::from_millis(settings.max_backoff_ms).min(MAX_PROBE_WAIT),
-        };
-        let targets = config
-            .destinations
-            .iter()
-            .map(|d| {
-                metrics.destination_up(&d.name);
-                (
-                    d.name.clone(),
-                    Target {
-                        destination: d.clone(),
-                        policy: DefaultPolicy::from_config(&d.redaction),
-                        gate: Gate::new(d.max_per_second),
-                        breaker: Mutex::new(Breaker::new(breaker)),
-                        horizon: d.retry_horizon.unwrap_or(settings.retry_horizon),
-                    },
-                )
-            })
-            .collect();
-        Delivery(Arc::new(Shared {
-            store,
-            registry: Registry::with_builtins(),
-            routes: config.routes.clone(),
-            targets,
-            settings: config.delivery.clone(),
-            metrics,
-            wake,
-        }))
+        Delivery::builder(config).build(store, metrics, wake)
+    }
+
+    /// A builder of workers for `config`'s destinations, to give them your own transformers and
+    /// redaction policies.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// use stripe_chat_events::StripeEvent;
+    /// use stripe_chat_message::ChatMessage;
+    /// use stripe_chat_transform::{Registry, TransformError};
+    ///
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let mut transformers = Registry::with_builtins();
+    /// transformers.register("payout.*", |event: &StripeEvent| -> Result<Option<ChatMessage>, TransformError> {
+    ///     Ok(Some(ChatMessage::new(format!("Payout update: {}", event.event_type()))))
+    /// });
+    /// let delivery = stripe_chat_server::worker::Delivery::builder(&config)
+    ///     .transformers(transformers)
+    ///     .build(Arc::new(stripe_chat_store::MemoryStore::new()), Arc::default(), Arc::default());
+    /// # let _ = delivery;
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn builder(config: &ServiceConfig) -> DeliveryBuilder<'_> {
+        DeliveryBuilder {
+            config,
+            transformers: None,
+            redaction: None,
+        }
     }
 
     /// Starts `delivery.workers` workers. They stop after their current job once `stop` turns
@@ -297,6 +282,151 @@ impl Delivery {
             set.spawn(async move { shared.run(name, stop).await });
         }
         set
+    }
+}
+
+/// The policy a destination's messages are redacted with.
+type PolicyFor<'a> = dyn Fn(&Destination) -> Arc<dyn RedactionPolicy> + 'a;
+
+/// Builds a [`Delivery`] that runs your code: your transformers instead of the built-in registry,
+/// your redaction policy for some or every destination. What is not given stays as configured.
+///
+/// ```
+/// # use std::sync::Arc;
+/// use stripe_chat_message::ChatMessage;
+/// use stripe_chat_redact::{DefaultPolicy, RedactionPolicy};
+/// use stripe_chat_server::config::Destination;
+/// use stripe_chat_transform::Registry;
+///
+/// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+/// // The configured policy of each destination, then one rule of ours for the "partners" room.
+/// let strip_tags = |mut message: ChatMessage| { message.tags.clear(); message };
+/// let delivery = stripe_chat_server::worker::Delivery::builder(&config)
+///     .transformers(Registry::with_builtins())
+///     .redaction(move |destination: &Destination| -> Arc<dyn RedactionPolicy> {
+///         let configured = DefaultPolicy::from_config(&destination.redaction);
+///         if destination.name == "partners" {
+///             Arc::new(configured.then(strip_tags))
+///         } else {
+///             Arc::new(configured)
+///         }
+///     })
+///     .build(Arc::new(stripe_chat_store::MemoryStore::new()), Arc::default(), Arc::default());
+/// # let _ = delivery;
+/// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+/// ```
+pub struct DeliveryBuilder<'a> {
+    config: &'a ServiceConfig,
+    transformers: Option<Registry>,
+    redaction: Option<Box<PolicyFor<'a>>>,
+}
+
+impl std::fmt::Debug for DeliveryBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryBuilder")
+            .field("destinations", &self.config.destinations.len())
+            .field("transformers", &self.transformers)
+            .field("own_redaction", &self.redaction.is_some())
+            .finish()
+    }
+}
+
+impl<'a> DeliveryBuilder<'a> {
+    /// Transforms events with `registry` (default: [`Registry::with_builtins`]). Register your
+    /// transformers beside the built-ins to keep them for the other event types.
+    ///
+    /// ```
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let builder = stripe_chat_server::worker::Delivery::builder(&config)
+    ///     .transformers(stripe_chat_transform::Registry::empty());
+    /// # let _ = builder;
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn transformers(mut self, registry: Registry) -> Self {
+        self.transformers = Some(registry);
+        self
+    }
+
+    /// Redacts each destination's messages with the policy `policy_for` returns for it (called
+    /// once per destination when the workers are built; default: the policy its `redaction` key
+    /// configures, [`DefaultPolicy::from_config`]). Chain onto the configured policy with
+    /// [`RedactionPolicy::then`] to keep what it masks.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// use stripe_chat_redact::{DefaultPolicy, RedactionPolicy, Visibility};
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// // Every destination as a public channel, whatever its configuration says.
+    /// let builder = stripe_chat_server::worker::Delivery::builder(&config)
+    ///     .redaction(|_: &stripe_chat_server::config::Destination| -> Arc<dyn RedactionPolicy> {
+    ///         Arc::new(DefaultPolicy::new(Visibility::Public))
+    ///     });
+    /// # let _ = builder;
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn redaction(
+        mut self,
+        policy_for: impl Fn(&Destination) -> Arc<dyn RedactionPolicy> + 'a,
+    ) -> Self {
+        self.redaction = Some(Box::new(policy_for));
+        self
+    }
+
+    /// The workers, over `store`, counting into `metrics`, woken by `wake`.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let delivery = stripe_chat_server::worker::Delivery::builder(&config)
+    ///     .build(Arc::new(stripe_chat_store::MemoryStore::new()), Arc::default(), Arc::default());
+    /// # let _ = delivery;
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn build(
+        self,
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+        wake: Arc<Notify>,
+    ) -> Delivery {
+        let config = self.config;
+        let settings = &config.delivery;
+        let breaker = BreakerSettings {
+            pause_after: settings.pause_after_failures,
+            first_probe: Duration::from_millis(settings.initial_backoff_ms),
+            max_probe: Duration::from_millis(settings.max_backoff_ms).min(MAX_PROBE_WAIT),
+        };
+        let policy_for = |destination: &Destination| -> Arc<dyn RedactionPolicy> {
+            match &self.redaction {
+                Some(policy_for) => policy_for(destination),
+                None => Arc::new(DefaultPolicy::from_config(&destination.redaction)),
+            }
+        };
+        let registry = Arc::new(self.transformers.unwrap_or_else(Registry::with_builtins));
+        let targets = config
+            .destinations
+            .iter()
+            .map(|d| {
+                metrics.destination_up(&d.name);
+                (
+                    d.name.clone(),
+                    Target {
+                        destination: d.clone(),
+                        pipeline: Pipeline::shared(Arc::clone(&registry), policy_for(d)),
+                        gate: Gate::new(d.max_per_second),
+                        breaker: Mutex::new(Breaker::new(breaker)),
+                        horizon: d.retry_horizon.unwrap_or(settings.retry_horizon),
+                    },
+                )
+            })
+            .collect();
+        Delivery(Arc::new(Shared {
+            store,
+            routes: config.routes.clone(),
+            targets,
+            settings: config.delivery.clone(),
+            metrics,
+            wake,
+        }))
     }
 }
 
@@ -533,12 +663,11 @@ impl Shared {
                 .complete(job, Delivered::nothing(), "collapsed", false)
                 .await;
         }
-        let Some(message) = self.registry.transform(&event) else {
+        let Some(mut message) = target.pipeline.message(&event) else {
             return self
                 .complete(job, Delivered::nothing(), "nothing", false)
                 .await;
         };
-        let mut message = target.policy.redact(message);
         if late >= late_note_after {
             let paused = target.breaker(|b| b.was_paused_since(job.queued_at));
             note_delay(&mut message, late, paused.then(|| provider.display_name()));
@@ -716,8 +845,8 @@ impl Shared {
                 .complete(job, Delivered::nothing(), "nothing", false)
                 .await;
         }
-        let window = self.digest_window(&batch.key, &events);
-        let message = target.policy.redact(summarize(&window, &events));
+        let (window, top) = self.digest_window(&batch.key, &events);
+        let message = target.pipeline.summary(&window, top, &events);
         if !self.pass_gate(job, target, stop).await {
             return;
         }
@@ -734,15 +863,15 @@ impl Shared {
 
     /// The window a digest key names, with the `top` its route has now (the default when the
     /// route is gone). A key of another shape is shown as it is, spanning its events.
-    fn digest_window(&self, key: &str, events: &[StripeEvent]) -> DigestWindow {
-        match DigestKey::parse(key) {
-            Some(key) => {
+    fn digest_window(&self, key: &str, events: &[StripeEvent]) -> (DigestWindow, usize) {
+        match DigestWindow::parse(key) {
+            Some(window) => {
                 let top = self
                     .routes
-                    .by_label(&key.route)
+                    .by_label(&window.route)
                     .and_then(|(_, route)| route.digest)
                     .map_or(Digest::DEFAULT_TOP, |d| d.top());
-                DigestWindow::new(key.route, key.start, key.window_secs, top)
+                (window, top)
             }
             None => {
                 let first = events.iter().map(StripeEvent::created).min().unwrap_or(0);
@@ -752,24 +881,26 @@ impl Shared {
                     .max()
                     .unwrap_or(first);
                 let span = u64::try_from(last.saturating_sub(first)).unwrap_or(0);
-                DigestWindow::new(key, first, span, Digest::DEFAULT_TOP)
+                (DigestWindow::new(key, first, span), Digest::DEFAULT_TOP)
             }
         }
     }
 
-    /// Whether `job` is a payment failure about an object whose payment has succeeded since.
+    /// Whether `job`'s notice is moot: an event that cancels it ([`catalog::cancelled_by`]) about
+    /// the same object, not older, is queued or already shown.
     async fn inhibited(&self, job: &LeasedJob) -> bool {
         let Some(key) = job.thread_key.as_deref() else {
             return false;
         };
-        if !FAILURES.contains(&job.event.event_type.as_str()) {
+        let cancelled_by = catalog::cancelled_by(&job.event.event_type);
+        if cancelled_by.is_empty() {
             return false;
         }
         if let Ok(queued) = self.store.queued_jobs(&job.destination, key).await
             && queued.iter().any(|j| {
                 j.event_id != job.event.id
                     && j.event_created >= job.event.created
-                    && SUCCESSES.contains(&j.event_type.as_str())
+                    && cancelled_by.contains(&j.event_type.as_str())
             })
         {
             return true;
@@ -779,7 +910,7 @@ impl Shared {
             && shown.event_id != job.event.id
             && let Ok(Some(event)) = self.store.event(&shown.event_id).await
         {
-            return SUCCESSES.contains(&event.event_type.as_str());
+            return cancelled_by.contains(&event.event_type.as_str());
         }
         false
     }

@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use crate::lease::{self, Candidate, Chosen};
 use crate::time::{clip_error, duration_ms, from_ms, now_ms, to_ms};
 use crate::{
-    Backlog, Delivered, DigestBatch, DigestMember, DlqTarget, Ingested, JobId, JobInfo, JobState,
-    LeaseFilter, LeaseToken, LeasedJob, NewEvent, NewJob, Pruned, RefUpdate, Stats, Store,
-    StoreError, StoredEvent, StoredRef,
+    AuditCheckpointRow, AuditRow, Backlog, Delivered, DigestBatch, DigestMember, DlqTarget,
+    Ingested, JobId, JobInfo, JobState, LeaseFilter, LeaseToken, LeasedJob, NewEvent, NewJob,
+    Pruned, RefUpdate, Stats, Store, StoreError, StoredEvent, StoredRef,
 };
 
 /// A [`Store`] kept in memory: nothing survives the process. For tests of code built on the
@@ -44,6 +44,8 @@ struct Inner {
     by_event_destination: HashMap<(String, String), i64>,
     refs: HashMap<(String, String), StoredRef>,
     last_job_id: i64,
+    audit: Vec<AuditRow>,
+    checkpoints: BTreeMap<u64, AuditCheckpointRow>,
 }
 
 #[derive(Debug, Clone)]
@@ -752,6 +754,42 @@ impl Store for MemoryStore {
                 oldest_queued_at: Some(from_ms(oldest)),
             })
             .collect())
+    }
+
+    async fn audit_append(&self, row: AuditRow) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        let next = inner.audit.last().map_or(1, |r| r.seq + 1);
+        if row.seq != next {
+            return Err(StoreError::Conflict {
+                reason: format!("audit record {} (the next is {next})", row.seq),
+            });
+        }
+        inner.audit.push(row);
+        Ok(())
+    }
+
+    async fn audit_last(&self) -> Result<Option<AuditRow>, StoreError> {
+        Ok(self.lock()?.audit.last().cloned())
+    }
+
+    async fn audit_read(&self, from: u64, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner
+            .audit
+            .iter()
+            .filter(|r| r.seq >= from)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn audit_checkpoint(&self, row: AuditCheckpointRow) -> Result<(), StoreError> {
+        self.lock()?.checkpoints.entry(row.size).or_insert(row);
+        Ok(())
+    }
+
+    async fn audit_checkpoints(&self) -> Result<Vec<AuditCheckpointRow>, StoreError> {
+        Ok(self.lock()?.checkpoints.values().cloned().collect())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -5,8 +5,9 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use crate::{
-    Backlog, Delivered, DlqTarget, Ingested, JobId, JobInfo, LeaseFilter, LeasedJob, NewEvent,
-    NewJob, Pruned, RefUpdate, Stats, StoreError, StoredEvent, StoredRef,
+    AuditCheckpointRow, AuditRow, Backlog, Delivered, DlqTarget, Ingested, JobId, JobInfo,
+    LeaseFilter, LeasedJob, NewEvent, NewJob, Pruned, RefUpdate, Stats, StoreError, StoredEvent,
+    StoredRef,
 };
 
 /// The durable inbox and outbox.
@@ -431,6 +432,86 @@ pub trait Store: Send + Sync + 'static {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     async fn backlog(&self) -> Result<Vec<Backlog>, StoreError>;
+
+    /// Appends `row` to the audit log, durably, if it is the next record (`seq` is one more than
+    /// the last record's); else [`StoreError::Conflict`] and nothing is written. Records are never
+    /// changed or deleted by the store (pruning leaves them alone).
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{AuditRow, MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// let row = |seq| AuditRow { seq, prev_hash: "p".into(), hash: format!("h{seq}"), body: "{}".into() };
+    /// store.audit_append(row(1)).await?;
+    /// assert!(store.audit_append(row(1)).await.unwrap_err().is_conflict());
+    /// assert!(store.audit_append(row(3)).await.unwrap_err().is_conflict());
+    /// assert_eq!(store.audit_last().await?.map(|r| r.seq), Some(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn audit_append(&self, row: AuditRow) -> Result<(), StoreError>;
+
+    /// The audit log's last record.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{MemoryStore, Store};
+    /// assert!(MemoryStore::new().audit_last().await?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn audit_last(&self) -> Result<Option<AuditRow>, StoreError>;
+
+    /// Up to `limit` audit records from number `from` on, in order.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{AuditRow, MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// for seq in 1..=3 {
+    ///     store.audit_append(AuditRow { seq, prev_hash: String::new(), hash: String::new(), body: "{}".into() }).await?;
+    /// }
+    /// let rows = store.audit_read(2, 10).await?;
+    /// assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 3]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn audit_read(&self, from: u64, limit: usize) -> Result<Vec<AuditRow>, StoreError>;
+
+    /// Keeps a signed checkpoint of the audit log (a second one for the same size replaces
+    /// nothing and is ignored).
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{AuditCheckpointRow, MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// store.audit_checkpoint(AuditCheckpointRow { size: 0, note: "note".into() }).await?;
+    /// assert_eq!(store.audit_checkpoints().await?.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn audit_checkpoint(&self, row: AuditCheckpointRow) -> Result<(), StoreError>;
+
+    /// Every kept checkpoint, by size.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{MemoryStore, Store};
+    /// assert!(MemoryStore::new().audit_checkpoints().await?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn audit_checkpoints(&self) -> Result<Vec<AuditCheckpointRow>, StoreError>;
 
     /// Checks that the store can take writes (for a readiness probe).
     ///

@@ -59,7 +59,8 @@ pub struct NewJob {
     pub thread_key: Option<String>,
     /// Not due before this time (a digest window's end); `None` = due when received.
     pub not_before: Option<SystemTime>,
-    /// The digest this job is collected into (`route/window`): pending jobs of the same
+    /// The digest window this job is collected into, by its key (`route/start/length`, as
+    /// `stripe_chat_route::DigestWindow` writes it): pending jobs of the same
     /// destination and digest key are leased together as one [`DigestBatch`] and delivered as
     /// one summary. `None` = delivered on its own.
     pub digest: Option<String>,
@@ -690,6 +691,41 @@ impl LeaseFilter {
     pub fn skipped(&self) -> &[String] {
         &self.skip
     }
+}
+
+/// One record of the audit log as stored: its number (from 1), the previous record's hash and
+/// its own (hex), and its body (canonical JSON), byte for byte. The store keeps rows; the hashing
+/// and signing are `stripe-chat-audit`'s.
+///
+/// ```
+/// let row = stripe_chat_store::AuditRow { seq: 1, prev_hash: "00".repeat(32), hash: "ab".repeat(32), body: "{}".into() };
+/// assert_eq!(row.seq, 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    /// Its number, from 1, without gaps.
+    pub seq: u64,
+    /// The previous record's hash.
+    pub prev_hash: String,
+    /// Its hash.
+    pub hash: String,
+    /// The entry, as canonical JSON.
+    pub body: String,
+}
+
+/// A signed checkpoint of the audit log as stored: the log's size when it was signed and the
+/// signed note's text.
+///
+/// ```
+/// let row = stripe_chat_store::AuditCheckpointRow { size: 10, note: "…".into() };
+/// assert_eq!(row.size, 10);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditCheckpointRow {
+    /// How many records the log had.
+    pub size: u64,
+    /// The signed note.
+    pub note: String,
 }
 
 /// What [`Store::prune`](crate::Store::prune) deleted.

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use stripe_chat_message::MessageRef;
 use stripe_chat_store::{
-    Delivered, DlqTarget, JobState, LeaseFilter, NewJob, RefUpdate, Stats, Store, StoreError,
+    AuditCheckpointRow, AuditRow, Delivered, DlqTarget, JobState, LeaseFilter, NewJob, RefUpdate,
+    Stats, Store, StoreError,
 };
 use support::{at, event, event_of_type, t0};
 
@@ -82,6 +83,8 @@ conformance!(
     a_deferred_digest_moves_as_one,
     backlog_counts_unfinished_jobs_per_destination_with_the_oldest_queue_time,
     a_dlq_retry_queues_the_job_anew,
+    audit_records_append_only_in_order_and_read_back_byte_for_byte,
+    audit_checkpoints_are_kept_once_per_size,
 );
 
 fn total(stats: Stats) -> u64 {
@@ -1292,4 +1295,58 @@ async fn a_dlq_retry_queues_the_job_anew(store: &dyn Store) {
         .unwrap()
         .remove(0);
     assert_eq!(again.queued_at, at(100), "a horizon counts from the retry");
+}
+
+fn audit_row(seq: u64) -> AuditRow {
+    AuditRow {
+        seq,
+        prev_hash: format!("{:064x}", seq - 1),
+        hash: format!("{seq:064x}"),
+        body: format!(r#"{{"action":"retry_payment","detail":"caf\u00e9 \u2014 {seq}"}}"#),
+    }
+}
+
+async fn audit_records_append_only_in_order_and_read_back_byte_for_byte(store: &dyn Store) {
+    assert!(store.audit_last().await.unwrap().is_none());
+    assert!(
+        store
+            .audit_append(audit_row(2))
+            .await
+            .unwrap_err()
+            .is_conflict(),
+        "the first record is number 1"
+    );
+    for seq in 1..=5 {
+        store.audit_append(audit_row(seq)).await.unwrap();
+    }
+    let taken = store.audit_append(audit_row(5)).await.unwrap_err();
+    assert!(taken.is_conflict(), "{taken}");
+    assert!(!taken.is_transient());
+    assert_eq!(store.audit_last().await.unwrap(), Some(audit_row(5)));
+    let rows = store.audit_read(2, 3).await.unwrap();
+    assert_eq!(rows, vec![audit_row(2), audit_row(3), audit_row(4)]);
+    assert_eq!(store.audit_read(6, 10).await.unwrap(), vec![]);
+    // Pruning never touches the audit log.
+    store
+        .prune(
+            std::time::SystemTime::now() + Duration::from_secs(3600),
+            1000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.audit_read(1, 10).await.unwrap().len(), 5);
+}
+
+async fn audit_checkpoints_are_kept_once_per_size(store: &dyn Store) {
+    let note = |size: u64, text: &str| AuditCheckpointRow {
+        size,
+        note: text.to_owned(),
+    };
+    store.audit_checkpoint(note(10, "first")).await.unwrap();
+    store.audit_checkpoint(note(3, "earlier")).await.unwrap();
+    store.audit_checkpoint(note(10, "again")).await.unwrap();
+    assert_eq!(
+        store.audit_checkpoints().await.unwrap(),
+        vec![note(3, "earlier"), note(10, "first")]
+    );
 }

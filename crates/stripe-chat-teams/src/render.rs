@@ -507,7 +507,7 @@ fn break_braces(text: &str) -> String {
 mod tests {
     use super::*;
     use stripe_chat_message::budget::serialized_len;
-    use stripe_chat_message::{Action, ObjectRef, Source};
+    use stripe_chat_message::{Action, ObjectKind, ObjectRef, Source};
 
     const HOSTILE: &str = "<!channel> *bold* <https://evil.test|click> @everyone \
         <script>alert(1)</script> & ||spoiler|| [x](https://evil.test) <@123456789> \
@@ -666,7 +666,7 @@ mod tests {
 
     #[test]
     fn callback_actions_are_left_out_and_link_actions_become_open_url() {
-        let invoice = ObjectRef::from_id("in_1");
+        let invoice = ObjectRef::new(ObjectKind::Invoice, "in_1");
         let message = ChatMessage::new("t")
             .action(Action::callback(
                 "retry_payment",

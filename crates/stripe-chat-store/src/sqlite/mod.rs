@@ -16,8 +16,9 @@ use tokio::sync::{mpsc, oneshot};
 use crate::memory::{validate_event, validate_lease};
 use crate::time::{duration_ms, to_ms};
 use crate::{
-    Backlog, Delivered, DlqTarget, Ingested, JobId, JobInfo, LeaseFilter, LeaseToken, LeasedJob,
-    NewEvent, NewJob, Pruned, RefUpdate, Stats, Store, StoreError, StoredEvent, StoredRef,
+    AuditCheckpointRow, AuditRow, Backlog, Delivered, DlqTarget, Ingested, JobId, JobInfo,
+    LeaseFilter, LeaseToken, LeasedJob, NewEvent, NewJob, Pruned, RefUpdate, Stats, Store,
+    StoreError, StoredEvent, StoredRef,
 };
 
 use self::ops::Failure;
@@ -693,6 +694,28 @@ impl Store for SqliteStore {
 
     async fn backlog(&self) -> Result<Vec<Backlog>, StoreError> {
         self.read(ops::backlog).await
+    }
+
+    async fn audit_append(&self, row: AuditRow) -> Result<(), StoreError> {
+        self.write(move |conn| ops::audit_append(conn, &row)).await
+    }
+
+    async fn audit_last(&self) -> Result<Option<AuditRow>, StoreError> {
+        self.read(ops::audit_last).await
+    }
+
+    async fn audit_read(&self, from: u64, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
+        self.read(move |conn| ops::audit_read(conn, from, limit))
+            .await
+    }
+
+    async fn audit_checkpoint(&self, row: AuditCheckpointRow) -> Result<(), StoreError> {
+        self.write(move |conn| ops::audit_checkpoint(conn, &row))
+            .await
+    }
+
+    async fn audit_checkpoints(&self) -> Result<Vec<AuditCheckpointRow>, StoreError> {
+        self.read(ops::audit_checkpoints).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
