@@ -17,6 +17,8 @@
 //! | `server` | `stripe-chat-server` | the service: configuration, the webhook router and listener, delivery workers, metrics (feature `server`) |
 //! | `store` | `stripe-chat-store` | the durable inbox and outbox (SQLite, memory) (feature `server`) |
 //! | `stripe` | `stripe-chat-stripe` | the client for Stripe's API: timeouts, retries, idempotency keys, classified errors (feature `server`) |
+//! | `audit` | `stripe-chat-audit` | the tamper-evident audit log: hash-chained records, signed checkpoints, verification (feature `server`) |
+//! | `actions` | `stripe-chat-actions` | acting from chat: the action catalog, people and roles, confirmations and approvals, idempotency keys (feature `server`) |
 //!
 //! [`Pipeline`] (`stripe-chat-pipeline`) puts transform and redaction together, the one path
 //! every message takes, here and in the service's workers; [`render`] adds a platform:
@@ -70,6 +72,10 @@ use events::StripeEvent;
 use message::{RenderError, Renderer};
 use redact::RedactionConfig;
 
+#[cfg(feature = "server")]
+pub use stripe_chat_actions as actions;
+#[cfg(feature = "server")]
+pub use stripe_chat_audit as audit;
 #[cfg(feature = "server")]
 pub use stripe_chat_server as server;
 #[cfg(feature = "server")]

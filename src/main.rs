@@ -7,6 +7,9 @@
 //! stripe-chat dlq retry (JOB_ID | --all) --config FILE
 //! stripe-chat replay EVENT_ID --config FILE
 //! stripe-chat backfill --since 24h [--until TIME] [--dry-run] [--api-base URL] --config FILE
+//! stripe-chat audit verify --config FILE
+//! stripe-chat audit export [--since TIME] --config FILE
+//! stripe-chat audit keygen --name NAME --out FILE
 //! stripe-chat send-test-event --url URL [--secret SECRET] (EVENT.json | EVENT_TYPE)
 //! stripe-chat render --provider <slack|teams|discord|matrix> [--config FILE] EVENT.json
 //! stripe-chat demo [--serve [--data-dir DIR]] [--provider NAME]
@@ -25,11 +28,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 mod cli;
 
 use clap::{Parser, Subcommand};
+use stripe_chat::audit::{Decision, Entry};
 use stripe_chat::events::StripeEvent;
+use stripe_chat::store::Store;
 use stripe_chat::{Pipeline, Provider, RenderConfig};
 
 /// Stripe payment events in Slack, Microsoft Teams, Discord and Matrix.
@@ -131,6 +138,11 @@ enum Command {
         #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
         config: PathBuf,
     },
+    /// The tamper-evident audit log: verify it, export it, make a checkpoint signing key.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Sign a sample event as Stripe does and POST it to a running service.
     SendTestEvent {
         /// The webhook URL (http://HOST:PORT/webhooks/stripe).
@@ -144,6 +156,35 @@ enum Command {
         /// a fresh id and the current time.
         #[arg(value_name = "EVENT.json|EVENT_TYPE")]
         event: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditAction {
+    /// Check every record and signed checkpoint; print the first bad record (exit 1) or "ok".
+    Verify {
+        /// The configuration file.
+        #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
+        config: PathBuf,
+    },
+    /// Print the records as JSON lines (seq, prev_hash, hash, entry).
+    Export {
+        /// Only records made since: a duration before now (24h, 7d), a UTC time or Unix seconds.
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// The configuration file.
+        #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
+        config: PathBuf,
+    },
+    /// Make a checkpoint signing key: written to FILE (readable by its owner only), its
+    /// verifier key printed (publish it; `[audit] verifier_key`).
+    Keygen {
+        /// The key's name (letters, digits, punctuation but '+').
+        #[arg(long)]
+        name: String,
+        /// Where to write the signing key; refused if the file exists.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
 }
 
@@ -234,6 +275,7 @@ fn main() -> ExitCode {
                 api_base,
             },
         ),
+        Command::Audit { action } => audit(action),
         Command::SendTestEvent { url, secret, event } => send_test_event(&url, &secret, &event),
     };
     match result {
@@ -371,8 +413,16 @@ fn dlq(action: DlqAction) -> Result<(), Failure> {
             let config = cli::ops::load_config(&config)?;
             let job = if all { None } else { job };
             let n = rt.block_on(async {
-                let store = cli::ops::open_store(&config).await?;
-                cli::ops::dlq_retry(&store, job.as_deref()).await
+                let store: Arc<dyn Store> = Arc::new(cli::ops::open_store(&config).await?);
+                let n = cli::ops::dlq_retry(&*store, job.as_deref()).await?;
+                let entry = Entry::new(cli::ops::operator(), "dlq_retry", Decision::Performed)
+                    .detail(format!(
+                        "{} ({n} job(s) pending again)",
+                        job.as_deref()
+                            .map_or_else(|| "all".to_owned(), |j| format!("job {j}"))
+                    ));
+                cli::ops::audit_command(&config, store, entry).await?;
+                Ok::<_, cli::ops::OpsError>(n)
             })?;
             println!("{n} job(s) pending again");
         }
@@ -383,8 +433,13 @@ fn dlq(action: DlqAction) -> Result<(), Failure> {
 fn replay(config: &Path, event_id: &str) -> Result<(), Failure> {
     let config = cli::ops::load_config(config)?;
     let n = runtime()?.block_on(async {
-        let store = cli::ops::open_store(&config).await?;
-        cli::ops::replay(&config, &store, event_id).await
+        let store: Arc<dyn Store> = Arc::new(cli::ops::open_store(&config).await?);
+        let n = cli::ops::replay(&config, &*store, event_id).await?;
+        let entry = Entry::new(cli::ops::operator(), "replay", Decision::Performed)
+            .message(event_id)
+            .detail(format!("{n} delivery job(s) queued"));
+        cli::ops::audit_command(&config, store, entry).await?;
+        Ok::<_, cli::ops::OpsError>(n)
     })?;
     println!("{n} delivery job(s) queued for {event_id}");
     Ok(())
@@ -392,10 +447,94 @@ fn replay(config: &Path, event_id: &str) -> Result<(), Failure> {
 
 fn backfill(config: &Path, args: cli::ops::BackfillArgs) -> Result<(), Failure> {
     let config = cli::ops::load_config(config)?;
-    let report = runtime()?.block_on(cli::ops::backfill(&config, &args, |name| {
-        std::env::var(name).ok()
-    }))?;
+    let dry_run = args.dry_run;
+    let window = format!(
+        "since {}{}",
+        args.since,
+        args.until
+            .as_deref()
+            .map(|u| format!(" until {u}"))
+            .unwrap_or_default()
+    );
+    let report = runtime()?.block_on(async {
+        let report = cli::ops::backfill(&config, &args, |name| std::env::var(name).ok()).await?;
+        if !dry_run {
+            let store: Arc<dyn Store> = Arc::new(cli::ops::open_store(&config).await?);
+            let entry = Entry::new(cli::ops::operator(), "backfill", Decision::Performed)
+                .detail(format!("{window}: {report}"));
+            cli::ops::audit_command(&config, store, entry).await?;
+        }
+        Ok::<_, cli::ops::OpsError>(report)
+    })?;
     println!("{report}");
+    Ok(())
+}
+
+fn audit(action: AuditAction) -> Result<(), Failure> {
+    match action {
+        AuditAction::Keygen { name, out } => {
+            let key = stripe_chat::audit::SignerKey::generate(&name)
+                .map_err(|e| Failure::Usage(e.to_string()))?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut file = options
+                .open(&out)
+                .map_err(|e| Failure::Usage(format!("{}: {e}", out.display())))?;
+            writeln!(file, "{}", key.to_text())?;
+            file.sync_all()?;
+            println!("{}", key.verifier());
+            eprintln!(
+                "stripe-chat: signing key written to {}; put the line above in [audit] verifier_key and keep a copy where the service cannot write",
+                out.display()
+            );
+        }
+        AuditAction::Verify { config } => {
+            let config = cli::ops::load_config(&config)?;
+            let (report, keyed) = runtime()?.block_on(async {
+                let store: Arc<dyn Store> = Arc::new(cli::ops::open_store(&config).await?);
+                cli::ops::audit_verify(&config, store).await
+            })?;
+            if let Some(problem) = report.problem {
+                return Err(Failure::Service(format!("audit log: {problem}")));
+            }
+            let anchor = match (keyed, report.anchored_at) {
+                (false, _) => "; no verifier key: checkpoints not checked (a cut tail or a rewrite of the whole log would not show)".to_owned(),
+                (true, Some(size)) => format!("; signed up to record {size}"),
+                (true, None) => "; no checkpoint yet".to_owned(),
+            };
+            println!(
+                "ok: {} record(s), {} checkpoint(s){anchor}",
+                report.records, report.checkpoints
+            );
+        }
+        AuditAction::Export { since, config } => {
+            let config = cli::ops::load_config(&config)?;
+            let since_ms = match since {
+                Some(text) => {
+                    let at = stripe_chat::server::backfill::parse_time(&text, SystemTime::now())
+                        .map_err(|e| Failure::Usage(format!("--since: {e}")))?;
+                    Some(
+                        at.duration_since(UNIX_EPOCH)
+                            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+                    )
+                }
+                None => None,
+            };
+            let lines = runtime()?.block_on(async {
+                let store: Arc<dyn Store> = Arc::new(cli::ops::open_store(&config).await?);
+                cli::ops::audit_export(store, since_ms).await
+            })?;
+            let mut out = io::stdout().lock();
+            for line in lines {
+                writeln!(out, "{line}")?;
+            }
+        }
+    }
     Ok(())
 }
 

@@ -318,6 +318,111 @@ pub(crate) async fn send_signed(
     Ok((status, text))
 }
 
+/// Who runs an operator command, as the audit log records it: the operating-system user.
+pub(crate) fn operator() -> stripe_chat::audit::Actor {
+    let user = ["USER", "LOGNAME"]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned());
+    stripe_chat::audit::Actor::operator(user)
+}
+
+/// The signing key `[audit] signing_key_file` names, if any.
+fn signing_key(config: &ServiceConfig) -> Result<Option<stripe_chat::audit::SignerKey>, OpsError> {
+    let Some(path) = &config.audit.signing_key_file else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        OpsError::Config(format!(
+            "audit.signing_key_file: cannot read {}: {}",
+            path.display(),
+            e.kind()
+        ))
+    })?;
+    stripe_chat::audit::SignerKey::parse(&text)
+        .map(Some)
+        .map_err(|e| OpsError::Config(format!("audit.signing_key_file: {e}")))
+}
+
+/// The audit log in `store`, signing checkpoints as `[audit]` says.
+pub(crate) fn audit_log(
+    config: &ServiceConfig,
+    store: Arc<dyn Store>,
+) -> Result<stripe_chat::audit::AuditLog, OpsError> {
+    let mut log = stripe_chat::audit::AuditLog::new(store, config.audit.name.clone())
+        .checkpoint_policy(stripe_chat::audit::CheckpointPolicy {
+            records: config.audit.checkpoint_every,
+            interval: config.audit.checkpoint_interval,
+        });
+    if let Some(key) = signing_key(config)? {
+        log = log.signed_by(key);
+    }
+    Ok(log)
+}
+
+/// Records an operator command that changed state. A command that did its work but could not
+/// be audited says so and fails, so the gap is never silent.
+pub(crate) async fn audit_command(
+    config: &ServiceConfig,
+    store: Arc<dyn Store>,
+    entry: stripe_chat::audit::Entry,
+) -> Result<(), OpsError> {
+    let log = audit_log(config, store)?;
+    log.append(entry).await.map_err(|e| {
+        OpsError::Io(format!(
+            "the command ran, but its audit record could not be written: {e}"
+        ))
+    })?;
+    Ok(())
+}
+
+/// Checks the audit log with `[audit] verifier_key`, or the public half of the signing key.
+/// Without either, only the chain is checked (an edit or removal is found; a cut tail or a
+/// rewrite of the whole log is not), and the report says so.
+pub(crate) async fn audit_verify(
+    config: &ServiceConfig,
+    store: Arc<dyn Store>,
+) -> Result<(stripe_chat::audit::Verification, bool), OpsError> {
+    let verifier = match &config.audit.verifier_key {
+        Some(text) => Some(
+            text.parse::<stripe_chat::audit::VerifierKey>()
+                .map_err(|e| OpsError::Config(format!("audit.verifier_key: {e}")))?,
+        ),
+        None => signing_key(config)?.map(|key| key.verifier()),
+    };
+    let log = stripe_chat::audit::AuditLog::new(store, config.audit.name.clone());
+    let report = log
+        .verify(verifier.as_ref())
+        .await
+        .map_err(|e| OpsError::Io(e.to_string()))?;
+    Ok((report, verifier.is_some()))
+}
+
+/// The audit records made at or after `since` (Unix milliseconds), as JSON lines.
+pub(crate) async fn audit_export(
+    store: Arc<dyn Store>,
+    since_ms: Option<i64>,
+) -> Result<Vec<String>, OpsError> {
+    let log = stripe_chat::audit::AuditLog::new(store, "export");
+    let mut lines = Vec::new();
+    for record in log
+        .records(1)
+        .await
+        .map_err(|e| OpsError::Io(e.to_string()))?
+    {
+        let at_ms = record.entry().map_or(i64::MAX, |e| e.at_ms);
+        if since_ms.is_some_and(|since| at_ms < since) {
+            continue;
+        }
+        lines.push(
+            record
+                .to_json_line()
+                .map_err(|e| OpsError::Io(e.to_string()))?,
+        );
+    }
+    Ok(lines)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

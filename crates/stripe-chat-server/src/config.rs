@@ -397,6 +397,62 @@ impl Default for DeliverySection {
     }
 }
 
+/// `[audit]`: the tamper-evident audit log of actions and operator commands.
+///
+/// Records live in the store; every `checkpoint_every` records (or `checkpoint_interval` after
+/// the last new one) the log's size and head hash are signed with the key in `signing_key_file`,
+/// which must be kept outside the store (readable only by the service). `stripe-chat audit
+/// verify` checks the log with `verifier_key` (the public half, `name+id+key`), or with the
+/// public half of the signing key when it can read it.
+///
+/// ```
+/// let a: stripe_chat_server::config::AuditSection = toml::from_str("signing_key_file = \"/etc/stripe-chat/audit.key\"")?;
+/// assert_eq!(a.name, "stripe-chat");
+/// assert_eq!((a.checkpoint_every, a.checkpoint_interval.as_secs()), (100, 600));
+/// # Ok::<(), toml::de::Error>(())
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSection {
+    /// The log's name in its checkpoints: one per deployment (`acme-prod`).
+    #[serde(default = "default_audit_name")]
+    pub name: String,
+    /// The file holding the checkpoint signing key (`stripe-chat audit keygen` writes one).
+    #[serde(default)]
+    pub signing_key_file: Option<PathBuf>,
+    /// The verifier key checkpoints are checked with (`name+id+key`).
+    #[serde(default)]
+    pub verifier_key: Option<String>,
+    /// New records that call for a checkpoint.
+    #[serde(default = "default_checkpoint_every")]
+    pub checkpoint_every: u64,
+    /// Time after which new records call for a checkpoint.
+    #[serde(default = "default_checkpoint_interval", deserialize_with = "duration")]
+    pub checkpoint_interval: Duration,
+}
+
+fn default_audit_name() -> String {
+    "stripe-chat".to_owned()
+}
+fn default_checkpoint_every() -> u64 {
+    100
+}
+fn default_checkpoint_interval() -> Duration {
+    Duration::from_secs(600)
+}
+
+impl Default for AuditSection {
+    fn default() -> Self {
+        AuditSection {
+            name: default_audit_name(),
+            signing_key_file: None,
+            verifier_key: None,
+            checkpoint_every: default_checkpoint_every(),
+            checkpoint_interval: default_checkpoint_interval(),
+        }
+    }
+}
+
 /// The configuration file as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -406,6 +462,8 @@ struct RawConfig {
     store: StoreSection,
     #[serde(default)]
     delivery: DeliverySection,
+    #[serde(default)]
+    audit: AuditSection,
     #[serde(default)]
     destinations: Vec<toml::Table>,
     #[serde(default)]
@@ -461,6 +519,8 @@ pub struct ServiceConfig {
     pub routes: Routes,
     /// How `stripe-chat backfill` reaches Stripe's API.
     pub stripe_api: StripeApi,
+    /// `[audit]`.
+    pub audit: AuditSection,
 }
 
 impl ServiceConfig {
@@ -645,6 +705,23 @@ impl ServiceConfig {
                 "must be at least 1",
             ));
         }
+        let audit_name = raw.audit.name.as_str();
+        if audit_name.is_empty()
+            || audit_name
+                .chars()
+                .any(|c| c == '+' || c.is_whitespace() || c.is_control())
+        {
+            return Err(ConfigError::new(
+                "audit.name",
+                "use letters, digits and punctuation other than '+', without spaces",
+            ));
+        }
+        if raw.audit.checkpoint_every == 0 {
+            return Err(ConfigError::new(
+                "audit.checkpoint_every",
+                "must be at least 1",
+            ));
+        }
         if raw.delivery.workers == 0 {
             return Err(ConfigError::new("delivery.workers", "must be at least 1"));
         }
@@ -700,6 +777,7 @@ impl ServiceConfig {
             destinations,
             routes,
             stripe_api,
+            audit: raw.audit,
         })
     }
 
