@@ -456,6 +456,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "server")]
     fn a_destination_names_the_adapter_once_it_is_registered() {
         use stripe_chat::server::config::ServiceConfig;
         let text = r#"
@@ -475,7 +476,7 @@ events = ["*"]
 to = ["ops"]
 "#;
         let env = |name: &str| (name == "NOTIFY_TOKEN").then(|| TOKEN.to_owned());
-        let providers = stripe_chat::server::providers::builtin().with(NotifyFactory);
+        let providers = stripe_chat::providers().with(NotifyFactory);
         let config = ServiceConfig::from_toml_with_providers(text, env, &providers).expect("valid");
         assert_eq!(config.destinations[0].provider.platform(), "notify");
         assert!(!format!("{config:?}").contains(TOKEN));

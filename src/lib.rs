@@ -14,6 +14,11 @@
 //! | [`webhook`] | `stripe-chat-webhook` | the neutral message as signed JSON to any URL |
 //! | [`file`] | `stripe-chat-file` | one JSON line per message in a file (the embedded default destination) |
 //! | [`route`] | `stripe-chat-route` | routing rules: which events go to which destinations |
+//! | `server` | `stripe-chat-server` | the service: configuration, the webhook router and listener, delivery workers, metrics (feature `server`) |
+//! | `store` | `stripe-chat-store` | the durable inbox and outbox (SQLite, memory) (feature `server`) |
+//! | `stripe` | `stripe-chat-stripe` | the client for Stripe's API: timeouts, retries, idempotency keys, classified errors (feature `server`) |
+//! | `audit` | `stripe-chat-audit` | the tamper-evident audit log: hash-chained records, signed checkpoints, verification (feature `server`) |
+//! | `actions` | `stripe-chat-actions` | acting from chat: the action catalog, people and roles, confirmations and approvals, idempotency keys (feature `server`) |
 //!
 //! [`Pipeline`] (`stripe-chat-pipeline`) puts transform and redaction together, the one path
 //! every message takes, here and in the service's workers; [`render`] adds a platform, chosen by
@@ -35,6 +40,13 @@
 //! assert!(text.contains("4242"), "the last four stay visible");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Feature flags
+//!
+//! - `server`: the service crates, as `stripe_chat::server`, `stripe_chat::store` and
+//!   `stripe_chat::stripe` (tokio, axum, SQLite, async-stripe).
+//! - `cli` (default; needs `server`): the `stripe-chat` binary. A library that only verifies,
+//!   transforms and renders takes `default-features = false` and builds none of the service.
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
@@ -60,15 +72,19 @@ use events::StripeEvent;
 use message::{ProviderRegistry, RenderError, Renderer, Settings};
 use redact::RedactionConfig;
 
-pub mod demo;
-pub mod ops;
-pub mod samples;
-
+#[cfg(feature = "server")]
+pub use stripe_chat_actions as actions;
+#[cfg(feature = "server")]
+pub use stripe_chat_audit as audit;
+#[cfg(feature = "server")]
 pub use stripe_chat_server as server;
+#[cfg(feature = "server")]
 pub use stripe_chat_store as store;
+#[cfg(feature = "server")]
+pub use stripe_chat_stripe as stripe;
 
 /// The adapters stripe-chat knows, by name: what `render --provider` and a destination's
-/// `provider` may name ([`server::providers::builtin`]).
+/// `provider` may name (`stripe_chat_providers::builtin`, the list the service reads too).
 ///
 /// ```
 /// let providers = stripe_chat::providers();
@@ -76,7 +92,7 @@ pub use stripe_chat_store as store;
 /// assert!(names.contains(&"slack") && names.contains(&"file"));
 /// ```
 pub fn providers() -> ProviderRegistry {
-    server::providers::builtin()
+    stripe_chat_providers::builtin()
 }
 
 /// Options of `stripe-chat render` (a TOML file): redaction, and each platform's rendering

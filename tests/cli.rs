@@ -195,6 +195,190 @@ fn the_demo_renders_the_bundled_samples_for_all_four_platforms() {
     assert!(text.contains("signature verified"));
 }
 
+/// A service configuration under `dir` with `extra` appended; its store and messages file would
+/// be created under `dir/data`.
+fn service_config(dir: &Path, extra: &str) -> PathBuf {
+    let path = dir.join("stripe-chat.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_check\"]\n[store]\nsqlite = {:?}\n[[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = {:?}\n[[destinations]]\nname = \"ops\"\nprovider = \"matrix\"\nhomeserver = \"https://matrix.invalid\"\nroom_id = \"!ops:matrix.invalid\"\naccess_token = \"syt_check\"\n[[routes]]\nevents = [\"*\"]\nto = [\"log\", \"ops\"]\n{extra}",
+            dir.join("data/stripe-chat.db").display().to_string(),
+            dir.join("data/messages.jsonl").display().to_string(),
+        ),
+    )
+    .expect("write");
+    path
+}
+
+#[test]
+fn check_accepts_a_valid_configuration_and_opens_nothing_it_names() {
+    let dir = tempdir();
+    let config = service_config(&dir, "");
+    let output = bin()
+        .arg("check")
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.contains("valid: listen 127.0.0.1:0")
+            && stdout.contains("2 destination(s): log (file), ops (matrix), 1 route(s)"),
+        "{stdout}"
+    );
+    assert!(
+        !dir.join("data").exists(),
+        "neither the store nor the messages file is created"
+    );
+}
+
+#[test]
+fn check_refuses_what_serve_refuses_with_the_same_one_line_error_and_exit_two() {
+    let dir = tempdir();
+    for (name, extra) in [
+        ("typo", "[delivery]\nworkerz = 2\n"),
+        ("bad route", "[[routes]]\nto = [\"nowhere\"]\n"),
+        ("syntax", "[[routes]\n"),
+    ] {
+        let config = service_config(&dir, extra);
+        let checked = bin()
+            .arg("check")
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .expect("runs");
+        assert_one_line_error(&checked, "configuration: ");
+        let served = bin()
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "off")
+            .output()
+            .expect("runs");
+        assert_eq!(served.status.code(), Some(2), "{name}");
+        assert_eq!(stderr(&checked), stderr(&served), "{name}");
+    }
+    let missing = bin()
+        .args(["check", "--config", "no/such/stripe-chat.toml"])
+        .output()
+        .expect("runs");
+    assert_one_line_error(&missing, "cannot read no/such/stripe-chat.toml");
+}
+
+#[test]
+fn the_configuration_file_can_come_from_the_environment() {
+    let dir = tempdir();
+    let config = service_config(&dir, "");
+    let output = bin()
+        .arg("check")
+        .env("STRIPE_CHAT_CONFIG", &config)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("valid"));
+    let flag_wins = bin()
+        .args(["check", "--config", "no/such.toml"])
+        .env("STRIPE_CHAT_CONFIG", &config)
+        .output()
+        .expect("runs");
+    assert_one_line_error(&flag_wins, "cannot read no/such.toml");
+}
+
+/// Stripe's event list, played by a mock server: one page, no event.
+async fn empty_stripe_event_list() -> wiremock::MockServer {
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
+    let stripe = MockServer::start().await;
+    Mock::given(matchers::method("GET"))
+        .and(matchers::path("/v1/events"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string(
+                r#"{"object":"list","url":"/v1/events","has_more":false,"data":[]}"#,
+            ),
+        )
+        .mount(&stripe)
+        .await;
+    stripe
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_logs_through_the_subscriber_in_the_format_the_environment_asks_for() {
+    let stripe = empty_stripe_event_list().await;
+    let dir = tempdir();
+    let config = service_config(&dir, "");
+    let run = |format: Option<&str>| {
+        let mut command = bin();
+        command
+            .args(["backfill", "--since", "1h", "--dry-run", "--api-base"])
+            .arg(stripe.uri())
+            .env("STRIPE_CHAT_CONFIG", &config)
+            .env("STRIPE_API_KEY", "rk_test_cli")
+            .env("RUST_LOG", "info");
+        if let Some(format) = format {
+            command.env("STRIPE_CHAT_LOG_FORMAT", format);
+        }
+        command.output().expect("runs")
+    };
+    let json = run(Some("json"));
+    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+    let line = stderr(&json)
+        .lines()
+        .find(|l| l.contains("backfill done"))
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no log line: {}", stderr(&json)));
+    let log: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+    assert_eq!(log["level"], "INFO");
+    assert_eq!(log["fields"]["pages"], 1);
+    let text = run(None);
+    assert!(
+        stderr(&text).contains("backfill done") && !stderr(&text).contains("{\""),
+        "{}",
+        stderr(&text)
+    );
+    assert!(!stderr(&json).contains("rk_test_cli") && !stderr(&text).contains("rk_test_cli"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_test_event_signs_with_the_secret_from_the_environment() {
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
+    let endpoint = MockServer::start().await;
+    Mock::given(matchers::method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{\"received\":true}"))
+        .mount(&endpoint)
+        .await;
+    let url = format!("{}/webhooks/stripe", endpoint.uri());
+    let output = bin()
+        .args(["send-test-event", "--url", &url, "invoice.paid"])
+        .env("STRIPE_WEBHOOK_SECRET", "whsec_from_the_environment")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let requests = endpoint.received_requests().await.unwrap_or_default();
+    assert_eq!(requests.len(), 1);
+    let signature = requests[0]
+        .headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+        .expect("signed");
+    let verifier = stripe_chat::events::WebhookVerifier::new(["whsec_from_the_environment"]);
+    assert!(verifier.verify(&requests[0].body, Some(signature)).is_ok());
+
+    let without = bin()
+        .args(["send-test-event", "--url", &url, "invoice.paid"])
+        .env_remove("STRIPE_WEBHOOK_SECRET")
+        .output()
+        .expect("runs");
+    assert_eq!(without.status.code(), Some(2), "no secret: a usage error");
+    assert!(
+        stderr(&without).contains("--secret"),
+        "{}",
+        stderr(&without)
+    );
+    assert_eq!(endpoint.received_requests().await.map_or(0, |r| r.len()), 1);
+}
+
 /// A fresh directory under the target dir for one test's files.
 fn tempdir() -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};

@@ -15,7 +15,7 @@ use crate::{
 /// How many records a read of the log takes at once.
 const PAGE: usize = 1000;
 /// How many times an append is tried again when another writer appended first.
-const APPEND_TRIES: usize = 16;
+const APPEND_TRIES: u32 = 64;
 
 /// What went wrong with the audit log.
 ///
@@ -224,7 +224,13 @@ impl AuditLog {
     pub async fn append(&self, entry: Entry) -> Result<Appended, AuditLogError> {
         let mut state = self.state.lock().await;
         let mut last_error = None;
-        for _ in 0..APPEND_TRIES {
+        for attempt in 0..APPEND_TRIES {
+            if attempt > 0 {
+                // The writer that won keeps its head and could win every round: step aside for a
+                // random moment so that the writers take turns.
+                let spread = 1 + u64::from(attempt.min(10));
+                tokio::time::sleep(Duration::from_micros(fastrand::u64(0..spread * 500))).await;
+            }
             let chain = match state.chain {
                 Some(chain) => chain,
                 None => {

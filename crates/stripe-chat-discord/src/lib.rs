@@ -110,6 +110,7 @@ mod error;
 pub mod escape;
 #[cfg(feature = "client")]
 mod factory;
+pub mod interaction;
 pub mod limits;
 mod render;
 mod validate;

@@ -7,7 +7,7 @@ use std::path::Path;
 use stripe_chat_message::{DeliveryError, ErrorKind};
 
 /// Appends `line` (which ends with its newline) to `path` with one `write` on a file opened with
-/// `O_APPEND`, creating the file and its missing parent directories. When the file does not end
+/// `O_APPEND`, creating the file (0600) and its missing parent directories (0700). When the file does not end
 /// with a newline (the torn last write of a crash), a newline is written first, in the same
 /// `write`, so the torn fragment stays alone on its line.
 pub(crate) fn append_line(path: &Path, line: &[u8], fsync: bool) -> Result<(), DeliveryError> {
@@ -36,10 +36,19 @@ fn open(path: &Path) -> io::Result<(File, bool)> {
     match OpenOptions::new().append(true).open(path) {
         Ok(file) => Ok((file, false)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            // Messages carry payment data: the file and the folders made for it are private.
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)?;
+                let mut folders = std::fs::DirBuilder::new();
+                folders.recursive(true);
+                #[cfg(unix)]
+                std::os::unix::fs::DirBuilderExt::mode(&mut folders, 0o700);
+                folders.create(parent)?;
             }
-            let file = OpenOptions::new().append(true).create(true).open(path)?;
+            let mut options = OpenOptions::new();
+            options.append(true).create(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let file = options.open(path)?;
             Ok((file, true))
         }
         Err(e) => Err(e),

@@ -67,6 +67,59 @@ pub struct ServerSection {
     /// On SIGTERM: how long in-flight work may take before the process exits.
     #[serde(default = "default_grace")]
     pub shutdown_grace_secs: u64,
+    /// On SIGTERM: how long the service keeps serving after `/readyz` starts answering `503`,
+    /// so that load balancers stop routing to it before it stops accepting connections.
+    #[serde(default)]
+    pub drain_delay_secs: u64,
+    /// How long a client may take to send a request's head (request line and headers), counted
+    /// from the connection's start or the end of its previous request; also how long an idle
+    /// keep-alive connection stays open. A client that is slower is disconnected.
+    #[serde(default = "default_read_timeout")]
+    pub header_timeout_secs: u64,
+    /// How long a client may take to send a webhook's body once its head has arrived; a slower
+    /// one gets `408` and is disconnected. Stripe sends its body at once.
+    #[serde(default = "default_read_timeout")]
+    pub body_timeout_secs: u64,
+    /// Most connections open at once; further clients wait in the system's listen queue until
+    /// one closes. Bounds the memory clients can hold: at most about `max_connections ×
+    /// body_limit_bytes` of request bodies.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+}
+
+impl ServerSection {
+    /// [`header_timeout_secs`](Self::header_timeout_secs) as a duration.
+    ///
+    /// ```
+    /// let s: stripe_chat_server::config::ServerSection = toml::from_str(r#"listen = "127.0.0.1:0""#)?;
+    /// assert_eq!(s.header_timeout().as_secs(), 5);
+    /// # Ok::<(), toml::de::Error>(())
+    /// ```
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_secs)
+    }
+
+    /// [`drain_delay_secs`](Self::drain_delay_secs) as a duration.
+    ///
+    /// ```
+    /// let s: stripe_chat_server::config::ServerSection = toml::from_str(r#"listen = "127.0.0.1:0""#)?;
+    /// assert!(s.drain_delay().is_zero());
+    /// # Ok::<(), toml::de::Error>(())
+    /// ```
+    pub fn drain_delay(&self) -> Duration {
+        Duration::from_secs(self.drain_delay_secs)
+    }
+
+    /// [`body_timeout_secs`](Self::body_timeout_secs) as a duration.
+    ///
+    /// ```
+    /// let s: stripe_chat_server::config::ServerSection = toml::from_str("listen = \"127.0.0.1:0\"\nbody_timeout_secs = 3")?;
+    /// assert_eq!(s.body_timeout().as_secs(), 3);
+    /// # Ok::<(), toml::de::Error>(())
+    /// ```
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout_secs)
+    }
 }
 
 fn default_body_limit() -> usize {
@@ -75,6 +128,14 @@ fn default_body_limit() -> usize {
 
 fn default_grace() -> u64 {
     10
+}
+
+fn default_read_timeout() -> u64 {
+    5
+}
+
+fn default_max_connections() -> usize {
+    1024
 }
 
 /// `[stripe]`: webhook signing secrets and tolerance.
@@ -94,6 +155,10 @@ pub struct StripeSection {
     /// An environment variable holding more secrets, comma-separated.
     #[serde(default)]
     pub webhook_secrets_env: Option<String>,
+    /// A file holding more secrets, one per line (a Docker or Kubernetes secret, a systemd
+    /// credential).
+    #[serde(default)]
+    pub webhook_secrets_file: Option<PathBuf>,
     /// Largest accepted distance between the signature's timestamp and now, in seconds.
     #[serde(default = "default_tolerance")]
     pub tolerance_secs: u64,
@@ -101,6 +166,10 @@ pub struct StripeSection {
     /// [`DEFAULT_API_KEY_ENV`]). The key itself is never written in the file.
     #[serde(default)]
     pub api_key_env: Option<String>,
+    /// `stripe-chat backfill`: a file holding the Stripe API key, instead of
+    /// [`api_key_env`](Self::api_key_env).
+    #[serde(default)]
+    pub api_key_file: Option<PathBuf>,
     /// `stripe-chat backfill`: where Stripe's API is (default `https://api.stripe.com/`; a proxy,
     /// or a mock server in tests).
     #[serde(default)]
@@ -129,8 +198,10 @@ pub const DEFAULT_API_KEY_ENV: &str = "STRIPE_API_KEY";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StripeApi {
     /// The environment variable holding the API key (`sk_…` or a restricted `rk_…` key that may
-    /// read events).
+    /// read events), unless [`api_key_file`](Self::api_key_file) is set.
     pub api_key_env: String,
+    /// The file holding the API key, when the key comes from a file.
+    pub api_key_file: Option<PathBuf>,
     /// Where Stripe's API is, when not `https://api.stripe.com/`.
     pub api_base: Option<String>,
 }
@@ -139,9 +210,57 @@ impl Default for StripeApi {
     fn default() -> Self {
         StripeApi {
             api_key_env: DEFAULT_API_KEY_ENV.to_owned(),
+            api_key_file: None,
             api_base: None,
         }
     }
+}
+
+impl StripeApi {
+    /// The API key: read from [`api_key_file`](Self::api_key_file) when set, else from the
+    /// environment variable [`api_key_env`](Self::api_key_env) through `env`; surrounding
+    /// whitespace trimmed. The error says where the key was looked for, never what was there.
+    ///
+    /// ```
+    /// let api = stripe_chat_server::config::StripeApi::default();
+    /// let key = api.api_key(|name| (name == "STRIPE_API_KEY").then(|| " rk_test_1\n".to_string()))?;
+    /// assert_eq!(key.expose(), "rk_test_1");
+    /// let err = api.api_key(|_| None).unwrap_err();
+    /// assert_eq!(err, "the environment variable STRIPE_API_KEY is not set (stripe.api_key_env names it)");
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn api_key(&self, env: impl Fn(&str) -> Option<String>) -> Result<Secret, String> {
+        let key = match &self.api_key_file {
+            Some(path) => {
+                let text = read_secret_file(path)?;
+                let key = text.trim();
+                if key.is_empty() {
+                    return Err(format!(
+                        "the file {} is empty (stripe.api_key_file names it)",
+                        path.display()
+                    ));
+                }
+                key.to_owned()
+            }
+            None => {
+                let var = &self.api_key_env;
+                env(var)
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| {
+                        format!(
+                            "the environment variable {var} is not set (stripe.api_key_env names it)"
+                        )
+                    })?
+            }
+        };
+        Ok(Secret::new(key))
+    }
+}
+
+/// The text of a file holding secrets; the error names the file and why it cannot be read.
+fn read_secret_file(path: &std::path::Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
 /// `Ok` for an absolute `http(s)` URL with a host, without user information, query or fragment.
@@ -280,6 +399,62 @@ impl Default for DeliverySection {
     }
 }
 
+/// `[audit]`: the tamper-evident audit log of actions and operator commands.
+///
+/// Records live in the store; every `checkpoint_every` records (or `checkpoint_interval` after
+/// the last new one) the log's size and head hash are signed with the key in `signing_key_file`,
+/// which must be kept outside the store (readable only by the service). `stripe-chat audit
+/// verify` checks the log with `verifier_key` (the public half, `name+id+key`), or with the
+/// public half of the signing key when it can read it.
+///
+/// ```
+/// let a: stripe_chat_server::config::AuditSection = toml::from_str("signing_key_file = \"/etc/stripe-chat/audit.key\"")?;
+/// assert_eq!(a.name, "stripe-chat");
+/// assert_eq!((a.checkpoint_every, a.checkpoint_interval.as_secs()), (100, 600));
+/// # Ok::<(), toml::de::Error>(())
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSection {
+    /// The log's name in its checkpoints: one per deployment (`acme-prod`).
+    #[serde(default = "default_audit_name")]
+    pub name: String,
+    /// The file holding the checkpoint signing key (`stripe-chat audit keygen` writes one).
+    #[serde(default)]
+    pub signing_key_file: Option<PathBuf>,
+    /// The verifier key checkpoints are checked with (`name+id+key`).
+    #[serde(default)]
+    pub verifier_key: Option<String>,
+    /// New records that call for a checkpoint.
+    #[serde(default = "default_checkpoint_every")]
+    pub checkpoint_every: u64,
+    /// Time after which new records call for a checkpoint.
+    #[serde(default = "default_checkpoint_interval", deserialize_with = "duration")]
+    pub checkpoint_interval: Duration,
+}
+
+fn default_audit_name() -> String {
+    "stripe-chat".to_owned()
+}
+fn default_checkpoint_every() -> u64 {
+    100
+}
+fn default_checkpoint_interval() -> Duration {
+    Duration::from_secs(600)
+}
+
+impl Default for AuditSection {
+    fn default() -> Self {
+        AuditSection {
+            name: default_audit_name(),
+            signing_key_file: None,
+            verifier_key: None,
+            checkpoint_every: default_checkpoint_every(),
+            checkpoint_interval: default_checkpoint_interval(),
+        }
+    }
+}
+
 /// The configuration file as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -289,6 +464,8 @@ struct RawConfig {
     store: StoreSection,
     #[serde(default)]
     delivery: DeliverySection,
+    #[serde(default)]
+    audit: AuditSection,
     #[serde(default)]
     destinations: Vec<toml::Table>,
     #[serde(default)]
@@ -344,6 +521,8 @@ pub struct ServiceConfig {
     pub routes: Routes,
     /// How `stripe-chat backfill` reaches Stripe's API.
     pub stripe_api: StripeApi,
+    /// `[audit]`.
+    pub audit: AuditSection,
 }
 
 impl ServiceConfig {
@@ -431,10 +610,27 @@ impl ServiceConfig {
                     .map(WebhookSecret::new),
             );
         }
+        if let Some(path) = &raw.stripe.webhook_secrets_file {
+            let text = read_secret_file(path)
+                .map_err(|problem| ConfigError::new("stripe.webhook_secrets_file", problem))?;
+            let before = secrets.len();
+            secrets.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(WebhookSecret::new),
+            );
+            if secrets.len() == before {
+                return Err(ConfigError::new(
+                    "stripe.webhook_secrets_file",
+                    format!("{} holds no secret", path.display()),
+                ));
+            }
+        }
         if secrets.is_empty() {
             return Err(ConfigError::new(
                 "stripe.webhook_secrets",
-                "no webhook signing secret (set webhook_secrets or webhook_secrets_env)",
+                "no webhook signing secret (set webhook_secrets, webhook_secrets_env or webhook_secrets_file)",
             ));
         }
         if let Some(i) = secrets
@@ -463,6 +659,18 @@ impl ServiceConfig {
             }
             var.clone_into(&mut stripe_api.api_key_env);
         }
+        if let Some(path) = &raw.stripe.api_key_file {
+            if raw.stripe.api_key_env.is_some() {
+                return Err(ConfigError::new(
+                    "stripe.api_key_file",
+                    "set api_key_file or api_key_env, not both",
+                ));
+            }
+            if path.as_os_str().is_empty() {
+                return Err(ConfigError::new("stripe.api_key_file", "is empty"));
+            }
+            stripe_api.api_key_file = Some(path.clone());
+        }
         if let Some(base) = &raw.stripe.api_base {
             let base = base.trim();
             check_api_base(base).map_err(|problem| {
@@ -477,6 +685,26 @@ impl ServiceConfig {
             return Err(ConfigError::new(
                 "server.body_limit_bytes",
                 "must be at least 1024",
+            ));
+        }
+        for (key, secs) in [
+            ("server.header_timeout_secs", raw.server.header_timeout_secs),
+            ("server.body_timeout_secs", raw.server.body_timeout_secs),
+        ] {
+            if !(1..=3600).contains(&secs) {
+                return Err(ConfigError::new(key, "must be between 1 and 3600 seconds"));
+            }
+        }
+        if raw.server.drain_delay_secs > 3600 {
+            return Err(ConfigError::new(
+                "server.drain_delay_secs",
+                "must be at most 3600 seconds",
+            ));
+        }
+        if raw.server.max_connections == 0 {
+            return Err(ConfigError::new(
+                "server.max_connections",
+                "must be at least 1",
             ));
         }
         if raw.delivery.max_attempts == 0 {
@@ -494,6 +722,23 @@ impl ServiceConfig {
         if raw.delivery.pause_after_failures == 0 {
             return Err(ConfigError::new(
                 "delivery.pause_after_failures",
+                "must be at least 1",
+            ));
+        }
+        let audit_name = raw.audit.name.as_str();
+        if audit_name.is_empty()
+            || audit_name
+                .chars()
+                .any(|c| c == '+' || c.is_whitespace() || c.is_control())
+        {
+            return Err(ConfigError::new(
+                "audit.name",
+                "use letters, digits and punctuation other than '+', without spaces",
+            ));
+        }
+        if raw.audit.checkpoint_every == 0 {
+            return Err(ConfigError::new(
+                "audit.checkpoint_every",
                 "must be at least 1",
             ));
         }
@@ -552,6 +797,7 @@ impl ServiceConfig {
             destinations,
             routes,
             stripe_api,
+            audit: raw.audit,
         })
     }
 
@@ -815,6 +1061,72 @@ to = ["log"]
         let config = ServiceConfig::from_toml_with_env(&text, |_| Some("whsec_from_env".into()))
             .expect("valid");
         assert!(!format!("{config:?}").contains("whsec_from_env"));
+    }
+
+    #[test]
+    fn webhook_secrets_come_from_a_file_one_per_line_and_add_to_the_others() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("webhook-secrets");
+        std::fs::write(&file, "whsec_from_file_1\n\n  whsec_from_file_2  \n").expect("write");
+        let text = MINIMAL.replace(
+            "webhook_secrets = [\"whsec_demo\"]",
+            &format!(
+                "webhook_secrets = [\"whsec_demo\"]\nwebhook_secrets_file = {:?}",
+                file.display().to_string()
+            ),
+        );
+        let config = ServiceConfig::from_toml_with_env(&text, no_env).expect("valid");
+        assert_eq!(config.verifier.secret_count(), 3);
+        assert!(!format!("{config:?}").contains("whsec_from_file"));
+    }
+
+    #[test]
+    fn a_webhook_secrets_file_that_is_missing_or_empty_is_named_without_its_content() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n  \n").expect("write");
+        let invalid = dir.path().join("invalid");
+        std::fs::write(&invalid, "s3cr3t-not-a-whsec\n").expect("write");
+        for (path, needle) in [
+            (dir.path().join("missing"), "cannot read"),
+            (empty, "holds no secret"),
+            (invalid, "starts with whsec_"),
+        ] {
+            let text = MINIMAL.replace(
+                "webhook_secrets = [\"whsec_demo\"]",
+                &format!("webhook_secrets_file = {:?}", path.display().to_string()),
+            );
+            let err = ServiceConfig::from_toml_with_env(&text, no_env).expect_err(needle);
+            assert!(err.key.starts_with("stripe.webhook_secrets"), "{err}");
+            assert!(err.to_string().contains(needle), "{err}");
+            assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_api_key_comes_from_a_file_when_api_key_file_is_set() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("stripe-api-key");
+        std::fs::write(&file, "rk_test_from_file\n").expect("write");
+        let text = MINIMAL.replace(
+            "webhook_secrets = [\"whsec_demo\"]",
+            &format!(
+                "webhook_secrets = [\"whsec_demo\"]\napi_key_file = {:?}",
+                file.display().to_string()
+            ),
+        );
+        let config = ServiceConfig::from_toml_with_env(&text, no_env).expect("valid");
+        let key = config
+            .stripe_api
+            .api_key(|_| Some("rk_test_from_env".into()))
+            .expect("read");
+        assert_eq!(key.expose(), "rk_test_from_file");
+        std::fs::write(&file, "").expect("write");
+        let err = config.stripe_api.api_key(no_env).expect_err("empty");
+        assert!(err.contains("is empty (stripe.api_key_file"), "{err}");
+        let both = text.replace("api_key_file", "api_key_env = \"K\"\napi_key_file");
+        let err = ServiceConfig::from_toml_with_env(&both, no_env).expect_err("both");
+        assert_eq!(err.key, "stripe.api_key_file");
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //!   `/healthz`, `/readyz`, `/metrics` ([`metrics`]).
 //! - [`worker`]: the delivery workers (transform → redact → adapter, update in place, retries,
 //!   rate limits, inhibition, digests, dead letters).
+//! - [`listener`]: the public listener's guards against slow and hostile clients (header and
+//!   body timeouts, a connection limit).
 //! - [`service`]: both together over one store, with graceful shutdown.
 //!
 //! ```
@@ -38,13 +40,16 @@
 #![forbid(unsafe_code)]
 
 pub mod backfill;
+mod body;
 pub mod breaker;
 pub mod config;
 pub mod http;
 pub mod ingest;
+pub mod listener;
 pub mod metrics;
-pub mod providers;
 pub mod service;
 pub mod worker;
 
 pub use http::router;
+/// The adapters the service knows, one registration line per platform (`stripe-chat-providers`).
+pub use stripe_chat_providers as providers;

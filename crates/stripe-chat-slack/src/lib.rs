@@ -111,6 +111,7 @@ mod config;
 pub mod escape;
 #[cfg(feature = "client")]
 mod factory;
+pub mod interaction;
 pub mod limits;
 mod render;
 mod validate;

@@ -256,6 +256,45 @@ fn configure(conn: &Connection, options: &SqliteOptions) -> Result<(), StoreErro
 /// SQLite's default page size, which the store keeps.
 const PAGE_SIZE: u64 = 4096;
 
+/// Creates the store's file, readable and writable by its owner only (0600), when it does not
+/// exist: it holds every raw event (names, emails, addresses, card brands and last digits).
+/// SQLite creates the `-wal` and `-shm` files with the database file's permissions. An existing
+/// file keeps its permissions; one that others may read is warned about.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if let Ok(meta) = std::fs::metadata(path)
+                    && meta.permissions().mode() & 0o077 != 0
+                {
+                    tracing::warn!(
+                        path = %path.display(),
+                        mode = format!("{:o}", meta.permissions().mode() & 0o777),
+                        "the store file is readable by other users; it holds payment data: chmod 600 it"
+                    );
+                }
+            }
+            Err(e) => {
+                return Err(StoreError::unavailable(format!(
+                    "cannot create {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 fn open_connection(path: &Path, options: &SqliteOptions) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
@@ -309,15 +348,17 @@ impl SqliteStore {
             let options = options.clone();
             let counters = Arc::clone(&counters);
             spawn_thread("stripe-chat-store-writer", move || {
-                let opened = open_connection(&path, &options).and_then(|mut conn| {
-                    schema::migrate(&mut conn)?;
-                    let pages = Arc::clone(&wal_pages);
-                    conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames: i32| {
-                        pages.store(u64::try_from(frames).unwrap_or(0), Ordering::Relaxed);
-                        Ok(())
-                    }))?;
-                    Ok(conn)
-                });
+                let opened = create_private(&path)
+                    .and_then(|()| open_connection(&path, &options))
+                    .and_then(|mut conn| {
+                        schema::migrate(&mut conn)?;
+                        let pages = Arc::clone(&wal_pages);
+                        conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames: i32| {
+                            pages.store(u64::try_from(frames).unwrap_or(0), Ordering::Relaxed);
+                            Ok(())
+                        }))?;
+                        Ok(conn)
+                    });
                 match opened {
                     Ok(conn) => {
                         let _ = ready_tx.send(Ok(()));
