@@ -7,12 +7,12 @@
 //! | module | crate | for |
 //! |---|---|---|
 //! | [`events`] | `stripe-chat-events` | signature verification, version-tolerant events, money, Dashboard links |
-//! | [`message`] | `stripe-chat-message` | the provider-neutral [`ChatMessage`](message::ChatMessage), the [`Renderer`](message::Renderer) and [`ChatProvider`](message::ChatProvider) traits, the [`ProviderRegistry`](message::ProviderRegistry) |
+//! | [`message`] | `stripe-chat-message` | the provider-neutral [`ChatMessage`](message::ChatMessage), the [`Renderer`] and [`ChatProvider`](message::ChatProvider) traits, the [`ProviderRegistry`] |
 //! | [`transform`] | `stripe-chat-transform` | the [`Transformer`](transform::Transformer) trait, the registry, built-in transformers |
 //! | [`redact`] | `stripe-chat-redact` | redaction policies (card numbers, emails, phones, addresses) |
 //! | [`slack`], [`teams`], [`discord`], [`matrix`] | `stripe-chat-<platform>` | each platform's adapter: rendering and delivery |
 //! | [`webhook`] | `stripe-chat-webhook` | the neutral message as signed JSON to any URL |
-//! | [`file`] | `stripe-chat-file` | one JSON line per message in a file (the embedded default destination) |
+//! | [`file`](mod@file) | `stripe-chat-file` | one JSON line per message in a file (the embedded default destination) |
 //! | [`route`] | `stripe-chat-route` | routing rules: which events go to which destinations |
 //! | `server` | `stripe-chat-server` | the service: configuration, the webhook router and listener, delivery workers, metrics (feature `server`) |
 //! | `store` | `stripe-chat-store` | the durable inbox and outbox (SQLite, memory) (feature `server`) |

@@ -8,6 +8,10 @@
 //!
 //! This crate depends on every adapter and on nothing else, so the list is available without
 //! the service (the facade renders with it) and the service reads the same list.
+//!
+//! # Feature flags
+//!
+//! None: every adapter is built with its default `client` feature.
 #![forbid(unsafe_code)]
 
 use stripe_chat_message::ProviderRegistry;

@@ -96,10 +96,11 @@
 //!
 //! # Feature flags
 //!
-//! - `client` (default): delivery, that is `SlackProvider`, `SlackConfig` and `SlackFactory`, with what
-//!   they need: an HTTP client (`reqwest`) and `stripe-chat-http`. Without it
+//! - `client` (default): delivery, that is `SlackProvider`, `SlackConfig` and `SlackFactory`,
+//!   with what they need: an HTTP client (`reqwest`) and `stripe-chat-http`. Without it
 //!   (`stripe-chat-slack = { version = "0.1", default-features = false }`), the crate is
-//!   the pure renderer alone: [`SlackRenderer`], [`validate_limits`], [`escape`] and [`limits`], and pulls in no HTTP client.
+//!   the renderer and the verification of interaction requests: [`SlackRenderer`],
+//!   [`validate_limits`], [`escape`], [`limits`] and [`interaction`], and pulls in no HTTP client.
 #![forbid(unsafe_code)]
 // The crate documentation speaks of delivery, which exists with the `client` feature.
 #![cfg_attr(not(feature = "client"), allow(rustdoc::broken_intra_doc_links))]

@@ -106,10 +106,11 @@
 //!
 //! # Feature flags
 //!
-//! - `client` (default): delivery, that is `TeamsProvider`, `TeamsConfig` and `TeamsFactory`, with what
-//!   they need: an HTTP client (`reqwest`) and `stripe-chat-http`. Without it
+//! - `client` (default): delivery, that is `TeamsProvider`, `TeamsConfig` and `TeamsFactory`,
+//!   with what they need: an HTTP client (`reqwest`) and `stripe-chat-http`. Without it
 //!   (`stripe-chat-teams = { version = "0.1", default-features = false }`), the crate is
-//!   the pure renderer alone: [`TeamsRenderer`] and its [`CardVersion`], [`escape_markdown`], [`validate_limits`] and [`limits`], and pulls in no HTTP client.
+//!   the renderer alone: [`TeamsRenderer`] and its [`CardVersion`],
+//!   [`escape_markdown`], [`validate_limits`] and [`limits`], and pulls in no HTTP client.
 #![forbid(unsafe_code)]
 // The crate documentation speaks of delivery, which exists with the `client` feature.
 #![cfg_attr(not(feature = "client"), allow(rustdoc::broken_intra_doc_links))]

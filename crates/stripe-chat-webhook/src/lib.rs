@@ -107,10 +107,11 @@
 //!
 //! # Feature flags
 //!
-//! - `client` (default): delivery, that is `WebhookProvider`, `WebhookConfig` / `WebhookBuilder` and `WebhookFactory`, with what
-//!   they need: an HTTP client (`reqwest`) and `stripe-chat-http`. Without it
-//!   (`stripe-chat-webhook = { version = "0.1", default-features = false }`), the crate is
-//!   what a receiver needs: [`Payload`], [`verify`] and [`sign`], and pulls in no HTTP client.
+//! - `client` (default): delivery, that is `WebhookProvider`, `WebhookConfig` /
+//!   `WebhookBuilder` and `WebhookFactory`, with what they need: an HTTP client (`reqwest`) and
+//!   `stripe-chat-http`. Without it
+//!   (`stripe-chat-webhook = { version = "0.1", default-features = false }`), the crate is what
+//!   a receiver needs: [`Payload`], [`verify`] and [`sign`], and pulls in no HTTP client.
 #![forbid(unsafe_code)]
 // The crate documentation speaks of delivery, which exists with the `client` feature.
 #![cfg_attr(not(feature = "client"), allow(rustdoc::broken_intra_doc_links))]
