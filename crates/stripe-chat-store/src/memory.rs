@@ -707,4 +707,29 @@ impl Store for MemoryStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.lock().map(|_| ())
     }
+
+    async fn prunable(&self, before: SystemTime) -> Result<Pruned, StoreError> {
+        let inner = self.lock()?;
+        let before = to_ms(before);
+        let newest = inner.jobs.keys().next_back().copied();
+        let doomed = |id: i64, job: &Job| {
+            matches!(job.state, JobState::Delivered | JobState::Superseded)
+                && job.updated_at < before
+                && Some(id) != newest
+        };
+        let jobs = inner.jobs.iter().filter(|(id, j)| doomed(**id, j)).count();
+        let events = inner
+            .events
+            .values()
+            .filter(|e| to_ms(e.received_at) < before)
+            .filter(|e| {
+                inner
+                    .jobs
+                    .iter()
+                    .filter(|(_, j)| j.event_id == e.id)
+                    .all(|(id, j)| doomed(*id, j))
+            })
+            .count();
+        Ok(Pruned { jobs, events })
+    }
 }

@@ -73,6 +73,8 @@ conformance!(
     supersede_cancels_only_pending_jobs,
     stats_count_jobs_by_state,
     prune_deletes_finished_jobs_and_orphaned_events_but_keeps_dead_letters,
+    prunable_counts_what_prune_deletes_in_small_batches_and_prune_keeps_unfinished_work,
+    reclaiming_space_after_a_prune_always_succeeds,
     a_zero_lease_duration_is_invalid,
     ping_succeeds_on_a_working_store,
 );
@@ -836,6 +838,142 @@ async fn prune_deletes_finished_jobs_and_orphaned_events_but_keeps_dead_letters(
         .unwrap();
     assert!(!again.duplicate);
     assert_eq!(store.prune(future, 100).await.unwrap().jobs, 0);
+}
+
+async fn prunable_counts_what_prune_deletes_in_small_batches_and_prune_keeps_unfinished_work(
+    store: &dyn Store,
+) {
+    // Delivered (one of them with a message ref), superseded, dead, leased, pending, unrouted,
+    // and an event with one delivered and one pending job.
+    for i in 0..6 {
+        store
+            .ingest(
+                event(&format!("evt_{i}"), 100 + i),
+                vec![NewJob::new("slack").thread_key(format!("invoice/in_{i}"))],
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .ingest(event("evt_unrouted", 100), vec![])
+        .await
+        .unwrap();
+    store
+        .ingest(
+            event("evt_split", 100),
+            vec![
+                NewJob::new("teams"),
+                NewJob::new("discord").not_before(at(3600)),
+            ],
+        )
+        .await
+        .unwrap();
+    let mut leased = store.lease("w", 10, MINUTE, at(0)).await.unwrap();
+    leased.sort_by(|a, b| a.event.id.cmp(&b.event.id));
+    let ids: Vec<&str> = leased.iter().map(|j| j.event.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "evt_0",
+            "evt_1",
+            "evt_2",
+            "evt_3",
+            "evt_4",
+            "evt_5",
+            "evt_split"
+        ]
+    );
+    let shown = MessageRef::new("slack", "1");
+    store
+        .complete(&leased[0], Delivered::message(&leased[0], shown))
+        .await
+        .unwrap();
+    store
+        .complete(&leased[1], Delivered::nothing())
+        .await
+        .unwrap();
+    store.dead_letter(&leased[2], "gave up").await.unwrap();
+    store.retry(&leased[3], at(30), "later").await.unwrap();
+    store
+        .complete(&leased[6], Delivered::nothing())
+        .await
+        .unwrap();
+    // leased[4] stays leased; leased[5] is put back and superseded.
+    store.retry(&leased[5], at(10), "x").await.unwrap();
+    let superseded = store.queued_jobs("slack", "invoice/in_5").await.unwrap();
+    assert!(
+        store
+            .supersede(superseded[0].id, "paid since")
+            .await
+            .unwrap()
+    );
+    // The newest job (ids are never reused) is a finished one.
+    store
+        .ingest(event("evt_last", 100), vec![NewJob::new("slack")])
+        .await
+        .unwrap();
+    let last = store.lease("w", 10, MINUTE, at(0)).await.unwrap();
+    let last = last.iter().find(|j| j.event.id == "evt_last").unwrap();
+    store.complete(last, Delivered::nothing()).await.unwrap();
+
+    let past = t0() - MINUTE;
+    assert_eq!(store.prunable(past).await.unwrap(), Default::default());
+    let future = std::time::SystemTime::now() + Duration::from_secs(3600);
+    let counted = store.prunable(future).await.unwrap();
+    // Jobs: evt_0, evt_1, evt_5 (superseded), evt_split/teams; not evt_last's (the newest).
+    // Events: evt_0, evt_1, evt_5, evt_unrouted.
+    assert_eq!((counted.jobs, counted.events), (4, 4));
+    let before = store.stats().await.unwrap();
+
+    let (mut jobs, mut events) = (0, 0);
+    loop {
+        let pruned = store.prune(future, 1).await.unwrap();
+        assert!(pruned.jobs <= 1 && pruned.events <= 1, "{pruned:?}");
+        if pruned == Default::default() {
+            break;
+        }
+        jobs += pruned.jobs;
+        events += pruned.events;
+    }
+    assert_eq!((jobs, events), (counted.jobs, counted.events));
+    assert_eq!(store.prunable(future).await.unwrap(), Default::default());
+
+    let after = store.stats().await.unwrap();
+    assert_eq!(after.pending, before.pending, "pending jobs are kept");
+    assert_eq!(after.leased, 1, "leased jobs are kept");
+    assert_eq!(after.dead, 1, "dead letters are kept");
+    for kept in ["evt_2", "evt_3", "evt_4", "evt_split", "evt_last"] {
+        assert!(store.event(kept).await.unwrap().is_some(), "{kept}");
+    }
+    for gone in ["evt_0", "evt_1", "evt_5", "evt_unrouted"] {
+        assert!(store.event(gone).await.unwrap().is_none(), "{gone}");
+    }
+    let kept = store.message_ref("slack", "invoice/in_0").await.unwrap();
+    assert_eq!(
+        kept.map(|r| r.event_id).as_deref(),
+        Some("evt_0"),
+        "message refs are kept for later updates"
+    );
+    // The kept work still runs: the leased job completes, the pending one is leased.
+    store
+        .complete(&leased[4], Delivered::nothing())
+        .await
+        .unwrap();
+    let due = store.lease("w", 10, MINUTE, at(3600)).await.unwrap();
+    let mut due: Vec<&str> = due.iter().map(|j| j.event.id.as_str()).collect();
+    due.sort_unstable();
+    assert_eq!(due, ["evt_3", "evt_split"]);
+}
+
+async fn reclaiming_space_after_a_prune_always_succeeds(store: &dyn Store) {
+    store.ingest(event("evt_1", 100), vec![]).await.unwrap();
+    let future = std::time::SystemTime::now() + Duration::from_secs(3600);
+    assert_eq!(store.prune(future, 100).await.unwrap().events, 1);
+    let mut rounds = 0;
+    while store.reclaim_space(4096).await.unwrap() > 0 {
+        rounds += 1;
+        assert!(rounds < 1000, "reclaiming never ends");
+    }
 }
 
 async fn a_zero_lease_duration_is_invalid(store: &dyn Store) {

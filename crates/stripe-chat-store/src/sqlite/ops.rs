@@ -582,15 +582,18 @@ pub(crate) fn stats(conn: &Connection) -> Result<Stats, StoreError> {
 }
 
 pub(crate) fn prune(conn: &Connection, before: i64, max: usize) -> Result<Pruned, StoreError> {
-    // The newest job is never pruned, so a new job never gets the id of a deleted one.
+    // The newest job is never pruned, so a new job never gets the id of a deleted one. It is
+    // left out before the limit applies: a batch that picked it would delete fewer than it could,
+    // and a batch of one would delete nothing and end the caller's loop early.
     let jobs = conn
         .prepare_cached(
             "DELETE FROM jobs WHERE id IN (
                  SELECT id FROM jobs WHERE state = 'delivered' AND updated_at < ?1
+                     AND id < (SELECT max(id) FROM jobs)
                  UNION ALL
                  SELECT id FROM jobs WHERE state = 'superseded' AND updated_at < ?1
-                 LIMIT ?2)
-             AND id < (SELECT max(id) FROM jobs)",
+                     AND id < (SELECT max(id) FROM jobs)
+                 LIMIT ?2)",
         )?
         .execute(params![before, limit(max)])?;
     let events = conn

@@ -67,6 +67,14 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE jobs ADD COLUMN digest_key TEXT;
     CREATE INDEX jobs_digest ON jobs (destination, digest_key) WHERE digest_key IS NOT NULL;
     "#,
+    // 3: the readiness probe. After a write failed for want of space, readiness writes a row
+    // of an event's size here (and deletes it) until such a write commits again.
+    r#"
+    CREATE TABLE probe (
+        id     INTEGER PRIMARY KEY,
+        filler BLOB NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the database to [`SCHEMA_VERSION`], refusing files of other applications and of newer
