@@ -407,3 +407,70 @@ async fn a_digest_whose_platform_fails_is_retried_whole_and_posted_once() {
     assert_eq!(metrics.deliveries("hook", "retried"), 1);
     assert_eq!(metrics.deliveries("hook", "digested"), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_fails_while_the_disk_is_full_and_returns_by_itself_once_space_is_freed() {
+    use stripe_chat_store::{SqliteOptions, SqliteStore};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Test-mode events match no route: stored without jobs, as a burst nobody delivers yet.
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"{SECRET}\"]\n[store]\nsqlite = \"unused.db\"\n[[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = {:?}\n[[routes]]\nevents = [\"*\"]\nlivemode = true\nto = [\"log\"]\n",
+        dir.path().join("messages.jsonl").display().to_string()
+    );
+    let config = ServiceConfig::from_toml(&text).expect("config");
+    // A volume of 384 KiB.
+    let options = SqliteOptions::default().max_size_bytes(384 * 1024);
+    let store = Arc::new(
+        SqliteStore::open(dir.path().join("store.db"), options)
+            .await
+            .expect("store"),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let service =
+        Service::start(&config, Arc::clone(&store) as Arc<dyn Store>, listener).expect("start");
+    let client = reqwest::Client::new();
+    let url = |path: &str| format!("http://{}{path}", service.local_addr());
+    let ready = || async {
+        client
+            .get(url("/readyz"))
+            .send()
+            .await
+            .expect("readyz")
+            .status()
+            .as_u16()
+    };
+    assert_eq!(ready().await, 200);
+
+    let raw = fixture("invoice.paid@2024-06-20.json");
+    let mut stored = 0;
+    loop {
+        let body = with_id(&raw, &format!("evt_full_{stored}"), now());
+        let status = client
+            .post(url("/webhooks/stripe"))
+            .header("Stripe-Signature", sign(body.as_bytes(), SECRET, now()))
+            .body(body)
+            .send()
+            .await
+            .expect("post")
+            .status()
+            .as_u16();
+        if status == 503 {
+            break;
+        }
+        assert_eq!(status, 200);
+        stored += 1;
+        assert!(stored < 1000, "the volume never filled");
+    }
+    assert!(stored > 10, "{stored}");
+    assert_eq!(ready().await, 503, "no commit can succeed: not ready");
+    assert_eq!(ready().await, 503);
+
+    // Space is freed (here by pruning the stored events); no webhook arrives.
+    let later = SystemTime::now() + Duration::from_secs(3600);
+    while store.prune(later, 500).await.expect("prune").events > 0 {}
+    assert_eq!(ready().await, 200, "ready again by itself");
+    assert!(service.shutdown(Duration::from_secs(5)).await);
+}
