@@ -149,7 +149,7 @@ impl Digest {
     /// # Ok::<(), stripe_chat_route::DigestError>(())
     /// ```
     pub fn parse(window: &str, top: Option<i64>) -> Result<Self, DigestError> {
-        let seconds = parse_duration(window).ok_or_else(|| DigestError::NotADuration {
+        let seconds = parse_seconds(window).ok_or_else(|| DigestError::NotADuration {
             text: window.to_owned(),
         })?;
         let duration = Duration::from_secs(seconds);
@@ -220,9 +220,24 @@ impl Digest {
     }
 }
 
+/// A duration as the configuration writes it (a digest's `window`, the store's `retention`):
+/// one or more `<number><unit>` with unit `s`, `m`, `h` or `d` (`90s`, `15m`, `1h30m`, `30d`),
+/// in whole seconds; `None` when `text` is not such a duration or overflows.
+///
+/// ```
+/// use std::time::Duration;
+/// use stripe_chat_route::parse_duration;
+/// assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+/// assert_eq!(parse_duration("30d"), Some(Duration::from_secs(30 * 86_400)));
+/// assert_eq!(parse_duration("30 days"), None);
+/// ```
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    parse_seconds(text).map(Duration::from_secs)
+}
+
 /// Whole seconds in `text`: one or more `<number><unit>` with unit `s`, `m`, `h` or `d`
 /// (`90s`, `15m`, `1h30m`); `None` when it is not such a duration or overflows.
-fn parse_duration(text: &str) -> Option<u64> {
+fn parse_seconds(text: &str) -> Option<u64> {
     let text = text.trim();
     if text.is_empty() {
         return None;
@@ -256,10 +271,10 @@ mod tests {
 
     #[test]
     fn durations_are_read_in_seconds_minutes_hours_and_days() {
-        assert_eq!(parse_duration("90s"), Some(90));
-        assert_eq!(parse_duration("15m"), Some(900));
-        assert_eq!(parse_duration("1h30m"), Some(5400));
-        assert_eq!(parse_duration("1d"), Some(86_400));
+        assert_eq!(parse_seconds("90s"), Some(90));
+        assert_eq!(parse_seconds("15m"), Some(900));
+        assert_eq!(parse_seconds("1h30m"), Some(5400));
+        assert_eq!(parse_seconds("1d"), Some(86_400));
         for bad in [
             "",
             "15",
@@ -270,7 +285,7 @@ mod tests {
             "1w",
             "99999999999999999999s",
         ] {
-            assert_eq!(parse_duration(bad), None, "{bad:?}");
+            assert_eq!(parse_seconds(bad), None, "{bad:?}");
         }
     }
 

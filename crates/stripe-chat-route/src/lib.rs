@@ -51,7 +51,7 @@ use stripe_chat_events::StripeEvent;
 use stripe_chat_events::money::exponent;
 use stripe_chat_transform::EventPattern;
 
-pub use digest::{Digest, DigestError};
+pub use digest::{Digest, DigestError, parse_duration};
 
 /// One routing rule: conditions, destinations, and whether to keep routing after it matches.
 ///

@@ -8,7 +8,9 @@
 //!   `/healthz`, `/readyz`, `/metrics` ([`metrics`]).
 //! - [`worker`]: the delivery workers (transform → redact → adapter, update in place, retries,
 //!   rate limits, inhibition, digests, dead letters).
-//! - [`service`]: both together over one store, with graceful shutdown.
+//! - [`retention`]: the background [`Pruner`](retention::Pruner) that deletes what is older than
+//!   `[store] retention` and gives the space back, so the store does not fill its disk.
+//! - [`service`]: all of them together over one store, with graceful shutdown.
 //!
 //! ```
 //! let config = stripe_chat_server::config::ServiceConfig::from_toml(r#"
@@ -41,6 +43,7 @@ mod digest;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod retention;
 pub mod service;
 pub mod worker;
 

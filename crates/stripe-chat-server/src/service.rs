@@ -1,5 +1,5 @@
-//! The whole service in one value: the HTTP listener and the delivery workers over one store,
-//! started together and stopped together.
+//! The whole service in one value: the HTTP listener, the delivery workers and the store's
+//! pruner over one store, started together and stopped together.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::config::{ServiceConfig, StoreSection};
 use crate::http::{WebhookState, router};
 use crate::metrics::Metrics;
+use crate::retention::Pruner;
 use crate::worker::Delivery;
 
 /// Opens the configured SQLite store, creating its directory when missing.
@@ -42,7 +43,8 @@ pub async fn open_store(section: &StoreSection) -> Result<SqliteStore, StoreErro
     SqliteStore::open(&section.sqlite, SqliteOptions::default()).await
 }
 
-/// A running service: the webhook listener and the delivery workers.
+/// A running service: the webhook listener, the delivery workers, and the pruner that deletes
+/// what is older than `[store] retention` (see [`Pruner`]).
 ///
 /// ```
 /// # let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -71,7 +73,7 @@ pub struct Service {
 }
 
 impl Service {
-    /// Serves `config`'s routes on `listener` and starts its workers over `store`.
+    /// Serves `config`'s routes on `listener` and starts its workers and its pruner over `store`.
     /// Fails only when the listener's address cannot be read.
     ///
     /// ```no_run
@@ -96,8 +98,10 @@ impl Service {
             Arc::clone(&wake),
         );
         let (stop, stopped) = watch::channel(false);
-        let workers =
+        let pruner = Pruner::new(Arc::clone(&store), config.store.retention);
+        let mut workers =
             Delivery::new(config, store, Arc::clone(&metrics), wake).spawn(stopped.clone());
+        workers.spawn(pruner.run(stopped.clone()));
         let app = router(state);
         let mut until_stopped = stopped;
         let server = tokio::spawn(async move {

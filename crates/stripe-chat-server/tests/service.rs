@@ -474,3 +474,55 @@ async fn readiness_fails_while_the_disk_is_full_and_returns_by_itself_once_space
     assert_eq!(ready().await, 200, "ready again by itself");
     assert!(service.shutdown(Duration::from_secs(5)).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_prunes_events_older_than_the_retention_in_the_background() {
+    use stripe_chat_store::NewEvent;
+
+    let running = Running::start("").await;
+    let old = SystemTime::now() - Duration::from_secs(31 * 86_400);
+    let recent = SystemTime::now() - Duration::from_secs(29 * 86_400);
+    for (id, received_at) in [("evt_old", old), ("evt_recent", recent)] {
+        let event = NewEvent {
+            id: id.into(),
+            event_type: "customer.updated".into(),
+            created: 1_700_000_000,
+            livemode: false,
+            account: None,
+            raw: "{}".into(),
+            received_at,
+        };
+        running.store.ingest(event, vec![]).await.expect("ingest");
+    }
+    // The default retention is 30 days; the first round runs as the service starts.
+    let mut pruned = false;
+    for _ in 0..200 {
+        if running
+            .store
+            .event("evt_old")
+            .await
+            .expect("read")
+            .is_none()
+        {
+            pruned = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(pruned, "the old event was not pruned");
+    assert!(
+        running
+            .store
+            .event("evt_recent")
+            .await
+            .expect("read")
+            .is_some()
+    );
+    let asked = std::time::Instant::now();
+    assert!(running.service.shutdown(Duration::from_secs(5)).await);
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        asked.elapsed()
+    );
+}
