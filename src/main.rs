@@ -6,6 +6,7 @@
 //! stripe-chat dlq retry (JOB_ID | --all) --config FILE
 //! stripe-chat replay EVENT_ID --config FILE
 //! stripe-chat backfill --since 24h [--until TIME] [--dry-run] [--api-base URL] --config FILE
+//! stripe-chat prune [--older-than 30d] [--dry-run | --vacuum] --config FILE
 //! stripe-chat send-test-event --url URL --secret SECRET (EVENT.json | EVENT_TYPE)
 //! stripe-chat render --provider <slack|teams|discord|matrix> [--config FILE] EVENT.json
 //! stripe-chat demo [--serve [--data-dir DIR]] [--provider NAME]
@@ -111,6 +112,25 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// Delete delivered events and finished jobs older than the retention, as the service does
+    /// in the background, and give the space back. Pending jobs, dead letters and message refs
+    /// are kept.
+    Prune {
+        /// Prune what is older than this (30d, 72h; at least 3d). Default: `[store] retention`.
+        #[arg(long, value_name = "AGE")]
+        older_than: Option<String>,
+        /// Count what would be pruned; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Then rewrite the store file (SQLite VACUUM): every free page back to the disk, and a
+        /// file from before incremental vacuum converted. Needs free space of the file's live
+        /// size; stop the service while it runs.
+        #[arg(long, conflicts_with = "dry_run")]
+        vacuum: bool,
+        /// The configuration file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
     /// Sign a sample event as Stripe does and POST it to a running service.
     SendTestEvent {
         /// The webhook URL (http://HOST:PORT/webhooks/stripe).
@@ -200,6 +220,19 @@ fn main() -> ExitCode {
                 until,
                 dry_run,
                 api_base,
+            },
+        ),
+        Command::Prune {
+            older_than,
+            dry_run,
+            vacuum,
+            config,
+        } => prune(
+            &config,
+            stripe_chat::ops::PruneArgs {
+                older_than,
+                dry_run,
+                vacuum,
             },
         ),
         Command::SendTestEvent { url, secret, event } => send_test_event(&url, &secret, &event),
@@ -320,6 +353,13 @@ fn backfill(config: &Path, args: stripe_chat::ops::BackfillArgs) -> Result<(), F
     let report = runtime()?.block_on(stripe_chat::ops::backfill(&config, &args, |name| {
         std::env::var(name).ok()
     }))?;
+    println!("{report}");
+    Ok(())
+}
+
+fn prune(config: &Path, args: stripe_chat::ops::PruneArgs) -> Result<(), Failure> {
+    let config = stripe_chat::ops::load_config(config)?;
+    let report = runtime()?.block_on(stripe_chat::ops::prune(&config, &args))?;
     println!("{report}");
     Ok(())
 }

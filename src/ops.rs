@@ -1,5 +1,5 @@
 //! What the `stripe-chat` binary's service commands do: `serve`, `dlq`, `replay`, `backfill`,
-//! `send-test-event`. The binary only parses arguments and calls these.
+//! `prune`, `send-test-event`. The binary only parses arguments and calls these.
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), stripe_chat::ops::OpsError> {
@@ -19,7 +19,8 @@ use stripe_chat_message::Secret;
 use stripe_chat_server::backfill::{
     BackfillClient, BackfillError, BackfillOptions, BackfillReport, backfill_with, parse_time,
 };
-use stripe_chat_server::config::ServiceConfig;
+use stripe_chat_server::config::{ServiceConfig, parse_retention};
+use stripe_chat_server::retention::Pruner;
 use stripe_chat_server::service::Service;
 use stripe_chat_store::{DlqTarget, JobId, SqliteStore, Store, StoreError};
 
@@ -316,6 +317,159 @@ pub async fn backfill(
         .with_attempts(BACKFILL_ATTEMPTS);
     let store = open_store(config).await?;
     Ok(backfill_with(&client, &store, &config.routes, options, now).await?)
+}
+
+/// What `stripe-chat prune` is asked to do.
+///
+/// ```
+/// let args = stripe_chat::ops::PruneArgs { dry_run: true, ..Default::default() };
+/// assert!(args.older_than.is_none());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PruneArgs {
+    /// Prune what is older than this (`30d`, `72h`; at least 3 days); default: the configured
+    /// `[store] retention`.
+    pub older_than: Option<String>,
+    /// Count what would be pruned; write nothing.
+    pub dry_run: bool,
+    /// Then rewrite the store file with `VACUUM`, giving every free page back (and converting
+    /// a file created before incremental vacuum).
+    pub vacuum: bool,
+}
+
+/// What `stripe-chat prune` did (or, with `--dry-run`, would do). Its `Display` is the
+/// command's output.
+///
+/// ```
+/// let report = stripe_chat::ops::PruneReport {
+///     older_than: "30d".into(), dry_run: true, jobs: 3, events: 2, ..Default::default()
+/// };
+/// assert_eq!(report.to_string(), "would prune 3 finished job(s) and 2 event(s) older than 30d (dry run: nothing was written)");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PruneReport {
+    /// The age limit, as given or configured.
+    pub older_than: String,
+    /// Whether nothing was written.
+    pub dry_run: bool,
+    /// Delivered or superseded jobs pruned (or that would be).
+    pub jobs: usize,
+    /// Events pruned (or that would be).
+    pub events: usize,
+    /// Bytes given back to the file system by incremental vacuum.
+    pub bytes_given_back: u64,
+    /// With `--vacuum`: how many bytes the rewrite took off the file.
+    pub vacuumed: Option<u64>,
+    /// The store file's size afterwards (not counted in a dry run).
+    pub file_bytes: Option<u64>,
+}
+
+impl std::fmt::Display for PruneReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.dry_run {
+            return write!(
+                f,
+                "would prune {} finished job(s) and {} event(s) older than {} (dry run: nothing was written)",
+                self.jobs, self.events, self.older_than
+            );
+        }
+        write!(
+            f,
+            "pruned {} finished job(s) and {} event(s) older than {}; gave back {}",
+            self.jobs,
+            self.events,
+            self.older_than,
+            megabytes(self.bytes_given_back)
+        )?;
+        if let Some(vacuumed) = self.vacuumed {
+            write!(f, "; vacuum took {} more off", megabytes(vacuumed))?;
+        }
+        if let Some(bytes) = self.file_bytes {
+            write!(f, "; the store file is {}", megabytes(bytes))?;
+        }
+        Ok(())
+    }
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+}
+
+/// `d` as the configuration would write it: `30d`, `72h`, `90m` or `45s`.
+fn show_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// Prunes the configured store by hand as the service does in the background: delivered and
+/// superseded jobs and events older than `args.older_than` (default `[store] retention`, never
+/// under 3 days), in batches, giving the space back; then, with `vacuum`, rewrites the file
+/// ([`SqliteStore::vacuum`]). With `dry_run` it only counts. Safe while the service runs
+/// (their writes take turns), but `--vacuum` holds the file for its whole rewrite: stop the
+/// service for it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// let text = format!("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = {:?}\n", dir.path().join("s.db"));
+/// let config = stripe_chat_server::config::ServiceConfig::from_toml(&text)?;
+/// let args = stripe_chat::ops::PruneArgs { dry_run: true, ..Default::default() };
+/// let report = stripe_chat::ops::prune(&config, &args).await?;
+/// assert_eq!((report.jobs, report.events), (0, 0));
+/// assert_eq!(report.older_than, "30d");
+///
+/// let args = stripe_chat::ops::PruneArgs { older_than: Some("1d".into()), ..Default::default() };
+/// let err = stripe_chat::ops::prune(&config, &args).await.unwrap_err();
+/// assert!(err.to_string().starts_with("--older-than: \"1d\" is too short"), "{err}");
+/// # Ok(()) }
+/// ```
+pub async fn prune(config: &ServiceConfig, args: &PruneArgs) -> Result<PruneReport, OpsError> {
+    let (retention, older_than) = match &args.older_than {
+        Some(text) => (
+            parse_retention(text)
+                .map_err(|e| OpsError::Usage(format!("--older-than: {}", e.problem)))?,
+            text.trim().to_owned(),
+        ),
+        None => (
+            config.store.retention,
+            show_duration(config.store.retention),
+        ),
+    };
+    let now = SystemTime::now();
+    let store = Arc::new(open_store(config).await?);
+    let mut report = PruneReport {
+        older_than,
+        dry_run: args.dry_run,
+        ..Default::default()
+    };
+    if args.dry_run {
+        let before = now.checked_sub(retention).unwrap_or(SystemTime::UNIX_EPOCH);
+        let would = store.prunable(before).await?;
+        (report.jobs, report.events) = (would.jobs, would.events);
+        return Ok(report);
+    }
+    let round = Pruner::new(Arc::clone(&store) as Arc<dyn Store>, retention)
+        .round(now)
+        .await?;
+    (report.jobs, report.events) = (round.jobs, round.events);
+    report.bytes_given_back = round.bytes_given_back;
+    if args.vacuum {
+        report.vacuumed = Some(store.vacuum().await?);
+    }
+    if let Ok(store) = Arc::try_unwrap(store) {
+        // Closing checkpoints the log into the file, so its size is final.
+        store.close().await;
+    }
+    report.file_bytes = std::fs::metadata(&config.store.sqlite)
+        .ok()
+        .map(|m| m.len());
+    Ok(report)
 }
 
 /// Signs `body` with `secret` as Stripe does and POSTs it to `url`. Returns the HTTP status and
