@@ -113,8 +113,8 @@ enum Command {
         config: PathBuf,
     },
     /// Delete delivered events and finished jobs older than the retention, as the service does
-    /// in the background, and give the space back. Pending jobs, dead letters and message refs
-    /// are kept.
+    /// in the background, and give the space back. Pending jobs, dead letters and the messages
+    /// they may still update are kept.
     Prune {
         /// Prune what is older than this (30d, 72h; at least 3d). Default: `[store] retention`.
         #[arg(long, value_name = "AGE")]

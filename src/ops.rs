@@ -342,9 +342,9 @@ pub struct PruneArgs {
 ///
 /// ```
 /// let report = stripe_chat::ops::PruneReport {
-///     older_than: "30d".into(), dry_run: true, jobs: 3, events: 2, ..Default::default()
+///     older_than: "30d".into(), dry_run: true, jobs: 3, events: 2, refs: 1, ..Default::default()
 /// };
-/// assert_eq!(report.to_string(), "would prune 3 finished job(s) and 2 event(s) older than 30d (dry run: nothing was written)");
+/// assert_eq!(report.to_string(), "would prune 3 finished job(s), 2 event(s) and 1 message ref(s) older than 30d (dry run: nothing was written)");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PruneReport {
@@ -356,6 +356,8 @@ pub struct PruneReport {
     pub jobs: usize,
     /// Events pruned (or that would be).
     pub events: usize,
+    /// Message refs pruned (or that would be).
+    pub refs: usize,
     /// Bytes given back to the file system by incremental vacuum.
     pub bytes_given_back: u64,
     /// With `--vacuum`: how many bytes the rewrite took off the file.
@@ -369,15 +371,16 @@ impl std::fmt::Display for PruneReport {
         if self.dry_run {
             return write!(
                 f,
-                "would prune {} finished job(s) and {} event(s) older than {} (dry run: nothing was written)",
-                self.jobs, self.events, self.older_than
+                "would prune {} finished job(s), {} event(s) and {} message ref(s) older than {} (dry run: nothing was written)",
+                self.jobs, self.events, self.refs, self.older_than
             );
         }
         write!(
             f,
-            "pruned {} finished job(s) and {} event(s) older than {}; gave back {}",
+            "pruned {} finished job(s), {} event(s) and {} message ref(s) older than {}; gave back {}",
             self.jobs,
             self.events,
+            self.refs,
             self.older_than,
             megabytes(self.bytes_given_back)
         )?;
@@ -451,13 +454,13 @@ pub async fn prune(config: &ServiceConfig, args: &PruneArgs) -> Result<PruneRepo
     if args.dry_run {
         let before = now.checked_sub(retention).unwrap_or(SystemTime::UNIX_EPOCH);
         let would = store.prunable(before).await?;
-        (report.jobs, report.events) = (would.jobs, would.events);
+        (report.jobs, report.events, report.refs) = (would.jobs, would.events, would.refs);
         return Ok(report);
     }
     let round = Pruner::new(Arc::clone(&store) as Arc<dyn Store>, retention)
         .round(now)
         .await?;
-    (report.jobs, report.events) = (round.jobs, round.events);
+    (report.jobs, report.events, report.refs) = (round.jobs, round.events, round.refs);
     report.bytes_given_back = round.bytes_given_back;
     if args.vacuum {
         report.vacuumed = Some(store.vacuum().await?);

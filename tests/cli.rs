@@ -263,20 +263,24 @@ fn prune_counts_with_dry_run_then_removes_only_what_is_older_than_the_retention(
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
         assert_eq!(
             stdout(&output),
-            "would prune 0 finished job(s) and 3 event(s) older than 30d (dry run: nothing was written)\n"
+            "would prune 0 finished job(s), 3 event(s) and 0 message ref(s) older than 30d (dry run: nothing was written)\n"
         );
     }
     let output = prune(&config, &[]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
     assert!(
-        text.starts_with("pruned 0 finished job(s) and 3 event(s) older than 30d; gave back "),
+        text.starts_with(
+            "pruned 0 finished job(s), 3 event(s) and 0 message ref(s) older than 30d; gave back "
+        ),
         "{text}"
     );
     assert!(text.contains("; the store file is "), "{text}");
     let output = prune(&config, &["--dry-run", "--older-than", "72h"]);
     assert!(
-        stdout(&output).starts_with("would prune 0 finished job(s) and 0 event(s) older than 72h"),
+        stdout(&output).starts_with(
+            "would prune 0 finished job(s), 0 event(s) and 0 message ref(s) older than 72h"
+        ),
         "{}",
         stdout(&output)
     );

@@ -62,6 +62,7 @@ pub(crate) struct RoundReport {
     pub(crate) elapsed_s: f64,
     pub(crate) jobs: usize,
     pub(crate) events: usize,
+    pub(crate) refs: usize,
     pub(crate) batches: usize,
     pub(crate) bytes_given_back: u64,
 }
@@ -251,6 +252,7 @@ pub(crate) async fn run(options: &Options, sample: &str) -> Result<RetentionRepo
                         elapsed_s: round.elapsed.as_secs_f64(),
                         jobs: round.jobs,
                         events: round.events,
+                        refs: round.refs,
                         batches: round.batches,
                         bytes_given_back: round.bytes_given_back,
                     }),
@@ -325,14 +327,14 @@ impl RetentionReport {
             mb(self.backlog_db_bytes)
         );
         if self.pruning {
-            let (jobs, events, bytes): (usize, usize, u64) =
-                self.rounds.iter().fold((0, 0, 0), |(j, e, b), r| {
-                    (j + r.jobs, e + r.events, b + r.bytes_given_back)
+            let (jobs, events, refs, bytes): (usize, usize, usize, u64) =
+                self.rounds.iter().fold((0, 0, 0, 0), |(j, e, m, b), r| {
+                    (j + r.jobs, e + r.events, m + r.refs, b + r.bytes_given_back)
                 });
             let longest = self.rounds.iter().map(|r| r.elapsed_s).fold(0.0, f64::max);
             let _ = writeln!(
                 out,
-                "rounds      {} rounds: {jobs} jobs and {events} events pruned, {:.1} MB given back; longest round {:.1} s; pruning ran {:.1} s of the {:.1} s measured",
+                "rounds      {} rounds: {jobs} jobs, {events} events and {refs} message refs pruned, {:.1} MB given back; longest round {:.1} s; pruning ran {:.1} s of the {:.1} s measured",
                 self.rounds.len(),
                 mb(bytes),
                 longest,

@@ -181,7 +181,8 @@ pub struct StoreSection {
     pub sqlite: PathBuf,
     /// How long delivered events and finished jobs are kept before the service prunes them
     /// (`retention = "30d"`; default [`DEFAULT_RETENTION`], at least [`MIN_RETENTION`]).
-    /// Pending and leased jobs, dead letters and message refs are kept whatever their age.
+    /// Pending and leased jobs and dead letters (with their events, and the message refs of
+    /// their objects) are kept whatever their age.
     pub retention: Duration,
 }
 

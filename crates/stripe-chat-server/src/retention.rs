@@ -1,11 +1,12 @@
 //! Retention: the background [`Pruner`] that keeps the store from filling its disk.
 //!
 //! Every few minutes (and once at start) a round deletes the delivered and superseded jobs last
-//! changed before `now - retention` and the events received before it that have no job left,
+//! changed before `now - retention`, the events received before it that have no job left, and
+//! the message refs of objects without a message since and without a job left,
 //! [`Pruner::BATCH`] rows per transaction with a short pause between transactions, so ingest
 //! never waits behind a long delete. Then it gives the freed space back to the file system
-//! ([`Store::reclaim_space`]), a megabyte per transaction. Pending and leased jobs, dead
-//! letters (with their events) and message refs are never pruned (see [`Store::prune`]).
+//! ([`Store::reclaim_space`]), a megabyte per transaction. Pending and leased jobs and dead
+//! letters (with their events and their objects' refs) are never pruned (see [`Store::prune`]).
 //!
 //! The configuration refuses a retention under three days
 //! ([`MIN_RETENTION`](crate::config::MIN_RETENTION)); the pruner takes the retention it is given,
@@ -81,6 +82,8 @@ pub struct Round {
     pub jobs: usize,
     /// Events deleted.
     pub events: usize,
+    /// Message refs deleted.
+    pub refs: usize,
     /// Transactions that deleted something.
     pub batches: usize,
     /// Bytes given back to the file system.
@@ -205,11 +208,12 @@ impl Pruner {
         let mut round = Round::default();
         loop {
             let pruned = self.store.prune(before, self.batch).await?;
-            if pruned.jobs == 0 && pruned.events == 0 {
+            if pruned.is_empty() {
                 break;
             }
             round.jobs += pruned.jobs;
             round.events += pruned.events;
+            round.refs += pruned.refs;
             round.batches += 1;
             tokio::time::sleep(self.pause).await;
         }
@@ -256,6 +260,7 @@ impl Pruner {
                 Ok(round) if round.batches > 0 => tracing::info!(
                     jobs = round.jobs,
                     events = round.events,
+                    message_refs = round.refs,
                     retention_secs = self.retention.as_secs(),
                     bytes_given_back = round.bytes_given_back,
                     elapsed_ms = u64::try_from(round.elapsed.as_millis()).unwrap_or(u64::MAX),

@@ -94,8 +94,8 @@
 //!   [`Store::event`] to re-route the stored body).
 //! - Retention: [`Store::prune`] on a timer, in small batches until it deletes nothing, then
 //!   [`Store::reclaim_space`] in small steps until it gives nothing back; [`Store::prunable`]
-//!   for a dry run. Finished jobs and their events go; pending and leased jobs, dead letters and
-//!   message refs stay.
+//!   for a dry run. Finished jobs, their events and the message refs of objects silent since
+//!   go; pending and leased jobs, dead letters, and the refs of their objects stay.
 //! - Health and metrics: [`Store::ping`] for readiness (after a write failed for want of space,
 //!   the SQLite store's ping is a real write, so readiness fails exactly while ingest would),
 //!   [`Store::stats`] and [`SqliteStore::commit_stats`] for gauges.

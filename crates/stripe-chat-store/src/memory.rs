@@ -43,6 +43,8 @@ struct Inner {
     jobs: BTreeMap<i64, Job>,
     by_event_destination: HashMap<(String, String), i64>,
     refs: HashMap<(String, String), StoredRef>,
+    /// When each ref was last stored (wall clock, Unix ms), for pruning.
+    ref_updated: HashMap<(String, String), i64>,
     last_job_id: i64,
 }
 
@@ -447,6 +449,7 @@ impl Store for MemoryStore {
         {
             return Ok(RefUpdate::KeptNewer(current.clone()));
         }
+        inner.ref_updated.insert(slot.clone(), wall);
         inner.refs.insert(
             slot,
             StoredRef {
@@ -698,9 +701,27 @@ impl Store for MemoryStore {
         for (_, id) in &empty {
             inner.events.remove(id);
         }
+        let mut stale: Vec<(i64, (String, String))> = inner
+            .ref_updated
+            .iter()
+            .filter(|(_, at)| **at < before)
+            .filter(|((destination, key), _)| {
+                !inner.jobs.values().any(|j| {
+                    j.destination == *destination && j.thread_key.as_deref() == Some(key.as_str())
+                })
+            })
+            .map(|(slot, at)| (*at, slot.clone()))
+            .collect();
+        stale.sort_unstable();
+        stale.truncate(limit);
+        for (_, slot) in &stale {
+            inner.refs.remove(slot);
+            inner.ref_updated.remove(slot);
+        }
         Ok(Pruned {
             jobs: doomed.len(),
             events: empty.len(),
+            refs: stale.len(),
         })
     }
 
@@ -730,6 +751,18 @@ impl Store for MemoryStore {
                     .all(|(id, j)| doomed(*id, j))
             })
             .count();
-        Ok(Pruned { jobs, events })
+        let refs = inner
+            .ref_updated
+            .iter()
+            .filter(|(_, at)| **at < before)
+            .filter(|((destination, key), _)| {
+                inner.jobs.iter().all(|(id, j)| {
+                    j.destination != *destination
+                        || j.thread_key.as_deref() != Some(key.as_str())
+                        || doomed(*id, j)
+                })
+            })
+            .count();
+        Ok(Pruned { jobs, events, refs })
     }
 }

@@ -338,12 +338,16 @@ pub trait Store: Send + Sync + 'static {
     async fn stats(&self) -> Result<Stats, StoreError>;
 
     /// Deletes up to `limit` finished (delivered or superseded) jobs last changed before `before`,
-    /// then up to `limit` events received before `before` that have no job left. Pending and
-    /// leased jobs, dead jobs (and so their events), the newest job (so job ids are never
-    /// reused) and message refs (an object's message can still be updated months later) are
-    /// kept. Call it in a loop until it deletes nothing; [`prunable`](Store::prunable) counts
-    /// what that loop would delete. Keep `before` well over three days back: a pruned event id
-    /// is no longer deduplicated, and Stripe retries for up to three days.
+    /// then up to `limit` events received before `before` that have no job left, then up to
+    /// `limit` message refs last stored before `before` whose `(destination, thread key)` has
+    /// no job left. Pending and leased jobs, dead jobs (and so their events and their thread's
+    /// ref), the newest job (so job ids are never reused) and the refs of objects with a newer
+    /// message or a job left are kept: an object that gets an event after a longer silence than
+    /// that gets a new message rather than an edit of a message older than `before`. Call it in
+    /// a loop until it deletes nothing ([`Pruned::is_empty`](crate::Pruned::is_empty));
+    /// [`prunable`](Store::prunable) counts what that loop would delete. Keep `before` well over
+    /// three days back: a pruned event id is no longer deduplicated, and Stripe retries for up
+    /// to three days.
     ///
     /// ```
     /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;

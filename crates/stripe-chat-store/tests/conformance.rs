@@ -907,6 +907,31 @@ async fn prunable_counts_what_prune_deletes_in_small_batches_and_prune_keeps_unf
             .await
             .unwrap()
     );
+    // A thread whose message stays: a later update of it was dead-lettered.
+    store
+        .ingest(
+            event("evt_shown", 200),
+            vec![NewJob::new("slack").thread_key("invoice/in_9")],
+        )
+        .await
+        .unwrap();
+    let shown = store.lease("w", 10, MINUTE, at(0)).await.unwrap();
+    let shown = shown.iter().find(|j| j.event.id == "evt_shown").unwrap();
+    let message = MessageRef::new("slack", "9");
+    store
+        .complete(shown, Delivered::message(shown, message))
+        .await
+        .unwrap();
+    store
+        .ingest(
+            event("evt_update", 201),
+            vec![NewJob::new("slack").thread_key("invoice/in_9")],
+        )
+        .await
+        .unwrap();
+    let update = store.lease("w", 10, MINUTE, at(0)).await.unwrap();
+    let update = update.iter().find(|j| j.event.id == "evt_update").unwrap();
+    store.dead_letter(update, "gave up").await.unwrap();
     // The newest job (ids are never reused) is a finished one.
     store
         .ingest(event("evt_last", 100), vec![NewJob::new("slack")])
@@ -920,39 +945,59 @@ async fn prunable_counts_what_prune_deletes_in_small_batches_and_prune_keeps_unf
     assert_eq!(store.prunable(past).await.unwrap(), Default::default());
     let future = std::time::SystemTime::now() + Duration::from_secs(3600);
     let counted = store.prunable(future).await.unwrap();
-    // Jobs: evt_0, evt_1, evt_5 (superseded), evt_split/teams; not evt_last's (the newest).
-    // Events: evt_0, evt_1, evt_5, evt_unrouted.
-    assert_eq!((counted.jobs, counted.events), (4, 4));
+    // Jobs: evt_0, evt_1, evt_5 (superseded), evt_split/teams, evt_shown; not evt_last's (the
+    // newest). Events: the same but evt_split, and evt_unrouted. Refs: invoice/in_0 (in_9 has a
+    // dead job left).
+    assert_eq!((counted.jobs, counted.events, counted.refs), (5, 5, 1));
     let before = store.stats().await.unwrap();
 
-    let (mut jobs, mut events) = (0, 0);
+    let mut total = stripe_chat_store::Pruned::default();
     loop {
         let pruned = store.prune(future, 1).await.unwrap();
-        assert!(pruned.jobs <= 1 && pruned.events <= 1, "{pruned:?}");
-        if pruned == Default::default() {
+        assert!(
+            pruned.jobs <= 1 && pruned.events <= 1 && pruned.refs <= 1,
+            "{pruned:?}"
+        );
+        if pruned.is_empty() {
             break;
         }
-        jobs += pruned.jobs;
-        events += pruned.events;
+        total.jobs += pruned.jobs;
+        total.events += pruned.events;
+        total.refs += pruned.refs;
     }
-    assert_eq!((jobs, events), (counted.jobs, counted.events));
+    assert_eq!(total, counted);
     assert_eq!(store.prunable(future).await.unwrap(), Default::default());
 
     let after = store.stats().await.unwrap();
     assert_eq!(after.pending, before.pending, "pending jobs are kept");
     assert_eq!(after.leased, 1, "leased jobs are kept");
-    assert_eq!(after.dead, 1, "dead letters are kept");
-    for kept in ["evt_2", "evt_3", "evt_4", "evt_split", "evt_last"] {
+    assert_eq!(after.dead, 2, "dead letters are kept");
+    for kept in [
+        "evt_2",
+        "evt_3",
+        "evt_4",
+        "evt_split",
+        "evt_update",
+        "evt_last",
+    ] {
         assert!(store.event(kept).await.unwrap().is_some(), "{kept}");
     }
-    for gone in ["evt_0", "evt_1", "evt_5", "evt_unrouted"] {
+    for gone in ["evt_0", "evt_1", "evt_5", "evt_unrouted", "evt_shown"] {
         assert!(store.event(gone).await.unwrap().is_none(), "{gone}");
     }
-    let kept = store.message_ref("slack", "invoice/in_0").await.unwrap();
+    let kept = store.message_ref("slack", "invoice/in_9").await.unwrap();
     assert_eq!(
         kept.map(|r| r.event_id).as_deref(),
-        Some("evt_0"),
-        "message refs are kept for later updates"
+        Some("evt_shown"),
+        "the message a dead-lettered update is for is kept"
+    );
+    assert!(
+        store
+            .message_ref("slack", "invoice/in_0")
+            .await
+            .unwrap()
+            .is_none(),
+        "the message of an object silent since and without jobs is forgotten"
     );
     // The kept work still runs: the leased job completes, the pending one is leased.
     store

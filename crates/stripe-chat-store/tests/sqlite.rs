@@ -358,7 +358,8 @@ async fn a_store_of_schema_version_1_is_migrated_and_keeps_its_jobs() {
     // Turn the file back into what version 1 wrote: no digest column.
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
-        "DROP TABLE probe; DROP INDEX jobs_digest; ALTER TABLE jobs DROP COLUMN digest_key;
+        "DROP TABLE probe; DROP INDEX message_refs_updated; DROP INDEX jobs_digest;
+         ALTER TABLE jobs DROP COLUMN digest_key;
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -403,7 +404,7 @@ async fn prune_all(store: &SqliteStore) -> usize {
     let mut events = 0;
     loop {
         let pruned = store.prune(future, 50).await.unwrap();
-        if pruned == Default::default() {
+        if pruned.is_empty() {
             return events;
         }
         events += pruned.events;

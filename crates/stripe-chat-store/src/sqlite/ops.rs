@@ -604,5 +604,17 @@ pub(crate) fn prune(conn: &Connection, before: i64, max: usize) -> Result<Pruned
                  ORDER BY e.received_at LIMIT ?2)",
         )?
         .execute(params![before, limit(max)])?;
-    Ok(Pruned { jobs, events })
+    // A ref goes once its object has had no message stored since `before` and no job of its
+    // thread is left (a pending, leased or dead job may still update that message).
+    let refs = conn
+        .prepare_cached(
+            "DELETE FROM message_refs WHERE (destination, thread_key) IN (
+                 SELECT r.destination, r.thread_key FROM message_refs r
+                 WHERE r.updated_at < ?1
+                   AND NOT EXISTS (SELECT 1 FROM jobs j
+                       WHERE j.destination = r.destination AND j.thread_key = r.thread_key)
+                 ORDER BY r.updated_at LIMIT ?2)",
+        )?
+        .execute(params![before, limit(max)])?;
+    Ok(Pruned { jobs, events, refs })
 }

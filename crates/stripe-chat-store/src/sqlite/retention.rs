@@ -19,9 +19,10 @@ fn count(n: i64) -> usize {
 
 /// What [`ops::prune`](super::ops::prune), called until it deletes nothing, would delete with the
 /// same `before`: finished jobs last changed before it (but the newest job), then the events
-/// received before it whose every job is among those.
+/// received before it whose every job is among those, and the message refs stored before it
+/// whose thread's every job is among those.
 pub(crate) fn prunable(conn: &Connection, before: i64) -> Result<Pruned, StoreError> {
-    let (jobs, events): (i64, i64) = conn
+    let (jobs, events, refs): (i64, i64, i64) = conn
         .prepare_cached(
             "WITH newest (id) AS (SELECT max(id) FROM jobs)
              SELECT
@@ -32,12 +33,18 @@ pub(crate) fn prunable(conn: &Connection, before: i64) -> Result<Pruned, StoreEr
                  (SELECT count(*) FROM events e WHERE e.received_at < ?1
                     AND NOT EXISTS (SELECT 1 FROM jobs j, newest WHERE j.event_id = e.id
                         AND NOT (j.state IN ('delivered', 'superseded') AND j.updated_at < ?1
+                                 AND j.id < newest.id))),
+                 (SELECT count(*) FROM message_refs r WHERE r.updated_at < ?1
+                    AND NOT EXISTS (SELECT 1 FROM jobs j, newest
+                        WHERE j.destination = r.destination AND j.thread_key = r.thread_key
+                        AND NOT (j.state IN ('delivered', 'superseded') AND j.updated_at < ?1
                                  AND j.id < newest.id)))",
         )?
-        .query_row(params![before], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        .query_row(params![before], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     Ok(Pruned {
         jobs: count(jobs),
         events: count(events),
+        refs: count(refs),
     })
 }
 

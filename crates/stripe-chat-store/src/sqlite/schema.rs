@@ -67,9 +67,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE jobs ADD COLUMN digest_key TEXT;
     CREATE INDEX jobs_digest ON jobs (destination, digest_key) WHERE digest_key IS NOT NULL;
     "#,
-    // 3: the readiness probe. After a write failed for want of space, readiness writes a row
-    // of an event's size here (and deletes it) until such a write commits again.
+    // 3: retention and the readiness probe. Pruning looks for message refs by age. After a
+    // write failed for want of space, readiness writes a row of an event's size in `probe` (and
+    // deletes it) until such a write commits again.
     r#"
+    CREATE INDEX message_refs_updated ON message_refs (updated_at);
     CREATE TABLE probe (
         id     INTEGER PRIMARY KEY,
         filler BLOB NOT NULL
