@@ -181,6 +181,9 @@ impl SqliteOptions {
 ///   savepoint, so one failing request does not undo the others), and answers each caller only
 ///   after `COMMIT` returned. Requests arriving during a commit's fsync form the next batch: many
 ///   concurrent webhooks share one fsync, and a lone request never waits on a timer.
+/// - **Housekeeping yields**: [`Store::prune`] and [`Store::reclaim_space`] never join a batch;
+///   each runs in a transaction of its own when no other request waits (or once it has waited a
+///   second), so a webhook waits at most for one such short transaction.
 /// - **Reads** (`message_ref`, `queued_jobs`, `dlq_list`, `event`, `stats`) run on a second
 ///   connection on a reader thread, which sees committed data only. Leasing is a write.
 /// - **Checkpoints** (copying the log into the database file) run on a third connection on a
@@ -608,6 +611,15 @@ impl SqliteStore {
         self.write_as(Durability::Bookkeeping, op).await
     }
 
+    /// Housekeeping, run by the writer only when nothing else waits
+    /// ([`Durability::Background`]).
+    async fn background<R: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        self.write_as(Durability::Background, op).await
+    }
+
     async fn write_as<R: Send + 'static>(
         &self,
         durability: Durability,
@@ -775,7 +787,7 @@ impl Store for SqliteStore {
 
     async fn prune(&self, before: SystemTime, limit: usize) -> Result<Pruned, StoreError> {
         let before = to_ms(before);
-        self.bookkeeping(move |conn| ops::prune(conn, before, limit))
+        self.background(move |conn| ops::prune(conn, before, limit))
             .await
     }
 
@@ -810,7 +822,7 @@ impl Store for SqliteStore {
     }
 
     async fn reclaim_space(&self, max_bytes: u64) -> Result<u64, StoreError> {
-        self.bookkeeping(move |conn| retention::reclaim(conn, max_bytes))
+        self.background(move |conn| retention::reclaim(conn, max_bytes))
             .await
     }
 }
