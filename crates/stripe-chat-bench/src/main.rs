@@ -86,6 +86,15 @@ struct RetentionArgs {
     /// Time between pruning rounds; the first runs as the measured window starts.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     prune_every: Duration,
+    /// Rows per pruning transaction (the service's: 500).
+    #[arg(long, default_value_t = 500)]
+    prune_batch: usize,
+    /// Pause after each pruning transaction (the service's: 20 ms).
+    #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
+    prune_pause: Duration,
+    /// Bytes given back to the file system per transaction (the service's: 1 MiB).
+    #[arg(long, default_value_t = 1 << 20)]
+    reclaim_step: u64,
     /// The same run without the pruner.
     #[arg(long)]
     no_prune: bool,
@@ -252,6 +261,9 @@ fn retention(args: RetentionArgs) -> Result<(), String> {
         duration: args.duration,
         retention: args.retention,
         prune_every: args.prune_every,
+        prune_batch: args.prune_batch,
+        prune_pause: args.prune_pause,
+        reclaim_step: args.reclaim_step,
         prune: !args.no_prune,
         backlog: args.backlog,
         sample_every: args.sample_every,

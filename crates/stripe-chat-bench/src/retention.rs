@@ -25,6 +25,7 @@ use tokio::task::JoinSet;
 
 use crate::event::EventFactory;
 use crate::load::{self, Report};
+use crate::procfs;
 
 const SECRET: &str = "whsec_retention_bench";
 
@@ -38,6 +39,9 @@ pub(crate) struct Options {
     pub(crate) duration: Duration,
     pub(crate) retention: Duration,
     pub(crate) prune_every: Duration,
+    pub(crate) prune_batch: usize,
+    pub(crate) prune_pause: Duration,
+    pub(crate) reclaim_step: u64,
     pub(crate) prune: bool,
     pub(crate) backlog: usize,
     pub(crate) sample_every: Duration,
@@ -60,6 +64,9 @@ pub(crate) struct Sample {
 pub(crate) struct RoundReport {
     pub(crate) started_s: f64,
     pub(crate) elapsed_s: f64,
+    /// False for a round still running when the load ended (its counts are then 0; the samples
+    /// of delivered jobs kept show its progress).
+    pub(crate) finished: bool,
     pub(crate) jobs: usize,
     pub(crate) events: usize,
     pub(crate) refs: usize,
@@ -72,11 +79,19 @@ pub(crate) struct RoundReport {
 pub(crate) struct RetentionReport {
     pub(crate) retention_s: f64,
     pub(crate) prune_every_s: f64,
+    pub(crate) prune_batch: usize,
+    pub(crate) prune_pause_ms: f64,
+    pub(crate) reclaim_step: u64,
     pub(crate) pruning: bool,
     pub(crate) backlog: usize,
     pub(crate) backlog_db_bytes: u64,
     /// Seconds of the measured window during which a pruning round was running.
     pub(crate) pruning_in_window_s: f64,
+    /// CPU used by this process (service and generator) during the load, in cores.
+    pub(crate) process_cores: Option<f64>,
+    /// CPU used by every other process of the machine during the load, in cores: well above
+    /// zero means something else competed for the cores.
+    pub(crate) other_cores: Option<f64>,
     pub(crate) rounds: Vec<RoundReport>,
     pub(crate) samples: Vec<Sample>,
     pub(crate) load: Report,
@@ -229,7 +244,10 @@ pub(crate) async fn run(options: &Options, sample: &str) -> Result<RetentionRepo
 
     // The pruner under test: rounds every `prune_every` from the start of the measured window.
     let pruner_task = options.prune.then(|| {
-        let pruner = Pruner::new(Arc::clone(&store) as Arc<dyn Store>, options.retention);
+        let pruner = Pruner::new(Arc::clone(&store) as Arc<dyn Store>, options.retention)
+            .batch(options.prune_batch)
+            .pause(options.prune_pause)
+            .reclaim_step(options.reclaim_step);
         let (every, warmup, mut stopped) = (options.prune_every, options.warmup, stopped.clone());
         tokio::spawn(async move {
             let mut rounds = Vec::new();
@@ -243,13 +261,26 @@ pub(crate) async fn run(options: &Options, sample: &str) -> Result<RetentionRepo
                 }
                 let started_s = start.elapsed().as_secs_f64();
                 let round = tokio::select! {
-                    _ = stopped.wait_for(|s| *s) => break,
+                    _ = stopped.wait_for(|s| *s) => {
+                        rounds.push(RoundReport {
+                            started_s,
+                            elapsed_s: start.elapsed().as_secs_f64() - started_s,
+                            finished: false,
+                            jobs: 0,
+                            events: 0,
+                            refs: 0,
+                            batches: 0,
+                            bytes_given_back: 0,
+                        });
+                        break;
+                    }
                     round = pruner.round(SystemTime::now()) => round,
                 };
                 match round {
                     Ok(round) => rounds.push(RoundReport {
                         started_s,
                         elapsed_s: round.elapsed.as_secs_f64(),
+                        finished: true,
                         jobs: round.jobs,
                         events: round.events,
                         refs: round.refs,
@@ -279,7 +310,22 @@ pub(crate) async fn run(options: &Options, sample: &str) -> Result<RetentionRepo
         },
     };
     let events = EventFactory::new(sample, options.event_size, SECRET)?;
+    let own = std::process::id();
+    let cpu_before = (
+        Instant::now(),
+        procfs::cpu_seconds(own),
+        procfs::system_busy_seconds(),
+    );
     let report = load::run(&plan, events).await?;
+    let elapsed = cpu_before.0.elapsed().as_secs_f64();
+    let process_cores = match (cpu_before.1, procfs::cpu_seconds(own)) {
+        (Some(a), Some(b)) if elapsed > 0.0 => Some((b - a) / elapsed),
+        _ => None,
+    };
+    let other_cores = match (cpu_before.2, procfs::system_busy_seconds(), process_cores) {
+        (Some(a), Some(b), Some(own)) if elapsed > 0.0 => Some(((b - a) / elapsed - own).max(0.0)),
+        _ => None,
+    };
     let _ = stop.send(true);
     let samples = sampler.await.map_err(|e| e.to_string())?;
     let rounds = match pruner_task {
@@ -302,10 +348,15 @@ pub(crate) async fn run(options: &Options, sample: &str) -> Result<RetentionRepo
     Ok(RetentionReport {
         retention_s: options.retention.as_secs_f64(),
         prune_every_s: options.prune_every.as_secs_f64(),
+        prune_batch: options.prune_batch,
+        prune_pause_ms: options.prune_pause.as_secs_f64() * 1000.0,
+        reclaim_step: options.reclaim_step,
         pruning: options.prune,
         backlog: options.backlog,
         backlog_db_bytes,
         pruning_in_window_s,
+        process_cores,
+        other_cores,
         rounds,
         samples,
         load: report,
@@ -319,10 +370,13 @@ impl RetentionReport {
         let mut out = self.load.human();
         let _ = writeln!(
             out,
-            "pruning     {} (retention {:.0} s, a round every {:.0} s); backlog {} events ({:.1} MB of store before the load)",
+            "pruning     {} (retention {:.0} s, a round every {:.0} s, {} rows per transaction, {:.0} ms pauses, {} KiB given back per transaction); backlog {} events ({:.1} MB of store before the load)",
             if self.pruning { "on" } else { "off" },
             self.retention_s,
             self.prune_every_s,
+            self.prune_batch,
+            self.prune_pause_ms,
+            self.reclaim_step / 1024,
             self.backlog,
             mb(self.backlog_db_bytes)
         );
@@ -332,9 +386,10 @@ impl RetentionReport {
                     (j + r.jobs, e + r.events, m + r.refs, b + r.bytes_given_back)
                 });
             let longest = self.rounds.iter().map(|r| r.elapsed_s).fold(0.0, f64::max);
+            let unfinished = self.rounds.iter().filter(|r| !r.finished).count();
             let _ = writeln!(
                 out,
-                "rounds      {} rounds: {jobs} jobs, {events} events and {refs} message refs pruned, {:.1} MB given back; longest round {:.1} s; pruning ran {:.1} s of the {:.1} s measured",
+                "rounds      {} rounds ({unfinished} still running when the load ended): {jobs} jobs, {events} events and {refs} message refs pruned in finished rounds, {:.1} MB given back; longest round {:.1} s; pruning ran {:.1} s of the {:.1} s measured",
                 self.rounds.len(),
                 mb(bytes),
                 longest,
@@ -342,6 +397,13 @@ impl RetentionReport {
                 self.load.duration_s
             );
         }
+        let cores = |c: Option<f64>| c.map_or_else(|| "unknown".to_owned(), |c| format!("{c:.2}"));
+        let _ = writeln!(
+            out,
+            "cpu (run)   this process (service and generator) {} cores, other processes {} cores",
+            cores(self.process_cores),
+            cores(self.other_cores)
+        );
         let _ = writeln!(
             out,
             "store       t (s)   db (MB)   wal (MB)   unfinished jobs   delivered jobs kept"

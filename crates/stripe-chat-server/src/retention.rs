@@ -175,6 +175,17 @@ impl Pruner {
         self
     }
 
+    /// Gives back at most `bytes` per transaction instead of [`Pruner::RECLAIM_STEP`].
+    ///
+    /// ```
+    /// # let store: std::sync::Arc<dyn stripe_chat_store::Store> = std::sync::Arc::new(stripe_chat_store::MemoryStore::new());
+    /// let _ = stripe_chat_server::retention::Pruner::new(store, std::time::Duration::from_secs(60)).reclaim_step(256 * 1024);
+    /// ```
+    pub fn reclaim_step(mut self, bytes: u64) -> Self {
+        self.reclaim_step = bytes.max(1);
+        self
+    }
+
     /// The retention this pruner keeps.
     ///
     /// ```
