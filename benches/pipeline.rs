@@ -42,7 +42,7 @@ const EVENTS: &[(&str, &str)] = &[
 fn whole_pipeline(c: &mut Criterion) {
     let verifier = WebhookVerifier::new(["whsec_old", SECRET]);
     let config = RenderConfig::default();
-    let pipeline = Pipeline::from_config(&config);
+    let pipeline = Pipeline::from_config(&config.redaction);
     let mut group = c.benchmark_group("verify+parse+transform+redact+render");
     group.throughput(Throughput::Elements(1));
     for (name, raw) in EVENTS {
@@ -69,7 +69,7 @@ fn stages(c: &mut Criterion) {
     let verifier = WebhookVerifier::new([SECRET]);
     let header = sign(raw.as_bytes(), SECRET, NOW);
     let config = RenderConfig::default();
-    let pipeline = Pipeline::from_config(&config);
+    let pipeline = Pipeline::from_config(&config.redaction);
     let event = StripeEvent::from_slice(raw.as_bytes()).expect("valid event");
     let message = pipeline.message(&event).expect("a message");
     let slack = renderer(Provider::Slack, &config).expect("valid");

@@ -14,13 +14,14 @@ use std::fmt;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use stripe_chat::Pipeline;
 use stripe_chat::events::StripeEvent;
 use stripe_chat::message::text::{char_len, truncate};
 use stripe_chat::message::{
     Capabilities, ChatMessage, ChatProvider, DeliveryError, MessageRef, RenderError, Renderer,
     Secret, async_trait,
 };
-use stripe_chat::{Pipeline, RenderConfig};
+use stripe_chat::redact::RedactionConfig;
 
 /// The service's documented limit on `text`, in characters.
 const MAX_TEXT_CHARS: usize = 4_000;
@@ -220,7 +221,7 @@ async fn deliver(
     raw: &[u8],
 ) -> Result<MessageRef, Box<dyn std::error::Error>> {
     let event = StripeEvent::from_slice(raw)?;
-    let pipeline = Pipeline::from_config(&RenderConfig::default());
+    let pipeline = Pipeline::from_config(&RedactionConfig::default());
     let message = pipeline
         .message(&event)
         .ok_or("the transformer declined this event")?;

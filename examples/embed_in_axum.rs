@@ -1,51 +1,174 @@
 //! Run with `cargo run --example embed_in_axum`, then POST signed events to
 //! `http://127.0.0.1:3000/stripe/webhooks/stripe` (try `stripe-chat send-test-event --url
-//! http://127.0.0.1:3000/stripe/webhooks/stripe --secret whsec_demo invoice.paid`).
+//! http://127.0.0.1:3000/stripe/webhooks/stripe --secret whsec_demo payment_intent.succeeded`).
 //!
-//! Mounts stripe-chat's webhook router under `/stripe` inside an app that has routes of its own,
-//! and runs the delivery workers beside it. Events go to a JSON-lines file in a temporary
-//! directory. With `--check` it starts on a free port, sends one signed event, waits for its
-//! message and exits (what `cargo test --example embed_in_axum` runs).
+//! The whole stripe-chat service inside an app that has routes of its own: the webhook router
+//! mounted under `/stripe`, and the delivery workers beside it, running the team's own code — a
+//! transformer for large payments registered beside the built-ins, and a chat provider for the
+//! team's in-house pager. Messages still go through the store, the retries and the destination's
+//! redaction policy, as in `stripe-chat serve`. With `--check` it starts on a free port, posts one
+//! signed event, waits until the pager has its message and exits (what `cargo test --example
+//! embed_in_axum` runs).
 #![forbid(unsafe_code)]
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::routing::get;
-use stripe_chat::server::config::ServiceConfig;
+use serde_json::json;
+use stripe_chat::events::StripeEvent;
+use stripe_chat::message::{
+    Capabilities, ChatMessage, ChatProvider, DeliveryError, MessageRef, RenderError, Renderer,
+    Severity, async_trait,
+};
+use stripe_chat::redact::RedactionConfig;
+use stripe_chat::route::{Route, Routes};
+use stripe_chat::server::config::{Destination, ServiceConfig};
 use stripe_chat::server::http::WebhookState;
 use stripe_chat::server::metrics::Metrics;
 use stripe_chat::server::worker::Delivery;
 use stripe_chat::store::{MemoryStore, Store};
+use stripe_chat::transform::{Registry, TransformError, Transformer};
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    run(std::env::args().any(|a| a == "--check")).await
+/// The endpoint secret of this example's webhook.
+const SECRET: &str = "whsec_demo";
+
+/// The team's rule: payments from 100.00 up are worth paging sales; smaller ones are noise.
+struct LargePayments {
+    /// Minimum amount in the minor unit.
+    threshold: i64,
 }
 
-/// Serves the app; with `check`, on a free port, until one event has been delivered.
-async fn run(check: bool) -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::temp_dir().join(format!("stripe-chat-embed-{}", std::process::id()));
-    let messages = dir.join("messages.jsonl");
-    let config = ServiceConfig::from_toml(&format!(
+impl Transformer for LargePayments {
+    fn transform(&self, event: &StripeEvent) -> Result<Option<ChatMessage>, TransformError> {
+        let Some(payment) = event.payment_intent() else {
+            return Err(TransformError::unexpected(
+                event.event_type(),
+                "not a payment intent",
+            ));
+        };
+        if payment.amount().unwrap_or(0) < self.threshold {
+            return Ok(None);
+        }
+        let amount = payment
+            .money("amount")
+            .map(|m| m.to_string())
+            .unwrap_or_default();
+        let mut message = ChatMessage::new(format!("Large payment: {amount}"))
+            .summary("A payment above the sales threshold just succeeded.")
+            .severity(Severity::Success)
+            .timestamp(event.created())
+            .source(event.source());
+        if let Some(subject) = event.object_ref() {
+            message = message
+                .link("Payment in Stripe", event.dashboard().object(&subject))
+                .thread(subject);
+        }
+        Ok(Some(message))
+    }
+}
+
+/// The team's in-house pager, as a chat provider: it shows a title and a summary. Here it keeps
+/// what it is sent in memory; a real one would POST the rendered body to the pager's API.
+#[derive(Debug, Default, Clone)]
+struct Pager {
+    sent: Arc<Mutex<Vec<ChatMessage>>>,
+}
+
+impl Pager {
+    /// What the pager has been sent so far.
+    fn sent(&self) -> Vec<ChatMessage> {
+        self.sent.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl Renderer for Pager {
+    fn platform(&self) -> &str {
+        "pager"
+    }
+
+    fn render(&self, message: &ChatMessage) -> Result<serde_json::Value, RenderError> {
+        Ok(json!({ "title": message.title, "text": message.summary }))
+    }
+}
+
+#[async_trait]
+impl ChatProvider for Pager {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::SEND_ONLY
+    }
+
+    async fn send(
+        &self,
+        message: &ChatMessage,
+        _thread: Option<&MessageRef>,
+    ) -> Result<MessageRef, DeliveryError> {
+        let body = self
+            .render(message)
+            .map_err(|e| DeliveryError::permanent(e.to_string()))?;
+        println!("paged: {body}");
+        let mut sent = self
+            .sent
+            .lock()
+            .map_err(|_| DeliveryError::transient("pager: the inbox is poisoned"))?;
+        sent.push(message.clone());
+        Ok(MessageRef::new(self.platform(), sent.len().to_string()))
+    }
+}
+
+/// The service's settings; its destination and route are added in code, with the pager.
+fn config(pager: &Pager) -> Result<ServiceConfig, Box<dyn std::error::Error>> {
+    let mut config = ServiceConfig::from_toml(&format!(
         r#"
 [server]
 listen = "127.0.0.1:3000"
 [stripe]
-webhook_secrets = ["whsec_demo"]
+webhook_secrets = ["{SECRET}"]
 [store]
 sqlite = "unused-here.db"
-[[destinations]]
-name = "log"
-provider = "file"
-path = {:?}
-[[routes]]
-events = ["*"]
-to = ["log"]
-"#,
-        messages.display().to_string()
+"#
     ))?;
+    config.destinations.push(Destination {
+        name: "sales-pager".to_owned(),
+        provider: Arc::new(pager.clone()),
+        redaction: RedactionConfig::default(),
+        thread_replies: false,
+        max_per_second: None,
+        retry_horizon: None,
+        file_path: None,
+    });
+    let route: Route = toml::from_str(
+        r#"events = ["payment_intent.succeeded"]
+to = ["sales-pager"]"#,
+    )?;
+    config.routes = Routes::new(vec![route]);
+    Ok(config)
+}
+
+/// The built-in transformers, and ours for successful payments.
+fn transformers() -> Registry {
+    let mut registry = Registry::with_builtins();
+    registry.register(
+        "payment_intent.succeeded",
+        LargePayments { threshold: 10_000 },
+    );
+    registry
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let check = std::env::args().any(|a| a == "--check");
+    if let Some(paged) = run(Pager::default(), check).await? {
+        println!("the pager got: {}", paged.title);
+    }
+    Ok(())
+}
+
+/// Serves the app; with `check`, on a free port, until one event has reached `pager`, and
+/// returns what it got.
+async fn run(pager: Pager, check: bool) -> Result<Option<ChatMessage>, Box<dyn std::error::Error>> {
+    let config = config(&pager)?;
 
     // Your store: SQLite in production (stripe_chat::server::service::open_store), memory here.
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
@@ -58,7 +181,10 @@ to = ["log"]
         Arc::clone(&wake),
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut workers = Delivery::new(&config, store, metrics, wake).spawn(stopped);
+    let mut workers = Delivery::builder(&config)
+        .transformers(transformers())
+        .build(store, metrics, wake)
+        .spawn(stopped);
 
     // Someone else's app, with stripe-chat mounted under /stripe.
     let app = Router::new()
@@ -72,44 +198,61 @@ to = ["log"]
     };
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let url = format!("http://{}/stripe/webhooks/stripe", listener.local_addr()?);
-    println!(
-        "POST Stripe webhooks to {url}; messages go to {}",
-        messages.display()
-    );
+    println!("POST Stripe webhooks to {url}; large payments page the sales team");
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     if check {
-        let body = stripe_chat::samples::fresh(
-            stripe_chat::samples::sample("invoice.paid").unwrap_or("{}"),
-        )?;
-        let (status, _) = stripe_chat::ops::send_signed(&url, "whsec_demo", &body).await?;
-        assert_eq!(status, 200);
-        let mut delivered = false;
-        for _ in 0..200 {
-            if std::fs::read_to_string(&messages).is_ok_and(|t| !t.is_empty()) {
-                delivered = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        assert!(delivered, "the message reached the file");
-        println!("delivered: {}", std::fs::read_to_string(&messages)?.trim());
+        let paged = post_and_wait(&url, &pager).await;
         let _ = stop.send(true);
         while workers.join_next().await.is_some() {}
         server.abort();
-        let _ = std::fs::remove_dir_all(&dir);
-        return Ok(());
+        return paged.map(Some);
     }
     server.await??;
-    Ok(())
+    Ok(None)
+}
+
+/// Posts a signed `payment_intent.succeeded` of 398.00 USD to `url` and waits for its page.
+async fn post_and_wait(
+    url: &str,
+    pager: &Pager,
+) -> Result<ChatMessage, Box<dyn std::error::Error>> {
+    const EVENT: &[u8] =
+        include_bytes!("../tests/fixtures/events/payment_intent.succeeded@2026-09-30.endive.json");
+    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    let signature = stripe_chat::events::sign(EVENT, SECRET, i64::try_from(now)?);
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("Stripe-Signature", signature)
+        .body(EVENT)
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        return Err(format!("the webhook answered {}", response.status()).into());
+    }
+    for _ in 0..200 {
+        if let Some(message) = pager.sent().into_iter().next() {
+            return Ok(message);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    Err("nothing reached the pager within 5 s".into())
 }
 
 #[cfg(test)]
 mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_signed_event_posted_under_the_mount_point_reaches_the_destination() {
-        super::run(true)
+    async fn a_signed_event_reaches_the_custom_provider_through_the_custom_transformer() {
+        let pager = super::Pager::default();
+        let paged = super::run(pager.clone(), true)
             .await
-            .expect("the embedded service delivers");
+            .expect("the embedded service delivers")
+            .expect("a message");
+        assert_eq!(paged.title, "Large payment: 398.00 USD");
+        assert_eq!(
+            paged.source.map(|s| s.event_type).as_deref(),
+            Some("payment_intent.succeeded")
+        );
+        assert_eq!(pager.sent().len(), 1, "paged once");
     }
 }

@@ -84,7 +84,7 @@ pub fn run(providers: &[Provider], out: &mut impl Write) -> Result<(), DemoError
         .map_or(0, |d| d.as_secs() as i64);
     let verifier = WebhookVerifier::new([DEMO_SECRET]);
     let config = RenderConfig::default();
-    let pipeline = Pipeline::from_config(&config);
+    let pipeline = Pipeline::from_config(&config.redaction);
     for (name, raw) in SAMPLES {
         let fail = |problem: String| DemoError::Sample {
             name: (*name).to_owned(),

@@ -15,7 +15,8 @@
 //! | [`file`] | `stripe-chat-file` | one JSON line per message in a file (the embedded default destination) |
 //! | [`route`] | `stripe-chat-route` | routing rules: which events go to which destinations |
 //!
-//! [`Pipeline`] puts transform and redaction together, and [`render`] adds a platform:
+//! [`Pipeline`] (`stripe-chat-pipeline`) puts transform and redaction together, the one path
+//! every message takes, here and in the service's workers; [`render`] adds a platform:
 //!
 //! ```
 //! use stripe_chat::{Pipeline, Provider, RenderConfig};
@@ -26,7 +27,7 @@
 //!   "customer_name":"Jenny 4242 4242 4242 4242 Rosen","amount_due":2000,"currency":"usd","attempt_count":1,
 //!   "next_payment_attempt":1764259200}}}"#)?;
 //! let config = RenderConfig::default();
-//! let pipeline = Pipeline::from_config(&config);
+//! let pipeline = Pipeline::from_config(&config.redaction);
 //! let body = stripe_chat::render(&pipeline, &config, Provider::Slack, &event)?.expect("a message");
 //! let text = body.to_string();
 //! assert!(!text.contains("4242 4242 4242 4242"), "card numbers never reach a platform");
@@ -37,7 +38,6 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -53,10 +53,12 @@ pub use stripe_chat_teams as teams;
 pub use stripe_chat_transform as transform;
 pub use stripe_chat_webhook as webhook;
 
+/// Transform then redact, the one path every message takes (`stripe-chat-pipeline`).
+pub use stripe_chat_pipeline::Pipeline;
+
 use events::StripeEvent;
-use message::{ChatMessage, RenderError, Renderer};
-use redact::{DefaultPolicy, RedactionConfig, RedactionPolicy};
-use transform::Registry;
+use message::{RenderError, Renderer};
+use redact::RedactionConfig;
 
 pub mod demo;
 pub mod ops;
@@ -64,76 +66,6 @@ pub mod samples;
 
 pub use stripe_chat_server as server;
 pub use stripe_chat_store as store;
-
-/// Transform then redact: every message leaves through the redaction policy, so no transformer or
-/// renderer can skip it.
-///
-/// ```
-/// use stripe_chat::Pipeline;
-/// use stripe_chat::redact::{DefaultPolicy, Visibility};
-/// use stripe_chat::transform::Registry;
-///
-/// let pipeline = Pipeline::new(Registry::with_builtins(), DefaultPolicy::new(Visibility::Restricted));
-/// let event = stripe_chat::events::StripeEvent::from_slice(br#"{"id":"evt_1","object":"event",
-///   "type":"payout.paid","created":1,"data":{"object":{"id":"po_1","object":"payout"}}}"#)?;
-/// assert!(pipeline.message(&event).is_some());
-/// # Ok::<(), stripe_chat::events::EventError>(())
-/// ```
-#[derive(Clone)]
-pub struct Pipeline {
-    registry: Arc<Registry>,
-    policy: Arc<dyn RedactionPolicy>,
-}
-
-impl fmt::Debug for Pipeline {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pipeline")
-            .field("registry", &self.registry)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Pipeline {
-    /// A pipeline with these transformers and this redaction policy.
-    ///
-    /// ```
-    /// use stripe_chat::{Pipeline, redact::{DefaultPolicy, Visibility}, transform::Registry};
-    /// let _ = Pipeline::new(Registry::empty(), DefaultPolicy::new(Visibility::Public));
-    /// ```
-    pub fn new(registry: Registry, policy: impl RedactionPolicy + 'static) -> Self {
-        Pipeline {
-            registry: Arc::new(registry),
-            policy: Arc::new(policy),
-        }
-    }
-
-    /// The built-in transformers and the redaction policy of `config`.
-    ///
-    /// ```
-    /// let _ = stripe_chat::Pipeline::from_config(&stripe_chat::RenderConfig::default());
-    /// ```
-    pub fn from_config(config: &RenderConfig) -> Self {
-        Pipeline::new(
-            Registry::with_builtins(),
-            DefaultPolicy::from_config(&config.redaction),
-        )
-    }
-
-    /// The redacted message for `event`, or `None` when its transformer declined it.
-    ///
-    /// ```
-    /// let pipeline = stripe_chat::Pipeline::from_config(&Default::default());
-    /// let event = stripe_chat::events::StripeEvent::from_slice(br#"{"id":"evt_1","object":"event",
-    ///   "type":"x.y","created":1,"data":{"object":{"note":"card 4111 1111 1111 1111"}}}"#)?;
-    /// assert!(pipeline.message(&event).is_some());
-    /// # Ok::<(), stripe_chat::events::EventError>(())
-    /// ```
-    pub fn message(&self, event: &StripeEvent) -> Option<ChatMessage> {
-        self.registry
-            .transform(event)
-            .map(|message| self.policy.redact(message))
-    }
-}
 
 /// The chat platforms stripe-chat renders for.
 ///
@@ -431,7 +363,7 @@ pub enum RenderEventError {
 /// let event = stripe_chat::events::StripeEvent::from_slice(br#"{"id":"evt_1","object":"event",
 ///   "type":"payout.paid","created":1,"data":{"object":{"id":"po_1","object":"payout"}}}"#)?;
 /// let config = RenderConfig::default();
-/// let body = render(&Pipeline::from_config(&config), &config, Provider::Discord, &event)?.unwrap();
+/// let body = render(&Pipeline::from_config(&config.redaction), &config, Provider::Discord, &event)?.unwrap();
 /// assert_eq!(body["allowed_mentions"]["parse"], serde_json::json!([]));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

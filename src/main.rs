@@ -410,7 +410,7 @@ fn render(provider: Provider, config: Option<&Path>, event: &Path) -> Result<(),
     let name = event.display();
     let event =
         StripeEvent::from_slice(&raw).map_err(|e| Failure::Usage(format!("{name}: {e}")))?;
-    let pipeline = Pipeline::from_config(&config);
+    let pipeline = Pipeline::from_config(&config.redaction);
     let body = stripe_chat::render(&pipeline, &config, provider, &event)
         .map_err(|e| Failure::Usage(e.to_string()))?;
     match body {

@@ -176,8 +176,10 @@ async fn shutdown_signal() {
     }
 }
 
-/// The dead-lettered jobs, one line each: `id  destination  event_type  event_id  attempts  error`,
-/// and `digest=KEY` for a job of a digest (`dlq retry` of one of them retries its whole digest).
+/// The dead-lettered jobs, one tab-separated line each: `id  destination  event_type  event_id
+/// attempts=N  gave_up=TIME  why`, where `TIME` is when it was dead-lettered (RFC 3339, UTC) and
+/// `why` the last error or the horizon that ran out, and `digest=KEY` for a job of a digest
+/// (`dlq retry` of one of them retries its whole digest).
 ///
 /// ```no_run
 /// # async fn f(store: stripe_chat_store::SqliteStore) -> Result<(), stripe_chat::ops::OpsError> {
@@ -191,12 +193,13 @@ pub async fn dlq_list(store: &dyn Store) -> Result<Vec<String>, OpsError> {
         .into_iter()
         .map(|job| {
             let line = format!(
-                "{}\t{}\t{}\t{}\tattempts={}\t{}",
+                "{}\t{}\t{}\t{}\tattempts={}\tgave_up={}\t{}",
                 job.id,
                 job.destination,
                 job.event_type,
                 job.event_id,
                 job.attempts,
+                humantime::format_rfc3339_seconds(job.updated_at),
                 job.last_error.unwrap_or_default()
             );
             match job.digest {
@@ -543,6 +546,12 @@ mod tests {
         }
         let lines = dlq_list(&store).await.unwrap();
         assert_eq!(lines.len(), 2);
+        for line in &lines {
+            let fields: Vec<&str> = line.split('\t').collect();
+            assert!(fields[5].starts_with("gave_up=20"), "{line}");
+            assert!(fields[5].ends_with('Z'), "{line}");
+            assert_eq!(fields[6], "permanent: gone", "{line}");
+        }
         let digest_line = lines.iter().find(|l| l.contains("evt_1")).unwrap();
         assert!(
             digest_line.ends_with("\tdigest=sales/0/60"),

@@ -42,7 +42,7 @@ fn validate(provider: Provider, body: &Value) -> Result<(), Vec<String>> {
 
 fn rendered() -> Vec<(String, Provider, Value)> {
     let config = RenderConfig::default();
-    let pipeline = Pipeline::from_config(&config);
+    let pipeline = Pipeline::from_config(&config.redaction);
     let mut out = Vec::new();
     for (name, event) in corpus() {
         for provider in Provider::ALL {
@@ -165,11 +165,12 @@ fn collect_mrkdwn(value: &Value, out: &mut Vec<String>) {
 #[test]
 fn a_digest_of_the_whole_corpus_renders_within_every_platforms_limits() {
     use stripe_chat::redact::{DefaultPolicy, RedactionPolicy, Visibility};
-    use stripe_chat::transform::digest::{DigestWindow, summarize};
+    use stripe_chat::route::DigestWindow;
+    use stripe_chat::transform::digest::summarize;
 
     let events: Vec<StripeEvent> = corpus().into_iter().map(|(_, event)| event).collect();
-    let window = DigestWindow::new("everything", 1_700_000_100, 900, 20);
-    let message = DefaultPolicy::new(Visibility::Public).redact(summarize(&window, &events));
+    let window = DigestWindow::new("everything", 1_700_000_100, 900);
+    let message = DefaultPolicy::new(Visibility::Public).redact(summarize(&window, 20, &events));
     assert_eq!(
         message.title,
         format!("Digest: {} events in 15 min", events.len())

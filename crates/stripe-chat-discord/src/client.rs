@@ -308,6 +308,10 @@ impl Renderer for DiscordProvider {
         PLATFORM
     }
 
+    fn display_name(&self) -> &str {
+        "Discord"
+    }
+
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         self.renderer.render(message)
     }

@@ -69,10 +69,10 @@
 //!   neutralized, links made safe. Every body also sends `"allowed_mentions": {"parse": []}`.
 //!
 //! ```
-//! use stripe_chat_message::{Action, ChatMessage, ObjectRef, Renderer, Severity};
+//! use stripe_chat_message::{Action, ChatMessage, ObjectKind, ObjectRef, Renderer, Severity};
 //! use stripe_chat_discord::{DiscordRenderer, validate_limits};
 //!
-//! let invoice = ObjectRef::from_id("in_1MtHbELkdIwHu7ixl4OzzPMv");
+//! let invoice = ObjectRef::new(ObjectKind::Invoice, "in_1MtHbELkdIwHu7ixl4OzzPMv");
 //! let message = ChatMessage::new("Payment failed: @everyone *Jenny*")
 //!     .summary("The card was declined. Stripe retries in 3 days.")
 //!     .severity(Severity::Warning)
@@ -97,6 +97,7 @@ mod client;
 mod config;
 mod error;
 pub mod escape;
+pub mod interaction;
 pub mod limits;
 mod render;
 mod validate;

@@ -108,10 +108,10 @@ impl DiscordRenderer {
     /// (`false`, the default). Only a webhook owned by an application can send callback buttons.
     ///
     /// ```
-    /// use stripe_chat_message::{Action, ChatMessage, ObjectRef, Renderer};
+    /// use stripe_chat_message::{Action, ChatMessage, ObjectKind, ObjectRef, Renderer};
     /// use stripe_chat_discord::DiscordRenderer;
     /// let message = ChatMessage::new("Dispute opened")
-    ///     .action(Action::callback("add_evidence", "Add evidence", ObjectRef::from_id("dp_1")));
+    ///     .action(Action::callback("add_evidence", "Add evidence", ObjectRef::new(ObjectKind::Dispute, "dp_1")));
     /// assert!(DiscordRenderer::new().render(&message)?.get("components").is_none());
     /// let body = DiscordRenderer::new().interactive(true).render(&message)?;
     /// assert_eq!(body["components"][0]["components"][0]["custom_id"], "sc:add_evidence:dp_1");
@@ -153,6 +153,10 @@ impl DiscordRenderer {
 impl Renderer for DiscordRenderer {
     fn platform(&self) -> &str {
         "discord"
+    }
+
+    fn display_name(&self) -> &str {
+        "Discord"
     }
 
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {

@@ -6,7 +6,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use stripe_chat_discord::{ConfigError, DiscordConfig, DiscordProvider};
 use stripe_chat_message::{
-    Action, ChatMessage, ChatProvider, DeliveryError, ErrorKind, MessageRef, ObjectRef, Secret,
+    Action, ChatMessage, ChatProvider, DeliveryError, ErrorKind, MessageRef, ObjectKind, ObjectRef,
+    Secret,
 };
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -70,7 +71,7 @@ fn with_link_button() -> ChatMessage {
     ChatMessage::new("Invoice paid: 20.00 USD").action(Action::link(
         "open_invoice",
         "Open invoice",
-        ObjectRef::from_id("in_1MtHbELkdIwHu7ixl4OzzPMv"),
+        ObjectRef::new(ObjectKind::Invoice, "in_1MtHbELkdIwHu7ixl4OzzPMv"),
         "https://dashboard.stripe.com/invoices/in_1MtHbELkdIwHu7ixl4OzzPMv",
     ))
 }
@@ -79,7 +80,7 @@ fn with_callback_button() -> ChatMessage {
     with_link_button().action(Action::callback(
         "retry_payment",
         "Retry payment",
-        ObjectRef::from_id("in_1MtHbELkdIwHu7ixl4OzzPMv"),
+        ObjectRef::new(ObjectKind::Invoice, "in_1MtHbELkdIwHu7ixl4OzzPMv"),
     ))
 }
 

@@ -141,7 +141,7 @@ fn hostile_text_renders_inert_in_every_markdown_context() {
         .action(Action::link(
             "open",
             HOSTILE,
-            ObjectRef::from_id("cus_1"),
+            ObjectRef::new(ObjectKind::Customer, "cus_1"),
             "https://x.test",
         ));
     let body = render(&message);
@@ -231,7 +231,7 @@ fn huge_message_is_trimmed_fields_first_and_says_what_was_left_out() {
         message = message.action(Action::link(
             format!("open{i}"),
             "B".repeat(100),
-            ObjectRef::from_id("in_1"),
+            ObjectRef::new(ObjectKind::Invoice, "in_1"),
             INVOICE_URL,
         ));
     }
@@ -310,7 +310,7 @@ fn callback_buttons_need_an_interactive_webhook() {
 
 #[test]
 fn callback_buttons_with_long_or_repeated_custom_ids_are_left_out() {
-    let target = ObjectRef::from_id("in_1");
+    let target = ObjectRef::new(ObjectKind::Invoice, "in_1");
     let message = ChatMessage::new("t")
         .action(Action::callback("refund", "Refund", target.clone()).style(ActionStyle::Danger))
         .action(Action::callback("refund", "Refund again", target.clone()))

@@ -1,5 +1,6 @@
 //! Stripe's codes in plain words: decline codes, dispute reasons and statuses, billing reasons,
-//! card brands, subscription statuses.
+//! card brands, subscription statuses; and which events make an earlier one's notice moot
+//! ([`cancelled_by`]).
 
 /// A decline or error code in words, for the people who call the customer.
 ///
@@ -163,6 +164,41 @@ pub fn subscription_status(status: &str) -> String {
     }
 }
 
+/// Event types that announce a failed payment.
+const PAYMENT_FAILURES: &[&str] = &[
+    "invoice.payment_failed",
+    "payment_intent.payment_failed",
+    "charge.failed",
+];
+
+/// Event types that announce a successful payment.
+const PAYMENT_SUCCESSES: &[&str] = &[
+    "invoice.paid",
+    "invoice.payment_succeeded",
+    "payment_intent.succeeded",
+    "charge.succeeded",
+];
+
+/// The event types that make a notice of `event_type` moot when one of them happens to the same
+/// object (the same [`StripeEvent::subject`](crate::StripeEvent::subject)) no earlier: a payment
+/// failure (`invoice.payment_failed`, `payment_intent.payment_failed`, `charge.failed`) once the
+/// payment has succeeded (`invoice.paid`, `invoice.payment_succeeded`,
+/// `payment_intent.succeeded`, `charge.succeeded`). Empty for every other type: its notice
+/// always stands.
+///
+/// ```
+/// use stripe_chat_events::catalog::cancelled_by;
+/// assert!(cancelled_by("charge.failed").contains(&"invoice.paid"));
+/// assert!(cancelled_by("charge.dispute.created").is_empty());
+/// ```
+pub fn cancelled_by(event_type: &str) -> &'static [&'static str] {
+    if PAYMENT_FAILURES.contains(&event_type) {
+        PAYMENT_SUCCESSES
+    } else {
+        &[]
+    }
+}
+
 /// `snake_case` to words: `product_not_received` → `product not received`.
 ///
 /// ```
@@ -177,5 +213,24 @@ fn capitalize(text: &str) -> String {
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_payment_failure_is_cancelled_by_any_payment_success_and_nothing_cancels_the_rest() {
+        for failure in PAYMENT_FAILURES {
+            assert_eq!(cancelled_by(failure), PAYMENT_SUCCESSES, "{failure}");
+        }
+        for other in PAYMENT_SUCCESSES.iter().chain(&[
+            "charge.dispute.created",
+            "invoice.payment_action_required",
+            "",
+        ]) {
+            assert!(cancelled_by(other).is_empty(), "{other}");
+        }
     }
 }

@@ -276,9 +276,42 @@ impl StripeEvent {
             Some("customer") => ObjectKind::Customer,
             Some("subscription") => ObjectKind::Subscription,
             Some("refund") => ObjectKind::Refund,
-            _ => ObjectKind::from_id(id),
+            _ => crate::ids::kind_of(id),
         };
         Some(ObjectRef::new(kind, id))
+    }
+
+    /// The Stripe object a message about this event is about: its thread key, so that the
+    /// events of one business object land on one message. A payment intent or a charge of an
+    /// invoice is about the invoice; a charge of a payment intent, about the payment intent;
+    /// anything else, about its own object ([`StripeEvent::object_ref`]). `None` when the
+    /// object has no id.
+    ///
+    /// The built-in transformers thread their messages on it, and the service keys its delivery
+    /// jobs with it when an event arrives, so both always agree.
+    ///
+    /// ```
+    /// use stripe_chat_events::StripeEvent;
+    /// let failed = StripeEvent::from_slice(br#"{"id":"evt_1","object":"event","type":"charge.failed",
+    ///   "created":1,"data":{"object":{"id":"ch_1","object":"charge","payment_intent":"pi_1","invoice":"in_9"}}}"#)?;
+    /// assert_eq!(failed.subject().map(|o| o.to_string()).as_deref(), Some("invoice/in_9"));
+    /// let dispute = StripeEvent::from_slice(br#"{"id":"evt_2","object":"event","type":"charge.dispute.created",
+    ///   "created":1,"data":{"object":{"id":"dp_1","object":"dispute","charge":"ch_1"}}}"#)?;
+    /// assert_eq!(dispute.subject().map(|o| o.to_string()).as_deref(), Some("dispute/dp_1"));
+    /// # Ok::<(), stripe_chat_events::EventError>(())
+    /// ```
+    pub fn subject(&self) -> Option<ObjectRef> {
+        let of = |kind: ObjectKind, id: Option<&str>| id.map(|id| ObjectRef::new(kind, id));
+        let business = if let Some(intent) = self.payment_intent() {
+            of(ObjectKind::Invoice, intent.invoice_id())
+                .or_else(|| of(ObjectKind::PaymentIntent, intent.id()))
+        } else if let Some(charge) = self.charge() {
+            of(ObjectKind::Invoice, charge.invoice_id())
+                .or_else(|| of(ObjectKind::PaymentIntent, charge.payment_intent_id()))
+        } else {
+            None
+        };
+        business.or_else(|| self.object_ref())
     }
 
     /// Dashboard links for this event's mode and connected account.

@@ -11,7 +11,11 @@
 //!   async-stripe model is there through [`StripeEvent::typed`] when it parses.
 //! - [`Money`] formats amounts by the currency's exponent (`5,000 JPY`, `1.500 KWD`, `20.00 USD`).
 //! - [`links::Dashboard`] makes links into the Stripe Dashboard (test mode, Connect accounts).
-//! - [`catalog`] puts Stripe's codes (decline codes, dispute reasons, ...) into words.
+//! - [`ids`] reads which kind of object a Stripe id names (`in_…` is an invoice).
+//! - [`catalog`] puts Stripe's codes (decline codes, dispute reasons, ...) into words, and says
+//!   which events make an earlier notice moot.
+//! - [`EventPattern`] matches event types (`invoice.paid`, `charge.dispute.*`, `*`), for routes
+//!   and transformer registries alike.
 //!
 //! ```
 //! use stripe_chat_events::{sign, StripeEvent, WebhookVerifier};
@@ -36,13 +40,16 @@
 
 pub mod catalog;
 mod event;
+pub mod ids;
 pub mod links;
 pub mod money;
+mod pattern;
 mod signature;
 pub mod views;
 
 pub use event::{EventError, StripeEvent, TypedParseError};
 pub use money::Money;
+pub use pattern::EventPattern;
 pub use signature::{DEFAULT_TOLERANCE, SignatureError, WebhookSecret, WebhookVerifier, sign};
 
 /// async-stripe's strictly typed event model, re-exported for [`StripeEvent::typed`].

@@ -16,13 +16,13 @@ pub const DASHBOARD: &str = "https://dashboard.stripe.com";
 ///
 /// ```
 /// use stripe_chat_events::links::Dashboard;
-/// use stripe_chat_message::ObjectRef;
+/// use stripe_chat_events::ids::object_ref;
 ///
 /// let test = Dashboard::new(false, None);
-/// assert_eq!(test.object(&ObjectRef::from_id("in_123")),
+/// assert_eq!(test.object(&object_ref("in_123")),
 ///            "https://dashboard.stripe.com/test/invoices/in_123");
 /// let connect = Dashboard::new(true, Some("acct_1"));
-/// assert_eq!(connect.object(&ObjectRef::from_id("pi_9")),
+/// assert_eq!(connect.object(&object_ref("pi_9")),
 ///            "https://dashboard.stripe.com/acct_1/payments/pi_9");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,11 +67,11 @@ impl Dashboard {
     ///
     /// ```
     /// use stripe_chat_events::links::Dashboard;
-    /// use stripe_chat_message::ObjectRef;
+    /// use stripe_chat_events::ids::object_ref;
     /// let d = Dashboard::new(true, None);
-    /// assert_eq!(d.object(&ObjectRef::from_id("dp_1")), "https://dashboard.stripe.com/disputes/dp_1");
-    /// assert_eq!(d.object(&ObjectRef::from_id("cus_1")), "https://dashboard.stripe.com/customers/cus_1");
-    /// assert_eq!(d.object(&ObjectRef::from_id("evt_1")), "https://dashboard.stripe.com/events/evt_1");
+    /// assert_eq!(d.object(&object_ref("dp_1")), "https://dashboard.stripe.com/disputes/dp_1");
+    /// assert_eq!(d.object(&object_ref("cus_1")), "https://dashboard.stripe.com/customers/cus_1");
+    /// assert_eq!(d.object(&object_ref("evt_1")), "https://dashboard.stripe.com/events/evt_1");
     /// ```
     pub fn object(&self, object: &ObjectRef) -> String {
         if !is_safe_id(&object.id) {
@@ -119,13 +119,14 @@ fn is_safe_id(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::object_ref;
 
     #[test]
     fn ids_with_url_characters_never_reach_a_path() {
         let d = Dashboard::new(true, Some("acct_1/../../evil"));
         assert_eq!(d.home(), DASHBOARD);
         assert_eq!(
-            d.object(&ObjectRef::from_id("in_1/../x?y")),
+            d.object(&object_ref("in_1/../x?y")),
             format!("{DASHBOARD}/search")
         );
     }
@@ -134,7 +135,7 @@ mod tests {
     fn test_mode_connect_links_carry_both_account_and_test() {
         let d = Dashboard::new(false, Some("acct_9"));
         assert_eq!(
-            d.object(&ObjectRef::from_id("sub_1")),
+            d.object(&object_ref("sub_1")),
             "https://dashboard.stripe.com/acct_9/test/subscriptions/sub_1"
         );
     }

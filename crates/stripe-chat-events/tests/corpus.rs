@@ -117,3 +117,38 @@ fn bad_input_is_named_and_never_panics() {
     let err = StripeEvent::from_slice(thin).expect_err("thin events are a different product");
     assert!(err.to_string().contains("v2.core.event"), "{err}");
 }
+
+#[test]
+fn every_corpus_event_is_about_its_invoice_else_its_payment_intent_else_its_own_object() {
+    let (mut on_invoice, mut on_intent, mut on_itself) = (0, 0, 0);
+    for (name, raw) in corpus() {
+        let event = StripeEvent::from_slice(&raw).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let subject = event
+            .subject()
+            .unwrap_or_else(|| panic!("{name}: every corpus object has an id"));
+        let (invoice, intent) = match (event.payment_intent(), event.charge()) {
+            (Some(pi), _) => (pi.invoice_id(), None),
+            (None, Some(charge)) => (charge.invoice_id(), charge.payment_intent_id()),
+            (None, None) => (None, None),
+        };
+        let expected = match (invoice, intent) {
+            (Some(invoice), _) => {
+                on_invoice += 1;
+                format!("invoice/{invoice}")
+            }
+            (None, Some(intent)) => {
+                on_intent += 1;
+                format!("payment_intent/{intent}")
+            }
+            (None, None) => {
+                on_itself += 1;
+                event.object_ref().expect("an id").to_string()
+            }
+        };
+        assert_eq!(subject.to_string(), expected, "{name}");
+    }
+    assert!(
+        on_invoice >= 6 && on_intent >= 4 && on_itself >= 30,
+        "each case is covered: {on_invoice} on their invoice, {on_intent} on their payment intent, {on_itself} on themselves"
+    );
+}

@@ -376,6 +376,10 @@ impl Renderer for MatrixProvider {
         PLATFORM
     }
 
+    fn display_name(&self) -> &str {
+        "Matrix"
+    }
+
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         self.renderer.render(message)
     }

@@ -82,10 +82,10 @@
 //! Matrix has no buttons: callback actions are listed as text, link actions as links.
 //!
 //! ```
-//! use stripe_chat_message::{Action, ChatMessage, ObjectRef, Renderer, Severity};
+//! use stripe_chat_message::{Action, ChatMessage, ObjectKind, ObjectRef, Renderer, Severity};
 //! use stripe_chat_matrix::{MatrixRenderer, thread_reply, txn_id, validate_limits};
 //!
-//! let invoice = ObjectRef::from_id("in_1MtHbELkdIwHu7ixl4OzzPMv");
+//! let invoice = ObjectRef::new(ObjectKind::Invoice, "in_1MtHbELkdIwHu7ixl4OzzPMv");
 //! let message = ChatMessage::new("Payment failed: <b>Jenny</b> Rosen")
 //!     .severity(Severity::Warning)
 //!     .field("Amount", "20.00 USD")

@@ -236,6 +236,10 @@ impl Renderer for MatrixRenderer {
         "matrix"
     }
 
+    fn display_name(&self) -> &str {
+        "Matrix"
+    }
+
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         let most_fields = message.fields.len().min(MAX_FIELDS);
         budget::fit(&LEVELS, most_fields, RENDER_BUDGET_BYTES, |caps, shown| {
@@ -471,7 +475,7 @@ fn defuse_room_mention(text: &str) -> String {
 mod tests {
     use super::*;
     use stripe_chat_message::budget::serialized_len;
-    use stripe_chat_message::{Action, ObjectRef, Source};
+    use stripe_chat_message::{Action, ObjectKind, ObjectRef, Source};
 
     const HOSTILE: &str = "<!channel> *bold* <https://evil.test|click> @everyone \
         <script>alert(1)</script> & ||spoiler|| [x](https://evil.test) <@123456789> \
@@ -519,7 +523,11 @@ mod tests {
             .summary(HOSTILE)
             .field(short, HOSTILE)
             .link(short, "https://dashboard.stripe.com/x")
-            .action(Action::callback("a", short, ObjectRef::from_id("in_1")))
+            .action(Action::callback(
+                "a",
+                short,
+                ObjectRef::new(ObjectKind::Invoice, "in_1"),
+            ))
             .tag(short)
             .footer(HOSTILE);
         let content = render(&message);
@@ -583,7 +591,7 @@ mod tests {
 
     #[test]
     fn callback_actions_are_listed_as_text_and_link_actions_as_links() {
-        let invoice = ObjectRef::from_id("in_1");
+        let invoice = ObjectRef::new(ObjectKind::Invoice, "in_1");
         let message = ChatMessage::new("t")
             .action(Action::callback(
                 "retry_payment",
@@ -669,7 +677,7 @@ mod tests {
                 .action(Action::callback(
                     "a",
                     heavy.clone(),
-                    ObjectRef::from_id("in_1"),
+                    ObjectRef::new(ObjectKind::Invoice, "in_1"),
                 ));
         }
         let content = render(&message);

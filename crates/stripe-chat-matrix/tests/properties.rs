@@ -4,7 +4,9 @@
 use proptest::prelude::*;
 use stripe_chat_matrix::limits::RENDER_BUDGET_BYTES;
 use stripe_chat_matrix::{MatrixRenderer, edit, escape_html, thread_reply, validate_limits};
-use stripe_chat_message::{Action, ChatMessage, Field, Link, ObjectRef, Renderer, Severity};
+use stripe_chat_message::{
+    Action, ChatMessage, Field, Link, ObjectKind, ObjectRef, Renderer, Severity,
+};
 
 /// Characters that mean something to HTML, Markdown or chat platforms, mixed with any.
 fn nasty_char() -> impl Strategy<Value = char> {
@@ -39,7 +41,7 @@ fn message() -> impl Strategy<Value = ChatMessage> {
         Severity::Critical,
     ]);
     let action = (text(100), prop::option::of(url())).prop_map(|(label, url)| {
-        let target = ObjectRef::from_id("in_1");
+        let target = ObjectRef::new(ObjectKind::Invoice, "in_1");
         match url {
             Some(url) => Action::link("open", label, target, url),
             None => Action::callback("retry", label, target),

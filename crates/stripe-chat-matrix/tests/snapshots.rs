@@ -2,11 +2,11 @@
 
 use stripe_chat_matrix::{MatrixRenderer, MsgType, edit, thread_reply, validate_limits};
 use stripe_chat_message::{
-    Action, ActionStyle, ChatMessage, FieldKind, ObjectRef, Renderer, Severity, Source,
+    Action, ActionStyle, ChatMessage, FieldKind, ObjectKind, ObjectRef, Renderer, Severity, Source,
 };
 
 fn payment_failed() -> ChatMessage {
-    let invoice = ObjectRef::from_id("in_1MtHbELkdIwHu7ixl4OzzPMv");
+    let invoice = ObjectRef::new(ObjectKind::Invoice, "in_1MtHbELkdIwHu7ixl4OzzPMv");
     ChatMessage::new("Payment failed: Jenny Rosen")
         .summary("The second attempt to charge invoice ABC-0001 failed: insufficient funds.\nStripe retries on 2023-04-02.")
         .severity(Severity::Warning)

@@ -187,12 +187,13 @@ impl Link {
     }
 }
 
-/// The kind of Stripe object a message or action is about.
+/// The kind of Stripe object a message or action is about. (Reading the kind from a Stripe id's
+/// prefix is the events crate's job: `stripe_chat_events::ids`.)
 ///
 /// ```
 /// use stripe_chat_message::ObjectKind;
-/// assert_eq!(ObjectKind::from_id("dp_1MtJUT2eZvKYlo2CNaw2HvEv"), ObjectKind::Dispute);
 /// assert_eq!(ObjectKind::Dispute.as_str(), "dispute");
+/// assert_eq!(ObjectKind::Other("payout".into()).as_str(), "payout");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -219,28 +220,6 @@ pub enum ObjectKind {
 }
 
 impl ObjectKind {
-    /// The kind named by a Stripe id's prefix (`in_`, `pi_`, `ch_`, `dp_`, `cus_`, `sub_`, ...).
-    ///
-    /// ```
-    /// use stripe_chat_message::ObjectKind;
-    /// assert_eq!(ObjectKind::from_id("cus_NffrFeUfNV2Hib"), ObjectKind::Customer);
-    /// assert_eq!(ObjectKind::from_id("po_123"), ObjectKind::Other("po".into()));
-    /// ```
-    pub fn from_id(id: &str) -> Self {
-        let prefix = id.split('_').next().unwrap_or_default();
-        match prefix {
-            "in" => ObjectKind::Invoice,
-            "pi" => ObjectKind::PaymentIntent,
-            "ch" | "py" => ObjectKind::Charge,
-            "dp" | "du" => ObjectKind::Dispute,
-            "cus" => ObjectKind::Customer,
-            "sub" => ObjectKind::Subscription,
-            "re" => ObjectKind::Refund,
-            "evt" => ObjectKind::Event,
-            other => ObjectKind::Other(other.to_owned()),
-        }
-    }
-
     /// The snake_case name of the kind (for `Other`, its own name).
     ///
     /// ```
@@ -265,8 +244,7 @@ impl ObjectKind {
 ///
 /// ```
 /// use stripe_chat_message::{ObjectKind, ObjectRef};
-/// let o = ObjectRef::from_id("pi_3MtwBwLkdIwHu7ix28a3tqPa");
-/// assert_eq!(o.kind, ObjectKind::PaymentIntent);
+/// let o = ObjectRef::new(ObjectKind::PaymentIntent, "pi_3MtwBwLkdIwHu7ix28a3tqPa");
 /// assert_eq!(o.to_string(), "payment_intent/pi_3MtwBwLkdIwHu7ix28a3tqPa");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -288,20 +266,6 @@ impl ObjectRef {
         ObjectRef {
             kind,
             id: id.into(),
-        }
-    }
-
-    /// An object whose kind is read from its id prefix.
-    ///
-    /// ```
-    /// use stripe_chat_message::{ObjectKind, ObjectRef};
-    /// assert_eq!(ObjectRef::from_id("sub_1").kind, ObjectKind::Subscription);
-    /// ```
-    pub fn from_id(id: impl Into<String>) -> Self {
-        let id = id.into();
-        ObjectRef {
-            kind: ObjectKind::from_id(&id),
-            id,
         }
     }
 }
@@ -336,12 +300,12 @@ pub enum ActionStyle {
 /// stripe-chat, which checks who clicked and what they may do before acting on [`Action::target`].
 ///
 /// ```
-/// use stripe_chat_message::{Action, ActionStyle, ObjectRef};
-/// let retry = Action::callback("retry_payment", "Retry payment", ObjectRef::from_id("in_1"))
+/// use stripe_chat_message::{Action, ActionStyle, ObjectKind, ObjectRef};
+/// let retry = Action::callback("retry_payment", "Retry payment", ObjectRef::new(ObjectKind::Invoice, "in_1"))
 ///     .style(ActionStyle::Primary)
 ///     .moves_money(true);
 /// assert!(retry.moves_money && retry.url.is_none());
-/// let open = Action::link("open_invoice", "Open invoice", ObjectRef::from_id("in_1"), "https://dashboard.stripe.com/invoices/in_1");
+/// let open = Action::link("open_invoice", "Open invoice", ObjectRef::new(ObjectKind::Invoice, "in_1"), "https://dashboard.stripe.com/invoices/in_1");
 /// assert!(open.url.is_some());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -367,7 +331,7 @@ impl Action {
     /// An action handled by stripe-chat when clicked.
     ///
     /// ```
-    /// let a = stripe_chat_message::Action::callback("add_evidence", "Add evidence", stripe_chat_message::ObjectRef::from_id("dp_1"));
+    /// let a = stripe_chat_message::Action::callback("add_evidence", "Add evidence", stripe_chat_message::ObjectRef::new(stripe_chat_message::ObjectKind::Dispute, "dp_1"));
     /// assert_eq!(a.id, "add_evidence");
     /// ```
     pub fn callback(id: impl Into<String>, label: impl Into<String>, target: ObjectRef) -> Self {
@@ -384,7 +348,7 @@ impl Action {
     /// An action that opens `url`.
     ///
     /// ```
-    /// let a = stripe_chat_message::Action::link("open", "Open", stripe_chat_message::ObjectRef::from_id("in_1"), "https://example.com");
+    /// let a = stripe_chat_message::Action::link("open", "Open", stripe_chat_message::ObjectRef::new(stripe_chat_message::ObjectKind::Invoice, "in_1"), "https://example.com");
     /// assert_eq!(a.url.as_deref(), Some("https://example.com"));
     /// ```
     pub fn link(
@@ -402,8 +366,8 @@ impl Action {
     /// The same action with another style.
     ///
     /// ```
-    /// use stripe_chat_message::{Action, ActionStyle, ObjectRef};
-    /// assert_eq!(Action::callback("x", "X", ObjectRef::from_id("in_1")).style(ActionStyle::Danger).style, ActionStyle::Danger);
+    /// use stripe_chat_message::{Action, ActionStyle, ObjectKind, ObjectRef};
+    /// assert_eq!(Action::callback("x", "X", ObjectRef::new(ObjectKind::Invoice, "in_1")).style(ActionStyle::Danger).style, ActionStyle::Danger);
     /// ```
     pub fn style(mut self, style: ActionStyle) -> Self {
         self.style = style;
@@ -413,8 +377,8 @@ impl Action {
     /// The same action, marked as moving money or not.
     ///
     /// ```
-    /// use stripe_chat_message::{Action, ObjectRef};
-    /// assert!(Action::callback("refund", "Refund", ObjectRef::from_id("ch_1")).moves_money(true).moves_money);
+    /// use stripe_chat_message::{Action, ObjectKind, ObjectRef};
+    /// assert!(Action::callback("refund", "Refund", ObjectRef::new(ObjectKind::Charge, "ch_1")).moves_money(true).moves_money);
     /// ```
     pub fn moves_money(mut self, moves_money: bool) -> Self {
         self.moves_money = moves_money;
@@ -577,8 +541,8 @@ impl ChatMessage {
     /// Appends an action.
     ///
     /// ```
-    /// use stripe_chat_message::{Action, ChatMessage, ObjectRef};
-    /// let m = ChatMessage::new("t").action(Action::callback("a", "A", ObjectRef::from_id("in_1")));
+    /// use stripe_chat_message::{Action, ChatMessage, ObjectKind, ObjectRef};
+    /// let m = ChatMessage::new("t").action(Action::callback("a", "A", ObjectRef::new(ObjectKind::Invoice, "in_1")));
     /// assert_eq!(m.actions.len(), 1);
     /// ```
     pub fn action(mut self, action: Action) -> Self {
@@ -599,8 +563,8 @@ impl ChatMessage {
     /// Sets the Stripe object the message is about.
     ///
     /// ```
-    /// use stripe_chat_message::{ChatMessage, ObjectRef};
-    /// assert!(ChatMessage::new("t").thread(ObjectRef::from_id("dp_1")).thread_key.is_some());
+    /// use stripe_chat_message::{ChatMessage, ObjectKind, ObjectRef};
+    /// assert!(ChatMessage::new("t").thread(ObjectRef::new(ObjectKind::Dispute, "dp_1")).thread_key.is_some());
     /// ```
     pub fn thread(mut self, object: ObjectRef) -> Self {
         self.thread_key = Some(object);
@@ -750,6 +714,22 @@ pub enum RenderError {
 pub trait Renderer: Send + Sync {
     /// Short lowercase name of the platform (`slack`, `teams`, ...).
     fn platform(&self) -> &str;
+
+    /// The platform's name as people write it (`Slack`, `Microsoft Teams`), for text shown to
+    /// readers ("Delayed 2 h by a Slack outage"). Defaults to [`platform`](Renderer::platform).
+    ///
+    /// ```
+    /// use stripe_chat_message::{ChatMessage, RenderError, Renderer};
+    /// struct Plain;
+    /// impl Renderer for Plain {
+    ///     fn platform(&self) -> &str { "plain" }
+    ///     fn render(&self, _: &ChatMessage) -> Result<serde_json::Value, RenderError> { Ok(serde_json::json!({})) }
+    /// }
+    /// assert_eq!(Plain.display_name(), "plain");
+    /// ```
+    fn display_name(&self) -> &str {
+        self.platform()
+    }
 
     /// The request body for `message`.
     fn render(&self, message: &ChatMessage) -> Result<serde_json::Value, RenderError>;

@@ -309,7 +309,7 @@ where
 
 #[cfg(test)]
 mod tests {
-    use stripe_chat_message::{Action, ObjectRef};
+    use stripe_chat_message::{Action, ObjectKind, ObjectRef};
 
     use super::*;
 
@@ -325,7 +325,7 @@ mod tests {
             .action(Action::link(
                 "open",
                 format!("Open {text}"),
-                ObjectRef::from_id("in_1MtHbELkdIwHu7ixl4OzzPMv"),
+                ObjectRef::new(ObjectKind::Invoice, "in_1MtHbELkdIwHu7ixl4OzzPMv"),
                 format!("https://example.com/{text}"),
             ))
             .tag(format!("tag {text}"))
@@ -517,8 +517,10 @@ mod tests {
 
     #[test]
     fn ids_of_thread_key_and_action_targets_are_untouched() {
-        let message =
-            everything("pi_4242424242424242").thread(ObjectRef::from_id("pi_4242424242424242"));
+        let message = everything("pi_4242424242424242").thread(ObjectRef::new(
+            ObjectKind::PaymentIntent,
+            "pi_4242424242424242",
+        ));
         let redacted = DefaultPolicy::default().redact(message.clone());
         assert_eq!(redacted, message);
     }

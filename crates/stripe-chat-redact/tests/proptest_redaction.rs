@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
-use stripe_chat_message::{Action, ChatMessage, FieldKind, ObjectRef};
+use stripe_chat_message::{Action, ChatMessage, FieldKind, ObjectKind, ObjectRef};
 use stripe_chat_redact::{
     DefaultPolicy, FieldAction, FieldRule, RedactionPolicy, Visibility, find_card_numbers,
     mask_card_numbers,
@@ -327,7 +327,7 @@ fn message_everywhere(text: &str) -> ChatMessage {
         .action(Action::link(
             "open",
             text,
-            ObjectRef::from_id("in_1MtHbELkdIwHu7ixl4OzzPMv"),
+            ObjectRef::new(ObjectKind::Invoice, "in_1MtHbELkdIwHu7ixl4OzzPMv"),
             format!("https://example.com/{text}"),
         ))
         .tag(text)

@@ -1,5 +1,6 @@
 //! [`Digest`]: a route's `digest = { window = "15m", top = 3 }`, collecting its events for a
-//! window and posting one summary.
+//! window and posting one summary; [`DigestWindow`]: one such window of one route, and the key
+//! its jobs are stored under.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -139,21 +140,20 @@ impl Digest {
         Ok(Digest { window, top })
     }
 
-    /// A digest from its settings as written: `window` as `90s`, `15m`, `2h`, `1h30m` or `1d`,
-    /// `top` defaulting to [`Digest::DEFAULT_TOP`].
+    /// A digest from its settings as written: `window` a duration ([`parse_duration`]: `90s`,
+    /// `15m`, `2h`, `1h30m`, `1d`) of at most a day, `top` defaulting to [`Digest::DEFAULT_TOP`].
     ///
     /// ```
     /// let d = stripe_chat_route::Digest::parse("1h30m", Some(5))?;
     /// assert_eq!(d.window().as_secs(), 5400);
-    /// assert!(stripe_chat_route::Digest::parse("15 minutes", None).is_err());
+    /// assert!(stripe_chat_route::Digest::parse("15", None).is_err());
     /// # Ok::<(), stripe_chat_route::DigestError>(())
     /// ```
     pub fn parse(window: &str, top: Option<i64>) -> Result<Self, DigestError> {
-        let seconds = parse_seconds(window).ok_or_else(|| DigestError::NotADuration {
+        let duration = parse_duration(window).ok_or_else(|| DigestError::NotADuration {
             text: window.to_owned(),
         })?;
-        let duration = Duration::from_secs(seconds);
-        if seconds == 0 || duration > Self::MAX_WINDOW {
+        if duration.is_zero() || duration > Self::MAX_WINDOW {
             return Err(DigestError::WindowOutOfRange {
                 text: window.to_owned(),
             });
@@ -218,74 +218,148 @@ impl Digest {
     pub fn window_end(&self, at: SystemTime) -> SystemTime {
         self.window_start(at) + self.window
     }
+
+    /// The window `at` falls in, for the route labelled `route`.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// let d = stripe_chat_route::Digest::parse("1m", None)?;
+    /// let window = d.window_at("routes[2]", SystemTime::UNIX_EPOCH + Duration::from_secs(125));
+    /// assert_eq!(window.to_string(), "routes[2]/120/60");
+    /// # Ok::<(), stripe_chat_route::DigestError>(())
+    /// ```
+    pub fn window_at(&self, route: impl Into<String>, at: SystemTime) -> DigestWindow {
+        let start = self
+            .window_start(at)
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        DigestWindow::new(route, start, self.window.as_secs())
+    }
 }
 
-/// A duration as the configuration writes it (a digest's `window`, the store's `retention`):
-/// one or more `<number><unit>` with unit `s`, `m`, `h` or `d` (`90s`, `15m`, `1h30m`, `30d`),
-/// in whole seconds; `None` when `text` is not such a duration or overflows.
+/// One window of a route's digest: the route's label ([`Route::label`](crate::Route::label)),
+/// when the window starts and how long it is. The events a route sends to a destination in one
+/// window make one summary.
+///
+/// Its text form, `route/start/length` in Unix seconds (`sales/1700000100/900`), is the digest key
+/// its jobs are stored with; [`DigestWindow::parse`] reads it back.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use stripe_chat_route::{Digest, DigestWindow};
+///
+/// let digest = Digest::parse("15m", None)?;
+/// let window = digest.window_at("sales", SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_999));
+/// assert_eq!(window, DigestWindow::new("sales", 1_700_000_100, 900));
+/// assert_eq!(window.end(), 1_700_001_000);
+/// assert_eq!(window.to_string(), "sales/1700000100/900");
+/// assert_eq!(DigestWindow::parse("sales/1700000100/900"), Some(window));
+/// # Ok::<(), stripe_chat_route::DigestError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DigestWindow {
+    /// The route's label: its `name`, else `routes[i]`.
+    pub route: String,
+    /// When the window starts, in Unix seconds.
+    pub start: i64,
+    /// The window's length, in seconds.
+    pub length_secs: u64,
+}
+
+impl DigestWindow {
+    /// The window of `route` starting at `start` (Unix seconds), `length_secs` long.
+    ///
+    /// ```
+    /// let w = stripe_chat_route::DigestWindow::new("routes[0]", 60, 60);
+    /// assert_eq!((w.start, w.length_secs), (60, 60));
+    /// ```
+    pub fn new(route: impl Into<String>, start: i64, length_secs: u64) -> Self {
+        DigestWindow {
+            route: route.into(),
+            start,
+            length_secs,
+        }
+    }
+
+    /// When the window ends, in Unix seconds.
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_route::DigestWindow::new("r", 60, 60).end(), 120);
+    /// ```
+    pub fn end(&self) -> i64 {
+        self.start
+            .saturating_add(i64::try_from(self.length_secs).unwrap_or(i64::MAX))
+    }
+
+    /// Reads a key written by `Display` (`route/start/length`); `None` for text of another shape.
+    /// The route's label may itself contain `/`.
+    ///
+    /// ```
+    /// use stripe_chat_route::DigestWindow;
+    /// assert_eq!(DigestWindow::parse("a/b/60/900"), Some(DigestWindow::new("a/b", 60, 900)));
+    /// assert_eq!(DigestWindow::parse("sales/soon/900"), None);
+    /// ```
+    pub fn parse(key: &str) -> Option<Self> {
+        let mut parts = key.rsplitn(3, '/');
+        let length_secs = parts.next()?.parse().ok()?;
+        let start = parts.next()?.parse().ok()?;
+        let route = parts.next().filter(|r| !r.is_empty())?;
+        Some(DigestWindow::new(route, start, length_secs))
+    }
+}
+
+impl std::fmt::Display for DigestWindow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.route, self.start, self.length_secs)
+    }
+}
+
+/// A duration as the configuration and the command line write it: one or more
+/// `<number><unit>`, with units from `s`, `m`, `h`, `d` and `w` up to `months` and `years`, spaces
+/// allowed between parts (`90s`, `15m`, `1h30m`, `1.5h`, `7d`, `1w`, `2h 30min`) — `humantime`'s
+/// grammar, in whole seconds; `None` for anything else (a bare number, a part of a second, a
+/// negative). Every
+/// duration the project reads uses this one parser.
 ///
 /// ```
 /// use std::time::Duration;
 /// use stripe_chat_route::parse_duration;
 /// assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
-/// assert_eq!(parse_duration("30d"), Some(Duration::from_secs(30 * 86_400)));
-/// assert_eq!(parse_duration("30 days"), None);
+/// assert_eq!(parse_duration("1w"), Some(Duration::from_secs(7 * 86_400)));
+/// assert_eq!(parse_duration("90"), None);
 /// ```
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    parse_seconds(text).map(Duration::from_secs)
-}
-
-/// Whole seconds in `text`: one or more `<number><unit>` with unit `s`, `m`, `h` or `d`
-/// (`90s`, `15m`, `1h30m`); `None` when it is not such a duration or overflows.
-fn parse_seconds(text: &str) -> Option<u64> {
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    let mut total: u64 = 0;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let number: u64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit = rest.chars().next()?;
-        let scale = match unit {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            _ => return None,
-        };
-        rest = &rest[unit.len_utf8()..];
-        total = total.checked_add(number.checked_mul(scale)?)?;
-    }
-    Some(total)
+    let parsed = humantime::parse_duration(text.trim()).ok()?;
+    (parsed.subsec_nanos() == 0).then_some(parsed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn seconds(text: &str) -> Option<u64> {
+        parse_duration(text).map(|d| d.as_secs())
+    }
+
     #[test]
     fn durations_are_read_in_seconds_minutes_hours_and_days() {
-        assert_eq!(parse_seconds("90s"), Some(90));
-        assert_eq!(parse_seconds("15m"), Some(900));
-        assert_eq!(parse_seconds("1h30m"), Some(5400));
-        assert_eq!(parse_seconds("1d"), Some(86_400));
+        assert_eq!(seconds("90s"), Some(90));
+        assert_eq!(seconds("15m"), Some(900));
+        assert_eq!(seconds("1h30m"), Some(5400));
+        assert_eq!(seconds("1d"), Some(86_400));
+        assert_eq!(seconds("1w"), Some(604_800));
+        assert_eq!(seconds("2h 30min"), Some(9000));
+        assert_eq!(seconds("1.5h"), Some(5400));
         for bad in [
             "",
             "15",
             "m",
-            "1.5h",
-            "15 m",
             "-1s",
-            "1w",
-            "99999999999999999999s",
+            "1fortnight",
+            "500ms",
+            "99999999999999999999999s",
         ] {
-            assert_eq!(parse_seconds(bad), None, "{bad:?}");
+            assert_eq!(seconds(bad), None, "{bad:?}");
         }
     }
 
@@ -316,6 +390,18 @@ mod tests {
             Digest::parse("1m", None).unwrap().top(),
             Digest::DEFAULT_TOP
         );
+    }
+
+    #[test]
+    fn a_window_names_the_route_and_the_aligned_window_and_reads_back_from_its_key() {
+        let digest = Digest::parse("15m", None).unwrap();
+        let at = UNIX_EPOCH + Duration::from_secs(1_700_000_999);
+        let window = digest.window_at("routes[2]", at);
+        assert_eq!(window.to_string(), "routes[2]/1700000100/900");
+        assert_eq!(DigestWindow::parse(&window.to_string()), Some(window));
+        for bad in ["", "sales", "sales/1/x", "/1/2", "sales/x/2"] {
+            assert_eq!(DigestWindow::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

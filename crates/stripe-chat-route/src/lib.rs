@@ -47,11 +47,10 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::Value;
-use stripe_chat_events::StripeEvent;
 use stripe_chat_events::money::exponent;
-use stripe_chat_transform::EventPattern;
+use stripe_chat_events::{EventPattern, StripeEvent};
 
-pub use digest::{Digest, DigestError, parse_duration};
+pub use digest::{Digest, DigestError, DigestWindow, parse_duration};
 
 /// One routing rule: conditions, destinations, and whether to keep routing after it matches.
 ///

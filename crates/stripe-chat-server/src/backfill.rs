@@ -8,7 +8,7 @@
 //! `GET /v1/events?delivery_success=false&created[gte]=<since>&limit=100`, page after page
 //! (`starting_after` the last event of the page while `has_more`), and ingests each one into the
 //! [`Store`] with one job per destination its routes name, about the object given by
-//! [`thread_key`](crate::ingest::thread_key): exactly what `POST /webhooks/stripe` does with a
+//! [`StripeEvent::subject`](stripe_chat_events::StripeEvent::subject): exactly what `POST /webhooks/stripe` does with a
 //! delivered event. Events already stored (received by the endpoint after all, or by an earlier
 //! backfill) are deduplicated on their id and counted as duplicates, so running it again is safe.
 //!

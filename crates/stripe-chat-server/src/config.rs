@@ -266,16 +266,43 @@ pub fn parse_retention(text: &str) -> Result<Duration, ConfigError> {
 
 /// `[delivery]`: retries and worker settings shared by every destination.
 ///
+/// Transient failures (timeouts, refused connections, 5xx) and rate limits are retried until
+/// the **retry horizon** has passed since the job was queued; only then, or on a permanent error
+/// (a bad channel or token, a message the platform refuses), does a job go to the dead-letter
+/// list. A destination that fails `pause_after_failures` times in a row is **paused** as a
+/// whole: one probe at a time tests it, on a backoff from `initial_backoff_ms` doubling up to
+/// `max_backoff_ms` and never over a minute, while its other jobs wait without making requests
+/// or spending attempts. `max_attempts` bounds the tries of a job that keeps failing while its
+/// destination works for other jobs (a fault of that one message), and the leases of a job
+/// whose worker died holding it.
+///
 /// ```
 /// let d = stripe_chat_server::config::DeliverySection::default();
 /// assert_eq!(d.max_attempts, 8);
+/// assert_eq!(d.retry_horizon.as_secs(), 72 * 3600);
+/// let d: stripe_chat_server::config::DeliverySection = toml::from_str(r#"retry_horizon = "6h""#)?;
+/// assert_eq!(d.retry_horizon.as_secs(), 6 * 3600);
+/// # Ok::<(), toml::de::Error>(())
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeliverySection {
-    /// Tries before a job goes to the dead-letter list.
+    /// Tries of a job that fails while its destination otherwise works, before it goes to the
+    /// dead-letter list (failures while the destination is paused do not count).
     #[serde(default = "default_attempts")]
     pub max_attempts: u32,
+    /// How long transient failures and rate limits are retried, counted from when the job was
+    /// queued (`"72h"`; a destination may set its own `retry_horizon`).
+    #[serde(default = "default_horizon", deserialize_with = "duration")]
+    pub retry_horizon: Duration,
+    /// Transient failures in a row, across the destination's jobs, that pause the destination.
+    #[serde(default = "default_pause_after")]
+    pub pause_after_failures: u32,
+    /// A message sent this long after its job was queued says so in its footer ("Delayed 2 h
+    /// 14 min by a Slack outage"); while such a backlog drains, a job about an object whose
+    /// newer event is queued too is left to that newer one where the platform edits messages.
+    #[serde(default = "default_late", deserialize_with = "duration")]
+    pub late_note_after: Duration,
     /// First retry delay for transient errors, doubled each try (with jitter).
     #[serde(default = "default_backoff")]
     pub initial_backoff_ms: u64,
@@ -292,6 +319,25 @@ pub struct DeliverySection {
 
 fn default_attempts() -> u32 {
     8
+}
+fn default_horizon() -> Duration {
+    Duration::from_secs(72 * 3600)
+}
+fn default_pause_after() -> u32 {
+    3
+}
+fn default_late() -> Duration {
+    Duration::from_secs(120)
+}
+
+/// A duration written as `"90s"`, `"15m"`, `"1h30m"`, `"3d"` or `"1w"`.
+fn duration<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    stripe_chat_route::parse_duration(&text).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "{text:?} is not a duration such as \"90s\", \"15m\", \"1h30m\", \"3d\" or \"1w\""
+        ))
+    })
 }
 fn default_backoff() -> u64 {
     500
@@ -310,6 +356,9 @@ impl Default for DeliverySection {
     fn default() -> Self {
         DeliverySection {
             max_attempts: default_attempts(),
+            retry_horizon: default_horizon(),
+            pause_after_failures: default_pause_after(),
+            late_note_after: default_late(),
             initial_backoff_ms: default_backoff(),
             max_backoff_ms: default_max_backoff(),
             workers: default_workers(),
@@ -346,6 +395,8 @@ pub struct Destination {
     pub thread_replies: bool,
     /// Most messages per second sent to it (`None`: the platform's documented pace, if any).
     pub max_per_second: Option<f64>,
+    /// Its own retry horizon (`None`: `[delivery] retry_horizon`).
+    pub retry_horizon: Option<Duration>,
     /// For a `file` destination: the file it appends to (shown at start-up).
     pub file_path: Option<PathBuf>,
 }
@@ -358,6 +409,7 @@ impl fmt::Debug for Destination {
             .field("redaction", &self.redaction.level)
             .field("thread_replies", &self.thread_replies)
             .field("max_per_second", &self.max_per_second)
+            .field("retry_horizon", &self.retry_horizon)
             .finish()
     }
 }
@@ -500,6 +552,18 @@ impl ServiceConfig {
         if raw.delivery.max_attempts == 0 {
             return Err(ConfigError::new(
                 "delivery.max_attempts",
+                "must be at least 1",
+            ));
+        }
+        if raw.delivery.retry_horizon.is_zero() {
+            return Err(ConfigError::new(
+                "delivery.retry_horizon",
+                "must be longer than 0s",
+            ));
+        }
+        if raw.delivery.pause_after_failures == 0 {
+            return Err(ConfigError::new(
+                "delivery.pause_after_failures",
                 "must be at least 1",
             ));
         }
@@ -701,6 +765,25 @@ fn destination(
             ));
         }
     };
+    let retry_horizon = match table.remove("retry_horizon") {
+        None => None,
+        Some(toml::Value::String(text)) => Some(
+            stripe_chat_route::parse_duration(&text)
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        here("retry_horizon"),
+                        format!("{text:?} is not a duration such as \"6h\" or \"3d\""),
+                    )
+                })?,
+        ),
+        Some(_) => {
+            return Err(ConfigError::new(
+                here("retry_horizon"),
+                "must be a duration such as \"6h\" or \"3d\"",
+            ));
+        }
+    };
     let rest = toml::Value::Table(table);
     let adapter = |e: &dyn fmt::Display| {
         ConfigError::new(format!("destinations[{index}] {name:?}"), e.to_string())
@@ -761,6 +844,7 @@ fn destination(
         redaction,
         thread_replies,
         max_per_second,
+        retry_horizon,
         file_path,
     })
 }
@@ -836,7 +920,11 @@ to = ["log"]
             assert_eq!(err.key, "store.retention", "{short}");
             assert!(err.problem.contains("at least 3 days"), "{err}");
         }
-        for wrong in ["\"30 days\"", "\"1w\"", "30", "\"\""] {
+        assert_eq!(
+            with("\"2w\"").expect("two weeks").store.retention,
+            Duration::from_secs(14 * 86_400)
+        );
+        for wrong in ["\"soon\"", "\"30\"", "30", "\"\""] {
             let err = with(wrong).expect_err(wrong);
             assert_eq!(err.key, "store.retention", "{wrong}");
             assert!(err.problem.contains("30d"), "{err}");

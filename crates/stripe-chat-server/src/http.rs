@@ -146,18 +146,6 @@ impl WebhookState {
     pub fn body_limit(&self) -> usize {
         self.0.body_limit
     }
-
-    pub(crate) fn verifier(&self) -> &WebhookVerifier {
-        &self.0.verifier
-    }
-
-    pub(crate) fn routes(&self) -> &Routes {
-        &self.0.routes
-    }
-
-    pub(crate) fn wake_workers(&self) {
-        self.0.wake.notify_one();
-    }
 }
 
 /// The service's routes (`POST /webhooks/stripe`, `/healthz`, `/readyz`, `/metrics`) over `state`.
@@ -183,7 +171,16 @@ pub fn router(state: WebhookState) -> Router {
 }
 
 async fn webhook(State(state): State<WebhookState>, headers: HeaderMap, body: Body) -> Response {
-    crate::ingest::handle(state, headers, body).await
+    let inner = &*state.0;
+    let webhook = crate::ingest::Webhook {
+        store: inner.store.as_ref(),
+        verifier: &inner.verifier,
+        routes: &inner.routes,
+        body_limit: inner.body_limit,
+        metrics: &inner.metrics,
+        wake: &inner.wake,
+    };
+    crate::ingest::handle(webhook, headers, body).await
 }
 
 async fn healthz() -> &'static str {
@@ -215,6 +212,12 @@ async fn metrics(State(state): State<WebhookState>) -> Response {
             }
         },
     };
+    if state.metrics().cached_backlog(max_age).is_none() {
+        match state.store().backlog().await {
+            Ok(backlog) => state.metrics().cache_backlog(backlog),
+            Err(e) => tracing::warn!(error = %e, "metrics: cannot read the backlog"),
+        }
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics().render(stats),

@@ -15,56 +15,26 @@
 //!
 //! # Thread keys
 //!
-//! Each job carries the thread key of the Stripe object its message is about, computed here by
-//! [`thread_key`] from the event alone (no transform on the hot path). It follows the rule of the
-//! built-in transformers: payment intents and charges thread on their invoice, else their payment
-//! intent; everything else on the event's own object (`invoice/in_…`, `dispute/dp_…`). A test
-//! checks it against the built-in transformers over the whole event corpus. The store uses it to
-//! run one job per object at a time, oldest first, and to keep one message per object.
+//! Each job carries the thread key of the Stripe object its message is about,
+//! [`StripeEvent::subject`] (`invoice/in_…`, `dispute/dp_…`), read from the event alone with no
+//! transform on the hot path; the built-in transformers thread their messages on the same
+//! subject. The store uses it to run one job per object at a time, oldest first, and to keep one
+//! message per object.
 
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use stripe_chat_events::{EventError, StripeEvent};
-use stripe_chat_message::{ObjectKind, ObjectRef};
+use stripe_chat_events::{EventError, StripeEvent, WebhookVerifier};
 use stripe_chat_route::Routes;
-use stripe_chat_store::{NewEvent, NewJob};
+use stripe_chat_store::{NewEvent, NewJob, Store};
+use tokio::sync::Notify;
 
-use crate::digest::DigestKey;
-
-use crate::http::WebhookState;
-use crate::metrics::Rejection;
+use crate::metrics::{Metrics, Rejection};
 
 /// The header Stripe signs with.
 const SIGNATURE_HEADER: &str = "stripe-signature";
-
-/// The thread key of the Stripe object `event` is about, as the built-in transformers thread it:
-/// a payment intent or charge on its invoice, else its payment intent; anything else on its own
-/// object. `None` when the object has no id.
-///
-/// ```
-/// use stripe_chat_events::StripeEvent;
-/// let event = StripeEvent::from_slice(br#"{"id":"evt_1","object":"event","type":"payment_intent.payment_failed",
-///   "created":1,"data":{"object":{"id":"pi_1","object":"payment_intent","invoice":"in_9"}}}"#)?;
-/// assert_eq!(stripe_chat_server::ingest::thread_key(&event).as_deref(), Some("invoice/in_9"));
-/// # Ok::<(), stripe_chat_events::EventError>(())
-/// ```
-pub fn thread_key(event: &StripeEvent) -> Option<String> {
-    let invoice = |id: Option<&str>| id.map(|id| ObjectRef::new(ObjectKind::Invoice, id));
-    let intent = |id: Option<&str>| id.map(|id| ObjectRef::new(ObjectKind::PaymentIntent, id));
-    let object = if let Some(pi) = event.payment_intent() {
-        invoice(pi.invoice_id()).or_else(|| intent(pi.id()))
-    } else if let Some(charge) = event.charge() {
-        invoice(charge.invoice_id())
-            .or_else(|| intent(charge.payment_intent_id()))
-            .or_else(|| charge.id().map(|id| ObjectRef::new(ObjectKind::Charge, id)))
-    } else {
-        None
-    };
-    object.or_else(|| event.object_ref()).map(|o| o.to_string())
-}
 
 /// How long after a digest window's end its summary is due: events received just before the end,
 /// whose commit is still queued, join the window's summary instead of making one of their own.
@@ -75,7 +45,7 @@ pub fn thread_key(event: &StripeEvent) -> Option<String> {
 pub const DIGEST_SETTLE: Duration = Duration::from_secs(1);
 
 /// The jobs for `event` received at `received_at`: one per destination `routes` send it to, about
-/// the object [`thread_key`] names. When the route that sends it to a destination has a
+/// the object [`StripeEvent::subject`] names. When the route that sends it to a destination has a
 /// `digest`, the job is collected into that route's window containing `received_at` (keyed
 /// `route/window start/window length`) and due [`DIGEST_SETTLE`] after the window ends; it has no
 /// thread key, since a summary is about many objects.
@@ -99,7 +69,7 @@ pub const DIGEST_SETTLE: Duration = Duration::from_secs(1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn jobs_for(routes: &Routes, event: &StripeEvent, received_at: SystemTime) -> Vec<NewJob> {
-    let key = thread_key(event);
+    let key = event.subject().map(|subject| subject.to_string());
     routes
         .targets(event)
         .into_iter()
@@ -108,7 +78,7 @@ pub fn jobs_for(routes: &Routes, event: &StripeEvent, received_at: SystemTime) -
             match (&target.route.digest, &key) {
                 (Some(digest), _) => {
                     let label = target.route.label(target.index);
-                    job.digest(DigestKey::at(label, digest, received_at).to_string())
+                    job.digest(digest.window_at(label, received_at).to_string())
                         .not_before(digest.window_end(received_at) + DIGEST_SETTLE)
                 }
                 (None, Some(key)) => job.thread_key(key.clone()),
@@ -135,8 +105,24 @@ fn reply(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-fn refuse(state: &WebhookState, status: StatusCode, reason: Rejection) -> Response {
-    state.metrics().rejected(reason);
+/// What the webhook endpoint works with, lent by the router's state for one request.
+pub(crate) struct Webhook<'a> {
+    /// Where events and jobs are committed.
+    pub(crate) store: &'a dyn Store,
+    /// The configured secrets.
+    pub(crate) verifier: &'a WebhookVerifier,
+    /// Which destinations an event goes to.
+    pub(crate) routes: &'a Routes,
+    /// The largest accepted body, in bytes.
+    pub(crate) body_limit: usize,
+    /// Where answers are counted.
+    pub(crate) metrics: &'a Metrics,
+    /// Wakes the delivery workers when jobs were committed.
+    pub(crate) wake: &'a Notify,
+}
+
+fn refuse(metrics: &Metrics, status: StatusCode, reason: Rejection) -> Response {
+    metrics.rejected(reason);
     tracing::warn!(
         reason = reason.as_str(),
         status = status.as_u16(),
@@ -146,10 +132,11 @@ fn refuse(state: &WebhookState, status: StatusCode, reason: Rejection) -> Respon
 }
 
 /// Handles one `POST` of a Stripe webhook (see the module documentation for the answers).
-pub(crate) async fn handle(state: WebhookState, headers: HeaderMap, body: Body) -> Response {
+pub(crate) async fn handle(webhook: Webhook<'_>, headers: HeaderMap, body: Body) -> Response {
     let started = Instant::now();
-    state.metrics().received();
-    let limit = state.body_limit();
+    let metrics = webhook.metrics;
+    metrics.received();
+    let limit = webhook.body_limit;
 
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -157,7 +144,7 @@ pub(crate) async fn handle(state: WebhookState, headers: HeaderMap, body: Body) 
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return refuse(
-            &state,
+            metrics,
             StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::BodyTooLarge,
         );
@@ -169,12 +156,12 @@ pub(crate) async fn handle(state: WebhookState, headers: HeaderMap, body: Body) 
                 .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
             return if too_large {
                 refuse(
-                    &state,
+                    metrics,
                     StatusCode::PAYLOAD_TOO_LARGE,
                     Rejection::BodyTooLarge,
                 )
             } else {
-                refuse(&state, StatusCode::BAD_REQUEST, Rejection::BodyUnreadable)
+                refuse(metrics, StatusCode::BAD_REQUEST, Rejection::BodyUnreadable)
             };
         }
     };
@@ -184,13 +171,13 @@ pub(crate) async fn handle(state: WebhookState, headers: HeaderMap, body: Body) 
         Some(value) => match value.to_str() {
             Ok(value) => Some(value),
             Err(_) => {
-                return refuse(&state, StatusCode::BAD_REQUEST, Rejection::MalformedHeader);
+                return refuse(metrics, StatusCode::BAD_REQUEST, Rejection::MalformedHeader);
             }
         },
     };
-    if let Err(e) = state.verifier().verify(&bytes, signature) {
+    if let Err(e) = webhook.verifier.verify(&bytes, signature) {
         return refuse(
-            &state,
+            metrics,
             StatusCode::BAD_REQUEST,
             Rejection::from_signature_reason(e.reason()),
         );
@@ -199,27 +186,25 @@ pub(crate) async fn handle(state: WebhookState, headers: HeaderMap, body: Body) 
     let received_at = SystemTime::now();
     let (new_event, jobs) = match StripeEvent::from_slice(&bytes) {
         Ok(event) => {
-            let jobs = jobs_for(state.routes(), &event, received_at);
+            let jobs = jobs_for(webhook.routes, &event, received_at);
             (new_event(&event, received_at), jobs)
         }
         Err(EventError::NotJson(_)) => {
-            return refuse(&state, StatusCode::BAD_REQUEST, Rejection::NotAnEvent);
+            return refuse(metrics, StatusCode::BAD_REQUEST, Rejection::NotAnEvent);
         }
         Err(_) => match lenient(&bytes, received_at) {
             Some(event) => (event, Vec::new()),
-            None => return refuse(&state, StatusCode::BAD_REQUEST, Rejection::NotAnEvent),
+            None => return refuse(metrics, StatusCode::BAD_REQUEST, Rejection::NotAnEvent),
         },
     };
 
     let event_id = new_event.id.clone();
-    match state.store().ingest(new_event, jobs).await {
+    match webhook.store.ingest(new_event, jobs).await {
         Ok(done) => {
             if done.jobs_created > 0 {
-                state.wake_workers();
+                webhook.wake.notify_one();
             }
-            state
-                .metrics()
-                .acknowledged(done.duplicate, started.elapsed());
+            metrics.acknowledged(done.duplicate, started.elapsed());
             tracing::debug!(
                 event_id,
                 duplicate = done.duplicate,
@@ -232,7 +217,7 @@ pub(crate) async fn handle(state: WebhookState, headers: HeaderMap, body: Body) 
             )
         }
         Err(e) => {
-            state.metrics().rejected(Rejection::StoreUnavailable);
+            metrics.rejected(Rejection::StoreUnavailable);
             tracing::error!(event_id, error = %e, "cannot store the webhook; answering 503 so Stripe retries");
             reply(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -38,8 +38,8 @@
 #![forbid(unsafe_code)]
 
 pub mod backfill;
+pub mod breaker;
 pub mod config;
-mod digest;
 pub mod http;
 pub mod ingest;
 pub mod metrics;

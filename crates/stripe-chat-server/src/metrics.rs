@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use stripe_chat_store::Stats;
+use stripe_chat_store::{Backlog, Stats};
 
 /// Why a webhook request was refused; one Prometheus label value each.
 ///
@@ -168,6 +168,9 @@ pub struct Metrics {
     delivery_latency: Histogram,
     deliveries: Mutex<BTreeMap<(String, &'static str), u64>>,
     stats: Mutex<Option<(Instant, Stats)>>,
+    /// Per destination: `None` when up, else until when it is paused (its next probe).
+    destinations: Mutex<BTreeMap<String, Option<SystemTime>>>,
+    backlog: Mutex<Option<(Instant, Vec<Backlog>)>>,
 }
 
 impl Default for Metrics {
@@ -181,6 +184,8 @@ impl Default for Metrics {
             delivery_latency: Histogram::new(DELIVERY_BUCKETS),
             deliveries: Mutex::new(BTreeMap::new()),
             stats: Mutex::new(None),
+            destinations: Mutex::new(BTreeMap::new()),
+            backlog: Mutex::new(None),
         }
     }
 }
@@ -254,6 +259,67 @@ impl Metrics {
             .unwrap_or_default()
     }
 
+    /// `destination` delivers (its circuit breaker is closed).
+    ///
+    /// ```
+    /// let m = stripe_chat_server::metrics::Metrics::default();
+    /// m.destination_up("slack");
+    /// assert!(m.render(None).contains(r#"stripe_chat_destination_up{destination="slack"} 1"#));
+    /// ```
+    pub fn destination_up(&self, destination: &str) {
+        if let Ok(mut map) = self.destinations.lock() {
+            match map.get_mut(destination) {
+                Some(state) => *state = None,
+                None => {
+                    map.insert(destination.to_owned(), None);
+                }
+            }
+        }
+    }
+
+    /// `destination` is paused after failing; its next probe is at `until`.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// let m = stripe_chat_server::metrics::Metrics::default();
+    /// m.destination_paused("slack", SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    /// let text = m.render(None);
+    /// assert!(text.contains(r#"stripe_chat_destination_up{destination="slack"} 0"#));
+    /// assert!(text.contains(r#"stripe_chat_destination_paused_until_seconds{destination="slack"} 1700000000"#));
+    /// ```
+    pub fn destination_paused(&self, destination: &str, until: SystemTime) {
+        if let Ok(mut map) = self.destinations.lock() {
+            map.insert(destination.to_owned(), Some(until));
+        }
+    }
+
+    /// The cached backlog per destination, if fetched less than `max_age` ago.
+    pub(crate) fn cached_backlog(&self, max_age: Duration) -> Option<Vec<Backlog>> {
+        let cached = self.backlog.lock().ok()?;
+        cached
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < max_age)
+            .map(|(_, b)| b.clone())
+    }
+
+    /// Keeps `backlog` (from [`Store::backlog`](stripe_chat_store::Store::backlog)) for the
+    /// next renderings.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use stripe_chat_store::Backlog;
+    /// let m = stripe_chat_server::metrics::Metrics::default();
+    /// m.cache_backlog(vec![Backlog { destination: "slack".into(), queued: 12, oldest_queued_at: Some(SystemTime::now() - Duration::from_secs(90)) }]);
+    /// let text = m.render(None);
+    /// assert!(text.contains(r#"stripe_chat_destination_backlog{destination="slack"} 12"#));
+    /// assert!(text.contains(r#"stripe_chat_destination_oldest_queued_seconds{destination="slack"} 9"#));
+    /// ```
+    pub fn cache_backlog(&self, backlog: Vec<Backlog>) {
+        if let Ok(mut cached) = self.backlog.lock() {
+            *cached = Some((Instant::now(), backlog));
+        }
+    }
+
     /// The cached job counts, if fetched less than `max_age` ago.
     pub(crate) fn cached_stats(&self, max_age: Duration) -> Option<Stats> {
         let cached = self.stats.lock().ok()?;
@@ -316,6 +382,7 @@ impl Metrics {
                 let _ = writeln!(out, "stripe_chat_jobs{{state=\"{state}\"}} {n}");
             }
         }
+        self.render_destinations(&mut out);
         let _ = writeln!(
             out,
             "# HELP stripe_chat_deliveries_total Delivery job outcomes, by destination and outcome.\n# TYPE stripe_chat_deliveries_total counter"
@@ -340,5 +407,86 @@ impl Metrics {
             "Time from receipt to the message reaching its destination.",
         );
         out
+    }
+
+    /// Per destination: up or paused (and until when), backlog and its oldest job's age. Every
+    /// configured destination has each series (0 when it has no backlog).
+    fn render_destinations(&self, out: &mut String) {
+        let states = self
+            .destinations
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default();
+        let backlog: BTreeMap<String, Backlog> = self
+            .backlog
+            .lock()
+            .ok()
+            .and_then(|b| b.as_ref().map(|(_, b)| b.clone()))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|b| (b.destination.clone(), b))
+            .collect();
+        let mut names: Vec<&String> = states.keys().collect();
+        names.extend(backlog.keys().filter(|d| !states.contains_key(*d)));
+        names.sort();
+        let label = |d: &str| d.replace(['\\', '"', '\n'], "_");
+        let _ = writeln!(
+            out,
+            "# HELP stripe_chat_destination_up 1 while the destination delivers, 0 while it is paused after failing.\n# TYPE stripe_chat_destination_up gauge"
+        );
+        for name in &names {
+            let up = states.get(*name).is_none_or(Option::is_none);
+            let _ = writeln!(
+                out,
+                "stripe_chat_destination_up{{destination=\"{}\"}} {}",
+                label(name),
+                u8::from(up)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP stripe_chat_destination_paused_until_seconds Unix time of a paused destination's next probe (0 while it delivers).\n# TYPE stripe_chat_destination_paused_until_seconds gauge"
+        );
+        for name in &names {
+            let until = states
+                .get(*name)
+                .copied()
+                .flatten()
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs());
+            let _ = writeln!(
+                out,
+                "stripe_chat_destination_paused_until_seconds{{destination=\"{}\"}} {until}",
+                label(name)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP stripe_chat_destination_backlog Jobs waiting or in flight, by destination.\n# TYPE stripe_chat_destination_backlog gauge"
+        );
+        for name in &names {
+            let queued = backlog.get(*name).map_or(0, |b| b.queued);
+            let _ = writeln!(
+                out,
+                "stripe_chat_destination_backlog{{destination=\"{}\"}} {queued}",
+                label(name)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP stripe_chat_destination_oldest_queued_seconds Age of the destination's oldest waiting job (0 when none).\n# TYPE stripe_chat_destination_oldest_queued_seconds gauge"
+        );
+        for name in &names {
+            let age = backlog
+                .get(*name)
+                .and_then(|b| b.oldest_queued_at)
+                .and_then(|t| t.elapsed().ok())
+                .map_or(0, |d| d.as_secs());
+            let _ = writeln!(
+                out,
+                "stripe_chat_destination_oldest_queued_seconds{{destination=\"{}\"}} {age}",
+                label(name)
+            );
+        }
     }
 }

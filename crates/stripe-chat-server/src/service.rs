@@ -10,11 +10,14 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::config::Destination;
 use crate::config::{ServiceConfig, StoreSection};
 use crate::http::{WebhookState, router};
 use crate::metrics::Metrics;
 use crate::retention::Pruner;
-use crate::worker::Delivery;
+use crate::worker::{Delivery, DeliveryBuilder};
+use stripe_chat_redact::RedactionPolicy;
+use stripe_chat_transform::Registry;
 
 /// Opens the configured SQLite store, creating its directory when missing.
 ///
@@ -73,7 +76,8 @@ pub struct Service {
 }
 
 impl Service {
-    /// Serves `config`'s routes on `listener` and starts its workers and its pruner over `store`.
+    /// Serves `config`'s routes on `listener` and starts its workers and its pruner over `store`, with the
+    /// built-in transformers and each destination's configured redaction policy.
     /// Fails only when the listener's address cannot be read.
     ///
     /// ```no_run
@@ -88,36 +92,28 @@ impl Service {
         store: Arc<dyn Store>,
         listener: TcpListener,
     ) -> std::io::Result<Service> {
-        let addr = listener.local_addr()?;
-        let metrics = Arc::new(Metrics::default());
-        let wake = Arc::new(Notify::new());
-        let state = WebhookState::with_parts(
+        Service::builder(config).start(store, listener)
+    }
+
+    /// A builder of the service for `config`, to run your own transformers and redaction
+    /// policies in its workers (see [`DeliveryBuilder`]).
+    ///
+    /// ```no_run
+    /// # async fn f(config: stripe_chat_server::config::ServiceConfig, store: std::sync::Arc<dyn stripe_chat_store::Store>) -> std::io::Result<()> {
+    /// let mut transformers = stripe_chat_transform::Registry::with_builtins();
+    /// transformers.register("payout.paid", stripe_chat_transform::builtin::Generic);
+    /// let listener = tokio::net::TcpListener::bind(config.server.listen).await?;
+    /// let service = stripe_chat_server::service::Service::builder(&config)
+    ///     .transformers(transformers)
+    ///     .start(store, listener)?;
+    /// # let _ = service;
+    /// # Ok(()) }
+    /// ```
+    pub fn builder(config: &ServiceConfig) -> ServiceBuilder<'_> {
+        ServiceBuilder {
             config,
-            Arc::clone(&store),
-            Arc::clone(&metrics),
-            Arc::clone(&wake),
-        );
-        let (stop, stopped) = watch::channel(false);
-        let pruner = Pruner::new(Arc::clone(&store), config.store.retention);
-        let mut workers =
-            Delivery::new(config, store, Arc::clone(&metrics), wake).spawn(stopped.clone());
-        workers.spawn(pruner.run(stopped.clone()));
-        let app = router(state);
-        let mut until_stopped = stopped;
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = until_stopped.wait_for(|stop| *stop).await;
-                })
-                .await
-        });
-        Ok(Service {
-            addr,
-            stop,
-            server,
-            workers,
-            metrics,
-        })
+            delivery: Delivery::builder(config),
+        }
     }
 
     /// Where the listener is.
@@ -172,5 +168,119 @@ impl Service {
             workers.abort_all();
         }
         finished
+    }
+}
+
+/// Builds a [`Service`] whose workers run your code: your transformers, your redaction policy
+/// per destination (see [`DeliveryBuilder`]). What is not given stays as configured.
+///
+/// ```
+/// # let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+/// # rt.block_on(async {
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use stripe_chat_redact::{DefaultPolicy, RedactionPolicy, Visibility};
+/// use stripe_chat_server::config::{Destination, ServiceConfig};
+/// use stripe_chat_server::service::Service;
+///
+/// let config = ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+/// let listener = tokio::net::TcpListener::bind(config.server.listen).await?;
+/// let service = Service::builder(&config)
+///     .transformers(stripe_chat_transform::Registry::with_builtins())
+///     .redaction(|_: &Destination| -> Arc<dyn RedactionPolicy> {
+///         Arc::new(DefaultPolicy::new(Visibility::Public))
+///     })
+///     .start(Arc::new(stripe_chat_store::MemoryStore::new()), listener)?;
+/// assert!(service.shutdown(Duration::from_secs(5)).await);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct ServiceBuilder<'a> {
+    config: &'a ServiceConfig,
+    delivery: DeliveryBuilder<'a>,
+}
+
+impl<'a> ServiceBuilder<'a> {
+    /// Transforms events with `registry` (see [`DeliveryBuilder::transformers`]).
+    ///
+    /// ```
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let builder = stripe_chat_server::service::Service::builder(&config)
+    ///     .transformers(stripe_chat_transform::Registry::with_builtins());
+    /// # let _ = builder;
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn transformers(mut self, registry: Registry) -> Self {
+        self.delivery = self.delivery.transformers(registry);
+        self
+    }
+
+    /// Redacts each destination's messages with the policy `policy_for` returns for it (see
+    /// [`DeliveryBuilder::redaction`]).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// use stripe_chat_redact::{DefaultPolicy, RedactionPolicy};
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let builder = stripe_chat_server::service::Service::builder(&config)
+    ///     .redaction(|d: &stripe_chat_server::config::Destination| -> Arc<dyn RedactionPolicy> {
+    ///         Arc::new(DefaultPolicy::from_config(&d.redaction))
+    ///     });
+    /// # let _ = builder;
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn redaction(
+        mut self,
+        policy_for: impl Fn(&Destination) -> Arc<dyn RedactionPolicy> + 'a,
+    ) -> Self {
+        self.delivery = self.delivery.redaction(policy_for);
+        self
+    }
+
+    /// Serves the configured routes on `listener` and starts the workers over `store`.
+    /// Fails only when the listener's address cannot be read.
+    ///
+    /// ```no_run
+    /// # async fn f(config: stripe_chat_server::config::ServiceConfig, store: std::sync::Arc<dyn stripe_chat_store::Store>) -> std::io::Result<()> {
+    /// let listener = tokio::net::TcpListener::bind(config.server.listen).await?;
+    /// let service = stripe_chat_server::service::Service::builder(&config).start(store, listener)?;
+    /// # let _ = service;
+    /// # Ok(()) }
+    /// ```
+    pub fn start(self, store: Arc<dyn Store>, listener: TcpListener) -> std::io::Result<Service> {
+        let ServiceBuilder { config, delivery } = self;
+        let addr = listener.local_addr()?;
+        let metrics = Arc::new(Metrics::default());
+        let wake = Arc::new(Notify::new());
+        let state = WebhookState::with_parts(
+            config,
+            Arc::clone(&store),
+            Arc::clone(&metrics),
+            Arc::clone(&wake),
+        );
+        let (stop, stopped) = watch::channel(false);
+        let pruner = Pruner::new(Arc::clone(&store), config.store.retention);
+        let mut workers = delivery
+            .build(store, Arc::clone(&metrics), wake)
+            .spawn(stopped.clone());
+        workers.spawn(pruner.run(stopped.clone()));
+        let app = router(state);
+        let mut until_stopped = stopped;
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = until_stopped.wait_for(|stop| *stop).await;
+                })
+                .await
+        });
+        Ok(Service {
+            addr,
+            stop,
+            server,
+            workers,
+            metrics,
+        })
     }
 }

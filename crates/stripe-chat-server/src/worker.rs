@@ -3,13 +3,14 @@
 //! For each leased job a worker:
 //! 1. dead-letters it when its attempts are used up (a worker that died used one too);
 //! 2. parses the stored event (a stored body that is not an event completes with nothing);
-//! 3. **inhibits** a payment failure (`invoice.payment_failed`, `payment_intent.payment_failed`,
-//!    `charge.failed`) when the same object has a success (`invoice.paid`,
-//!    `invoice.payment_succeeded`, `payment_intent.succeeded`, `charge.succeeded`) that is not
-//!    older, queued or already shown: the failure is completed with nothing and counted
-//!    (`outcome="inhibited"`);
-//! 4. transforms it with the built-in registry (`None`: nothing to say, completed with nothing)
-//!    and redacts the message with the destination's policy;
+//! 3. **inhibits** a notice that the event catalog says a later event cancels
+//!    ([`catalog::cancelled_by`]: a payment failure once the payment has succeeded) when such an
+//!    event about the same object, not older, is queued or already shown: the notice is
+//!    completed with nothing and counted (`outcome="inhibited"`);
+//! 4. transforms it with the engine's transformer registry (the built-ins unless the caller gave
+//!    its own; `None`: nothing to say, completed with nothing) and redacts the message with the
+//!    destination's policy (the one its `redaction` key configures unless the caller gave another,
+//!    see [`DeliveryBuilder`]);
 //! 5. waits for the destination's **gate**: a pacing limiter (`max_per_second`; Slack defaults to
 //!    1/s, so it never answers 429 at steady state) that a rate-limited answer also closes until
 //!    the platform's `Retry-After` has passed, for every job of that destination;
@@ -19,9 +20,26 @@
 //!    event older than the message shown is not posted over it (a thread reply when
 //!    `thread_replies` is on, nothing otherwise: `outcome="stale"`);
 //! 7. records the outcome: `complete` with the message ref; rate-limited → due again exactly
-//!    `Retry-After` later; transient → exponential backoff with jitter
-//!    (`initial_backoff_ms · 2^(attempt-1)`, at most `max_backoff_ms`, the upper half randomised);
-//!    permanent, unauthorized or unsupported → dead-letter; attempts used up → dead-letter.
+//!    `Retry-After` later, without spending an attempt; transient → exponential backoff with
+//!    jitter (`initial_backoff_ms · 2^(attempt-1)`, at most `max_backoff_ms`, the upper half
+//!    randomised); permanent, unauthorized or unsupported → dead-letter; a transient failure
+//!    once the job's **retry horizon** (`[delivery] retry_horizon`, 72 h by default, counted
+//!    from when the job was queued) has passed → dead-letter; attempts used up while the
+//!    destination works for other jobs → dead-letter.
+//!
+//! **Outages**: each destination has a circuit [`Breaker`]. After `pause_after_failures`
+//! transient failures in a row the destination is **paused**: its jobs are left out of every
+//! lease ([`LeaseFilter`]), so they neither make requests nor spend attempts, and a job already
+//! leased is put back as it is ([`Store::defer`]). One worker at a time **probes** it with its
+//! oldest due job, on a backoff that starts at `initial_backoff_ms`, doubles per failed probe
+//! and never exceeds a minute (nor `max_backoff_ms`). The first delivery that succeeds resumes
+//! it; its backlog then drains at its own pace (the gate), oldest first per object. One log line
+//! says when a destination is paused and one when it is resumed; `/metrics` shows its state,
+//! backlog and the age of its oldest queued job. While the backlog drains, a late job about an
+//! object whose newer event is queued too is **collapsed** into it when the destination edits
+//! messages (the newest state is shown once; `outcome="collapsed"`), and a message sent more
+//! than `late_note_after` (2 minutes by default) after its job was queued says so in its footer
+//! ("Delayed 2 h 14 min by a Slack outage").
 //!
 //! **Digests**: a route with `digest = { window = "15m", top = 3 }` does not post its events one
 //! by one. At ingest each of its jobs gets the digest key of the route's current window
@@ -42,34 +60,22 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use stripe_chat_events::StripeEvent;
+use stripe_chat_events::{StripeEvent, catalog};
 use stripe_chat_message::{ChatMessage, DeliveryError, ErrorKind};
+use stripe_chat_pipeline::Pipeline;
 use stripe_chat_redact::{DefaultPolicy, RedactionPolicy};
-use stripe_chat_route::{Digest, Routes};
-use stripe_chat_store::{Delivered, DigestBatch, LeasedJob, RefUpdate, Store, StoreError};
+use stripe_chat_route::{Digest, DigestWindow, Routes};
+use stripe_chat_store::{
+    Delivered, DigestBatch, LeaseFilter, LeasedJob, RefUpdate, Store, StoreError,
+};
 use stripe_chat_transform::Registry;
-use stripe_chat_transform::digest::{DigestWindow, summarize};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::breaker::{Admission, Breaker, BreakerSettings, Change};
 use crate::config::{DeliverySection, Destination, ServiceConfig};
-use crate::digest::DigestKey;
 use crate::metrics::Metrics;
-
-/// Event types that announce a failed payment.
-const FAILURES: &[&str] = &[
-    "invoice.payment_failed",
-    "payment_intent.payment_failed",
-    "charge.failed",
-];
-/// Event types that make an earlier failure notice about the same object moot.
-const SUCCESSES: &[&str] = &[
-    "invoice.paid",
-    "invoice.payment_succeeded",
-    "payment_intent.succeeded",
-    "charge.succeeded",
-];
 
 /// How many jobs a worker leases at once.
 const LEASE_BATCH: usize = 8;
@@ -82,6 +88,8 @@ const GATHER: Duration = Duration::from_millis(10);
 /// A job is not started when its lease would end within this margin (or a quarter of the lease,
 /// when that is shorter).
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
+/// The longest wait between two probes of a paused destination: recovery is noticed within it.
+const MAX_PROBE_WAIT: Duration = Duration::from_secs(60);
 
 /// Paces one destination: at most one message per `interval`, and none before `next`.
 #[derive(Debug)]
@@ -132,8 +140,33 @@ impl Gate {
 
 struct Target {
     destination: Destination,
-    policy: DefaultPolicy,
+    /// The transformers, then the destination's redaction policy.
+    pipeline: Pipeline,
     gate: Gate,
+    breaker: Mutex<Breaker>,
+    horizon: Duration,
+}
+
+impl Target {
+    fn breaker<T>(&self, f: impl FnOnce(&mut Breaker) -> T) -> T {
+        let mut breaker = self
+            .breaker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut breaker)
+    }
+
+    /// Whether `job` was queued longer ago than the destination's retry horizon.
+    fn beyond_horizon(&self, job: &LeasedJob) -> bool {
+        job.queued_at
+            .elapsed()
+            .is_ok_and(|queued_for| queued_for >= self.horizon)
+    }
+}
+
+/// `until` on the wall clock.
+fn wall(until: Instant) -> SystemTime {
+    SystemTime::now() + until.saturating_duration_since(Instant::now())
 }
 
 /// The delivery side of the service: the workers and what they share.
@@ -163,7 +196,6 @@ pub struct Delivery(Arc<Shared>);
 
 struct Shared {
     store: Arc<dyn Store>,
-    registry: Registry,
     routes: Routes,
     targets: HashMap<String, Target>,
     settings: DeliverySection,
@@ -181,7 +213,9 @@ impl std::fmt::Debug for Delivery {
 }
 
 impl Delivery {
-    /// Workers for `config`'s destinations over `store`, counting into `metrics`, woken by `wake`.
+    /// Workers for `config`'s destinations over `store`, counting into `metrics`, woken by `wake`,
+    /// with the built-in transformers and each destination's configured redaction policy
+    /// (see [`Delivery::builder`] for your own).
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -197,29 +231,35 @@ impl Delivery {
         metrics: Arc<Metrics>,
         wake: Arc<Notify>,
     ) -> Self {
-        let targets = config
-            .destinations
-            .iter()
-            .map(|d| {
-                (
-                    d.name.clone(),
-                    Target {
-                        destination: d.clone(),
-                        policy: DefaultPolicy::from_config(&d.redaction),
-                        gate: Gate::new(d.max_per_second),
-                    },
-                )
-            })
-            .collect();
-        Delivery(Arc::new(Shared {
-            store,
-            registry: Registry::with_builtins(),
-            routes: config.routes.clone(),
-            targets,
-            settings: config.delivery.clone(),
-            metrics,
-            wake,
-        }))
+        Delivery::builder(config).build(store, metrics, wake)
+    }
+
+    /// A builder of workers for `config`'s destinations, to give them your own transformers and
+    /// redaction policies.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// use stripe_chat_events::StripeEvent;
+    /// use stripe_chat_message::ChatMessage;
+    /// use stripe_chat_transform::{Registry, TransformError};
+    ///
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let mut transformers = Registry::with_builtins();
+    /// transformers.register("payout.*", |event: &StripeEvent| -> Result<Option<ChatMessage>, TransformError> {
+    ///     Ok(Some(ChatMessage::new(format!("Payout update: {}", event.event_type()))))
+    /// });
+    /// let delivery = stripe_chat_server::worker::Delivery::builder(&config)
+    ///     .transformers(transformers)
+    ///     .build(Arc::new(stripe_chat_store::MemoryStore::new()), Arc::default(), Arc::default());
+    /// # let _ = delivery;
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn builder(config: &ServiceConfig) -> DeliveryBuilder<'_> {
+        DeliveryBuilder {
+            config,
+            transformers: None,
+            redaction: None,
+        }
     }
 
     /// Starts `delivery.workers` workers. They stop after their current job once `stop` turns
@@ -245,6 +285,151 @@ impl Delivery {
     }
 }
 
+/// The policy a destination's messages are redacted with.
+type PolicyFor<'a> = dyn Fn(&Destination) -> Arc<dyn RedactionPolicy> + 'a;
+
+/// Builds a [`Delivery`] that runs your code: your transformers instead of the built-in registry,
+/// your redaction policy for some or every destination. What is not given stays as configured.
+///
+/// ```
+/// # use std::sync::Arc;
+/// use stripe_chat_message::ChatMessage;
+/// use stripe_chat_redact::{DefaultPolicy, RedactionPolicy};
+/// use stripe_chat_server::config::Destination;
+/// use stripe_chat_transform::Registry;
+///
+/// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+/// // The configured policy of each destination, then one rule of ours for the "partners" room.
+/// let strip_tags = |mut message: ChatMessage| { message.tags.clear(); message };
+/// let delivery = stripe_chat_server::worker::Delivery::builder(&config)
+///     .transformers(Registry::with_builtins())
+///     .redaction(move |destination: &Destination| -> Arc<dyn RedactionPolicy> {
+///         let configured = DefaultPolicy::from_config(&destination.redaction);
+///         if destination.name == "partners" {
+///             Arc::new(configured.then(strip_tags))
+///         } else {
+///             Arc::new(configured)
+///         }
+///     })
+///     .build(Arc::new(stripe_chat_store::MemoryStore::new()), Arc::default(), Arc::default());
+/// # let _ = delivery;
+/// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+/// ```
+pub struct DeliveryBuilder<'a> {
+    config: &'a ServiceConfig,
+    transformers: Option<Registry>,
+    redaction: Option<Box<PolicyFor<'a>>>,
+}
+
+impl std::fmt::Debug for DeliveryBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryBuilder")
+            .field("destinations", &self.config.destinations.len())
+            .field("transformers", &self.transformers)
+            .field("own_redaction", &self.redaction.is_some())
+            .finish()
+    }
+}
+
+impl<'a> DeliveryBuilder<'a> {
+    /// Transforms events with `registry` (default: [`Registry::with_builtins`]). Register your
+    /// transformers beside the built-ins to keep them for the other event types.
+    ///
+    /// ```
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let builder = stripe_chat_server::worker::Delivery::builder(&config)
+    ///     .transformers(stripe_chat_transform::Registry::empty());
+    /// # let _ = builder;
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn transformers(mut self, registry: Registry) -> Self {
+        self.transformers = Some(registry);
+        self
+    }
+
+    /// Redacts each destination's messages with the policy `policy_for` returns for it (called
+    /// once per destination when the workers are built; default: the policy its `redaction` key
+    /// configures, [`DefaultPolicy::from_config`]). Chain onto the configured policy with
+    /// [`RedactionPolicy::then`] to keep what it masks.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// use stripe_chat_redact::{DefaultPolicy, RedactionPolicy, Visibility};
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// // Every destination as a public channel, whatever its configuration says.
+    /// let builder = stripe_chat_server::worker::Delivery::builder(&config)
+    ///     .redaction(|_: &stripe_chat_server::config::Destination| -> Arc<dyn RedactionPolicy> {
+    ///         Arc::new(DefaultPolicy::new(Visibility::Public))
+    ///     });
+    /// # let _ = builder;
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn redaction(
+        mut self,
+        policy_for: impl Fn(&Destination) -> Arc<dyn RedactionPolicy> + 'a,
+    ) -> Self {
+        self.redaction = Some(Box::new(policy_for));
+        self
+    }
+
+    /// The workers, over `store`, counting into `metrics`, woken by `wake`.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let delivery = stripe_chat_server::worker::Delivery::builder(&config)
+    ///     .build(Arc::new(stripe_chat_store::MemoryStore::new()), Arc::default(), Arc::default());
+    /// # let _ = delivery;
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn build(
+        self,
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+        wake: Arc<Notify>,
+    ) -> Delivery {
+        let config = self.config;
+        let settings = &config.delivery;
+        let breaker = BreakerSettings {
+            pause_after: settings.pause_after_failures,
+            first_probe: Duration::from_millis(settings.initial_backoff_ms),
+            max_probe: Duration::from_millis(settings.max_backoff_ms).min(MAX_PROBE_WAIT),
+        };
+        let policy_for = |destination: &Destination| -> Arc<dyn RedactionPolicy> {
+            match &self.redaction {
+                Some(policy_for) => policy_for(destination),
+                None => Arc::new(DefaultPolicy::from_config(&destination.redaction)),
+            }
+        };
+        let registry = Arc::new(self.transformers.unwrap_or_else(Registry::with_builtins));
+        let targets = config
+            .destinations
+            .iter()
+            .map(|d| {
+                metrics.destination_up(&d.name);
+                (
+                    d.name.clone(),
+                    Target {
+                        destination: d.clone(),
+                        pipeline: Pipeline::shared(Arc::clone(&registry), policy_for(d)),
+                        gate: Gate::new(d.max_per_second),
+                        breaker: Mutex::new(Breaker::new(breaker)),
+                        horizon: d.retry_horizon.unwrap_or(settings.retry_horizon),
+                    },
+                )
+            })
+            .collect();
+        Delivery(Arc::new(Shared {
+            store,
+            routes: config.routes.clone(),
+            targets,
+            settings: config.delivery.clone(),
+            metrics,
+            wake,
+        }))
+    }
+}
+
 fn stopped(stop: &watch::Receiver<bool>) -> bool {
     *stop.borrow() || stop.has_changed().is_err()
 }
@@ -253,9 +438,16 @@ impl Shared {
     async fn run(self: Arc<Self>, name: String, mut stop: watch::Receiver<bool>) {
         let lease_for = Duration::from_secs(self.settings.lease_secs.max(1));
         while !stopped(&stop) {
+            self.probe(&name, lease_for, &stop).await;
+            let paused = self
+                .targets
+                .iter()
+                .filter(|(_, t)| t.breaker(|b| b.is_paused()))
+                .map(|(name, _)| name.as_str());
+            let filter = LeaseFilter::all().skip(paused);
             let jobs = match self
                 .store
-                .lease(&name, LEASE_BATCH, lease_for, SystemTime::now())
+                .lease_where(&name, LEASE_BATCH, lease_for, SystemTime::now(), &filter)
                 .await
             {
                 Ok(jobs) => jobs,
@@ -290,16 +482,100 @@ impl Shared {
                     // Give the job back at once rather than letting its lease run out.
                     self.outcome(
                         &job,
-                        self.store
-                            .retry(&job, SystemTime::now(), "the worker stopped")
-                            .await,
+                        self.store.defer(&job, SystemTime::now()).await,
                         "released",
                     );
                     continue;
                 }
-                self.process(&job, &stop).await;
+                self.process(&job, &stop, false).await;
             }
         }
+    }
+
+    /// Sends one job to each paused destination whose probe is due (one worker claims each
+    /// probe). A probe that finds no due job leaves the probe due.
+    async fn probe(&self, worker: &str, lease_for: Duration, stop: &watch::Receiver<bool>) {
+        for (name, target) in &self.targets {
+            if stopped(stop) {
+                return;
+            }
+            if !target.breaker(|b| b.start_probe(Instant::now())) {
+                continue;
+            }
+            let leased = self
+                .store
+                .lease_where(
+                    worker,
+                    1,
+                    lease_for,
+                    SystemTime::now(),
+                    &LeaseFilter::only(name.clone()),
+                )
+                .await;
+            match leased {
+                Ok(jobs) => {
+                    for job in jobs {
+                        tracing::debug!(destination = %name, job_id = %job.job_id, "probing a paused destination");
+                        self.process(&job, stop, true).await;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(worker = %worker, error = %e, "cannot lease a probe job");
+                }
+            }
+            // Whatever happened short of a delivery's answer (nothing due, nothing to send, the
+            // worker stopped), the probe stays due.
+            target.breaker(|b| b.release_probe(Instant::now()));
+            self.publish_state(name, target);
+        }
+    }
+
+    /// Shows the destination's breaker in the metrics.
+    fn publish_state(&self, name: &str, target: &Target) {
+        let (paused, probe_at) = target.breaker(|b| (b.is_paused(), b.probe_at()));
+        if paused {
+            self.metrics
+                .destination_paused(name, probe_at.map(wall).unwrap_or_else(SystemTime::now));
+        } else {
+            self.metrics.destination_up(name);
+        }
+    }
+
+    /// Reports a delivery's answer to the destination's breaker: one log line when it pauses
+    /// the destination and one when it resumes it.
+    fn answered(&self, job: &LeasedJob, target: &Target, failure: Option<&DeliveryError>) {
+        let now = Instant::now();
+        let change = match failure {
+            None => target.breaker(|b| b.success(now)),
+            Some(_) => target.breaker(|b| b.failure(now)),
+        };
+        match (change, failure) {
+            (
+                Some(Change::Paused {
+                    failures,
+                    next_probe,
+                }),
+                Some(e),
+            ) => {
+                tracing::warn!(
+                    destination = %job.destination,
+                    failures,
+                    next_probe_ms = u64::try_from(next_probe.as_millis()).unwrap_or(u64::MAX),
+                    error = %e,
+                    "destination paused: it failed {failures} times in a row; its messages wait, and one probe at a time tests it"
+                );
+            }
+            (Some(Change::Resumed { down_for }), _) => {
+                tracing::info!(
+                    destination = %job.destination,
+                    down_for = %format_delay(down_for),
+                    "destination resumed: a delivery succeeded; its waiting messages follow at its pace"
+                );
+            }
+            (None, None) => return,
+            _ => {}
+        }
+        self.publish_state(&job.destination, target);
     }
 
     /// Records the result of reporting an outcome.
@@ -337,7 +613,7 @@ impl Shared {
         }
     }
 
-    async fn process(&self, job: &LeasedJob, stop: &watch::Receiver<bool>) {
+    async fn process(&self, job: &LeasedJob, stop: &watch::Receiver<bool>, probe: bool) {
         let settings = &self.settings;
         let Some(target) = self.targets.get(&job.destination) else {
             let result = self
@@ -356,6 +632,11 @@ impl Shared {
                 .await;
             return self.outcome(job, result, "dead_lettered");
         }
+        if !probe && let Admission::Wait { until } = target.breaker(|b| b.admit(Instant::now())) {
+            // The destination is paused: no request, no attempt spent.
+            let result = self.store.defer(job, wall(until)).await;
+            return self.outcome(job, result, "paused");
+        }
         if let Some(batch) = &job.digest {
             return self.process_digest(job, batch, target, stop).await;
         }
@@ -373,14 +654,24 @@ impl Shared {
                 .complete(job, Delivered::nothing(), "inhibited", false)
                 .await;
         }
-        let Some(message) = self.registry.transform(&event) else {
+        let late = job.queued_at.elapsed().unwrap_or_default();
+        let provider = &target.destination.provider;
+        let capabilities = provider.capabilities();
+        let late_note_after = settings.late_note_after;
+        if late >= late_note_after && capabilities.update && self.superseded_in_queue(job).await {
+            return self
+                .complete(job, Delivered::nothing(), "collapsed", false)
+                .await;
+        }
+        let Some(mut message) = target.pipeline.message(&event) else {
             return self
                 .complete(job, Delivered::nothing(), "nothing", false)
                 .await;
         };
-        let message = target.policy.redact(message);
-        let provider = &target.destination.provider;
-        let capabilities = provider.capabilities();
+        if late >= late_note_after {
+            let paused = target.breaker(|b| b.was_paused_since(job.queued_at));
+            note_delay(&mut message, late, paused.then(|| provider.display_name()));
+        }
         let shown = job
             .current_ref
             .as_ref()
@@ -424,15 +715,34 @@ impl Shared {
         };
         match result {
             Ok((Some(message_ref), outcome)) => {
+                self.answered(job, target, None);
                 self.complete(job, Delivered::message(job, message_ref), outcome, true)
                     .await;
             }
             Ok((None, outcome)) => {
+                self.answered(job, target, None);
                 self.complete(job, Delivered::nothing(), outcome, true)
                     .await;
             }
             Err(e) => self.failed(job, target, &e).await,
         }
+    }
+
+    /// Whether a newer event about `job`'s object is queued for the same destination: its
+    /// message will show the object's latest state.
+    async fn superseded_in_queue(&self, job: &LeasedJob) -> bool {
+        let Some(key) = job.thread_key.as_deref() else {
+            return false;
+        };
+        self.store
+            .queued_jobs(&job.destination, key)
+            .await
+            .is_ok_and(|queued| {
+                queued.iter().any(|j| {
+                    j.event_id != job.event.id
+                        && (j.event_created, j.id.0) > (job.event.created, job.job_id.0)
+                })
+            })
     }
 
     /// Waits for the destination's gate, unless the lease would run out first (the job is then
@@ -451,11 +761,7 @@ impl Shared {
             .unwrap_or_default();
         let margin = LEASE_MARGIN.min(Duration::from_secs(self.settings.lease_secs.max(1)) / 4);
         if at.saturating_duration_since(Instant::now()) + margin > lease_left {
-            let due = SystemTime::now() + at.saturating_duration_since(Instant::now());
-            let result = self
-                .store
-                .retry(job, due, "waiting for the destination's rate limit")
-                .await;
+            let result = self.store.defer(job, wall(at)).await;
             self.outcome(job, result, "deferred");
             return false;
         }
@@ -464,40 +770,61 @@ impl Shared {
         tokio::select! {
             _ = tokio::time::sleep_until(at) => true,
             _ = stop.changed() => {
-                let result = self.store.retry(job, SystemTime::now(), "the worker stopped").await;
+                let result = self.store.defer(job, SystemTime::now()).await;
                 self.outcome(job, result, "released");
                 false
             }
         }
     }
 
-    /// Records a failed delivery: rate-limited → due again when the platform said; transient →
-    /// backoff; anything else, or no attempts left → dead letter.
+    /// Records a failed delivery: rate-limited with `Retry-After` → due again exactly then,
+    /// without spending an attempt; transient → counted by the destination's breaker, then put
+    /// back until the probe when the destination is paused (no attempt spent), else retried
+    /// after a backoff; past the retry horizon, with no attempts left while the destination
+    /// works, or not retryable at all → dead letter.
     async fn failed(&self, job: &LeasedJob, target: &Target, e: &DeliveryError) {
         let settings = &self.settings;
         let kind = e.kind();
-        tracing::warn!(job_id = %job.job_id, event_id = %job.event.id, destination = %job.destination, attempt = job.attempt, kind = %kind, error = %e, "delivery failed");
-        let error = format!("{kind}: {e}");
-        let out_of_attempts = job.attempt >= settings.max_attempts;
-        match kind {
-            ErrorKind::RateLimited | ErrorKind::Transient if !out_of_attempts => {
-                let (wait, outcome) = match (kind, e.retry_after()) {
-                    (ErrorKind::RateLimited, Some(wait)) => {
-                        target.gate.pause_until(Instant::now() + wait);
-                        (wait, "rate_limited")
+        let error = e.to_string();
+        let gave_up = |why: String| async move {
+            tracing::warn!(job_id = %job.job_id, event_id = %job.event.id, destination = %job.destination, attempt = job.attempt, kind = %kind, error = %e, "delivery dead-lettered: {why}");
+            let result = self.store.dead_letter(job, &why).await;
+            self.outcome(job, result, "dead_lettered");
+        };
+        match (kind, e.retry_after()) {
+            (ErrorKind::RateLimited, Some(wait)) => {
+                tracing::debug!(job_id = %job.job_id, destination = %job.destination, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "rate limited: waiting as asked");
+                target.gate.pause_until(Instant::now() + wait);
+                if target.beyond_horizon(job) {
+                    return gave_up(horizon_error(target.horizon, &error)).await;
+                }
+                let result = self.store.defer(job, SystemTime::now() + wait).await;
+                self.outcome(job, result, "rate_limited");
+            }
+            (ErrorKind::RateLimited | ErrorKind::Transient, _) => {
+                tracing::debug!(job_id = %job.job_id, event_id = %job.event.id, destination = %job.destination, attempt = job.attempt, error = %e, "delivery failed; it will be tried again");
+                self.answered(job, target, Some(e));
+                if target.beyond_horizon(job) {
+                    return gave_up(horizon_error(target.horizon, &error)).await;
+                }
+                let probe_at = target.breaker(|b| b.is_paused().then(|| b.admit(Instant::now())));
+                match probe_at {
+                    Some(Admission::Wait { until }) => {
+                        let result = self.store.defer(job, wall(until)).await;
+                        self.outcome(job, result, "paused");
                     }
-                    _ => (backoff(settings, job.attempt), "retried"),
-                };
-                let result = self
-                    .store
-                    .retry(job, SystemTime::now() + wait, &error)
-                    .await;
-                self.outcome(job, result, outcome);
+                    _ if job.attempt >= settings.max_attempts => gave_up(error).await,
+                    _ => {
+                        let wait = backoff(settings, job.attempt);
+                        let result = self
+                            .store
+                            .retry(job, SystemTime::now() + wait, &error)
+                            .await;
+                        self.outcome(job, result, "retried");
+                    }
+                }
             }
-            _ => {
-                let result = self.store.dead_letter(job, &error).await;
-                self.outcome(job, result, "dead_lettered");
-            }
+            _ => gave_up(error).await,
         }
     }
 
@@ -518,13 +845,14 @@ impl Shared {
                 .complete(job, Delivered::nothing(), "nothing", false)
                 .await;
         }
-        let window = self.digest_window(&batch.key, &events);
-        let message = target.policy.redact(summarize(&window, &events));
+        let (window, top) = self.digest_window(&batch.key, &events);
+        let message = target.pipeline.summary(&window, top, &events);
         if !self.pass_gate(job, target, stop).await {
             return;
         }
         match target.destination.provider.send(&message, None).await {
             Ok(_) => {
+                self.answered(job, target, None);
                 tracing::info!(job_id = %job.job_id, destination = %job.destination, digest = %batch.key, events = batch.jobs.len(), "digest posted");
                 self.complete(job, Delivered::nothing(), "digested", true)
                     .await;
@@ -535,15 +863,15 @@ impl Shared {
 
     /// The window a digest key names, with the `top` its route has now (the default when the
     /// route is gone). A key of another shape is shown as it is, spanning its events.
-    fn digest_window(&self, key: &str, events: &[StripeEvent]) -> DigestWindow {
-        match DigestKey::parse(key) {
-            Some(key) => {
+    fn digest_window(&self, key: &str, events: &[StripeEvent]) -> (DigestWindow, usize) {
+        match DigestWindow::parse(key) {
+            Some(window) => {
                 let top = self
                     .routes
-                    .by_label(&key.route)
+                    .by_label(&window.route)
                     .and_then(|(_, route)| route.digest)
                     .map_or(Digest::DEFAULT_TOP, |d| d.top());
-                DigestWindow::new(key.route, key.start, key.window_secs, top)
+                (window, top)
             }
             None => {
                 let first = events.iter().map(StripeEvent::created).min().unwrap_or(0);
@@ -553,24 +881,26 @@ impl Shared {
                     .max()
                     .unwrap_or(first);
                 let span = u64::try_from(last.saturating_sub(first)).unwrap_or(0);
-                DigestWindow::new(key, first, span, Digest::DEFAULT_TOP)
+                (DigestWindow::new(key, first, span), Digest::DEFAULT_TOP)
             }
         }
     }
 
-    /// Whether `job` is a payment failure about an object whose payment has succeeded since.
+    /// Whether `job`'s notice is moot: an event that cancels it ([`catalog::cancelled_by`]) about
+    /// the same object, not older, is queued or already shown.
     async fn inhibited(&self, job: &LeasedJob) -> bool {
         let Some(key) = job.thread_key.as_deref() else {
             return false;
         };
-        if !FAILURES.contains(&job.event.event_type.as_str()) {
+        let cancelled_by = catalog::cancelled_by(&job.event.event_type);
+        if cancelled_by.is_empty() {
             return false;
         }
         if let Ok(queued) = self.store.queued_jobs(&job.destination, key).await
             && queued.iter().any(|j| {
                 j.event_id != job.event.id
                     && j.event_created >= job.event.created
-                    && SUCCESSES.contains(&j.event_type.as_str())
+                    && cancelled_by.contains(&j.event_type.as_str())
             })
         {
             return true;
@@ -580,9 +910,53 @@ impl Shared {
             && shown.event_id != job.event.id
             && let Ok(Some(event)) = self.store.event(&shown.event_id).await
         {
-            return SUCCESSES.contains(&event.event_type.as_str());
+            return cancelled_by.contains(&event.event_type.as_str());
         }
         false
+    }
+}
+
+/// The dead-letter reason of a job whose retry horizon has passed.
+fn horizon_error(horizon: Duration, error: &str) -> String {
+    format!(
+        "gave up after {} of retries; last error: {error}",
+        format_delay(horizon)
+    )
+}
+
+/// Puts "Delayed 2 h 14 min by a Slack outage" (or "Delayed 5 min" when no outage of the
+/// destination explains it) at the head of the message's footer.
+fn note_delay(message: &mut ChatMessage, late: Duration, outage_of: Option<&str>) {
+    let mut note = format!("Delayed {}", format_delay(late));
+    if let Some(platform) = outage_of {
+        note.push_str(&format!(" by a {platform} outage"));
+    }
+    message.footer = Some(match message.footer.take() {
+        Some(footer) if !footer.is_empty() => format!("{note} · {footer}"),
+        _ => note,
+    });
+}
+
+/// A delay as people write it: `45 s`, `5 min`, `2 h 14 min`, `3 d 2 h`.
+///
+/// ```
+/// use std::time::Duration;
+/// use stripe_chat_server::worker::format_delay;
+/// assert_eq!(format_delay(Duration::from_secs(45)), "45 s");
+/// assert_eq!(format_delay(Duration::from_secs(2 * 3600 + 14 * 60 + 5)), "2 h 14 min");
+/// assert_eq!(format_delay(Duration::from_secs(3 * 86_400 + 7200)), "3 d 2 h");
+/// assert_eq!(format_delay(Duration::from_secs(3600)), "1 h");
+/// ```
+pub fn format_delay(delay: Duration) -> String {
+    let secs = delay.as_secs();
+    let (days, hours, minutes) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{secs} s"),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
     }
 }
 

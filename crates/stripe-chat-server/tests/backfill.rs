@@ -259,9 +259,10 @@ async fn an_event_the_webhook_already_stored_counts_as_a_duplicate() {
     let store = MemoryStore::new();
     let (since, now) = times();
     // Delivered by the webhook in the meantime.
-    let event = stripe_chat_server::ingest::thread_key(
-        &stripe_chat_events::StripeEvent::from_json(DISPUTE_CREATED.to_owned()).unwrap(),
-    );
+    let event = stripe_chat_events::StripeEvent::from_json(DISPUTE_CREATED.to_owned())
+        .unwrap()
+        .subject()
+        .map(|subject| subject.to_string());
     assert_eq!(
         event.as_deref(),
         Some("dispute/dp_1DlcJaQ9RKHgCVdKM9jIkV7M")

@@ -6,11 +6,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use stripe_chat_events::{StripeEvent, sign};
+use stripe_chat_message::ChatMessage;
+use stripe_chat_redact::{DefaultPolicy, RedactionPolicy};
+use stripe_chat_server::config::Destination;
 use stripe_chat_server::config::ServiceConfig;
-use stripe_chat_server::ingest::thread_key;
-use stripe_chat_server::service::Service;
+use stripe_chat_server::service::{Service, ServiceBuilder};
 use stripe_chat_store::{MemoryStore, Store};
-use stripe_chat_transform::Registry;
+use stripe_chat_transform::{Registry, TransformError};
 
 const SECRET: &str = "whsec_test_secret";
 
@@ -46,6 +48,14 @@ struct Running {
 
 impl Running {
     async fn start(extra: &str) -> Running {
+        Running::start_with(extra, |builder| builder).await
+    }
+
+    /// The service of `start`, built with the caller's transformers or redaction.
+    async fn start_with(
+        extra: &str,
+        customize: impl for<'a> FnOnce(ServiceBuilder<'a>) -> ServiceBuilder<'a>,
+    ) -> Running {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("messages.jsonl");
         let text = format!(
@@ -57,8 +67,9 @@ impl Running {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        let service =
-            Service::start(&config, Arc::clone(&store) as Arc<dyn Store>, listener).expect("start");
+        let service = customize(Service::builder(&config))
+            .start(Arc::clone(&store) as Arc<dyn Store>, listener)
+            .expect("start");
         Running {
             service,
             store,
@@ -103,25 +114,6 @@ impl Running {
         }
         panic!("fewer than {count} lines were written");
     }
-}
-
-#[test]
-fn thread_keys_at_ingest_match_the_built_in_transformers_for_the_whole_corpus() {
-    let registry = Registry::with_builtins();
-    let mut checked = 0;
-    for entry in std::fs::read_dir(corpus()).expect("corpus") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_none_or(|e| e != "json") {
-            continue;
-        }
-        let event = StripeEvent::from_slice(&std::fs::read(&path).expect("read")).expect("event");
-        if let Some(message) = registry.transform(&event) {
-            let expected = message.thread_key.map(|k| k.to_string());
-            assert_eq!(thread_key(&event), expected, "{}", path.display());
-            checked += 1;
-        }
-    }
-    assert!(checked > 50, "only {checked} events checked");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,6 +245,48 @@ async fn a_store_that_cannot_commit_gets_503_so_stripe_retries_and_readiness_fol
         .await
         .expect("healthz");
     assert_eq!(health.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workers_run_the_callers_transformers_and_redaction_policy() {
+    let running = Running::start_with("", |builder| {
+        let mut transformers = Registry::with_builtins();
+        transformers.register(
+            "payout.*",
+            |event: &StripeEvent| -> Result<Option<ChatMessage>, TransformError> {
+                Ok(Some(
+                    ChatMessage::new(format!("Treasury: {}", event.event_type()))
+                        .summary("Sent to account 4242 4242 4242 4242 by treasury@example.com"),
+                ))
+            },
+        );
+        builder.transformers(transformers).redaction(
+            |destination: &Destination| -> Arc<dyn RedactionPolicy> {
+                let name = destination.name.clone();
+                let configured = DefaultPolicy::from_config(&destination.redaction);
+                Arc::new(configured.then(move |mut message: ChatMessage| {
+                    message.footer = Some(format!("for {name}"));
+                    message
+                }))
+            },
+        )
+    })
+    .await;
+    let payout = with_id(
+        &fixture("payout.paid@2026-09-30.endive.json"),
+        "evt_p1",
+        now(),
+    );
+    assert_eq!(running.post_signed(&payout).await.0, 200);
+    let lines = running.lines(1).await;
+    let message = &lines[0].message;
+    assert_eq!(message.title, "Treasury: payout.paid");
+    assert_eq!(message.footer.as_deref(), Some("for log"));
+    assert!(
+        !message.summary.contains("4242 4242 4242 4242") && !message.summary.contains("treasury@"),
+        "the configured policy still applies: {}",
+        message.summary
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -479,7 +513,7 @@ async fn readiness_fails_while_the_disk_is_full_and_returns_by_itself_once_space
 async fn the_service_prunes_events_older_than_the_retention_in_the_background() {
     use stripe_chat_store::NewEvent;
 
-    let running = Running::start("").await;
+    let store = Arc::new(MemoryStore::new());
     let old = SystemTime::now() - Duration::from_secs(31 * 86_400);
     let recent = SystemTime::now() - Duration::from_secs(29 * 86_400);
     for (id, received_at) in [("evt_old", old), ("evt_recent", recent)] {
@@ -492,34 +526,30 @@ async fn the_service_prunes_events_older_than_the_retention_in_the_background() 
             raw: "{}".into(),
             received_at,
         };
-        running.store.ingest(event, vec![]).await.expect("ingest");
+        store.ingest(event, vec![]).await.expect("ingest");
     }
+    let config = ServiceConfig::from_toml(&format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"{SECRET}\"]\n[store]\nsqlite = \"unused.db\"\n"
+    ))
+    .expect("config");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let service =
+        Service::start(&config, Arc::clone(&store) as Arc<dyn Store>, listener).expect("start");
     // The default retention is 30 days; the first round runs as the service starts.
     let mut pruned = false;
     for _ in 0..200 {
-        if running
-            .store
-            .event("evt_old")
-            .await
-            .expect("read")
-            .is_none()
-        {
+        if store.event("evt_old").await.expect("read").is_none() {
             pruned = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(pruned, "the old event was not pruned");
-    assert!(
-        running
-            .store
-            .event("evt_recent")
-            .await
-            .expect("read")
-            .is_some()
-    );
+    assert!(store.event("evt_recent").await.expect("read").is_some());
     let asked = std::time::Instant::now();
-    assert!(running.service.shutdown(Duration::from_secs(5)).await);
+    assert!(service.shutdown(Duration::from_secs(5)).await);
     assert!(
         asked.elapsed() < Duration::from_secs(2),
         "{:?}",

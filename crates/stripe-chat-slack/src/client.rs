@@ -569,6 +569,10 @@ impl Renderer for SlackProvider {
         PLATFORM
     }
 
+    fn display_name(&self) -> &str {
+        "Slack"
+    }
+
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         self.renderer.render(message)
     }

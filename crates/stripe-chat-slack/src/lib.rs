@@ -72,10 +72,10 @@
 //! # Rendering
 //!
 //! ```
-//! use stripe_chat_message::{Action, ActionStyle, ChatMessage, ObjectRef, Renderer, Severity};
+//! use stripe_chat_message::{Action, ActionStyle, ChatMessage, ObjectKind, ObjectRef, Renderer, Severity};
 //! use stripe_chat_slack::{SlackRenderer, validate_limits};
 //!
-//! let charge = ObjectRef::from_id("ch_3MmlLrLkdIwHu7ix0snN0B15");
+//! let charge = ObjectRef::new(ObjectKind::Charge, "ch_3MmlLrLkdIwHu7ix0snN0B15");
 //! let message = ChatMessage::new("Dispute opened: <!channel> *Jenny*")
 //!     .summary("A customer disputed 20.00 USD. Respond before the deadline.")
 //!     .severity(Severity::Critical)
@@ -97,6 +97,7 @@
 mod client;
 mod config;
 pub mod escape;
+pub mod interaction;
 pub mod limits;
 mod render;
 mod validate;

@@ -133,6 +133,10 @@ impl Renderer for SlackRenderer {
         "slack"
     }
 
+    fn display_name(&self) -> &str {
+        "Slack"
+    }
+
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         self.body(message, None)
     }

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use serde_json::Value;
 use stripe_chat_message::{
-    Action, ActionStyle, ChatMessage, Field, Link, ObjectRef, Renderer, Severity,
+    Action, ActionStyle, ChatMessage, Field, Link, ObjectKind, ObjectRef, Renderer, Severity,
 };
 use stripe_chat_slack::{SlackRenderer, validate_limits};
 
@@ -54,7 +54,7 @@ fn action() -> impl Strategy<Value = Action> {
             id,
             label,
             style,
-            target: ObjectRef::from_id(target),
+            target: ObjectRef::new(ObjectKind::Other(target.clone()), target),
             moves_money,
             url,
         })

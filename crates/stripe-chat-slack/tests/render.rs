@@ -146,7 +146,7 @@ fn assert_no_formatting(part: &str, text: &str) {
 
 #[test]
 fn hostile_text_renders_inert_in_every_mrkdwn_context() {
-    let target = ObjectRef::from_id("ch_1");
+    let target = ObjectRef::new(ObjectKind::Charge, "ch_1");
     let message = ChatMessage::new(HOSTILE)
         .summary(format!("{HOSTILE}\n> quoted\n_italic_ ~strike~ `code`"))
         .field(HOSTILE, HOSTILE)
@@ -224,7 +224,7 @@ fn huge_message_is_trimmed_to_fit_and_says_what_was_left_out() {
         message = message.action(Action::callback(
             format!("act{i}"),
             "B".repeat(100),
-            ObjectRef::from_id("in_1"),
+            ObjectRef::new(ObjectKind::Invoice, "in_1"),
         ));
     }
     let body = render(&message);
@@ -332,7 +332,7 @@ fn empty_field_values_and_labels_still_render_valid_fields() {
 
 #[test]
 fn unsafe_or_overlong_urls_are_dropped_from_links_and_buttons() {
-    let target = ObjectRef::from_id("in_1");
+    let target = ObjectRef::new(ObjectKind::Invoice, "in_1");
     let message = ChatMessage::new("t")
         .link("bad", "javascript:alert(1)")
         .link("long", format!("https://x.test/{}", "a".repeat(3_000)))
@@ -354,7 +354,7 @@ fn unsafe_or_overlong_urls_are_dropped_from_links_and_buttons() {
 
 #[test]
 fn money_moving_callback_buttons_ask_for_confirmation() {
-    let charge = ObjectRef::from_id("ch_3MmlLrLkdIwHu7ix0snN0B15");
+    let charge = ObjectRef::new(ObjectKind::Charge, "ch_3MmlLrLkdIwHu7ix0snN0B15");
     let message = ChatMessage::new("Dispute opened")
         .action(
             Action::callback("refund", "Refund 20.00 USD", charge.clone())
@@ -376,7 +376,7 @@ fn money_moving_callback_buttons_ask_for_confirmation() {
 
 #[test]
 fn action_ids_stay_unique_and_short_when_actions_repeat_or_are_long() {
-    let target = ObjectRef::from_id("in_1");
+    let target = ObjectRef::new(ObjectKind::Invoice, "in_1");
     let long_id = "x".repeat(400);
     let message = ChatMessage::new("t")
         .action(Action::callback("same", "A", target.clone()))
@@ -401,7 +401,7 @@ fn callback_buttons_whose_value_would_be_too_long_are_left_out() {
     let message = ChatMessage::new("t").action(Action::callback(
         "a".repeat(2_000),
         "Too long",
-        ObjectRef::from_id("in_1"),
+        ObjectRef::new(ObjectKind::Invoice, "in_1"),
     ));
     let body = render(&message);
     assert!(

@@ -128,9 +128,9 @@ pub use memory::MemoryStore;
 pub use sqlite::{CommitStats, SqliteOptions, SqliteStore};
 pub use store::Store;
 pub use types::{
-    Delivered, DigestBatch, DigestMember, DlqTarget, Ingested, JobId, JobInfo, JobState,
-    LeaseToken, LeasedJob, NewEvent, NewJob, Pruned, RefUpdate, Stats, StoredEvent, StoredRef,
-    UnknownJobState,
+    AuditCheckpointRow, AuditRow, Backlog, Delivered, DigestBatch, DigestMember, DlqTarget,
+    Ingested, JobId, JobInfo, JobState, LeaseFilter, LeaseToken, LeasedJob, NewEvent, NewJob,
+    Pruned, RefUpdate, Stats, StoredEvent, StoredRef, UnknownJobState,
 };
 
 /// The error recorded on a job whose lease ran out before its worker reported an outcome.

@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use crate::lease::{self, Candidate, Chosen};
 use crate::time::{clip_error, duration_ms, from_ms, now_ms, to_ms};
 use crate::{
-    Delivered, DigestBatch, DigestMember, DlqTarget, Ingested, JobId, JobInfo, JobState,
-    LeaseToken, LeasedJob, NewEvent, NewJob, Pruned, RefUpdate, Stats, Store, StoreError,
-    StoredEvent, StoredRef,
+    AuditCheckpointRow, AuditRow, Backlog, Delivered, DigestBatch, DigestMember, DlqTarget,
+    Ingested, JobId, JobInfo, JobState, LeaseFilter, LeaseToken, LeasedJob, NewEvent, NewJob,
+    Pruned, RefUpdate, Stats, Store, StoreError, StoredEvent, StoredRef,
 };
 
 /// A [`Store`] kept in memory: nothing survives the process. For tests of code built on the
@@ -46,6 +46,8 @@ struct Inner {
     /// When each ref was last stored (wall clock, Unix ms), for pruning.
     ref_updated: HashMap<(String, String), i64>,
     last_job_id: i64,
+    audit: Vec<AuditRow>,
+    checkpoints: BTreeMap<u64, AuditCheckpointRow>,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +63,8 @@ struct Job {
     lease_until: Option<i64>,
     last_error: Option<String>,
     updated_at: i64,
+    /// When it was created, or last moved back to pending by a DLQ retry or a replay.
+    queued_at: i64,
 }
 
 impl MemoryStore {
@@ -187,7 +191,14 @@ impl Inner {
         Some((job.attempts, job.lease_token))
     }
 
-    fn insert_job(&mut self, event_id: &str, job: &NewJob, due: i64, now: i64) -> bool {
+    fn insert_job(
+        &mut self,
+        event_id: &str,
+        job: &NewJob,
+        due: i64,
+        now: i64,
+        queued: i64,
+    ) -> bool {
         let key = (event_id.to_owned(), job.destination.clone());
         if self.by_event_destination.contains_key(&key) {
             return false;
@@ -209,6 +220,7 @@ impl Inner {
                 lease_until: None,
                 last_error: None,
                 updated_at: now,
+                queued_at: queued,
             },
         );
         true
@@ -247,7 +259,7 @@ impl Store for MemoryStore {
         let now = now_ms();
         let mut created = 0;
         for job in &jobs {
-            if inner.insert_job(&event.id, job, received, now) {
+            if inner.insert_job(&event.id, job, received, now, received) {
                 created += 1;
             }
         }
@@ -269,12 +281,13 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn lease(
+    async fn lease_where(
         &self,
         worker: &str,
         max: usize,
         lease_for: Duration,
         now: SystemTime,
+        filter: &LeaseFilter,
     ) -> Result<Vec<LeasedJob>, StoreError> {
         validate_lease(lease_for)?;
         let _ = worker;
@@ -297,7 +310,9 @@ impl Store for MemoryStore {
         let mut due: Vec<(i64, i64)> = inner
             .jobs
             .iter()
-            .filter(|(_, j)| j.state == JobState::Pending && j.not_before <= now)
+            .filter(|(_, j)| {
+                j.state == JobState::Pending && j.not_before <= now && filter.admits(&j.destination)
+            })
             .map(|(id, j)| (j.not_before, *id))
             .collect();
         due.sort_unstable();
@@ -416,6 +431,7 @@ impl Store for MemoryStore {
                 thread_key: job.thread_key,
                 attempt,
                 lease_until: from_ms(until),
+                queued_at: from_ms(job.queued_at),
                 event,
                 current_ref,
                 digest: batch,
@@ -474,6 +490,18 @@ impl Store for MemoryStore {
             job.not_before = at;
             job.lease_until = None;
             job.last_error = Some(error.clone());
+            job.updated_at = wall;
+        })
+    }
+
+    async fn defer(&self, lease: &LeasedJob, at: SystemTime) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        let (at, wall) = (to_ms(at), now_ms());
+        inner.settle(lease, |job| {
+            job.state = JobState::Pending;
+            job.attempts = job.attempts.saturating_sub(1);
+            job.not_before = at;
+            job.lease_until = None;
             job.updated_at = wall;
         })
     }
@@ -575,6 +603,7 @@ impl Store for MemoryStore {
                 job.attempts = 0;
                 job.not_before = now;
                 job.updated_at = wall;
+                job.queued_at = now;
                 count += 1;
             }
         }
@@ -608,6 +637,7 @@ impl Store for MemoryStore {
                 job.attempts = 0;
                 job.not_before = not_before;
                 job.updated_at = wall;
+                job.queued_at = now;
                 if let Some(new) = keys {
                     job.thread_key = new.thread_key.clone();
                     job.digest = new.digest.clone();
@@ -638,7 +668,7 @@ impl Store for MemoryStore {
                     }
                 }
                 None => {
-                    if inner.insert_job(event_id, new, not_before, wall) {
+                    if inner.insert_job(event_id, new, not_before, wall, now) {
                         count += 1;
                     }
                 }
@@ -723,6 +753,64 @@ impl Store for MemoryStore {
             events: empty.len(),
             refs: stale.len(),
         })
+    }
+
+    async fn backlog(&self) -> Result<Vec<Backlog>, StoreError> {
+        let inner = self.lock()?;
+        let mut by_destination: BTreeMap<&str, (u64, i64)> = BTreeMap::new();
+        for job in inner.jobs.values() {
+            if matches!(job.state, JobState::Pending | JobState::Leased) {
+                let entry = by_destination
+                    .entry(job.destination.as_str())
+                    .or_insert((0, i64::MAX));
+                entry.0 += 1;
+                entry.1 = entry.1.min(job.queued_at);
+            }
+        }
+        Ok(by_destination
+            .into_iter()
+            .map(|(destination, (queued, oldest))| Backlog {
+                destination: destination.to_owned(),
+                queued,
+                oldest_queued_at: Some(from_ms(oldest)),
+            })
+            .collect())
+    }
+
+    async fn audit_append(&self, row: AuditRow) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        let next = inner.audit.last().map_or(1, |r| r.seq + 1);
+        if row.seq != next {
+            return Err(StoreError::Conflict {
+                reason: format!("audit record {} (the next is {next})", row.seq),
+            });
+        }
+        inner.audit.push(row);
+        Ok(())
+    }
+
+    async fn audit_last(&self) -> Result<Option<AuditRow>, StoreError> {
+        Ok(self.lock()?.audit.last().cloned())
+    }
+
+    async fn audit_read(&self, from: u64, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner
+            .audit
+            .iter()
+            .filter(|r| r.seq >= from)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn audit_checkpoint(&self, row: AuditCheckpointRow) -> Result<(), StoreError> {
+        self.lock()?.checkpoints.entry(row.size).or_insert(row);
+        Ok(())
+    }
+
+    async fn audit_checkpoints(&self) -> Result<Vec<AuditCheckpointRow>, StoreError> {
+        Ok(self.lock()?.checkpoints.values().cloned().collect())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

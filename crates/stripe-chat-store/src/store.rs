@@ -5,8 +5,9 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use crate::{
-    Delivered, DlqTarget, Ingested, JobId, JobInfo, LeasedJob, NewEvent, NewJob, Pruned, RefUpdate,
-    Stats, StoreError, StoredEvent, StoredRef,
+    AuditCheckpointRow, AuditRow, Backlog, Delivered, DlqTarget, Ingested, JobId, JobInfo,
+    LeaseFilter, LeasedJob, NewEvent, NewJob, Pruned, RefUpdate, Stats, StoreError, StoredEvent,
+    StoredRef,
 };
 
 /// The durable inbox and outbox.
@@ -112,6 +113,39 @@ pub trait Store: Send + Sync + 'static {
         max: usize,
         lease_for: Duration,
         now: SystemTime,
+    ) -> Result<Vec<LeasedJob>, StoreError> {
+        self.lease_where(worker, max, lease_for, now, &LeaseFilter::all())
+            .await
+    }
+
+    /// Like [`lease`](Store::lease), taking only the jobs of the destinations `filter` admits:
+    /// a paused destination's jobs stay pending, neither leased nor spending attempts, while
+    /// every other destination's jobs are leased as usual (the scan for due jobs skips them, so
+    /// a large backlog of a paused destination never hides another's due jobs).
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use std::time::{Duration, SystemTime};
+    /// use stripe_chat_store::{LeaseFilter, MemoryStore, NewJob, Store};
+    /// let store = MemoryStore::new();
+    /// # let event = stripe_chat_store::NewEvent { id: "evt_1".into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+    /// store.ingest(event, vec![NewJob::new("slack"), NewJob::new("teams")]).await?;
+    /// let now = SystemTime::now();
+    /// let jobs = store.lease_where("w", 8, Duration::from_secs(30), now, &LeaseFilter::all().skip(["slack"])).await?;
+    /// assert_eq!(jobs.len(), 1);
+    /// assert_eq!(jobs[0].destination, "teams");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn lease_where(
+        &self,
+        worker: &str,
+        max: usize,
+        lease_for: Duration,
+        now: SystemTime,
+        filter: &LeaseFilter,
     ) -> Result<Vec<LeasedJob>, StoreError>;
 
     /// Marks the leased job delivered and, when `delivered` names a message and a thread key,
@@ -162,6 +196,29 @@ pub trait Store: Send + Sync + 'static {
     /// ```
     async fn retry(&self, lease: &LeasedJob, at: SystemTime, error: &str)
     -> Result<(), StoreError>;
+
+    /// Puts the leased job back, due at `at`, without spending its attempt (the lease is not
+    /// counted) and keeping its last error: the job was not tried, or was not at fault (its
+    /// destination is paused, asked to wait with `Retry-After`, or the worker stopped).
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use std::time::{Duration, SystemTime};
+    /// use stripe_chat_store::{MemoryStore, NewJob, Store};
+    /// let store = MemoryStore::new();
+    /// # let event = stripe_chat_store::NewEvent { id: "evt_1".into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+    /// store.ingest(event, vec![NewJob::new("slack")]).await?;
+    /// let now = SystemTime::now();
+    /// let job = store.lease("w", 1, Duration::from_secs(30), now).await?.remove(0);
+    /// store.defer(&job, now + Duration::from_secs(10)).await?;
+    /// let again = store.lease("w", 1, Duration::from_secs(30), now + Duration::from_secs(10)).await?;
+    /// assert_eq!(again[0].attempt, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn defer(&self, lease: &LeasedJob, at: SystemTime) -> Result<(), StoreError>;
 
     /// Moves the leased job to the dead-letter queue, recording `error`.
     ///
@@ -362,6 +419,105 @@ pub trait Store: Send + Sync + 'static {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     async fn prune(&self, before: SystemTime, limit: usize) -> Result<Pruned, StoreError>;
+
+    /// The pending and leased jobs per destination (destinations with none are left out), in
+    /// destination order.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{MemoryStore, NewJob, Store};
+    /// let store = MemoryStore::new();
+    /// # let event = stripe_chat_store::NewEvent { id: "evt_1".into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+    /// store.ingest(event, vec![NewJob::new("slack")]).await?;
+    /// let backlog = store.backlog().await?;
+    /// assert_eq!((backlog[0].destination.as_str(), backlog[0].queued), ("slack", 1));
+    /// assert!(backlog[0].oldest_queued_at.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn backlog(&self) -> Result<Vec<Backlog>, StoreError>;
+
+    /// Appends `row` to the audit log, durably, if it is the next record (`seq` is one more than
+    /// the last record's); else [`StoreError::Conflict`] and nothing is written. Records are never
+    /// changed or deleted by the store (pruning leaves them alone).
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{AuditRow, MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// let row = |seq| AuditRow { seq, prev_hash: "p".into(), hash: format!("h{seq}"), body: "{}".into() };
+    /// store.audit_append(row(1)).await?;
+    /// assert!(store.audit_append(row(1)).await.unwrap_err().is_conflict());
+    /// assert!(store.audit_append(row(3)).await.unwrap_err().is_conflict());
+    /// assert_eq!(store.audit_last().await?.map(|r| r.seq), Some(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn audit_append(&self, row: AuditRow) -> Result<(), StoreError>;
+
+    /// The audit log's last record.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{MemoryStore, Store};
+    /// assert!(MemoryStore::new().audit_last().await?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn audit_last(&self) -> Result<Option<AuditRow>, StoreError>;
+
+    /// Up to `limit` audit records from number `from` on, in order.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{AuditRow, MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// for seq in 1..=3 {
+    ///     store.audit_append(AuditRow { seq, prev_hash: String::new(), hash: String::new(), body: "{}".into() }).await?;
+    /// }
+    /// let rows = store.audit_read(2, 10).await?;
+    /// assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 3]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn audit_read(&self, from: u64, limit: usize) -> Result<Vec<AuditRow>, StoreError>;
+
+    /// Keeps a signed checkpoint of the audit log (a second one for the same size replaces
+    /// nothing and is ignored).
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{AuditCheckpointRow, MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// store.audit_checkpoint(AuditCheckpointRow { size: 0, note: "note".into() }).await?;
+    /// assert_eq!(store.audit_checkpoints().await?.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn audit_checkpoint(&self, row: AuditCheckpointRow) -> Result<(), StoreError>;
+
+    /// Every kept checkpoint, by size.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{MemoryStore, Store};
+    /// assert!(MemoryStore::new().audit_checkpoints().await?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn audit_checkpoints(&self) -> Result<Vec<AuditCheckpointRow>, StoreError>;
 
     /// Checks that the store can take writes (for a readiness probe).
     ///

@@ -59,7 +59,8 @@ pub struct NewJob {
     pub thread_key: Option<String>,
     /// Not due before this time (a digest window's end); `None` = due when received.
     pub not_before: Option<SystemTime>,
-    /// The digest this job is collected into (`route/window`): pending jobs of the same
+    /// The digest window this job is collected into, by its key (`route/start/length`, as
+    /// `stripe_chat_route::DigestWindow` writes it): pending jobs of the same
     /// destination and digest key are leased together as one [`DigestBatch`] and delivered as
     /// one summary. `None` = delivered on its own.
     pub digest: Option<String>,
@@ -320,10 +321,14 @@ pub struct LeasedJob {
     pub destination: String,
     /// The object the message is about.
     pub thread_key: Option<String>,
-    /// Which lease of this job this is, starting at 1.
+    /// Which lease of this job this is, starting at 1 (leases given back with
+    /// [`Store::defer`](crate::Store::defer) do not count).
     pub attempt: u32,
     /// The lease ends then; after it another worker may lease the job.
     pub lease_until: SystemTime,
+    /// When the job was queued: its event's `received_at`, or the `now` of the dead-letter
+    /// retry or replay that moved it back to pending. A delivery horizon counts from here.
+    pub queued_at: SystemTime,
     /// The event to deliver.
     pub event: StoredEvent,
     /// The message already shown for `(destination, thread_key)`, if any: update it when
@@ -576,6 +581,151 @@ pub struct Stats {
     pub delivered: u64,
     /// Superseded and not yet pruned.
     pub superseded: u64,
+}
+
+/// The unfinished (pending or leased) jobs of one destination, for metrics:
+/// [`Store::backlog`](crate::Store::backlog).
+///
+/// ```
+/// let b = stripe_chat_store::Backlog { destination: "slack".into(), queued: 0, oldest_queued_at: None };
+/// assert_eq!(b.queued, 0);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backlog {
+    /// The destination.
+    pub destination: String,
+    /// Its pending and leased jobs.
+    pub queued: u64,
+    /// When the oldest of them was queued.
+    pub oldest_queued_at: Option<SystemTime>,
+}
+
+/// Which due jobs a [`Store::lease_where`](crate::Store::lease_where) may take: every
+/// destination (the default), every destination but some (those paused by a circuit breaker),
+/// or one destination only (a probe of a paused one).
+///
+/// ```
+/// use stripe_chat_store::LeaseFilter;
+/// assert!(LeaseFilter::all().admits("slack"));
+/// let paused = LeaseFilter::all().skip(["slack"]);
+/// assert!(!paused.admits("slack") && paused.admits("teams"));
+/// assert!(!LeaseFilter::only("slack").admits("teams"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeaseFilter {
+    skip: Vec<String>,
+    only: Option<String>,
+}
+
+impl LeaseFilter {
+    /// Every destination.
+    ///
+    /// ```
+    /// assert!(stripe_chat_store::LeaseFilter::all().is_all());
+    /// ```
+    pub fn all() -> Self {
+        LeaseFilter::default()
+    }
+
+    /// Only `destination`'s jobs.
+    ///
+    /// ```
+    /// assert!(stripe_chat_store::LeaseFilter::only("slack").admits("slack"));
+    /// ```
+    pub fn only(destination: impl Into<String>) -> Self {
+        LeaseFilter {
+            skip: Vec::new(),
+            only: Some(destination.into()),
+        }
+    }
+
+    /// Not these destinations' jobs as well.
+    ///
+    /// ```
+    /// let f = stripe_chat_store::LeaseFilter::all().skip(["a", "b"]);
+    /// assert!(!f.admits("b"));
+    /// ```
+    #[must_use]
+    pub fn skip<I, S>(mut self, destinations: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.skip.extend(destinations.into_iter().map(Into::into));
+        self
+    }
+
+    /// Whether it takes every destination's jobs.
+    ///
+    /// ```
+    /// assert!(!stripe_chat_store::LeaseFilter::only("x").is_all());
+    /// ```
+    pub fn is_all(&self) -> bool {
+        self.skip.is_empty() && self.only.is_none()
+    }
+
+    /// Whether `destination`'s jobs may be taken.
+    ///
+    /// ```
+    /// assert!(stripe_chat_store::LeaseFilter::all().admits("anything"));
+    /// ```
+    pub fn admits(&self, destination: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| only == destination)
+            && !self.skip.iter().any(|s| s == destination)
+    }
+
+    /// The destination it is limited to, if any.
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_store::LeaseFilter::only("x").only_destination(), Some("x"));
+    /// ```
+    pub fn only_destination(&self) -> Option<&str> {
+        self.only.as_deref()
+    }
+
+    /// The destinations it leaves out.
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_store::LeaseFilter::all().skip(["x"]).skipped(), ["x".to_string()]);
+    /// ```
+    pub fn skipped(&self) -> &[String] {
+        &self.skip
+    }
+}
+
+/// One record of the audit log as stored: its number (from 1), the previous record's hash and
+/// its own (hex), and its body (canonical JSON), byte for byte. The store keeps rows; the hashing
+/// and signing are `stripe-chat-audit`'s.
+///
+/// ```
+/// let row = stripe_chat_store::AuditRow { seq: 1, prev_hash: "00".repeat(32), hash: "ab".repeat(32), body: "{}".into() };
+/// assert_eq!(row.seq, 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    /// Its number, from 1, without gaps.
+    pub seq: u64,
+    /// The previous record's hash.
+    pub prev_hash: String,
+    /// Its hash.
+    pub hash: String,
+    /// The entry, as canonical JSON.
+    pub body: String,
+}
+
+/// A signed checkpoint of the audit log as stored: the log's size when it was signed and the
+/// signed note's text.
+///
+/// ```
+/// let row = stripe_chat_store::AuditCheckpointRow { size: 10, note: "…".into() };
+/// assert_eq!(row.size, 10);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditCheckpointRow {
+    /// How many records the log had.
+    pub size: u64,
+    /// The signed note.
+    pub note: String,
 }
 
 /// What [`Store::prune`](crate::Store::prune) deleted.

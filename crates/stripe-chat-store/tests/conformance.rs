@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use stripe_chat_message::MessageRef;
 use stripe_chat_store::{
-    Delivered, DlqTarget, JobState, NewJob, RefUpdate, Stats, Store, StoreError,
+    AuditCheckpointRow, AuditRow, Delivered, DlqTarget, JobState, LeaseFilter, NewJob, RefUpdate,
+    Stats, Store, StoreError,
 };
 use support::{at, event, event_of_type, t0};
 
@@ -77,6 +78,15 @@ conformance!(
     reclaiming_space_after_a_prune_always_succeeds,
     a_zero_lease_duration_is_invalid,
     ping_succeeds_on_a_working_store,
+    a_lease_filter_leaves_a_paused_destinations_jobs_pending,
+    a_paused_destinations_backlog_never_hides_another_destinations_due_jobs,
+    a_probe_lease_takes_only_its_destinations_jobs,
+    a_deferred_job_keeps_its_attempt_and_its_last_error,
+    a_deferred_digest_moves_as_one,
+    backlog_counts_unfinished_jobs_per_destination_with_the_oldest_queue_time,
+    a_dlq_retry_queues_the_job_anew,
+    audit_records_append_only_in_order_and_read_back_byte_for_byte,
+    audit_checkpoints_are_kept_once_per_size,
 );
 
 fn total(stats: Stats) -> u64 {
@@ -1299,4 +1309,227 @@ async fn replay_moves_a_job_into_the_digest_it_is_given(store: &dyn Store) {
         .unwrap()
         .remove(0);
     assert_eq!(batch_events(&replayed), ["evt_1"]);
+}
+
+async fn a_lease_filter_leaves_a_paused_destinations_jobs_pending(store: &dyn Store) {
+    store
+        .ingest(
+            event("evt_1", 100),
+            vec![NewJob::new("slack"), NewJob::new("teams")],
+        )
+        .await
+        .unwrap();
+    let paused = LeaseFilter::all().skip(["slack"]);
+    let jobs = store
+        .lease_where("w", 8, MINUTE, at(0), &paused)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].destination, "teams");
+    assert!(
+        store
+            .lease_where("w", 8, MINUTE, at(0), &paused)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.pending, stats.leased), (1, 1));
+    let slack = store.lease("w", 8, MINUTE, at(0)).await.unwrap();
+    assert_eq!(slack[0].destination, "slack");
+    assert_eq!(slack[0].attempt, 1, "the paused job spent no attempt");
+}
+
+async fn a_paused_destinations_backlog_never_hides_another_destinations_due_jobs(
+    store: &dyn Store,
+) {
+    // Far more due jobs of the paused destination than one lease scans, all older.
+    for i in 0..200 {
+        let mut e = event(&format!("evt_slack_{i}"), 100);
+        e.received_at = at(i);
+        store.ingest(e, vec![NewJob::new("slack")]).await.unwrap();
+    }
+    let mut e = event("evt_teams", 100);
+    e.received_at = at(500);
+    store.ingest(e, vec![NewJob::new("teams")]).await.unwrap();
+    let jobs = store
+        .lease_where("w", 1, MINUTE, at(600), &LeaseFilter::all().skip(["slack"]))
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].event.id, "evt_teams");
+}
+
+async fn a_probe_lease_takes_only_its_destinations_jobs(store: &dyn Store) {
+    for (i, destination) in ["teams", "slack", "slack"].into_iter().enumerate() {
+        let mut e = event(&format!("evt_{i}"), 100);
+        e.received_at = at(i as u64);
+        store
+            .ingest(e, vec![NewJob::new(destination)])
+            .await
+            .unwrap();
+    }
+    let probe = store
+        .lease_where("w", 1, MINUTE, at(10), &LeaseFilter::only("slack"))
+        .await
+        .unwrap();
+    assert_eq!(probe.len(), 1);
+    assert_eq!(
+        probe[0].event.id, "evt_1",
+        "the oldest due job of the destination"
+    );
+}
+
+async fn a_deferred_job_keeps_its_attempt_and_its_last_error(store: &dyn Store) {
+    store
+        .ingest(
+            event("evt_1", 100),
+            vec![NewJob::new("slack").thread_key("invoice/in_1")],
+        )
+        .await
+        .unwrap();
+    let job = store.lease("w", 1, MINUTE, at(0)).await.unwrap().remove(0);
+    store
+        .retry(&job, at(1), "transient: slack answered 503")
+        .await
+        .unwrap();
+    let job = store.lease("w", 1, MINUTE, at(1)).await.unwrap().remove(0);
+    assert_eq!(job.attempt, 2);
+    store.defer(&job, at(30)).await.unwrap();
+    assert!(
+        store.defer(&job, at(30)).await.unwrap_err().is_lease_lost(),
+        "a deferral is an outcome of its lease"
+    );
+    let queued = store.queued_jobs("slack", "invoice/in_1").await.unwrap();
+    assert_eq!(queued[0].state, JobState::Pending);
+    assert_eq!(queued[0].not_before, at(30));
+    assert_eq!(queued[0].attempts, 1);
+    assert_eq!(
+        queued[0].last_error.as_deref(),
+        Some("transient: slack answered 503")
+    );
+    assert!(
+        store
+            .lease("w", 1, MINUTE, at(29))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store.lease("w", 1, MINUTE, at(30)).await.unwrap().remove(0);
+    assert_eq!(again.attempt, 2);
+}
+
+async fn a_deferred_digest_moves_as_one(store: &dyn Store) {
+    ingest_digest(store, &["evt_1", "evt_2"], "slack", "d/1", 60).await;
+    let batch = store.lease("w", 8, MINUTE, at(60)).await.unwrap().remove(0);
+    assert_eq!(batch_events(&batch).len(), 2);
+    store.defer(&batch, at(90)).await.unwrap();
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.pending, stats.leased), (2, 0));
+    let again = store.lease("w", 8, MINUTE, at(90)).await.unwrap().remove(0);
+    assert_eq!(batch_events(&again).len(), 2);
+    assert_eq!(again.attempt, 1);
+}
+
+async fn backlog_counts_unfinished_jobs_per_destination_with_the_oldest_queue_time(
+    store: &dyn Store,
+) {
+    assert!(store.backlog().await.unwrap().is_empty());
+    for i in 0..3 {
+        let mut e = event(&format!("evt_{i}"), 100);
+        e.received_at = at(10 - i);
+        store
+            .ingest(e, vec![NewJob::new("slack"), NewJob::new("teams")])
+            .await
+            .unwrap();
+    }
+    let leased = store
+        .lease_where("w", 1, MINUTE, at(20), &LeaseFilter::only("teams"))
+        .await
+        .unwrap()
+        .remove(0);
+    store.complete(&leased, Delivered::nothing()).await.unwrap();
+    let backlog = store.backlog().await.unwrap();
+    let counts: Vec<_> = backlog
+        .iter()
+        .map(|b| (b.destination.as_str(), b.queued))
+        .collect();
+    assert_eq!(counts, [("slack", 3), ("teams", 2)]);
+    assert_eq!(backlog[0].oldest_queued_at, Some(at(8)));
+    assert_eq!(
+        backlog[1].oldest_queued_at,
+        Some(at(9)),
+        "the delivered teams job no longer counts"
+    );
+}
+
+async fn a_dlq_retry_queues_the_job_anew(store: &dyn Store) {
+    store
+        .ingest(event("evt_1", 100), vec![NewJob::new("slack")])
+        .await
+        .unwrap();
+    let job = store.lease("w", 1, MINUTE, at(0)).await.unwrap().remove(0);
+    assert_eq!(job.queued_at, t0(), "queued when received");
+    store.dead_letter(&job, "permanent: gone").await.unwrap();
+    store.dlq_retry(DlqTarget::All, at(100)).await.unwrap();
+    let again = store
+        .lease("w", 1, MINUTE, at(100))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(again.queued_at, at(100), "a horizon counts from the retry");
+}
+
+fn audit_row(seq: u64) -> AuditRow {
+    AuditRow {
+        seq,
+        prev_hash: format!("{:064x}", seq - 1),
+        hash: format!("{seq:064x}"),
+        body: format!(r#"{{"action":"retry_payment","detail":"caf\u00e9 \u2014 {seq}"}}"#),
+    }
+}
+
+async fn audit_records_append_only_in_order_and_read_back_byte_for_byte(store: &dyn Store) {
+    assert!(store.audit_last().await.unwrap().is_none());
+    assert!(
+        store
+            .audit_append(audit_row(2))
+            .await
+            .unwrap_err()
+            .is_conflict(),
+        "the first record is number 1"
+    );
+    for seq in 1..=5 {
+        store.audit_append(audit_row(seq)).await.unwrap();
+    }
+    let taken = store.audit_append(audit_row(5)).await.unwrap_err();
+    assert!(taken.is_conflict(), "{taken}");
+    assert!(!taken.is_transient());
+    assert_eq!(store.audit_last().await.unwrap(), Some(audit_row(5)));
+    let rows = store.audit_read(2, 3).await.unwrap();
+    assert_eq!(rows, vec![audit_row(2), audit_row(3), audit_row(4)]);
+    assert_eq!(store.audit_read(6, 10).await.unwrap(), vec![]);
+    // Pruning never touches the audit log.
+    store
+        .prune(
+            std::time::SystemTime::now() + Duration::from_secs(3600),
+            1000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.audit_read(1, 10).await.unwrap().len(), 5);
+}
+
+async fn audit_checkpoints_are_kept_once_per_size(store: &dyn Store) {
+    let note = |size: u64, text: &str| AuditCheckpointRow {
+        size,
+        note: text.to_owned(),
+    };
+    store.audit_checkpoint(note(10, "first")).await.unwrap();
+    store.audit_checkpoint(note(3, "earlier")).await.unwrap();
+    store.audit_checkpoint(note(10, "again")).await.unwrap();
+    assert_eq!(
+        store.audit_checkpoints().await.unwrap(),
+        vec![note(3, "earlier"), note(10, "first")]
+    );
 }

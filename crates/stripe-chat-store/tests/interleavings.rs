@@ -17,8 +17,8 @@ use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use stripe_chat_message::MessageRef;
 use stripe_chat_store::{
-    Delivered, DlqTarget, JobId, JobInfo, LeasedJob, MemoryStore, NewJob, RefUpdate, SqliteStore,
-    Store, StoreError,
+    Delivered, DlqTarget, JobId, JobInfo, LeaseFilter, LeasedJob, MemoryStore, NewJob, RefUpdate,
+    SqliteStore, Store, StoreError,
 };
 use support::{event, t0};
 
@@ -36,6 +36,12 @@ enum Op {
     Lease {
         max: u8,
         lease_secs: u8,
+        /// A destination left out (paused), or none.
+        skip: Option<u8>,
+    },
+    Defer {
+        pick: u8,
+        delay_secs: u8,
     },
     Complete {
         pick: u8,
@@ -66,7 +72,9 @@ fn op() -> impl Strategy<Value = Op> {
         // A destination's job: about thread 0 or 1, in the digest (2), or neither.
         3 => (0..8u8, 0..5u8, prop::collection::vec((0..3u8, prop::option::of(0..3u8)), 0..4))
             .prop_map(|(event, created, destinations)| Op::Ingest { event, created, destinations }),
-        3 => (1..5u8, 1..30u8).prop_map(|(max, lease_secs)| Op::Lease { max, lease_secs }),
+        3 => (1..5u8, 1..30u8, prop::option::of(0..3u8))
+            .prop_map(|(max, lease_secs, skip)| Op::Lease { max, lease_secs, skip }),
+        1 => (any::<u8>(), 0..20u8).prop_map(|(pick, delay_secs)| Op::Defer { pick, delay_secs }),
         3 => (any::<u8>(), any::<bool>()).prop_map(|(pick, with_ref)| Op::Complete { pick, with_ref }),
         1 => (any::<u8>(), 0..20u8).prop_map(|(pick, delay_secs)| Op::Retry { pick, delay_secs }),
         1 => any::<u8>().prop_map(|pick| Op::DeadLetter { pick }),
@@ -161,16 +169,26 @@ impl Run {
                     }
                 }
             }
-            Op::Lease { max, lease_secs } => {
+            Op::Lease {
+                max,
+                lease_secs,
+                skip,
+            } => {
                 let now = self.now;
                 let lease_for = Duration::from_secs(u64::from(lease_secs));
+                let filter = match skip {
+                    Some(d) => LeaseFilter::all().skip([DESTINATIONS[usize::from(d)]]),
+                    None => LeaseFilter::all(),
+                };
                 let got = self
                     .both("lease", async |s| {
-                        s.lease("w", usize::from(max), lease_for, now).await
+                        s.lease_where("w", usize::from(max), lease_for, now, &filter)
+                            .await
                     })
                     .await
                     .expect("lease succeeds");
                 assert!(got.len() <= usize::from(max));
+                assert!(got.iter().all(|j| filter.admits(&j.destination)));
                 self.live.retain(|_, (_, until)| *until > now);
                 for job in &got {
                     for id in held_jobs(job) {
@@ -242,6 +260,16 @@ impl Run {
                 let at = self.now + Duration::from_secs(u64::from(delay_secs));
                 let result = self
                     .both("retry", async |s| s.retry(&lease, at, "503").await)
+                    .await;
+                self.check_outcome(&lease, result);
+            }
+            Op::Defer { pick, delay_secs } => {
+                let Some(lease) = self.lease_at(pick) else {
+                    return;
+                };
+                let at = self.now + Duration::from_secs(u64::from(delay_secs));
+                let result = self
+                    .both("defer", async |s| s.defer(&lease, at).await)
                     .await;
                 self.check_outcome(&lease, result);
             }

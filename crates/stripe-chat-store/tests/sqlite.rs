@@ -355,11 +355,13 @@ async fn a_store_of_schema_version_1_is_migrated_and_keeps_its_jobs() {
         .await
         .unwrap();
     store.close().await;
-    // Turn the file back into what version 1 wrote: no digest column.
+    // Turn the file back into what version 1 wrote: no digest column, no audit tables, no
+    // probe table or message ref index.
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
-        "DROP TABLE probe; DROP INDEX message_refs_updated; DROP INDEX jobs_digest;
-         ALTER TABLE jobs DROP COLUMN digest_key;
+        "DROP TABLE probe; DROP INDEX message_refs_updated;
+         DROP TABLE audit; DROP TABLE audit_checkpoints;
+         DROP INDEX jobs_digest; ALTER TABLE jobs DROP COLUMN digest_key;
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -377,7 +379,40 @@ async fn a_store_of_schema_version_1_is_migrated_and_keeps_its_jobs() {
         .unwrap()
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
+    let store = open(&path).await;
+    assert!(
+        store.audit_last().await.unwrap().is_none(),
+        "the audit tables exist"
+    );
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_rows_cannot_be_changed_or_deleted_through_sql() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let store = open(&path).await;
+    let row = stripe_chat_store::AuditRow {
+        seq: 1,
+        prev_hash: "0".repeat(64),
+        hash: "1".repeat(64),
+        body: r#"{"action":"replay"}"#.into(),
+    };
+    store.audit_append(row.clone()).await.unwrap();
+    store.close().await;
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    for sql in [
+        "UPDATE audit SET body = '{}' WHERE seq = 1",
+        "DELETE FROM audit WHERE seq = 1",
+    ] {
+        let err = conn.execute(sql, []).unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    drop(conn);
+    let store = open(&path).await;
+    assert_eq!(store.audit_last().await.unwrap(), Some(row));
+    store.close().await;
 }
 
 /// Stores `n` events of about 20 KB, each with a job, and delivers them all.

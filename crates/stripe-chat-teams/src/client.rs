@@ -234,6 +234,10 @@ impl Renderer for TeamsProvider {
         PLATFORM
     }
 
+    fn display_name(&self) -> &str {
+        "Microsoft Teams"
+    }
+
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         self.renderer.render(message)
     }

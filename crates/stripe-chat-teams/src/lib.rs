@@ -64,10 +64,10 @@
 //! - [`limits`]: the documented limits the renderer keeps to.
 //!
 //! ```
-//! use stripe_chat_message::{Action, ChatMessage, ObjectRef, Renderer, Severity};
+//! use stripe_chat_message::{Action, ChatMessage, ObjectKind, ObjectRef, Renderer, Severity};
 //! use stripe_chat_teams::{TeamsRenderer, validate_limits};
 //!
-//! let invoice = ObjectRef::from_id("in_1MtHbELkdIwHu7ixl4OzzPMv");
+//! let invoice = ObjectRef::new(ObjectKind::Invoice, "in_1MtHbELkdIwHu7ixl4OzzPMv");
 //! let message = ChatMessage::new("Payment failed: *Jenny* Rosen")
 //!     .severity(Severity::Warning)
 //!     .field("Amount", "20.00 USD")

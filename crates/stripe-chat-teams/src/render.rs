@@ -216,6 +216,10 @@ impl Renderer for TeamsRenderer {
         "teams"
     }
 
+    fn display_name(&self) -> &str {
+        "Microsoft Teams"
+    }
+
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         let actions = open_url_actions(message);
         let most_fields = message.fields.len().min(MAX_FACTS);
@@ -503,7 +507,7 @@ fn break_braces(text: &str) -> String {
 mod tests {
     use super::*;
     use stripe_chat_message::budget::serialized_len;
-    use stripe_chat_message::{Action, ObjectRef, Source};
+    use stripe_chat_message::{Action, ObjectKind, ObjectRef, Source};
 
     const HOSTILE: &str = "<!channel> *bold* <https://evil.test|click> @everyone \
         <script>alert(1)</script> & ||spoiler|| [x](https://evil.test) <@123456789> \
@@ -662,7 +666,7 @@ mod tests {
 
     #[test]
     fn callback_actions_are_left_out_and_link_actions_become_open_url() {
-        let invoice = ObjectRef::from_id("in_1");
+        let invoice = ObjectRef::new(ObjectKind::Invoice, "in_1");
         let message = ChatMessage::new("t")
             .action(Action::callback(
                 "retry_payment",

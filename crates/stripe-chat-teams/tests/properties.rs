@@ -1,7 +1,9 @@
 //! Property tests: whatever a message holds, the card fits Teams' limits and its text stays literal.
 
 use proptest::prelude::*;
-use stripe_chat_message::{Action, ActionStyle, ChatMessage, ObjectRef, Renderer, Severity};
+use stripe_chat_message::{
+    Action, ActionStyle, ChatMessage, ObjectKind, ObjectRef, Renderer, Severity,
+};
 use stripe_chat_teams::limits::{MAX_ACTIONS, RENDER_BUDGET_BYTES};
 use stripe_chat_teams::{TeamsRenderer, escape_markdown, validate_limits};
 
@@ -44,7 +46,7 @@ fn message() -> impl Strategy<Value = ChatMessage> {
         ActionStyle::Danger,
     ]);
     let action = (text(100), prop::option::of(url()), style).prop_map(|(label, url, style)| {
-        let target = ObjectRef::from_id("in_1");
+        let target = ObjectRef::new(ObjectKind::Invoice, "in_1");
         match url {
             Some(url) => Action::link("open", label, target, url).style(style),
             None => Action::callback("retry", label, target).style(style),

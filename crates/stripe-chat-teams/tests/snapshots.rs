@@ -1,12 +1,12 @@
 //! Reviewed snapshots of rendered cards (`cargo insta review` after a deliberate change).
 
 use stripe_chat_message::{
-    Action, ActionStyle, ChatMessage, FieldKind, ObjectRef, Renderer, Severity, Source,
+    Action, ActionStyle, ChatMessage, FieldKind, ObjectKind, ObjectRef, Renderer, Severity, Source,
 };
 use stripe_chat_teams::{CardVersion, TeamsRenderer, validate_limits};
 
 fn payment_failed() -> ChatMessage {
-    let invoice = ObjectRef::from_id("in_1MtHbELkdIwHu7ixl4OzzPMv");
+    let invoice = ObjectRef::new(ObjectKind::Invoice, "in_1MtHbELkdIwHu7ixl4OzzPMv");
     ChatMessage::new("Payment failed: Jenny Rosen")
         .summary("The second attempt to charge invoice ABC-0001 failed: insufficient funds.\nStripe retries on 2023-04-02.")
         .severity(Severity::Warning)

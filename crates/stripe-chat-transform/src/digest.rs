@@ -7,53 +7,7 @@ use stripe_chat_events::links::Dashboard;
 use stripe_chat_events::{Money, StripeEvent};
 use stripe_chat_message::text::format_rfc3339;
 use stripe_chat_message::{ChatMessage, Severity};
-
-/// Which digest a summary is for: the route, its window, and how many of the largest events to
-/// list.
-///
-/// ```
-/// let window = stripe_chat_transform::digest::DigestWindow::new("sales", 1_700_000_100, 900, 3);
-/// assert_eq!(window.end(), 1_700_001_000);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DigestWindow {
-    /// The route's name (or `routes[i]`).
-    pub route: String,
-    /// When the window started, in Unix seconds.
-    pub start: i64,
-    /// The window's length, in seconds.
-    pub length_secs: u64,
-    /// How many of the largest events to list.
-    pub top: usize,
-}
-
-impl DigestWindow {
-    /// The window of `route` starting at `start` (Unix seconds), `length_secs` long, listing
-    /// the `top` largest events.
-    ///
-    /// ```
-    /// let w = stripe_chat_transform::digest::DigestWindow::new("routes[0]", 60, 60, 5);
-    /// assert_eq!((w.start, w.length_secs, w.top), (60, 60, 5));
-    /// ```
-    pub fn new(route: impl Into<String>, start: i64, length_secs: u64, top: usize) -> Self {
-        DigestWindow {
-            route: route.into(),
-            start,
-            length_secs,
-            top,
-        }
-    }
-
-    /// When the window ends, in Unix seconds.
-    ///
-    /// ```
-    /// assert_eq!(stripe_chat_transform::digest::DigestWindow::new("r", 60, 60, 3).end(), 120);
-    /// ```
-    pub fn end(&self) -> i64 {
-        self.start
-            .saturating_add(i64::try_from(self.length_secs).unwrap_or(i64::MAX))
-    }
-}
+use stripe_chat_route::DigestWindow;
 
 /// The amount an event is about: the object's `amount`, else `amount_due`, `amount_paid` or
 /// `amount_total` (the amount routes compare), with its currency.
@@ -98,8 +52,8 @@ pub fn window_in_words(secs: u64) -> String {
     }
 }
 
-/// One summary for the events of a digest: how many, the total per currency (formatted by the
-/// currency's exponent), the event types counted, the `top` largest events of each currency with
+/// One summary for the events of a digest `window`: how many, the total per currency (formatted by
+/// the currency's exponent), the event types counted, the `top` largest events of each currency with
 /// their Dashboard links, and a link to the Dashboard's event list. It offers no actions.
 ///
 /// Amounts are what routes compare: the object's `amount`, else `amount_due`, `amount_paid`,
@@ -108,13 +62,14 @@ pub fn window_in_words(secs: u64) -> String {
 ///
 /// ```
 /// use stripe_chat_events::StripeEvent;
-/// use stripe_chat_transform::digest::{summarize, DigestWindow};
+/// use stripe_chat_route::DigestWindow;
+/// use stripe_chat_transform::digest::summarize;
 ///
 /// let charge = |id: &str, amount: i64, currency: &str| StripeEvent::from_json(format!(
 ///     r#"{{"id":"{id}","object":"event","type":"charge.succeeded","created":1700000000,"livemode":false,
 ///        "data":{{"object":{{"id":"ch_{id}","object":"charge","amount":{amount},"currency":"{currency}"}}}}}}"#));
 /// let events = vec![charge("evt_1", 1250, "usd")?, charge("evt_2", 5000, "jpy")?, charge("evt_3", 750, "usd")?];
-/// let message = summarize(&DigestWindow::new("sales", 1_700_000_100, 900, 2), &events);
+/// let message = summarize(&DigestWindow::new("sales", 1_700_000_100, 900), 2, &events);
 /// assert_eq!(message.title, "Digest: 3 events in 15 min");
 /// let total = |label: &str| message.fields.iter().find(|f| f.label == label).map(|f| f.value.clone());
 /// assert_eq!(total("Total USD").as_deref(), Some("20.00 USD (2 events)"));
@@ -123,7 +78,7 @@ pub fn window_in_words(secs: u64) -> String {
 /// assert!(message.actions.is_empty());
 /// # Ok::<(), stripe_chat_events::EventError>(())
 /// ```
-pub fn summarize(window: &DigestWindow, events: &[StripeEvent]) -> ChatMessage {
+pub fn summarize(window: &DigestWindow, top: usize, events: &[StripeEvent]) -> ChatMessage {
     let count = events.len();
     let plural = |n: usize| if n == 1 { "event" } else { "events" };
     let mut message = ChatMessage::new(format!(
@@ -189,7 +144,7 @@ pub fn summarize(window: &DigestWindow, events: &[StripeEvent]) -> ChatMessage {
                 .cmp(&a.amount)
                 .then_with(|| events[*ia].id().cmp(events[*ib].id()))
         });
-        largest.truncate(window.top);
+        largest.truncate(top);
         let lines: Vec<String> = largest
             .iter()
             .enumerate()
@@ -289,7 +244,7 @@ mod tests {
 
     #[test]
     fn totals_are_per_currency_and_formatted_by_exponent() {
-        let message = summarize(&DigestWindow::new("sales", 0, 900, 3), &sample());
+        let message = summarize(&DigestWindow::new("sales", 0, 900), 3, &sample());
         assert_eq!(field(&message, "Events"), Some("5"));
         assert_eq!(
             field(&message, "Total USD"),
@@ -308,7 +263,7 @@ mod tests {
 
     #[test]
     fn the_largest_events_are_ranked_within_their_own_currency_with_their_links() {
-        let message = summarize(&DigestWindow::new("sales", 0, 900, 1), &sample());
+        let message = summarize(&DigestWindow::new("sales", 0, 900), 1, &sample());
         let largest: Vec<(&str, &str)> = message
             .fields
             .iter()
@@ -341,7 +296,7 @@ mod tests {
 
     #[test]
     fn a_currency_lists_at_most_top_events_largest_first() {
-        let message = summarize(&DigestWindow::new("sales", 0, 900, 2), &sample());
+        let message = summarize(&DigestWindow::new("sales", 0, 900), 2, &sample());
         assert_eq!(
             field(&message, "Largest USD"),
             Some(
@@ -352,7 +307,7 @@ mod tests {
 
     #[test]
     fn event_types_are_counted_most_frequent_first() {
-        let message = summarize(&DigestWindow::new("sales", 0, 900, 3), &sample());
+        let message = summarize(&DigestWindow::new("sales", 0, 900), 3, &sample());
         assert_eq!(
             field(&message, "Event types"),
             Some("charge.succeeded × 3, customer.created × 1, invoice.payment_failed × 1")
@@ -362,9 +317,9 @@ mod tests {
     #[test]
     fn the_title_counts_events_and_names_the_window() {
         let events = sample();
-        let one = summarize(&DigestWindow::new("r", 0, 2, 3), &events[..1]);
+        let one = summarize(&DigestWindow::new("r", 0, 2), 3, &events[..1]);
         assert_eq!(one.title, "Digest: 1 event in 2 s");
-        let all = summarize(&DigestWindow::new("r", 1_700_000_100, 900, 3), &events);
+        let all = summarize(&DigestWindow::new("r", 1_700_000_100, 900), 3, &events);
         assert_eq!(all.title, "Digest: 5 events in 15 min");
         assert_eq!(all.timestamp, Some(1_700_001_000));
         assert!(all.summary.contains("route r"), "{}", all.summary);
@@ -378,7 +333,7 @@ mod tests {
             r#"{"id":"evt_t","object":"event","type":"charge.failed","created":1,"livemode":false,"data":{"object":{"id":"ch_t","object":"charge"}}}"#.to_owned(),
         )
         .expect("a valid event");
-        let message = summarize(&DigestWindow::new("r", 0, 60, 3), &[test]);
+        let message = summarize(&DigestWindow::new("r", 0, 60), 3, &[test]);
         assert_eq!(
             message.links[0].url,
             "https://dashboard.stripe.com/test/events"

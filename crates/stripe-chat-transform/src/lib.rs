@@ -38,9 +38,9 @@ use stripe_chat_message::ChatMessage;
 
 pub mod builtin;
 pub mod digest;
-mod pattern;
 
-pub use pattern::EventPattern;
+/// Event-type patterns, as the registry matches them (defined with the events they match).
+pub use stripe_chat_events::EventPattern;
 
 /// Why a transformer could not make a message.
 ///

@@ -17,8 +17,9 @@ use tokio::sync::{mpsc, oneshot};
 use crate::memory::{validate_event, validate_lease};
 use crate::time::{duration_ms, to_ms};
 use crate::{
-    Delivered, DlqTarget, Ingested, JobId, JobInfo, LeaseToken, LeasedJob, NewEvent, NewJob,
-    Pruned, RefUpdate, Stats, Store, StoreError, StoredEvent, StoredRef,
+    AuditCheckpointRow, AuditRow, Backlog, Delivered, DlqTarget, Ingested, JobId, JobInfo,
+    LeaseFilter, LeaseToken, LeasedJob, NewEvent, NewJob, Pruned, RefUpdate, Stats, Store,
+    StoreError, StoredEvent, StoredRef,
 };
 
 use self::ops::Failure;
@@ -684,17 +685,19 @@ impl Store for SqliteStore {
         Ok(ingested)
     }
 
-    async fn lease(
+    async fn lease_where(
         &self,
         worker: &str,
         max: usize,
         lease_for: Duration,
         now: SystemTime,
+        filter: &LeaseFilter,
     ) -> Result<Vec<LeasedJob>, StoreError> {
         validate_lease(lease_for)?;
         let worker = worker.to_owned();
+        let filter = filter.clone();
         let (lease_ms, now) = (duration_ms(lease_for), to_ms(now));
-        self.bookkeeping(move |conn| ops::lease(conn, &worker, max, lease_ms, now))
+        self.bookkeeping(move |conn| ops::lease(conn, &worker, max, lease_ms, now, &filter))
             .await
     }
 
@@ -717,6 +720,13 @@ impl Store for SqliteStore {
         let (held, error) = (held(lease), error.to_owned());
         let failure = Failure::Retry { at: to_ms(at) };
         self.bookkeeping(move |conn| ops::fail(conn, &held, &failure, &error))
+            .await
+    }
+
+    async fn defer(&self, lease: &LeasedJob, at: SystemTime) -> Result<(), StoreError> {
+        let held = held(lease);
+        let at = to_ms(at);
+        self.bookkeeping(move |conn| ops::defer(conn, &held, at))
             .await
     }
 
@@ -789,6 +799,32 @@ impl Store for SqliteStore {
         let before = to_ms(before);
         self.background(move |conn| ops::prune(conn, before, limit))
             .await
+    }
+
+    async fn backlog(&self) -> Result<Vec<Backlog>, StoreError> {
+        self.read(ops::backlog).await
+    }
+
+    async fn audit_append(&self, row: AuditRow) -> Result<(), StoreError> {
+        self.write(move |conn| ops::audit_append(conn, &row)).await
+    }
+
+    async fn audit_last(&self) -> Result<Option<AuditRow>, StoreError> {
+        self.read(ops::audit_last).await
+    }
+
+    async fn audit_read(&self, from: u64, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
+        self.read(move |conn| ops::audit_read(conn, from, limit))
+            .await
+    }
+
+    async fn audit_checkpoint(&self, row: AuditCheckpointRow) -> Result<(), StoreError> {
+        self.write(move |conn| ops::audit_checkpoint(conn, &row))
+            .await
+    }
+
+    async fn audit_checkpoints(&self) -> Result<Vec<AuditCheckpointRow>, StoreError> {
+        self.read(ops::audit_checkpoints).await
     }
 
     /// While writes succeed: one round trip through the writer (`SELECT 1`, no disk access).

@@ -7,9 +7,9 @@ use stripe_chat_message::MessageRef;
 use crate::lease::{self, Candidate, Chosen};
 use crate::time::{clip_error, from_ms, now_ms, to_ms};
 use crate::{
-    Delivered, DigestBatch, DigestMember, DlqTarget, Ingested, JobId, JobInfo, JobState,
-    LeaseToken, LeasedJob, NewEvent, NewJob, Pruned, RefUpdate, Stats, StoreError, StoredEvent,
-    StoredRef,
+    AuditCheckpointRow, AuditRow, Backlog, Delivered, DigestBatch, DigestMember, DlqTarget,
+    Ingested, JobId, JobInfo, JobState, LeaseFilter, LeaseToken, LeasedJob, NewEvent, NewJob,
+    Pruned, RefUpdate, Stats, StoreError, StoredEvent, StoredRef,
 };
 
 fn limit(n: usize) -> i64 {
@@ -28,7 +28,7 @@ fn state(text: &str) -> Result<JobState, StoreError> {
 
 const INSERT_JOB: &str = "INSERT INTO jobs
         (event_id, destination, thread_key, digest_key, state, not_before, created_at, updated_at)
-    VALUES (?1, ?2, ?3, ?6, 'pending', ?4, ?5, ?5)";
+    VALUES (?1, ?2, ?3, ?6, 'pending', ?4, ?7, ?5)";
 
 pub(crate) fn ingest(
     conn: &Connection,
@@ -72,7 +72,8 @@ pub(crate) fn ingest(
             job.thread_key,
             due,
             now,
-            job.digest
+            job.digest,
+            received
         ])?;
     }
     Ok(Ingested {
@@ -87,6 +88,7 @@ pub(crate) fn lease(
     max: usize,
     lease_ms: i64,
     now: i64,
+    filter: &LeaseFilter,
 ) -> Result<Vec<LeasedJob>, StoreError> {
     let wall = now_ms();
     conn.prepare_cached(
@@ -98,20 +100,38 @@ pub(crate) fn lease(
     if max == 0 {
         return Ok(Vec::new());
     }
-    let candidates: Vec<Candidate> = conn
-        .prepare_cached(
+    let candidate = |r: &Row<'_>| {
+        Ok(Candidate {
+            id: r.get(0)?,
+            destination: r.get(1)?,
+            thread_key: r.get(2)?,
+            digest: r.get(3)?,
+        })
+    };
+    let scan = limit(lease::scan_limit(max));
+    let candidates: Vec<Candidate> = if filter.is_all() {
+        conn.prepare_cached(
             "SELECT id, destination, thread_key, digest_key FROM jobs
              WHERE state = 'pending' AND not_before <= ?1 ORDER BY not_before, id LIMIT ?2",
         )?
-        .query_map(params![now, limit(lease::scan_limit(max))], |r| {
-            Ok(Candidate {
-                id: r.get(0)?,
-                destination: r.get(1)?,
-                thread_key: r.get(2)?,
-                digest: r.get(3)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
+        .query_map(params![now, scan], candidate)?
+        .collect::<Result<_, _>>()?
+    } else {
+        let skipped = serde_json::to_string(filter.skipped())
+            .map_err(|e| StoreError::internal(format!("cannot encode a lease filter: {e}")))?;
+        conn.prepare_cached(
+            "SELECT id, destination, thread_key, digest_key FROM jobs
+             WHERE state = 'pending' AND not_before <= ?1
+               AND (?3 IS NULL OR destination = ?3)
+               AND destination NOT IN (SELECT value FROM json_each(?4))
+             ORDER BY not_before, id LIMIT ?2",
+        )?
+        .query_map(
+            params![now, scan, filter.only_destination(), skipped],
+            candidate,
+        )?
+        .collect::<Result<_, _>>()?
+    };
     let chosen = lease::choose(
         &candidates,
         max,
@@ -148,7 +168,7 @@ pub(crate) fn lease(
         "UPDATE jobs SET state = 'leased', attempts = attempts + 1, lease_owner = ?2,
              lease_token = lease_token + 1, lease_until = ?3, updated_at = ?4
          WHERE id = ?1 AND state = 'pending'
-         RETURNING event_id, destination, thread_key, attempts, lease_token",
+         RETURNING event_id, destination, thread_key, attempts, lease_token, created_at",
     )?;
     let mut leased = Vec::with_capacity(chosen.len());
     for choice in chosen {
@@ -189,8 +209,8 @@ pub(crate) fn lease(
         let taken = match &batch {
             Some(_) => conn
                 .prepare_cached(
-                    "SELECT event_id, destination, thread_key, attempts, lease_token FROM jobs
-                     WHERE id = ?1",
+                    "SELECT event_id, destination, thread_key, attempts, lease_token, created_at
+                     FROM jobs WHERE id = ?1",
                 )?
                 .query_row(params![id], taken_row)
                 .optional()?,
@@ -212,6 +232,7 @@ pub(crate) fn lease(
             thread_key: taken.thread_key,
             attempt: attempts(taken.attempts),
             lease_until: from_ms(until),
+            queued_at: from_ms(taken.queued_at),
             event,
             current_ref,
             digest: batch,
@@ -227,6 +248,7 @@ struct Taken {
     thread_key: Option<String>,
     attempts: i64,
     token: i64,
+    queued_at: i64,
 }
 
 fn taken_row(r: &Row<'_>) -> rusqlite::Result<Taken> {
@@ -236,6 +258,7 @@ fn taken_row(r: &Row<'_>) -> rusqlite::Result<Taken> {
         thread_key: r.get(2)?,
         attempts: r.get(3)?,
         token: r.get(4)?,
+        queued_at: r.get(5)?,
     })
 }
 
@@ -354,6 +377,41 @@ pub(crate) fn fail(
     }
 }
 
+/// Puts the jobs of `held` back, due at `at`, giving back the attempt their lease counted.
+pub(crate) fn defer(
+    conn: &Connection,
+    held: &[(JobId, LeaseToken)],
+    at: i64,
+) -> Result<(), StoreError> {
+    let now = now_ms();
+    settle_held(
+        conn,
+        held,
+        "UPDATE jobs SET state = 'pending', not_before = ?4, lease_owner = NULL,
+             lease_until = NULL, attempts = max(attempts - 1, 0), updated_at = ?3
+         WHERE id = ?1 AND state = 'leased' AND lease_token = ?2",
+        |stmt, id, token| stmt.execute(params![id.0, token.0, now, at]),
+    )
+}
+
+/// The pending and leased jobs per destination.
+pub(crate) fn backlog(conn: &Connection) -> Result<Vec<Backlog>, StoreError> {
+    let rows = conn
+        .prepare_cached(
+            "SELECT destination, count(*), min(created_at) FROM jobs
+             WHERE state IN ('pending', 'leased') GROUP BY destination ORDER BY destination",
+        )?
+        .query_map([], |r| {
+            Ok(Backlog {
+                destination: r.get(0)?,
+                queued: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                oldest_queued_at: r.get::<_, Option<i64>>(2)?.map(from_ms),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
 pub(crate) fn message_ref(
     conn: &Connection,
     destination: &str,
@@ -467,14 +525,16 @@ pub(crate) fn dlq_retry(
     let changed = match target {
         DlqTarget::All => conn
             .prepare_cached(
-                "UPDATE jobs SET state = 'pending', attempts = 0, not_before = ?1, updated_at = ?2
+                "UPDATE jobs SET state = 'pending', attempts = 0, not_before = ?1, updated_at = ?2,
+                     created_at = ?1
                  WHERE state = 'dead'",
             )?
             .execute(params![now, now_ms()])?,
         // Retrying one job of a digest retries its whole digest: they were given up on together.
         DlqTarget::Job(job) => conn
             .prepare_cached(
-                "UPDATE jobs SET state = 'pending', attempts = 0, not_before = ?1, updated_at = ?2
+                "UPDATE jobs SET state = 'pending', attempts = 0, not_before = ?1, updated_at = ?2,
+                     created_at = ?1
                  WHERE state = 'dead' AND (id = ?3 OR id IN (
                      SELECT o.id FROM jobs d JOIN jobs o
                          ON o.destination = d.destination AND o.digest_key = d.digest_key
@@ -505,7 +565,8 @@ pub(crate) fn replay(
     if jobs.is_empty() {
         return Ok(conn
             .prepare_cached(
-                "UPDATE jobs SET state = 'pending', attempts = 0, not_before = ?2, updated_at = ?3
+                "UPDATE jobs SET state = 'pending', attempts = 0, not_before = ?2, updated_at = ?3,
+                     created_at = ?2
                  WHERE event_id = ?1 AND state IN ('delivered', 'dead', 'superseded')",
             )?
             .execute(params![event_id, now, wall])?);
@@ -514,7 +575,7 @@ pub(crate) fn replay(
         conn.prepare_cached("SELECT id FROM jobs WHERE event_id = ?1 AND destination = ?2")?;
     let mut requeue = conn.prepare_cached(
         "UPDATE jobs SET state = 'pending', attempts = 0, thread_key = ?2, not_before = ?3,
-             updated_at = ?4, digest_key = ?5
+             updated_at = ?4, created_at = ?6, digest_key = ?5
          WHERE id = ?1 AND state IN ('delivered', 'dead', 'superseded')",
     )?;
     let mut insert = conn.prepare_cached(INSERT_JOB)?;
@@ -525,14 +586,15 @@ pub(crate) fn replay(
             .query_row(params![event_id, job.destination], |r| r.get::<_, i64>(0))
             .optional()?;
         count += match existing {
-            Some(id) => requeue.execute(params![id, job.thread_key, due, wall, job.digest])?,
+            Some(id) => requeue.execute(params![id, job.thread_key, due, wall, job.digest, now])?,
             None => insert.execute(params![
                 event_id,
                 job.destination,
                 job.thread_key,
                 due,
                 wall,
-                job.digest
+                job.digest,
+                now
             ])?,
         };
     }
@@ -617,4 +679,83 @@ pub(crate) fn prune(conn: &Connection, before: i64, max: usize) -> Result<Pruned
         )?
         .execute(params![before, limit(max)])?;
     Ok(Pruned { jobs, events, refs })
+}
+
+fn audit_row(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        seq: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+        prev_hash: r.get(1)?,
+        hash: r.get(2)?,
+        body: r.get(3)?,
+    })
+}
+
+/// Appends `row` if it is the next record.
+pub(crate) fn audit_append(conn: &Connection, row: &AuditRow) -> Result<(), StoreError> {
+    let seq =
+        i64::try_from(row.seq).map_err(|_| StoreError::invalid("an audit number too large"))?;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO audit (seq, prev_hash, hash, body)
+             SELECT ?1, ?2, ?3, ?4
+             WHERE ?1 = coalesce((SELECT max(seq) FROM audit), 0) + 1",
+        )?
+        .execute(params![seq, row.prev_hash, row.hash, row.body])?;
+    if inserted == 0 {
+        let next: i64 = conn.query_row("SELECT coalesce(max(seq), 0) + 1 FROM audit", [], |r| {
+            r.get(0)
+        })?;
+        return Err(StoreError::Conflict {
+            reason: format!("audit record {} (the next is {next})", row.seq),
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn audit_last(conn: &Connection) -> Result<Option<AuditRow>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT seq, prev_hash, hash, body FROM audit ORDER BY seq DESC LIMIT 1")?
+        .query_row([], audit_row)
+        .optional()?)
+}
+
+pub(crate) fn audit_read(
+    conn: &Connection,
+    from: u64,
+    max: usize,
+) -> Result<Vec<AuditRow>, StoreError> {
+    let from = i64::try_from(from).unwrap_or(i64::MAX);
+    let rows = conn
+        .prepare_cached(
+            "SELECT seq, prev_hash, hash, body FROM audit WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
+        )?
+        .query_map(params![from, limit(max)], audit_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+pub(crate) fn audit_checkpoint(
+    conn: &Connection,
+    row: &AuditCheckpointRow,
+) -> Result<(), StoreError> {
+    let size =
+        i64::try_from(row.size).map_err(|_| StoreError::invalid("a checkpoint too large"))?;
+    conn.prepare_cached(
+        "INSERT INTO audit_checkpoints (size, note) VALUES (?1, ?2) ON CONFLICT (size) DO NOTHING",
+    )?
+    .execute(params![size, row.note])?;
+    Ok(())
+}
+
+pub(crate) fn audit_checkpoints(conn: &Connection) -> Result<Vec<AuditCheckpointRow>, StoreError> {
+    let rows = conn
+        .prepare_cached("SELECT size, note FROM audit_checkpoints ORDER BY size")?
+        .query_map([], |r| {
+            Ok(AuditCheckpointRow {
+                size: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                note: r.get(1)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
 }

@@ -13,9 +13,9 @@
 //! | `customer.subscription.deleted`, `.trial_will_end`, `.updated` | [`SubscriptionChanged`] |
 //! | anything else | [`Generic`] |
 //!
-//! Every message's thread key is the business object the event is about: a failed charge of an
-//! invoice threads onto the invoice, so the charge, payment intent and invoice events of one failure
-//! land on one message.
+//! Every message's thread key is the business object the event is about,
+//! [`StripeEvent::subject`]: a failed charge of an invoice threads onto the invoice, so the charge,
+//! payment intent and invoice events of one failure land on one message.
 
 use stripe_chat_events::StripeEvent;
 use stripe_chat_events::catalog::words;
@@ -118,8 +118,8 @@ pub mod actions {
     pub const NOTIFY_LEGAL_FINANCE: &str = "notify_legal_finance";
 }
 
-/// A message with what every built-in shares: source, time, footer, mode and Connect tags, thread
-/// key, and the Dashboard link of `primary` (first link).
+/// A message with what every built-in shares: source, time, footer, mode and Connect tags, the
+/// thread key ([`StripeEvent::subject`]), and the Dashboard link of `primary` (first link).
 pub(crate) fn base(
     event: &StripeEvent,
     title: String,
@@ -136,13 +136,12 @@ pub(crate) fn base(
         .timestamp(event.created())
         .footer(footer);
     if let Some((label, object)) = primary {
-        message = message
-            .link(label, event.dashboard().object(&object))
-            .thread(object);
+        message = message.link(label, event.dashboard().object(&object));
     } else if let Some(object) = event.object_ref() {
-        message = message
-            .link("Open in Stripe", event.dashboard().object(&object))
-            .thread(object);
+        message = message.link("Open in Stripe", event.dashboard().object(&object));
+    }
+    if let Some(subject) = event.subject() {
+        message = message.thread(subject);
     }
     message
 }

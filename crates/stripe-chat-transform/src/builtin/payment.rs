@@ -18,7 +18,6 @@ struct Payment<'a> {
     email: Option<&'a str>,
     description: Option<&'a str>,
     invoice: Option<&'a str>,
-    payment_intent: Option<&'a str>,
     failure: Option<PaymentFailure>,
     /// The object the event is about.
     subject: ObjectRef,
@@ -39,7 +38,6 @@ impl<'a> Payment<'a> {
                     .or_else(|| pi.str("last_payment_error.payment_method.billing_details.email")),
                 description: pi.description(),
                 invoice: pi.invoice_id(),
-                payment_intent: pi.id(),
                 failure: pi.last_payment_error(),
                 subject: ObjectRef::new(ObjectKind::PaymentIntent, pi.id().ok_or_else(no_id)?),
             });
@@ -52,7 +50,6 @@ impl<'a> Payment<'a> {
                 email: charge.email(),
                 description: charge.description(),
                 invoice: charge.invoice_id(),
-                payment_intent: charge.payment_intent_id(),
                 failure: charge.failure(),
                 subject: ObjectRef::new(ObjectKind::Charge, charge.id().ok_or_else(no_id)?),
             });
@@ -61,13 +58,6 @@ impl<'a> Payment<'a> {
             event.event_type(),
             "data.object is not a payment intent or charge",
         ))
-    }
-
-    /// The business object to thread on: the invoice, else the payment intent, else the subject.
-    fn thread(&self) -> ObjectRef {
-        object(ObjectKind::Invoice, self.invoice)
-            .or_else(|| object(ObjectKind::PaymentIntent, self.payment_intent))
-            .unwrap_or_else(|| self.subject.clone())
     }
 
     fn who(&self) -> String {
@@ -142,7 +132,6 @@ impl Transformer for PaymentFailed {
         };
         let mut m = base(event, title, Severity::Warning, None)
             .link(label, event.dashboard().object(&p.subject))
-            .thread(p.thread())
             .summary(summary);
         m = p.people_fields(m);
         if let Some(amount) = &p.amount {
@@ -242,7 +231,6 @@ impl Transformer for PaymentSucceeded {
         };
         let mut m = base(event, title, Severity::Success, None)
             .link("Payment in Stripe", event.dashboard().object(&p.subject))
-            .thread(p.thread())
             .summary(summary);
         m = p.people_fields(m);
         if let Some(amount) = &amount_received {
@@ -318,7 +306,6 @@ impl Transformer for ChargeRefunded {
         };
         let mut m = base(event, title, Severity::Info, None)
             .link("Payment in Stripe", event.dashboard().object(&p.subject))
-            .thread(p.thread())
             .summary(summary);
         m = p.people_fields(m);
         if let Some(refunded) = &refunded {

@@ -4,7 +4,7 @@
 /// `*` matches any run of characters, dots included.
 ///
 /// ```
-/// use stripe_chat_transform::EventPattern;
+/// use stripe_chat_events::EventPattern;
 /// let p = EventPattern::new("charge.dispute.*");
 /// assert!(p.matches("charge.dispute.created"));
 /// assert!(!p.matches("charge.failed"));
@@ -17,7 +17,7 @@ impl EventPattern {
     /// A pattern from its text.
     ///
     /// ```
-    /// assert_eq!(stripe_chat_transform::EventPattern::new("*").as_str(), "*");
+    /// assert_eq!(stripe_chat_events::EventPattern::new("*").as_str(), "*");
     /// ```
     pub fn new(pattern: impl Into<String>) -> Self {
         EventPattern(pattern.into())
@@ -26,7 +26,7 @@ impl EventPattern {
     /// The pattern's text.
     ///
     /// ```
-    /// assert_eq!(stripe_chat_transform::EventPattern::new("a.b").as_str(), "a.b");
+    /// assert_eq!(stripe_chat_events::EventPattern::new("a.b").as_str(), "a.b");
     /// ```
     pub fn as_str(&self) -> &str {
         &self.0
@@ -35,7 +35,7 @@ impl EventPattern {
     /// Whether `event_type` matches.
     ///
     /// ```
-    /// let p = stripe_chat_transform::EventPattern::new("invoice.*_failed");
+    /// let p = stripe_chat_events::EventPattern::new("invoice.*_failed");
     /// assert!(p.matches("invoice.payment_failed"));
     /// ```
     pub fn matches(&self, event_type: &str) -> bool {
@@ -46,7 +46,7 @@ impl EventPattern {
     /// number of literal characters.
     ///
     /// ```
-    /// use stripe_chat_transform::EventPattern;
+    /// use stripe_chat_events::EventPattern;
     /// assert!(EventPattern::new("invoice.paid").specificity() > EventPattern::new("invoice.*").specificity());
     /// assert!(EventPattern::new("invoice.*").specificity() > EventPattern::new("*").specificity());
     /// ```
