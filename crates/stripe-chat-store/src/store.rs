@@ -559,8 +559,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Gives space that [`prune`](Store::prune) freed back to the file system, at most about
     /// `max_bytes` per call (one short transaction), and returns how many bytes it gave back:
-    /// call it until it returns 0. A store without a file of its own gives nothing back (the
-    /// default).
+    /// call it until it returns 0. A store may keep some free space for the events to come
+    /// ([`SqliteStore`](crate::SqliteStore) keeps up to a quarter of its file). A store without
+    /// a file of its own gives nothing back (the default).
     ///
     /// ```
     /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;

@@ -570,3 +570,64 @@ async fn a_store_at_its_size_limit_is_not_ready_until_pruning_frees_space() {
     store.ping().await.unwrap();
     store.close().await;
 }
+
+#[tokio::test]
+async fn free_space_up_to_a_quarter_of_the_file_is_kept_for_the_events_to_come() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let store = open(&path).await;
+    let ten_days_ago = std::time::SystemTime::now() - Duration::from_secs(10 * 86_400);
+    for i in 0..400 {
+        let mut e = event(&format!("evt_{i}"), 100);
+        e.raw = body(&e.id, &e.event_type, 8 * 1024);
+        if i < 60 {
+            e.received_at = ten_days_ago;
+        } else {
+            e.received_at = std::time::SystemTime::now();
+        }
+        store.ingest(e, vec![]).await.unwrap();
+    }
+    let day_ago = std::time::SystemTime::now() - Duration::from_secs(86_400);
+    assert_eq!(store.prune(day_ago, 100).await.unwrap().events, 60);
+    assert_eq!(store.reclaim_space(1 << 20).await.unwrap(), 0);
+    store.close().await;
+    let before = pages(&path);
+
+    let store = open(&path).await;
+    for i in 400..450 {
+        let mut e = event(&format!("evt_{i}"), 100);
+        e.raw = body(&e.id, &e.event_type, 8 * 1024);
+        store.ingest(e, vec![]).await.unwrap();
+    }
+    store.close().await;
+    assert_eq!(pages(&path), before, "new events filled the free pages");
+}
+
+/// The database's size in pages (its write-ahead log included).
+fn pages(path: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .pragma_query_value(None, "page_count", |r| r.get(0))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_closed_store_leaves_its_whole_log_in_the_database_file() {
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let store = open(&path).await;
+        for i in 0..50 {
+            let mut e = event(&format!("evt_{i}"), 100);
+            e.raw = body(&e.id, &e.event_type, 8 * 1024);
+            store.ingest(e, vec![]).await.unwrap();
+        }
+        store.close().await;
+        assert_eq!(file_len(&path, "-wal"), 0);
+        assert!(
+            file_len(&path, "") > 50 * 8 * 1024,
+            "{}",
+            file_len(&path, "")
+        );
+    }
+}

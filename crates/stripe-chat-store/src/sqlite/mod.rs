@@ -195,7 +195,9 @@ impl SqliteOptions {
 ///   pausing while the database file is synced. [`SqliteStore::commit_stats`] counts those.
 /// - **Gives space back**: a new file uses SQLite's incremental auto-vacuum, so the pages that
 ///   [`Store::prune`] frees are given back to the file system by [`Store::reclaim_space`], a
-///   few at a time. A file created before that is converted once (see
+///   few at a time, beyond a reserve of a quarter of the file that new events fill first
+///   (giving those back would only move live pages to the front of the file for the file to
+///   grow again). A file created before that is converted once (see
 ///   [`SqliteOptions::vacuum_on_open_up_to`] and [`SqliteStore::vacuum`]).
 /// - **Readiness that needs space**: after a write failed as unavailable (a full disk),
 ///   [`Store::ping`] writes and commits a row of about an event's size (then deletes it), so it
@@ -567,8 +569,10 @@ impl SqliteStore {
         result.await.map_err(|_| StoreError::closed())?
     }
 
-    /// Stops taking requests, lets the writer commit what is queued, and waits until both
-    /// connections are closed. (Dropping the store does the same without waiting.)
+    /// Stops taking requests, lets the writer commit what is queued, copies the whole
+    /// write-ahead log into the database file, and waits until every connection is closed.
+    /// (Dropping the store does the same without waiting, and may leave the log for the next
+    /// open.)
     ///
     /// ```
     /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
@@ -590,6 +594,14 @@ impl SqliteStore {
         } = self;
         drop(writer);
         drop(reader);
+        let mut stopped = stopped.into_iter();
+        // The writer's and the reader's connections close first; then the checkpointer copies
+        // the whole log into the database file (closing connections at once may each leave
+        // that to another, so that none does it).
+        for stop in stopped.by_ref().take(2) {
+            let _ = stop.await;
+        }
+        let _ = checkpointer.send(());
         drop(checkpointer);
         for stop in stopped {
             let _ = stop.await;

@@ -59,19 +59,33 @@ fn freelist_pages(conn: &Connection) -> Result<u64, StoreError> {
     Ok(u64::try_from(pages).unwrap_or(0))
 }
 
-/// Gives up to `max_bytes` of free pages back to the file system (`PRAGMA incremental_vacuum`),
-/// in the caller's transaction; returns the bytes given back. Nothing on a file without
-/// incremental auto-vacuum. The file shrinks when the checkpoint copies the commit into it.
+/// The share of the file that free pages may take before they are given back: up to it, new
+/// events reuse them without growing the file, and giving them back would only move live pages
+/// to the front of the file and grow it again.
+const KEPT_FREE: (u64, u64) = (1, 4);
+
+/// Gives free pages back to the file system (`PRAGMA incremental_vacuum`), up to `max_bytes`,
+/// beyond a reserve of a quarter of the file kept for reuse, in the caller's transaction;
+/// returns the bytes given back. Nothing on a file without incremental auto-vacuum. The file
+/// shrinks when the checkpoint copies the commit into it.
 pub(crate) fn reclaim(conn: &Connection, max_bytes: u64) -> Result<u64, StoreError> {
     if auto_vacuum(conn)? != INCREMENTAL {
         return Ok(0);
     }
     let free = freelist_pages(conn)?;
-    if free == 0 {
+    let total: i64 = conn.pragma_query_value(None, "page_count", |r| r.get(0))?;
+    let total = u64::try_from(total).unwrap_or(0);
+    // Giving back `n` pages leaves `free - n` of `total - n`: keep that within the reserve.
+    let (num, den) = KEPT_FREE;
+    let over = free
+        .saturating_mul(den)
+        .saturating_sub(total.saturating_mul(num));
+    let excess = over / (den - num);
+    if excess == 0 {
         return Ok(0);
     }
     let page = page_size(conn)?;
-    let pages = (max_bytes / page).clamp(1, free);
+    let pages = (max_bytes / page).clamp(1, excess);
     // A pragma takes no bound parameter; `pages` is a number computed here.
     let mut stmt = conn.prepare(&format!("PRAGMA incremental_vacuum({pages})"))?;
     let mut rows = stmt.query([])?;

@@ -283,7 +283,8 @@ pub(crate) fn checkpoint(conn: &Connection) -> Result<bool, StoreError> {
 /// The checkpointer thread's loop: every `every`, if the writer committed since the last round,
 /// copy the log into the database file (on its own connection, so the writer's commits do not
 /// wait for it). When the writer pauses, the copy catches up and SQLite restarts the log, which
-/// keeps it small. Stops when `stop` is dropped.
+/// keeps it small. Stops when `stop` is dropped; a message on `stop` (sent once the writer and
+/// the reader are closed) first copies the whole log into the database file and empties it.
 pub(crate) fn checkpointer_loop(
     conn: Connection,
     stop: std::sync::mpsc::Receiver<()>,
@@ -292,7 +293,18 @@ pub(crate) fn checkpointer_loop(
 ) {
     use std::sync::mpsc::RecvTimeoutError;
     let mut seen = 0;
-    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(every) {
+    loop {
+        match stop.recv_timeout(every) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) => {
+                let last = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+                if let Err(error) = last {
+                    tracing::debug!(%error, "store final checkpoint failed");
+                }
+                break;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
         let commits = counters.commits.load(Ordering::Relaxed);
         if commits == seen {
             continue;
