@@ -92,6 +92,9 @@ struct RetentionArgs {
     /// Pause after each pruning transaction (the service's: 20 ms).
     #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
     prune_pause: Duration,
+    /// The most of the time pruning spends in its transactions (the service's: 0.02).
+    #[arg(long, default_value_t = 0.02)]
+    prune_share: f64,
     /// Bytes given back to the file system per transaction (the service's: 1 MiB).
     #[arg(long, default_value_t = 1 << 20)]
     reclaim_step: u64,
@@ -263,6 +266,7 @@ fn retention(args: RetentionArgs) -> Result<(), String> {
         prune_every: args.prune_every,
         prune_batch: args.prune_batch,
         prune_pause: args.prune_pause,
+        prune_share: args.prune_share,
         reclaim_step: args.reclaim_step,
         prune: !args.no_prune,
         backlog: args.backlog,

@@ -3,8 +3,8 @@
 //! Every few minutes (and once at start) a round deletes the delivered and superseded jobs last
 //! changed before `now - retention`, the events received before it that have no job left, and
 //! the message refs of objects without a message since and without a job left,
-//! [`Pruner::BATCH`] rows per transaction with a short pause between transactions, so ingest
-//! never waits behind a long delete. Then it gives the freed space back to the file system
+//! [`Pruner::BATCH`] rows per transaction, pausing after each so that pruning takes at most
+//! [`Pruner::SHARE`] of the store's time, so ingest never waits behind a long delete. Then it gives the freed space back to the file system
 //! ([`Store::reclaim_space`]), a megabyte per transaction. Pending and leased jobs and dead
 //! letters (with their events and their objects' refs) are never pruned (see [`Store::prune`]).
 //!
@@ -56,6 +56,7 @@ pub struct Pruner {
     every: Duration,
     batch: usize,
     pause: Duration,
+    share: f64,
     reclaim_step: u64,
 }
 
@@ -66,6 +67,7 @@ impl std::fmt::Debug for Pruner {
             .field("every", &self.every)
             .field("batch", &self.batch)
             .field("pause", &self.pause)
+            .field("share", &self.share)
             .finish_non_exhaustive()
     }
 }
@@ -107,13 +109,22 @@ impl Pruner {
     /// ```
     pub const EVERY: Duration = Duration::from_secs(300);
 
-    /// The pause after each transaction of a round, which leaves the store's single writer to
-    /// ingest and delivery in between.
+    /// The shortest pause after each transaction of a round, which leaves the store's single
+    /// writer to ingest and delivery in between.
     ///
     /// ```
     /// assert_eq!(stripe_chat_server::retention::Pruner::PAUSE.as_millis(), 20);
     /// ```
     pub const PAUSE: Duration = Duration::from_millis(20);
+
+    /// The most of the time a round spends in its transactions: after a transaction that took
+    /// `t`, the pruner waits `t × (1 / SHARE − 1)` (at least [`Pruner::PAUSE`]), so that however
+    /// slow the disk, webhooks rarely find the store's writer busy pruning.
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_server::retention::Pruner::SHARE, 0.02);
+    /// ```
+    pub const SHARE: f64 = 0.02;
 
     /// The most bytes given back to the file system per transaction.
     ///
@@ -136,6 +147,7 @@ impl Pruner {
             every: Self::EVERY,
             batch: Self::BATCH,
             pause: Self::PAUSE,
+            share: Self::SHARE,
             reclaim_step: Self::RECLAIM_STEP,
         }
     }
@@ -172,6 +184,22 @@ impl Pruner {
     /// ```
     pub fn pause(mut self, pause: Duration) -> Self {
         self.pause = pause;
+        self
+    }
+
+    /// Spends at most `share` (between 0.001 and 1) of a round's time in its transactions
+    /// instead of [`Pruner::SHARE`]; 1 waits only the [`pause`](Pruner::pause).
+    ///
+    /// ```
+    /// # let store: std::sync::Arc<dyn stripe_chat_store::Store> = std::sync::Arc::new(stripe_chat_store::MemoryStore::new());
+    /// let _ = stripe_chat_server::retention::Pruner::new(store, std::time::Duration::from_secs(60)).share(0.1);
+    /// ```
+    pub fn share(mut self, share: f64) -> Self {
+        self.share = if share.is_finite() {
+            share.clamp(0.001, 1.0)
+        } else {
+            Self::SHARE
+        };
         self
     }
 
@@ -218,6 +246,7 @@ impl Pruner {
             .unwrap_or(SystemTime::UNIX_EPOCH);
         let mut round = Round::default();
         loop {
+            let took = Instant::now();
             let pruned = self.store.prune(before, self.batch).await?;
             if pruned.is_empty() {
                 break;
@@ -226,20 +255,27 @@ impl Pruner {
             round.events += pruned.events;
             round.refs += pruned.refs;
             round.batches += 1;
-            tokio::time::sleep(self.pause).await;
+            tokio::time::sleep(self.pause_after(took.elapsed())).await;
         }
         if round.batches > 0 {
             loop {
+                let took = Instant::now();
                 let given_back = self.store.reclaim_space(self.reclaim_step).await?;
                 if given_back == 0 {
                     break;
                 }
                 round.bytes_given_back += given_back;
-                tokio::time::sleep(self.pause).await;
+                tokio::time::sleep(self.pause_after(took.elapsed())).await;
             }
         }
         round.elapsed = started.elapsed();
         Ok(round)
+    }
+
+    /// The pause after a transaction that took `took`.
+    fn pause_after(&self, took: Duration) -> Duration {
+        let proportional = took.mul_f64(1.0 / self.share - 1.0);
+        proportional.max(self.pause)
     }
 
     /// Runs a round at once and then every [`every`](Pruner::every) until `stop` turns true
