@@ -4,9 +4,10 @@
 //! changed before `now - retention`, the events received before it that have no job left, and
 //! the message refs of objects without a message since and without a job left,
 //! [`Pruner::BATCH`] rows per transaction, pausing after each so that pruning takes at most
-//! [`Pruner::SHARE`] of the store's time, so ingest never waits behind a long delete. Then it gives the freed space back to the file system
-//! ([`Store::reclaim_space`]), a megabyte per transaction. Pending and leased jobs and dead
-//! letters (with their events and their objects' refs) are never pruned (see [`Store::prune`]).
+//! [`Pruner::SHARE`] of the time: ingest never waits behind a long delete. Then it gives the
+//! freed space back to the file system ([`Store::reclaim_space`]), a megabyte per transaction.
+//! Pending and leased jobs and dead letters (with their events and their objects' refs) are
+//! never pruned (see [`Store::prune`]).
 //!
 //! The configuration refuses a retention under three days
 //! ([`MIN_RETENTION`](crate::config::MIN_RETENTION)); the pruner takes the retention it is given,
