@@ -10,6 +10,7 @@
 //! stripe-chat audit verify --config FILE
 //! stripe-chat audit export [--since TIME] --config FILE
 //! stripe-chat audit keygen --name NAME --out FILE
+//! stripe-chat prune [--older-than 30d] [--dry-run | --vacuum] --config FILE
 //! stripe-chat send-test-event --url URL [--secret SECRET] (EVENT.json | EVENT_TYPE)
 //! stripe-chat render --provider NAME [--config FILE] EVENT.json
 //! stripe-chat demo [--serve [--data-dir DIR]] [--provider NAME]
@@ -141,6 +142,25 @@ enum Command {
     Audit {
         #[command(subcommand)]
         action: AuditAction,
+    },
+    /// Delete delivered events and finished jobs older than the retention, as the service does
+    /// in the background, and give the space back. Pending jobs, dead letters and the messages
+    /// they may still update are kept.
+    Prune {
+        /// Prune what is older than this (30d, 72h; at least 3d). Default: `[store] retention`.
+        #[arg(long, value_name = "AGE")]
+        older_than: Option<String>,
+        /// Count what would be pruned; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Then rewrite the store file (SQLite VACUUM): every free page back to the disk, and a
+        /// file from before incremental vacuum converted. Needs free space of the file's live
+        /// size; stop the service while it runs.
+        #[arg(long, conflicts_with = "dry_run")]
+        vacuum: bool,
+        /// The configuration file.
+        #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
+        config: PathBuf,
     },
     /// Sign a sample event as Stripe does and POST it to a running service.
     SendTestEvent {
@@ -285,6 +305,19 @@ fn main() -> ExitCode {
             },
         ),
         Command::Audit { action } => audit(action),
+        Command::Prune {
+            older_than,
+            dry_run,
+            vacuum,
+            config,
+        } => prune(
+            &config,
+            cli::ops::PruneArgs {
+                older_than,
+                dry_run,
+                vacuum,
+            },
+        ),
         Command::SendTestEvent { url, secret, event } => send_test_event(&url, &secret, &event),
     };
     match result {
@@ -544,6 +577,13 @@ fn audit(action: AuditAction) -> Result<(), Failure> {
             }
         }
     }
+    Ok(())
+}
+
+fn prune(config: &Path, args: cli::ops::PruneArgs) -> Result<(), Failure> {
+    let config = cli::ops::load_config(config)?;
+    let report = runtime()?.block_on(cli::ops::prune(&config, &args))?;
+    println!("{report}");
     Ok(())
 }
 

@@ -379,6 +379,131 @@ async fn send_test_event_signs_with_the_secret_from_the_environment() {
     assert_eq!(endpoint.received_requests().await.map_or(0, |r| r.len()), 1);
 }
 
+fn prune(config: &Path, args: &[&str]) -> Output {
+    bin()
+        .arg("prune")
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn prune_counts_with_dry_run_then_removes_only_what_is_older_than_the_retention() {
+    use std::time::{Duration, SystemTime};
+    use stripe_chat_store::{NewEvent, NewJob, SqliteStore, Store};
+
+    let dir = tempdir();
+    let db = dir.join("store.db");
+    let config = dir.join("stripe-chat.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_test\"]\n[store]\nsqlite = {:?}\n",
+            db.display().to_string()
+        ),
+    )
+    .expect("write");
+    let day = Duration::from_secs(86_400);
+    let event = |id: &str, age: Duration| NewEvent {
+        id: id.to_owned(),
+        event_type: "customer.updated".to_owned(),
+        created: 1_700_000_000,
+        livemode: false,
+        account: None,
+        raw: format!("{{\"id\":\"{id}\",\"pad\":\"{}\"}}", "x".repeat(50_000)),
+        received_at: SystemTime::now() - age,
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let store = SqliteStore::open(&db, Default::default())
+            .await
+            .expect("store");
+        for id in ["evt_old_1", "evt_old_2", "evt_old_3"] {
+            store
+                .ingest(event(id, 40 * day), vec![])
+                .await
+                .expect("ingest");
+        }
+        let pending = vec![NewJob::new("log")];
+        store
+            .ingest(event("evt_old_pending", 40 * day), pending)
+            .await
+            .expect("ingest");
+        store
+            .ingest(event("evt_recent", day), vec![])
+            .await
+            .expect("ingest");
+        store.close().await;
+    });
+
+    for _ in 0..2 {
+        let output = prune(&config, &["--dry-run"]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert_eq!(
+            stdout(&output),
+            "would prune 0 finished job(s), 3 event(s) and 0 message ref(s) older than 30d (dry run: nothing was written)\n"
+        );
+    }
+    let output = prune(&config, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.starts_with(
+            "pruned 0 finished job(s), 3 event(s) and 0 message ref(s) older than 30d; gave back "
+        ),
+        "{text}"
+    );
+    assert!(text.contains("; the store file is "), "{text}");
+    let output = prune(&config, &["--dry-run", "--older-than", "72h"]);
+    assert!(
+        stdout(&output).starts_with(
+            "would prune 0 finished job(s), 0 event(s) and 0 message ref(s) older than 72h"
+        ),
+        "{}",
+        stdout(&output)
+    );
+
+    assert_one_line_error(
+        &prune(&config, &["--older-than", "2d"]),
+        "--older-than: \"2d\" is too short",
+    );
+    assert_one_line_error(
+        &prune(&config, &["--older-than", "a while"]),
+        "--older-than",
+    );
+
+    let output = prune(&config, &["--vacuum"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("; vacuum took "),
+        "{}",
+        stdout(&output)
+    );
+
+    runtime.block_on(async {
+        let store = SqliteStore::open(&db, Default::default())
+            .await
+            .expect("store");
+        for (id, kept) in [
+            ("evt_old_1", false),
+            ("evt_old_pending", true),
+            ("evt_recent", true),
+        ] {
+            let found = store.event(id).await.expect("read").is_some();
+            assert_eq!(found, kept, "{id}");
+        }
+        assert_eq!(store.stats().await.expect("stats").pending, 1);
+        store.close().await;
+    });
+}
+
+/// A fresh directory under the target dir for one test's files.
 /// A fresh directory under the target dir for one test's files.
 fn tempdir() -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,4 +1,4 @@
-//! The service commands of `stripe-chat`: `serve`, `dlq`, `replay`, `backfill`,
+//! The service commands of `stripe-chat`: `serve`, `dlq`, `replay`, `backfill`, `prune`,
 //! `send-test-event`; `main` parses the arguments and calls these.
 
 use std::path::Path;
@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime};
 use stripe_chat::server::backfill::{
     BackfillError, BackfillOptions, BackfillReport, backfill_with, parse_time,
 };
-use stripe_chat::server::config::ServiceConfig;
+use stripe_chat::server::config::{ServiceConfig, parse_retention};
+use stripe_chat::server::retention::Pruner;
 use stripe_chat::server::service::Service;
 use stripe_chat::store::{DlqTarget, JobId, SqliteStore, Store, StoreError};
 
@@ -292,6 +293,136 @@ pub(crate) async fn backfill(
         .map_err(|e| OpsError::Usage(format!("cannot call Stripe: {e}")))?;
     let store = open_store(config).await?;
     Ok(backfill_with(&client, &store, &config.routes, options, now).await?)
+}
+
+/// What `stripe-chat prune` is asked to do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PruneArgs {
+    /// Prune what is older than this (`30d`, `72h`; at least 3 days); default: the configured
+    /// `[store] retention`.
+    pub(crate) older_than: Option<String>,
+    /// Count what would be pruned; write nothing.
+    pub(crate) dry_run: bool,
+    /// Then rewrite the store file with `VACUUM`, giving every free page back (and converting
+    /// a file created before incremental vacuum).
+    pub(crate) vacuum: bool,
+}
+
+/// What `stripe-chat prune` did (or, with `--dry-run`, would do). Its `Display` is the
+/// command's output.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PruneReport {
+    /// The age limit, as given or configured.
+    pub(crate) older_than: String,
+    /// Whether nothing was written.
+    pub(crate) dry_run: bool,
+    /// Delivered or superseded jobs pruned (or that would be).
+    pub(crate) jobs: usize,
+    /// Events pruned (or that would be).
+    pub(crate) events: usize,
+    /// Message refs pruned (or that would be).
+    pub(crate) refs: usize,
+    /// Bytes given back to the file system by incremental vacuum.
+    pub(crate) bytes_given_back: u64,
+    /// With `--vacuum`: how many bytes the rewrite took off the file.
+    pub(crate) vacuumed: Option<u64>,
+    /// The store file's size afterwards (not counted in a dry run).
+    pub(crate) file_bytes: Option<u64>,
+}
+
+impl std::fmt::Display for PruneReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.dry_run {
+            return write!(
+                f,
+                "would prune {} finished job(s), {} event(s) and {} message ref(s) older than {} (dry run: nothing was written)",
+                self.jobs, self.events, self.refs, self.older_than
+            );
+        }
+        write!(
+            f,
+            "pruned {} finished job(s), {} event(s) and {} message ref(s) older than {}; gave back {}",
+            self.jobs,
+            self.events,
+            self.refs,
+            self.older_than,
+            megabytes(self.bytes_given_back)
+        )?;
+        if let Some(vacuumed) = self.vacuumed {
+            write!(f, "; vacuum took {} more off", megabytes(vacuumed))?;
+        }
+        if let Some(bytes) = self.file_bytes {
+            write!(f, "; the store file is {}", megabytes(bytes))?;
+        }
+        Ok(())
+    }
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+}
+
+/// `d` as the configuration would write it: `30d`, `72h`, `90m` or `45s`.
+fn show_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// Prunes the configured store by hand as the service does in the background: delivered and
+/// superseded jobs and events older than `args.older_than` (default `[store] retention`, never
+/// under 3 days), in batches, giving the space back; then, with `vacuum`, rewrites the file
+/// (`SqliteStore::vacuum`). With `dry_run` it only counts. Safe while the service runs
+/// (their writes take turns), but `--vacuum` holds the file for its whole rewrite: stop the
+/// service for it.
+pub(crate) async fn prune(
+    config: &ServiceConfig,
+    args: &PruneArgs,
+) -> Result<PruneReport, OpsError> {
+    let (retention, older_than) = match &args.older_than {
+        Some(text) => (
+            parse_retention(text)
+                .map_err(|e| OpsError::Usage(format!("--older-than: {}", e.problem)))?,
+            text.trim().to_owned(),
+        ),
+        None => (
+            config.store.retention,
+            show_duration(config.store.retention),
+        ),
+    };
+    let now = SystemTime::now();
+    let store = Arc::new(open_store(config).await?);
+    let mut report = PruneReport {
+        older_than,
+        dry_run: args.dry_run,
+        ..Default::default()
+    };
+    if args.dry_run {
+        let before = now.checked_sub(retention).unwrap_or(SystemTime::UNIX_EPOCH);
+        let would = store.prunable(before).await?;
+        (report.jobs, report.events, report.refs) = (would.jobs, would.events, would.refs);
+        return Ok(report);
+    }
+    let round = Pruner::new(Arc::clone(&store) as Arc<dyn Store>, retention)
+        .round(now)
+        .await?;
+    (report.jobs, report.events, report.refs) = (round.jobs, round.events, round.refs);
+    report.bytes_given_back = round.bytes_given_back;
+    if args.vacuum {
+        report.vacuumed = Some(store.vacuum().await?);
+    }
+    if let Ok(store) = Arc::try_unwrap(store) {
+        // Closing checkpoints the log into the file, so its size is final.
+        store.close().await;
+    }
+    report.file_bytes = std::fs::metadata(&config.store.sqlite)
+        .ok()
+        .map(|m| m.len());
+    Ok(report)
 }
 
 /// Signs `body` with `secret` as Stripe does and POSTs it to `url`. Returns the HTTP status and

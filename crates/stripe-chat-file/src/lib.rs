@@ -16,7 +16,7 @@
 //! A line is `{"written_at": …, "id": …, "thread_root": …, "update_of": …, "message": {…}}` and a
 //! newline (see [`Record`]). JSON escapes every newline inside strings, so a record is exactly one
 //! line. Each line is written by a single `write` of one buffer on a file opened with `O_APPEND`
-//! (reopened for every line, so rotating the file by renaming it is safe), then flushed, and with
+//! (reopened for every line, so rotating the file by renaming it is safe), and with
 //! `fsync = true` forced to the disk with `fdatasync` before `send` returns.
 //!
 //! What that guarantees, honestly:
@@ -28,14 +28,21 @@
 //!   the tests append 64 KiB lines from 8 tasks at once.
 //! - **Not on network file systems**: NFS emulates `O_APPEND` on the client, so writers on different
 //!   machines can overwrite each other. Give each machine its own file there.
-//! - **A crash can tear the last line**: a machine crash, a fatal signal in the middle of a large
-//!   write, or a disk that fills up midway can leave part of a line at the end of the file. A short
-//!   write is never continued (another writer's line could come first); it is reported as a
-//!   transient error, and the retry writes the whole line again, with the same id. Any write that
-//!   finds the file not ending with a newline starts with one, so a torn fragment stays alone on
-//!   its line and never corrupts the next record. A provider (and its clones) appends one line at
-//!   a time, so its own writes in flight are never taken for a torn line. Readers skip lines that
-//!   do not parse ([`records`] yields them as errors).
+//! - **A failed append leaves the file as it was.** A write that stops short (the disk filled up
+//!   midway) is never continued (another writer's line could come first); with `fsync = true`, a
+//!   line whose `fdatasync` fails counts as not written. Either way, what the write put in the
+//!   file is cut off again (`ftruncate` back to where the line began) before `send` returns a
+//!   transient error, and the retry appends the whole line once, with the same id. The line is
+//!   cut off only if nothing follows it: the provider (and its clones) appends one line at a
+//!   time, so only a writer outside it (another process, another destination on the same file)
+//!   could have appended after it, and its line is never cut; then the fragment stays, and the
+//!   error says so.
+//! - **A crash can tear the last line**: a machine crash or a fatal signal in the middle of a
+//!   large write can leave part of a line at the end of the file, with nobody left to cut it off.
+//!   Any write that finds the file not ending with a newline starts with one, so a torn fragment
+//!   stays alone on its line and never corrupts the next record. A provider's own writes in
+//!   flight are never taken for a torn line. Readers skip lines that do not parse ([`records`]
+//!   yields them as errors).
 //!
 //! # Ids
 //!

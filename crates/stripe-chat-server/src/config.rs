@@ -282,18 +282,107 @@ fn check_api_base(url: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// `[store]`: where events and delivery jobs are kept.
+/// `[store]`: where events and delivery jobs are kept, and for how long.
 ///
 /// ```
+/// use std::time::Duration;
 /// let s: stripe_chat_server::config::StoreSection = toml::from_str(r#"sqlite = "data/stripe-chat.db""#)?;
 /// assert!(s.sqlite.ends_with("stripe-chat.db"));
+/// assert_eq!(s.retention, Duration::from_secs(30 * 24 * 3600));
+///
+/// let s: stripe_chat_server::config::StoreSection = toml::from_str("sqlite = \"s.db\"\nretention = \"7d\"")?;
+/// assert_eq!(s.retention, Duration::from_secs(7 * 24 * 3600));
+/// assert!(toml::from_str::<stripe_chat_server::config::StoreSection>("sqlite = \"s.db\"\nretention = \"1d\"").is_err());
 /// # Ok::<(), toml::de::Error>(())
 /// ```
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawStoreSection")]
 pub struct StoreSection {
     /// The SQLite file (created with its directory when missing).
     pub sqlite: PathBuf,
+    /// How long delivered events and finished jobs are kept before the service prunes them
+    /// (`retention = "30d"`; default [`DEFAULT_RETENTION`], at least [`MIN_RETENTION`]).
+    /// Pending and leased jobs and dead letters (with their events, and the message refs of
+    /// their objects) are kept whatever their age.
+    pub retention: Duration,
+}
+
+/// The retention when `[store] retention` is not given: 30 days, the time Stripe keeps events
+/// (so `stripe-chat backfill` never finds one that was already pruned).
+///
+/// ```
+/// assert_eq!(stripe_chat_server::config::DEFAULT_RETENTION.as_secs(), 30 * 86_400);
+/// ```
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 86_400);
+
+/// The shortest `[store] retention` accepted: 3 days. Stripe retries a webhook for up to three
+/// days, and a pruned event id is no longer deduplicated, so a shorter retention could deliver a
+/// retried event twice.
+///
+/// ```
+/// assert_eq!(stripe_chat_server::config::MIN_RETENTION.as_secs(), 3 * 86_400);
+/// ```
+pub const MIN_RETENTION: Duration = Duration::from_secs(3 * 86_400);
+
+/// `[store]` as written, checked into a [`StoreSection`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStoreSection {
+    sqlite: PathBuf,
+    #[serde(default)]
+    retention: Option<toml::Value>,
+}
+
+impl TryFrom<RawStoreSection> for StoreSection {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawStoreSection) -> Result<Self, ConfigError> {
+        let retention = match raw.retention {
+            None => DEFAULT_RETENTION,
+            Some(toml::Value::String(text)) => parse_retention(&text)?,
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "store.retention",
+                    "must be a duration such as \"30d\"",
+                ));
+            }
+        };
+        Ok(StoreSection {
+            sqlite: raw.sqlite,
+            retention,
+        })
+    }
+}
+
+/// A retention as written (`"30d"`, `"72h"`), at least [`MIN_RETENTION`].
+///
+/// ```
+/// use stripe_chat_server::config::parse_retention;
+/// assert_eq!(parse_retention("4d12h")?.as_secs(), 4 * 86_400 + 12 * 3600);
+/// let err = parse_retention("2d").unwrap_err();
+/// assert_eq!(err.key, "store.retention");
+/// assert!(err.problem.contains("at least 3 days"), "{err}");
+/// assert!(parse_retention("a month").is_err());
+/// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+/// ```
+pub fn parse_retention(text: &str) -> Result<Duration, ConfigError> {
+    let retention = stripe_chat_route::parse_duration(text).ok_or_else(|| {
+        ConfigError::new(
+            "store.retention",
+            format!("{text:?} is not a duration such as \"30d\", \"72h\" or \"4d12h\""),
+        )
+    })?;
+    if retention < MIN_RETENTION {
+        return Err(ConfigError::new(
+            "store.retention",
+            format!(
+                "{text:?} is too short: keep events at least 3 days (\"3d\"), since Stripe retries \
+                 a webhook for up to 3 days and a pruned event is no longer recognised as a \
+                 duplicate"
+            ),
+        ));
+    }
+    Ok(retention)
 }
 
 /// `[delivery]`: retries and worker settings shared by every destination.
@@ -461,7 +550,7 @@ impl Default for AuditSection {
 struct RawConfig {
     server: ServerSection,
     stripe: StripeSection,
-    store: StoreSection,
+    store: RawStoreSection,
     #[serde(default)]
     delivery: DeliverySection,
     #[serde(default)]
@@ -588,6 +677,7 @@ impl ServiceConfig {
         providers: &ProviderRegistry,
     ) -> Result<Self, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+        let store = StoreSection::try_from(raw.store)?;
 
         let mut secrets: Vec<WebhookSecret> = raw
             .stripe
@@ -791,7 +881,7 @@ impl ServiceConfig {
         }
         Ok(ServiceConfig {
             server: raw.server,
-            store: raw.store,
+            store,
             delivery: raw.delivery,
             verifier,
             destinations,
@@ -1031,6 +1121,39 @@ to = ["log"]
         assert_eq!(config.destinations.len(), 1);
         assert_eq!(config.destinations[0].provider.platform(), "file");
         assert_eq!(config.verifier.secret_count(), 1);
+    }
+
+    #[test]
+    fn retention_defaults_to_30_days_and_anything_under_3_days_is_refused_by_key() {
+        let config = ServiceConfig::from_toml_with_env(MINIMAL, no_env).expect("valid");
+        assert_eq!(config.store.retention, DEFAULT_RETENTION);
+        let with = |retention: &str| {
+            let text = MINIMAL.replace(
+                "sqlite = \"demo-data/stripe-chat.db\"",
+                &format!("sqlite = \"demo-data/stripe-chat.db\"\nretention = {retention}"),
+            );
+            ServiceConfig::from_toml_with_env(&text, no_env)
+        };
+        let week = with("\"7d\"").expect("a week");
+        assert_eq!(week.store.retention, Duration::from_secs(7 * 86_400));
+        assert_eq!(
+            with("\"72h\"").expect("3 days").store.retention,
+            MIN_RETENTION
+        );
+        for short in ["\"71h59m59s\"", "\"1d\"", "\"0s\""] {
+            let err = with(short).expect_err(short);
+            assert_eq!(err.key, "store.retention", "{short}");
+            assert!(err.problem.contains("at least 3 days"), "{err}");
+        }
+        assert_eq!(
+            with("\"2w\"").expect("two weeks").store.retention,
+            Duration::from_secs(14 * 86_400)
+        );
+        for wrong in ["\"soon\"", "\"30\"", "30", "\"\""] {
+            let err = with(wrong).expect_err(wrong);
+            assert_eq!(err.key, "store.retention", "{wrong}");
+            assert!(err.problem.contains("30d"), "{err}");
+        }
     }
 
     #[test]

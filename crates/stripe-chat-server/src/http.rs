@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `POST /webhooks/stripe` | see [`ingest`](crate::ingest) |
 //! | `GET /healthz` | `200 ok` while the process runs |
-//! | `GET /readyz` | `200 ready` when the store takes writes; `503` when it does not, and from the moment the service starts draining (SIGTERM) |
+//! | `GET /readyz` | `200 ready` when the store can commit (after a write failed for want of space, each check is a real write of an event's size, so readiness follows the disk by itself); `503` when it cannot, and from the moment the service starts draining (SIGTERM) |
 //! | `GET /metrics` | Prometheus text (job counts cached for about a second) |
 
 use std::sync::Arc;

@@ -12,7 +12,9 @@
 //!   rate limits, inhibition, digests, dead letters).
 //! - [`listener`]: the public listener's guards against slow and hostile clients (header and
 //!   body timeouts, a connection limit).
-//! - [`service`]: both together over one store, with graceful shutdown.
+//! - [`retention`]: the background [`Pruner`](retention::Pruner) that deletes what is older than
+//!   `[store] retention` and gives the space back, so the store does not fill its disk.
+//! - [`service`]: all of them together over one store, with graceful shutdown.
 //!
 //! ```
 //! let config = stripe_chat_server::config::ServiceConfig::from_toml(r#"
@@ -47,6 +49,7 @@ pub mod http;
 pub mod ingest;
 pub mod listener;
 pub mod metrics;
+pub mod retention;
 pub mod service;
 pub mod worker;
 

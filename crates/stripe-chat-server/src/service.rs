@@ -1,5 +1,5 @@
-//! The whole service in one value: the HTTP listener and the delivery workers over one store,
-//! started together and stopped together.
+//! The whole service in one value: the HTTP listener, the delivery workers and the store's
+//! pruner over one store, started together and stopped together.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use crate::config::{ServiceConfig, StoreSection};
 use crate::http::{WebhookState, router};
 use crate::listener::Limits;
 use crate::metrics::Metrics;
+use crate::retention::Pruner;
 use crate::worker::{Delivery, DeliveryBuilder};
 use stripe_chat_redact::RedactionPolicy;
 use stripe_chat_transform::Registry;
@@ -57,7 +58,8 @@ fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
-/// A running service: the webhook listener and the delivery workers.
+/// A running service: the webhook listener, the delivery workers, and the pruner that deletes
+/// what is older than `[store] retention` (see [`Pruner`]).
 ///
 /// ```
 /// # let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -87,7 +89,7 @@ pub struct Service {
 }
 
 impl Service {
-    /// Serves `config`'s routes on `listener` and starts its workers over `store`, with the
+    /// Serves `config`'s routes on `listener` and starts its workers and its pruner over `store`, with the
     /// built-in transformers and each destination's configured redaction policy.
     /// Fails only when the listener's address cannot be read.
     ///
@@ -293,9 +295,11 @@ impl<'a> ServiceBuilder<'a> {
             Arc::clone(&wake),
         );
         let (stop, stopped) = watch::channel(false);
-        let workers = delivery
+        let pruner = Pruner::new(Arc::clone(&store), config.store.retention);
+        let mut workers = delivery
             .build(store, Arc::clone(&metrics), wake)
             .spawn(stopped.clone());
+        workers.spawn(pruner.run(stopped.clone()));
         let app = router(state.clone());
         let server = tokio::spawn(crate::listener::serve(
             listener,

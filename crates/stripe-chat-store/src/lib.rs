@@ -91,9 +91,14 @@
 //!   [`DigestBatch`] of all its jobs, and the outcome reported for that lease applies to them
 //!   all.
 //! - Operators: [`Store::dlq_list`], [`Store::dlq_retry`], [`Store::replay`] (with
-//!   [`Store::event`] to re-route the stored body), [`Store::prune`] on a timer.
-//! - Health and metrics: [`Store::ping`] for readiness, [`Store::stats`] and
-//!   [`SqliteStore::commit_stats`] for gauges.
+//!   [`Store::event`] to re-route the stored body).
+//! - Retention: [`Store::prune`] on a timer, in small batches until it deletes nothing, then
+//!   [`Store::reclaim_space`] in small steps until it gives nothing back; [`Store::prunable`]
+//!   for a dry run. Finished jobs, their events and the message refs of objects silent since
+//!   go; pending and leased jobs, dead letters, and the refs of their objects stay.
+//! - Health and metrics: [`Store::ping`] for readiness (after a write failed for want of space,
+//!   the SQLite store's ping is a real write, so readiness fails exactly while ingest would),
+//!   [`Store::stats`] and [`SqliteStore::commit_stats`] for gauges.
 //!
 //! # Scaling out on a server database
 //!

@@ -43,6 +43,8 @@ struct Inner {
     jobs: BTreeMap<i64, Job>,
     by_event_destination: HashMap<(String, String), i64>,
     refs: HashMap<(String, String), StoredRef>,
+    /// When each ref was last stored (wall clock, Unix ms), for pruning.
+    ref_updated: HashMap<(String, String), i64>,
     last_job_id: i64,
     audit: Vec<AuditRow>,
     checkpoints: BTreeMap<u64, AuditCheckpointRow>,
@@ -463,6 +465,7 @@ impl Store for MemoryStore {
         {
             return Ok(RefUpdate::KeptNewer(current.clone()));
         }
+        inner.ref_updated.insert(slot.clone(), wall);
         inner.refs.insert(
             slot,
             StoredRef {
@@ -728,9 +731,27 @@ impl Store for MemoryStore {
         for (_, id) in &empty {
             inner.events.remove(id);
         }
+        let mut stale: Vec<(i64, (String, String))> = inner
+            .ref_updated
+            .iter()
+            .filter(|(_, at)| **at < before)
+            .filter(|((destination, key), _)| {
+                !inner.jobs.values().any(|j| {
+                    j.destination == *destination && j.thread_key.as_deref() == Some(key.as_str())
+                })
+            })
+            .map(|(slot, at)| (*at, slot.clone()))
+            .collect();
+        stale.sort_unstable();
+        stale.truncate(limit);
+        for (_, slot) in &stale {
+            inner.refs.remove(slot);
+            inner.ref_updated.remove(slot);
+        }
         Ok(Pruned {
             jobs: doomed.len(),
             events: empty.len(),
+            refs: stale.len(),
         })
     }
 
@@ -794,5 +815,42 @@ impl Store for MemoryStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         self.lock().map(|_| ())
+    }
+
+    async fn prunable(&self, before: SystemTime) -> Result<Pruned, StoreError> {
+        let inner = self.lock()?;
+        let before = to_ms(before);
+        let newest = inner.jobs.keys().next_back().copied();
+        let doomed = |id: i64, job: &Job| {
+            matches!(job.state, JobState::Delivered | JobState::Superseded)
+                && job.updated_at < before
+                && Some(id) != newest
+        };
+        let jobs = inner.jobs.iter().filter(|(id, j)| doomed(**id, j)).count();
+        let events = inner
+            .events
+            .values()
+            .filter(|e| to_ms(e.received_at) < before)
+            .filter(|e| {
+                inner
+                    .jobs
+                    .iter()
+                    .filter(|(_, j)| j.event_id == e.id)
+                    .all(|(id, j)| doomed(*id, j))
+            })
+            .count();
+        let refs = inner
+            .ref_updated
+            .iter()
+            .filter(|(_, at)| **at < before)
+            .filter(|((destination, key), _)| {
+                inner.jobs.iter().all(|(id, j)| {
+                    j.destination != *destination
+                        || j.thread_key.as_deref() != Some(key.as_str())
+                        || doomed(*id, j)
+                })
+            })
+            .count();
+        Ok(Pruned { jobs, events, refs })
     }
 }

@@ -732,7 +732,8 @@ pub struct AuditCheckpointRow {
 ///
 /// ```
 /// let p = stripe_chat_store::Pruned::default();
-/// assert_eq!(p.jobs + p.events, 0);
+/// assert_eq!(p.jobs + p.events + p.refs, 0);
+/// assert!(p.is_empty());
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pruned {
@@ -740,4 +741,18 @@ pub struct Pruned {
     pub jobs: usize,
     /// Events deleted (they had no job left).
     pub events: usize,
+    /// Message refs deleted (their object had no message stored since, and no job left).
+    pub refs: usize,
+}
+
+impl Pruned {
+    /// Whether nothing was deleted.
+    ///
+    /// ```
+    /// let p = stripe_chat_store::Pruned { refs: 1, ..Default::default() };
+    /// assert!(!p.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.jobs == 0 && self.events == 0 && self.refs == 0
+    }
 }
