@@ -11,7 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use stripe_chat::events::{StripeEvent, WebhookVerifier, sign};
-use stripe_chat::{Pipeline, Provider, RenderConfig, renderer};
+use stripe_chat::{Pipeline, RenderConfig, renderer};
 
 const SECRET: &str = "whsec_bench";
 const NOW: i64 = 1_790_000_000;
@@ -47,7 +47,7 @@ fn whole_pipeline(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     for (name, raw) in EVENTS {
         let header = sign(raw.as_bytes(), SECRET, NOW);
-        for provider in Provider::ALL {
+        for provider in stripe_chat::providers().names() {
             let render = renderer(provider, &config).expect("default options are valid");
             group.bench_with_input(BenchmarkId::new(*name, provider), raw, |b, raw| {
                 b.iter(|| {
@@ -72,7 +72,7 @@ fn stages(c: &mut Criterion) {
     let pipeline = Pipeline::from_config(&config.redaction);
     let event = StripeEvent::from_slice(raw.as_bytes()).expect("valid event");
     let message = pipeline.message(&event).expect("a message");
-    let slack = renderer(Provider::Slack, &config).expect("valid");
+    let slack = renderer("slack", &config).expect("valid");
     let mut group = c.benchmark_group("stages/invoice.payment_failed");
     group.bench_function("verify", |b| {
         b.iter(|| verifier.verify_at(raw.as_bytes(), Some(&header), NOW))

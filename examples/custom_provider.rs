@@ -11,17 +11,22 @@
 //! delivers it to a stand-in of the service on localhost: no account, no network.
 
 use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Deserialize;
 use serde_json::{Value, json};
 use stripe_chat::Pipeline;
 use stripe_chat::events::StripeEvent;
 use stripe_chat::message::text::{char_len, truncate};
 use stripe_chat::message::{
-    Capabilities, ChatMessage, ChatProvider, DeliveryError, MessageRef, RenderError, Renderer,
-    Secret, async_trait,
+    Capabilities, ChatMessage, ChatProvider, ConfigError, DeliveryError, IdempotencyKey,
+    MessageRef, ProviderFactory, RenderError, Renderer, Secret, SecretSource, Settings,
+    async_trait,
 };
 use stripe_chat::redact::RedactionConfig;
+use stripe_chat_http::Answer;
 
 /// The service's documented limit on `text`, in characters.
 const MAX_TEXT_CHARS: usize = 4_000;
@@ -58,25 +63,25 @@ impl NotifyProvider {
     /// Sends one request and classifies the answer: 2xx is the JSON answer, anything else a
     /// `DeliveryError` of the right kind (429 rate-limited with its delay, 5xx transient, 401/403
     /// unauthorized, other 4xx permanent). Transport errors (timeouts, refused connections) are
-    /// transient, and never carry the URL.
+    /// transient, and never carry the URL. The answer is read through a cap.
     async fn call(&self, request: reqwest::RequestBuilder) -> Result<Value, DeliveryError> {
         let response = request
             .bearer_auth(self.token.expose())
             .send()
             .await
             .map_err(|e| stripe_chat_http::from_reqwest("notify", e))?;
-        let status = response.status();
-        let retry_after = stripe_chat_http::retry_after(response.headers());
-        let answer: Value = response.json().await.unwrap_or(Value::Null);
-        if status.is_success() {
-            return Ok(answer);
+        // Never more than the cap of the answer, whatever the service sends.
+        let answer = Answer::read(response, stripe_chat_http::MAX_ANSWER_BYTES).await;
+        let json: Value = answer.json().unwrap_or(Value::Null);
+        if answer.is_success() {
+            return Ok(json);
         }
         // The service's own error code, never the request or the token.
-        let detail = answer["error"].as_str().unwrap_or_default();
+        let detail = json["error"].as_str().unwrap_or_default();
         Err(stripe_chat_http::classify_status(
             "notify",
-            status.as_u16(),
-            retry_after,
+            answer.status(),
+            answer.retry_after(),
             detail,
         ))
     }
@@ -149,27 +154,45 @@ impl Renderer for NotifyProvider {
             "links": links,
         }))
     }
+
+    /// The service's documented limits: `text` of at most 4,000 characters, at most three
+    /// links. `render` keeps within them; the provided `send` checks before each post.
+    fn validate_limits(&self, body: &Value) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        let text = body["text"].as_str().unwrap_or_default();
+        if char_len(text) > MAX_TEXT_CHARS {
+            problems.push(format!(
+                "text: {} characters, more than {MAX_TEXT_CHARS}",
+                char_len(text)
+            ));
+        }
+        let links = body["links"].as_array().map_or(0, Vec::len);
+        if links > MAX_LINKS {
+            problems.push(format!("links: {links}, more than {MAX_LINKS}"));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
 }
 
 #[async_trait]
 impl ChatProvider for NotifyProvider {
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            update: true,
-            thread: true,
-            link_buttons: true,
-            interactive: false,
-        }
+        Capabilities::FULL.with_interactive(false)
     }
 
-    async fn send(
+    /// Posts a body `render` made and `validate_limits` passed (the provided `send` does both),
+    /// as a reply when `thread` is given. The service keeps a post's `Idempotency-Key` for a day
+    /// and answers a repeated one with the first post: a retried send never posts twice.
+    async fn send_raw(
         &self,
-        message: &ChatMessage,
+        mut body: Value,
         thread: Option<&MessageRef>,
+        key: &IdempotencyKey,
     ) -> Result<MessageRef, DeliveryError> {
-        let mut body = self
-            .render(message)
-            .map_err(|e| DeliveryError::permanent(e.to_string()))?;
         if let Some(root) = thread {
             body["reply_to"] = json!(root.thread_id());
         }
@@ -177,6 +200,7 @@ impl ChatProvider for NotifyProvider {
             .call(
                 self.client
                     .post(format!("{}/notify", self.base_url))
+                    .header("idempotency-key", key.as_str())
                     .json(&body),
             )
             .await?;
@@ -189,7 +213,13 @@ impl ChatProvider for NotifyProvider {
         })
     }
 
-    async fn update(&self, at: &MessageRef, message: &ChatMessage) -> Result<(), DeliveryError> {
+    /// Replaces the post at `at` (the provided `update` renders and checks the body first).
+    async fn update_raw(
+        &self,
+        at: &MessageRef,
+        body: Value,
+        key: &IdempotencyKey,
+    ) -> Result<(), DeliveryError> {
         // The id goes into the path: accept only what the service hands out.
         let id = at.id.as_str();
         if at.provider != self.platform()
@@ -198,16 +228,68 @@ impl ChatProvider for NotifyProvider {
         {
             return Err(DeliveryError::permanent("notify: not a notify message id"));
         }
-        let body = self
-            .render(message)
-            .map_err(|e| DeliveryError::permanent(e.to_string()))?;
         self.call(
             self.client
                 .patch(format!("{}/notify/{id}", self.base_url))
+                .header("idempotency-key", key.as_str())
                 .json(&body),
         )
         .await
         .map(drop)
+    }
+}
+
+/// `provider = "notify"` in a destination of stripe-chat's configuration: the service's
+/// `base_url`, and its token as every adapter takes a secret: inline (`token`), from an
+/// environment variable (`token_env`) or from a file (`token_file`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotifyConfig {
+    base_url: String,
+    token: Option<Secret>,
+    token_env: Option<String>,
+    token_file: Option<PathBuf>,
+    #[serde(default = "default_timeout_secs")]
+    timeout_secs: u64,
+}
+
+fn default_timeout_secs() -> u64 {
+    10
+}
+
+/// Builds the adapter from a destination's keys, so that a configuration can name it.
+struct NotifyFactory;
+
+impl ProviderFactory for NotifyFactory {
+    fn name(&self) -> &str {
+        "notify"
+    }
+
+    fn build(&self, settings: &Settings<'_>) -> Result<Arc<dyn ChatProvider>, ConfigError> {
+        let config: NotifyConfig = settings.parse()?;
+        let token = SecretSource::from_keys(
+            "token",
+            config.token.as_ref(),
+            config.token_env.as_deref(),
+            config.token_file.as_deref(),
+        )?
+        .ok_or_else(|| ConfigError::missing("token", "set token, token_env or token_file"))?
+        .read("token", settings.env_lookup())?;
+        let timeout = Duration::from_secs(config.timeout_secs);
+        let notify = NotifyProvider::new(&config.base_url, token, timeout)
+            .map_err(|e| ConfigError::invalid("timeout_secs", e.message()))?;
+        Ok(Arc::new(notify))
+    }
+
+    fn renderer(&self, _options: &Settings<'_>) -> Result<Box<dyn Renderer>, ConfigError> {
+        // Rendering needs no credentials: any address will do.
+        let notify = NotifyProvider::new(
+            "https://notify.invalid",
+            Secret::new(""),
+            Duration::from_secs(1),
+        )
+        .map_err(|e| ConfigError::invalid("", e.message()))?;
+        Ok(Box::new(notify))
     }
 }
 
@@ -217,7 +299,7 @@ const EVENT: &[u8] =
 
 /// Transforms and redacts `raw` with stripe-chat, then delivers it with `provider`.
 async fn deliver(
-    provider: &NotifyProvider,
+    provider: &dyn ChatProvider,
     raw: &[u8],
 ) -> Result<MessageRef, Box<dyn std::error::Error>> {
     let event = StripeEvent::from_slice(raw)?;
@@ -225,7 +307,9 @@ async fn deliver(
     let message = pipeline
         .message(&event)
         .ok_or("the transformer declined this event")?;
-    Ok(provider.send(&message, None).await?)
+    // The same for every retry of this delivery: the event, and where it goes.
+    let key = IdempotencyKey::new(event.id(), "ops");
+    Ok(provider.send(&message, None, &key).await?)
 }
 
 /// A stand-in for the team's service on localhost: answers posts with an id.
@@ -244,13 +328,12 @@ async fn stand_in_service() -> wiremock::MockServer {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let service = stand_in_service().await;
-    let notify = NotifyProvider::new(
-        &service.uri(),
-        Secret::new("ntf_example_token"),
-        Duration::from_secs(10),
-    )?;
+    // As a destination of the service's configuration would name it.
+    let destination = json!({ "base_url": service.uri(), "token_env": "NOTIFY_TOKEN" });
+    let env = |name: &str| (name == "NOTIFY_TOKEN").then(|| "ntf_example_token".to_owned());
+    let notify = NotifyFactory.build(&Settings::new(&destination, &env))?;
 
-    let sent = deliver(&notify, EVENT).await?;
+    let sent = deliver(&*notify, EVENT).await?;
     println!("delivered: {}", serde_json::to_string(&sent)?);
 
     for request in service.received_requests().await.unwrap_or_default() {
@@ -266,7 +349,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stripe_chat_conformance::{Platform, Route};
+    use stripe_chat_conformance::{Platform, Route, sample_key};
     use wiremock::{Request, ResponseTemplate};
 
     const TOKEN: &str = "ntf_secret_token_for_tests";
@@ -315,6 +398,12 @@ mod tests {
             assert!(text.contains(r"Jenny \<Rosen\> \& \*Co\*"), "{text}");
             assert_eq!(body["level"], "warning");
             assert_eq!(body["reply_to"].as_str(), thread.map(MessageRef::thread_id));
+            // Each kind of send has its own key: a reply's is not its root's.
+            let key = match thread {
+                None => sample_key(),
+                Some(root) => sample_key().reply_in(root),
+            };
+            assert_eq!(request.headers["idempotency-key"], key.as_str());
         }
 
         fn update_route(&self, at: &MessageRef) -> Option<Route> {
@@ -323,6 +412,11 @@ mod tests {
 
         fn updated(&self) -> ResponseTemplate {
             ResponseTemplate::new(200).set_body_json(json!({ "id": "n_42" }))
+        }
+
+        fn check_update(&self, request: &Request, at: &MessageRef) {
+            let key = sample_key().update_of(at);
+            assert_eq!(request.headers["idempotency-key"], key.as_str());
         }
     }
 
@@ -359,6 +453,42 @@ mod tests {
                 .map(|u| u.starts_with("https://dashboard.stripe.com/")),
             Some(true)
         );
+    }
+
+    #[test]
+    #[cfg(feature = "server")]
+    fn a_destination_names_the_adapter_once_it_is_registered() {
+        use stripe_chat::server::config::ServiceConfig;
+        let text = r#"
+[server]
+listen = "127.0.0.1:0"
+[stripe]
+webhook_secrets = ["whsec_demo"]
+[store]
+sqlite = "demo-data/stripe-chat.db"
+[[destinations]]
+name = "ops"
+provider = "notify"
+base_url = "https://notify.example.com"
+token_env = "NOTIFY_TOKEN"
+[[routes]]
+events = ["*"]
+to = ["ops"]
+"#;
+        let env = |name: &str| (name == "NOTIFY_TOKEN").then(|| TOKEN.to_owned());
+        let providers = stripe_chat::providers().with(NotifyFactory);
+        let config = ServiceConfig::from_toml_with_providers(text, env, &providers).expect("valid");
+        assert_eq!(config.destinations[0].provider.platform(), "notify");
+        assert!(!format!("{config:?}").contains(TOKEN));
+
+        let unknown = ServiceConfig::from_toml_with_env(text, env).expect_err("not registered");
+        assert!(
+            unknown.problem.contains("unknown provider \"notify\""),
+            "{unknown}"
+        );
+        let unset = ServiceConfig::from_toml_with_providers(text, |_| None, &providers)
+            .expect_err("no token");
+        assert_eq!(unset.key, "destinations[0] \"ops\".token_env");
     }
 
     #[test]

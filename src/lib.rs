@@ -7,19 +7,25 @@
 //! | module | crate | for |
 //! |---|---|---|
 //! | [`events`] | `stripe-chat-events` | signature verification, version-tolerant events, money, Dashboard links |
-//! | [`message`] | `stripe-chat-message` | the provider-neutral [`ChatMessage`](message::ChatMessage) and the [`Renderer`](message::Renderer) trait |
+//! | [`message`] | `stripe-chat-message` | the provider-neutral [`ChatMessage`](message::ChatMessage), the [`Renderer`] and [`ChatProvider`](message::ChatProvider) traits, the [`ProviderRegistry`] |
 //! | [`transform`] | `stripe-chat-transform` | the [`Transformer`](transform::Transformer) trait, the registry, built-in transformers |
 //! | [`redact`] | `stripe-chat-redact` | redaction policies (card numbers, emails, phones, addresses) |
 //! | [`slack`], [`teams`], [`discord`], [`matrix`] | `stripe-chat-<platform>` | each platform's adapter: rendering and delivery |
 //! | [`webhook`] | `stripe-chat-webhook` | the neutral message as signed JSON to any URL |
-//! | [`file`] | `stripe-chat-file` | one JSON line per message in a file (the embedded default destination) |
+//! | [`file`](mod@file) | `stripe-chat-file` | one JSON line per message in a file (the embedded default destination) |
 //! | [`route`] | `stripe-chat-route` | routing rules: which events go to which destinations |
+//! | `server` | `stripe-chat-server` | the service: configuration, the webhook router and listener, delivery workers, metrics (feature `server`) |
+//! | `store` | `stripe-chat-store` | the durable inbox and outbox (SQLite, memory) (feature `server`) |
+//! | `stripe` | `stripe-chat-stripe` | the client for Stripe's API: timeouts, retries, idempotency keys, classified errors (feature `server`) |
+//! | `audit` | `stripe-chat-audit` | the tamper-evident audit log: hash-chained records, signed checkpoints, verification (feature `server`) |
+//! | `actions` | `stripe-chat-actions` | acting from chat: the action catalog, people and roles, confirmations and approvals, idempotency keys (feature `server`) |
 //!
 //! [`Pipeline`] (`stripe-chat-pipeline`) puts transform and redaction together, the one path
-//! every message takes, here and in the service's workers; [`render`] adds a platform:
+//! every message takes, here and in the service's workers; [`render`] adds a platform, chosen by
+//! name among the [`providers`]:
 //!
 //! ```
-//! use stripe_chat::{Pipeline, Provider, RenderConfig};
+//! use stripe_chat::{Pipeline, RenderConfig};
 //! use stripe_chat::events::StripeEvent;
 //!
 //! let event = StripeEvent::from_slice(br#"{"id":"evt_1","object":"event","type":"invoice.payment_failed",
@@ -28,16 +34,22 @@
 //!   "next_payment_attempt":1764259200}}}"#)?;
 //! let config = RenderConfig::default();
 //! let pipeline = Pipeline::from_config(&config.redaction);
-//! let body = stripe_chat::render(&pipeline, &config, Provider::Slack, &event)?.expect("a message");
+//! let body = stripe_chat::render(&pipeline, &config, "slack", &event)?.expect("a message");
 //! let text = body.to_string();
 //! assert!(!text.contains("4242 4242 4242 4242"), "card numbers never reach a platform");
 //! assert!(text.contains("4242"), "the last four stay visible");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Feature flags
+//!
+//! - `server`: the service crates, as `stripe_chat::server`, `stripe_chat::store` and
+//!   `stripe_chat::stripe` (tokio, axum, SQLite, async-stripe).
+//! - `cli` (default; needs `server`): the `stripe-chat` binary. A library that only verifies,
+//!   transforms and renders takes `default-features = false` and builds none of the service.
 #![forbid(unsafe_code)]
 
-use std::fmt;
-use std::str::FromStr;
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
@@ -57,95 +69,34 @@ pub use stripe_chat_webhook as webhook;
 pub use stripe_chat_pipeline::Pipeline;
 
 use events::StripeEvent;
-use message::{RenderError, Renderer};
+use message::{ProviderRegistry, RenderError, Renderer, Settings};
 use redact::RedactionConfig;
 
-pub mod demo;
-pub mod ops;
-pub mod samples;
-
+#[cfg(feature = "server")]
+pub use stripe_chat_actions as actions;
+#[cfg(feature = "server")]
+pub use stripe_chat_audit as audit;
+#[cfg(feature = "server")]
 pub use stripe_chat_server as server;
+#[cfg(feature = "server")]
 pub use stripe_chat_store as store;
+#[cfg(feature = "server")]
+pub use stripe_chat_stripe as stripe;
 
-/// The chat platforms stripe-chat renders for.
+/// The adapters stripe-chat knows, by name: what `render --provider` and a destination's
+/// `provider` may name (`stripe_chat_providers::builtin`, the list the service reads too).
 ///
 /// ```
-/// use stripe_chat::Provider;
-/// assert_eq!("teams".parse::<Provider>(), Ok(Provider::Teams));
-/// assert!("irc".parse::<Provider>().is_err());
+/// let providers = stripe_chat::providers();
+/// let names: Vec<&str> = providers.names().collect();
+/// assert!(names.contains(&"slack") && names.contains(&"file"));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Provider {
-    /// Slack `chat.postMessage` with Block Kit.
-    Slack,
-    /// Microsoft Teams Workflows webhook with an Adaptive Card.
-    Teams,
-    /// Discord execute-webhook with embeds and components.
-    Discord,
-    /// Matrix `m.room.message` content.
-    Matrix,
+pub fn providers() -> ProviderRegistry {
+    stripe_chat_providers::builtin()
 }
 
-impl Provider {
-    /// Every provider, in a stable order.
-    ///
-    /// ```
-    /// assert_eq!(stripe_chat::Provider::ALL.len(), 4);
-    /// ```
-    pub const ALL: [Provider; 4] = [
-        Provider::Slack,
-        Provider::Teams,
-        Provider::Discord,
-        Provider::Matrix,
-    ];
-
-    /// The lowercase name.
-    ///
-    /// ```
-    /// assert_eq!(stripe_chat::Provider::Discord.as_str(), "discord");
-    /// ```
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Slack => "slack",
-            Provider::Teams => "teams",
-            Provider::Discord => "discord",
-            Provider::Matrix => "matrix",
-        }
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A provider name that is not one of `slack`, `teams`, `discord`, `matrix`.
-///
-/// ```
-/// let e = "irc".parse::<stripe_chat::Provider>().unwrap_err();
-/// assert_eq!(e.to_string(), "unknown provider \"irc\" (expected slack, teams, discord or matrix)");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown provider {0:?} (expected slack, teams, discord or matrix)")]
-pub struct UnknownProvider(pub String);
-
-impl FromStr for Provider {
-    type Err = UnknownProvider;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "slack" => Ok(Provider::Slack),
-            "teams" | "msteams" => Ok(Provider::Teams),
-            "discord" => Ok(Provider::Discord),
-            "matrix" => Ok(Provider::Matrix),
-            _ => Err(UnknownProvider(s.to_owned())),
-        }
-    }
-}
-
-/// Options of `stripe-chat render` (a TOML file): redaction and each platform's rendering.
+/// Options of `stripe-chat render` (a TOML file): redaction, and each platform's rendering
+/// options in a table named after it (`[slack]`, `[teams]`, ...), which its adapter reads.
 ///
 /// ```
 /// let config: stripe_chat::RenderConfig = toml::from_str(r#"
@@ -158,110 +109,47 @@ impl FromStr for Provider {
 /// [discord]
 /// interactive = true
 /// "#)?;
-/// assert_eq!(config.slack.channel.as_deref(), Some("C0123456789"));
-/// # Ok::<(), toml::de::Error>(())
+/// assert_eq!(config.platforms["slack"]["channel"], "C0123456789");
+/// config.check()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RenderConfig {
     /// The redaction policy applied before any platform sees a message.
     #[serde(default)]
     pub redaction: RedactionConfig,
-    /// Slack options.
-    #[serde(default)]
-    pub slack: SlackOptions,
-    /// Microsoft Teams options.
-    #[serde(default)]
-    pub teams: TeamsOptions,
-    /// Discord options.
-    #[serde(default)]
-    pub discord: DiscordOptions,
-    /// Matrix options.
-    #[serde(default)]
-    pub matrix: MatrixOptions,
+    /// Each platform's rendering options, by provider name.
+    #[serde(flatten)]
+    pub platforms: BTreeMap<String, serde_json::Value>,
 }
 
-/// Slack rendering options.
-///
-/// ```
-/// let o = stripe_chat::SlackOptions { channel: Some("C1".into()) };
-/// assert!(o.channel.is_some());
-/// ```
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SlackOptions {
-    /// The channel id for `chat.postMessage` (omitted from the body when unset).
-    #[serde(default)]
-    pub channel: Option<String>,
-}
-
-/// Microsoft Teams rendering options.
-///
-/// ```
-/// let o: stripe_chat::TeamsOptions = toml::from_str(r#"card_version = "1.5""#)?;
-/// assert_eq!(o.card_version, "1.5");
-/// # Ok::<(), toml::de::Error>(())
-/// ```
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TeamsOptions {
-    /// Adaptive Card version: `1.4` (default) or `1.5`.
-    #[serde(default = "default_card_version")]
-    pub card_version: String,
-}
-
-impl Default for TeamsOptions {
-    fn default() -> Self {
-        TeamsOptions {
-            card_version: default_card_version(),
+impl RenderConfig {
+    /// Checks every platform's options: each table names a known provider, and its options are
+    /// ones that provider's renderer takes.
+    ///
+    /// ```
+    /// let config: stripe_chat::RenderConfig = toml::from_str("[slak]\nchannel = \"C1\"")?;
+    /// let error = config.check().unwrap_err();
+    /// assert_eq!(error.key, "slak");
+    /// # Ok::<(), toml::de::Error>(())
+    /// ```
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let providers = providers();
+        for name in self.platforms.keys() {
+            if providers.get(name).is_none() {
+                let known: Vec<&str> = providers.names().collect();
+                return Err(ConfigError {
+                    key: name.clone(),
+                    problem: format!(
+                        "not a provider's options (expected redaction, {})",
+                        known.join(", ")
+                    ),
+                });
+            }
+            renderer(name, self)?;
         }
+        Ok(())
     }
-}
-
-fn default_card_version() -> String {
-    "1.4".to_owned()
-}
-
-/// Discord rendering options.
-///
-/// ```
-/// let o = stripe_chat::DiscordOptions::default();
-/// assert!(!o.interactive);
-/// ```
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DiscordOptions {
-    /// Whether the webhook belongs to an application, so callback buttons can be sent.
-    #[serde(default)]
-    pub interactive: bool,
-    /// The name the message is posted under.
-    #[serde(default)]
-    pub username: Option<String>,
-}
-
-/// Matrix rendering options.
-///
-/// ```
-/// assert_eq!(stripe_chat::MatrixOptions::default().msgtype, "m.notice");
-/// ```
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MatrixOptions {
-    /// `m.notice` (default, for bots) or `m.text`.
-    #[serde(default = "default_msgtype")]
-    pub msgtype: String,
-}
-
-impl Default for MatrixOptions {
-    fn default() -> Self {
-        MatrixOptions {
-            msgtype: default_msgtype(),
-        }
-    }
-}
-
-fn default_msgtype() -> String {
-    "m.notice".to_owned()
 }
 
 /// An option value that is not one the renderer knows.
@@ -279,63 +167,31 @@ pub struct ConfigError {
     pub problem: String,
 }
 
-/// The renderer for `provider` with `config`'s options.
+/// The renderer of the provider named `provider`, with `config`'s options for it.
 ///
 /// ```
-/// use stripe_chat::{renderer, Provider, RenderConfig};
-/// let r = renderer(Provider::Matrix, &RenderConfig::default())?;
+/// use stripe_chat::{renderer, RenderConfig};
+/// let r = renderer("matrix", &RenderConfig::default())?;
 /// assert_eq!(r.platform(), "matrix");
+/// assert_eq!(renderer("irc", &RenderConfig::default()).map(drop).unwrap_err().key, "provider");
 /// # Ok::<(), stripe_chat::ConfigError>(())
 /// ```
-pub fn renderer(
-    provider: Provider,
-    config: &RenderConfig,
-) -> Result<Box<dyn Renderer>, ConfigError> {
-    Ok(match provider {
-        Provider::Slack => {
-            let mut r = slack::SlackRenderer::new();
-            if let Some(channel) = &config.slack.channel {
-                r = r.channel(channel.clone());
-            }
-            Box::new(r)
-        }
-        Provider::Teams => {
-            let version = match config.teams.card_version.as_str() {
-                "1.4" => teams::CardVersion::V1_4,
-                "1.5" => teams::CardVersion::V1_5,
-                _ => {
-                    return Err(ConfigError {
-                        key: "teams.card_version".into(),
-                        problem: format!(
-                            "{:?} is not supported (Teams accepts Adaptive Cards 1.4 and 1.5)",
-                            config.teams.card_version
-                        ),
-                    });
-                }
+pub fn renderer(provider: &str, config: &RenderConfig) -> Result<Box<dyn Renderer>, ConfigError> {
+    let none = serde_json::Value::Object(serde_json::Map::new());
+    let options = config.platforms.get(provider).unwrap_or(&none);
+    providers()
+        .renderer(provider, &Settings::from_process_env(options))
+        .map_err(|e| {
+            let e = if e.key() == "provider" {
+                e
+            } else {
+                e.within(provider)
             };
-            Box::new(teams::TeamsRenderer::new().with_version(version))
-        }
-        Provider::Discord => {
-            let mut r = discord::DiscordRenderer::new().interactive(config.discord.interactive);
-            if let Some(username) = &config.discord.username {
-                r = r.username(username.clone());
+            ConfigError {
+                key: e.key().to_owned(),
+                problem: e.problem().to_owned(),
             }
-            Box::new(r)
-        }
-        Provider::Matrix => {
-            let msgtype = match config.matrix.msgtype.as_str() {
-                "m.notice" => matrix::MsgType::Notice,
-                "m.text" => matrix::MsgType::Text,
-                other => {
-                    return Err(ConfigError {
-                        key: "matrix.msgtype".into(),
-                        problem: format!("{other:?} is not m.notice or m.text"),
-                    });
-                }
-            };
-            Box::new(matrix::MatrixRenderer::new().with_msgtype(msgtype))
-        }
-    })
+        })
 }
 
 /// Why an event could not be rendered.
@@ -359,18 +215,18 @@ pub enum RenderEventError {
 /// `None` when the event's transformer declined it.
 ///
 /// ```
-/// use stripe_chat::{render, Pipeline, Provider, RenderConfig};
+/// use stripe_chat::{render, Pipeline, RenderConfig};
 /// let event = stripe_chat::events::StripeEvent::from_slice(br#"{"id":"evt_1","object":"event",
 ///   "type":"payout.paid","created":1,"data":{"object":{"id":"po_1","object":"payout"}}}"#)?;
 /// let config = RenderConfig::default();
-/// let body = render(&Pipeline::from_config(&config.redaction), &config, Provider::Discord, &event)?.unwrap();
+/// let body = render(&Pipeline::from_config(&config.redaction), &config, "discord", &event)?.unwrap();
 /// assert_eq!(body["allowed_mentions"]["parse"], serde_json::json!([]));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn render(
     pipeline: &Pipeline,
     config: &RenderConfig,
-    provider: Provider,
+    provider: &str,
     event: &StripeEvent,
 ) -> Result<Option<serde_json::Value>, RenderEventError> {
     let renderer = renderer(provider, config)?;

@@ -1,15 +1,24 @@
 //! The `stripe-chat` command: run the service, operate it, render Stripe events for chat platforms.
 //!
 //! ```text
-//! stripe-chat serve --config FILE [--log-format text|json]
+//! stripe-chat check --config FILE
+//! stripe-chat serve --config FILE
 //! stripe-chat dlq list --config FILE
 //! stripe-chat dlq retry (JOB_ID | --all) --config FILE
 //! stripe-chat replay EVENT_ID --config FILE
 //! stripe-chat backfill --since 24h [--until TIME] [--dry-run] [--api-base URL] --config FILE
-//! stripe-chat send-test-event --url URL --secret SECRET (EVENT.json | EVENT_TYPE)
-//! stripe-chat render --provider <slack|teams|discord|matrix> [--config FILE] EVENT.json
+//! stripe-chat audit verify --config FILE
+//! stripe-chat audit export [--since TIME] --config FILE
+//! stripe-chat audit keygen --name NAME --out FILE
+//! stripe-chat prune [--older-than 30d] [--dry-run | --vacuum] --config FILE
+//! stripe-chat send-test-event --url URL [--secret SECRET] (EVENT.json | EVENT_TYPE)
+//! stripe-chat render --provider NAME [--config FILE] EVENT.json
 //! stripe-chat demo [--serve [--data-dir DIR]] [--provider NAME]
 //! ```
+//!
+//! Every command takes `--log-format text|json` (or `STRIPE_CHAT_LOG_FORMAT`); the service
+//! commands read `--config` from `STRIPE_CHAT_CONFIG` when it is not given, and
+//! `send-test-event` its secret from `STRIPE_WEBHOOK_SECRET`.
 #![forbid(unsafe_code)]
 
 /// mimalloc: the service allocates many short-lived strings and JSON values per event, and
@@ -20,15 +29,30 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+mod cli;
 
 use clap::{Parser, Subcommand};
+use stripe_chat::audit::{Decision, Entry};
 use stripe_chat::events::StripeEvent;
-use stripe_chat::{Pipeline, Provider, RenderConfig};
+use stripe_chat::store::Store;
+use stripe_chat::{Pipeline, RenderConfig};
 
 /// Stripe payment events in Slack, Microsoft Teams, Discord and Matrix.
 #[derive(Debug, Parser)]
 #[command(name = "stripe-chat", version, about)]
 struct Cli {
+    /// Log format on standard error, for every command (filter with RUST_LOG, default info).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "STRIPE_CHAT_LOG_FORMAT",
+        default_value_t = LogFormat::Text
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -38,10 +62,9 @@ enum Command {
     /// Print the JSON body a platform's adapter would send for EVENT.json (after transform and
     /// redaction).
     Render {
-        /// slack, teams, discord or matrix.
-        #[arg(long, value_parser = parse_provider)]
-        provider: Provider,
-        /// A TOML file with `[redaction]`, `[slack]`, `[teams]`, `[discord]`, `[matrix]` options.
+        #[arg(long, value_name = "NAME", value_parser = parse_provider, help = provider_help())]
+        provider: String,
+        /// A TOML file with `[redaction]` and each platform's options (`[slack]`, ...).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
         /// The Stripe event (JSON as Stripe sends it); `-` reads standard input.
@@ -53,8 +76,8 @@ enum Command {
     /// samples over HTTP.
     Demo {
         /// Only this platform (rendering demonstration).
-        #[arg(long, value_parser = parse_provider, conflicts_with = "serve")]
-        provider: Option<Provider>,
+        #[arg(long, value_name = "NAME", value_parser = parse_provider, conflicts_with = "serve")]
+        provider: Option<String>,
         /// Run the service in process and POST the samples to it.
         #[arg(long)]
         serve: bool,
@@ -67,14 +90,18 @@ enum Command {
         )]
         data_dir: PathBuf,
     },
+    /// Check a configuration file as `serve` would (secrets included) and exit: 0 when it is
+    /// valid, 2 with a one-line error otherwise. Opens no store and reaches no network.
+    Check {
+        /// The configuration file (see docs/configuration.md).
+        #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
+        config: PathBuf,
+    },
     /// Run the service: the webhook listener and the delivery workers.
     Serve {
         /// The configuration file (see docs/configuration.md).
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
         config: PathBuf,
-        /// Log format on standard error (filter with RUST_LOG, default info).
-        #[arg(long, value_enum, default_value_t = LogFormat::Text)]
-        log_format: LogFormat,
     },
     /// List or retry dead-lettered delivery jobs.
     Dlq {
@@ -86,7 +113,7 @@ enum Command {
         /// The event id (evt_...).
         event_id: String,
         /// The configuration file.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
         config: PathBuf,
     },
     /// Fetch the events Stripe could not deliver (GET /v1/events?delivery_success=false) and
@@ -108,7 +135,31 @@ enum Command {
         #[arg(long, value_name = "URL")]
         api_base: Option<String>,
         /// The configuration file.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
+        config: PathBuf,
+    },
+    /// The tamper-evident audit log: verify it, export it, make a checkpoint signing key.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+    /// Delete delivered events and finished jobs older than the retention, as the service does
+    /// in the background, and give the space back. Pending jobs, dead letters and the messages
+    /// they may still update are kept.
+    Prune {
+        /// Prune what is older than this (30d, 72h; at least 3d). Default: `[store] retention`.
+        #[arg(long, value_name = "AGE")]
+        older_than: Option<String>,
+        /// Count what would be pruned; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Then rewrite the store file (SQLite VACUUM): every free page back to the disk, and a
+        /// file from before incremental vacuum converted. Needs free space of the file's live
+        /// size; stop the service while it runs.
+        #[arg(long, conflicts_with = "dry_run")]
+        vacuum: bool,
+        /// The configuration file.
+        #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
         config: PathBuf,
     },
     /// Sign a sample event as Stripe does and POST it to a running service.
@@ -116,8 +167,9 @@ enum Command {
         /// The webhook URL (http://HOST:PORT/webhooks/stripe).
         #[arg(long)]
         url: String,
-        /// The endpoint's signing secret (whsec_...).
-        #[arg(long)]
+        /// The endpoint's signing secret (whsec_...). Prefer the environment variable: a
+        /// command line is visible to every user of the machine.
+        #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
         secret: String,
         /// A Stripe event file, or an event type with a bundled sample (invoice.paid, ...); it gets
         /// a fresh id and the current time.
@@ -127,11 +179,40 @@ enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+enum AuditAction {
+    /// Check every record and signed checkpoint; print the first bad record (exit 1) or "ok".
+    Verify {
+        /// The configuration file.
+        #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
+        config: PathBuf,
+    },
+    /// Print the records as JSON lines (seq, prev_hash, hash, entry).
+    Export {
+        /// Only records made since: a duration before now (24h, 7d), a UTC time or Unix seconds.
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// The configuration file.
+        #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
+        config: PathBuf,
+    },
+    /// Make a checkpoint signing key: written to FILE (readable by its owner only), its
+    /// verifier key printed (publish it; `[audit] verifier_key`).
+    Keygen {
+        /// The key's name (letters, digits, punctuation but '+').
+        #[arg(long)]
+        name: String,
+        /// Where to write the signing key; refused if the file exists.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum DlqAction {
     /// Print the dead-lettered jobs, one per line.
     List {
         /// The configuration file.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
         config: PathBuf,
     },
     /// Make dead-lettered jobs pending again.
@@ -143,10 +224,13 @@ enum DlqAction {
         #[arg(long)]
         all: bool,
         /// The configuration file.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
         config: PathBuf,
     },
 }
+
+/// The environment variable `--config` falls back to (service commands).
+const CONFIG_ENV: &str = "STRIPE_CHAT_CONFIG";
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum LogFormat {
@@ -154,20 +238,37 @@ enum LogFormat {
     Json,
 }
 
-fn parse_provider(value: &str) -> Result<Provider, String> {
-    value
-        .parse()
-        .map_err(|e: stripe_chat::UnknownProvider| e.to_string())
+/// A provider the registry knows.
+fn parse_provider(value: &str) -> Result<String, String> {
+    let name = value.to_ascii_lowercase();
+    match stripe_chat::providers().find(&name) {
+        Ok(_) => Ok(name),
+        Err(e) => Err(e.problem().to_owned()),
+    }
+}
+
+/// `--provider`'s help: the registered names.
+fn provider_help() -> String {
+    let providers = stripe_chat::providers();
+    let names: Vec<&str> = providers.names().collect();
+    format!("The platform: {}", names.join(", "))
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The service reports what it does; a one-shot command prints its result, and logs only
+    // warnings unless RUST_LOG asks for more.
+    let level = match cli.command {
+        Command::Serve { .. } | Command::Demo { serve: true, .. } => "info",
+        _ => "warn",
+    };
+    init_logs(cli.log_format, level);
     let result = match cli.command {
         Command::Render {
             provider,
             config,
             event,
-        } => render(provider, config.as_deref(), &event),
+        } => render(&provider, config.as_deref(), &event),
         Command::Demo {
             provider,
             serve: false,
@@ -176,15 +277,16 @@ fn main() -> ExitCode {
         Command::Demo { data_dir, .. } => runtime().and_then(|rt| {
             rt.block_on(async {
                 let mut out = io::stdout().lock();
-                stripe_chat::demo::serve(&data_dir, &mut out)
+                cli::demo::serve(&data_dir, &mut out)
                     .await
                     .map_err(|e| match e {
-                        stripe_chat::demo::DemoError::Io(e) => Failure::Io(e),
+                        cli::demo::DemoError::Io(e) => Failure::Io(e),
                         other => Failure::Service(other.to_string()),
                     })
             })
         }),
-        Command::Serve { config, log_format } => serve(&config, log_format),
+        Command::Check { config } => check(&config),
+        Command::Serve { config } => serve(&config),
         Command::Dlq { action } => dlq(action),
         Command::Replay { event_id, config } => replay(&config, &event_id),
         Command::Backfill {
@@ -195,11 +297,25 @@ fn main() -> ExitCode {
             config,
         } => backfill(
             &config,
-            stripe_chat::ops::BackfillArgs {
+            cli::ops::BackfillArgs {
                 since,
                 until,
                 dry_run,
                 api_base,
+            },
+        ),
+        Command::Audit { action } => audit(action),
+        Command::Prune {
+            older_than,
+            dry_run,
+            vacuum,
+            config,
+        } => prune(
+            &config,
+            cli::ops::PruneArgs {
+                older_than,
+                dry_run,
+                vacuum,
             },
         ),
         Command::SendTestEvent { url, secret, event } => send_test_event(&url, &secret, &event),
@@ -231,10 +347,10 @@ enum Failure {
     Service(String),
 }
 
-impl From<stripe_chat::ops::OpsError> for Failure {
-    fn from(error: stripe_chat::ops::OpsError) -> Self {
+impl From<cli::ops::OpsError> for Failure {
+    fn from(error: cli::ops::OpsError) -> Self {
         match error {
-            stripe_chat::ops::OpsError::Config(_) | stripe_chat::ops::OpsError::Usage(_) => {
+            cli::ops::OpsError::Config(_) | cli::ops::OpsError::Usage(_) => {
                 Failure::Usage(error.to_string())
             }
             other => Failure::Service(other.to_string()),
@@ -249,9 +365,13 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::Service(format!("cannot start the runtime: {e}")))
 }
 
-fn init_logs(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+/// Logs of every command go to standard error in `format`, filtered by `RUST_LOG` (default:
+/// `level`). async-stripe's own retry warnings are left out by default: the command reports the
+/// failure once, classified.
+fn init_logs(format: LogFormat, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{level},stripe::hyper=error"))
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
@@ -262,11 +382,11 @@ fn init_logs(format: LogFormat) {
     };
 }
 
-fn serve(config: &Path, log_format: LogFormat) -> Result<(), Failure> {
-    let config = stripe_chat::ops::load_config(config)?;
-    init_logs(log_format);
-    let files = stripe_chat::ops::file_destinations(&config);
-    runtime()?.block_on(stripe_chat::ops::serve(config, |addr| {
+fn serve(config: &Path) -> Result<(), Failure> {
+    let config = cli::ops::load_config(config)?;
+    raise_open_files_limit(config.server.max_connections);
+    let files = cli::ops::file_destinations(&config);
+    runtime()?.block_on(cli::ops::serve(config, |addr| {
         println!("stripe-chat listening on http://{addr} (POST Stripe webhooks to http://{addr}/webhooks/stripe)");
         for (name, path) in &files {
             println!("destination {name:?} writes to {path}");
@@ -275,14 +395,53 @@ fn serve(config: &Path, log_format: LogFormat) -> Result<(), Failure> {
     Ok(())
 }
 
+fn check(path: &Path) -> Result<(), Failure> {
+    let config = cli::ops::load_config(path)?;
+    println!("{}: {}", path.display(), cli::ops::summary(&config));
+    Ok(())
+}
+
+/// Raises the soft limit on open files to the hard limit (the soft one is often 1,024, for
+/// programs that use `select`, which this one does not), and warns when it is still too low for
+/// `max_connections` client connections beside the store's own files.
+fn raise_open_files_limit(max_connections: usize) {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        if limit.current.is_some() && limit.current != limit.maximum {
+            let raised = rustix::process::Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            };
+            if let Err(e) = setrlimit(Resource::Nofile, raised) {
+                tracing::debug!(error = %e, "cannot raise the open-files limit");
+            }
+        }
+        let open_files = getrlimit(Resource::Nofile).current;
+        let needed = u64::try_from(max_connections)
+            .unwrap_or(u64::MAX)
+            .saturating_add(64);
+        if let Some(open_files) = open_files.filter(|n| *n < needed) {
+            tracing::warn!(
+                open_files,
+                max_connections,
+                "the open-files limit is too low for server.max_connections: raise it (LimitNOFILE= in a systemd unit, ulimit -n) or lower max_connections"
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = max_connections;
+}
+
 fn dlq(action: DlqAction) -> Result<(), Failure> {
     let rt = runtime()?;
     match action {
         DlqAction::List { config } => {
-            let config = stripe_chat::ops::load_config(&config)?;
+            let config = cli::ops::load_config(&config)?;
             let lines = rt.block_on(async {
-                let store = stripe_chat::ops::open_store(&config).await?;
-                stripe_chat::ops::dlq_list(&store).await
+                let store = cli::ops::open_store(&config).await?;
+                cli::ops::dlq_list(&store).await
             })?;
             let mut out = io::stdout().lock();
             for line in &lines {
@@ -293,11 +452,19 @@ fn dlq(action: DlqAction) -> Result<(), Failure> {
             }
         }
         DlqAction::Retry { job, all, config } => {
-            let config = stripe_chat::ops::load_config(&config)?;
+            let config = cli::ops::load_config(&config)?;
             let job = if all { None } else { job };
             let n = rt.block_on(async {
-                let store = stripe_chat::ops::open_store(&config).await?;
-                stripe_chat::ops::dlq_retry(&store, job.as_deref()).await
+                let store: Arc<dyn Store> = Arc::new(cli::ops::open_store(&config).await?);
+                let n = cli::ops::dlq_retry(&*store, job.as_deref()).await?;
+                let entry = Entry::new(cli::ops::operator(), "dlq_retry", Decision::Performed)
+                    .detail(format!(
+                        "{} ({n} job(s) pending again)",
+                        job.as_deref()
+                            .map_or_else(|| "all".to_owned(), |j| format!("job {j}"))
+                    ));
+                cli::ops::audit_command(&config, store, entry).await?;
+                Ok::<_, cli::ops::OpsError>(n)
             })?;
             println!("{n} job(s) pending again");
         }
@@ -306,31 +473,127 @@ fn dlq(action: DlqAction) -> Result<(), Failure> {
 }
 
 fn replay(config: &Path, event_id: &str) -> Result<(), Failure> {
-    let config = stripe_chat::ops::load_config(config)?;
+    let config = cli::ops::load_config(config)?;
     let n = runtime()?.block_on(async {
-        let store = stripe_chat::ops::open_store(&config).await?;
-        stripe_chat::ops::replay(&config, &store, event_id).await
+        let store: Arc<dyn Store> = Arc::new(cli::ops::open_store(&config).await?);
+        let n = cli::ops::replay(&config, &*store, event_id).await?;
+        let entry = Entry::new(cli::ops::operator(), "replay", Decision::Performed)
+            .message(event_id)
+            .detail(format!("{n} delivery job(s) queued"));
+        cli::ops::audit_command(&config, store, entry).await?;
+        Ok::<_, cli::ops::OpsError>(n)
     })?;
     println!("{n} delivery job(s) queued for {event_id}");
     Ok(())
 }
 
-fn backfill(config: &Path, args: stripe_chat::ops::BackfillArgs) -> Result<(), Failure> {
-    let config = stripe_chat::ops::load_config(config)?;
-    let report = runtime()?.block_on(stripe_chat::ops::backfill(&config, &args, |name| {
-        std::env::var(name).ok()
-    }))?;
+fn backfill(config: &Path, args: cli::ops::BackfillArgs) -> Result<(), Failure> {
+    let config = cli::ops::load_config(config)?;
+    let dry_run = args.dry_run;
+    let window = format!(
+        "since {}{}",
+        args.since,
+        args.until
+            .as_deref()
+            .map(|u| format!(" until {u}"))
+            .unwrap_or_default()
+    );
+    let report = runtime()?.block_on(async {
+        let report = cli::ops::backfill(&config, &args, |name| std::env::var(name).ok()).await?;
+        if !dry_run {
+            let store: Arc<dyn Store> = Arc::new(cli::ops::open_store(&config).await?);
+            let entry = Entry::new(cli::ops::operator(), "backfill", Decision::Performed)
+                .detail(format!("{window}: {report}"));
+            cli::ops::audit_command(&config, store, entry).await?;
+        }
+        Ok::<_, cli::ops::OpsError>(report)
+    })?;
+    println!("{report}");
+    Ok(())
+}
+
+fn audit(action: AuditAction) -> Result<(), Failure> {
+    match action {
+        AuditAction::Keygen { name, out } => {
+            let key = stripe_chat::audit::SignerKey::generate(&name)
+                .map_err(|e| Failure::Usage(e.to_string()))?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut file = options
+                .open(&out)
+                .map_err(|e| Failure::Usage(format!("{}: {e}", out.display())))?;
+            writeln!(file, "{}", key.to_text())?;
+            file.sync_all()?;
+            println!("{}", key.verifier());
+            eprintln!(
+                "stripe-chat: signing key written to {}; put the line above in [audit] verifier_key and keep a copy where the service cannot write",
+                out.display()
+            );
+        }
+        AuditAction::Verify { config } => {
+            let config = cli::ops::load_config(&config)?;
+            let (report, keyed) = runtime()?.block_on(async {
+                let store: Arc<dyn Store> = Arc::new(cli::ops::open_store(&config).await?);
+                cli::ops::audit_verify(&config, store).await
+            })?;
+            if let Some(problem) = report.problem {
+                return Err(Failure::Service(format!("audit log: {problem}")));
+            }
+            let anchor = match (keyed, report.anchored_at) {
+                (false, _) => "; no verifier key: checkpoints not checked (a cut tail or a rewrite of the whole log would not show)".to_owned(),
+                (true, Some(size)) => format!("; signed up to record {size}"),
+                (true, None) => "; no checkpoint yet".to_owned(),
+            };
+            println!(
+                "ok: {} record(s), {} checkpoint(s){anchor}",
+                report.records, report.checkpoints
+            );
+        }
+        AuditAction::Export { since, config } => {
+            let config = cli::ops::load_config(&config)?;
+            let since_ms = match since {
+                Some(text) => {
+                    let at = stripe_chat::server::backfill::parse_time(&text, SystemTime::now())
+                        .map_err(|e| Failure::Usage(format!("--since: {e}")))?;
+                    Some(
+                        at.duration_since(UNIX_EPOCH)
+                            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+                    )
+                }
+                None => None,
+            };
+            let lines = runtime()?.block_on(async {
+                let store: Arc<dyn Store> = Arc::new(cli::ops::open_store(&config).await?);
+                cli::ops::audit_export(store, since_ms).await
+            })?;
+            let mut out = io::stdout().lock();
+            for line in lines {
+                writeln!(out, "{line}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn prune(config: &Path, args: cli::ops::PruneArgs) -> Result<(), Failure> {
+    let config = cli::ops::load_config(config)?;
+    let report = runtime()?.block_on(cli::ops::prune(&config, &args))?;
     println!("{report}");
     Ok(())
 }
 
 fn send_test_event(url: &str, secret: &str, event: &str) -> Result<(), Failure> {
-    let raw = match stripe_chat::samples::sample(event) {
+    let raw = match cli::samples::sample(event) {
         Some(raw) => raw.to_owned(),
         None if Path::new(event).exists() => String::from_utf8(read_input(Path::new(event))?)
             .map_err(|_| Failure::Usage(format!("{event}: not UTF-8")))?,
         None => {
-            let known: Vec<&str> = stripe_chat::samples::SAMPLE_EVENTS
+            let known: Vec<&str> = cli::samples::SAMPLE_EVENTS
                 .iter()
                 .map(|(t, _)| *t)
                 .collect();
@@ -340,13 +603,11 @@ fn send_test_event(url: &str, secret: &str, event: &str) -> Result<(), Failure> 
             )));
         }
     };
-    let body =
-        stripe_chat::samples::fresh(&raw).map_err(|e| Failure::Usage(format!("{event}: {e}")))?;
+    let body = cli::samples::fresh(&raw).map_err(|e| Failure::Usage(format!("{event}: {e}")))?;
     let id = StripeEvent::from_slice(body.as_bytes())
         .map(|e| e.id().to_owned())
         .map_err(|e| Failure::Usage(format!("{event}: {e}")))?;
-    let (status, answer) =
-        runtime()?.block_on(stripe_chat::ops::send_signed(url, secret, &body))?;
+    let (status, answer) = runtime()?.block_on(cli::ops::send_signed(url, secret, &body))?;
     println!("{id} → HTTP {status} {}", answer.trim());
     if (200..300).contains(&status) {
         Ok(())
@@ -361,7 +622,7 @@ impl From<io::Error> for Failure {
     }
 }
 
-fn render(provider: Provider, config: Option<&Path>, event: &Path) -> Result<(), Failure> {
+fn render(provider: &str, config: Option<&Path>, event: &Path) -> Result<(), Failure> {
     let config = match config {
         Some(path) => load_config(path)?,
         None => RenderConfig::default(),
@@ -405,26 +666,43 @@ fn load_config(path: &Path) -> Result<RenderConfig, Failure> {
     let raw = read_input(path)?;
     let text = String::from_utf8(raw)
         .map_err(|_| Failure::Usage(format!("{}: not UTF-8 text", path.display())))?;
-    toml::from_str(&text).map_err(|e: toml::de::Error| {
+    let at_line = |line: Option<usize>, message: &str| match line {
+        Some(line) => Failure::Usage(format!("{}:{line}: {message}", path.display())),
+        None => Failure::Usage(format!("{}: {message}", path.display())),
+    };
+    let config: RenderConfig = toml::from_str(&text).map_err(|e: toml::de::Error| {
         let line = e
             .span()
             .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
-        let message = e.message().replace('\n', " ");
-        match line {
-            Some(line) => Failure::Usage(format!("{}:{line}: {message}", path.display())),
-            None => Failure::Usage(format!("{}: {message}", path.display())),
-        }
-    })
+        at_line(line, &e.message().replace('\n', " "))
+    })?;
+    config.check().map_err(|e| {
+        // A platform's options are checked by its adapter: point at its table.
+        let section = e.key.split('.').next().unwrap_or_default();
+        let line =
+            toml::from_str::<std::collections::BTreeMap<String, toml::Spanned<toml::Value>>>(&text)
+                .ok()
+                .and_then(|tables| {
+                    tables
+                        .get(section)
+                        .map(|t| text[..t.span().start].lines().count() + 1)
+                });
+        at_line(line, &e.problem)
+    })?;
+    Ok(config)
 }
 
-fn demo(provider: Option<Provider>) -> Result<(), Failure> {
-    let providers: Vec<Provider> = match provider {
+fn demo(provider: Option<String>) -> Result<(), Failure> {
+    let providers: Vec<String> = match provider {
         Some(p) => vec![p],
-        None => Provider::ALL.to_vec(),
+        None => stripe_chat::providers()
+            .names()
+            .map(str::to_owned)
+            .collect(),
     };
     let mut out = io::stdout().lock();
-    stripe_chat::demo::run(&providers, &mut out).map_err(|e| match e {
-        stripe_chat::demo::DemoError::Io(e) => Failure::Io(e),
+    cli::demo::run(&providers, &mut out).map_err(|e| match e {
+        cli::demo::DemoError::Io(e) => Failure::Io(e),
         other => Failure::Usage(other.to_string()),
     })
 }

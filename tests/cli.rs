@@ -195,6 +195,315 @@ fn the_demo_renders_the_bundled_samples_for_all_four_platforms() {
     assert!(text.contains("signature verified"));
 }
 
+/// A service configuration under `dir` with `extra` appended; its store and messages file would
+/// be created under `dir/data`.
+fn service_config(dir: &Path, extra: &str) -> PathBuf {
+    let path = dir.join("stripe-chat.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_check\"]\n[store]\nsqlite = {:?}\n[[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = {:?}\n[[destinations]]\nname = \"ops\"\nprovider = \"matrix\"\nhomeserver = \"https://matrix.invalid\"\nroom_id = \"!ops:matrix.invalid\"\naccess_token = \"syt_check\"\n[[routes]]\nevents = [\"*\"]\nto = [\"log\", \"ops\"]\n{extra}",
+            dir.join("data/stripe-chat.db").display().to_string(),
+            dir.join("data/messages.jsonl").display().to_string(),
+        ),
+    )
+    .expect("write");
+    path
+}
+
+#[test]
+fn check_accepts_a_valid_configuration_and_opens_nothing_it_names() {
+    let dir = tempdir();
+    let config = service_config(&dir, "");
+    let output = bin()
+        .arg("check")
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.contains("valid: listen 127.0.0.1:0")
+            && stdout.contains("2 destination(s): log (file), ops (matrix), 1 route(s)"),
+        "{stdout}"
+    );
+    assert!(
+        !dir.join("data").exists(),
+        "neither the store nor the messages file is created"
+    );
+}
+
+#[test]
+fn check_refuses_what_serve_refuses_with_the_same_one_line_error_and_exit_two() {
+    let dir = tempdir();
+    for (name, extra) in [
+        ("typo", "[delivery]\nworkerz = 2\n"),
+        ("bad route", "[[routes]]\nto = [\"nowhere\"]\n"),
+        ("syntax", "[[routes]\n"),
+    ] {
+        let config = service_config(&dir, extra);
+        let checked = bin()
+            .arg("check")
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .expect("runs");
+        assert_one_line_error(&checked, "configuration: ");
+        let served = bin()
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "off")
+            .output()
+            .expect("runs");
+        assert_eq!(served.status.code(), Some(2), "{name}");
+        assert_eq!(stderr(&checked), stderr(&served), "{name}");
+    }
+    let missing = bin()
+        .args(["check", "--config", "no/such/stripe-chat.toml"])
+        .output()
+        .expect("runs");
+    assert_one_line_error(&missing, "cannot read no/such/stripe-chat.toml");
+}
+
+#[test]
+fn the_configuration_file_can_come_from_the_environment() {
+    let dir = tempdir();
+    let config = service_config(&dir, "");
+    let output = bin()
+        .arg("check")
+        .env("STRIPE_CHAT_CONFIG", &config)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("valid"));
+    let flag_wins = bin()
+        .args(["check", "--config", "no/such.toml"])
+        .env("STRIPE_CHAT_CONFIG", &config)
+        .output()
+        .expect("runs");
+    assert_one_line_error(&flag_wins, "cannot read no/such.toml");
+}
+
+/// Stripe's event list, played by a mock server: one page, no event.
+async fn empty_stripe_event_list() -> wiremock::MockServer {
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
+    let stripe = MockServer::start().await;
+    Mock::given(matchers::method("GET"))
+        .and(matchers::path("/v1/events"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string(
+                r#"{"object":"list","url":"/v1/events","has_more":false,"data":[]}"#,
+            ),
+        )
+        .mount(&stripe)
+        .await;
+    stripe
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_logs_through_the_subscriber_in_the_format_the_environment_asks_for() {
+    let stripe = empty_stripe_event_list().await;
+    let dir = tempdir();
+    let config = service_config(&dir, "");
+    let run = |format: Option<&str>| {
+        let mut command = bin();
+        command
+            .args(["backfill", "--since", "1h", "--dry-run", "--api-base"])
+            .arg(stripe.uri())
+            .env("STRIPE_CHAT_CONFIG", &config)
+            .env("STRIPE_API_KEY", "rk_test_cli")
+            .env("RUST_LOG", "info");
+        if let Some(format) = format {
+            command.env("STRIPE_CHAT_LOG_FORMAT", format);
+        }
+        command.output().expect("runs")
+    };
+    let json = run(Some("json"));
+    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+    let line = stderr(&json)
+        .lines()
+        .find(|l| l.contains("backfill done"))
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no log line: {}", stderr(&json)));
+    let log: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+    assert_eq!(log["level"], "INFO");
+    assert_eq!(log["fields"]["pages"], 1);
+    let text = run(None);
+    assert!(
+        stderr(&text).contains("backfill done") && !stderr(&text).contains("{\""),
+        "{}",
+        stderr(&text)
+    );
+    assert!(!stderr(&json).contains("rk_test_cli") && !stderr(&text).contains("rk_test_cli"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_test_event_signs_with_the_secret_from_the_environment() {
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
+    let endpoint = MockServer::start().await;
+    Mock::given(matchers::method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{\"received\":true}"))
+        .mount(&endpoint)
+        .await;
+    let url = format!("{}/webhooks/stripe", endpoint.uri());
+    let output = bin()
+        .args(["send-test-event", "--url", &url, "invoice.paid"])
+        .env("STRIPE_WEBHOOK_SECRET", "whsec_from_the_environment")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let requests = endpoint.received_requests().await.unwrap_or_default();
+    assert_eq!(requests.len(), 1);
+    let signature = requests[0]
+        .headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+        .expect("signed");
+    let verifier = stripe_chat::events::WebhookVerifier::new(["whsec_from_the_environment"]);
+    assert!(verifier.verify(&requests[0].body, Some(signature)).is_ok());
+
+    let without = bin()
+        .args(["send-test-event", "--url", &url, "invoice.paid"])
+        .env_remove("STRIPE_WEBHOOK_SECRET")
+        .output()
+        .expect("runs");
+    assert_eq!(without.status.code(), Some(2), "no secret: a usage error");
+    assert!(
+        stderr(&without).contains("--secret"),
+        "{}",
+        stderr(&without)
+    );
+    assert_eq!(endpoint.received_requests().await.map_or(0, |r| r.len()), 1);
+}
+
+fn prune(config: &Path, args: &[&str]) -> Output {
+    bin()
+        .arg("prune")
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn prune_counts_with_dry_run_then_removes_only_what_is_older_than_the_retention() {
+    use std::time::{Duration, SystemTime};
+    use stripe_chat_store::{NewEvent, NewJob, SqliteStore, Store};
+
+    let dir = tempdir();
+    let db = dir.join("store.db");
+    let config = dir.join("stripe-chat.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_test\"]\n[store]\nsqlite = {:?}\n",
+            db.display().to_string()
+        ),
+    )
+    .expect("write");
+    let day = Duration::from_secs(86_400);
+    let event = |id: &str, age: Duration| NewEvent {
+        id: id.to_owned(),
+        event_type: "customer.updated".to_owned(),
+        created: 1_700_000_000,
+        livemode: false,
+        account: None,
+        raw: format!("{{\"id\":\"{id}\",\"pad\":\"{}\"}}", "x".repeat(50_000)),
+        received_at: SystemTime::now() - age,
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let store = SqliteStore::open(&db, Default::default())
+            .await
+            .expect("store");
+        for id in ["evt_old_1", "evt_old_2", "evt_old_3"] {
+            store
+                .ingest(event(id, 40 * day), vec![])
+                .await
+                .expect("ingest");
+        }
+        let pending = vec![NewJob::new("log")];
+        store
+            .ingest(event("evt_old_pending", 40 * day), pending)
+            .await
+            .expect("ingest");
+        store
+            .ingest(event("evt_recent", day), vec![])
+            .await
+            .expect("ingest");
+        store.close().await;
+    });
+
+    for _ in 0..2 {
+        let output = prune(&config, &["--dry-run"]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert_eq!(
+            stdout(&output),
+            "would prune 0 finished job(s), 3 event(s) and 0 message ref(s) older than 30d (dry run: nothing was written)\n"
+        );
+    }
+    let output = prune(&config, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.starts_with(
+            "pruned 0 finished job(s), 3 event(s) and 0 message ref(s) older than 30d; gave back "
+        ),
+        "{text}"
+    );
+    assert!(text.contains("; the store file is "), "{text}");
+    let output = prune(&config, &["--dry-run", "--older-than", "72h"]);
+    assert!(
+        stdout(&output).starts_with(
+            "would prune 0 finished job(s), 0 event(s) and 0 message ref(s) older than 72h"
+        ),
+        "{}",
+        stdout(&output)
+    );
+
+    assert_one_line_error(
+        &prune(&config, &["--older-than", "2d"]),
+        "--older-than: \"2d\" is too short",
+    );
+    assert_one_line_error(
+        &prune(&config, &["--older-than", "a while"]),
+        "--older-than",
+    );
+
+    let output = prune(&config, &["--vacuum"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("; vacuum took "),
+        "{}",
+        stdout(&output)
+    );
+
+    runtime.block_on(async {
+        let store = SqliteStore::open(&db, Default::default())
+            .await
+            .expect("store");
+        for (id, kept) in [
+            ("evt_old_1", false),
+            ("evt_old_pending", true),
+            ("evt_recent", true),
+        ] {
+            let found = store.event(id).await.expect("read").is_some();
+            assert_eq!(found, kept, "{id}");
+        }
+        assert_eq!(store.stats().await.expect("stats").pending, 1);
+        store.close().await;
+    });
+}
+
+/// A fresh directory under the target dir for one test's files.
 /// A fresh directory under the target dir for one test's files.
 fn tempdir() -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};

@@ -25,6 +25,11 @@
 //! puts the `--json` lines of several runs in one Markdown table with ratios, and checks the
 //! service's targets. `tests/bench/run.sh` runs the whole comparison; `tests/bench/drain.sh` runs
 //! the burst-and-drain benchmark of the service.
+//!
+//! `stripe-chat-bench retention --rate 1000 --duration 5m --retention 30s` runs the service in
+//! this process over a SQLite store under a steady open-loop load, with the store's pruner on a
+//! retention of seconds, and reports the store file's size over time and the load's latency
+//! (`--no-prune` for the same run without pruning, `--backlog N` for a large first prune).
 #![forbid(unsafe_code)]
 
 mod baseline;
@@ -32,6 +37,7 @@ mod drain;
 mod event;
 mod load;
 mod procfs;
+mod retention;
 mod table;
 
 use std::path::PathBuf;
@@ -60,6 +66,62 @@ enum Command {
     Table(TableArgs),
     /// Wait until the machine is idle (other work would skew a run); exit 1 at the timeout.
     WaitIdle(WaitIdleArgs),
+    /// Run the service in this process under a steady load with the store's pruner on a short
+    /// retention; report the store file's size over time and the webhook's latency.
+    Retention(RetentionArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RetentionArgs {
+    /// Where the SQLite store goes (not tmpfs, where fsync is free).
+    #[arg(long, default_value = "/var/tmp/stripe-chat-retention")]
+    dir: PathBuf,
+    /// Open loop: requests per second.
+    #[arg(long, default_value_t = 1000.0)]
+    rate: f64,
+    /// Keep-alive HTTP/1.1 connections.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Load sent before measuring, not counted.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    warmup: Duration,
+    /// How long to measure.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// What the pruner keeps (the service's configuration refuses less than 3 days; the pruner
+    /// itself takes any retention).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    retention: Duration,
+    /// Time between pruning rounds; the first runs as the measured window starts.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    prune_every: Duration,
+    /// Rows per pruning transaction (the service's: 500).
+    #[arg(long, default_value_t = 500)]
+    prune_batch: usize,
+    /// Pause after each pruning transaction (the service's: 20 ms).
+    #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
+    prune_pause: Duration,
+    /// The most of the time pruning spends in its transactions (the service's: 0.02).
+    #[arg(long, default_value_t = 0.02)]
+    prune_share: f64,
+    /// Bytes given back to the file system per transaction (the service's: 1 MiB).
+    #[arg(long, default_value_t = 1 << 20)]
+    reclaim_step: u64,
+    /// The same run without the pruner.
+    #[arg(long)]
+    no_prune: bool,
+    /// Events received a day ago, delivered, stored before the load: the first round prunes them.
+    #[arg(long, default_value_t = 0)]
+    backlog: usize,
+    /// How often the store's file sizes are sampled.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    sample_every: Duration,
+    /// Size of each event body in bytes.
+    #[arg(long, default_value_t = 5000)]
+    event_size: usize,
+    /// Print one JSON line on stdout (the human summary goes to stderr).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -294,6 +356,35 @@ fn drain(args: DrainArgs) -> Result<(), String> {
     Ok(())
 }
 
+fn retention(args: RetentionArgs) -> Result<(), String> {
+    let options = retention::Options {
+        dir: args.dir,
+        rate: args.rate,
+        connections: args.connections,
+        warmup: args.warmup,
+        duration: args.duration,
+        retention: args.retention,
+        prune_every: args.prune_every,
+        prune_batch: args.prune_batch,
+        prune_pause: args.prune_pause,
+        prune_share: args.prune_share,
+        reclaim_step: args.reclaim_step,
+        prune: !args.no_prune,
+        backlog: args.backlog,
+        sample_every: args.sample_every,
+        event_size: args.event_size,
+    };
+    let report = runtime(None)?.block_on(retention::run(&options, event::DEFAULT_SAMPLE))?;
+    if args.json {
+        eprint!("{}", report.human());
+        let line = serde_json::to_string(&report).map_err(|e| e.to_string())?;
+        println!("{line}");
+    } else {
+        print!("{}", report.human());
+    }
+    Ok(())
+}
+
 /// `/metrics` on the host of `url`.
 fn metrics_url_of(url: &str) -> Result<String, String> {
     let uri: hyper::Uri = url.parse().map_err(|e| format!("--url {url:?}: {e}"))?;
@@ -363,6 +454,7 @@ fn main() -> ExitCode {
         Command::Load(args) => load(args),
         Command::BaselineAxum(args) => baseline(args),
         Command::Drain(args) => drain(args),
+        Command::Retention(args) => retention(args),
         Command::WaitIdle(args) => match wait_idle(&args) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::from(1),

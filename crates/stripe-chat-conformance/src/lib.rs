@@ -11,7 +11,10 @@
 //! - 401 and 403 (or the platform's own "bad token") are [`ErrorKind::Unauthorized`];
 //! - threads and updates work when [`Capabilities`] say so, and are refused as
 //!   [`ErrorKind::Unsupported`] without a request when they do not;
-//! - no secret appears in the adapter's `Debug`, nor in any error's `Display` or `Debug`.
+//! - no secret appears in the adapter's `Debug`, nor in any error's `Display` or `Debug`;
+//! - a 2xx whose body is 100 MB costs at most the cap of the shared reader
+//!   (`stripe_chat_http::Answer`): the adapter stops reading, measured by a [`CountingProxy`]
+//!   between it and the platform.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -22,7 +25,7 @@
 //! struct MyPlatform;
 //! # #[derive(Debug)] struct MyAdapter;
 //! # impl stripe_chat_message::Renderer for MyAdapter { fn platform(&self) -> &str { "mine" } fn render(&self, _: &stripe_chat_message::ChatMessage) -> Result<serde_json::Value, stripe_chat_message::RenderError> { Ok(serde_json::json!({})) } }
-//! # #[stripe_chat_message::async_trait] impl ChatProvider for MyAdapter { fn capabilities(&self) -> stripe_chat_message::Capabilities { stripe_chat_message::Capabilities::SEND_ONLY } async fn send(&self, _: &stripe_chat_message::ChatMessage, _: Option<&MessageRef>) -> Result<MessageRef, stripe_chat_message::DeliveryError> { unimplemented!() } }
+//! # #[stripe_chat_message::async_trait] impl ChatProvider for MyAdapter { fn capabilities(&self) -> stripe_chat_message::Capabilities { stripe_chat_message::Capabilities::SEND_ONLY } async fn send_raw(&self, _: serde_json::Value, _: Option<&MessageRef>, _: &stripe_chat_message::IdempotencyKey) -> Result<MessageRef, stripe_chat_message::DeliveryError> { unimplemented!() } }
 //!
 //! impl Platform for MyPlatform {
 //!     type Provider = MyAdapter;
@@ -45,14 +48,120 @@
 //! ```
 #![forbid(unsafe_code)]
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use stripe_chat_message::{
     Action, ActionStyle, Capabilities, ChatMessage, ChatProvider, DeliveryError, ErrorKind,
-    FieldKind, MessageRef, ObjectKind, ObjectRef, Renderer, Severity, Source,
+    FieldKind, IdempotencyKey, MessageRef, ObjectKind, ObjectRef, Renderer, Severity, Source,
 };
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+/// The body of the oversized answer: 100 MB.
+pub const HUGE_ANSWER_BYTES: usize = 100 * 1024 * 1024;
+
+/// The most an adapter may read of the oversized answer: the shared reader's cap (1 MiB), plus
+/// what the operating system buffers on the way (the client's receive buffer grows to tens of MB
+/// on Linux), far below the 100 MB an unbounded read costs.
+pub const MAX_READ_OF_HUGE_ANSWER: u64 = 48 * 1024 * 1024;
+
+/// A TCP proxy in front of a server, counting the bytes it passes from the server to the client:
+/// what the client read (and what its operating system buffered for it). Stopped when dropped.
+///
+/// ```
+/// use stripe_chat_conformance::CountingProxy;
+/// use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let server = MockServer::start().await;
+/// Mock::given(any()).respond_with(ResponseTemplate::new(200).set_body_string("hello")).mount(&server).await;
+/// let proxy = CountingProxy::start(*server.address()).await.unwrap();
+/// let body = reqwest::get(proxy.uri()).await.unwrap().text().await.unwrap();
+/// assert_eq!(body, "hello");
+/// assert!(proxy.bytes_to_client() > 5, "the status line and headers count too");
+/// # });
+/// ```
+#[derive(Debug)]
+pub struct CountingProxy {
+    address: SocketAddr,
+    to_client: Arc<AtomicU64>,
+    task: JoinHandle<()>,
+}
+
+impl CountingProxy {
+    /// A proxy on a free loopback port, passing every connection on to `upstream`.
+    ///
+    /// # Errors
+    /// When no loopback port can be bound.
+    pub async fn start(upstream: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let to_client = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&to_client);
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                tokio::spawn(relay(client, upstream, Arc::clone(&counter)));
+            }
+        });
+        Ok(CountingProxy {
+            address,
+            to_client,
+            task,
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn uri(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The bytes passed from the server to the client so far.
+    pub fn bytes_to_client(&self) -> u64 {
+        self.to_client.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for CountingProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Passes one connection on, counting what goes to the client; ends when either side closes.
+async fn relay(client: TcpStream, upstream: SocketAddr, to_client: Arc<AtomicU64>) {
+    let Ok(server) = TcpStream::connect(upstream).await else {
+        return;
+    };
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let requests = async {
+        let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+    };
+    let answers = async {
+        let mut buffer = vec![0; 64 * 1024];
+        loop {
+            match server_read.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if client_write.write_all(&buffer[..n]).await.is_err() {
+                        break;
+                    }
+                    to_client.fetch_add(n as u64, Ordering::Relaxed);
+                }
+            }
+        }
+    };
+    tokio::select! {
+        () = requests => {}
+        () = answers => {}
+    }
+}
 
 /// An HTTP method and a path regex (matched against the request path, without the query).
 ///
@@ -199,6 +308,18 @@ pub fn sample_message() -> ChatMessage {
         })
 }
 
+/// The idempotency key every case sends [`sample_message`] with: its event, to the destination
+/// `conformance`. A reply in a thread is keyed [`IdempotencyKey::reply_in`] the root and an update
+/// [`IdempotencyKey::update_of`] the message, so [`Platform::check_send`] and
+/// [`Platform::check_update`] can check the key a platform that deduplicates receives.
+///
+/// ```
+/// assert_eq!(stripe_chat_conformance::sample_key().as_str(), "evt_1NG8Du2eZvKYlo2CUI79vXWy.conformance");
+/// ```
+pub fn sample_key() -> IdempotencyKey {
+    IdempotencyKey::new("evt_1NG8Du2eZvKYlo2CUI79vXWy", "conformance")
+}
+
 async fn mount(server: &MockServer, route: &Route, response: ResponseTemplate) {
     Mock::given(method(route.method.as_str()))
         .and(path_regex(route.path_regex.as_str()))
@@ -252,6 +373,7 @@ fn assert_error<P: Platform>(
 /// Runs every conformance case for `platform`'s adapter. Panics with the failing case's name.
 pub async fn run<P: Platform>(platform: &P) {
     let message = sample_message();
+    let key = sample_key();
 
     // The adapter's Debug hides its secrets.
     {
@@ -267,7 +389,7 @@ pub async fn run<P: Platform>(platform: &P) {
         mount(&server, &platform.send_route(None), answer).await;
         let provider = platform.provider(&server.uri());
         let sent = provider
-            .send(&message, None)
+            .send(&message, None, &key)
             .await
             .unwrap_or_else(|e| panic!("delivered: {e}"));
         assert_eq!(
@@ -299,7 +421,7 @@ pub async fn run<P: Platform>(platform: &P) {
         let error = assert_error(
             platform,
             "rate-limited",
-            provider.send(&message, None).await,
+            provider.send(&message, None, &key).await,
             ErrorKind::RateLimited,
         );
         assert_eq!(
@@ -317,7 +439,7 @@ pub async fn run<P: Platform>(platform: &P) {
         assert_error(
             platform,
             "5xx",
-            provider.send(&message, None).await,
+            provider.send(&message, None, &key).await,
             ErrorKind::Transient,
         );
     }
@@ -330,7 +452,7 @@ pub async fn run<P: Platform>(platform: &P) {
         assert_error(
             platform,
             "rejected",
-            provider.send(&message, None).await,
+            provider.send(&message, None, &key).await,
             ErrorKind::Permanent,
         );
     }
@@ -346,7 +468,7 @@ pub async fn run<P: Platform>(platform: &P) {
         assert_error(
             platform,
             case,
-            provider.send(&message, None).await,
+            provider.send(&message, None, &key).await,
             ErrorKind::Unauthorized,
         );
     }
@@ -363,7 +485,7 @@ pub async fn run<P: Platform>(platform: &P) {
         assert_error(
             platform,
             "timeout",
-            provider.send(&message, None).await,
+            provider.send(&message, None, &key).await,
             ErrorKind::Transient,
         );
     }
@@ -380,8 +502,26 @@ pub async fn run<P: Platform>(platform: &P) {
         assert_error(
             platform,
             "connection refused",
-            provider.send(&message, None).await,
+            provider.send(&message, None, &key).await,
             ErrorKind::Transient,
+        );
+    }
+
+    // A 2xx with a 100 MB body → the adapter reads at most the cap, whatever it makes of it.
+    {
+        let server = MockServer::start().await;
+        let huge = ResponseTemplate::new(200)
+            .set_body_raw(vec![b' '; HUGE_ANSWER_BYTES], "application/json");
+        mount(&server, &platform.send_route(None), huge).await;
+        let proxy = CountingProxy::start(*server.address())
+            .await
+            .expect("a loopback port for the proxy");
+        let provider = platform.provider(&proxy.uri());
+        let _either_way = provider.send(&message, None, &key).await;
+        let read = proxy.bytes_to_client();
+        assert!(
+            read <= MAX_READ_OF_HUGE_ANSWER,
+            "huge answer: the adapter read {read} bytes of a {HUGE_ANSWER_BYTES}-byte body"
         );
     }
 
@@ -399,11 +539,12 @@ async fn check_thread<P: Platform>(
     root: &MessageRef,
     caps: Capabilities,
 ) {
+    let key = sample_key();
     let server = MockServer::start().await;
     let (answer, expected_id) = platform.delivered();
     mount(&server, &platform.send_route(Some(root)), answer).await;
     let provider = platform.provider(&server.uri());
-    let result = provider.send(message, Some(root)).await;
+    let result = provider.send(message, Some(root), &key).await;
     let requests = server.received_requests().await.unwrap_or_default();
     if caps.thread {
         let sent = result.unwrap_or_else(|e| panic!("thread reply: {e}"));
@@ -442,11 +583,12 @@ async fn check_update<P: Platform>(
     at: &MessageRef,
     caps: Capabilities,
 ) {
+    let key = sample_key();
     let server = MockServer::start().await;
     let provider = platform.provider(&server.uri());
     if !caps.update {
         let error = provider
-            .update(at, message)
+            .update(at, message, &key)
             .await
             .expect_err("update on an adapter that cannot update");
         assert_eq!(error.kind(), ErrorKind::Unsupported, "update: {error}");
@@ -465,7 +607,7 @@ async fn check_update<P: Platform>(
         .expect("an adapter that can update names its update route");
     mount(&server, &route, platform.updated()).await;
     provider
-        .update(at, message)
+        .update(at, message, &key)
         .await
         .unwrap_or_else(|e| panic!("update: {e}"));
     let requests = server.received_requests().await.unwrap_or_default();
@@ -476,7 +618,7 @@ async fn check_update<P: Platform>(
     mount(&server, &route, platform.unavailable()).await;
     let provider = platform.provider(&server.uri());
     let error = provider
-        .update(at, message)
+        .update(at, message, &key)
         .await
         .expect_err("update against a 5xx");
     assert_eq!(error.kind(), ErrorKind::Transient, "update 5xx: {error}");

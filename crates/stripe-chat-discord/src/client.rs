@@ -5,15 +5,16 @@ use std::time::Duration;
 
 use reqwest::Url;
 use serde_json::Value;
+use stripe_chat_http::{Answer, MAX_ANSWER_BYTES};
 use stripe_chat_message::{
-    Capabilities, ChatMessage, ChatProvider, DeliveryError, MessageRef, RenderError, Renderer,
-    Secret, async_trait,
+    Capabilities, ChatMessage, ChatProvider, DeliveryError, IdempotencyKey, MessageRef,
+    RenderError, Renderer, Secret, async_trait,
 };
 
-use crate::config::{DiscordConfig, Webhook, is_snowflake};
 use crate::error::{Operation, classify};
 use crate::render::DiscordRenderer;
 use crate::validate::validate_limits;
+use crate::webhook::{Webhook, is_snowflake};
 
 /// The platform name in [`MessageRef::provider`].
 const PLATFORM: &str = "discord";
@@ -22,11 +23,11 @@ const PLATFORM: &str = "discord";
 const MODE: &str = "a Discord webhook";
 
 /// Delivers [`ChatMessage`]s through one Discord webhook: execute (`POST ?wait=true`) to send,
-/// edit (`PATCH .../messages/{id}`) to update. Built by [`DiscordConfig::build`] (or
+/// edit (`PATCH .../messages/{id}`) to update. Built by [`DiscordConfig::build`](crate::DiscordConfig::build) (or
 /// [`DiscordProvider::webhook`] and the same builder).
 ///
 /// - **send** posts into the webhook's channel, or into the configured thread
-///   ([`DiscordConfig::thread_id`]), and returns `MessageRef { provider: "discord", id: <message
+///   ([`DiscordConfig::thread_id`](crate::DiscordConfig::thread_id)), and returns `MessageRef { provider: "discord", id: <message
 ///   id>, channel: <channel_id>, thread_root: <thread id when posted in a thread> }`.
 /// - **send in a thread**: a webhook cannot start a thread on a channel message, only post into
 ///   an existing thread. A reply goes into the thread the root message is in: its `thread_root`,
@@ -37,7 +38,7 @@ const MODE: &str = "a Discord webhook";
 /// - **update** edits a message this webhook sent (in its thread when it is in one), replacing
 ///   embed and buttons (an empty button list removes old buttons).
 /// - **buttons**: link buttons always (with `with_components=true` on webhooks not owned by an
-///   application); callback buttons only when [`interactive`](DiscordConfig::interactive).
+///   application); callback buttons only when [`interactive`](crate::DiscordConfig::interactive).
 ///
 /// Every body is rendered by [`DiscordRenderer`] and checked with [`validate_limits`] first; a
 /// body over a limit is `Permanent` without a request. `Debug` shows the webhook id, never its
@@ -45,7 +46,7 @@ const MODE: &str = "a Discord webhook";
 ///
 /// ```
 /// use stripe_chat_discord::DiscordProvider;
-/// use stripe_chat_message::{ChatMessage, ChatProvider, Secret};
+/// use stripe_chat_message::{ChatMessage, ChatProvider, IdempotencyKey, Secret};
 /// use wiremock::matchers::{method, path, query_param};
 /// use wiremock::{Mock, MockServer, ResponseTemplate};
 ///
@@ -67,12 +68,13 @@ const MODE: &str = "a Discord webhook";
 /// .build()?;
 /// assert!(!format!("{provider:?}").contains("SECRETTOKEN"));
 ///
-/// let sent = provider.send(&ChatMessage::new("Invoice paid: 20.00 USD"), None).await?;
+/// let key = IdempotencyKey::new("evt_1NG8Du2eZvKYlo2CUI79vXWy", "payments");
+/// let sent = provider.send(&ChatMessage::new("Invoice paid: 20.00 USD"), None, &key).await?;
 /// assert_eq!(sent.id, "1100000000000000001");
 /// assert_eq!(sent.channel.as_deref(), Some("1000000000000000001"));
 ///
 /// // The message is in a channel, not a thread: a webhook cannot start a thread on it.
-/// let reply = provider.send(&ChatMessage::new("Refunded"), Some(&sent)).await;
+/// let reply = provider.send(&ChatMessage::new("Refunded"), Some(&sent), &key).await;
 /// assert_eq!(reply.unwrap_err().kind(), stripe_chat_message::ErrorKind::Unsupported);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
@@ -102,27 +104,6 @@ impl fmt::Debug for DiscordProvider {
 }
 
 impl DiscordProvider {
-    /// Starts configuring a provider for the webhook at `url`
-    /// (`https://discord.com/api/webhooks/{id}/{token}`); finish with [`DiscordConfig::build`].
-    ///
-    /// ```
-    /// use stripe_chat_discord::DiscordProvider;
-    /// use stripe_chat_message::Secret;
-    /// let provider = DiscordProvider::webhook(Secret::new(
-    ///     "https://discord.com/api/webhooks/123456789012345678/SECRETTOKEN",
-    /// ))
-    /// .build()?;
-    /// assert_eq!(
-    ///     format!("{provider:?}"),
-    ///     "DiscordProvider { webhook_id: \"123456789012345678\", api_base: \"https://discord.com/api/v10\", thread_id: None, interactive: false, \
-    ///      timeout: 10s, renderer: DiscordRenderer { username: None, avatar_url: None, interactive: false } }"
-    /// );
-    /// # Ok::<(), stripe_chat_discord::ConfigError>(())
-    /// ```
-    pub fn webhook(url: Secret) -> DiscordConfig {
-        DiscordConfig::default().webhook_url(url)
-    }
-
     pub(crate) fn from_parts(
         renderer: DiscordRenderer,
         http: reqwest::Client,
@@ -220,21 +201,6 @@ impl DiscordProvider {
         }
     }
 
-    /// The rendered body, checked against Discord's limits.
-    fn body(&self, message: &ChatMessage) -> Result<Value, DeliveryError> {
-        let body = self
-            .renderer
-            .render(message)
-            .map_err(|e| DeliveryError::permanent(e.to_string()))?;
-        validate_limits(&body).map_err(|problems| {
-            DeliveryError::permanent(format!(
-                "the Discord body is over a limit, not sent: {}",
-                problems.join("; ")
-            ))
-        })?;
-        Ok(body)
-    }
-
     /// `{api_base}/webhooks/{id}/{token}[/messages/{message_id}]?{query}`. Holds the token:
     /// never show it.
     fn url(&self, message_id: Option<&str>, query: &[(&str, &str)]) -> Result<Url, DeliveryError> {
@@ -266,18 +232,16 @@ impl DiscordProvider {
             .send()
             .await
             .map_err(|e| stripe_chat_http::from_reqwest(PLATFORM, e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
+        let answer = Answer::read(response, MAX_ANSWER_BYTES).await;
         // A delivered message whose answer cannot be read is still delivered: no error (which
         // would be retried and post it twice), just no id.
-        let body = response.bytes().await.ok();
-        if status.is_success() {
-            return Ok(body.and_then(|b| serde_json::from_slice(&b).ok()));
+        if answer.is_success() {
+            return Ok(answer.json());
         }
         Err(classify(
-            status.as_u16(),
-            &headers,
-            body.as_deref().unwrap_or_default(),
+            answer.status(),
+            answer.headers(),
+            answer.body(),
             operation,
             self.token.expose(),
         ))
@@ -315,29 +279,32 @@ impl Renderer for DiscordProvider {
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         self.renderer.render(message)
     }
+
+    fn validate_limits(&self, body: &Value) -> Result<(), Vec<String>> {
+        validate_limits(body)
+    }
 }
 
 #[async_trait]
 impl ChatProvider for DiscordProvider {
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            update: true,
-            thread: self.thread_id.is_some(),
-            link_buttons: true,
-            interactive: self.interactive,
-        }
+        Capabilities::FULL
+            .with_thread(self.thread_id.is_some())
+            .with_interactive(self.interactive)
     }
 
-    async fn send(
+    /// Discord's webhooks keep no idempotency key: a retry after a post whose answer was lost
+    /// posts again.
+    async fn send_raw(
         &self,
-        message: &ChatMessage,
+        body: Value,
         thread: Option<&MessageRef>,
+        _key: &IdempotencyKey,
     ) -> Result<MessageRef, DeliveryError> {
         let thread_id = match thread {
             Some(root) => Some(self.reply_thread(root)?),
             None => self.thread_id.clone(),
         };
-        let body = self.body(message)?;
         let mut query = vec![("wait", "true")];
         if let Some(thread_id) = &thread_id {
             query.push(("thread_id", thread_id.as_str()));
@@ -367,7 +334,12 @@ impl ChatProvider for DiscordProvider {
         Ok(sent)
     }
 
-    async fn update(&self, at: &MessageRef, message: &ChatMessage) -> Result<(), DeliveryError> {
+    async fn update_raw(
+        &self,
+        at: &MessageRef,
+        mut body: Value,
+        _key: &IdempotencyKey,
+    ) -> Result<(), DeliveryError> {
         check_platform(at)?;
         if !is_snowflake(&at.id) {
             return Err(DeliveryError::permanent(
@@ -375,7 +347,6 @@ impl ChatProvider for DiscordProvider {
             ));
         }
         let thread_id = self.thread_of(at)?;
-        let mut body = self.body(message)?;
         if let Some(fields) = body.as_object_mut() {
             // Edit Webhook Message takes neither; the message keeps the name it was sent with.
             fields.remove("username");
@@ -396,5 +367,9 @@ impl ChatProvider for DiscordProvider {
         self.exchange(self.http.patch(url).json(&body), Operation::Update)
             .await?;
         Ok(())
+    }
+
+    fn mode_name(&self) -> &str {
+        MODE
     }
 }

@@ -17,6 +17,8 @@
 //!   inert even where Discord would otherwise render them.
 //! - Control characters other than line feeds, and the bidirectional overrides that can make text
 //!   read backwards (U+202A–U+202E, U+2066–U+2069), are dropped; tabs become spaces.
+//!   Text is cleaned before it is trimmed, so a space that only such a character followed does
+//!   not stay at the start or end of a title, label, tag or value.
 //!
 //! The footer, button labels and the username are not markdown in Discord, so [`plain_within`] only
 //! drops control characters and neutralizes `@everyone`/`@here`. Mentions never ping anyway: every
@@ -117,7 +119,8 @@ pub fn url(url: &str, max_chars: usize) -> Option<String> {
 /// ```
 pub fn masked_link(url: &str, label: &str, max_url_chars: usize) -> Option<String> {
     let url = self::url(url, max_url_chars)?;
-    let label = markdown_within(single_line(label).trim(), MAX_LINK_LABEL);
+    // Cleaned before trimming: a space that only an invisible character followed is trimmed too.
+    let label = markdown_within(clean(&single_line(label)).trim(), MAX_LINK_LABEL);
     let label = if label.is_empty() { "Link" } else { &label };
     Some(format!("[{label}]({url})"))
 }

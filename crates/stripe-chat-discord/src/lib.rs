@@ -22,7 +22,8 @@
 //!
 //! ```toml
 //! [discord]
-//! webhook_url_env = "STRIPE_CHAT_DISCORD_WEBHOOK_URL"  # or webhook_url = "https://discord.com/api/webhooks/{id}/{token}"
+//! webhook_url_env = "STRIPE_CHAT_DISCORD_WEBHOOK_URL"  # or webhook_url_file = "/run/secrets/discord_webhook_url",
+//!                                                     # or webhook_url = "https://discord.com/api/webhooks/{id}/{token}"
 //! thread_id = "1000000000000000001"   # optional: post into this thread or forum post
 //! username = "Stripe"                 # optional: must not contain "discord" or "clyde"
 //! avatar_url = "https://example.com/stripe.png"
@@ -32,7 +33,7 @@
 //! ```
 //!
 //! The webhook URL is a secret: keep it in the environment (`webhook_url_env` names the
-//! variable, e.g. `STRIPE_CHAT_DISCORD_WEBHOOK_URL`). Only its `/webhooks/{id}/{token}` part is
+//! variable, e.g. `STRIPE_CHAT_DISCORD_WEBHOOK_URL`) or in a file (`webhook_url_file`). Only its `/webhooks/{id}/{token}` part is
 //! used; requests go to `api_base`. See [`DiscordConfig`] for every key.
 //!
 //! # Errors
@@ -90,18 +91,40 @@
 //! # Ok::<(), stripe_chat_message::RenderError>(())
 //! ```
 //!
-//! No feature flags yet.
+//! # Feature flags
+//!
+//! - `client` (default): delivery, that is `DiscordProvider`, `DiscordConfig` and `DiscordFactory`,
+//!   with what they need: an HTTP client (`reqwest`) and `stripe-chat-http`. Without it
+//!   (`stripe-chat-discord = { version = "0.1", default-features = false }`), the crate is
+//!   the renderer and the verification of interaction requests: [`DiscordRenderer`],
+//!   [`validate_limits`], [`escape`], [`limits`] and [`interaction`], and pulls in no HTTP client.
 #![forbid(unsafe_code)]
+// The crate documentation speaks of delivery, which exists with the `client` feature.
+#![cfg_attr(not(feature = "client"), allow(rustdoc::broken_intra_doc_links))]
 
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 mod config;
+#[cfg(feature = "client")]
 mod error;
 pub mod escape;
+#[cfg(feature = "client")]
+mod factory;
+pub mod interaction;
 pub mod limits;
 mod render;
 mod validate;
+#[cfg(feature = "client")]
+mod webhook;
 
+#[cfg(feature = "client")]
 pub use client::DiscordProvider;
-pub use config::{ConfigError, DEFAULT_API_BASE, DEFAULT_TIMEOUT_SECS, DiscordConfig};
+#[cfg(feature = "client")]
+pub use config::{DEFAULT_API_BASE, DEFAULT_TIMEOUT_SECS, DiscordConfig};
+#[cfg(feature = "client")]
+pub use factory::DiscordFactory;
 pub use render::DiscordRenderer;
+#[cfg(feature = "client")]
+pub use stripe_chat_message::ConfigError;
 pub use validate::validate_limits;

@@ -126,7 +126,7 @@ impl DiscordRenderer {
         let mut body = Map::new();
         body.insert("content".into(), "".into());
         if let Some(username) = &self.username {
-            let username = plain_within(single_line(username).trim(), MAX_USERNAME);
+            let username = plain_within(clean(&single_line(username)).trim(), MAX_USERNAME);
             if username.is_empty() {
                 return Err(RenderError::Invalid("empty Discord username".into()));
             }
@@ -161,6 +161,10 @@ impl Renderer for DiscordRenderer {
 
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         self.body(message)
+    }
+
+    fn validate_limits(&self, body: &Value) -> Result<(), Vec<String>> {
+        crate::validate::validate_limits(body)
     }
 }
 
@@ -221,7 +225,7 @@ fn tags_line(message: &ChatMessage) -> String {
     let tags: Vec<String> = message
         .tags
         .iter()
-        .map(|t| single_line(t).trim().to_owned())
+        .map(|t| clean(&single_line(t)).trim().to_owned())
         .filter(|t| !t.is_empty())
         .collect();
     if tags.is_empty() {

@@ -4,13 +4,19 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use stripe_chat_discord::{ConfigError, DiscordConfig, DiscordProvider};
+use stripe_chat_discord::{DiscordConfig, DiscordProvider};
+use stripe_chat_message::IdempotencyKey;
 use stripe_chat_message::{
-    Action, ChatMessage, ChatProvider, DeliveryError, ErrorKind, MessageRef, ObjectKind, ObjectRef,
-    Secret,
+    Action, ChatMessage, ChatProvider, ConfigErrorKind, DeliveryError, ErrorKind, MessageRef,
+    ObjectKind, ObjectRef, Secret,
 };
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+/// The idempotency key of the deliveries these tests make.
+fn key() -> IdempotencyKey {
+    IdempotencyKey::new("evt_1NG8Du2eZvKYlo2CUI79vXWy", "test")
+}
 
 const TOKEN: &str = "SECRETTOKEN-abc_123";
 const WEBHOOK_URL: &str = "https://discord.com/api/webhooks/123456789012345678/SECRETTOKEN-abc_123";
@@ -100,7 +106,10 @@ async fn a_fractional_retry_after_in_the_body_wins_over_the_whole_second_header(
     )
     .await;
     let provider = config(&server).build().unwrap();
-    let error = provider.send(&with_link_button(), None).await.unwrap_err();
+    let error = provider
+        .send(&with_link_button(), None, &key())
+        .await
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::RateLimited);
     assert_eq!(error.retry_after(), Some(Duration::from_millis(1234)));
     assert_eq!(error.status(), Some(429));
@@ -122,7 +131,7 @@ async fn a_global_rate_limit_says_it_is_global() {
     let error = config(&server)
         .build()
         .unwrap()
-        .send(&with_link_button(), None)
+        .send(&with_link_button(), None, &key())
         .await
         .unwrap_err();
     assert_eq!(error.retry_after(), Some(Duration::from_millis(750)));
@@ -142,7 +151,7 @@ async fn a_deleted_webhook_is_permanent_and_says_to_stop_using_it() {
     let error = config(&server)
         .build()
         .unwrap()
-        .send(&with_link_button(), None)
+        .send(&with_link_button(), None, &key())
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Permanent);
@@ -169,7 +178,7 @@ async fn editing_a_deleted_message_is_permanent() {
     let error = config(&server)
         .build()
         .unwrap()
-        .update(&at, &with_link_button())
+        .update(&at, &with_link_button(), &key())
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Permanent);
@@ -198,7 +207,7 @@ async fn an_invalid_form_body_names_discords_code_and_the_field() {
     let error = config(&server)
         .build()
         .unwrap()
-        .send(&with_link_button(), None)
+        .send(&with_link_button(), None, &key())
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Permanent);
@@ -235,7 +244,7 @@ async fn the_token_never_shows_in_errors_or_debug() {
         let error = config(&server)
             .build()
             .unwrap()
-            .send(&with_link_button(), None)
+            .send(&with_link_button(), None, &key())
             .await
             .unwrap_err();
         assert_secret_kept(&error);
@@ -250,11 +259,18 @@ async fn the_token_never_shows_in_errors_or_debug() {
         .with_api_base(closed)
         .build()
         .unwrap();
-    let error = provider.send(&with_link_button(), None).await.unwrap_err();
+    let error = provider
+        .send(&with_link_button(), None, &key())
+        .await
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Transient);
     assert_secret_kept(&error);
     let error = provider
-        .update(&MessageRef::new("discord", MESSAGE_ID), &with_link_button())
+        .update(
+            &MessageRef::new("discord", MESSAGE_ID),
+            &with_link_button(),
+            &key(),
+        )
         .await
         .unwrap_err();
     assert_secret_kept(&error);
@@ -270,12 +286,18 @@ async fn link_buttons_on_a_plain_webhook_ask_for_with_components() {
     )
     .await;
     let provider = config(&server).build().unwrap();
-    provider.send(&with_link_button(), None).await.unwrap();
     provider
-        .send(&ChatMessage::new("No buttons"), None)
+        .send(&with_link_button(), None, &key())
         .await
         .unwrap();
-    provider.send(&with_callback_button(), None).await.unwrap();
+    provider
+        .send(&ChatMessage::new("No buttons"), None, &key())
+        .await
+        .unwrap();
+    provider
+        .send(&with_callback_button(), None, &key())
+        .await
+        .unwrap();
 
     let sent = requests(&server).await;
     assert_eq!(query(&sent[0], "with_components").as_deref(), Some("true"));
@@ -302,7 +324,10 @@ async fn an_application_owned_webhook_sends_callback_buttons_without_with_compon
     .await;
     let provider = config(&server).interactive(true).build().unwrap();
     assert!(provider.capabilities().interactive);
-    provider.send(&with_callback_button(), None).await.unwrap();
+    provider
+        .send(&with_callback_button(), None, &key())
+        .await
+        .unwrap();
     let sent = requests(&server).await;
     assert_eq!(query(&sent[0], "with_components"), None);
     let buttons = &body(&sent[0])["components"][0]["components"];
@@ -325,7 +350,7 @@ async fn a_reply_to_a_channel_message_is_unsupported_without_a_request() {
     assert!(!provider.capabilities().thread);
     let root = MessageRef::new("discord", MESSAGE_ID).in_channel(CHANNEL_ID);
     let error = provider
-        .send(&with_link_button(), Some(&root))
+        .send(&with_link_button(), Some(&root), &key())
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Unsupported);
@@ -349,7 +374,7 @@ async fn a_reply_to_a_message_in_a_thread_goes_into_that_thread() {
         .in_channel(THREAD_ID)
         .in_thread(THREAD_ID);
     let sent = provider
-        .send(&with_link_button(), Some(&root))
+        .send(&with_link_button(), Some(&root), &key())
         .await
         .unwrap();
     assert_eq!(
@@ -376,12 +401,15 @@ async fn a_configured_thread_takes_every_message_and_its_replies() {
     .await;
     let provider = config(&server).with_thread(THREAD_ID).build().unwrap();
     assert!(provider.capabilities().thread);
-    let first = provider.send(&with_link_button(), None).await.unwrap();
+    let first = provider
+        .send(&with_link_button(), None, &key())
+        .await
+        .unwrap();
     assert_eq!(first.thread_root.as_deref(), Some(THREAD_ID));
     // A ref stored without its thread is recognised by its channel.
     let stored = MessageRef::new("discord", MESSAGE_ID).in_channel(THREAD_ID);
     provider
-        .send(&with_link_button(), Some(&stored))
+        .send(&with_link_button(), Some(&stored), &key())
         .await
         .unwrap();
     for request in requests(&server).await {
@@ -403,7 +431,7 @@ async fn an_edit_names_the_thread_and_clears_buttons_the_message_no_longer_has()
         .in_channel(THREAD_ID)
         .in_thread(THREAD_ID);
     provider
-        .update(&at, &ChatMessage::new("Invoice paid after retry"))
+        .update(&at, &ChatMessage::new("Invoice paid after retry"), &key())
         .await
         .unwrap();
     let request = &requests(&server).await[0];
@@ -426,24 +454,24 @@ async fn refs_that_are_not_discord_messages_are_refused_without_a_request() {
     let provider = config(&server).with_thread(THREAD_ID).build().unwrap();
     let slack = MessageRef::new("slack", "1700000000.000100").in_channel("C0123");
     let error = provider
-        .send(&with_link_button(), Some(&slack))
+        .send(&with_link_button(), Some(&slack), &key())
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Permanent);
     let error = provider
-        .update(&slack, &with_link_button())
+        .update(&slack, &with_link_button(), &key())
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Permanent);
     let unaddressable = MessageRef::new("discord", "");
     let error = provider
-        .update(&unaddressable, &with_link_button())
+        .update(&unaddressable, &with_link_button(), &key())
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Permanent);
     let path_trick = MessageRef::new("discord", "1/../../x");
     let error = provider
-        .update(&path_trick, &with_link_button())
+        .update(&path_trick, &with_link_button(), &key())
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Permanent);
@@ -462,7 +490,7 @@ async fn a_delivered_message_with_an_unreadable_answer_is_still_delivered() {
     let sent = config(&server)
         .build()
         .unwrap()
-        .send(&with_link_button(), None)
+        .send(&with_link_button(), None, &key())
         .await
         .unwrap();
     assert!(
@@ -526,14 +554,9 @@ fn a_variable_that_does_not_hold_a_webhook_url_is_refused_without_showing_it() {
     // PATH is set in every test environment and is not a webhook URL.
     let config = DiscordConfig::default().webhook_url_env("PATH");
     let error = config.build().unwrap_err();
-    assert!(
-        matches!(
-            error,
-            ConfigError::Invalid {
-                key: "webhook_url_env",
-                ..
-            }
-        ),
+    assert_eq!(
+        (error.kind(), error.key()),
+        (ConfigErrorKind::Invalid, "webhook_url_env"),
         "{error}"
     );
     if let Ok(path) = std::env::var("PATH") {

@@ -123,6 +123,18 @@ fn without_link_targets(text: &str) -> String {
     out
 }
 
+/// Characters cleaning drops: control characters and bidirectional controls.
+fn dropped() -> impl Strategy<Value = char> {
+    prop::sample::select(vec![
+        '\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{0}', '\u{7}', '\u{1b}',
+    ])
+}
+
+/// Spaces and dropped characters, as event text may start or end with.
+fn edge() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop_oneof![Just(' '), dropped()], 0..4).prop_map(String::from_iter)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
@@ -139,5 +151,26 @@ proptest! {
             let lower = without_link_targets(&text).to_lowercase();
             prop_assert!(!lower.contains("@everyone") && !lower.contains("@here"), "mass mention in {:?}", text);
         }
+    }
+
+    #[test]
+    fn a_space_only_a_dropped_character_followed_is_trimmed_too(
+        core in "[a-z][a-z ]{0,18}[a-z]",
+        before in edge(),
+        after in edge(),
+    ) {
+        let text = format!("{before}{core}{after}");
+        prop_assert_eq!(
+            stripe_chat_discord::escape::masked_link("https://x.test", &text, 512),
+            Some(format!("[{core}](https://x.test)"))
+        );
+        let body = DiscordRenderer::new()
+            .username(text.as_str())
+            .render(&ChatMessage::new("Invoice paid").tag(text.as_str()))
+            .expect("renders");
+        prop_assert_eq!(body["username"].as_str(), Some(core.as_str()));
+        let description = body["embeds"][0]["description"].as_str().unwrap_or_default();
+        let tags = format!("Tags: {core}");
+        prop_assert!(description.ends_with(&tags), "{:?}", description);
     }
 }

@@ -3,8 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use stripe_chat_message::ConfigError;
 
-use crate::FileProvider;
+use crate::provider::FileProvider;
+use crate::record::FileFormat;
 
 /// Where and how to append messages.
 ///
@@ -40,51 +42,6 @@ pub struct FileConfig {
     /// not of the machine.
     #[serde(default)]
     pub fsync: bool,
-}
-
-/// What each line of the file holds.
-///
-/// ```
-/// use stripe_chat_file::FileFormat;
-/// assert_eq!(FileFormat::default(), FileFormat::Message);
-/// let parsed: FileFormat = serde_json::from_str("\"message\"")?;
-/// assert_eq!(parsed, FileFormat::Message);
-/// assert!(serde_json::from_str::<FileFormat>("\"slack\"").is_err());
-/// # Ok::<(), serde_json::Error>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum FileFormat {
-    /// The provider-neutral message (as JSON) in an envelope: `written_at`, `id`, `thread_root`,
-    /// `update_of`, `message`. See [`Record`](crate::Record).
-    #[default]
-    Message,
-}
-
-/// A configuration value that cannot work, naming its key.
-///
-/// ```
-/// let e = stripe_chat_file::FileConfig::new("").build().unwrap_err();
-/// assert_eq!(e.key, "path");
-/// assert_eq!(e.to_string(), "path: is empty");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{key}: {problem}")]
-pub struct ConfigError {
-    /// The key in error.
-    pub key: String,
-    /// What is wrong with it.
-    pub problem: String,
-}
-
-impl ConfigError {
-    fn path(problem: impl Into<String>) -> Self {
-        ConfigError {
-            key: "path".to_owned(),
-            problem: problem.into(),
-        }
-    }
 }
 
 impl FileConfig {
@@ -130,7 +87,7 @@ impl FileConfig {
     /// ```
     /// use stripe_chat_file::FileConfig;
     /// assert!(FileConfig::new("audit/messages.jsonl").build().is_ok());
-    /// assert_eq!(FileConfig::new("audit/").build().unwrap_err().key, "path");
+    /// assert_eq!(FileConfig::new("audit/").build().unwrap_err().key(), "path");
     /// assert!(FileConfig::new("audit/..").build().is_err());
     /// ```
     pub fn build(&self) -> Result<FileProvider, ConfigError> {
@@ -146,16 +103,22 @@ impl FileConfig {
 fn check_path(path: &Path) -> Result<(), ConfigError> {
     let text = path.as_os_str();
     if text.is_empty() {
-        return Err(ConfigError::path("is empty"));
+        return Err(ConfigError::invalid("path", "is empty"));
     }
     let lossy = text.to_string_lossy();
     if lossy.ends_with('/') || lossy.ends_with(std::path::MAIN_SEPARATOR) {
-        return Err(ConfigError::path(format!(
-            "{lossy:?} names a directory; name the file to append to (e.g. {lossy}messages.jsonl)"
-        )));
+        return Err(ConfigError::invalid(
+            "path",
+            format!(
+                "{lossy:?} names a directory; name the file to append to (e.g. {lossy}messages.jsonl)"
+            ),
+        ));
     }
     if path.file_name().is_none() {
-        return Err(ConfigError::path(format!("{lossy:?} does not name a file")));
+        return Err(ConfigError::invalid(
+            "path",
+            format!("{lossy:?} does not name a file"),
+        ));
     }
     Ok(())
 }
@@ -182,7 +145,7 @@ mod tests {
     fn a_path_naming_a_directory_is_refused_with_its_key() {
         for path in ["", "logs/", "/", ".", "logs/.."] {
             let error = FileConfig::new(path).build().unwrap_err();
-            assert_eq!(error.key, "path", "{path}");
+            assert_eq!(error.key(), "path", "{path}");
         }
     }
 }

@@ -31,22 +31,29 @@
 //!   the tests append 64 KiB lines from 8 tasks at once.
 //! - **Not on network file systems**: NFS emulates `O_APPEND` on the client, so writers on different
 //!   machines can overwrite each other. Give each machine its own file there.
-//! - **A crash can tear the last line**: a machine crash, a fatal signal in the middle of a large
-//!   write, or a disk that fills up midway can leave part of a line at the end of the file. A short
-//!   write is never continued (another writer's line could come first); it is reported as a
-//!   transient error, and the retry writes the whole line again, with the same id. Any write that
-//!   finds the file not ending with a newline starts with one, so a torn fragment stays alone on
-//!   its line and never corrupts the next record (the last byte is read only when the file's
-//!   length is not where the provider's own last line ended). A provider (and its clones) appends
-//!   one line at a time, so its own writes in flight are never taken for a torn line. Readers
-//!   skip lines that do not parse ([`records`] yields them as errors).
+//! - **A failed append leaves the file as it was.** A write that stops short (the disk filled up
+//!   midway) is never continued (another writer's line could come first); with `fsync = true`, a
+//!   line whose `fdatasync` fails counts as not written. Either way, what the write put in the
+//!   file is cut off again (`ftruncate` back to where the line began) before `send` returns a
+//!   transient error, and the retry appends the whole line once, with the same id. The line is
+//!   cut off only if nothing follows it: the provider (and its clones) appends one line at a
+//!   time, so only a writer outside it (another process, another destination on the same file)
+//!   could have appended after it, and its line is never cut; then the fragment stays, and the
+//!   error says so.
+//! - **A crash can tear the last line**: a machine crash or a fatal signal in the middle of a
+//!   large write can leave part of a line at the end of the file, with nobody left to cut it off.
+//!   Any write that finds the file not ending with a newline starts with one, so a torn fragment
+//!   stays alone on its line and never corrupts the next record (the last byte is read only when
+//!   the file's length is not where the provider's own last line ended). A provider's own writes
+//!   in flight are never taken for a torn line. Readers skip lines that do not parse
+//!   ([`records`] yields them as errors).
 //!
 //! # Ids
 //!
-//! A line's id is `fl-` and 32 hex digits, derived from the message's Stripe event id and what the
-//! line is (new message, reply in a thread, update of a given line). Writing the same thing again
-//! (a retry) repeats the id, so readers deduplicate on it. Messages without a source event get a
-//! fresh id each time.
+//! A line's id is the delivery's [`IdempotencyKey`](stripe_chat_message::IdempotencyKey), which
+//! the caller derives from the Stripe event and the destination, with what the line is (a reply in
+//! a thread and an update of a given line have keys of their own). Writing the same thing again
+//! (a retry) repeats the id, so readers deduplicate on it.
 //!
 //! # Errors
 //!
@@ -59,7 +66,7 @@
 //!
 //! ```
 //! use stripe_chat_file::{FileConfig, records};
-//! use stripe_chat_message::{ChatMessage, ChatProvider, Source};
+//! use stripe_chat_message::{ChatMessage, ChatProvider, IdempotencyKey, Source};
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let dir = tempfile::tempdir()?;
@@ -71,12 +78,13 @@
 //!     event_type: "invoice.payment_failed".into(),
 //!     livemode: false,
 //! });
-//! let sent = file.send(&message, None).await?;
+//! let key = IdempotencyKey::new("evt_1NG8Du2eZvKYlo2CUI79vXWy", "log");
+//! let sent = file.send(&message, None, &key).await?;
 //! assert_eq!(sent.provider, "file");
 //! assert_eq!(sent.channel.as_deref(), path.to_str());
 //!
 //! // A retry of the same event writes the same id again: readers deduplicate on it.
-//! assert_eq!(file.send(&message, None).await?.id, sent.id);
+//! assert_eq!(file.send(&message, None, &key).await?.id, sent.id);
 //!
 //! let text = std::fs::read_to_string(&path)?;
 //! let lines: Vec<_> = records(&text).collect::<Result<_, _>>()?;
@@ -86,14 +94,17 @@
 //! # }).unwrap();
 //! ```
 //!
-//! This crate has no feature flags.
+//! This crate has no feature flags (and no HTTP client).
 #![forbid(unsafe_code)]
 
 mod append;
 mod config;
+mod factory;
 mod provider;
 mod record;
 
-pub use config::{ConfigError, FileConfig, FileFormat};
+pub use config::FileConfig;
+pub use factory::FileFactory;
 pub use provider::{FileProvider, PLATFORM};
-pub use record::{Record, records};
+pub use record::{FileFormat, Record, records};
+pub use stripe_chat_message::ConfigError;

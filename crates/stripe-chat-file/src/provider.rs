@@ -3,14 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use serde::Serialize;
 use stripe_chat_message::{
-    Capabilities, ChatMessage, ChatProvider, DeliveryError, MessageRef, RenderError, Renderer,
-    async_trait,
+    Capabilities, ChatMessage, ChatProvider, DeliveryError, IdempotencyKey, MessageRef,
+    RenderError, Renderer, async_trait,
 };
 
-use crate::FileFormat;
 use crate::append::Appender;
-use crate::record::{LineKind, LineOut, line_id, now_rfc3339};
+use crate::record::{FileFormat, LineOut, now_rfc3339};
 
 /// The platform name of the file destination, as in its [`MessageRef`]s.
 ///
@@ -30,16 +30,17 @@ pub const PLATFORM: &str = "file";
 ///
 /// ```
 /// use stripe_chat_file::{FileConfig, Record};
-/// use stripe_chat_message::{ChatMessage, ChatProvider};
+/// use stripe_chat_message::{ChatMessage, ChatProvider, IdempotencyKey};
 ///
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("audit/messages.jsonl");
 /// let file = FileConfig::new(&path).build()?;
 ///
-/// let sent = file.send(&ChatMessage::new("Payment failed"), None).await?;
-/// let reply = file.send(&ChatMessage::new("Retry scheduled"), Some(&sent)).await?;
-/// file.update(&sent, &ChatMessage::new("Payment failed, then paid")).await?;
+/// let key = IdempotencyKey::new("evt_1NG8Du2eZvKYlo2CUI79vXWy", "log");
+/// let sent = file.send(&ChatMessage::new("Payment failed"), None, &key).await?;
+/// let reply = file.send(&ChatMessage::new("Retry scheduled"), Some(&sent), &key).await?;
+/// file.update(&sent, &ChatMessage::new("Payment failed, then paid"), &key).await?;
 /// assert_eq!(reply.thread_root.as_deref(), Some(sent.id.as_str()));
 ///
 /// let text = std::fs::read_to_string(&path)?;
@@ -83,19 +84,19 @@ impl FileProvider {
         &self.path
     }
 
-    /// Writes one line and returns its id.
-    async fn write(
+    /// Writes one line whose id is `key` and whose `message` is `message` (a [`ChatMessage`] or
+    /// its JSON).
+    async fn write<M: Serialize>(
         &self,
-        kind: LineKind<'_>,
-        message: &ChatMessage,
+        key: &IdempotencyKey,
+        message: &M,
         thread_root: Option<&str>,
         update_of: Option<&str>,
-    ) -> Result<String, DeliveryError> {
-        let id = line_id(kind, message.source.as_ref().map(|s| s.event_id.as_str()));
+    ) -> Result<(), DeliveryError> {
         let line = match self.format {
             FileFormat::Message => LineOut {
                 written_at: now_rfc3339(),
-                id: &id,
+                id: key.as_str(),
                 thread_root,
                 update_of,
                 message,
@@ -119,7 +120,40 @@ impl FileProvider {
             })??,
             Err(_) => append()?,
         }
-        Ok(id)
+        Ok(())
+    }
+
+    /// A message or a reply, keyed `key`.
+    async fn post<M: Serialize>(
+        &self,
+        message: &M,
+        thread: Option<&MessageRef>,
+        key: &IdempotencyKey,
+    ) -> Result<MessageRef, DeliveryError> {
+        let sent = match thread {
+            None => {
+                self.write(key, message, None, None).await?;
+                MessageRef::new(PLATFORM, key.as_str())
+            }
+            Some(thread) => {
+                let root = addressed(thread, "reply in the thread of")?.thread_id();
+                self.write(key, message, Some(root), None).await?;
+                MessageRef::new(PLATFORM, key.as_str()).in_thread(root)
+            }
+        };
+        Ok(sent.in_channel(self.channel()))
+    }
+
+    /// A line replacing `at`, keyed `key`.
+    async fn replace<M: Serialize>(
+        &self,
+        at: &MessageRef,
+        message: &M,
+        key: &IdempotencyKey,
+    ) -> Result<(), DeliveryError> {
+        let at = addressed(at, "update")?;
+        self.write(key, message, at.thread_root.as_deref(), Some(&at.id))
+            .await
     }
 
     fn channel(&self) -> String {
@@ -155,44 +189,57 @@ impl Renderer for FileProvider {
 
 #[async_trait]
 impl ChatProvider for FileProvider {
-    /// Updates and threads (as records), link buttons (kept in the message); nobody clicks a file.
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            interactive: false,
-            ..Capabilities::FULL
-        }
+    /// The file lines are appended to.
+    fn local_path(&self) -> Option<&Path> {
+        Some(&self.path)
     }
 
+    /// Updates and threads (as records), link buttons (kept in the message); nobody clicks a file.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::FULL.with_interactive(false)
+    }
+
+    /// Writes `body` (the message as JSON) as a line whose id is `key`.
+    async fn send_raw(
+        &self,
+        body: serde_json::Value,
+        thread: Option<&MessageRef>,
+        key: &IdempotencyKey,
+    ) -> Result<MessageRef, DeliveryError> {
+        self.post(&body, thread, key).await
+    }
+
+    /// Writes a line replacing `at`, whose id is `key`.
+    async fn update_raw(
+        &self,
+        at: &MessageRef,
+        body: serde_json::Value,
+        key: &IdempotencyKey,
+    ) -> Result<(), DeliveryError> {
+        self.replace(at, &body, key).await
+    }
+
+    /// As the provided `send`, writing the message without making a JSON value of it first: a
+    /// file has no limits to check, and this is the service's busiest destination.
     async fn send(
         &self,
         message: &ChatMessage,
         thread: Option<&MessageRef>,
+        key: &IdempotencyKey,
     ) -> Result<MessageRef, DeliveryError> {
-        let sent = match thread {
-            None => {
-                let id = self.write(LineKind::Message, message, None, None).await?;
-                MessageRef::new(PLATFORM, id)
-            }
-            Some(thread) => {
-                let root = addressed(thread, "reply in the thread of")?.thread_id();
-                let id = self
-                    .write(LineKind::Reply { root }, message, Some(root), None)
-                    .await?;
-                MessageRef::new(PLATFORM, id).in_thread(root)
-            }
-        };
-        Ok(sent.in_channel(self.channel()))
+        match thread {
+            Some(root) => self.post(message, thread, &key.reply_in(root)).await,
+            None => self.post(message, None, key).await,
+        }
     }
 
-    async fn update(&self, at: &MessageRef, message: &ChatMessage) -> Result<(), DeliveryError> {
-        let at = addressed(at, "update")?;
-        self.write(
-            LineKind::Update { of: &at.id },
-            message,
-            at.thread_root.as_deref(),
-            Some(&at.id),
-        )
-        .await
-        .map(drop)
+    /// As the provided `update`, writing the message without making a JSON value of it first.
+    async fn update(
+        &self,
+        at: &MessageRef,
+        message: &ChatMessage,
+        key: &IdempotencyKey,
+    ) -> Result<(), DeliveryError> {
+        self.replace(at, message, &key.update_of(at)).await
     }
 }

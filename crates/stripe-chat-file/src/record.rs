@@ -1,25 +1,43 @@
 //! One line of the file: its envelope, its id, and how to read lines back.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use stripe_chat_message::ChatMessage;
 use stripe_chat_message::text::format_rfc3339;
+
+/// What each line of the file holds.
+///
+/// ```
+/// use stripe_chat_file::FileFormat;
+/// assert_eq!(FileFormat::default(), FileFormat::Message);
+/// let parsed: FileFormat = serde_json::from_str("\"message\"")?;
+/// assert_eq!(parsed, FileFormat::Message);
+/// assert!(serde_json::from_str::<FileFormat>("\"slack\"").is_err());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FileFormat {
+    /// The provider-neutral message (as JSON) in an envelope: `written_at`, `id`, `thread_root`,
+    /// `update_of`, `message`. See [`Record`](crate::Record).
+    #[default]
+    Message,
+}
 
 /// One line of the file, as written by [`FileProvider`](crate::FileProvider): the envelope and the
 /// neutral message.
 ///
 /// ```text
-/// {"written_at":"2026-10-01T09:30:00.123Z","id":"fl-…","thread_root":null,"update_of":null,"message":{…}}
+/// {"written_at":"2026-10-01T09:30:00.123Z","id":"evt_1NG8Du2eZvKYlo2CUI79vXWy.log","thread_root":null,"update_of":null,"message":{…}}
 /// ```
 ///
 /// - `written_at`: when the line was written, RFC 3339 UTC with milliseconds.
-/// - `id`: the line's id (`fl-` and 32 hex digits), also the [`MessageRef`](stripe_chat_message::MessageRef)
-///   id `send` returns. It is derived from the message's Stripe event id and what the line is (a new
-///   message, a reply in a thread, an update of a line), so a retried write repeats the same id:
-///   readers deduplicate on it.
+/// - `id`: the line's id, also the [`MessageRef`](stripe_chat_message::MessageRef) id `send`
+///   returns: the delivery's [`IdempotencyKey`](stripe_chat_message::IdempotencyKey), from the
+///   Stripe event, the destination and what the line is (a new message, a reply in a thread, an
+///   update of a line), so a retried write repeats the same id: readers deduplicate on it.
 /// - `thread_root`: for a reply, the id of the thread's first line.
 /// - `update_of`: for an update, the id of the line it replaces.
 /// - `message`: the [`ChatMessage`] as JSON.
@@ -76,15 +94,16 @@ pub fn records(text: &str) -> impl Iterator<Item = Result<Record, serde_json::Er
 
 /// The envelope as written (borrowing the message).
 #[derive(Serialize)]
-pub(crate) struct LineOut<'a> {
+pub(crate) struct LineOut<'a, M> {
     pub(crate) written_at: String,
     pub(crate) id: &'a str,
     pub(crate) thread_root: Option<&'a str>,
     pub(crate) update_of: Option<&'a str>,
-    pub(crate) message: &'a ChatMessage,
+    /// The message, or its JSON.
+    pub(crate) message: &'a M,
 }
 
-impl LineOut<'_> {
+impl<M: Serialize> LineOut<'_, M> {
     /// The line, with its newline. JSON escapes every control character inside strings, so the only
     /// newline is the last byte.
     pub(crate) fn to_line(&self) -> Result<Vec<u8>, serde_json::Error> {
@@ -92,54 +111,6 @@ impl LineOut<'_> {
         line.push(b'\n');
         Ok(line)
     }
-}
-
-/// What a line is, which goes into its id.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum LineKind<'a> {
-    /// A new message.
-    Message,
-    /// A reply in the thread whose first line is `root`.
-    Reply { root: &'a str },
-    /// A replacement of line `of`.
-    Update { of: &'a str },
-}
-
-/// The line id: `fl-` and the first 128 bits of SHA-256 over a versioned, length-prefixed encoding
-/// of what the line is and the Stripe event behind it. Without an event id, the same over the time,
-/// the process id and a counter, so every such line gets a fresh id.
-pub(crate) fn line_id(kind: LineKind<'_>, event_id: Option<&str>) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-    let mut hasher = Sha256::new();
-    hasher.update(b"stripe-chat/file/line/v1\0");
-    let (tag, other) = match kind {
-        LineKind::Message => ("message", ""),
-        LineKind::Reply { root } => ("reply", root),
-        LineKind::Update { of } => ("update", of),
-    };
-    for part in [tag, other] {
-        hasher.update((part.len() as u64).to_be_bytes());
-        hasher.update(part.as_bytes());
-    }
-    match event_id.filter(|id| !id.is_empty()) {
-        Some(event_id) => {
-            hasher.update(b"E");
-            hasher.update((event_id.len() as u64).to_be_bytes());
-            hasher.update(event_id.as_bytes());
-        }
-        None => {
-            let nanos = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            hasher.update(b"U");
-            hasher.update(nanos.to_be_bytes());
-            hasher.update(std::process::id().to_be_bytes());
-            hasher.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_be_bytes());
-        }
-    }
-    let digest = hasher.finalize();
-    format!("fl-{}", hex::encode(&digest[..16]))
 }
 
 /// Now as RFC 3339 UTC with milliseconds (`2026-10-01T09:30:00.123Z`).
@@ -158,42 +129,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn line_ids_are_pinned_so_they_never_change_between_releases() {
-        // Readers deduplicate on ids: a changed scheme would make a retried write look new.
-        // Computed independently: Python's hashlib.sha256(b"stripe-chat/file/line/v1\0" +
-        // (7).to_bytes(8, "big") + b"message" + (0).to_bytes(8, "big") + b"E" +
-        // (5).to_bytes(8, "big") + b"evt_1").hexdigest()[:32].
-        assert_eq!(
-            line_id(LineKind::Message, Some("evt_1")),
-            "fl-bb0f2843f873838cb89804f98f90a0c8"
-        );
-    }
-
-    #[test]
-    fn the_same_event_gives_the_same_id_and_each_kind_its_own() {
-        let event = Some("evt_1NG8Du2eZvKYlo2CUI79vXWy");
-        let message = line_id(LineKind::Message, event);
-        assert_eq!(message, line_id(LineKind::Message, event));
-        let reply = line_id(LineKind::Reply { root: "fl-a" }, event);
-        let update = line_id(LineKind::Update { of: "fl-a" }, event);
-        assert_ne!(message, reply);
-        assert_ne!(reply, update);
-        assert_ne!(update, line_id(LineKind::Update { of: "fl-b" }, event));
-    }
-
-    #[test]
-    fn lines_without_an_event_get_fresh_ids() {
-        let ids: std::collections::HashSet<_> = (0..1000)
-            .map(|_| line_id(LineKind::Message, None))
-            .collect();
-        assert_eq!(ids.len(), 1000);
-        assert_ne!(
-            line_id(LineKind::Message, Some("")),
-            line_id(LineKind::Message, Some(""))
-        );
-    }
-
-    #[test]
     fn written_at_is_rfc3339_with_milliseconds() {
         let t = now_rfc3339();
         assert_eq!(t.len(), "2026-10-01T09:30:00.123Z".len(), "{t}");
@@ -205,7 +140,7 @@ mod tests {
         let message = ChatMessage::new("two\nlines\r\u{2028}and a tab\t").summary("\n\n");
         let line = LineOut {
             written_at: now_rfc3339(),
-            id: "fl-1",
+            id: "evt_1.log",
             thread_root: None,
             update_of: None,
             message: &message,

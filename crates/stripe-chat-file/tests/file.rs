@@ -7,9 +7,17 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use stripe_chat_file::{FileConfig, FileProvider, Record, records};
+use stripe_chat_message::IdempotencyKey;
 use stripe_chat_message::{
-    Capabilities, ChatMessage, ChatProvider, ErrorKind, MessageRef, Renderer, Severity, Source,
+    ChatMessage, ChatProvider, ErrorKind, MessageRef, Renderer, Severity, Source,
 };
+
+/// The idempotency key of delivering `message` here, as the service derives it: its Stripe
+/// event, and the destination.
+fn key_of(message: &ChatMessage) -> IdempotencyKey {
+    let event = message.source.as_ref().map_or("", |s| s.event_id.as_str());
+    IdempotencyKey::new(event, "test")
+}
 
 fn message(event_id: &str) -> ChatMessage {
     ChatMessage::new("Payment failed: 20.00 USD from Jenny \"Rosen\"\nsecond line")
@@ -52,7 +60,10 @@ async fn every_line_is_one_complete_json_record() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("messages.jsonl");
     let file = provider(&path);
-    let sent = file.send(&message("evt_1"), None).await.unwrap();
+    let sent = file
+        .send(&message("evt_1"), None, &key_of(&message("evt_1")))
+        .await
+        .unwrap();
 
     let text = std::fs::read_to_string(&path).unwrap();
     assert_eq!(text.matches('\n').count(), 1);
@@ -78,14 +89,13 @@ async fn every_line_is_one_complete_json_record() {
 async fn send_returns_a_ref_naming_the_file_and_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("messages.jsonl");
-    let sent = provider(&path).send(&message("evt_1"), None).await.unwrap();
+    let sent = provider(&path)
+        .send(&message("evt_1"), None, &key_of(&message("evt_1")))
+        .await
+        .unwrap();
     assert_eq!(sent.provider, "file");
     assert_eq!(sent.channel.as_deref(), path.to_str());
-    assert!(
-        sent.id.starts_with("fl-") && sent.id.len() == 35,
-        "{}",
-        sent.id
-    );
+    assert_eq!(sent.id, "evt_1.test", "the line id is the delivery's key");
     assert_eq!(sent.thread_root, None);
 }
 
@@ -106,7 +116,7 @@ async fn eight_tasks_sending_at_once_leave_every_line_intact() {
         tasks.push(tokio::spawn(async move {
             for n in 0..EACH {
                 let m = message(&format!("evt_{task}_{n}")).field("Padding", big.clone());
-                file.send(&m, None).await.unwrap();
+                file.send(&m, None, &key_of(&m)).await.unwrap();
             }
         }));
     }
@@ -143,7 +153,7 @@ fn writers_with_their_own_handles_in_threads_never_interleave() {
                 let file = provider(path);
                 for n in 0..20 {
                     let m = message(&format!("evt_{writer}_{n}")).field("Padding", big.as_str());
-                    ready(file.send(&m, None)).unwrap();
+                    ready(file.send(&m, None, &key_of(&m))).unwrap();
                 }
             });
         }
@@ -156,14 +166,40 @@ async fn replies_and_updates_are_records_pointing_at_their_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("messages.jsonl");
     let file = provider(&path);
-    let root = file.send(&message("evt_root"), None).await.unwrap();
-    let reply = file.send(&message("evt_reply"), Some(&root)).await.unwrap();
-    let reply_to_reply = file
-        .send(&message("evt_reply_2"), Some(&reply))
+    let root = file
+        .send(&message("evt_root"), None, &key_of(&message("evt_root")))
         .await
         .unwrap();
-    file.update(&root, &message("evt_update")).await.unwrap();
-    file.update(&reply, &message("evt_update_2")).await.unwrap();
+    let reply = file
+        .send(
+            &message("evt_reply"),
+            Some(&root),
+            &key_of(&message("evt_reply")),
+        )
+        .await
+        .unwrap();
+    let reply_to_reply = file
+        .send(
+            &message("evt_reply_2"),
+            Some(&reply),
+            &key_of(&message("evt_reply_2")),
+        )
+        .await
+        .unwrap();
+    file.update(
+        &root,
+        &message("evt_update"),
+        &key_of(&message("evt_update")),
+    )
+    .await
+    .unwrap();
+    file.update(
+        &reply,
+        &message("evt_update_2"),
+        &key_of(&message("evt_update_2")),
+    )
+    .await
+    .unwrap();
 
     assert_eq!(reply.thread_root.as_deref(), Some(root.id.as_str()));
     assert_eq!(
@@ -193,9 +229,18 @@ async fn replies_and_updates_are_records_pointing_at_their_line() {
 async fn a_retried_send_repeats_the_line_id() {
     let dir = tempfile::tempdir().unwrap();
     let file = provider(&dir.path().join("m.jsonl"));
-    let first = file.send(&message("evt_1"), None).await.unwrap();
-    let again = file.send(&message("evt_1"), None).await.unwrap();
-    let other = file.send(&message("evt_2"), None).await.unwrap();
+    let first = file
+        .send(&message("evt_1"), None, &key_of(&message("evt_1")))
+        .await
+        .unwrap();
+    let again = file
+        .send(&message("evt_1"), None, &key_of(&message("evt_1")))
+        .await
+        .unwrap();
+    let other = file
+        .send(&message("evt_2"), None, &key_of(&message("evt_2")))
+        .await
+        .unwrap();
     assert_eq!(first, again);
     assert_ne!(first.id, other.id);
 }
@@ -204,7 +249,10 @@ async fn a_retried_send_repeats_the_line_id() {
 async fn missing_directories_are_created() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a/b/c/messages.jsonl");
-    provider(&path).send(&message("evt_1"), None).await.unwrap();
+    provider(&path)
+        .send(&message("evt_1"), None, &key_of(&message("evt_1")))
+        .await
+        .unwrap();
     assert_eq!(read(&path).len(), 1);
 }
 
@@ -213,8 +261,12 @@ async fn fsync_writes_the_same_lines() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("new/messages.jsonl");
     let file = FileConfig::new(&path).fsync(true).build().unwrap();
-    file.send(&message("evt_1"), None).await.unwrap();
-    file.send(&message("evt_2"), None).await.unwrap();
+    file.send(&message("evt_1"), None, &key_of(&message("evt_1")))
+        .await
+        .unwrap();
+    file.send(&message("evt_2"), None, &key_of(&message("evt_2")))
+        .await
+        .unwrap();
     assert_eq!(read(&path).len(), 2);
 }
 
@@ -222,7 +274,7 @@ async fn fsync_writes_the_same_lines() {
 async fn a_path_that_is_a_directory_is_a_permanent_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let error = provider(dir.path())
-        .send(&message("evt_1"), None)
+        .send(&message("evt_1"), None, &key_of(&message("evt_1")))
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Permanent, "{error}");
@@ -240,7 +292,7 @@ async fn a_path_through_a_file_is_a_permanent_error() {
     let blocker = dir.path().join("not-a-dir");
     std::fs::write(&blocker, b"").unwrap();
     let error = provider(&blocker.join("messages.jsonl"))
-        .send(&message("evt_1"), None)
+        .send(&message("evt_1"), None, &key_of(&message("evt_1")))
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Permanent, "{error}");
@@ -252,7 +304,7 @@ async fn a_path_through_a_file_is_a_permanent_error() {
 async fn a_full_disk_is_a_transient_error() {
     // Every write to /dev/full fails with ENOSPC.
     let error = provider(Path::new("/dev/full"))
-        .send(&message("evt_1"), None)
+        .send(&message("evt_1"), None, &key_of(&message("evt_1")))
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Transient, "{error}");
@@ -274,7 +326,7 @@ async fn a_directory_without_write_permission_is_unauthorized() {
         return;
     }
     let error = provider(&locked.join("messages.jsonl"))
-        .send(&message("evt_1"), None)
+        .send(&message("evt_1"), None, &key_of(&message("evt_1")))
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Unauthorized, "{error}");
@@ -289,9 +341,15 @@ async fn refs_of_other_platforms_or_without_id_are_refused() {
         MessageRef::new("slack", "1700000000.000100"),
         MessageRef::new("file", ""),
     ] {
-        let error = file.update(&at, &message("evt_1")).await.unwrap_err();
+        let error = file
+            .update(&at, &message("evt_1"), &key_of(&message("evt_1")))
+            .await
+            .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Permanent, "{error}");
-        let error = file.send(&message("evt_1"), Some(&at)).await.unwrap_err();
+        let error = file
+            .send(&message("evt_1"), Some(&at), &key_of(&message("evt_1")))
+            .await
+            .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Permanent, "{error}");
     }
     assert!(!path.exists(), "nothing was written");
@@ -300,20 +358,16 @@ async fn refs_of_other_platforms_or_without_id_are_refused() {
 #[test]
 fn the_file_can_do_everything_but_interactive_buttons() {
     let caps = provider(Path::new("m.jsonl")).capabilities();
-    assert_eq!(
-        caps,
-        Capabilities {
-            interactive: false,
-            ..Capabilities::FULL
-        }
-    );
+    assert!(caps.update && caps.thread && caps.link_buttons);
+    assert!(!caps.interactive);
+    assert_eq!(caps.rate, None);
 }
 
 #[test]
 fn writers_without_a_tokio_runtime_write_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.jsonl");
-    ready(provider(&path).send(&message("evt_1"), None)).unwrap();
+    ready(provider(&path).send(&message("evt_1"), None, &key_of(&message("evt_1")))).unwrap();
     assert_eq!(read(&path).len(), 1);
 }
 
@@ -323,10 +377,16 @@ async fn a_file_rotated_by_renaming_it_gets_no_more_lines_and_a_new_one_takes_th
     let path = dir.path().join("messages.jsonl");
     let rotated = dir.path().join("messages.jsonl.1");
     let file = provider(&path);
-    file.send(&message("evt_1"), None).await.unwrap();
+    file.send(&message("evt_1"), None, &key_of(&message("evt_1")))
+        .await
+        .unwrap();
     std::fs::rename(&path, &rotated).unwrap();
-    file.send(&message("evt_2"), None).await.unwrap();
-    file.send(&message("evt_3"), None).await.unwrap();
+    file.send(&message("evt_2"), None, &key_of(&message("evt_2")))
+        .await
+        .unwrap();
+    file.send(&message("evt_3"), None, &key_of(&message("evt_3")))
+        .await
+        .unwrap();
     let events = |path: &Path| -> Vec<String> {
         read(path)
             .into_iter()
@@ -342,9 +402,13 @@ async fn a_deleted_file_is_created_again_by_the_next_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("messages.jsonl");
     let file = provider(&path);
-    file.send(&message("evt_1"), None).await.unwrap();
+    file.send(&message("evt_1"), None, &key_of(&message("evt_1")))
+        .await
+        .unwrap();
     std::fs::remove_file(&path).unwrap();
-    file.send(&message("evt_2"), None).await.unwrap();
+    file.send(&message("evt_2"), None, &key_of(&message("evt_2")))
+        .await
+        .unwrap();
     let lines = read(&path);
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0].message, message("evt_2"));
@@ -355,7 +419,9 @@ async fn a_file_truncated_in_place_gets_whole_lines_from_its_start() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("messages.jsonl");
     let file = provider(&path);
-    file.send(&message("evt_1"), None).await.unwrap();
+    file.send(&message("evt_1"), None, &key_of(&message("evt_1")))
+        .await
+        .unwrap();
     // What `logrotate` does with `copytruncate`.
     std::fs::OpenOptions::new()
         .write(true)
@@ -363,7 +429,9 @@ async fn a_file_truncated_in_place_gets_whole_lines_from_its_start() {
         .unwrap()
         .set_len(0)
         .unwrap();
-    file.send(&message("evt_2"), None).await.unwrap();
+    file.send(&message("evt_2"), None, &key_of(&message("evt_2")))
+        .await
+        .unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.starts_with('{'), "{text:?}");
     assert_eq!(read(&path).len(), 1);
@@ -375,14 +443,18 @@ async fn a_torn_line_another_writer_left_is_closed_before_the_next_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("messages.jsonl");
     let file = provider(&path);
-    file.send(&message("evt_1"), None).await.unwrap();
+    file.send(&message("evt_1"), None, &key_of(&message("evt_1")))
+        .await
+        .unwrap();
     // Another process crashed in the middle of its line.
     let mut other = std::fs::OpenOptions::new()
         .append(true)
         .open(&path)
         .unwrap();
     other.write_all(b"{\"torn").unwrap();
-    file.send(&message("evt_2"), None).await.unwrap();
+    file.send(&message("evt_2"), None, &key_of(&message("evt_2")))
+        .await
+        .unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text:?}");

@@ -1,8 +1,11 @@
 //! HTTP plumbing shared by stripe-chat's chat adapters.
 //!
 //! - [`client`]: a `reqwest` client (rustls, no system OpenSSL) with connect and request timeouts.
-//! - [`retry_after`]: the delay a `Retry-After` header asks for (seconds, fractional seconds, or an
-//!   HTTP date).
+//! - [`Answer`]: a platform's answer read with a cap on its body ([`MAX_ANSWER_BYTES`] unless an
+//!   adapter asks for less), so that a misbehaving or hostile endpoint cannot make the service
+//!   allocate without bound.
+//! - [`retry_after`]: the delay a `Retry-After` header asks for, in every form RFC 9110 allows:
+//!   delay-seconds (fractional seconds too) or an HTTP date (IMF-fixdate, RFC 850, asctime).
 //! - [`classify_status`]: a non-success HTTP status as a [`DeliveryError`] of the right kind
 //!   (401/403 unauthorized, 408/425/429/5xx retryable, other 4xx permanent).
 //! - [`from_reqwest`]: a transport error (timeout, connection refused, ...) as a transient
@@ -60,13 +63,195 @@ pub fn client(timeout: Duration) -> Result<reqwest::Client, DeliveryError> {
         })
 }
 
-/// The delay asked for by a `Retry-After` header: whole or fractional seconds, or an HTTP date.
+/// The most of a platform's answer [`Answer::read`] keeps unless told less: 1 MiB (Slack echoes
+/// the message it posted, so answers can be tens of KB).
+///
+/// ```
+/// assert_eq!(stripe_chat_http::MAX_ANSWER_BYTES, 1024 * 1024);
+/// ```
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// The longest delay a `Retry-After` is believed for: a day.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
+
+/// A platform's answer: its status, its headers and the start of its body, read through a cap.
+///
+/// Every adapter reads answers through [`Answer::read`]: once the cap is reached, nothing more is
+/// read (the connection is dropped), so an endpoint that answers with a body of any size costs
+/// at most the cap. A body that could not be read whole (cut at the cap, or the connection
+/// failed midway) is kept as far as it was read, and [`Answer::is_complete`] says so.
+///
+/// ```
+/// use stripe_chat_http::Answer;
+/// use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
+///
+/// # tokio_test::block_on(async {
+/// let platform = MockServer::start().await;
+/// Mock::given(any())
+///     .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "3").set_body_string("x".repeat(100)))
+///     .mount(&platform)
+///     .await;
+/// let response = reqwest::get(platform.uri()).await.unwrap();
+/// let answer = Answer::read(response, 10).await;
+/// assert_eq!(answer.status(), 429);
+/// assert_eq!(answer.retry_after(), Some(std::time::Duration::from_secs(3)));
+/// assert_eq!(answer.body(), b"xxxxxxxxxx");
+/// assert!(!answer.is_complete());
+/// # });
+/// ```
+#[derive(Debug)]
+pub struct Answer {
+    status: u16,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    complete: bool,
+}
+
+impl Answer {
+    /// Reads `response`: its status and headers, and at most `cap` bytes of its body. Never
+    /// fails: a body that cannot be read is kept as far as it was read.
+    ///
+    /// ```
+    /// # use stripe_chat_http::Answer;
+    /// # use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
+    /// # tokio_test::block_on(async {
+    /// # let platform = MockServer::start().await;
+    /// # Mock::given(any()).respond_with(ResponseTemplate::new(200).set_body_string(r#"{"ok":true}"#)).mount(&platform).await;
+    /// let answer = Answer::read(reqwest::get(platform.uri()).await.unwrap(), stripe_chat_http::MAX_ANSWER_BYTES).await;
+    /// assert!(answer.is_success() && answer.is_complete());
+    /// # });
+    /// ```
+    pub async fn read(mut response: reqwest::Response, cap: usize) -> Answer {
+        let status = response.status().as_u16();
+        let headers = std::mem::take(response.headers_mut());
+        let mut body = Vec::new();
+        let complete = loop {
+            if body.len() >= cap {
+                // Whatever follows is never read: the connection goes with the response.
+                break matches!(response.chunk().await, Ok(None));
+            }
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = cap - body.len();
+                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    if chunk.len() > room {
+                        break false;
+                    }
+                }
+                Ok(None) => break true,
+                Err(_) => break false,
+            }
+        };
+        Answer {
+            status,
+            headers,
+            body,
+            complete,
+        }
+    }
+
+    /// The HTTP status.
+    ///
+    /// ```
+    /// # let answer = stripe_chat_http::Answer::from_parts(404, Default::default(), Vec::new());
+    /// assert_eq!(answer.status(), 404);
+    /// ```
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Whether the status is 2xx.
+    ///
+    /// ```
+    /// # let answer = stripe_chat_http::Answer::from_parts(202, Default::default(), Vec::new());
+    /// assert!(answer.is_success());
+    /// ```
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The answer's headers.
+    ///
+    /// ```
+    /// # let answer = stripe_chat_http::Answer::from_parts(200, Default::default(), Vec::new());
+    /// assert!(answer.headers().is_empty());
+    /// ```
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The delay its `Retry-After` header asks for ([`retry_after`]).
+    ///
+    /// ```
+    /// let mut headers = reqwest::header::HeaderMap::new();
+    /// headers.insert("retry-after", "2".parse().unwrap());
+    /// let answer = stripe_chat_http::Answer::from_parts(429, headers, Vec::new());
+    /// assert_eq!(answer.retry_after(), Some(std::time::Duration::from_secs(2)));
+    /// ```
+    pub fn retry_after(&self) -> Option<Duration> {
+        retry_after(&self.headers)
+    }
+
+    /// The body, as far as it was read.
+    ///
+    /// ```
+    /// # let answer = stripe_chat_http::Answer::from_parts(200, Default::default(), b"ok".to_vec());
+    /// assert_eq!(answer.body(), b"ok");
+    /// ```
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Whether the whole body was read (it was within the cap, and the connection held).
+    ///
+    /// ```
+    /// # let answer = stripe_chat_http::Answer::from_parts(200, Default::default(), b"ok".to_vec());
+    /// assert!(answer.is_complete());
+    /// ```
+    pub fn is_complete(&self) -> bool {
+        self.complete
+    }
+
+    /// The body as JSON of type `T`, when it is whole and parses.
+    ///
+    /// ```
+    /// let answer = stripe_chat_http::Answer::from_parts(200, Default::default(), br#"{"id":"n_42"}"#.to_vec());
+    /// let json: serde_json::Value = answer.json().unwrap();
+    /// assert_eq!(json["id"], "n_42");
+    /// ```
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// An answer made of its parts (a whole body), for tests and for answers read otherwise.
+    ///
+    /// ```
+    /// let answer = stripe_chat_http::Answer::from_parts(503, Default::default(), Vec::new());
+    /// assert!(!answer.is_success());
+    /// ```
+    pub fn from_parts(status: u16, headers: HeaderMap, body: Vec<u8>) -> Self {
+        Answer {
+            status,
+            headers,
+            body,
+            complete: true,
+        }
+    }
+}
+
+/// The delay a `Retry-After` header asks for, in any form RFC 9110 (§10.2.3) allows: a number of
+/// seconds (fractions accepted), or an HTTP date in any of its three forms (IMF-fixdate
+/// `Sun, 06 Nov 1994 08:49:37 GMT`, the obsolete RFC 850 `Sunday, 06-Nov-94 08:49:37 GMT` and
+/// asctime `Sun Nov  6 08:49:37 1994`). A date in the past means now; a delay is believed up to a
+/// day. `None` when there is no header or it says nothing usable.
 ///
 /// ```
 /// use std::time::Duration;
 /// let mut h = reqwest::header::HeaderMap::new();
 /// h.insert("retry-after", "1.25".parse().unwrap());
 /// assert_eq!(stripe_chat_http::retry_after(&h), Some(Duration::from_millis(1250)));
+/// h.insert("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT".parse().unwrap());
+/// assert_eq!(stripe_chat_http::retry_after(&h), Some(Duration::ZERO));
 /// h.insert("retry-after", "soon".parse().unwrap());
 /// assert_eq!(stripe_chat_http::retry_after(&h), None);
 /// ```
@@ -76,14 +261,20 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .to_str()
         .ok()?
         .trim();
+    retry_after_at(value, SystemTime::now())
+}
+
+/// The delay `value` asks for, seen at `now`.
+fn retry_after_at(value: &str, now: SystemTime) -> Option<Duration> {
     if let Ok(seconds) = value.parse::<f64>() {
         return (seconds.is_finite() && seconds >= 0.0)
-            .then(|| Duration::from_secs_f64(seconds.min(86_400.0)));
+            .then(|| Duration::from_secs_f64(seconds.min(MAX_RETRY_AFTER.as_secs_f64())));
     }
-    let at = httpdate_to_system_time(value)?;
+    let at = httpdate::parse_http_date(value).ok()?;
     Some(
-        at.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
+        at.duration_since(now)
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_RETRY_AFTER),
     )
 }
 
@@ -294,55 +485,66 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
-fn httpdate_to_system_time(value: &str) -> Option<SystemTime> {
-    let parts: Vec<&str> = value.split_whitespace().collect();
-    let [_, day, month, year, time, "GMT"] = parts.as_slice() else {
-        return None;
-    };
-    let day: u64 = day.parse().ok()?;
-    let month = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ]
-    .iter()
-    .position(|m| m == month)? as u64
-        + 1;
-    let year: i64 = year.parse().ok()?;
-    let mut hms = time.split(':').map(|p| p.parse::<u64>().ok());
-    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
-    // days_from_civil (Howard Hinnant), for years after 1970.
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400) as u64;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe as i64 - 719_468;
-    let secs = u64::try_from(days).ok()? * 86_400 + h * 3_600 + m * 60 + s;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_http_date_in_the_past_means_retry_now() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            "retry-after",
-            "Sun, 06 Nov 1994 08:49:37 GMT".parse().unwrap(),
-        );
-        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+    const NOW: u64 = 784_111_777; // Sun, 06 Nov 1994 08:49:37 GMT
+
+    fn at(seconds: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
     }
 
     #[test]
-    fn http_dates_parse_to_the_right_instant() {
-        let t = httpdate_to_system_time("Thu, 26 Nov 2026 21:25:00 GMT").unwrap();
+    fn retry_after_accepts_every_form_rfc_9110_allows() {
+        let now = at(NOW - 120);
+        for value in [
+            "120",
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            assert_eq!(
+                retry_after_at(value, now),
+                Some(Duration::from_secs(120)),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_http_date_in_the_past_means_retry_now() {
         assert_eq!(
-            t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(),
-            1_795_728_300
+            retry_after_at("Sun, 06 Nov 1994 08:49:37 GMT", at(NOW + 1)),
+            Some(Duration::ZERO)
         );
+    }
+
+    #[test]
+    fn fractional_seconds_are_kept_and_long_delays_capped_at_a_day() {
+        assert_eq!(
+            retry_after_at("0.5", at(NOW)),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(retry_after_at("999999999", at(NOW)), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            retry_after_at("Fri, 31 Dec 9999 23:59:59 GMT", at(NOW)),
+            Some(MAX_RETRY_AFTER)
+        );
+    }
+
+    #[test]
+    fn what_is_neither_seconds_nor_an_http_date_is_ignored() {
+        for value in [
+            "",
+            "soon",
+            "-1",
+            "NaN",
+            "inf",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+        ] {
+            assert_eq!(retry_after_at(value, at(NOW)), None, "{value:?}");
+        }
     }
 
     #[test]

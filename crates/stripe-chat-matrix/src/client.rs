@@ -6,17 +6,15 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::Value;
-use stripe_chat_http::from_reqwest;
+use stripe_chat_http::{Answer, MAX_ANSWER_BYTES, from_reqwest};
 use stripe_chat_message::{
-    Capabilities, ChatMessage, ChatProvider, DeliveryError, MessageRef, RenderError, Renderer,
-    Secret, async_trait,
+    Capabilities, ChatMessage, ChatProvider, DeliveryError, IdempotencyKey, MessageRef,
+    RenderError, Renderer, Secret, async_trait,
 };
 
-use crate::config::MatrixConfig;
-use crate::error::{ConfigError, classify};
+use crate::error::classify;
 use crate::relations::{edit, thread_reply};
 use crate::render::{MatrixRenderer, MsgType};
-use crate::txn::{content_txn_id, edit_txn_id, thread_txn_id, txn_id};
 use crate::validate::validate_limits;
 
 /// The platform name in [`MessageRef`]s and errors.
@@ -30,10 +28,10 @@ const PLATFORM: &str = "matrix";
 ///   relation to the thread's root). It returns a [`MessageRef`] with the event id, in the room.
 /// - [`update`](ChatProvider::update) posts an edit (`m.replace`) of a message it sent: clients
 ///   show the new content in place.
-/// - Every send is idempotent: its transaction id is derived from the Stripe event, the
-///   destination and the kind of send (see [`txn_id`](crate::txn_id) and the functions beside
-///   it), so a retry returns the same event id and never posts twice, as long as the same access
-///   token (device) sends it.
+/// - Every send is idempotent: its transaction id is the caller's
+///   [`IdempotencyKey`] (the Stripe event and the destination, with the kind of send: a reply or
+///   an edit has its own), so a retry returns the same event id and never posts twice, as long as
+///   the same access token (device) sends it.
 /// - Content is checked with [`validate_limits`](crate::validate_limits) before anything is sent.
 /// - Errors are classified from the homeserver's `errcode` and status (the table is in the crate
 ///   docs): `M_LIMIT_EXCEEDED` carries the delay asked for, bad tokens and missing permissions
@@ -45,7 +43,7 @@ const PLATFORM: &str = "matrix";
 ///
 /// ```
 /// use stripe_chat_matrix::MatrixProvider;
-/// use stripe_chat_message::{ChatMessage, ChatProvider, Secret, Source};
+/// use stripe_chat_message::{ChatMessage, ChatProvider, IdempotencyKey, Secret, Source};
 /// use wiremock::matchers::{header, method, path_regex};
 /// use wiremock::{Mock, MockServer, ResponseTemplate};
 ///
@@ -54,7 +52,7 @@ const PLATFORM: &str = "matrix";
 /// // A stand-in for https://matrix.example.org.
 /// let homeserver = MockServer::start().await;
 /// Mock::given(method("PUT"))
-///     .and(path_regex("^/_matrix/client/v3/rooms/%21ops%3Aexample.org/send/m.room.message/sc-"))
+///     .and(path_regex("^/_matrix/client/v3/rooms/%21ops%3Aexample.org/send/m.room.message/evt_"))
 ///     .and(header("authorization", "Bearer syt_secret"))
 ///     .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"event_id": "$ev1"})))
 ///     .mount(&homeserver)
@@ -68,12 +66,14 @@ const PLATFORM: &str = "matrix";
 ///     event_type: "invoice.paid".into(),
 ///     livemode: false,
 /// });
-/// let sent = provider.send(&message, None).await?;
+/// // The same for every retry of this delivery: the event and the destination.
+/// let key = IdempotencyKey::new("evt_1MtHbFLkdIwHu7ixTcLjNhSM", "ops");
+/// let sent = provider.send(&message, None, &key).await?;
 /// assert_eq!((sent.id.as_str(), sent.channel.as_deref()), ("$ev1", Some("!ops:example.org")));
 ///
-/// let reply = provider.send(&ChatMessage::new("Receipt sent"), Some(&sent)).await?;
+/// let reply = provider.send(&ChatMessage::new("Receipt sent"), Some(&sent), &key).await?;
 /// assert_eq!(reply.thread_root.as_deref(), Some("$ev1"));
-/// provider.update(&sent, &ChatMessage::new("Invoice paid and refunded")).await?;
+/// provider.update(&sent, &ChatMessage::new("Invoice paid and refunded"), &key).await?;
 ///
 /// let requests = homeserver.received_requests().await.unwrap_or_default();
 /// let body: serde_json::Value = serde_json::from_slice(&requests[1].body)?;
@@ -89,7 +89,6 @@ pub struct MatrixProvider {
     homeserver: String,
     room_id: String,
     token: Secret,
-    destination: String,
     timeout: Duration,
     renderer: MatrixRenderer,
 }
@@ -101,28 +100,11 @@ struct SendAnswer {
 }
 
 impl MatrixProvider {
-    /// A provider posting `m.notice` messages to `room_id` on `homeserver` with the access token
-    /// `token`, under the destination name `room_id`, allowing each request
-    /// [`DEFAULT_TIMEOUT_SECS`](crate::DEFAULT_TIMEOUT_SECS). Checked like [`MatrixConfig::build`].
-    ///
-    /// ```
-    /// use stripe_chat_matrix::MatrixProvider;
-    /// use stripe_chat_message::Secret;
-    /// let provider = MatrixProvider::new("https://matrix.example.org", "!ops:example.org", Secret::new("syt_x"))?;
-    /// assert_eq!(provider.homeserver(), "https://matrix.example.org");
-    /// assert!(MatrixProvider::new("matrix.example.org", "!ops:example.org", Secret::new("syt_x")).is_err());
-    /// # Ok::<(), stripe_chat_matrix::ConfigError>(())
-    /// ```
-    pub fn new(homeserver: &str, room_id: &str, token: Secret) -> Result<Self, ConfigError> {
-        MatrixConfig::new(homeserver, room_id, token).build()
-    }
-
     pub(crate) fn from_parts(
         http: reqwest::Client,
         homeserver: String,
         room_id: String,
         token: Secret,
-        destination: String,
         timeout: Duration,
         renderer: MatrixRenderer,
     ) -> Self {
@@ -131,27 +113,9 @@ impl MatrixProvider {
             homeserver,
             room_id,
             token,
-            destination,
             timeout,
             renderer,
         }
-    }
-
-    /// The same provider, deriving transaction ids from `destination` instead of the room id.
-    /// Two providers posting the same Stripe event to the same room under different destination
-    /// names post it twice; under the same name, once.
-    ///
-    /// ```
-    /// use stripe_chat_matrix::MatrixProvider;
-    /// use stripe_chat_message::Secret;
-    /// let provider = MatrixProvider::new("https://matrix.example.org", "!ops:example.org", Secret::new("t"))?
-    ///     .with_destination("ops-disputes");
-    /// assert_eq!(provider.destination(), "ops-disputes");
-    /// # Ok::<(), stripe_chat_matrix::ConfigError>(())
-    /// ```
-    pub fn with_destination(mut self, destination: impl Into<String>) -> Self {
-        self.destination = destination.into();
-        self
     }
 
     /// The same provider, allowing each request `timeout` (connecting included).
@@ -211,19 +175,6 @@ impl MatrixProvider {
         &self.room_id
     }
 
-    /// The name transaction ids are derived from.
-    ///
-    /// ```
-    /// use stripe_chat_matrix::MatrixProvider;
-    /// use stripe_chat_message::Secret;
-    /// let provider = MatrixProvider::new("https://matrix.example.org", "!ops:example.org", Secret::new("t"))?;
-    /// assert_eq!(provider.destination(), provider.room_id());
-    /// # Ok::<(), stripe_chat_matrix::ConfigError>(())
-    /// ```
-    pub fn destination(&self) -> &str {
-        &self.destination
-    }
-
     /// The time each request may take.
     ///
     /// ```
@@ -277,17 +228,13 @@ impl MatrixProvider {
             .send()
             .await
             .map_err(|e| from_reqwest(PLATFORM, e))?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| from_reqwest(PLATFORM, e))?;
-        if !(200..300).contains(&status) {
-            return Err(classify(status, &headers, &body));
+        let answer = Answer::read(response, MAX_ANSWER_BYTES).await;
+        let status = answer.status();
+        if !answer.is_success() {
+            return Err(classify(status, answer.headers(), answer.body()));
         }
-        match serde_json::from_slice::<SendAnswer>(&body) {
-            Ok(answer) if !answer.event_id.is_empty() => Ok(answer.event_id),
+        match answer.json::<SendAnswer>() {
+            Some(answer) if !answer.event_id.is_empty() => Ok(answer.event_id),
             // The message may well be posted: a retry reuses the transaction id, so it gets the
             // event id without posting twice.
             _ => Err(DeliveryError::transient(format!(
@@ -323,12 +270,6 @@ impl MatrixProvider {
         }
         Ok(())
     }
-
-    fn render_checked(&self, message: &ChatMessage) -> Result<Value, DeliveryError> {
-        self.renderer
-            .render(message)
-            .map_err(|e| DeliveryError::permanent(format!("cannot render the message: {e}")))
-    }
 }
 
 /// Refuses `content` that breaks Matrix limits before it is sent.
@@ -363,7 +304,6 @@ impl fmt::Debug for MatrixProvider {
         f.debug_struct("MatrixProvider")
             .field("homeserver", &self.homeserver)
             .field("room_id", &self.room_id)
-            .field("destination", &self.destination)
             .field("msgtype", &self.renderer.msgtype())
             .field("timeout", &self.timeout)
             .field("access_token", &self.token)
@@ -383,40 +323,38 @@ impl Renderer for MatrixProvider {
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         self.renderer.render(message)
     }
+
+    fn validate_limits(&self, content: &Value) -> Result<(), Vec<String>> {
+        validate_limits(content)
+    }
 }
 
 #[async_trait]
 impl ChatProvider for MatrixProvider {
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            update: true,
-            thread: true,
-            link_buttons: false,
-            interactive: false,
-        }
+        Capabilities::FULL
+            .with_link_buttons(false)
+            .with_interactive(false)
     }
 
-    async fn send(
+    /// `PUT`s `content` under the transaction id `key`: the homeserver answers a repeated one
+    /// from the same device with the first event's id, without posting again.
+    async fn send_raw(
         &self,
-        message: &ChatMessage,
+        content: Value,
         thread: Option<&MessageRef>,
+        key: &IdempotencyKey,
     ) -> Result<MessageRef, DeliveryError> {
         if let Some(root) = thread {
             self.check_ref(root, "thread root")?;
         }
         let root_id = thread.map(MessageRef::thread_id);
-        let mut content = self.render_checked(message)?;
-        if let Some(root_id) = root_id {
-            content = thread_reply(content, root_id);
-        }
-        check_limits(&content)?;
-        let event = message.source.as_ref().map(|s| s.event_id.as_str());
-        let txn = match (event, root_id) {
-            (Some(event), None) => txn_id(event, &self.destination),
-            (Some(event), Some(root_id)) => thread_txn_id(event, &self.destination, root_id),
-            (None, _) => content_txn_id(&self.destination, &content),
+        let content = match root_id {
+            Some(root_id) => thread_reply(content, root_id),
+            None => content,
         };
-        let event_id = self.put(&txn, &content).await?;
+        check_limits(&content)?;
+        let event_id = self.put(key.as_str(), &content).await?;
         let sent = MessageRef::new(PLATFORM, event_id).in_channel(self.room_id.as_str());
         Ok(match root_id {
             Some(root_id) => sent.in_thread(root_id),
@@ -424,14 +362,17 @@ impl ChatProvider for MatrixProvider {
         })
     }
 
-    async fn update(&self, at: &MessageRef, message: &ChatMessage) -> Result<(), DeliveryError> {
+    /// Posts an edit (`m.replace`) of `at` under the transaction id `key`.
+    async fn update_raw(
+        &self,
+        at: &MessageRef,
+        content: Value,
+        key: &IdempotencyKey,
+    ) -> Result<(), DeliveryError> {
         self.check_ref(at, "message to update")?;
-        let new_content = self.render_checked(message)?;
-        let event = message.source.as_ref().map(|s| s.event_id.as_str());
-        let txn = edit_txn_id(event, &self.destination, &at.id, &new_content);
-        let content = edit(new_content, &at.id);
+        let content = edit(content, &at.id);
         check_limits(&content)?;
-        self.put(&txn, &content).await.map(|_| ())
+        self.put(key.as_str(), &content).await.map(|_| ())
     }
 }
 

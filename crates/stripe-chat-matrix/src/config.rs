@@ -3,16 +3,17 @@
 //!
 //! The access token is a secret: it is read from the config
 //! ([`access_token`](MatrixConfig::access_token)) or, better, from the environment variable named
-//! by [`access_token_env`](MatrixConfig::access_token_env). No error and no `Debug` shows it.
+//! by [`access_token_env`](MatrixConfig::access_token_env) or the file named by
+//! [`access_token_file`](MatrixConfig::access_token_file). No error and no `Debug` shows it.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
 use stripe_chat_http::EndpointError;
-use stripe_chat_message::Secret;
+use stripe_chat_message::{ConfigError, Secret, SecretSource};
 
 use crate::client::MatrixProvider;
-use crate::error::ConfigError;
 use crate::render::{MatrixRenderer, MsgType};
 
 /// Seconds a request may take, unless [`MatrixConfig::timeout_secs`] says otherwise.
@@ -37,9 +38,9 @@ const MAX_ROOM_ID_BYTES: usize = 255;
 /// | `homeserver` | — | the homeserver's client-server API base URL, `https://matrix.example.org` (plain `http` only on a loopback address) |
 /// | `room_id` | — | the room to post in: its id, `!abc:example.org` (or `!abc` in room version 12), not an alias |
 /// | `access_token` | — | the bot user's access token (a secret) |
-/// | `access_token_env` | — | or: the name of the environment variable holding it (one of the two is required) |
+/// | `access_token_env` | — | or: the name of the environment variable holding it |
+/// | `access_token_file` | — | or: a file holding it (a Docker or Kubernetes secret); exactly one of the three is required |
 /// | `msgtype` | `m.notice` | `m.notice` (what bots send) or `m.text` |
-/// | `destination` | the room id | the name transaction ids are derived from: two configurations posting the same event to the same room with different destinations post it twice |
 /// | `timeout_secs` | [`DEFAULT_TIMEOUT_SECS`] | seconds a request may take (1–300) |
 ///
 /// ```
@@ -55,7 +56,6 @@ const MAX_ROOM_ID_BYTES: usize = 255;
 /// assert!(!format!("{config:?}").contains("TOKEN"));
 /// let provider = config.build()?;
 /// assert_eq!(provider.room_id(), "!ops:example.org");
-/// assert_eq!(provider.destination(), "!ops:example.org");
 /// assert!(!format!("{provider:?}").contains("TOKEN"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -72,12 +72,12 @@ pub struct MatrixConfig {
     /// The name of an environment variable holding the access token.
     #[serde(default)]
     pub access_token_env: Option<String>,
+    /// A file holding the access token (a Docker or Kubernetes secret).
+    #[serde(default)]
+    pub access_token_file: Option<PathBuf>,
     /// `m.notice` (default) or `m.text`.
     #[serde(default)]
     pub msgtype: Option<String>,
-    /// The name transaction ids are derived from (default: the room id).
-    #[serde(default)]
-    pub destination: Option<String>,
     /// Seconds a request may take.
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
@@ -85,6 +85,24 @@ pub struct MatrixConfig {
 
 fn default_timeout_secs() -> u64 {
     DEFAULT_TIMEOUT_SECS
+}
+
+impl MatrixProvider {
+    /// A provider posting `m.notice` messages to `room_id` on `homeserver` with the access token
+    /// `token`, allowing each request
+    /// [`DEFAULT_TIMEOUT_SECS`](crate::DEFAULT_TIMEOUT_SECS). Checked like [`MatrixConfig::build`].
+    ///
+    /// ```
+    /// use stripe_chat_matrix::MatrixProvider;
+    /// use stripe_chat_message::Secret;
+    /// let provider = MatrixProvider::new("https://matrix.example.org", "!ops:example.org", Secret::new("syt_x"))?;
+    /// assert_eq!(provider.homeserver(), "https://matrix.example.org");
+    /// assert!(MatrixProvider::new("matrix.example.org", "!ops:example.org", Secret::new("syt_x")).is_err());
+    /// # Ok::<(), stripe_chat_matrix::ConfigError>(())
+    /// ```
+    pub fn new(homeserver: &str, room_id: &str, token: Secret) -> Result<Self, ConfigError> {
+        MatrixConfig::new(homeserver, room_id, token).build()
+    }
 }
 
 impl MatrixConfig {
@@ -108,8 +126,8 @@ impl MatrixConfig {
             room_id: room_id.into(),
             access_token: Some(access_token),
             access_token_env: None,
+            access_token_file: None,
             msgtype: None,
-            destination: None,
             timeout_secs: DEFAULT_TIMEOUT_SECS,
         }
     }
@@ -118,16 +136,15 @@ impl MatrixConfig {
     /// shows the token.
     ///
     /// ```
-    /// use stripe_chat_matrix::{ConfigError, MatrixConfig};
-    /// use stripe_chat_message::Secret;
+    /// use stripe_chat_matrix::MatrixConfig;
+    /// use stripe_chat_message::{ConfigErrorKind, Secret};
     ///
     /// let mut config = MatrixConfig::new("https://matrix.example.org", "!ops:example.org", Secret::new("t"));
     /// config.access_token = None;
     /// config.access_token_env = Some("SURELY_UNSET_STRIPE_CHAT_MATRIX_TOKEN".into());
-    /// assert_eq!(
-    ///     config.build().unwrap_err(),
-    ///     ConfigError::MissingEnv { variable: "SURELY_UNSET_STRIPE_CHAT_MATRIX_TOKEN".into() }
-    /// );
+    /// let error = config.build().unwrap_err();
+    /// assert_eq!(error.kind(), ConfigErrorKind::Unset);
+    /// assert!(error.problem().contains("SURELY_UNSET_STRIPE_CHAT_MATRIX_TOKEN"));
     ///
     /// let bad = MatrixConfig::new("http://matrix.example.org", "!ops:example.org", Secret::new("syt_SECRET"));
     /// let error = bad.build().unwrap_err();
@@ -140,11 +157,11 @@ impl MatrixConfig {
 
     /// [`MatrixConfig::build`], reading `access_token_env` through `env` instead of the process
     /// environment (for tests, or to take secrets from somewhere else). A variable that `env`
-    /// does not know, or whose value is blank, is [`ConfigError::MissingEnv`] naming it; no error
-    /// and no `Debug` shows the token.
+    /// does not know, or whose value is blank, is an [`Unset`](stripe_chat_message::ConfigErrorKind::Unset) error
+    /// naming it; no error and no `Debug` shows the token.
     ///
     /// ```
-    /// use stripe_chat_matrix::{ConfigError, MatrixConfig};
+    /// use stripe_chat_matrix::MatrixConfig;
     ///
     /// let config: MatrixConfig = toml::from_str(r#"
     ///     homeserver = "https://matrix.example.org"
@@ -156,32 +173,27 @@ impl MatrixConfig {
     /// assert!(!format!("{provider:?}").contains("syt_SECRET_TOKEN"));
     ///
     /// let error = config.build_with_env(|_| None).unwrap_err();
-    /// assert_eq!(error, ConfigError::MissingEnv { variable: "MATRIX_TOKEN".into() });
-    /// assert_eq!(error.key(), "access_token_env");
+    /// assert_eq!(error.to_string(), "access_token_env: the environment variable MATRIX_TOKEN is not set or is empty");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn build_with_env(
         &self,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<MatrixProvider, ConfigError> {
-        let token = match (&self.access_token, &self.access_token_env) {
-            (Some(_), Some(_)) => return Err(ConfigError::ConflictingToken),
-            (None, None) => return Err(ConfigError::MissingToken),
-            (Some(token), None) => check_token(token, "access_token")?,
-            (None, Some(variable)) => {
-                let variable = variable.trim();
-                if variable.is_empty() {
-                    return Err(ConfigError::invalid("access_token_env", "is empty"));
-                }
-                let token = env(variable)
-                    .filter(|v| !v.trim().is_empty())
-                    .map(Secret::new)
-                    .ok_or_else(|| ConfigError::MissingEnv {
-                        variable: variable.to_owned(),
-                    })?;
-                check_token(&token, "access_token_env")?
-            }
-        };
+        let source = SecretSource::from_keys(
+            "access_token",
+            self.access_token.as_ref(),
+            self.access_token_env.as_deref(),
+            self.access_token_file.as_deref(),
+        )?
+        .ok_or_else(|| {
+            ConfigError::missing(
+                "access_token",
+                "the bot's access token: set access_token, access_token_env or access_token_file",
+            )
+        })?;
+        let token = source.read("access_token", &env)?;
+        let token = check_token(&token, &source.key_for("access_token"))?;
         let homeserver = parse_homeserver(&self.homeserver)?;
         let room_id = check_room_id(&self.room_id)?;
         let msgtype = match self.msgtype.as_deref().map(str::trim) {
@@ -194,11 +206,6 @@ impl MatrixConfig {
                 ));
             }
         };
-        let destination = match self.destination.as_deref().map(str::trim) {
-            None => room_id.clone(),
-            Some("") => return Err(ConfigError::invalid("destination", "is empty")),
-            Some(destination) => destination.to_owned(),
-        };
         if !(1..=MAX_TIMEOUT_SECS).contains(&self.timeout_secs) {
             return Err(ConfigError::invalid(
                 "timeout_secs",
@@ -206,14 +213,14 @@ impl MatrixConfig {
             ));
         }
         let timeout = Duration::from_secs(self.timeout_secs);
-        let http = stripe_chat_http::client(timeout)
-            .map_err(|e| ConfigError::Client(e.message().to_owned()))?;
+        // Fails only when TLS cannot be set up, for which no key is at fault.
+        let http =
+            stripe_chat_http::client(timeout).map_err(|e| ConfigError::invalid("", e.message()))?;
         Ok(MatrixProvider::from_parts(
             http,
             homeserver,
             room_id,
             token,
-            destination,
             timeout,
             MatrixRenderer::new().with_msgtype(msgtype),
         ))
@@ -221,7 +228,7 @@ impl MatrixConfig {
 }
 
 /// The token, trimmed, if it can travel in an `Authorization` header (visible ASCII only).
-fn check_token(token: &Secret, key: &'static str) -> Result<Secret, ConfigError> {
+fn check_token(token: &Secret, key: &str) -> Result<Secret, ConfigError> {
     let trimmed = token.expose().trim();
     if trimmed.is_empty() {
         return Err(ConfigError::invalid(key, "is empty"));
@@ -298,6 +305,20 @@ mod tests {
     }
 
     #[test]
+    fn the_former_destination_key_is_refused() {
+        let error = config(
+            r#"
+            homeserver = "https://matrix.example.org"
+            room_id = "!ops:example.org"
+            access_token = "t"
+            destination = "ops"
+            "#,
+        )
+        .expect_err("transaction ids come from the caller now");
+        assert!(error.to_string().contains("destination"), "{error}");
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         let error = config(
             r#"
@@ -325,7 +346,6 @@ mod tests {
         .expect("builds");
         assert_eq!(provider.homeserver(), "https://matrix.example.org");
         assert_eq!(provider.room_id(), "!ops:example.org");
-        assert_eq!(provider.destination(), "!ops:example.org");
         assert_eq!(provider.msgtype(), MsgType::Notice);
         assert_eq!(
             provider.timeout(),
@@ -341,7 +361,11 @@ mod tests {
             Secret::new("t"),
         );
         both.access_token_env = Some("X".into());
-        assert_eq!(both.build().unwrap_err(), ConfigError::ConflictingToken);
+        let error = both.build().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "access_token: set only one of access_token and access_token_env"
+        );
     }
 
     #[test]
@@ -393,14 +417,31 @@ mod tests {
             let error = from_env_config(variable)
                 .build_with_env(env)
                 .expect_err("missing");
-            assert_eq!(
-                error,
-                ConfigError::MissingEnv {
-                    variable: variable.into()
-                }
-            );
+            assert_eq!(error.kind(), stripe_chat_message::ConfigErrorKind::Unset);
             assert_eq!(error.key(), "access_token_env");
+            assert!(error.problem().contains(variable), "{error}");
         }
+    }
+
+    #[test]
+    fn the_token_can_come_from_a_file_and_an_unreadable_one_is_named() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("matrix_token");
+        std::fs::write(&path, "syt_SECRET_TOKEN\n").expect("written");
+        let mut config = from_env_config("UNUSED");
+        config.access_token_env = None;
+        config.access_token_file = Some(path);
+        let provider = config.build_with_env(env).expect("builds");
+        assert_eq!(provider.token().expose(), "syt_SECRET_TOKEN");
+
+        let missing = dir.path().join("missing");
+        config.access_token_file = Some(missing.clone());
+        let error = config.build_with_env(env).expect_err("unreadable");
+        assert_eq!(error.key(), "access_token_file");
+        assert!(
+            error.problem().contains(&missing.display().to_string()),
+            "{error}"
+        );
     }
 
     #[test]
@@ -447,8 +488,8 @@ mod tests {
             "!a b:example.org",
         ] {
             assert_eq!(
-                check_room_id(bad).map_err(|e| e.key()),
-                Err("room_id"),
+                check_room_id(bad).map_err(|e| e.key().to_owned()),
+                Err("room_id".to_owned()),
                 "{bad}"
             );
         }
@@ -472,15 +513,15 @@ mod tests {
             "https://bot:pw@matrix.example.org",
         ] {
             assert_eq!(
-                parse_homeserver(bad).map_err(|e| e.key()),
-                Err("homeserver"),
+                parse_homeserver(bad).map_err(|e| e.key().to_owned()),
+                Err("homeserver".to_owned()),
                 "{bad}"
             );
         }
     }
 
     #[test]
-    fn msgtype_destination_and_timeout_are_checked() {
+    fn msgtype_and_timeout_are_checked() {
         let base = || {
             MatrixConfig::new(
                 "https://matrix.example.org",
@@ -494,15 +535,6 @@ mod tests {
         let mut image = base();
         image.msgtype = Some("m.image".into());
         assert_eq!(image.build().unwrap_err().key(), "msgtype");
-        let mut named = base();
-        named.destination = Some("ops-alerts".into());
-        assert_eq!(
-            named.build().map(|p| p.destination().to_owned()),
-            Ok("ops-alerts".to_owned())
-        );
-        let mut empty = base();
-        empty.destination = Some(" ".into());
-        assert_eq!(empty.build().unwrap_err().key(), "destination");
         for secs in [0, 301] {
             let mut timeout = base();
             timeout.timeout_secs = secs;

@@ -1,5 +1,4 @@
-//! The crate's errors: [`ConfigError`] for a configuration that cannot work, and how the
-//! homeserver's error answers become classified [`DeliveryError`]s.
+//! How the homeserver's error answers become classified [`DeliveryError`]s.
 //!
 //! The classification of answers is tabled in the crate docs. The error's message names the HTTP
 //! status, the `errcode` and the server's own `error` text; it never holds the access token or a
@@ -11,74 +10,6 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use stripe_chat_http::{DEFAULT_RATE_LIMIT_DELAY, classify_status};
 use stripe_chat_message::DeliveryError;
-
-/// A configuration that cannot work, naming the key at fault (never the token).
-///
-/// ```
-/// use stripe_chat_matrix::{ConfigError, MatrixConfig};
-/// let config: MatrixConfig = serde_json::from_value(serde_json::json!({
-///     "homeserver": "https://matrix.example.org",
-///     "room_id": "!ops:example.org",
-/// }))?;
-/// let error = config.build().unwrap_err();
-/// assert_eq!(error, ConfigError::MissingToken);
-/// assert_eq!(error.key(), "access_token");
-/// # Ok::<(), serde_json::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// Neither `access_token` nor `access_token_env` is set.
-    #[error("matrix: `access_token` (or `access_token_env`) is required")]
-    MissingToken,
-    /// Both `access_token` and `access_token_env` are set.
-    #[error("matrix: set only one of `access_token` and `access_token_env`")]
-    ConflictingToken,
-    /// The environment variable named by `access_token_env` is unset or empty.
-    #[error("matrix: `access_token_env` names {variable}, which is unset or empty")]
-    MissingEnv {
-        /// The variable's name.
-        variable: String,
-    },
-    /// A key's value is wrong.
-    #[error("matrix: `{key}` {reason}")]
-    Invalid {
-        /// The key.
-        key: &'static str,
-        /// What is wrong with it (never the token itself).
-        reason: String,
-    },
-    /// The HTTP client could not be built.
-    #[error("matrix: cannot build the HTTP client: {0}")]
-    Client(String),
-}
-
-impl ConfigError {
-    /// The configuration key at fault.
-    ///
-    /// ```
-    /// use stripe_chat_matrix::MatrixProvider;
-    /// use stripe_chat_message::Secret;
-    /// let error = MatrixProvider::new("https://matrix.example.org", "#ops:example.org", Secret::new("t"))
-    ///     .unwrap_err();
-    /// assert_eq!(error.key(), "room_id");
-    /// ```
-    pub fn key(&self) -> &'static str {
-        match self {
-            ConfigError::MissingToken | ConfigError::ConflictingToken => "access_token",
-            ConfigError::MissingEnv { .. } => "access_token_env",
-            ConfigError::Invalid { key, .. } => key,
-            ConfigError::Client(_) => "timeout_secs",
-        }
-    }
-
-    pub(crate) fn invalid(key: &'static str, reason: impl Into<String>) -> Self {
-        ConfigError::Invalid {
-            key,
-            reason: reason.into(),
-        }
-    }
-}
 
 /// The Matrix standard error response.
 #[derive(Debug, Default, Deserialize)]

@@ -13,7 +13,7 @@
 //! | thread | yes: a reply in the thread of an earlier message (`m.thread` relation) |
 //! | update | yes: an edit of a sent message (`m.replace`); clients show the new content in place |
 //! | buttons | none: Matrix has none. Link actions are inline links, callback actions a line of text |
-//! | idempotent | yes: transaction ids derived from the Stripe event and destination ([`txn_id`]), so a retry returns the same event id and never posts twice |
+//! | idempotent | yes: the transaction id is the caller's [`IdempotencyKey`](stripe_chat_message::IdempotencyKey) (the Stripe event and the destination, a reply and an edit each their own), so a retry returns the same event id and never posts twice |
 //!
 //! Failures are [`DeliveryError`](stripe_chat_message::DeliveryError)s that classify themselves
 //! from the homeserver's `{"errcode": "M_...", "error": "..."}` answer:
@@ -38,8 +38,6 @@
 //! - [`escape_html`]: how event text is made inert in `formatted_body`.
 //! - [`thread_reply`] and [`edit`]: the content rewritten as a reply in a thread, or as an edit of
 //!   an earlier message, per the Matrix spec.
-//! - [`txn_id`], [`thread_txn_id`], [`edit_txn_id`], [`content_txn_id`]: deterministic
-//!   transaction ids per kind of send.
 //! - [`validate_limits`]: checks content against the size limit and the spec's HTML subset.
 //! - [`limits`]: the documented limits the renderer keeps to.
 //!
@@ -49,9 +47,9 @@
 //! [matrix]
 //! homeserver = "https://matrix.example.org"
 //! room_id = "!ops:example.org"                    # the room's id, not an alias
-//! access_token_env = "STRIPE_CHAT_MATRIX_TOKEN"   # or access_token = "syt_..." (a secret)
+//! access_token_env = "STRIPE_CHAT_MATRIX_TOKEN"   # or access_token_file = "/run/secrets/matrix_token",
+//!                                                 # or access_token = "syt_..." (a secret)
 //! msgtype = "m.notice"                            # m.notice (default) or m.text
-//! # destination = "ops"                           # default: the room id
 //! # timeout_secs = 10
 //! ```
 //!
@@ -70,9 +68,10 @@
 //!     access_token = "syt_Ym90_SECRET"
 //! "#)?;
 //! let provider = config.build()?;
-//! assert_eq!(provider.capabilities(), Capabilities {
-//!     update: true, thread: true, link_buttons: false, interactive: false,
-//! });
+//! assert_eq!(
+//!     provider.capabilities(),
+//!     Capabilities::FULL.with_link_buttons(false).with_interactive(false),
+//! );
 //! assert!(!format!("{provider:?}").contains("SECRET"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -83,7 +82,7 @@
 //!
 //! ```
 //! use stripe_chat_message::{Action, ChatMessage, ObjectKind, ObjectRef, Renderer, Severity};
-//! use stripe_chat_matrix::{MatrixRenderer, thread_reply, txn_id, validate_limits};
+//! use stripe_chat_matrix::{MatrixRenderer, thread_reply, validate_limits};
 //!
 //! let invoice = ObjectRef::new(ObjectKind::Invoice, "in_1MtHbELkdIwHu7ixl4OzzPMv");
 //! let message = ChatMessage::new("Payment failed: <b>Jenny</b> Rosen")
@@ -105,7 +104,6 @@
 //!
 //! let reply = thread_reply(content, "$root_event");
 //! assert_eq!(reply["m.relates_to"]["rel_type"], "m.thread");
-//! assert!(txn_id("evt_1MtHbFLkdIwHu7ixTcLjNhSM", "!ops:example.org").starts_with("sc-"));
 //! # Ok::<(), stripe_chat_message::RenderError>(())
 //! ```
 //!
@@ -129,22 +127,38 @@
 //! tests/synapse/stop.sh
 //! ```
 //!
-//! This crate has no feature flags.
+//! # Feature flags
+//!
+//! - `client` (default): delivery, that is `MatrixProvider`, `MatrixConfig` and `MatrixFactory`,
+//!   with what they need: an HTTP client (`reqwest`) and `stripe-chat-http`. Without it
+//!   (`stripe-chat-matrix = { version = "0.1", default-features = false }`), the crate is
+//!   the renderer alone: [`MatrixRenderer`], [`escape_html`], [`thread_reply`],
+//!   [`edit`], [`validate_limits`] and [`limits`], and pulls in no HTTP client.
 #![forbid(unsafe_code)]
+// The crate documentation speaks of delivery, which exists with the `client` feature.
+#![cfg_attr(not(feature = "client"), allow(rustdoc::broken_intra_doc_links))]
 
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 mod config;
+#[cfg(feature = "client")]
 mod error;
+#[cfg(feature = "client")]
+mod factory;
 pub mod limits;
 mod relations;
 mod render;
-mod txn;
 mod validate;
 
+#[cfg(feature = "client")]
 pub use client::MatrixProvider;
+#[cfg(feature = "client")]
 pub use config::{DEFAULT_TIMEOUT_SECS, MatrixConfig};
-pub use error::ConfigError;
+#[cfg(feature = "client")]
+pub use factory::MatrixFactory;
 pub use relations::{edit, thread_reply};
 pub use render::{MatrixRenderer, MsgType, escape_html};
-pub use txn::{content_txn_id, edit_txn_id, thread_txn_id, txn_id};
+#[cfg(feature = "client")]
+pub use stripe_chat_message::ConfigError;
 pub use validate::validate_limits;

@@ -11,6 +11,8 @@
 //! assert!(limits::MAX_CONTENT_BYTES < limits::MAX_EVENT_BYTES);
 //! ```
 
+use stripe_chat_message::text::http_url;
+
 /// The most a whole Matrix event may weigh (spec: "The complete event MUST NOT be larger than
 /// 65536 bytes, when formatted with the federation event format, including any signatures, and
 /// encoded as Canonical JSON").
@@ -182,3 +184,9 @@ pub const MAX_FOOTER_CHARS: usize = 300;
 /// assert_eq!(stripe_chat_matrix::limits::MAX_URL_BYTES, 2_048);
 /// ```
 pub const MAX_URL_BYTES: usize = 2_048;
+
+/// An absolute `https://` or `http://` URL of printable ASCII without quotes, angle brackets or
+/// backslashes, at most [`MAX_URL_BYTES`] long, naming a host.
+pub(crate) fn is_web_url(url: &str) -> bool {
+    http_url(url, MAX_URL_BYTES).is_some()
+}

@@ -4,13 +4,14 @@
 
 use serde_json::{Value, json};
 use stripe_chat_message::budget;
-use stripe_chat_message::text::{clean_lines, format_unix_utc, http_url, truncate};
+use stripe_chat_message::text::{clean_lines, format_unix_utc, truncate};
 use stripe_chat_message::{ChatMessage, RenderError, Renderer, Severity};
 
+use crate::limits::is_web_url;
 use crate::limits::{
     HTML_FORMAT, MAX_ACTION_LABEL_CHARS, MAX_ACTIONS, MAX_FIELDS, MAX_FOOTER_CHARS,
     MAX_LABEL_CHARS, MAX_LINK_LABEL_CHARS, MAX_LINKS, MAX_SUMMARY_CHARS, MAX_TAG_CHARS, MAX_TAGS,
-    MAX_TITLE_CHARS, MAX_URL_BYTES, MAX_VALUE_CHARS, RENDER_BUDGET_BYTES,
+    MAX_TITLE_CHARS, MAX_VALUE_CHARS, RENDER_BUDGET_BYTES,
 };
 
 /// Word joiner: invisible, and enough to keep `@room` from matching the room-mention push rule.
@@ -252,6 +253,10 @@ impl Renderer for MatrixRenderer {
             ))
         })
     }
+
+    fn validate_limits(&self, content: &Value) -> Result<(), Vec<String>> {
+        crate::validate::validate_limits(content)
+    }
 }
 
 /// The plain body and the HTML, built side by side.
@@ -405,12 +410,6 @@ fn web_links(message: &ChatMessage, max: usize, max_label: usize) -> Vec<(String
         out.push((label, url.to_owned()));
     }
     out
-}
-
-/// An absolute `https://` or `http://` URL of printable ASCII without quotes, angle brackets or
-/// backslashes, at most [`MAX_URL_BYTES`] long, naming a host.
-pub(crate) fn is_web_url(url: &str) -> bool {
-    http_url(url, MAX_URL_BYTES).is_some()
 }
 
 /// Single-line text cleaned and cut to `max_chars`.

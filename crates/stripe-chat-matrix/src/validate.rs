@@ -3,8 +3,8 @@
 use serde_json::Value;
 use stripe_chat_message::budget::serialized_len;
 
+use crate::limits::is_web_url;
 use crate::limits::{ALLOWED_TAGS, HTML_FORMAT, MAX_CONTENT_BYTES};
-use crate::render::is_web_url;
 
 /// Tags deeper than this are not rendered (spec: "Tags must not be nested more than 100 levels").
 const MAX_NESTING: usize = 100;

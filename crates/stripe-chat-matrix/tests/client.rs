@@ -7,9 +7,15 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use stripe_chat_matrix::{MatrixProvider, MsgType};
+use stripe_chat_message::IdempotencyKey;
 use stripe_chat_message::{ChatMessage, ChatProvider, ErrorKind, MessageRef, Secret, Source};
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+/// The idempotency key of the deliveries these tests make.
+fn key() -> IdempotencyKey {
+    IdempotencyKey::new("evt_1NG8Du2eZvKYlo2CUI79vXWy", "test")
+}
 
 const TOKEN: &str = "syt_Ym90_clientSECRET";
 const ROOM: &str = "!ops:example.org";
@@ -48,14 +54,27 @@ async fn requests(server: &MockServer) -> Vec<Request> {
     server.received_requests().await.unwrap_or_default()
 }
 
+/// The transaction id of a send, decoded from its path.
 fn txn(request: &Request) -> String {
-    request
-        .url
-        .path()
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
+    let raw = request.url.path().rsplit('/').next().unwrap_or_default();
+    let mut bytes = Vec::new();
+    let mut rest = raw.as_bytes();
+    while let [first, tail @ ..] = rest {
+        match (first, tail) {
+            (b'%', [high, low, after @ ..]) => {
+                let hex = std::str::from_utf8(&[*high, *low])
+                    .unwrap_or_default()
+                    .to_owned();
+                bytes.push(u8::from_str_radix(&hex, 16).expect("a percent-encoded byte"));
+                rest = after;
+            }
+            _ => {
+                bytes.push(*first);
+                rest = tail;
+            }
+        }
+    }
+    String::from_utf8(bytes).expect("UTF-8")
 }
 
 fn body(request: &Request) -> Value {
@@ -67,20 +86,23 @@ fn root() -> MessageRef {
 }
 
 #[tokio::test]
-async fn a_retried_send_reuses_its_transaction_id() {
+async fn a_retried_send_reuses_its_transaction_id_the_callers_key() {
     let server = homeserver(ok("$1")).await;
     let provider = provider(&server);
     let message = about("evt_1", "Invoice paid");
-    provider.send(&message, None).await.expect("sent");
-    provider.send(&message, None).await.expect("sent again");
+    provider.send(&message, None, &key()).await.expect("sent");
+    provider
+        .send(&message, None, &key())
+        .await
+        .expect("sent again");
     let again = MatrixProvider::new(&server.uri(), ROOM, Secret::new(TOKEN)).expect("valid");
     again
-        .send(&message, None)
+        .send(&message, None, &key())
         .await
         .expect("sent by a new provider");
     let sent = requests(&server).await;
     assert_eq!(sent.len(), 3);
-    assert!(txn(&sent[0]).starts_with("sc-"));
+    assert_eq!(txn(&sent[0]), key().as_str());
     assert_eq!(txn(&sent[0]), txn(&sent[1]));
     assert_eq!(txn(&sent[0]), txn(&sent[2]));
 }
@@ -89,12 +111,12 @@ async fn a_retried_send_reuses_its_transaction_id() {
 async fn the_same_event_to_another_destination_gets_another_transaction_id() {
     let server = homeserver(ok("$1")).await;
     let message = about("evt_1", "Invoice paid");
-    provider(&server).send(&message, None).await.expect("sent");
-    provider(&server)
-        .with_destination("finance")
-        .send(&message, None)
-        .await
-        .expect("sent");
+    for destination in ["ops", "finance"] {
+        provider(&server)
+            .send(&message, None, &IdempotencyKey::new("evt_1", destination))
+            .await
+            .expect("sent");
+    }
     let sent = requests(&server).await;
     assert_ne!(txn(&sent[0]), txn(&sent[1]));
 }
@@ -104,18 +126,18 @@ async fn a_thread_reply_about_the_same_event_is_not_taken_for_its_root() {
     let server = homeserver(ok("$1")).await;
     let provider = provider(&server);
     let message = about("evt_1", "Invoice paid");
-    let root_ref = provider.send(&message, None).await.expect("root");
+    let root_ref = provider.send(&message, None, &key()).await.expect("root");
     let reply = provider
-        .send(&message, Some(&root_ref))
+        .send(&message, Some(&root_ref), &key())
         .await
         .expect("reply");
     let other_thread = MessageRef::new("matrix", "$other").in_channel(ROOM);
     provider
-        .send(&message, Some(&other_thread))
+        .send(&message, Some(&other_thread), &key())
         .await
         .expect("reply elsewhere");
     let sent = requests(&server).await;
-    assert!(txn(&sent[1]).starts_with("sc-t-"), "{}", txn(&sent[1]));
+    assert_eq!(txn(&sent[1]), key().reply_in(&root_ref).as_str());
     assert_ne!(txn(&sent[0]), txn(&sent[1]));
     assert_ne!(txn(&sent[1]), txn(&sent[2]));
     assert_eq!(reply.thread_root.as_deref(), Some("$1"));
@@ -129,7 +151,7 @@ async fn a_reply_to_a_reply_goes_to_the_thread_root() {
         .in_channel(ROOM)
         .in_thread("$root");
     let sent = provider(&server)
-        .send(&about("evt_2", "Refunded"), Some(&in_thread))
+        .send(&about("evt_2", "Refunded"), Some(&in_thread), &key())
         .await
         .expect("sent");
     assert_eq!(sent.thread_root.as_deref(), Some("$root"));
@@ -139,49 +161,67 @@ async fn a_reply_to_a_reply_goes_to_the_thread_root() {
 }
 
 #[tokio::test]
-async fn messages_without_a_stripe_event_get_transaction_ids_from_their_content() {
+async fn the_transaction_id_is_the_callers_key_whatever_the_message_holds() {
     let server = homeserver(ok("$1")).await;
     let provider = provider(&server);
-    let deploy = ChatMessage::new("Deploy finished");
-    provider.send(&deploy, None).await.expect("sent");
-    provider.send(&deploy, None).await.expect("sent again");
+    let deploy = IdempotencyKey::new("deploy-42", "ops");
     provider
-        .send(&ChatMessage::new("Deploy failed"), None)
+        .send(&ChatMessage::new("Deploy finished"), None, &deploy)
         .await
         .expect("sent");
-    provider.send(&deploy, Some(&root())).await.expect("reply");
+    provider
+        .send(
+            &ChatMessage::new("Deploy finished, 2 min late"),
+            None,
+            &deploy,
+        )
+        .await
+        .expect("a retry whose text changed");
+    provider
+        .send(
+            &ChatMessage::new("Deploy finished"),
+            None,
+            &IdempotencyKey::new("deploy-43", "ops"),
+        )
+        .await
+        .expect("another delivery");
     let sent = requests(&server).await;
-    assert!(txn(&sent[0]).starts_with("sc-c-"));
-    assert_eq!(txn(&sent[0]), txn(&sent[1]), "a retry is idempotent");
-    assert_ne!(
+    assert_eq!(txn(&sent[0]), "deploy-42.ops");
+    assert_eq!(
         txn(&sent[0]),
-        txn(&sent[2]),
-        "other content, another message"
+        txn(&sent[1]),
+        "one delivery, one transaction"
     );
-    assert_ne!(txn(&sent[0]), txn(&sent[3]), "the thread relation counts");
+    assert_ne!(txn(&sent[0]), txn(&sent[2]));
 }
 
 #[tokio::test]
-async fn a_retried_edit_is_idempotent_and_a_later_edit_is_not_swallowed() {
+async fn a_retried_edit_is_idempotent_and_an_edit_for_another_event_is_not_swallowed() {
     let server = homeserver(ok("$edit")).await;
     let provider = provider(&server);
     let original = root();
     let refunded = about("evt_3", "Refunded");
-    provider.update(&original, &refunded).await.expect("edit");
-    provider.update(&original, &refunded).await.expect("retry");
+    let evt_3 = IdempotencyKey::new("evt_3", "ops");
     provider
-        .update(&original, &about("evt_3", "Refunded in part"))
+        .update(&original, &refunded, &evt_3)
         .await
-        .expect("a different edit");
+        .expect("edit");
     provider
-        .update(&original, &about("evt_4", "Refunded"))
+        .update(&original, &refunded, &evt_3)
+        .await
+        .expect("retry");
+    provider
+        .update(
+            &original,
+            &about("evt_4", "Refunded"),
+            &IdempotencyKey::new("evt_4", "ops"),
+        )
         .await
         .expect("an edit for another event");
     let sent = requests(&server).await;
-    assert!(txn(&sent[0]).starts_with("sc-e-"));
+    assert_eq!(txn(&sent[0]), evt_3.update_of(&original).as_str());
     assert_eq!(txn(&sent[0]), txn(&sent[1]));
     assert_ne!(txn(&sent[0]), txn(&sent[2]));
-    assert_ne!(txn(&sent[0]), txn(&sent[3]));
     let edit = body(&sent[0]);
     assert_eq!(edit["m.relates_to"]["rel_type"], "m.replace");
     assert_eq!(edit["m.relates_to"]["event_id"], "$root");
@@ -195,7 +235,7 @@ async fn an_edit_of_a_thread_reply_replaces_it_without_a_thread_relation_in_the_
         .in_channel(ROOM)
         .in_thread("$root");
     provider(&server)
-        .update(&reply, &about("evt_5", "Refunded"))
+        .update(&reply, &about("evt_5", "Refunded"), &key())
         .await
         .expect("edit");
     let edit = body(&requests(&server).await[0]);
@@ -215,17 +255,20 @@ async fn messages_elsewhere_are_refused_without_a_request() {
     ];
     for at in &cases {
         let error = provider
-            .send(&message, Some(at))
+            .send(&message, Some(at), &key())
             .await
             .expect_err("refused");
         assert_eq!(error.kind(), ErrorKind::Permanent, "{error}");
-        let error = provider.update(at, &message).await.expect_err("refused");
+        let error = provider
+            .update(at, &message, &key())
+            .await
+            .expect_err("refused");
         assert_eq!(error.kind(), ErrorKind::Permanent, "{error}");
     }
     assert!(requests(&server).await.is_empty());
     let no_room = MessageRef::new("matrix", "$x");
     provider
-        .send(&message, Some(&no_room))
+        .send(&message, Some(&no_room), &key())
         .await
         .expect("a ref without a room is taken to be in this room");
 }
@@ -247,7 +290,7 @@ async fn rate_limits_wait_for_the_header_and_else_for_retry_after_ms() {
     ] {
         let server = homeserver(answer).await;
         let error = provider(&server)
-            .send(&about("evt_7", "Paid"), None)
+            .send(&about("evt_7", "Paid"), None, &key())
             .await
             .expect_err("limited");
         assert_eq!(error.kind(), ErrorKind::RateLimited);
@@ -271,7 +314,7 @@ async fn homeserver_refusals_are_classified_by_errcode() {
         )
         .await;
         let error = provider(&server)
-            .send(&about("evt_8", "Paid"), None)
+            .send(&about("evt_8", "Paid"), None, &key())
             .await
             .expect_err("refused");
         assert_eq!(error.kind(), kind, "{status} {errcode}: {error}");
@@ -285,7 +328,7 @@ async fn homeserver_refusals_are_classified_by_errcode() {
 async fn a_success_without_an_event_id_is_transient_so_the_retry_finds_it() {
     let server = homeserver(ResponseTemplate::new(200).set_body_json(json!({}))).await;
     let error = provider(&server)
-        .send(&about("evt_9", "Paid"), None)
+        .send(&about("evt_9", "Paid"), None, &key())
         .await
         .expect_err("no event id");
     assert_eq!(error.kind(), ErrorKind::Transient);
@@ -296,7 +339,7 @@ async fn msgtype_text_is_sent_when_configured() {
     let server = homeserver(ok("$1")).await;
     provider(&server)
         .with_msgtype(MsgType::Text)
-        .send(&about("evt_10", "Paid"), None)
+        .send(&about("evt_10", "Paid"), None, &key())
         .await
         .expect("sent");
     assert_eq!(body(&requests(&server).await[0])["msgtype"], "m.text");
@@ -313,14 +356,14 @@ async fn a_homeserver_under_a_path_keeps_it_and_new_room_ids_are_encoded() {
     )
     .expect("valid");
     let sent = provider
-        .send(&about("evt_11", "Paid"), None)
+        .send(&about("evt_11", "Paid"), None, &key())
         .await
         .expect("sent");
     assert_eq!(sent.channel.as_deref(), Some(room));
     let path = requests(&server).await[0].url.path().to_owned();
     assert!(
         path.starts_with(
-            "/matrix/_matrix/client/v3/rooms/%21-XUwKa5VHWWg9iUQYtWsYERZFgrDrIVCK_I1b86GGVg/send/m.room.message/sc-"
+            "/matrix/_matrix/client/v3/rooms/%21-XUwKa5VHWWg9iUQYtWsYERZFgrDrIVCK_I1b86GGVg/send/m.room.message/evt_"
         ),
         "{path}"
     );
@@ -334,7 +377,7 @@ async fn a_refused_connection_is_transient_and_names_no_token() {
     let provider =
         MatrixProvider::new(&format!("http://{address}"), ROOM, Secret::new(TOKEN)).expect("valid");
     let error = provider
-        .send(&about("evt_12", "Paid"), None)
+        .send(&about("evt_12", "Paid"), None, &key())
         .await
         .expect_err("nobody listens");
     assert_eq!(error.kind(), ErrorKind::Transient, "{error}");

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use stripe_chat_conformance::{Platform, Route, sample_message};
-use stripe_chat_matrix::{MatrixProvider, edit_txn_id, thread_txn_id, txn_id};
+use stripe_chat_conformance::{Platform, Route, sample_key, sample_message};
+use stripe_chat_matrix::MatrixProvider;
 use stripe_chat_message::{MessageRef, Renderer, Secret};
 use wiremock::{Request, ResponseTemplate};
 
@@ -21,13 +21,31 @@ fn body(request: &Request) -> Value {
     serde_json::from_slice(&request.body).expect("the request body is JSON")
 }
 
-/// The transaction id, checking the rest of the path.
+/// The transaction id, decoded, checking the rest of the path.
 fn txn_of(request: &Request) -> String {
     let path = request.url.path();
     let prefix = format!("/_matrix/client/v3/rooms/{ROOM_IN_PATH}/send/m.room.message/");
-    path.strip_prefix(&prefix)
-        .unwrap_or_else(|| panic!("the room id is percent-encoded in the path: {path}"))
-        .to_owned()
+    let raw = path
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("the room id is percent-encoded in the path: {path}"));
+    let mut decoded = Vec::new();
+    let mut rest = raw.as_bytes();
+    while let [first, tail @ ..] = rest {
+        match (first, tail) {
+            (b'%', [high, low, after @ ..]) => {
+                let hex = std::str::from_utf8(&[*high, *low])
+                    .unwrap_or_default()
+                    .to_owned();
+                decoded.push(u8::from_str_radix(&hex, 16).expect("a percent-encoded byte"));
+                rest = after;
+            }
+            _ => {
+                decoded.push(*first);
+                rest = tail;
+            }
+        }
+    }
+    String::from_utf8(decoded).expect("UTF-8")
 }
 
 fn check_headers(request: &Request) {
@@ -94,17 +112,15 @@ impl Platform for Matrix {
     fn check_send(&self, request: &Request, thread: Option<&MessageRef>) {
         check_headers(request);
         let message = sample_message();
-        let event = &message
-            .source
-            .as_ref()
-            .expect("the sample has a source")
-            .event_id;
-        let txn = txn_of(request);
         let expected_txn = match thread {
-            None => txn_id(event, ROOM),
-            Some(root) => thread_txn_id(event, ROOM, root.thread_id()),
+            None => sample_key(),
+            Some(root) => sample_key().reply_in(root),
         };
-        assert_eq!(txn, expected_txn, "the transaction id of this kind of send");
+        assert_eq!(
+            txn_of(request),
+            expected_txn.as_str(),
+            "the transaction id is the key of this kind of send"
+        );
 
         let content = body(request);
         let rendered = MatrixProvider::new("https://matrix.example.org", ROOM, Secret::new("t"))
@@ -138,7 +154,6 @@ impl Platform for Matrix {
 
     fn check_update(&self, request: &Request, at: &MessageRef) {
         check_headers(request);
-        let message = sample_message();
         let content = body(request);
         assert_eq!(
             content["m.relates_to"],
@@ -158,11 +173,7 @@ impl Platform for Matrix {
             content["body"],
             format!("* {}", new_content["body"].as_str().unwrap_or_default())
         );
-        let event = message.source.as_ref().map(|s| s.event_id.as_str());
-        assert_eq!(
-            txn_of(request),
-            edit_txn_id(event, ROOM, &at.id, new_content)
-        );
+        assert_eq!(txn_of(request), sample_key().update_of(at).as_str());
     }
 }
 

@@ -16,10 +16,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use reqwest::Url;
 use serde_json::{Value, json};
 use stripe_chat_matrix::MatrixProvider;
+use stripe_chat_message::IdempotencyKey;
 use stripe_chat_message::{
     ChatMessage, ChatProvider, DeliveryError, ErrorKind, MessageRef, Renderer, Secret, Severity,
     Source,
 };
+
+/// The idempotency key of delivering `message` here: its Stripe event, to this room.
+fn key_of(message: &ChatMessage) -> IdempotencyKey {
+    let event = message.source.as_ref().map_or("", |s| s.event_id.as_str());
+    IdempotencyKey::new(event, "synapse-e2e")
+}
 
 /// How long one send may keep being retried (Synapse asks for at most a few seconds at a time).
 const RETRY_DEADLINE: Duration = Duration::from_secs(180);
@@ -113,7 +120,8 @@ async fn send(
     message: &ChatMessage,
     thread: Option<&MessageRef>,
 ) -> MessageRef {
-    with_retry("send", || provider.send(message, thread))
+    let key = key_of(message);
+    with_retry("send", || provider.send(message, thread, &key))
         .await
         .0
 }
@@ -320,8 +328,12 @@ async fn an_edit_replaces_what_the_room_shows_once_per_distinct_edit() {
     let paid = about(&format!("evt_{run}_paid"), &format!("Invoice paid [{run}]"))
         .severity(Severity::Success);
     let new_body = provider.render(&paid).expect("renders")["body"].clone();
-    with_retry("edit", || provider.update(&original, &paid)).await;
-    with_retry("edit retried", || provider.update(&original, &paid)).await;
+    let paid_key = key_of(&paid);
+    with_retry("edit", || provider.update(&original, &paid, &paid_key)).await;
+    with_retry("edit retried", || {
+        provider.update(&original, &paid, &paid_key)
+    })
+    .await;
 
     let edits = reader.relations(&original.id, "m.replace").await;
     assert_eq!(edits.len(), 1, "a retried edit is the same edit: {edits:?}");
@@ -347,7 +359,11 @@ async fn an_edit_replaces_what_the_room_shows_once_per_distinct_edit() {
         &format!("evt_{run}_refunded"),
         &format!("Invoice refunded [{run}]"),
     );
-    with_retry("second edit", || provider.update(&original, &refunded)).await;
+    let refunded_key = key_of(&refunded);
+    with_retry("second edit", || {
+        provider.update(&original, &refunded, &refunded_key)
+    })
+    .await;
     let edits = reader.relations(&original.id, "m.replace").await;
     assert_eq!(edits.len(), 2, "{edits:?}");
     let shown = &reader.event(&original.id).await["unsigned"]["m.relations"]["m.replace"];
@@ -411,8 +427,9 @@ async fn a_burst_recovers_from_synapse_rate_limiting_and_posts_each_message_once
     for (n, message) in messages.iter().cloned().enumerate() {
         let provider = Arc::clone(&provider);
         tasks.spawn(async move {
+            let key = key_of(&message);
             let (sent, limited) = with_retry(&format!("burst message {n}"), || {
-                provider.send(&message, None)
+                provider.send(&message, None, &key)
             })
             .await;
             (n, sent.id, limited)
@@ -433,7 +450,8 @@ async fn a_burst_recovers_from_synapse_rate_limiting_and_posts_each_message_once
 
     // Resending everything (as after lost answers) gives the same events, and posts nothing.
     for (n, message) in messages.iter().enumerate() {
-        let (again, _) = with_retry("resend", || provider.send(message, None)).await;
+        let key = key_of(message);
+        let (again, _) = with_retry("resend", || provider.send(message, None, &key)).await;
         assert_eq!(again.id, ids[n], "message {n} resent");
     }
 

@@ -8,10 +8,16 @@
 //! - [`ChatMessage`]: title, summary, [`Severity`], ordered [`Field`]s, [`Link`]s, [`Action`]s, tags,
 //!   a thread key (the Stripe object it is about, an [`ObjectRef`]), footer and timestamp.
 //! - [`Renderer`]: what an adapter implements to turn a message into its platform's JSON body.
-//! - [`ChatProvider`]: what an adapter implements to deliver it: `send` (optionally in a thread)
-//!   returning a [`MessageRef`], `update`, [`Capabilities`], and a [`DeliveryError`] whose
-//!   [`ErrorKind`] says whether to retry (transient, rate-limited with a delay, permanent,
-//!   unauthorized). [`Secret`] keeps tokens out of `Debug`.
+//! - [`ChatProvider`]: what an adapter implements to deliver it: `send_raw` (optionally in a
+//!   thread) returning a [`MessageRef`], `update_raw`, [`Capabilities`] (with the platform's
+//!   [`Rate`]); callers use the provided `send` and `update` (render, check the limits, send),
+//!   giving each delivery its [`IdempotencyKey`]; and a [`DeliveryError`] whose [`ErrorKind`]
+//!   says whether to retry (transient, rate-limited with a delay, permanent, unauthorized). [`Secret`] keeps tokens out of `Debug`.
+//! - [`ProviderFactory`]: what an adapter crate exports so that configuration can name it
+//!   (`provider = "slack"`); a [`ProviderRegistry`] holds factories by name and builds adapters
+//!   from their [`Settings`]. [`ConfigError`] is the one error shape of every adapter's
+//!   configuration, and [`SecretSource`] the one way its secrets are read (inline, `*_env` or
+//!   `*_file`).
 //! - [`text`]: helpers adapters share (truncation on character boundaries, UTC time formatting,
 //!   cleaning of control and bidirectional characters, checks of URLs).
 //! - [`budget`]: the size of a rendered body as JSON, and the least trimmed body that fits a limit.
@@ -41,12 +47,18 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub mod budget;
+mod config;
 mod provider;
+mod registry;
 pub mod text;
 
 /// Re-exported so adapters implement [`ChatProvider`] with the same macro version.
 pub use async_trait::async_trait;
-pub use provider::{Capabilities, ChatProvider, DeliveryError, ErrorKind, MessageRef, Secret};
+pub use config::{ConfigError, ConfigErrorKind, SecretSource};
+pub use provider::{
+    Capabilities, ChatProvider, DeliveryError, ErrorKind, IdempotencyKey, MessageRef, Rate, Secret,
+};
+pub use registry::{ProviderFactory, ProviderRegistry, Settings};
 
 /// How urgent a message is; adapters map it to a colour or an emoji.
 ///
@@ -733,4 +745,22 @@ pub trait Renderer: Send + Sync {
 
     /// The request body for `message`.
     fn render(&self, message: &ChatMessage) -> Result<serde_json::Value, RenderError>;
+
+    /// Checks a rendered body against the platform's documented limits: every limit it breaks,
+    /// in words. Renderers keep within the limits, so this proves it (in tests, and before each
+    /// send). Provided: no limits.
+    ///
+    /// ```
+    /// use stripe_chat_message::{ChatMessage, RenderError, Renderer};
+    /// struct Plain;
+    /// impl Renderer for Plain {
+    ///     fn platform(&self) -> &str { "plain" }
+    ///     fn render(&self, _: &ChatMessage) -> Result<serde_json::Value, RenderError> { Ok(serde_json::json!({})) }
+    /// }
+    /// assert_eq!(Plain.validate_limits(&serde_json::json!({})), Ok(()));
+    /// ```
+    fn validate_limits(&self, body: &serde_json::Value) -> Result<(), Vec<String>> {
+        let _ = body;
+        Ok(())
+    }
 }

@@ -93,16 +93,25 @@ impl MessageRef {
     }
 }
 
-/// What an adapter in its configured mode can do. A caller checks these instead of finding out
-/// from a failure.
+/// What an adapter in its configured mode can do, and the pace its platform asks for. A caller
+/// checks these instead of finding out from a failure.
+///
+/// Built from [`Capabilities::SEND_ONLY`] or [`Capabilities::FULL`] and the `with_*` methods, so
+/// that adding a capability later breaks no adapter.
 ///
 /// ```
-/// use stripe_chat_message::Capabilities;
+/// use stripe_chat_message::{Capabilities, Rate};
 /// let webhook = Capabilities::SEND_ONLY;
 /// assert!(!webhook.update && !webhook.thread);
 /// assert!(Capabilities::FULL.update);
+///
+/// let bot = Capabilities::FULL.with_rate(Rate::per_second(1));
+/// assert_eq!(bot.rate.map(Rate::per_second_f64), Some(1.0));
+/// let matrix = Capabilities::FULL.with_link_buttons(false).with_interactive(false);
+/// assert!(matrix.update && !matrix.link_buttons);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Capabilities {
     /// `update` edits a delivered message in place.
     pub update: bool,
@@ -112,24 +121,162 @@ pub struct Capabilities {
     pub link_buttons: bool,
     /// Callback buttons reach stripe-chat when clicked.
     pub interactive: bool,
+    /// The pace the platform asks of one destination (Slack: one message a second per channel),
+    /// which callers keep to unless told otherwise; `None` when it documents none.
+    #[serde(default)]
+    pub rate: Option<Rate>,
 }
 
 impl Capabilities {
-    /// Send only: no update, no thread, link buttons, no callbacks (incoming webhooks).
+    /// Send only: no update, no thread, link buttons, no callbacks (incoming webhooks), no pace.
     pub const SEND_ONLY: Capabilities = Capabilities {
         update: false,
         thread: false,
         link_buttons: true,
         interactive: false,
+        rate: None,
     };
 
-    /// Everything.
+    /// Everything, at no particular pace.
     pub const FULL: Capabilities = Capabilities {
         update: true,
         thread: true,
         link_buttons: true,
         interactive: true,
+        rate: None,
     };
+
+    /// The same, with `update` set.
+    ///
+    /// ```
+    /// assert!(stripe_chat_message::Capabilities::SEND_ONLY.with_update(true).update);
+    /// ```
+    pub const fn with_update(mut self, update: bool) -> Self {
+        self.update = update;
+        self
+    }
+
+    /// The same, with `thread` set.
+    ///
+    /// ```
+    /// assert!(!stripe_chat_message::Capabilities::FULL.with_thread(false).thread);
+    /// ```
+    pub const fn with_thread(mut self, thread: bool) -> Self {
+        self.thread = thread;
+        self
+    }
+
+    /// The same, with `link_buttons` set.
+    ///
+    /// ```
+    /// assert!(!stripe_chat_message::Capabilities::FULL.with_link_buttons(false).link_buttons);
+    /// ```
+    pub const fn with_link_buttons(mut self, link_buttons: bool) -> Self {
+        self.link_buttons = link_buttons;
+        self
+    }
+
+    /// The same, with `interactive` set.
+    ///
+    /// ```
+    /// assert!(!stripe_chat_message::Capabilities::FULL.with_interactive(false).interactive);
+    /// ```
+    pub const fn with_interactive(mut self, interactive: bool) -> Self {
+        self.interactive = interactive;
+        self
+    }
+
+    /// The same, asking callers to keep to `rate`.
+    ///
+    /// ```
+    /// use stripe_chat_message::{Capabilities, Rate};
+    /// assert_eq!(Capabilities::FULL.with_rate(Rate::per_second(1)).rate, Some(Rate::per_second(1)));
+    /// ```
+    pub const fn with_rate(mut self, rate: Rate) -> Self {
+        self.rate = Some(rate);
+        self
+    }
+}
+
+/// A pace: at most a number of messages per period.
+///
+/// ```
+/// use std::time::Duration;
+/// use stripe_chat_message::Rate;
+/// let discord = Rate::new(5, Duration::from_secs(2));
+/// assert_eq!(discord.per_second_f64(), 2.5);
+/// assert_eq!(discord.interval(), Duration::from_millis(400));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Rate {
+    messages: u32,
+    per: Duration,
+}
+
+impl Rate {
+    /// At most `messages` (at least 1) per `per` (at least a nanosecond).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rate = stripe_chat_message::Rate::new(0, Duration::ZERO);
+    /// assert_eq!((rate.messages(), rate.per()), (1, Duration::from_nanos(1)));
+    /// ```
+    pub const fn new(messages: u32, per: Duration) -> Self {
+        Rate {
+            messages: if messages == 0 { 1 } else { messages },
+            per: if per.is_zero() {
+                Duration::from_nanos(1)
+            } else {
+                per
+            },
+        }
+    }
+
+    /// At most `messages` a second.
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_message::Rate::per_second(1).per_second_f64(), 1.0);
+    /// ```
+    pub const fn per_second(messages: u32) -> Self {
+        Rate::new(messages, Duration::from_secs(1))
+    }
+
+    /// How many messages per period.
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_message::Rate::per_second(3).messages(), 3);
+    /// ```
+    pub const fn messages(self) -> u32 {
+        self.messages
+    }
+
+    /// The period.
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_message::Rate::per_second(3).per().as_secs(), 1);
+    /// ```
+    pub const fn per(self) -> Duration {
+        self.per
+    }
+
+    /// Messages per second.
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_message::Rate::per_second(2).per_second_f64(), 2.0);
+    /// ```
+    pub fn per_second_f64(self) -> f64 {
+        f64::from(self.messages) / self.per.as_secs_f64()
+    }
+
+    /// The time between two messages kept evenly apart.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert_eq!(stripe_chat_message::Rate::per_second(4).interval(), Duration::from_millis(250));
+    /// ```
+    pub fn interval(self) -> Duration {
+        self.per / self.messages
+    }
 }
 
 /// How a delivery failed, which decides what the caller does next.
@@ -359,44 +506,176 @@ impl std::error::Error for DeliveryError {
     }
 }
 
+/// What makes one delivery that delivery: the same for every retry of it, different for any
+/// other. The caller derives it from what prompts the message (the Stripe event) and the
+/// destination; adapters hand it to platforms that deduplicate (a Matrix transaction id, the
+/// webhook adapter's `Stripe-Chat-Delivery`, the file's line id), so a retried send never posts
+/// twice there.
+///
+/// A reply in a thread and an update are deliveries of their own, keyed from the same base
+/// ([`IdempotencyKey::reply_in`], [`IdempotencyKey::update_of`]); [`ChatProvider::send`] and
+/// [`ChatProvider::update`] do that before calling the adapter. The text is readable and safe in
+/// URLs and headers: each part keeps ASCII letters, digits, `_` and `-`, the rest is
+/// percent-encoded, and parts are joined with `.`, so that different parts never give one key.
+///
+/// ```
+/// use stripe_chat_message::{IdempotencyKey, MessageRef};
+///
+/// let key = IdempotencyKey::new("evt_1NG8Du2eZvKYlo2CUI79vXWy", "billing");
+/// assert_eq!(key.as_str(), "evt_1NG8Du2eZvKYlo2CUI79vXWy.billing");
+/// assert_eq!(key, IdempotencyKey::new("evt_1NG8Du2eZvKYlo2CUI79vXWy", "billing"), "a retry");
+///
+/// let root = MessageRef::new("slack", "1700000000.000100");
+/// assert_eq!(key.reply_in(&root).as_str(), "evt_1NG8Du2eZvKYlo2CUI79vXWy.billing.reply.1700000000%2E000100");
+/// assert_ne!(key.update_of(&root), key.reply_in(&root));
+/// assert_ne!(IdempotencyKey::new("evt_1.a", "b"), IdempotencyKey::new("evt_1", "a.b"));
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// The key of delivering what `subject` names (a Stripe event id, or the id of whatever else
+    /// prompts the message, such as a digest's window) to `destination`.
+    ///
+    /// ```
+    /// let key = stripe_chat_message::IdempotencyKey::new("evt_1", "ops alerts");
+    /// assert_eq!(key.as_str(), "evt_1.ops%20alerts");
+    /// ```
+    pub fn new(subject: &str, destination: &str) -> Self {
+        let mut key = String::with_capacity(subject.len() + destination.len() + 1);
+        push_part(&mut key, subject);
+        key.push('.');
+        push_part(&mut key, destination);
+        IdempotencyKey(key)
+    }
+
+    /// The key of the reply, for the same delivery, in the thread of `root` (its thread's root
+    /// when it is itself a reply).
+    ///
+    /// ```
+    /// use stripe_chat_message::{IdempotencyKey, MessageRef};
+    /// let key = IdempotencyKey::new("evt_1", "ops");
+    /// let reply = MessageRef::new("matrix", "$reply").in_thread("$root");
+    /// assert_eq!(key.reply_in(&reply).as_str(), "evt_1.ops.reply.%24root");
+    /// ```
+    pub fn reply_in(&self, root: &MessageRef) -> Self {
+        self.scoped("reply", root.thread_id())
+    }
+
+    /// The key of replacing, for the same delivery, the message at `at`.
+    ///
+    /// ```
+    /// use stripe_chat_message::{IdempotencyKey, MessageRef};
+    /// let key = IdempotencyKey::new("evt_1", "ops");
+    /// assert_eq!(key.update_of(&MessageRef::new("file", "n_1")).as_str(), "evt_1.ops.update.n_1");
+    /// ```
+    pub fn update_of(&self, at: &MessageRef) -> Self {
+        self.scoped("update", &at.id)
+    }
+
+    /// The key as text.
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_message::IdempotencyKey::new("evt_1", "log").as_str(), "evt_1.log");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn scoped(&self, what: &str, id: &str) -> Self {
+        let mut key = self.0.clone();
+        key.push('.');
+        key.push_str(what);
+        key.push('.');
+        push_part(&mut key, id);
+        IdempotencyKey(key)
+    }
+}
+
+/// Appends `part` with every byte but ASCII letters, digits, `_` and `-` percent-encoded.
+fn push_part(key: &mut String, part: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for byte in part.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-') {
+            key.push(char::from(byte));
+        } else {
+            key.push('%');
+            key.push(char::from(HEX[usize::from(byte >> 4)]));
+            key.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        }
+    }
+}
+
+impl fmt::Display for IdempotencyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for IdempotencyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("IdempotencyKey").field(&self.0).finish()
+    }
+}
+
 /// A chat platform adapter: renders messages (as a [`Renderer`]) and delivers them.
 ///
-/// Implement [`ChatProvider::capabilities`] and [`ChatProvider::send`]; [`ChatProvider::update`]
-/// is provided as "unsupported" for platforms that cannot edit. Errors classify themselves through
-/// [`DeliveryError::kind`]. Keep secrets out of `Debug` and error messages.
+/// An adapter implements [`ChatProvider::capabilities`] and [`ChatProvider::send_raw`] (posting a
+/// body already rendered and checked), and [`ChatProvider::update_raw`] when its platform can
+/// edit. Callers use the provided [`ChatProvider::send`] and [`ChatProvider::update`], which
+/// render the message, check it against the platform's limits
+/// ([`Renderer::validate_limits`]) and key the request, so that part is the same for every
+/// adapter. Errors classify themselves through [`DeliveryError::kind`]. Keep secrets out of
+/// `Debug` and error messages.
 ///
 /// ```
 /// use async_trait::async_trait;
 /// use stripe_chat_message::*;
 ///
-/// /// Keeps messages in memory (a test double).
+/// /// Keeps messages in memory, once per key (a test double).
 /// #[derive(Default)]
-/// struct Memory(std::sync::Mutex<Vec<serde_json::Value>>);
+/// struct Memory(std::sync::Mutex<Vec<(String, serde_json::Value)>>);
 ///
 /// impl Renderer for Memory {
 ///     fn platform(&self) -> &str { "memory" }
 ///     fn render(&self, m: &ChatMessage) -> Result<serde_json::Value, RenderError> {
 ///         Ok(serde_json::json!({ "text": m.title }))
 ///     }
+///     fn validate_limits(&self, body: &serde_json::Value) -> Result<(), Vec<String>> {
+///         match body["text"].as_str() {
+///             Some(text) if text.len() > 100 => Err(vec!["text over 100 bytes".into()]),
+///             _ => Ok(()),
+///         }
+///     }
 /// }
 ///
 /// #[async_trait]
 /// impl ChatProvider for Memory {
 ///     fn capabilities(&self) -> Capabilities { Capabilities::SEND_ONLY }
-///     async fn send(&self, m: &ChatMessage, _thread: Option<&MessageRef>) -> Result<MessageRef, DeliveryError> {
-///         let body = self.render(m).map_err(|e| DeliveryError::permanent(e.to_string()))?;
+///     async fn send_raw(
+///         &self,
+///         body: serde_json::Value,
+///         _thread: Option<&MessageRef>,
+///         key: &IdempotencyKey,
+///     ) -> Result<MessageRef, DeliveryError> {
 ///         let mut stored = self.0.lock().map_err(|_| DeliveryError::transient("poisoned"))?;
-///         stored.push(body);
-///         Ok(MessageRef::new("memory", stored.len().to_string()))
+///         if !stored.iter().any(|(seen, _)| seen == key.as_str()) {
+///             stored.push((key.to_string(), body));
+///         }
+///         Ok(MessageRef::new("memory", key.as_str()))
 ///     }
 /// }
 ///
 /// # tokio_test::block_on(async {
 /// let memory = Memory::default();
-/// let sent = memory.send(&ChatMessage::new("Invoice paid"), None).await?;
-/// assert_eq!(sent.id, "1");
-/// let err = memory.update(&sent, &ChatMessage::new("x")).await.unwrap_err();
+/// let key = IdempotencyKey::new("evt_1", "memory");
+/// let sent = memory.send(&ChatMessage::new("Invoice paid"), None, &key).await?;
+/// memory.send(&ChatMessage::new("Invoice paid"), None, &key).await?; // a retry
+/// assert_eq!(memory.0.lock().unwrap().len(), 1);
+/// let err = memory.update(&sent, &ChatMessage::new("x"), &key).await.unwrap_err();
 /// assert_eq!(err.kind(), ErrorKind::Unsupported);
+/// let too_long = memory.send(&ChatMessage::new("x".repeat(101)), None, &key).await.unwrap_err();
+/// assert_eq!(too_long.kind(), ErrorKind::Permanent);
 /// # Ok::<(), DeliveryError>(())
 /// # }).unwrap();
 /// ```
@@ -405,21 +684,125 @@ pub trait ChatProvider: Renderer {
     /// What this adapter can do in its configured mode.
     fn capabilities(&self) -> Capabilities;
 
-    /// Posts `message`, as a reply in the thread of `thread` when given (and supported).
+    /// Posts `body` (from [`Renderer::render`], within the platform's limits), as a reply in the
+    /// thread of `thread` when given (and supported). `key` is this very request's idempotency
+    /// key, already distinct for a reply: give it to the platform when it deduplicates.
+    async fn send_raw(
+        &self,
+        body: serde_json::Value,
+        thread: Option<&MessageRef>,
+        key: &IdempotencyKey,
+    ) -> Result<MessageRef, DeliveryError>;
+
+    /// Replaces the message at `at` with `body` (from [`Renderer::render`], within the limits).
+    /// `key` is this update's own idempotency key. Provided: refused as
+    /// [`ErrorKind::Unsupported`], which is right for platforms that cannot edit.
+    async fn update_raw(
+        &self,
+        at: &MessageRef,
+        body: serde_json::Value,
+        key: &IdempotencyKey,
+    ) -> Result<(), DeliveryError> {
+        let _ = (at, body, key);
+        Err(DeliveryError::unsupported(
+            self.mode_name(),
+            "update messages",
+        ))
+    }
+
+    /// Posts `message`, as a reply in the thread of `thread` when given: renders it, refuses it
+    /// as [`ErrorKind::Permanent`] without a request when it is over the platform's limits, and
+    /// hands it to [`ChatProvider::send_raw`] with the key of this send (`key` for a new
+    /// message, [`key.reply_in(thread)`](IdempotencyKey::reply_in) for a reply).
     async fn send(
         &self,
         message: &ChatMessage,
         thread: Option<&MessageRef>,
-    ) -> Result<MessageRef, DeliveryError>;
-
-    /// Replaces the message at `at` with `message`.
-    async fn update(&self, at: &MessageRef, message: &ChatMessage) -> Result<(), DeliveryError> {
-        let _ = (at, message);
-        Err(DeliveryError::unsupported(
-            self.platform(),
-            "update messages",
-        ))
+        key: &IdempotencyKey,
+    ) -> Result<MessageRef, DeliveryError> {
+        let body = checked_body(self, message)?;
+        match thread {
+            Some(root) => self.send_raw(body, thread, &key.reply_in(root)).await,
+            None => self.send_raw(body, None, key).await,
+        }
     }
+
+    /// Replaces the message at `at` with `message`: refused as [`ErrorKind::Unsupported`]
+    /// without a request when [`Capabilities::update`] is false; otherwise rendered, checked
+    /// against the limits and handed to [`ChatProvider::update_raw`] with
+    /// [`key.update_of(at)`](IdempotencyKey::update_of).
+    async fn update(
+        &self,
+        at: &MessageRef,
+        message: &ChatMessage,
+        key: &IdempotencyKey,
+    ) -> Result<(), DeliveryError> {
+        if !self.capabilities().update {
+            return Err(DeliveryError::unsupported(
+                self.mode_name(),
+                "update messages",
+            ));
+        }
+        let body = checked_body(self, message)?;
+        self.update_raw(at, body, &key.update_of(at)).await
+    }
+
+    /// How the adapter in its configured mode is named in "cannot" errors ("a Teams Workflows
+    /// webhook cannot update messages"). Defaults to [`Renderer::platform`].
+    ///
+    /// ```
+    /// # use stripe_chat_message::*;
+    /// # struct Chat;
+    /// # impl Renderer for Chat { fn platform(&self) -> &str { "chat" } fn render(&self, _: &ChatMessage) -> Result<serde_json::Value, RenderError> { Ok(serde_json::json!({})) } }
+    /// # #[async_trait] impl ChatProvider for Chat { fn capabilities(&self) -> Capabilities { Capabilities::SEND_ONLY } async fn send_raw(&self, _: serde_json::Value, _: Option<&MessageRef>, _: &IdempotencyKey) -> Result<MessageRef, DeliveryError> { Ok(MessageRef::new("chat", "1")) } }
+    /// assert_eq!(Chat.mode_name(), "chat");
+    /// ```
+    fn mode_name(&self) -> &str {
+        self.platform()
+    }
+
+    /// The local file this adapter writes messages to, when it writes to one (the service says
+    /// where at start-up). `None` by default.
+    ///
+    /// ```
+    /// # use stripe_chat_message::*;
+    /// # struct Chat;
+    /// # impl Renderer for Chat { fn platform(&self) -> &str { "chat" } fn render(&self, _: &ChatMessage) -> Result<serde_json::Value, RenderError> { Ok(serde_json::json!({})) } }
+    /// # #[async_trait] impl ChatProvider for Chat { fn capabilities(&self) -> Capabilities { Capabilities::SEND_ONLY } async fn send_raw(&self, _: serde_json::Value, _: Option<&MessageRef>, _: &IdempotencyKey) -> Result<MessageRef, DeliveryError> { Ok(MessageRef::new("chat", "1")) } }
+    /// assert_eq!(Chat.local_path(), None);
+    /// ```
+    fn local_path(&self) -> Option<&std::path::Path> {
+        None
+    }
+}
+
+/// `message` rendered by `renderer` and within its limits, or why it cannot be sent (permanent:
+/// it would fail the same way every time). At most three of the limits broken are named.
+fn checked_body<R: Renderer + ?Sized>(
+    renderer: &R,
+    message: &ChatMessage,
+) -> Result<serde_json::Value, DeliveryError> {
+    let platform = renderer.platform();
+    let body = renderer
+        .render(message)
+        .map_err(|e| DeliveryError::permanent(format!("{platform}: {e}")))?;
+    renderer.validate_limits(&body).map_err(|problems| {
+        const SHOWN: usize = 3;
+        let mut text = problems
+            .iter()
+            .take(SHOWN)
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("; ");
+        if problems.len() > SHOWN {
+            text.push_str(&format!(" (and {} more)", problems.len() - SHOWN));
+        }
+        DeliveryError::permanent(format!(
+            "{platform}: the message is over the limits of {} and was not sent: {text}",
+            renderer.display_name()
+        ))
+    })?;
+    Ok(body)
 }
 
 /// A secret (token, signing key, webhook URL with its key). `Debug` and `Display` never show it.
@@ -478,5 +861,44 @@ impl fmt::Debug for Secret {
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("**redacted**")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_of_different_deliveries_never_collide() {
+        let root = MessageRef::new("matrix", "$root");
+        let base = IdempotencyKey::new("evt_1", "ops");
+        let keys = [
+            base.clone(),
+            IdempotencyKey::new("evt_1.ops", ""),
+            IdempotencyKey::new("evt_1", "ops.reply.%24root"),
+            IdempotencyKey::new("evt_1%2Eops", ""),
+            IdempotencyKey::new("evt_2", "ops"),
+            IdempotencyKey::new("evt_1", "finance"),
+            base.reply_in(&root),
+            base.update_of(&root),
+            base.reply_in(&MessageRef::new("matrix", "$other")),
+        ];
+        for (n, key) in keys.iter().enumerate() {
+            for other in &keys[n + 1..] {
+                assert_ne!(key, other);
+            }
+        }
+    }
+
+    #[test]
+    fn keys_are_safe_in_a_url_path_and_a_header() {
+        let key = IdempotencyKey::new("evt_ü/?# \n", "ops\u{0}")
+            .reply_in(&MessageRef::new("slack", "1.2"));
+        assert!(
+            key.as_str()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.%".contains(&b)),
+            "{key}"
+        );
     }
 }

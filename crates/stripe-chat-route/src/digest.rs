@@ -140,13 +140,13 @@ impl Digest {
         Ok(Digest { window, top })
     }
 
-    /// A digest from its settings as written: `window` as `90s`, `15m`, `2h`, `1h30m` or `1d`,
-    /// `top` defaulting to [`Digest::DEFAULT_TOP`].
+    /// A digest from its settings as written: `window` a duration ([`parse_duration`]: `90s`,
+    /// `15m`, `2h`, `1h30m`, `1d`) of at most a day, `top` defaulting to [`Digest::DEFAULT_TOP`].
     ///
     /// ```
     /// let d = stripe_chat_route::Digest::parse("1h30m", Some(5))?;
     /// assert_eq!(d.window().as_secs(), 5400);
-    /// assert!(stripe_chat_route::Digest::parse("15 minutes", None).is_err());
+    /// assert!(stripe_chat_route::Digest::parse("15", None).is_err());
     /// # Ok::<(), stripe_chat_route::DigestError>(())
     /// ```
     pub fn parse(window: &str, top: Option<i64>) -> Result<Self, DigestError> {
@@ -314,53 +314,32 @@ impl std::fmt::Display for DigestWindow {
     }
 }
 
-/// A duration as the configuration writes it: one or more `<number><unit>` with unit `s`, `m`,
-/// `h`, `d` or `w` (`90s`, `15m`, `1h30m`, `7d`, `1w`), in whole seconds; `None` when `text` is
-/// not such a duration or overflows. Every duration the project reads uses this grammar.
+/// A duration as the configuration and the command line write it: one or more
+/// `<number><unit>`, with units from `s`, `m`, `h`, `d` and `w` up to `months` and `years`, spaces
+/// allowed between parts (`90s`, `15m`, `1h30m`, `1.5h`, `7d`, `1w`, `2h 30min`) — `humantime`'s
+/// grammar, in whole seconds; `None` for anything else (a bare number, a part of a second, a
+/// negative). Every
+/// duration the project reads uses this one parser.
 ///
 /// ```
 /// use std::time::Duration;
 /// use stripe_chat_route::parse_duration;
 /// assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
 /// assert_eq!(parse_duration("1w"), Some(Duration::from_secs(7 * 86_400)));
-/// assert_eq!(parse_duration("15 minutes"), None);
+/// assert_eq!(parse_duration("90"), None);
 /// ```
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    seconds(text).map(Duration::from_secs)
-}
-
-fn seconds(text: &str) -> Option<u64> {
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    let mut total: u64 = 0;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let number: u64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit = rest.chars().next()?;
-        let scale = match unit {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 604_800,
-            _ => return None,
-        };
-        rest = &rest[unit.len_utf8()..];
-        total = total.checked_add(number.checked_mul(scale)?)?;
-    }
-    Some(total)
+    let parsed = humantime::parse_duration(text.trim()).ok()?;
+    (parsed.subsec_nanos() == 0).then_some(parsed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn seconds(text: &str) -> Option<u64> {
+        parse_duration(text).map(|d| d.as_secs())
+    }
 
     #[test]
     fn durations_are_read_in_seconds_minutes_hours_and_days() {
@@ -369,15 +348,16 @@ mod tests {
         assert_eq!(seconds("1h30m"), Some(5400));
         assert_eq!(seconds("1d"), Some(86_400));
         assert_eq!(seconds("1w"), Some(604_800));
+        assert_eq!(seconds("2h 30min"), Some(9000));
+        assert_eq!(seconds("1.5h"), Some(5400));
         for bad in [
             "",
             "15",
             "m",
-            "1.5h",
-            "15 m",
             "-1s",
-            "1y",
-            "99999999999999999999s",
+            "1fortnight",
+            "500ms",
+            "99999999999999999999999s",
         ] {
             assert_eq!(seconds(bad), None, "{bad:?}");
         }

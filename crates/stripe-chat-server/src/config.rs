@@ -7,15 +7,17 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 use stripe_chat_events::{WebhookSecret, WebhookVerifier};
-use stripe_chat_message::{ChatProvider, Secret};
+use stripe_chat_message::{ChatProvider, Rate, Secret, Settings};
 use stripe_chat_redact::RedactionConfig;
 use stripe_chat_route::{Digest, Route, Routes};
+
+pub use stripe_chat_message::ProviderRegistry;
 
 /// A configuration problem, naming the key.
 ///
@@ -65,6 +67,59 @@ pub struct ServerSection {
     /// On SIGTERM: how long in-flight work may take before the process exits.
     #[serde(default = "default_grace")]
     pub shutdown_grace_secs: u64,
+    /// On SIGTERM: how long the service keeps serving after `/readyz` starts answering `503`,
+    /// so that load balancers stop routing to it before it stops accepting connections.
+    #[serde(default)]
+    pub drain_delay_secs: u64,
+    /// How long a client may take to send a request's head (request line and headers), counted
+    /// from the connection's start or the end of its previous request; also how long an idle
+    /// keep-alive connection stays open. A client that is slower is disconnected.
+    #[serde(default = "default_read_timeout")]
+    pub header_timeout_secs: u64,
+    /// How long a client may take to send a webhook's body once its head has arrived; a slower
+    /// one gets `408` and is disconnected. Stripe sends its body at once.
+    #[serde(default = "default_read_timeout")]
+    pub body_timeout_secs: u64,
+    /// Most connections open at once; further clients wait in the system's listen queue until
+    /// one closes. Bounds the memory clients can hold: at most about `max_connections ×
+    /// body_limit_bytes` of request bodies.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+}
+
+impl ServerSection {
+    /// [`header_timeout_secs`](Self::header_timeout_secs) as a duration.
+    ///
+    /// ```
+    /// let s: stripe_chat_server::config::ServerSection = toml::from_str(r#"listen = "127.0.0.1:0""#)?;
+    /// assert_eq!(s.header_timeout().as_secs(), 5);
+    /// # Ok::<(), toml::de::Error>(())
+    /// ```
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_secs)
+    }
+
+    /// [`drain_delay_secs`](Self::drain_delay_secs) as a duration.
+    ///
+    /// ```
+    /// let s: stripe_chat_server::config::ServerSection = toml::from_str(r#"listen = "127.0.0.1:0""#)?;
+    /// assert!(s.drain_delay().is_zero());
+    /// # Ok::<(), toml::de::Error>(())
+    /// ```
+    pub fn drain_delay(&self) -> Duration {
+        Duration::from_secs(self.drain_delay_secs)
+    }
+
+    /// [`body_timeout_secs`](Self::body_timeout_secs) as a duration.
+    ///
+    /// ```
+    /// let s: stripe_chat_server::config::ServerSection = toml::from_str("listen = \"127.0.0.1:0\"\nbody_timeout_secs = 3")?;
+    /// assert_eq!(s.body_timeout().as_secs(), 3);
+    /// # Ok::<(), toml::de::Error>(())
+    /// ```
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout_secs)
+    }
 }
 
 fn default_body_limit() -> usize {
@@ -73,6 +128,14 @@ fn default_body_limit() -> usize {
 
 fn default_grace() -> u64 {
     10
+}
+
+fn default_read_timeout() -> u64 {
+    5
+}
+
+fn default_max_connections() -> usize {
+    1024
 }
 
 /// `[stripe]`: webhook signing secrets and tolerance.
@@ -92,6 +155,10 @@ pub struct StripeSection {
     /// An environment variable holding more secrets, comma-separated.
     #[serde(default)]
     pub webhook_secrets_env: Option<String>,
+    /// A file holding more secrets, one per line (a Docker or Kubernetes secret, a systemd
+    /// credential).
+    #[serde(default)]
+    pub webhook_secrets_file: Option<PathBuf>,
     /// Largest accepted distance between the signature's timestamp and now, in seconds.
     #[serde(default = "default_tolerance")]
     pub tolerance_secs: u64,
@@ -99,6 +166,10 @@ pub struct StripeSection {
     /// [`DEFAULT_API_KEY_ENV`]). The key itself is never written in the file.
     #[serde(default)]
     pub api_key_env: Option<String>,
+    /// `stripe-chat backfill`: a file holding the Stripe API key, instead of
+    /// [`api_key_env`](Self::api_key_env).
+    #[serde(default)]
+    pub api_key_file: Option<PathBuf>,
     /// `stripe-chat backfill`: where Stripe's API is (default `https://api.stripe.com/`; a proxy,
     /// or a mock server in tests).
     #[serde(default)]
@@ -127,8 +198,10 @@ pub const DEFAULT_API_KEY_ENV: &str = "STRIPE_API_KEY";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StripeApi {
     /// The environment variable holding the API key (`sk_…` or a restricted `rk_…` key that may
-    /// read events).
+    /// read events), unless [`api_key_file`](Self::api_key_file) is set.
     pub api_key_env: String,
+    /// The file holding the API key, when the key comes from a file.
+    pub api_key_file: Option<PathBuf>,
     /// Where Stripe's API is, when not `https://api.stripe.com/`.
     pub api_base: Option<String>,
 }
@@ -137,9 +210,57 @@ impl Default for StripeApi {
     fn default() -> Self {
         StripeApi {
             api_key_env: DEFAULT_API_KEY_ENV.to_owned(),
+            api_key_file: None,
             api_base: None,
         }
     }
+}
+
+impl StripeApi {
+    /// The API key: read from [`api_key_file`](Self::api_key_file) when set, else from the
+    /// environment variable [`api_key_env`](Self::api_key_env) through `env`; surrounding
+    /// whitespace trimmed. The error says where the key was looked for, never what was there.
+    ///
+    /// ```
+    /// let api = stripe_chat_server::config::StripeApi::default();
+    /// let key = api.api_key(|name| (name == "STRIPE_API_KEY").then(|| " rk_test_1\n".to_string()))?;
+    /// assert_eq!(key.expose(), "rk_test_1");
+    /// let err = api.api_key(|_| None).unwrap_err();
+    /// assert_eq!(err, "the environment variable STRIPE_API_KEY is not set (stripe.api_key_env names it)");
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn api_key(&self, env: impl Fn(&str) -> Option<String>) -> Result<Secret, String> {
+        let key = match &self.api_key_file {
+            Some(path) => {
+                let text = read_secret_file(path)?;
+                let key = text.trim();
+                if key.is_empty() {
+                    return Err(format!(
+                        "the file {} is empty (stripe.api_key_file names it)",
+                        path.display()
+                    ));
+                }
+                key.to_owned()
+            }
+            None => {
+                let var = &self.api_key_env;
+                env(var)
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| {
+                        format!(
+                            "the environment variable {var} is not set (stripe.api_key_env names it)"
+                        )
+                    })?
+            }
+        };
+        Ok(Secret::new(key))
+    }
+}
+
+/// The text of a file holding secrets; the error names the file and why it cannot be read.
+fn read_secret_file(path: &std::path::Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
 /// `Ok` for an absolute `http(s)` URL with a host, without user information, query or fragment.
@@ -161,18 +282,107 @@ fn check_api_base(url: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// `[store]`: where events and delivery jobs are kept.
+/// `[store]`: where events and delivery jobs are kept, and for how long.
 ///
 /// ```
+/// use std::time::Duration;
 /// let s: stripe_chat_server::config::StoreSection = toml::from_str(r#"sqlite = "data/stripe-chat.db""#)?;
 /// assert!(s.sqlite.ends_with("stripe-chat.db"));
+/// assert_eq!(s.retention, Duration::from_secs(30 * 24 * 3600));
+///
+/// let s: stripe_chat_server::config::StoreSection = toml::from_str("sqlite = \"s.db\"\nretention = \"7d\"")?;
+/// assert_eq!(s.retention, Duration::from_secs(7 * 24 * 3600));
+/// assert!(toml::from_str::<stripe_chat_server::config::StoreSection>("sqlite = \"s.db\"\nretention = \"1d\"").is_err());
 /// # Ok::<(), toml::de::Error>(())
 /// ```
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawStoreSection")]
 pub struct StoreSection {
     /// The SQLite file (created with its directory when missing).
     pub sqlite: PathBuf,
+    /// How long delivered events and finished jobs are kept before the service prunes them
+    /// (`retention = "30d"`; default [`DEFAULT_RETENTION`], at least [`MIN_RETENTION`]).
+    /// Pending and leased jobs and dead letters (with their events, and the message refs of
+    /// their objects) are kept whatever their age.
+    pub retention: Duration,
+}
+
+/// The retention when `[store] retention` is not given: 30 days, the time Stripe keeps events
+/// (so `stripe-chat backfill` never finds one that was already pruned).
+///
+/// ```
+/// assert_eq!(stripe_chat_server::config::DEFAULT_RETENTION.as_secs(), 30 * 86_400);
+/// ```
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 86_400);
+
+/// The shortest `[store] retention` accepted: 3 days. Stripe retries a webhook for up to three
+/// days, and a pruned event id is no longer deduplicated, so a shorter retention could deliver a
+/// retried event twice.
+///
+/// ```
+/// assert_eq!(stripe_chat_server::config::MIN_RETENTION.as_secs(), 3 * 86_400);
+/// ```
+pub const MIN_RETENTION: Duration = Duration::from_secs(3 * 86_400);
+
+/// `[store]` as written, checked into a [`StoreSection`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStoreSection {
+    sqlite: PathBuf,
+    #[serde(default)]
+    retention: Option<toml::Value>,
+}
+
+impl TryFrom<RawStoreSection> for StoreSection {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawStoreSection) -> Result<Self, ConfigError> {
+        let retention = match raw.retention {
+            None => DEFAULT_RETENTION,
+            Some(toml::Value::String(text)) => parse_retention(&text)?,
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "store.retention",
+                    "must be a duration such as \"30d\"",
+                ));
+            }
+        };
+        Ok(StoreSection {
+            sqlite: raw.sqlite,
+            retention,
+        })
+    }
+}
+
+/// A retention as written (`"30d"`, `"72h"`), at least [`MIN_RETENTION`].
+///
+/// ```
+/// use stripe_chat_server::config::parse_retention;
+/// assert_eq!(parse_retention("4d12h")?.as_secs(), 4 * 86_400 + 12 * 3600);
+/// let err = parse_retention("2d").unwrap_err();
+/// assert_eq!(err.key, "store.retention");
+/// assert!(err.problem.contains("at least 3 days"), "{err}");
+/// assert!(parse_retention("a month").is_err());
+/// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+/// ```
+pub fn parse_retention(text: &str) -> Result<Duration, ConfigError> {
+    let retention = stripe_chat_route::parse_duration(text).ok_or_else(|| {
+        ConfigError::new(
+            "store.retention",
+            format!("{text:?} is not a duration such as \"30d\", \"72h\" or \"4d12h\""),
+        )
+    })?;
+    if retention < MIN_RETENTION {
+        return Err(ConfigError::new(
+            "store.retention",
+            format!(
+                "{text:?} is too short: keep events at least 3 days (\"3d\"), since Stripe retries \
+                 a webhook for up to 3 days and a pruned event is no longer recognised as a \
+                 duplicate"
+            ),
+        ));
+    }
+    Ok(retention)
 }
 
 /// `[delivery]`: retries and worker settings shared by every destination.
@@ -278,15 +488,73 @@ impl Default for DeliverySection {
     }
 }
 
+/// `[audit]`: the tamper-evident audit log of actions and operator commands.
+///
+/// Records live in the store; every `checkpoint_every` records (or `checkpoint_interval` after
+/// the last new one) the log's size and head hash are signed with the key in `signing_key_file`,
+/// which must be kept outside the store (readable only by the service). `stripe-chat audit
+/// verify` checks the log with `verifier_key` (the public half, `name+id+key`), or with the
+/// public half of the signing key when it can read it.
+///
+/// ```
+/// let a: stripe_chat_server::config::AuditSection = toml::from_str("signing_key_file = \"/etc/stripe-chat/audit.key\"")?;
+/// assert_eq!(a.name, "stripe-chat");
+/// assert_eq!((a.checkpoint_every, a.checkpoint_interval.as_secs()), (100, 600));
+/// # Ok::<(), toml::de::Error>(())
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSection {
+    /// The log's name in its checkpoints: one per deployment (`acme-prod`).
+    #[serde(default = "default_audit_name")]
+    pub name: String,
+    /// The file holding the checkpoint signing key (`stripe-chat audit keygen` writes one).
+    #[serde(default)]
+    pub signing_key_file: Option<PathBuf>,
+    /// The verifier key checkpoints are checked with (`name+id+key`).
+    #[serde(default)]
+    pub verifier_key: Option<String>,
+    /// New records that call for a checkpoint.
+    #[serde(default = "default_checkpoint_every")]
+    pub checkpoint_every: u64,
+    /// Time after which new records call for a checkpoint.
+    #[serde(default = "default_checkpoint_interval", deserialize_with = "duration")]
+    pub checkpoint_interval: Duration,
+}
+
+fn default_audit_name() -> String {
+    "stripe-chat".to_owned()
+}
+fn default_checkpoint_every() -> u64 {
+    100
+}
+fn default_checkpoint_interval() -> Duration {
+    Duration::from_secs(600)
+}
+
+impl Default for AuditSection {
+    fn default() -> Self {
+        AuditSection {
+            name: default_audit_name(),
+            signing_key_file: None,
+            verifier_key: None,
+            checkpoint_every: default_checkpoint_every(),
+            checkpoint_interval: default_checkpoint_interval(),
+        }
+    }
+}
+
 /// The configuration file as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     server: ServerSection,
     stripe: StripeSection,
-    store: StoreSection,
+    store: RawStoreSection,
     #[serde(default)]
     delivery: DeliverySection,
+    #[serde(default)]
+    audit: AuditSection,
     #[serde(default)]
     destinations: Vec<toml::Table>,
     #[serde(default)]
@@ -342,6 +610,8 @@ pub struct ServiceConfig {
     pub routes: Routes,
     /// How `stripe-chat backfill` reaches Stripe's API.
     pub stripe_api: StripeApi,
+    /// `[audit]`.
+    pub audit: AuditSection,
 }
 
 impl ServiceConfig {
@@ -371,10 +641,8 @@ impl ServiceConfig {
     }
 
     /// Like [`ServiceConfig::from_toml`], with the environment given as a lookup: every `*_env`
-    /// key (`stripe.webhook_secrets_env`, and each adapter's: Slack's `token_env` and
-    /// `webhook_url_env`, Teams' and Discord's `webhook_url_env`, Matrix's `access_token_env`,
-    /// the webhook adapter's `url_env` and `secret_env`) is read through `env`, never from the
-    /// process environment.
+    /// key (`stripe.webhook_secrets_env`, and each adapter's) is read through `env`, never from
+    /// the process environment.
     ///
     /// ```
     /// let text = "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets_env = \"SECRETS\"\n[store]\nsqlite = \"x.db\"\n";
@@ -388,7 +656,28 @@ impl ServiceConfig {
         text: &str,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
+        Self::from_toml_with_providers(text, env, &crate::providers::builtin())
+    }
+
+    /// Like [`ServiceConfig::from_toml_with_env`], with the adapters a destination's `provider`
+    /// may name given as a registry: the built-in ones ([`crate::providers::builtin`]) and a
+    /// program's own.
+    ///
+    /// ```
+    /// let text = "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_a\"]\n\
+    ///     [store]\nsqlite = \"x.db\"\n[[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = \"m.jsonl\"\n";
+    /// let only_slack = stripe_chat_server::config::ProviderRegistry::new().with(stripe_chat_slack::SlackFactory);
+    /// let error = stripe_chat_server::config::ServiceConfig::from_toml_with_providers(text, |_| None, &only_slack)
+    ///     .unwrap_err();
+    /// assert_eq!(error.to_string(), "destinations[0] \"log\".provider: unknown provider \"file\" (expected slack)");
+    /// ```
+    pub fn from_toml_with_providers(
+        text: &str,
+        env: impl Fn(&str) -> Option<String>,
+        providers: &ProviderRegistry,
+    ) -> Result<Self, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+        let store = StoreSection::try_from(raw.store)?;
 
         let mut secrets: Vec<WebhookSecret> = raw
             .stripe
@@ -411,10 +700,27 @@ impl ServiceConfig {
                     .map(WebhookSecret::new),
             );
         }
+        if let Some(path) = &raw.stripe.webhook_secrets_file {
+            let text = read_secret_file(path)
+                .map_err(|problem| ConfigError::new("stripe.webhook_secrets_file", problem))?;
+            let before = secrets.len();
+            secrets.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(WebhookSecret::new),
+            );
+            if secrets.len() == before {
+                return Err(ConfigError::new(
+                    "stripe.webhook_secrets_file",
+                    format!("{} holds no secret", path.display()),
+                ));
+            }
+        }
         if secrets.is_empty() {
             return Err(ConfigError::new(
                 "stripe.webhook_secrets",
-                "no webhook signing secret (set webhook_secrets or webhook_secrets_env)",
+                "no webhook signing secret (set webhook_secrets, webhook_secrets_env or webhook_secrets_file)",
             ));
         }
         if let Some(i) = secrets
@@ -443,6 +749,18 @@ impl ServiceConfig {
             }
             var.clone_into(&mut stripe_api.api_key_env);
         }
+        if let Some(path) = &raw.stripe.api_key_file {
+            if raw.stripe.api_key_env.is_some() {
+                return Err(ConfigError::new(
+                    "stripe.api_key_file",
+                    "set api_key_file or api_key_env, not both",
+                ));
+            }
+            if path.as_os_str().is_empty() {
+                return Err(ConfigError::new("stripe.api_key_file", "is empty"));
+            }
+            stripe_api.api_key_file = Some(path.clone());
+        }
         if let Some(base) = &raw.stripe.api_base {
             let base = base.trim();
             check_api_base(base).map_err(|problem| {
@@ -457,6 +775,26 @@ impl ServiceConfig {
             return Err(ConfigError::new(
                 "server.body_limit_bytes",
                 "must be at least 1024",
+            ));
+        }
+        for (key, secs) in [
+            ("server.header_timeout_secs", raw.server.header_timeout_secs),
+            ("server.body_timeout_secs", raw.server.body_timeout_secs),
+        ] {
+            if !(1..=3600).contains(&secs) {
+                return Err(ConfigError::new(key, "must be between 1 and 3600 seconds"));
+            }
+        }
+        if raw.server.drain_delay_secs > 3600 {
+            return Err(ConfigError::new(
+                "server.drain_delay_secs",
+                "must be at most 3600 seconds",
+            ));
+        }
+        if raw.server.max_connections == 0 {
+            return Err(ConfigError::new(
+                "server.max_connections",
+                "must be at least 1",
             ));
         }
         if raw.delivery.max_attempts == 0 {
@@ -477,6 +815,23 @@ impl ServiceConfig {
                 "must be at least 1",
             ));
         }
+        let audit_name = raw.audit.name.as_str();
+        if audit_name.is_empty()
+            || audit_name
+                .chars()
+                .any(|c| c == '+' || c.is_whitespace() || c.is_control())
+        {
+            return Err(ConfigError::new(
+                "audit.name",
+                "use letters, digits and punctuation other than '+', without spaces",
+            ));
+        }
+        if raw.audit.checkpoint_every == 0 {
+            return Err(ConfigError::new(
+                "audit.checkpoint_every",
+                "must be at least 1",
+            ));
+        }
         if raw.delivery.workers == 0 {
             return Err(ConfigError::new("delivery.workers", "must be at least 1"));
         }
@@ -484,7 +839,7 @@ impl ServiceConfig {
         let mut destinations = Vec::with_capacity(raw.destinations.len());
         let mut names = BTreeSet::new();
         for (index, table) in raw.destinations.into_iter().enumerate() {
-            let destination = destination(index, table, &env)?;
+            let destination = destination(index, table, &env, providers)?;
             if !names.insert(destination.name.clone()) {
                 return Err(ConfigError::new(
                     format!("destinations[{index}].name"),
@@ -526,12 +881,13 @@ impl ServiceConfig {
         }
         Ok(ServiceConfig {
             server: raw.server,
-            store: raw.store,
+            store,
             delivery: raw.delivery,
             verifier,
             destinations,
             routes,
             stripe_api,
+            audit: raw.audit,
         })
     }
 
@@ -611,11 +967,13 @@ fn route(index: usize, mut table: toml::Table) -> Result<Route, ConfigError> {
     Ok(route)
 }
 
-/// Builds destination `index` from its table: the common keys, then the adapter's own.
+/// Builds destination `index` from its table: the common keys, then the adapter's own, through
+/// the factory its `provider` names.
 fn destination(
     index: usize,
     mut table: toml::Table,
-    env: &impl Fn(&str) -> Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
+    providers: &ProviderRegistry,
 ) -> Result<Destination, ConfigError> {
     let at = |key: &str| format!("destinations[{index}].{key}");
     let take_str = |table: &mut toml::Table, key: &str| -> Result<Option<String>, ConfigError> {
@@ -694,60 +1052,17 @@ fn destination(
             ));
         }
     };
-    let rest = toml::Value::Table(table);
-    let adapter = |e: &dyn fmt::Display| {
-        ConfigError::new(format!("destinations[{index}] {name:?}"), e.to_string())
-    };
-    let mut file_path = None;
-    let provider: Arc<dyn ChatProvider> = match provider_name.as_str() {
-        "file" => {
-            let file = rest
-                .try_into::<stripe_chat_file::FileConfig>()
-                .map_err(|e| adapter(&e.message()))?
-                .build()
-                .map_err(|e| adapter(&e))?;
-            file_path = Some(file.path().to_path_buf());
-            Arc::new(file)
-        }
-        "webhook" => Arc::new(
-            rest.try_into::<stripe_chat_webhook::WebhookConfig>()
-                .map_err(|e| adapter(&e.message()))?
-                .build_with_env(env)
-                .map_err(|e| adapter(&e))?,
-        ),
-        "slack" => Arc::new(
-            rest.try_into::<stripe_chat_slack::SlackConfig>()
-                .map_err(|e| adapter(&e.message()))?
-                .build_with_env(env)
-                .map_err(|e| adapter(&e))?,
-        ),
-        "teams" => Arc::new(
-            rest.try_into::<stripe_chat_teams::TeamsConfig>()
-                .map_err(|e| adapter(&e.message()))?
-                .build_with_env(env)
-                .map_err(|e| adapter(&e))?,
-        ),
-        "discord" => Arc::new(
-            rest.try_into::<stripe_chat_discord::DiscordConfig>()
-                .map_err(|e| adapter(&e.message()))?
-                .build_with_env(env)
-                .map_err(|e| adapter(&e))?,
-        ),
-        "matrix" => Arc::new(
-            rest.try_into::<stripe_chat_matrix::MatrixConfig>()
-                .map_err(|e| adapter(&e.message()))?
-                .build_with_env(env)
-                .map_err(|e| adapter(&e))?,
-        ),
-        other => {
-            return Err(ConfigError::new(
-                here("provider"),
-                format!("{other:?} is not one of file, webhook, slack, teams, discord, matrix"),
-            ));
-        }
-    };
-    // Slack posts about one message per second per channel; stay under it unless told otherwise.
-    let max_per_second = max_per_second.or((provider.platform() == "slack").then_some(1.0));
+    let values = serde_json::to_value(table)
+        .map_err(|e| ConfigError::new(format!("destinations[{index}] {name:?}"), e.to_string()))?;
+    let provider = providers
+        .build(&provider_name, &Settings::new(&values, env))
+        .map_err(|e| {
+            let e = e.within(&format!("destinations[{index}] {name:?}"));
+            ConfigError::new(e.key(), e.problem())
+        })?;
+    let file_path = provider.local_path().map(Path::to_path_buf);
+    // The platform's own pace (Slack: a message a second per channel), unless told otherwise.
+    let max_per_second = max_per_second.or(provider.capabilities().rate.map(Rate::per_second_f64));
     Ok(Destination {
         name,
         provider,
@@ -809,6 +1124,39 @@ to = ["log"]
     }
 
     #[test]
+    fn retention_defaults_to_30_days_and_anything_under_3_days_is_refused_by_key() {
+        let config = ServiceConfig::from_toml_with_env(MINIMAL, no_env).expect("valid");
+        assert_eq!(config.store.retention, DEFAULT_RETENTION);
+        let with = |retention: &str| {
+            let text = MINIMAL.replace(
+                "sqlite = \"demo-data/stripe-chat.db\"",
+                &format!("sqlite = \"demo-data/stripe-chat.db\"\nretention = {retention}"),
+            );
+            ServiceConfig::from_toml_with_env(&text, no_env)
+        };
+        let week = with("\"7d\"").expect("a week");
+        assert_eq!(week.store.retention, Duration::from_secs(7 * 86_400));
+        assert_eq!(
+            with("\"72h\"").expect("3 days").store.retention,
+            MIN_RETENTION
+        );
+        for short in ["\"71h59m59s\"", "\"1d\"", "\"0s\""] {
+            let err = with(short).expect_err(short);
+            assert_eq!(err.key, "store.retention", "{short}");
+            assert!(err.problem.contains("at least 3 days"), "{err}");
+        }
+        assert_eq!(
+            with("\"2w\"").expect("two weeks").store.retention,
+            Duration::from_secs(14 * 86_400)
+        );
+        for wrong in ["\"soon\"", "\"30\"", "30", "\"\""] {
+            let err = with(wrong).expect_err(wrong);
+            assert_eq!(err.key, "store.retention", "{wrong}");
+            assert!(err.problem.contains("30d"), "{err}");
+        }
+    }
+
+    #[test]
     fn a_route_to_an_unknown_destination_is_named() {
         let text = MINIMAL.replace("to = [\"log\"]", "to = [\"logg\"]");
         let err =
@@ -836,6 +1184,72 @@ to = ["log"]
         let config = ServiceConfig::from_toml_with_env(&text, |_| Some("whsec_from_env".into()))
             .expect("valid");
         assert!(!format!("{config:?}").contains("whsec_from_env"));
+    }
+
+    #[test]
+    fn webhook_secrets_come_from_a_file_one_per_line_and_add_to_the_others() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("webhook-secrets");
+        std::fs::write(&file, "whsec_from_file_1\n\n  whsec_from_file_2  \n").expect("write");
+        let text = MINIMAL.replace(
+            "webhook_secrets = [\"whsec_demo\"]",
+            &format!(
+                "webhook_secrets = [\"whsec_demo\"]\nwebhook_secrets_file = {:?}",
+                file.display().to_string()
+            ),
+        );
+        let config = ServiceConfig::from_toml_with_env(&text, no_env).expect("valid");
+        assert_eq!(config.verifier.secret_count(), 3);
+        assert!(!format!("{config:?}").contains("whsec_from_file"));
+    }
+
+    #[test]
+    fn a_webhook_secrets_file_that_is_missing_or_empty_is_named_without_its_content() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n  \n").expect("write");
+        let invalid = dir.path().join("invalid");
+        std::fs::write(&invalid, "s3cr3t-not-a-whsec\n").expect("write");
+        for (path, needle) in [
+            (dir.path().join("missing"), "cannot read"),
+            (empty, "holds no secret"),
+            (invalid, "starts with whsec_"),
+        ] {
+            let text = MINIMAL.replace(
+                "webhook_secrets = [\"whsec_demo\"]",
+                &format!("webhook_secrets_file = {:?}", path.display().to_string()),
+            );
+            let err = ServiceConfig::from_toml_with_env(&text, no_env).expect_err(needle);
+            assert!(err.key.starts_with("stripe.webhook_secrets"), "{err}");
+            assert!(err.to_string().contains(needle), "{err}");
+            assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_api_key_comes_from_a_file_when_api_key_file_is_set() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("stripe-api-key");
+        std::fs::write(&file, "rk_test_from_file\n").expect("write");
+        let text = MINIMAL.replace(
+            "webhook_secrets = [\"whsec_demo\"]",
+            &format!(
+                "webhook_secrets = [\"whsec_demo\"]\napi_key_file = {:?}",
+                file.display().to_string()
+            ),
+        );
+        let config = ServiceConfig::from_toml_with_env(&text, no_env).expect("valid");
+        let key = config
+            .stripe_api
+            .api_key(|_| Some("rk_test_from_env".into()))
+            .expect("read");
+        assert_eq!(key.expose(), "rk_test_from_file");
+        std::fs::write(&file, "").expect("write");
+        let err = config.stripe_api.api_key(no_env).expect_err("empty");
+        assert!(err.contains("is empty (stripe.api_key_file"), "{err}");
+        let both = text.replace("api_key_file", "api_key_env = \"K\"\napi_key_file");
+        let err = ServiceConfig::from_toml_with_env(&both, no_env).expect_err("both");
+        assert_eq!(err.key, "stripe.api_key_file");
     }
 
     #[test]
@@ -985,6 +1399,83 @@ secret_env = "T_HOOK_SECRET"
         }
     }
 
+    #[test]
+    fn no_adapter_configuration_shows_a_secret_in_its_debug() {
+        fn hidden<T: serde::de::DeserializeOwned + fmt::Debug>(text: &str) {
+            let config: T = toml::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let shown = format!("{config:?}");
+            assert!(!shown.contains("s3cr3t"), "{shown}");
+        }
+        hidden::<stripe_chat_slack::SlackConfig>("token = \"xoxb-s3cr3t\"\nchannel = \"C1\"");
+        hidden::<stripe_chat_slack::SlackConfig>(
+            "mode = \"webhook\"\nwebhook_url = \"https://hooks.slack.com/services/T/B/s3cr3t\"",
+        );
+        hidden::<stripe_chat_teams::TeamsConfig>(
+            "webhook_url = \"https://prod-00.westus.logic.azure.com/workflows/1?sig=s3cr3t\"",
+        );
+        hidden::<stripe_chat_discord::DiscordConfig>(
+            "webhook_url = \"https://discord.com/api/webhooks/1/s3cr3t\"",
+        );
+        hidden::<stripe_chat_matrix::MatrixConfig>(
+            "homeserver = \"https://matrix.example.org\"\nroom_id = \"!r:example.org\"\naccess_token = \"syt_s3cr3t\"",
+        );
+        hidden::<stripe_chat_webhook::WebhookConfig>(
+            "url = \"https://erp.example.com/hook?key=s3cr3t\"\nsecret = \"s3cr3t-0123456789abcdef\"",
+        );
+    }
+
+    #[test]
+    fn an_unreadable_secret_file_names_the_destination_the_key_and_the_file() {
+        let text = format!(
+            "{MINIMAL}\n[[destinations]]\nname = \"ops\"\nprovider = \"matrix\"\nhomeserver = \"https://matrix.example.org\"\nroom_id = \"!ops:example.org\"\naccess_token_file = \"/run/secrets/no-such-matrix-token\"\n"
+        );
+        let err = ServiceConfig::from_toml_with_env(&text, no_env).expect_err("unreadable");
+        assert_eq!(err.key, "destinations[1] \"ops\".access_token_file");
+        assert!(
+            err.problem
+                .starts_with("cannot read /run/secrets/no-such-matrix-token:"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_adapter_reads_its_secrets_from_files() {
+        let dir = std::env::temp_dir().join(format!("stripe-chat-secrets-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a directory");
+        let mut text = MINIMAL.to_owned();
+        for (name, table) in FROM_ENV.split("[[destinations]]").skip(1).enumerate() {
+            let mut table = table.to_owned();
+            for variable in [
+                "T_SLACK",
+                "T_TEAMS",
+                "T_DISCORD",
+                "T_MATRIX",
+                "T_HOOK_URL",
+                "T_HOOK_SECRET",
+            ] {
+                let path = dir.join(variable);
+                std::fs::write(
+                    &path,
+                    format!("{}\n", injected(variable).unwrap_or_default()),
+                )
+                .expect("written");
+                table = table.replace(
+                    &format!("_env = \"{variable}\""),
+                    &format!("_file = {:?}", path.display().to_string()),
+                );
+            }
+            assert!(table.contains("_file"), "destination {name}: {table}");
+            text.push_str("[[destinations]]");
+            text.push_str(&table);
+        }
+        let config = ServiceConfig::from_toml_with_env(&text, no_env);
+        std::fs::remove_dir_all(&dir).expect("removed");
+        let config = config.expect("valid");
+        assert_eq!(config.destinations.len(), 6);
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+    }
+
     fn with_route(route: &str) -> String {
         MINIMAL.replace(
             "events = [\"*\"]\n",
@@ -1075,5 +1566,16 @@ secret_env = "T_HOOK_SECRET"
         let slack = config.destination("billing").expect("configured");
         assert_eq!(slack.max_per_second, Some(1.0));
         assert!(!format!("{config:?}").contains("xoxb-1"));
+    }
+
+    #[test]
+    fn a_destination_keeps_to_its_platforms_pace_unless_it_sets_its_own() {
+        let text = format!(
+            "{MINIMAL}\n[[destinations]]\nname = \"billing\"\nprovider = \"slack\"\ntoken = \"xoxb-1\"\nchannel = \"C1\"\nmax_per_second = 0.5\n"
+        );
+        let config = ServiceConfig::from_toml_with_env(&text, no_env).expect("valid");
+        let paced = |name| config.destination(name).expect("configured").max_per_second;
+        assert_eq!(paced("billing"), Some(0.5), "its own setting wins");
+        assert_eq!(paced("log"), None, "the file asks for no pace");
     }
 }

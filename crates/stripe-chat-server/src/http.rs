@@ -5,10 +5,11 @@
 //! |---|---|
 //! | `POST /webhooks/stripe` | see [`ingest`](crate::ingest) |
 //! | `GET /healthz` | `200 ok` while the process runs |
-//! | `GET /readyz` | `200 ready` when the store takes writes, else `503` |
+//! | `GET /readyz` | `200 ready` when the store can commit (after a write failed for want of space, each check is a real write of an event's size, so readiness follows the disk by itself); `503` when it cannot, and from the moment the service starts draining (SIGTERM) |
 //! | `GET /metrics` | Prometheus text (job counts cached for about a second) |
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -30,8 +31,10 @@ struct Inner {
     verifier: WebhookVerifier,
     routes: Routes,
     body_limit: usize,
+    body_timeout: Duration,
     metrics: Arc<Metrics>,
     wake: Arc<Notify>,
+    draining: AtomicBool,
 }
 
 /// What the webhook router needs: the store, the verifier, the routes, the body limit, the
@@ -58,6 +61,7 @@ impl std::fmt::Debug for WebhookState {
             .field("verifier", &self.0.verifier)
             .field("routes", &self.0.routes.len())
             .field("body_limit", &self.0.body_limit)
+            .field("body_timeout", &self.0.body_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -103,8 +107,10 @@ impl WebhookState {
             verifier: config.verifier.clone(),
             routes: config.routes.clone(),
             body_limit: config.server.body_limit_bytes,
+            body_timeout: config.server.body_timeout(),
             metrics,
             wake,
+            draining: AtomicBool::new(false),
         }))
     }
 
@@ -146,6 +152,48 @@ impl WebhookState {
     pub fn body_limit(&self) -> usize {
         self.0.body_limit
     }
+
+    /// How long a webhook's body may take to arrive once its head has (`408` after that).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\nbody_timeout_secs = 5\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let state = stripe_chat_server::http::WebhookState::new(&config, Arc::new(stripe_chat_store::MemoryStore::new()));
+    /// assert_eq!(state.body_timeout().as_secs(), 5);
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn body_timeout(&self) -> Duration {
+        self.0.body_timeout
+    }
+
+    /// Marks the service as draining: from now on `GET /readyz` answers `503 draining`, so
+    /// that load balancers stop sending it new requests, while the routes keep working.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let state = stripe_chat_server::http::WebhookState::new(&config, Arc::new(stripe_chat_store::MemoryStore::new()));
+    /// assert!(!state.is_draining());
+    /// state.drain();
+    /// assert!(state.is_draining());
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn drain(&self) {
+        self.0.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`WebhookState::drain`] was called.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let state = stripe_chat_server::http::WebhookState::new(&config, Arc::new(stripe_chat_store::MemoryStore::new()));
+    /// assert!(!state.is_draining());
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn is_draining(&self) -> bool {
+        self.0.draining.load(Ordering::SeqCst)
+    }
 }
 
 /// The service's routes (`POST /webhooks/stripe`, `/healthz`, `/readyz`, `/metrics`) over `state`.
@@ -177,6 +225,7 @@ async fn webhook(State(state): State<WebhookState>, headers: HeaderMap, body: Bo
         verifier: &inner.verifier,
         routes: &inner.routes,
         body_limit: inner.body_limit,
+        body_timeout: inner.body_timeout,
         metrics: &inner.metrics,
         wake: &inner.wake,
     };
@@ -188,6 +237,9 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<WebhookState>) -> Response {
+    if state.is_draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining\n").into_response();
+    }
     match state.store().ping().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
         Err(e) => {

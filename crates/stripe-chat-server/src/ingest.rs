@@ -11,6 +11,8 @@
 //!   (nothing to deduplicate on; Stripe never sends such a body). Nothing is stored.
 //! - `413` for a body over `server.body_limit_bytes`: refused on its `Content-Length` before
 //!   reading, or as soon as the streamed body passes the limit.
+//! - `408` for a body that has not arrived within `server.body_timeout_secs` of the request's
+//!   head; the connection is closed.
 //! - `503` when the store cannot commit, so Stripe retries.
 //!
 //! # Thread keys
@@ -31,6 +33,7 @@ use stripe_chat_route::Routes;
 use stripe_chat_store::{NewEvent, NewJob, Store};
 use tokio::sync::Notify;
 
+use crate::body::BodyError;
 use crate::metrics::{Metrics, Rejection};
 
 /// The header Stripe signs with.
@@ -115,6 +118,8 @@ pub(crate) struct Webhook<'a> {
     pub(crate) routes: &'a Routes,
     /// The largest accepted body, in bytes.
     pub(crate) body_limit: usize,
+    /// How long the body may take to arrive.
+    pub(crate) body_timeout: Duration,
     /// Where answers are counted.
     pub(crate) metrics: &'a Metrics,
     /// Wakes the delivery workers when jobs were committed.
@@ -122,8 +127,9 @@ pub(crate) struct Webhook<'a> {
 }
 
 fn refuse(metrics: &Metrics, status: StatusCode, reason: Rejection) -> Response {
+    // Counted, and logged once per interval with the count: never one line per request.
     metrics.rejected(reason);
-    tracing::warn!(
+    tracing::debug!(
         reason = reason.as_str(),
         status = status.as_u16(),
         "webhook refused"
@@ -149,20 +155,20 @@ pub(crate) async fn handle(webhook: Webhook<'_>, headers: HeaderMap, body: Body)
             Rejection::BodyTooLarge,
         );
     }
-    let bytes: Bytes = match axum::body::to_bytes(body, limit).await {
+    let bytes: Bytes = match crate::body::read(body, limit, webhook.body_timeout).await {
         Ok(bytes) => bytes,
-        Err(e) => {
-            let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-            return if too_large {
-                refuse(
-                    metrics,
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    Rejection::BodyTooLarge,
-                )
-            } else {
-                refuse(metrics, StatusCode::BAD_REQUEST, Rejection::BodyUnreadable)
-            };
+        Err(BodyError::TooLarge) => {
+            return refuse(
+                metrics,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Rejection::BodyTooLarge,
+            );
+        }
+        Err(BodyError::TimedOut) => {
+            return refuse(metrics, StatusCode::REQUEST_TIMEOUT, Rejection::BodyTimeout);
+        }
+        Err(BodyError::Unreadable) => {
+            return refuse(metrics, StatusCode::BAD_REQUEST, Rejection::BodyUnreadable);
         }
     };
 

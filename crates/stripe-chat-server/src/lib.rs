@@ -3,12 +3,18 @@
 //! - [`config`]: the configuration file, checked into a ready-to-run [`config::ServiceConfig`]
 //!   (destinations built from each adapter's own configuration, routes checked against them,
 //!   secrets read from the file or the environment) before anything starts.
+//! - [`providers`]: the adapters a destination's `provider` may name, one registration line
+//!   each.
 //! - [`http`] and [`ingest`]: the axum [`router`] — `POST /webhooks/stripe` (verify the signature
 //!   on the raw body, commit the event and one job per routed destination, then answer 2xx),
 //!   `/healthz`, `/readyz`, `/metrics` ([`metrics`]).
 //! - [`worker`]: the delivery workers (transform → redact → adapter, update in place, retries,
 //!   rate limits, inhibition, digests, dead letters).
-//! - [`service`]: both together over one store, with graceful shutdown.
+//! - [`listener`]: the public listener's guards against slow and hostile clients (header and
+//!   body timeouts, a connection limit).
+//! - [`retention`]: the background [`Pruner`](retention::Pruner) that deletes what is older than
+//!   `[store] retention` and gives the space back, so the store does not fill its disk.
+//! - [`service`]: all of them together over one store, with graceful shutdown.
 //!
 //! ```
 //! let config = stripe_chat_server::config::ServiceConfig::from_toml(r#"
@@ -36,12 +42,17 @@
 #![forbid(unsafe_code)]
 
 pub mod backfill;
+mod body;
 pub mod breaker;
 pub mod config;
 pub mod http;
 pub mod ingest;
+pub mod listener;
 pub mod metrics;
+pub mod retention;
 pub mod service;
 pub mod worker;
 
 pub use http::router;
+/// The adapters the service knows, one registration line per platform (`stripe-chat-providers`).
+pub use stripe_chat_providers as providers;

@@ -2,11 +2,16 @@
 //!
 //! Counters and histograms are lock-free on the webhook's hot path (atomics); per-destination
 //! delivery counters sit behind a mutex, touched once per delivery.
+//!
+//! Refusals are also logged, but never one line per request: each reason gets at most one
+//! `WARN` line per [`REFUSAL_LOG_INTERVAL`], with the count since its previous line (see
+//! [`Metrics::rejected`]). A flood of hostile or broken clients costs a few log lines, not one
+//! per client.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use stripe_chat_store::{Backlog, Stats};
@@ -36,10 +41,16 @@ pub enum Rejection {
     NotAnEvent,
     /// The store could not commit (503: Stripe retries).
     StoreUnavailable,
+    /// The body did not arrive within `server.body_timeout_secs` (408, disconnected).
+    BodyTimeout,
+    /// A connection did not send a whole request head within `server.header_timeout_secs`
+    /// (disconnected without an answer). An idle keep-alive connection that already served a
+    /// request is closed the same way, but not counted.
+    HeaderTimeout,
 }
 
 impl Rejection {
-    const ALL: [Rejection; 8] = [
+    const ALL: [Rejection; 10] = [
         Rejection::MissingHeader,
         Rejection::MalformedHeader,
         Rejection::NoValidSignature,
@@ -48,6 +59,8 @@ impl Rejection {
         Rejection::BodyUnreadable,
         Rejection::NotAnEvent,
         Rejection::StoreUnavailable,
+        Rejection::BodyTimeout,
+        Rejection::HeaderTimeout,
     ];
 
     /// The label value.
@@ -65,6 +78,8 @@ impl Rejection {
             Rejection::BodyUnreadable => "body_unreadable",
             Rejection::NotAnEvent => "not_an_event",
             Rejection::StoreUnavailable => "store_unavailable",
+            Rejection::BodyTimeout => "body_timeout",
+            Rejection::HeaderTimeout => "header_timeout",
         }
     }
 
@@ -143,6 +158,49 @@ const DELIVERY_BUCKETS: &[f64] = &[
     0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0,
 ];
 
+/// Each refusal reason gets at most one log line per interval this long, with its count.
+///
+/// ```
+/// assert_eq!(stripe_chat_server::metrics::REFUSAL_LOG_INTERVAL.as_secs(), 10);
+/// ```
+pub const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// What the refusal log counts: every [`Rejection`], then connections that waited at the limit.
+const LOGGED: usize = Rejection::ALL.len() + 1;
+
+/// The delivery outcomes every configured destination shows from the start, at 0, so that
+/// `rate()` and `increase()` over them work before the first one happens.
+///
+/// ```
+/// assert!(stripe_chat_server::metrics::MAIN_OUTCOMES.contains(&"dead_lettered"));
+/// ```
+pub const MAIN_OUTCOMES: [&str; 6] = [
+    "delivered",
+    "updated",
+    "retried",
+    "rate_limited",
+    "paused",
+    "dead_lettered",
+];
+
+/// Outcomes that mean a message reached its destination.
+const SUCCESSES: [&str; 3] = ["delivered", "updated", "digested"];
+
+/// Delivery counts per (destination, outcome), and each destination's last success.
+#[derive(Debug, Default)]
+struct Deliveries {
+    counts: BTreeMap<(String, &'static str), u64>,
+    /// Unix seconds of the last success (0: none yet).
+    last_success: BTreeMap<String, u64>,
+}
+
+/// The refusal log's memory: when it last wrote, and the counts it has reported.
+#[derive(Debug, Default)]
+struct RefusalLog {
+    last: Option<Instant>,
+    reported: [u64; LOGGED],
+}
+
 /// The service's counters, histograms and the cached job counts.
 ///
 /// ```
@@ -163,10 +221,14 @@ pub struct Metrics {
     received: AtomicU64,
     accepted_new: AtomicU64,
     accepted_duplicate: AtomicU64,
-    rejected: [AtomicU64; 8],
+    rejected: [AtomicU64; Rejection::ALL.len()],
+    connections_open: AtomicUsize,
+    connections_limit: AtomicUsize,
+    connections_queued: AtomicU64,
+    refusal_log: Mutex<RefusalLog>,
     ack: Histogram,
     delivery_latency: Histogram,
-    deliveries: Mutex<BTreeMap<(String, &'static str), u64>>,
+    deliveries: Mutex<Deliveries>,
     stats: Mutex<Option<(Instant, Stats)>>,
     /// Per destination: `None` when up, else until when it is paused (its next probe).
     destinations: Mutex<BTreeMap<String, Option<SystemTime>>>,
@@ -180,9 +242,13 @@ impl Default for Metrics {
             accepted_new: AtomicU64::new(0),
             accepted_duplicate: AtomicU64::new(0),
             rejected: Default::default(),
+            connections_open: AtomicUsize::new(0),
+            connections_limit: AtomicUsize::new(0),
+            connections_queued: AtomicU64::new(0),
+            refusal_log: Mutex::new(RefusalLog::default()),
             ack: Histogram::new(ACK_BUCKETS),
             delivery_latency: Histogram::new(DELIVERY_BUCKETS),
-            deliveries: Mutex::new(BTreeMap::new()),
+            deliveries: Mutex::new(Deliveries::default()),
             stats: Mutex::new(None),
             destinations: Mutex::new(BTreeMap::new()),
             backlog: Mutex::new(None),
@@ -191,6 +257,54 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Metrics with every series of each destination in `names` present from the start: up,
+    /// no backlog, no success yet, and [`MAIN_OUTCOMES`] at 0.
+    ///
+    /// ```
+    /// let metrics = stripe_chat_server::metrics::Metrics::with_destinations(["slack"]);
+    /// let text = metrics.render(None);
+    /// assert!(text.contains(r#"stripe_chat_deliveries_total{destination="slack",outcome="delivered"} 0"#));
+    /// assert!(text.contains(r#"stripe_chat_destination_last_success_seconds{destination="slack"} 0"#));
+    /// assert!(text.contains(r#"stripe_chat_destination_up{destination="slack"} 1"#));
+    /// ```
+    pub fn with_destinations<I>(names: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let metrics = Metrics::default();
+        for name in names {
+            metrics.register_destination(name.as_ref());
+        }
+        metrics
+    }
+
+    /// Makes `destination`'s series present (see [`Metrics::with_destinations`]); what it
+    /// already shows is kept.
+    ///
+    /// ```
+    /// let metrics = stripe_chat_server::metrics::Metrics::default();
+    /// metrics.register_destination("teams");
+    /// assert!(metrics.render(None).contains(r#"stripe_chat_deliveries_total{destination="teams",outcome="retried"} 0"#));
+    /// ```
+    pub fn register_destination(&self, destination: &str) {
+        if let Ok(mut deliveries) = self.deliveries.lock() {
+            for outcome in MAIN_OUTCOMES {
+                deliveries
+                    .counts
+                    .entry((destination.to_owned(), outcome))
+                    .or_default();
+            }
+            deliveries
+                .last_success
+                .entry(destination.to_owned())
+                .or_default();
+        }
+        if let Ok(mut map) = self.destinations.lock() {
+            map.entry(destination.to_owned()).or_default();
+        }
+    }
+
     /// A webhook request arrived.
     ///
     /// ```
@@ -200,14 +314,104 @@ impl Metrics {
         self.received.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A webhook request was refused for `reason`.
+    /// A webhook request (or a connection, for [`Rejection::HeaderTimeout`]) was refused for
+    /// `reason`. Counted, and logged at most once per [`REFUSAL_LOG_INTERVAL`] per reason: the
+    /// first refusal after a quiet interval is logged at once, later ones are added up into the
+    /// next line (written by the next refusal once the interval has passed, or by
+    /// [`Metrics::flush_refusal_log`]).
     ///
     /// ```
     /// use stripe_chat_server::metrics::{Metrics, Rejection};
-    /// Metrics::default().rejected(Rejection::BodyTooLarge);
+    /// let metrics = Metrics::default();
+    /// for _ in 0..1000 {
+    ///     metrics.rejected(Rejection::BodyTimeout); // one log line, not a thousand
+    /// }
+    /// assert!(metrics.render(None).contains(r#"stripe_chat_webhooks_rejected_total{reason="body_timeout"} 1000"#));
     /// ```
     pub fn rejected(&self, reason: Rejection) {
         self.rejected[reason.index()].fetch_add(1, Ordering::Relaxed);
+        self.log_refusals(false);
+    }
+
+    /// Logs the refusals counted since the last line of each reason, if
+    /// [`REFUSAL_LOG_INTERVAL`] has passed since the log last wrote. The service calls it every
+    /// second, so that the end of a burst is logged too.
+    ///
+    /// ```
+    /// stripe_chat_server::metrics::Metrics::default().flush_refusal_log();
+    /// ```
+    pub fn flush_refusal_log(&self) {
+        self.log_refusals(false);
+    }
+
+    /// Logs the refusals not logged yet, whatever the interval (at shutdown).
+    pub(crate) fn flush_refusal_log_now(&self) {
+        self.log_refusals(true);
+    }
+
+    fn log_refusals(&self, now: bool) {
+        // A refusal never waits for another one's logging: its count is in the next line.
+        let Ok(mut log) = self.refusal_log.try_lock() else {
+            return;
+        };
+        let since = log.last.map(|at| at.elapsed());
+        if !now && since.is_some_and(|since| since < REFUSAL_LOG_INTERVAL) {
+            return;
+        }
+        let over_secs = since.map(|d| d.as_secs());
+        let mut wrote = false;
+        for i in 0..LOGGED {
+            let total = match Rejection::ALL.get(i) {
+                Some(reason) => self.rejected[reason.index()].load(Ordering::Relaxed),
+                None => self.connections_queued.load(Ordering::Relaxed),
+            };
+            let count = total.saturating_sub(log.reported[i]);
+            if count == 0 {
+                continue;
+            }
+            log.reported[i] = total;
+            wrote = true;
+            match Rejection::ALL.get(i) {
+                Some(reason) => tracing::warn!(
+                    reason = reason.as_str(),
+                    count,
+                    over_secs,
+                    "webhook requests refused"
+                ),
+                None => tracing::warn!(
+                    reason = "connection_limit",
+                    count,
+                    over_secs,
+                    limit = self.connections_limit.load(Ordering::Relaxed),
+                    "connection limit reached: new connections waited for a free one"
+                ),
+            }
+        }
+        if wrote {
+            log.last = Some(Instant::now());
+        }
+    }
+
+    /// A client connection was accepted.
+    pub(crate) fn connection_opened(&self) {
+        self.connections_open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A client connection ended.
+    pub(crate) fn connection_closed(&self) {
+        self.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// The listener takes at most `limit` connections at once.
+    pub(crate) fn set_connection_limit(&self, limit: usize) {
+        self.connections_limit.store(limit, Ordering::Relaxed);
+    }
+
+    /// A new connection had to wait because the limit was reached (counted and logged like a
+    /// refusal, reason `connection_limit`).
+    pub(crate) fn connection_waited(&self) {
+        self.connections_queued.fetch_add(1, Ordering::Relaxed);
+        self.log_refusals(false);
     }
 
     /// An event was durably stored (or was a duplicate) and answered 2xx after `took`.
@@ -238,8 +442,17 @@ impl Metrics {
     /// stripe_chat_server::metrics::Metrics::default().delivery("log", "retried", None);
     /// ```
     pub fn delivery(&self, destination: &str, outcome: &'static str, latency: Option<Duration>) {
-        if let Ok(mut map) = self.deliveries.lock() {
-            *map.entry((destination.to_owned(), outcome)).or_default() += 1;
+        if let Ok(mut deliveries) = self.deliveries.lock() {
+            *deliveries
+                .counts
+                .entry((destination.to_owned(), outcome))
+                .or_default() += 1;
+            if SUCCESSES.contains(&outcome) {
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                deliveries.last_success.insert(destination.to_owned(), now);
+            }
         }
         if let Some(latency) = latency {
             self.delivery_latency.observe(latency);
@@ -256,8 +469,10 @@ impl Metrics {
     pub fn deliveries(&self, destination: &str, outcome: &str) -> u64 {
         self.deliveries
             .lock()
-            .map(|map| {
-                map.iter()
+            .map(|deliveries| {
+                deliveries
+                    .counts
+                    .iter()
                     .filter(|((d, o), _)| d == destination && *o == outcome)
                     .map(|(_, n)| *n)
                     .sum()
@@ -352,6 +567,11 @@ impl Metrics {
         let mut out = String::with_capacity(4096);
         let _ = writeln!(
             out,
+            "# HELP stripe_chat_build_info The running build (always 1).\n# TYPE stripe_chat_build_info gauge\nstripe_chat_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        );
+        let _ = writeln!(
+            out,
             "# HELP stripe_chat_webhooks_received_total Webhook requests received.\n# TYPE stripe_chat_webhooks_received_total counter\nstripe_chat_webhooks_received_total {}",
             self.received.load(Ordering::Relaxed)
         );
@@ -363,7 +583,7 @@ impl Metrics {
         );
         let _ = writeln!(
             out,
-            "# HELP stripe_chat_webhooks_rejected_total Webhook requests refused, by reason.\n# TYPE stripe_chat_webhooks_rejected_total counter"
+            "# HELP stripe_chat_webhooks_rejected_total Webhook requests refused (and connections closed for a late request head), by reason.\n# TYPE stripe_chat_webhooks_rejected_total counter"
         );
         for reason in Rejection::ALL {
             let _ = writeln!(
@@ -373,6 +593,23 @@ impl Metrics {
                 self.rejected[reason.index()].load(Ordering::Relaxed)
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP stripe_chat_http_connections Client connections open.\n# TYPE stripe_chat_http_connections gauge\nstripe_chat_http_connections {}",
+            self.connections_open.load(Ordering::Relaxed)
+        );
+        let limit = self.connections_limit.load(Ordering::Relaxed);
+        if limit > 0 {
+            let _ = writeln!(
+                out,
+                "# HELP stripe_chat_http_connections_limit Most client connections open at once (server.max_connections).\n# TYPE stripe_chat_http_connections_limit gauge\nstripe_chat_http_connections_limit {limit}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP stripe_chat_http_connections_queued_total Connections that waited for a free one because the limit was reached.\n# TYPE stripe_chat_http_connections_queued_total counter\nstripe_chat_http_connections_queued_total {}",
+            self.connections_queued.load(Ordering::Relaxed)
+        );
         if let Some(stats) = stats {
             let _ = writeln!(
                 out,
@@ -393,8 +630,8 @@ impl Metrics {
             out,
             "# HELP stripe_chat_deliveries_total Delivery job outcomes, by destination and outcome.\n# TYPE stripe_chat_deliveries_total counter"
         );
-        if let Ok(map) = self.deliveries.lock() {
-            for ((destination, outcome), n) in map.iter() {
+        if let Ok(deliveries) = self.deliveries.lock() {
+            for ((destination, outcome), n) in &deliveries.counts {
                 let destination = destination.replace(['\\', '"', '\n'], "_");
                 let _ = writeln!(
                     out,
@@ -432,8 +669,18 @@ impl Metrics {
             .into_iter()
             .map(|b| (b.destination.clone(), b))
             .collect();
+        let last_success = self
+            .deliveries
+            .lock()
+            .map(|d| d.last_success.clone())
+            .unwrap_or_default();
         let mut names: Vec<&String> = states.keys().collect();
         names.extend(backlog.keys().filter(|d| !states.contains_key(*d)));
+        names.extend(
+            last_success
+                .keys()
+                .filter(|d| !states.contains_key(*d) && !backlog.contains_key(*d)),
+        );
         names.sort();
         let label = |d: &str| d.replace(['\\', '"', '\n'], "_");
         let _ = writeln!(
@@ -494,5 +741,117 @@ impl Metrics {
                 label(name)
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP stripe_chat_destination_last_success_seconds Unix time of the destination's last message delivered, updated or digested (0 before the first).\n# TYPE stripe_chat_destination_last_success_seconds gauge"
+        );
+        for name in &names {
+            let at = last_success.get(*name).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "stripe_chat_destination_last_success_seconds{{destination=\"{}\"}} {at}",
+                label(name)
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(text: &str, series: &str) -> Option<String> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series))
+            .map(|v| v.trim().to_owned())
+    }
+
+    #[test]
+    fn every_configured_destination_shows_its_main_outcomes_at_zero_before_any_delivery() {
+        let metrics = Metrics::with_destinations(["slack", "audit"]);
+        let text = metrics.render(None);
+        for destination in ["slack", "audit"] {
+            for outcome in MAIN_OUTCOMES {
+                let series = format!(
+                    "stripe_chat_deliveries_total{{destination=\"{destination}\",outcome=\"{outcome}\"}} "
+                );
+                assert_eq!(value(&text, &series).as_deref(), Some("0"), "{series}");
+            }
+            for gauge in [
+                "stripe_chat_destination_up",
+                "stripe_chat_destination_backlog",
+                "stripe_chat_destination_oldest_queued_seconds",
+                "stripe_chat_destination_last_success_seconds",
+            ] {
+                let series = format!("{gauge}{{destination=\"{destination}\"}} ");
+                assert!(value(&text, &series).is_some(), "{series}");
+            }
+        }
+    }
+
+    #[test]
+    fn registering_again_keeps_what_a_destination_already_counted() {
+        let metrics = Metrics::with_destinations(["slack"]);
+        metrics.delivery("slack", "delivered", None);
+        metrics.register_destination("slack");
+        assert_eq!(metrics.deliveries("slack", "delivered"), 1);
+    }
+
+    #[test]
+    fn the_last_success_is_the_time_of_the_last_message_that_reached_the_destination() {
+        let metrics = Metrics::with_destinations(["slack"]);
+        let series = r#"stripe_chat_destination_last_success_seconds{destination="slack"} "#;
+        for outcome in ["retried", "dead_lettered", "paused", "inhibited"] {
+            metrics.delivery("slack", outcome, None);
+        }
+        assert_eq!(value(&metrics.render(None), series).as_deref(), Some("0"));
+        let before = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        for outcome in SUCCESSES {
+            metrics.register_destination(outcome);
+            metrics.delivery(outcome, outcome, None);
+            let series = format!(
+                "stripe_chat_destination_last_success_seconds{{destination=\"{outcome}\"}} "
+            );
+            let at: u64 = value(&metrics.render(None), &series)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_default();
+            assert!(at >= before && at <= before + 5, "{outcome}: {at}");
+        }
+    }
+
+    #[test]
+    fn build_info_names_the_version() {
+        let text = Metrics::default().render(None);
+        let series = format!(
+            "stripe_chat_build_info{{version=\"{}\"}} ",
+            env!("CARGO_PKG_VERSION")
+        );
+        assert_eq!(value(&text, &series).as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn a_burst_of_refusals_is_counted_whole_and_logged_whole() {
+        let metrics = Metrics::default();
+        for _ in 0..500 {
+            metrics.rejected(Rejection::HeaderTimeout);
+        }
+        metrics.flush_refusal_log_now();
+        let text = metrics.render(None);
+        assert_eq!(
+            value(
+                &text,
+                r#"stripe_chat_webhooks_rejected_total{reason="header_timeout"} "#
+            )
+            .as_deref(),
+            Some("500")
+        );
+        let log = metrics
+            .refusal_log
+            .lock()
+            .map(|l| l.reported)
+            .unwrap_or_default();
+        assert_eq!(log[Rejection::HeaderTimeout.index()], 500, "all reported");
     }
 }

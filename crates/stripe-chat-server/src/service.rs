@@ -1,5 +1,5 @@
-//! The whole service in one value: the HTTP listener and the delivery workers over one store,
-//! started together and stopped together.
+//! The whole service in one value: the HTTP listener, the delivery workers and the store's
+//! pruner over one store, started together and stopped together.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,12 +13,16 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::config::Destination;
 use crate::config::{ServiceConfig, StoreSection};
 use crate::http::{WebhookState, router};
+use crate::listener::Limits;
 use crate::metrics::Metrics;
+use crate::retention::Pruner;
 use crate::worker::{Delivery, DeliveryBuilder};
 use stripe_chat_redact::RedactionPolicy;
 use stripe_chat_transform::Registry;
 
-/// Opens the configured SQLite store, creating its directory when missing.
+/// Opens the configured SQLite store, creating its directory when missing. A directory it
+/// creates is private to its owner (0700), and so is the store's file (0600), whatever the
+/// umask: they hold payment data.
 ///
 /// ```
 /// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -38,14 +42,24 @@ pub async fn open_store(section: &StoreSection) -> Result<SqliteStore, StoreErro
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(parent).map_err(|e| StoreError::Unavailable {
+        create_private_dir(parent).map_err(|e| StoreError::Unavailable {
             reason: format!("cannot create the directory {}: {e}", parent.display()),
         })?;
     }
     SqliteStore::open(&section.sqlite, SqliteOptions::default()).await
 }
 
-/// A running service: the webhook listener and the delivery workers.
+/// Creates `dir` and its missing parents, each readable by its owner only (0700 on Unix).
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// A running service: the webhook listener, the delivery workers, and the pruner that deletes
+/// what is older than `[store] retention` (see [`Pruner`]).
 ///
 /// ```
 /// # let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -68,13 +82,14 @@ pub async fn open_store(section: &StoreSection) -> Result<SqliteStore, StoreErro
 pub struct Service {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
-    server: JoinHandle<std::io::Result<()>>,
+    server: JoinHandle<()>,
     workers: JoinSet<()>,
     metrics: Arc<Metrics>,
+    state: WebhookState,
 }
 
 impl Service {
-    /// Serves `config`'s routes on `listener` and starts its workers over `store`, with the
+    /// Serves `config`'s routes on `listener` and starts its workers and its pruner over `store`, with the
     /// built-in transformers and each destination's configured redaction policy.
     /// Fails only when the listener's address cannot be read.
     ///
@@ -136,6 +151,21 @@ impl Service {
         &self.metrics
     }
 
+    /// Starts draining: `GET /readyz` answers `503 draining` from now on, while every route
+    /// keeps serving. Call it when a shutdown is decided, wait for load balancers to notice
+    /// (`server.drain_delay_secs`), then [`shutdown`](Service::shutdown).
+    ///
+    /// ```no_run
+    /// # async fn f(service: stripe_chat_server::service::Service) {
+    /// service.drain();
+    /// tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    /// service.shutdown(std::time::Duration::from_secs(10)).await;
+    /// # }
+    /// ```
+    pub fn drain(&self) {
+        self.state.drain();
+    }
+
     /// Stops accepting connections, lets requests and deliveries in flight finish, and returns
     /// whether everything stopped within `grace` (what is left is abandoned; its jobs run again
     /// when their leases end).
@@ -151,11 +181,14 @@ impl Service {
             stop,
             server,
             mut workers,
+            metrics,
+            state,
             ..
         } = self;
+        state.drain();
         let _ = stop.send(true);
         let finished = tokio::time::timeout(grace, async {
-            if let Ok(Err(e)) = server.await {
+            if let Err(e) = server.await {
                 tracing::warn!(error = %e, "the listener stopped with an error");
             }
             while workers.join_next().await.is_some() {}
@@ -165,6 +198,7 @@ impl Service {
         if !finished {
             workers.abort_all();
         }
+        metrics.flush_refusal_log_now();
         finished
     }
 }
@@ -250,7 +284,9 @@ impl<'a> ServiceBuilder<'a> {
     pub fn start(self, store: Arc<dyn Store>, listener: TcpListener) -> std::io::Result<Service> {
         let ServiceBuilder { config, delivery } = self;
         let addr = listener.local_addr()?;
-        let metrics = Arc::new(Metrics::default());
+        let metrics = Arc::new(Metrics::with_destinations(
+            config.destinations.iter().map(|d| &d.name),
+        ));
         let wake = Arc::new(Notify::new());
         let state = WebhookState::with_parts(
             config,
@@ -259,24 +295,40 @@ impl<'a> ServiceBuilder<'a> {
             Arc::clone(&wake),
         );
         let (stop, stopped) = watch::channel(false);
-        let workers = delivery
+        let pruner = Pruner::new(Arc::clone(&store), config.store.retention);
+        let mut workers = delivery
             .build(store, Arc::clone(&metrics), wake)
             .spawn(stopped.clone());
-        let app = router(state);
-        let mut until_stopped = stopped;
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = until_stopped.wait_for(|stop| *stop).await;
-                })
-                .await
-        });
+        workers.spawn(pruner.run(stopped.clone()));
+        let app = router(state.clone());
+        let server = tokio::spawn(crate::listener::serve(
+            listener,
+            app,
+            Limits::from(&config.server),
+            Arc::clone(&metrics),
+            stopped.clone(),
+        ));
+        tokio::spawn(flush_refusal_log(Arc::clone(&metrics), stopped));
         Ok(Service {
             addr,
             stop,
             server,
             workers,
             metrics,
+            state,
         })
+    }
+}
+
+/// Writes the refusals counted since the last log line once their interval has passed, so that
+/// the end of a burst is logged even when no refusal follows it.
+async fn flush_refusal_log(metrics: Arc<Metrics>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => metrics.flush_refusal_log(),
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
     }
 }

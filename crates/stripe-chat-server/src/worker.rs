@@ -75,7 +75,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use stripe_chat_events::{StripeEvent, catalog};
-use stripe_chat_message::{ChatMessage, DeliveryError, ErrorKind};
+use stripe_chat_message::{ChatMessage, DeliveryError, ErrorKind, IdempotencyKey};
 use stripe_chat_pipeline::Pipeline;
 use stripe_chat_redact::{DefaultPolicy, RedactionPolicy};
 use stripe_chat_route::{Digest, DigestWindow, Routes};
@@ -841,17 +841,18 @@ impl Shared {
             return held_back;
         }
 
+        let key = IdempotencyKey::new(&job.event.id, &job.destination);
         let result = match (shown, stale) {
             (Some(shown), true) => provider
-                .send(&short_reply(&message), Some(&shown.message_ref))
+                .send(&short_reply(&message), Some(&shown.message_ref), &key)
                 .await
                 .map(|_| (None, "replied")),
             (Some(shown), false) if capabilities.update => {
-                match provider.update(&shown.message_ref, &message).await {
+                match provider.update(&shown.message_ref, &message, &key).await {
                     Ok(()) => {
                         if reply_wanted
                             && let Err(e) = provider
-                                .send(&short_reply(&message), Some(&shown.message_ref))
+                                .send(&short_reply(&message), Some(&shown.message_ref), &key)
                                 .await
                         {
                             tracing::warn!(job_id = %job.job_id, destination = %job.destination, kind = %e.kind(), error = %e, "the message was updated; its thread reply failed");
@@ -862,7 +863,7 @@ impl Shared {
                 }
             }
             _ => provider
-                .send(&message, None)
+                .send(&message, None, &key)
                 .await
                 .map(|sent| (Some(sent), "delivered")),
         };
@@ -1004,7 +1005,13 @@ impl Shared {
         if let Some(held_back) = self.pass_gate(job, target, stop, ledger).await {
             return held_back;
         }
-        match target.destination.provider.send(&message, None).await {
+        // A batch of a digest is keyed by its digest and first job: a larger digest is several.
+        let first = batch
+            .jobs
+            .first()
+            .map_or(job.job_id, |member| member.job_id);
+        let key = IdempotencyKey::new(&format!("{}#{first}", batch.key), &job.destination);
+        match target.destination.provider.send(&message, None, &key).await {
             Ok(_) => {
                 self.answered(job, target, None);
                 tracing::info!(job_id = %job.job_id, destination = %job.destination, digest = %batch.key, events = batch.jobs.len(), "digest posted");

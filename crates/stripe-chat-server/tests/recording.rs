@@ -1,8 +1,8 @@
 //! What the workers ask of the store: a lease of quick deliveries is recorded in one request,
 //! slow or paced ones each as soon as it is answered; an object's queue is looked up only when
 //! the lease's view of it is stale or not empty; leases grow only while no webhook is being
-//! acknowledged. Over a store that counts its calls, with the
-//! runtime's clock paused (time moves only while every task waits on a timer).
+//! acknowledged. Over a store that counts its calls, with the runtime's clock paused (time moves
+//! only while every task waits on a timer).
 
 #![allow(clippy::unwrap_used)] // test code: an unexpected error is the test failing
 
@@ -11,16 +11,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use stripe_chat_message::{
-    Capabilities, ChatMessage, ChatProvider, DeliveryError, MessageRef, RenderError, Renderer,
-    async_trait,
+    Capabilities, ChatMessage, ChatProvider, DeliveryError, IdempotencyKey, MessageRef,
+    RenderError, Renderer, async_trait,
 };
 use stripe_chat_redact::RedactionConfig;
 use stripe_chat_server::config::{Destination, ServiceConfig};
 use stripe_chat_server::metrics::Metrics;
 use stripe_chat_server::worker::Delivery;
 use stripe_chat_store::{
-    Backlog, Delivered, DlqTarget, Ingested, JobId, JobInfo, LeaseFilter, LeasedJob, MemoryStore,
-    NewEvent, NewJob, Outcome, Pruned, RefUpdate, Stats, Store, StoreError, StoredEvent, StoredRef,
+    AuditCheckpointRow, AuditRow, Backlog, Delivered, DlqTarget, Ingested, JobId, JobInfo,
+    LeaseFilter, LeasedJob, MemoryStore, NewEvent, NewJob, Outcome, Pruned, RefUpdate, Stats,
+    Store, StoreError, StoredEvent, StoredRef,
 };
 
 /// A [`MemoryStore`] that counts the outcomes recorded one by one, for each `settle` how many it
@@ -146,6 +147,24 @@ impl Store for Counting {
     async fn prune(&self, before: SystemTime, limit: usize) -> Result<Pruned, StoreError> {
         self.inner.prune(before, limit).await
     }
+    async fn prunable(&self, before: SystemTime) -> Result<Pruned, StoreError> {
+        self.inner.prunable(before).await
+    }
+    async fn audit_append(&self, row: AuditRow) -> Result<(), StoreError> {
+        self.inner.audit_append(row).await
+    }
+    async fn audit_last(&self) -> Result<Option<AuditRow>, StoreError> {
+        self.inner.audit_last().await
+    }
+    async fn audit_read(&self, from: u64, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
+        self.inner.audit_read(from, limit).await
+    }
+    async fn audit_checkpoint(&self, row: AuditCheckpointRow) -> Result<(), StoreError> {
+        self.inner.audit_checkpoint(row).await
+    }
+    async fn audit_checkpoints(&self) -> Result<Vec<AuditCheckpointRow>, StoreError> {
+        self.inner.audit_checkpoints().await
+    }
     async fn backlog(&self) -> Result<Vec<Backlog>, StoreError> {
         self.inner.backlog().await
     }
@@ -174,10 +193,11 @@ impl ChatProvider for Platform {
     fn capabilities(&self) -> Capabilities {
         Capabilities::SEND_ONLY
     }
-    async fn send(
+    async fn send_raw(
         &self,
-        _message: &ChatMessage,
+        _body: serde_json::Value,
         _thread: Option<&MessageRef>,
+        _key: &IdempotencyKey,
     ) -> Result<MessageRef, DeliveryError> {
         if !self.takes.is_zero() {
             tokio::time::sleep(self.takes).await;

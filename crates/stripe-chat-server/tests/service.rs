@@ -441,3 +441,118 @@ async fn a_digest_whose_platform_fails_is_retried_whole_and_posted_once() {
     assert_eq!(metrics.deliveries("hook", "retried"), 1);
     assert_eq!(metrics.deliveries("hook", "digested"), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_fails_while_the_disk_is_full_and_returns_by_itself_once_space_is_freed() {
+    use stripe_chat_store::{SqliteOptions, SqliteStore};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Test-mode events match no route: stored without jobs, as a burst nobody delivers yet.
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"{SECRET}\"]\n[store]\nsqlite = \"unused.db\"\n[[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = {:?}\n[[routes]]\nevents = [\"*\"]\nlivemode = true\nto = [\"log\"]\n",
+        dir.path().join("messages.jsonl").display().to_string()
+    );
+    let config = ServiceConfig::from_toml(&text).expect("config");
+    // A volume of 384 KiB.
+    let options = SqliteOptions::default().max_size_bytes(384 * 1024);
+    let store = Arc::new(
+        SqliteStore::open(dir.path().join("store.db"), options)
+            .await
+            .expect("store"),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let service =
+        Service::start(&config, Arc::clone(&store) as Arc<dyn Store>, listener).expect("start");
+    let client = reqwest::Client::new();
+    let url = |path: &str| format!("http://{}{path}", service.local_addr());
+    let ready = || async {
+        client
+            .get(url("/readyz"))
+            .send()
+            .await
+            .expect("readyz")
+            .status()
+            .as_u16()
+    };
+    assert_eq!(ready().await, 200);
+
+    let raw = fixture("invoice.paid@2024-06-20.json");
+    let mut stored = 0;
+    loop {
+        let body = with_id(&raw, &format!("evt_full_{stored}"), now());
+        let status = client
+            .post(url("/webhooks/stripe"))
+            .header("Stripe-Signature", sign(body.as_bytes(), SECRET, now()))
+            .body(body)
+            .send()
+            .await
+            .expect("post")
+            .status()
+            .as_u16();
+        if status == 503 {
+            break;
+        }
+        assert_eq!(status, 200);
+        stored += 1;
+        assert!(stored < 1000, "the volume never filled");
+    }
+    assert!(stored > 10, "{stored}");
+    assert_eq!(ready().await, 503, "no commit can succeed: not ready");
+    assert_eq!(ready().await, 503);
+
+    // Space is freed (here by pruning the stored events); no webhook arrives.
+    let later = SystemTime::now() + Duration::from_secs(3600);
+    while !store.prune(later, 500).await.expect("prune").is_empty() {}
+    assert_eq!(ready().await, 200, "ready again by itself");
+    assert!(service.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_prunes_events_older_than_the_retention_in_the_background() {
+    use stripe_chat_store::NewEvent;
+
+    let store = Arc::new(MemoryStore::new());
+    let old = SystemTime::now() - Duration::from_secs(31 * 86_400);
+    let recent = SystemTime::now() - Duration::from_secs(29 * 86_400);
+    for (id, received_at) in [("evt_old", old), ("evt_recent", recent)] {
+        let event = NewEvent {
+            id: id.into(),
+            event_type: "customer.updated".into(),
+            created: 1_700_000_000,
+            livemode: false,
+            account: None,
+            raw: "{}".into(),
+            received_at,
+        };
+        store.ingest(event, vec![]).await.expect("ingest");
+    }
+    let config = ServiceConfig::from_toml(&format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"{SECRET}\"]\n[store]\nsqlite = \"unused.db\"\n"
+    ))
+    .expect("config");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let service =
+        Service::start(&config, Arc::clone(&store) as Arc<dyn Store>, listener).expect("start");
+    // The default retention is 30 days; the first round runs as the service starts.
+    let mut pruned = false;
+    for _ in 0..200 {
+        if store.event("evt_old").await.expect("read").is_none() {
+            pruned = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(pruned, "the old event was not pruned");
+    assert!(store.event("evt_recent").await.expect("read").is_some());
+    let asked = std::time::Instant::now();
+    assert!(service.shutdown(Duration::from_secs(5)).await);
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        asked.elapsed()
+    );
+}

@@ -7,14 +7,16 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use reqwest::header::CONTENT_TYPE;
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use stripe_chat_http::{DEFAULT_RATE_LIMIT_DELAY, classify_status, from_reqwest, retry_after};
+use stripe_chat_http::{
+    Answer, DEFAULT_RATE_LIMIT_DELAY, MAX_ANSWER_BYTES, classify_status, from_reqwest,
+};
 use stripe_chat_message::{
-    Capabilities, ChatMessage, ChatProvider, DeliveryError, ErrorKind, MessageRef, RenderError,
-    Renderer, Secret, async_trait,
+    Capabilities, ChatMessage, ChatProvider, DeliveryError, ErrorKind, IdempotencyKey, MessageRef,
+    Rate, RenderError, Renderer, Secret, async_trait,
 };
 
-use crate::config::SlackMode;
 use crate::render::SlackRenderer;
 use crate::validate::validate_limits;
 
@@ -32,13 +34,19 @@ pub const DEFAULT_API_BASE: &str = "https://slack.com/api";
 /// ```
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Slack's pace for posting: about one message a second per channel, for the Web API and for
+/// incoming webhooks alike (short bursts are tolerated; sustained ones answer 429).
+///
+/// ```
+/// assert_eq!(stripe_chat_slack::RATE, stripe_chat_message::Rate::per_second(1));
+/// ```
+pub const RATE: Rate = Rate::per_second(1);
+
 const PLATFORM: &str = "slack";
 const WEBHOOK: &str = "slack incoming webhook";
 const JSON_UTF8: &str = "application/json; charset=utf-8";
 /// Why a 2xx that is not Slack's answer is worth retrying.
 const NOT_SLACK: &str = "something between stripe-chat and Slack answered";
-/// Most of an answer that is read (Slack echoes the posted message, so answers can be tens of KB).
-const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 
 /// Slack error codes meaning the token (or webhook) is wrong, revoked or lacks permission: fix the
 /// configuration. The last five are incoming-webhook answers.
@@ -109,6 +117,42 @@ pub fn api_error_kind(code: &str) -> ErrorKind {
     }
 }
 
+/// How stripe-chat posts to Slack.
+///
+/// ```
+/// use stripe_chat_slack::SlackMode;
+/// assert_eq!(SlackMode::default(), SlackMode::Bot);
+/// let mode: SlackMode = serde_json::from_str("\"webhook\"")?;
+/// assert_eq!(mode, SlackMode::Webhook);
+/// assert_eq!(mode.as_str(), "webhook");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum SlackMode {
+    /// A bot token (`xoxb-...`, scope `chat:write`) and the Web API: send, update, threads,
+    /// buttons.
+    #[default]
+    Bot,
+    /// An incoming webhook URL: send only, to the channel the webhook was created for.
+    Webhook,
+}
+
+impl SlackMode {
+    /// The name used in configuration files (`bot`, `webhook`).
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_slack::SlackMode::Bot.as_str(), "bot");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlackMode::Bot => "bot",
+            SlackMode::Webhook => "webhook",
+        }
+    }
+}
+
 /// Where messages go: a bot token and a channel, or an incoming webhook.
 #[derive(Clone)]
 enum Target {
@@ -170,7 +214,7 @@ enum Target {
 /// Sending (here to a local stand-in for Slack):
 ///
 /// ```
-/// use stripe_chat_message::{ChatMessage, ChatProvider, Secret};
+/// use stripe_chat_message::{ChatMessage, ChatProvider, IdempotencyKey, Secret};
 /// use stripe_chat_slack::SlackProvider;
 /// use wiremock::{Mock, MockServer, ResponseTemplate, matchers::path};
 ///
@@ -185,11 +229,12 @@ enum Target {
 ///
 /// let slack = SlackProvider::bot(Secret::new("xoxb-1-abc"), "C0123456789")
 ///     .with_api_base(slack_api.uri());
-/// let sent = slack.send(&ChatMessage::new("Invoice paid"), None).await?;
+/// let key = IdempotencyKey::new("evt_1NG8Du2eZvKYlo2CUI79vXWy", "billing");
+/// let sent = slack.send(&ChatMessage::new("Invoice paid"), None, &key).await?;
 /// assert_eq!(sent.id, "1700000000.000100");
 /// assert_eq!(sent.channel.as_deref(), Some("C0123456789"));
 ///
-/// let reply = slack.send(&ChatMessage::new("Refunded"), Some(&sent)).await?;
+/// let reply = slack.send(&ChatMessage::new("Refunded"), Some(&sent), &key).await?;
 /// assert_eq!(reply.thread_root.as_deref(), Some("1700000000.000100"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # })?;
@@ -351,29 +396,11 @@ impl SlackProvider {
         if let Some(token) = token {
             request = request.bearer_auth(token.expose());
         }
-        let mut response = request
+        let response = request
             .send()
             .await
             .map_err(|e| from_reqwest(PLATFORM, e))?;
-        let status = response.status().as_u16();
-        let retry_after = retry_after(response.headers());
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| from_reqwest(PLATFORM, e))?
-        {
-            let room = MAX_ANSWER_BYTES.saturating_sub(body.len());
-            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            if body.len() >= MAX_ANSWER_BYTES {
-                break;
-            }
-        }
-        Ok(Answer {
-            status,
-            retry_after,
-            body,
-        })
+        Ok(Answer::read(response, MAX_ANSWER_BYTES).await)
     }
 
     /// Bot mode: calls Web API `method` with `body`; the answer's fields when `ok` is true.
@@ -388,7 +415,7 @@ impl SlackProvider {
             .post(&format!("{api_base}/{method}"), Some(token), body)
             .await?;
         let what = format!("{PLATFORM} {method}");
-        let parsed: Option<Value> = serde_json::from_slice(&answer.body).ok();
+        let parsed: Option<Value> = answer.json();
         if !answer.is_success() {
             let code = parsed
                 .as_ref()
@@ -401,31 +428,18 @@ impl SlackProvider {
             return Err(DeliveryError::transient(format!(
                 "{what}: the answer is not Slack's JSON ({NOT_SLACK})"
             ))
-            .with_status(answer.status));
+            .with_status(answer.status()));
         };
         match fields.get("ok").and_then(Value::as_bool) {
             Some(true) => Ok(fields),
             Some(false) => {
-                Err(api_error(&what, &fields, answer.retry_after).with_status(answer.status))
+                Err(api_error(&what, &fields, answer.retry_after()).with_status(answer.status()))
             }
             None => Err(DeliveryError::transient(format!(
                 "{what}: the answer has no \"ok\" ({NOT_SLACK})"
             ))
-            .with_status(answer.status)),
+            .with_status(answer.status())),
         }
-    }
-}
-
-/// An HTTP answer: status, `Retry-After`, and (the start of) the body.
-struct Answer {
-    status: u16,
-    retry_after: Option<Duration>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
     }
 }
 
@@ -454,8 +468,8 @@ fn excerpt(text: &str, max: usize) -> String {
 fn classify_http(what: &str, answer: &Answer, code: Option<&str>) -> DeliveryError {
     let error = classify_status(
         what,
-        answer.status,
-        answer.retry_after,
+        answer.status(),
+        answer.retry_after(),
         code.unwrap_or_default(),
     );
     match code {
@@ -463,7 +477,7 @@ fn classify_http(what: &str, answer: &Answer, code: Option<&str>) -> DeliveryErr
             if error.kind() == ErrorKind::Permanent
                 && api_error_kind(code) == ErrorKind::Unauthorized =>
         {
-            DeliveryError::unauthorized(error.message()).with_status(answer.status)
+            DeliveryError::unauthorized(error.message()).with_status(answer.status())
         }
         _ => error,
     }
@@ -514,26 +528,6 @@ fn api_error(
     }
 }
 
-fn render_error(error: RenderError) -> DeliveryError {
-    DeliveryError::permanent(format!("{PLATFORM}: {error}"))
-}
-
-/// Refuses a body over Slack's limits, so it is never sent.
-fn within_limits(body: &Value) -> Result<(), DeliveryError> {
-    validate_limits(body).map_err(|problems| {
-        let shown: Vec<&str> = problems.iter().take(3).map(String::as_str).collect();
-        DeliveryError::permanent(format!(
-            "{PLATFORM}: the message is over Slack's limits and was not sent: {}{}",
-            shown.join("; "),
-            if problems.len() > shown.len() {
-                format!(" (and {} more)", problems.len() - shown.len())
-            } else {
-                String::new()
-            }
-        ))
-    })
-}
-
 /// Refuses a reference that is not a Slack message with a `ts`.
 fn addressable<'r>(at: &'r MessageRef, what: &str) -> Result<&'r str, DeliveryError> {
     if at.provider != PLATFORM {
@@ -576,24 +570,31 @@ impl Renderer for SlackProvider {
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         self.renderer.render(message)
     }
+
+    fn validate_limits(&self, body: &Value) -> Result<(), Vec<String>> {
+        validate_limits(body)
+    }
 }
 
 #[async_trait]
 impl ChatProvider for SlackProvider {
     /// Bot mode: [`Capabilities::FULL`] (callback buttons need the Slack app's interactivity
     /// request URL set to stripe-chat's interactions endpoint). Webhook mode:
-    /// [`Capabilities::SEND_ONLY`].
+    /// [`Capabilities::SEND_ONLY`]. Both at Slack's pace, [`RATE`]: one message a second per
+    /// channel.
     fn capabilities(&self) -> Capabilities {
         match self.target {
-            Target::Bot { .. } => Capabilities::FULL,
-            Target::Webhook { .. } => Capabilities::SEND_ONLY,
+            Target::Bot { .. } => Capabilities::FULL.with_rate(RATE),
+            Target::Webhook { .. } => Capabilities::SEND_ONLY.with_rate(RATE),
         }
     }
 
-    async fn send(
+    /// Slack keeps no idempotency key: a retry after a post whose answer was lost posts again.
+    async fn send_raw(
         &self,
-        message: &ChatMessage,
+        mut body: Value,
         thread: Option<&MessageRef>,
+        _key: &IdempotencyKey,
     ) -> Result<MessageRef, DeliveryError> {
         match &self.target {
             Target::Bot {
@@ -614,13 +615,10 @@ impl ChatProvider for SlackProvider {
                         (root.channel.as_deref().unwrap_or(channel), Some(ts))
                     }
                 };
-                let renderer = SlackRenderer::new().channel(channel);
-                let body = match thread_ts {
-                    Some(ts) => renderer.render_reply(message, ts),
-                    None => renderer.render(message),
+                body["channel"] = channel.into();
+                if let Some(ts) = thread_ts {
+                    body["thread_ts"] = ts.into();
                 }
-                .map_err(render_error)?;
-                within_limits(&body)?;
                 let answer = self
                     .call(token, api_base, "chat.postMessage", &body)
                     .await?;
@@ -639,10 +637,8 @@ impl ChatProvider for SlackProvider {
                 if thread.is_some() {
                     return Err(DeliveryError::unsupported(WEBHOOK, "reply in a thread"));
                 }
-                let body = self.renderer.render(message).map_err(render_error)?;
-                within_limits(&body)?;
                 let answer = self.post(url.expose(), None, &body).await?;
-                let text = String::from_utf8_lossy(&answer.body);
+                let text = String::from_utf8_lossy(answer.body());
                 if !answer.is_success() {
                     let code = error_code(&text);
                     return Err(classify_http(WEBHOOK, &answer, code.as_deref()));
@@ -651,14 +647,20 @@ impl ChatProvider for SlackProvider {
                     return Err(DeliveryError::transient(format!(
                         "{WEBHOOK}: the answer is not Slack's `ok` ({NOT_SLACK})"
                     ))
-                    .with_status(answer.status));
+                    .with_status(answer.status()));
                 }
                 Ok(MessageRef::new(PLATFORM, ""))
             }
         }
     }
 
-    async fn update(&self, at: &MessageRef, message: &ChatMessage) -> Result<(), DeliveryError> {
+    /// `chat.update` of the message at `at`, in its channel (else the configured one).
+    async fn update_raw(
+        &self,
+        at: &MessageRef,
+        body: Value,
+        _key: &IdempotencyKey,
+    ) -> Result<(), DeliveryError> {
         let Target::Bot {
             token,
             channel,
@@ -673,20 +675,21 @@ impl ChatProvider for SlackProvider {
                 "{PLATFORM}: the message has no ts, so it cannot be updated"
             )));
         }
-        let channel = at.channel.as_deref().unwrap_or(channel);
-        let rendered = SlackRenderer::new()
-            .channel(channel)
-            .render(message)
-            .map_err(render_error)?;
-        within_limits(&rendered)?;
-        let body = json!({
-            "channel": channel,
+        let update = json!({
+            "channel": at.channel.as_deref().unwrap_or(channel),
             "ts": ts,
-            "text": rendered["text"],
-            "blocks": rendered["blocks"],
+            "text": body["text"],
+            "blocks": body["blocks"],
         });
-        self.call(token, api_base, "chat.update", &body).await?;
+        self.call(token, api_base, "chat.update", &update).await?;
         Ok(())
+    }
+
+    fn mode_name(&self) -> &str {
+        match self.target {
+            Target::Bot { .. } => PLATFORM,
+            Target::Webhook { .. } => WEBHOOK,
+        }
     }
 }
 
@@ -695,16 +698,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_body_over_the_limits_is_refused_with_what_is_wrong() {
+    fn the_provider_checks_bodies_against_slacks_limits() {
         let blocks: Vec<Value> = (0..51)
             .map(|_| json!({"type": "section", "text": {"type": "mrkdwn", "text": "x"}}))
             .collect();
-        let error = within_limits(&json!({"text": "x", "blocks": blocks}))
+        let slack = SlackProvider::bot(Secret::new("xoxb-1"), "C1");
+        let problems = slack
+            .validate_limits(&json!({"text": "x", "blocks": blocks}))
             .expect_err("51 blocks are over the limit");
-        assert_eq!(error.kind(), ErrorKind::Permanent);
         assert!(
-            error.message().contains("51 items, more than 50"),
-            "{error}"
+            problems
+                .iter()
+                .any(|p| p.contains("51 items, more than 50")),
+            "{problems:?}"
         );
     }
 

@@ -1,59 +1,25 @@
 //! The `[slack]` configuration: what it holds ([`SlackConfig`]), and its validation into a
 //! ready [`SlackProvider`] ([`SlackConfig::build`]) with a [`ConfigError`] naming the key at fault.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
-use stripe_chat_message::Secret;
+use stripe_chat_message::{ConfigError, Secret, SecretSource};
 
-use crate::client::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, SlackProvider};
+use crate::client::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, SlackMode, SlackProvider};
 
 /// Longest request timeout the configuration accepts, in seconds.
 const MAX_TIMEOUT_SECS: u64 = 300;
 
-/// How stripe-chat posts to Slack.
-///
-/// ```
-/// use stripe_chat_slack::SlackMode;
-/// assert_eq!(SlackMode::default(), SlackMode::Bot);
-/// let mode: SlackMode = serde_json::from_str("\"webhook\"")?;
-/// assert_eq!(mode, SlackMode::Webhook);
-/// assert_eq!(mode.as_str(), "webhook");
-/// # Ok::<(), serde_json::Error>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum SlackMode {
-    /// A bot token (`xoxb-...`, scope `chat:write`) and the Web API: send, update, threads,
-    /// buttons.
-    #[default]
-    Bot,
-    /// An incoming webhook URL: send only, to the channel the webhook was created for.
-    Webhook,
-}
-
-impl SlackMode {
-    /// The name used in configuration files (`bot`, `webhook`).
-    ///
-    /// ```
-    /// assert_eq!(stripe_chat_slack::SlackMode::Bot.as_str(), "bot");
-    /// ```
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SlackMode::Bot => "bot",
-            SlackMode::Webhook => "webhook",
-        }
-    }
-}
-
 /// The Slack section of a configuration file, as written. [`SlackConfig::build`] checks it and
 /// gives the ready [`SlackProvider`].
 ///
-/// Bot mode (the default) needs `channel` and either `token` or `token_env` (the name of an
-/// environment variable holding the token, usually `SLACK_BOT_TOKEN`). Webhook mode needs
-/// `webhook_url` or `webhook_url_env`. Keys that the chosen mode does not use are refused, and so
-/// are unknown keys. `Debug` never shows the token or the webhook URL.
+/// Bot mode (the default) needs `channel` and one of `token`, `token_env` (the name of an
+/// environment variable holding the token, usually `SLACK_BOT_TOKEN`) and `token_file` (a file
+/// holding it). Webhook mode needs one of `webhook_url`, `webhook_url_env` and
+/// `webhook_url_file`. Keys that the chosen mode does not use are refused, and so are unknown
+/// keys. `Debug` never shows the token or the webhook URL.
 ///
 /// ```
 /// use stripe_chat_slack::{SlackConfig, SlackMode};
@@ -86,6 +52,10 @@ pub struct SlackConfig {
     /// `SLACK_BOT_TOKEN`).
     #[serde(default)]
     pub token_env: Option<String>,
+    /// Bot mode: a file holding the bot token (a Docker or Kubernetes secret, e.g.
+    /// `/run/secrets/slack_bot_token`).
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
     /// Bot mode: the channel id to post in (`C0123456789`). Required in bot mode.
     #[serde(default)]
     pub channel: Option<String>,
@@ -103,6 +73,9 @@ pub struct SlackConfig {
     /// `SLACK_WEBHOOK_URL`).
     #[serde(default)]
     pub webhook_url_env: Option<String>,
+    /// Webhook mode: a file holding the webhook URL.
+    #[serde(default)]
+    pub webhook_url_file: Option<PathBuf>,
 }
 
 fn default_timeout_secs() -> u64 {
@@ -122,70 +95,26 @@ impl Default for SlackConfig {
             mode: SlackMode::Bot,
             token: None,
             token_env: None,
+            token_file: None,
             channel: None,
             api_base: None,
             timeout_secs: default_timeout_secs(),
             webhook_url: None,
             webhook_url_env: None,
+            webhook_url_file: None,
         }
-    }
-}
-
-/// A configuration problem: which `slack.*` key, and what is wrong with it. Never shows a secret.
-///
-/// ```
-/// use stripe_chat_slack::{SlackConfig, SlackMode};
-///
-/// let config = SlackConfig { channel: Some("C0123456789".into()), ..SlackConfig::default() };
-/// let error = config.build().unwrap_err();
-/// assert_eq!(error.key(), "slack.token");
-/// assert_eq!(error.to_string(), "slack.token: missing (set it or token_env)");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{key}: {problem}")]
-pub struct ConfigError {
-    key: &'static str,
-    problem: String,
-}
-
-impl ConfigError {
-    fn new(key: &'static str, problem: impl Into<String>) -> Self {
-        ConfigError {
-            key,
-            problem: problem.into(),
-        }
-    }
-
-    /// The key at fault, with its section (`slack.token`, `slack.channel`, ...).
-    ///
-    /// ```
-    /// let error = stripe_chat_slack::SlackConfig::default().build().unwrap_err();
-    /// assert!(error.key().starts_with("slack."));
-    /// ```
-    pub fn key(&self) -> &str {
-        self.key
-    }
-
-    /// What is wrong with it.
-    ///
-    /// ```
-    /// let error = stripe_chat_slack::SlackConfig::default().build().unwrap_err();
-    /// assert!(!error.problem().is_empty());
-    /// ```
-    pub fn problem(&self) -> &str {
-        &self.problem
     }
 }
 
 impl SlackConfig {
     /// Checks the configuration and builds the provider, reading `token_env` / `webhook_url_env`
-    /// from the process environment.
+    /// from the process environment (and `token_file` / `webhook_url_file` from disk).
     ///
     /// # Errors
     /// A [`ConfigError`] naming the first key at fault: a missing token, channel or webhook URL;
-    /// an environment variable that is unset or empty; both a value and its `_env` set; a key the
-    /// mode does not use; an `api_base` or webhook URL that is not `http(s)`; a token that cannot
-    /// be sent in a header; a timeout outside 1 to 300 s.
+    /// an environment variable that is unset or empty, a file that cannot be read; more than one
+    /// of a secret's keys set; a key the mode does not use; an `api_base` or webhook URL that is
+    /// not `http(s)`; a token that cannot be sent in a header; a timeout outside 1 to 300 s.
     ///
     /// ```
     /// use stripe_chat_message::Secret;
@@ -198,6 +127,11 @@ impl SlackConfig {
     /// };
     /// let slack = config.build()?;
     /// assert_eq!(slack.mode(), SlackMode::Webhook);
+    ///
+    /// let error = SlackConfig { channel: Some("C0123456789".into()), ..SlackConfig::default() }
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(error.to_string(), "token: missing (the bot token: set token, token_env or token_file)");
     /// # Ok::<(), stripe_chat_slack::ConfigError>(())
     /// ```
     pub fn build(&self) -> Result<SlackProvider, ConfigError> {
@@ -221,7 +155,7 @@ impl SlackConfig {
     /// let error = config.build_with_env(|_| None).unwrap_err();
     /// assert_eq!(
     ///     error.to_string(),
-    ///     "slack.token_env: the environment variable SLACK_BOT_TOKEN is not set or empty"
+    ///     "token_env: the environment variable SLACK_BOT_TOKEN is not set or is empty"
     /// );
     /// ```
     pub fn build_with_env(
@@ -229,8 +163,8 @@ impl SlackConfig {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<SlackProvider, ConfigError> {
         if self.timeout_secs == 0 || self.timeout_secs > MAX_TIMEOUT_SECS {
-            return Err(ConfigError::new(
-                "slack.timeout_secs",
+            return Err(ConfigError::invalid(
+                "timeout_secs",
                 format!(
                     "{} is out of range (1 to {MAX_TIMEOUT_SECS} seconds)",
                     self.timeout_secs
@@ -241,25 +175,35 @@ impl SlackConfig {
         match self.mode {
             SlackMode::Bot => {
                 self.refuse_unused(&[
-                    ("slack.webhook_url", self.webhook_url.is_some()),
-                    ("slack.webhook_url_env", self.webhook_url_env.is_some()),
+                    ("webhook_url", self.webhook_url.is_some()),
+                    ("webhook_url_env", self.webhook_url_env.is_some()),
+                    ("webhook_url_file", self.webhook_url_file.is_some()),
                 ])?;
-                let token = secret(
-                    ("slack.token", self.token.as_ref()),
-                    ("slack.token_env", self.token_env.as_deref()),
-                    &env,
-                )?;
-                check_token(&token)?;
+                let source = SecretSource::from_keys(
+                    "token",
+                    self.token.as_ref(),
+                    self.token_env.as_deref(),
+                    self.token_file.as_deref(),
+                )?
+                .ok_or_else(|| {
+                    ConfigError::missing(
+                        "token",
+                        "the bot token: set token, token_env or token_file",
+                    )
+                })?;
+                let token = source.read("token", &env)?;
+                check_token(&token)
+                    .map_err(|problem| ConfigError::invalid(source.key_for("token"), problem))?;
                 let channel = self.channel.as_deref().map(str::trim).unwrap_or_default();
                 if channel.is_empty() {
-                    return Err(ConfigError::new(
-                        "slack.channel",
-                        "missing (the channel id to post in, e.g. C0123456789)",
+                    return Err(ConfigError::missing(
+                        "channel",
+                        "the channel id to post in, e.g. C0123456789",
                     ));
                 }
                 let api_base = self.api_base.as_deref().unwrap_or(DEFAULT_API_BASE).trim();
                 check_http_url(api_base).map_err(|problem| {
-                    ConfigError::new("slack.api_base", format!("{api_base:?} {problem}"))
+                    ConfigError::invalid("api_base", format!("{api_base:?} {problem}"))
                 })?;
                 Ok(SlackProvider::bot(token, channel)
                     .with_api_base(api_base)
@@ -267,35 +211,40 @@ impl SlackConfig {
             }
             SlackMode::Webhook => {
                 self.refuse_unused(&[
-                    ("slack.token", self.token.is_some()),
-                    ("slack.token_env", self.token_env.is_some()),
-                    ("slack.channel", self.channel.is_some()),
-                    ("slack.api_base", self.api_base.is_some()),
+                    ("token", self.token.is_some()),
+                    ("token_env", self.token_env.is_some()),
+                    ("token_file", self.token_file.is_some()),
+                    ("channel", self.channel.is_some()),
+                    ("api_base", self.api_base.is_some()),
                 ])?;
-                let url = secret(
-                    ("slack.webhook_url", self.webhook_url.as_ref()),
-                    ("slack.webhook_url_env", self.webhook_url_env.as_deref()),
-                    &env,
-                )?;
-                let key = if self.webhook_url.is_some() {
-                    "slack.webhook_url"
-                } else {
-                    "slack.webhook_url_env"
-                };
-                check_http_url(url.expose().trim())
-                    .map_err(|problem| ConfigError::new(key, format!("the URL {problem}")))?;
-                Ok(
-                    SlackProvider::incoming_webhook(Secret::new(url.expose().trim()))
-                        .with_timeout(timeout),
-                )
+                let source = SecretSource::from_keys(
+                    "webhook_url",
+                    self.webhook_url.as_ref(),
+                    self.webhook_url_env.as_deref(),
+                    self.webhook_url_file.as_deref(),
+                )?
+                .ok_or_else(|| {
+                    ConfigError::missing(
+                        "webhook_url",
+                        "the incoming webhook URL: set webhook_url, webhook_url_env or webhook_url_file",
+                    )
+                })?;
+                let url = source.read("webhook_url", &env)?;
+                check_http_url(url.expose()).map_err(|problem| {
+                    ConfigError::invalid(
+                        source.key_for("webhook_url"),
+                        format!("the URL {problem}"),
+                    )
+                })?;
+                Ok(SlackProvider::incoming_webhook(url).with_timeout(timeout))
             }
         }
     }
 
-    fn refuse_unused(&self, keys: &[(&'static str, bool)]) -> Result<(), ConfigError> {
+    fn refuse_unused(&self, keys: &[(&str, bool)]) -> Result<(), ConfigError> {
         match keys.iter().find(|(_, set)| *set) {
-            Some((key, _)) => Err(ConfigError::new(
-                key,
+            Some((key, _)) => Err(ConfigError::invalid(
+                *key,
                 format!("not used in {} mode (remove it)", self.mode.as_str()),
             )),
             None => Ok(()),
@@ -303,57 +252,12 @@ impl SlackConfig {
     }
 }
 
-/// The secret given directly or through an environment variable (exactly one of the two).
-fn secret(
-    (key, value): (&'static str, Option<&Secret>),
-    (env_key, env_name): (&'static str, Option<&str>),
-    env: &impl Fn(&str) -> Option<String>,
-) -> Result<Secret, ConfigError> {
-    let bare = key.trim_start_matches("slack.");
-    let bare_env = env_key.trim_start_matches("slack.");
-    match (value, env_name) {
-        (Some(_), Some(_)) => Err(ConfigError::new(
-            key,
-            format!("set either {bare} or {bare_env}, not both"),
-        )),
-        (Some(secret), None) if secret.expose().trim().is_empty() => {
-            Err(ConfigError::new(key, "empty"))
-        }
-        (Some(secret), None) => Ok(Secret::new(secret.expose().trim())),
-        (None, Some(name)) => {
-            let name = name.trim();
-            if name.is_empty() {
-                return Err(ConfigError::new(
-                    env_key,
-                    "empty (the name of an environment variable)",
-                ));
-            }
-            env(name)
-                .filter(|v| !v.trim().is_empty())
-                .map(|v| Secret::new(v.trim()))
-                .ok_or_else(|| {
-                    ConfigError::new(
-                        env_key,
-                        format!("the environment variable {name} is not set or empty"),
-                    )
-                })
-        }
-        (None, None) => Err(ConfigError::new(
-            key,
-            format!("missing (set it or {bare_env})"),
-        )),
-    }
-}
-
 /// A token must fit in an `Authorization` header: visible ASCII, no spaces.
-fn check_token(token: &Secret) -> Result<(), ConfigError> {
+fn check_token(token: &Secret) -> Result<(), &'static str> {
     if token.expose().chars().all(|c| c.is_ascii_graphic()) {
         Ok(())
     } else {
-        Err(ConfigError::new(
-            "slack.token",
-            "contains spaces or characters a token cannot have",
-        ))
+        Err("contains spaces or characters a token cannot have")
     }
 }
 

@@ -17,6 +17,8 @@
 //!   hyphen (U+00AD, invisible) is put before it.
 //! - Control characters other than line feeds, and the bidirectional overrides that can make text
 //!   read backwards (U+202A–U+202E, U+2066–U+2069), are dropped.
+//!   Text is cleaned before it is trimmed, so a space that only such a character followed does
+//!   not stay at the start or end of a title, label, tag or value.
 //!
 //! The renderer also marks every `mrkdwn` object `verbatim: true`, so Slack does not turn bare
 //! URLs, `#channel` names or `@here` in event text into links or mentions.
@@ -116,7 +118,8 @@ pub fn link(url: &str, label: &str) -> Option<String> {
     if url.chars().count() > MAX_URL {
         return None;
     }
-    let label = single_line(label).replace('|', "¦");
+    // Cleaned before trimming: a space that only an invisible character followed is trimmed too.
+    let label = clean(&single_line(label)).replace('|', "¦");
     let label = mrkdwn_within(label.trim(), MAX_LINK_LABEL);
     if label.is_empty() {
         Some(format!("<{url}>"))

@@ -32,20 +32,23 @@
 //! ```toml
 //! [slack]
 //! mode = "bot"                  # or "webhook"
-//! token_env = "SLACK_BOT_TOKEN" # the environment variable holding the bot token (or `token = "xoxb-..."`)
+//! token_env = "SLACK_BOT_TOKEN" # the environment variable holding the bot token
+//!                               # (or `token_file = "/run/secrets/slack_bot_token"`, or `token = "xoxb-..."`)
 //! channel = "C0123456789"       # a channel id; the bot must be a member
 //! timeout_secs = 10             # per request (default 10)
 //! # api_base = "https://slack.com/api"
 //!
 //! # Incoming webhook instead:
 //! # mode = "webhook"
-//! # webhook_url_env = "SLACK_WEBHOOK_URL"  # or `webhook_url = "https://hooks.slack.com/services/..."`
+//! # webhook_url_env = "SLACK_WEBHOOK_URL"  # or `webhook_url_file`, or `webhook_url = "https://hooks.slack.com/services/..."`
 //! ```
 //!
 //! The bot token is usually taken from the environment variable `SLACK_BOT_TOKEN`, named by
-//! `token_env`. Unknown keys, and keys the chosen mode does not use, are refused; a missing
-//! secret is a start-up error naming the key (`slack.token: missing (set it or token_env)`).
-//! No `Debug`, log line or error shows the token or the webhook URL.
+//! `token_env`, or from a file named by `token_file` (a Docker or Kubernetes secret; its trailing
+//! newline is trimmed). Unknown keys, and keys the chosen mode does not use, are refused; a
+//! missing secret is a start-up error naming the key (`token: missing (the bot token: set token,
+//! token_env or token_file)`), an unset variable or unreadable file one naming the key and the
+//! variable or file. No `Debug`, log line or error shows the token or the webhook URL.
 //!
 //! ```
 //! use stripe_chat_message::{ChatMessage, ChatProvider, Renderer};
@@ -91,17 +94,38 @@
 //! # Ok::<(), stripe_chat_message::RenderError>(())
 //! ```
 //!
-//! No feature flags.
+//! # Feature flags
+//!
+//! - `client` (default): delivery, that is `SlackProvider`, `SlackConfig` and `SlackFactory`,
+//!   with what they need: an HTTP client (`reqwest`) and `stripe-chat-http`. Without it
+//!   (`stripe-chat-slack = { version = "0.1", default-features = false }`), the crate is
+//!   the renderer and the verification of interaction requests: [`SlackRenderer`],
+//!   [`validate_limits`], [`escape`], [`limits`] and [`interaction`], and pulls in no HTTP client.
 #![forbid(unsafe_code)]
+// The crate documentation speaks of delivery, which exists with the `client` feature.
+#![cfg_attr(not(feature = "client"), allow(rustdoc::broken_intra_doc_links))]
 
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 mod config;
 pub mod escape;
+#[cfg(feature = "client")]
+mod factory;
+pub mod interaction;
 pub mod limits;
 mod render;
 mod validate;
 
-pub use client::{DEFAULT_API_BASE, DEFAULT_TIMEOUT, SlackProvider, api_error_kind};
-pub use config::{ConfigError, SlackConfig, SlackMode};
+#[cfg(feature = "client")]
+pub use client::{
+    DEFAULT_API_BASE, DEFAULT_TIMEOUT, RATE, SlackMode, SlackProvider, api_error_kind,
+};
+#[cfg(feature = "client")]
+pub use config::SlackConfig;
+#[cfg(feature = "client")]
+pub use factory::SlackFactory;
 pub use render::SlackRenderer;
+#[cfg(feature = "client")]
+pub use stripe_chat_message::ConfigError;
 pub use validate::validate_limits;

@@ -10,6 +10,8 @@
 //! assert!(limits::TOTAL_TEXT_BUDGET < 13_000);
 //! ```
 
+use serde_json::Value;
+
 /// Blocks per message.
 ///
 /// ```
@@ -152,3 +154,22 @@ pub const MAX_LINK_LABEL: usize = 150;
 /// assert_eq!(stripe_chat_slack::limits::MAX_CONTEXT_ITEM, 300);
 /// ```
 pub const MAX_CONTEXT_ITEM: usize = 300;
+
+/// Characters of text a block shows: header and section texts, fields, context elements and
+/// button labels (confirmation dialogs and button values are not shown in the message).
+pub(crate) fn shown_text_chars(block: &Value) -> usize {
+    let chars = |v: Option<&Value>| v.and_then(Value::as_str).map_or(0, |s| s.chars().count());
+    let mut total = chars(block.get("text").and_then(|t| t.get("text")));
+    for list in ["fields", "elements"] {
+        for item in block
+            .get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            total += chars(item.get("text"));
+            total += chars(item.get("text").and_then(|t| t.get("text")));
+        }
+    }
+    total
+}

@@ -16,12 +16,13 @@
 //!   primary link ("… 112 more fields in the Stripe Dashboard").
 
 use serde_json::{Map, Value, json};
-use stripe_chat_message::text::{format_unix_utc, single_line};
+use stripe_chat_message::text::{clean, format_unix_utc, single_line};
 use stripe_chat_message::{
     Action, ActionStyle, ChatMessage, Field, RenderError, Renderer, Severity,
 };
 
 use crate::escape::{self, mrkdwn_cut, mrkdwn_within, plain_text_within};
+use crate::limits::shown_text_chars;
 use crate::limits::{
     MAX_ACTION_ID, MAX_ACTIONS_ELEMENTS, MAX_BLOCKS, MAX_BUTTON_TEXT, MAX_BUTTON_VALUE,
     MAX_CONFIRM_BUTTON, MAX_CONFIRM_TEXT, MAX_CONFIRM_TITLE, MAX_CONTEXT_ITEM, MAX_FALLBACK_TEXT,
@@ -140,6 +141,10 @@ impl Renderer for SlackRenderer {
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         self.body(message, None)
     }
+
+    fn validate_limits(&self, body: &Value) -> Result<(), Vec<String>> {
+        crate::validate::validate_limits(body)
+    }
 }
 
 /// The emoji shortcode shown before the title for a severity.
@@ -154,7 +159,7 @@ fn severity_emoji(severity: Severity) -> &'static str {
 
 /// The title on one line, or a stand-in when it is blank.
 fn title_line(message: &ChatMessage) -> String {
-    let title = single_line(&message.title);
+    let title = clean(&single_line(&message.title)).into_owned();
     let title = title.trim();
     if title.is_empty() {
         UNTITLED.to_owned()
@@ -166,7 +171,7 @@ fn title_line(message: &ChatMessage) -> String {
 /// The notification text: `title — summary`, escaped, on one line.
 fn fallback_text(message: &ChatMessage) -> String {
     let mut text = title_line(message);
-    let summary = single_line(&message.summary);
+    let summary = clean(&single_line(&message.summary)).into_owned();
     let summary = summary.trim();
     if !summary.is_empty() {
         text.push_str(" — ");
@@ -203,14 +208,14 @@ fn header_block(message: &ChatMessage) -> Value {
 
 /// `*Label*\nvalue`, escaped, within [`MAX_FIELD_TEXT`]; just the value when the label is blank.
 fn field_text(field: &Field) -> String {
-    let label = mrkdwn_within(single_line(&field.label).trim(), MAX_FIELD_LABEL);
+    let label = mrkdwn_within(clean(&single_line(&field.label)).trim(), MAX_FIELD_LABEL);
     let head = if label.is_empty() {
         String::new()
     } else {
         format!("*{label}*\n")
     };
     let room = MAX_FIELD_TEXT - head.chars().count();
-    let mut value = mrkdwn_within(field.value.trim(), room);
+    let mut value = mrkdwn_within(clean(&field.value).trim(), room);
     if value.is_empty() {
         value = "—".to_owned();
     }
@@ -257,9 +262,9 @@ fn button_style(style: ActionStyle) -> Option<&'static str> {
 
 /// A button for `action`, the `index`-th action of its message; `None` when it cannot be sent.
 fn button(index: usize, action: &Action) -> Option<Value> {
-    let mut label = plain_text_within(single_line(&action.label).trim(), MAX_BUTTON_TEXT);
+    let mut label = plain_text_within(clean(&single_line(&action.label)).trim(), MAX_BUTTON_TEXT);
     if label.is_empty() {
-        label = plain_text_within(single_line(&action.id).trim(), MAX_BUTTON_TEXT);
+        label = plain_text_within(clean(&single_line(&action.id)).trim(), MAX_BUTTON_TEXT);
     }
     if label.is_empty() {
         label = "Open".to_owned();
@@ -330,7 +335,7 @@ fn context_block(message: &ChatMessage) -> Option<Value> {
     let tags: Vec<String> = message
         .tags
         .iter()
-        .map(|t| single_line(t).trim().to_owned())
+        .map(|t| clean(&single_line(t)).trim().to_owned())
         .filter(|t| !t.is_empty())
         .collect();
     let tags = mrkdwn_within(&tags.join(" · "), MAX_CONTEXT_ITEM);
@@ -338,7 +343,7 @@ fn context_block(message: &ChatMessage) -> Option<Value> {
         elements.push(mrkdwn_text(tags));
     }
     if let Some(footer) = &message.footer {
-        let footer = mrkdwn_within(footer.trim(), MAX_CONTEXT_ITEM);
+        let footer = mrkdwn_within(clean(footer).trim(), MAX_CONTEXT_ITEM);
         if !footer.is_empty() {
             elements.push(mrkdwn_text(footer));
         }
@@ -374,25 +379,6 @@ fn fields_word(n: usize) -> &'static str {
     if n == 1 { "field" } else { "fields" }
 }
 
-/// Characters of text a block shows: header and section texts, fields, context elements and
-/// button labels (confirmation dialogs and button values are not shown in the message).
-pub(crate) fn shown_text_chars(block: &Value) -> usize {
-    let chars = |v: Option<&Value>| v.and_then(Value::as_str).map_or(0, |s| s.chars().count());
-    let mut total = chars(block.get("text").and_then(|t| t.get("text")));
-    for list in ["fields", "elements"] {
-        for item in block
-            .get(list)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            total += chars(item.get("text"));
-            total += chars(item.get("text").and_then(|t| t.get("text")));
-        }
-    }
-    total
-}
-
 /// All blocks of `message`, within Slack's limits and [`TOTAL_TEXT_BUDGET`].
 fn blocks(message: &ChatMessage) -> Vec<Value> {
     let header = header_block(message);
@@ -407,7 +393,8 @@ fn blocks(message: &ChatMessage) -> Vec<Value> {
     let fixed_blocks = 1 + tail.len();
     let fixed_text = shown_text_chars(&header) + tail.iter().map(shown_text_chars).sum::<usize>();
 
-    let summary_source = message.summary.trim();
+    let summary_source = clean(&message.summary);
+    let summary_source = summary_source.trim();
     let (mut summary, mut summary_cut) = mrkdwn_cut(summary_source, MAX_SECTION_TEXT);
     let field_texts: Vec<String> = message.fields.iter().map(field_text).collect();
     let field_lens: Vec<usize> = field_texts.iter().map(|t| t.chars().count()).collect();

@@ -4,13 +4,13 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
+use crate::limits::shown_text_chars;
 use crate::limits::{
     MAX_ACTION_ID, MAX_ACTIONS_ELEMENTS, MAX_BLOCKS, MAX_BUTTON_TEXT, MAX_BUTTON_VALUE,
     MAX_CONFIRM_BUTTON, MAX_CONFIRM_TEXT, MAX_CONFIRM_TITLE, MAX_CONTEXT_ELEMENTS,
     MAX_CONTEXT_TEXT, MAX_FALLBACK_TEXT, MAX_FIELD_TEXT, MAX_HEADER_TEXT, MAX_SECTION_FIELDS,
     MAX_SECTION_TEXT, MAX_URL, TOTAL_TEXT_BUDGET,
 };
-use crate::render::shown_text_chars;
 
 /// Checks a `chat.postMessage` body against the Block Kit limits in [`crate::limits`]: the fallback
 /// `text` (1 to [`MAX_FALLBACK_TEXT`] characters), at most 50 blocks, header and section texts,

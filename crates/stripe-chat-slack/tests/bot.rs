@@ -4,12 +4,18 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use stripe_chat_message::IdempotencyKey;
 use stripe_chat_message::{
     ChatMessage, ChatProvider, DeliveryError, ErrorKind, MessageRef, Secret,
 };
 use stripe_chat_slack::{SlackProvider, api_error_kind};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+/// The idempotency key of the deliveries these tests make.
+fn key() -> IdempotencyKey {
+    IdempotencyKey::new("evt_1NG8Du2eZvKYlo2CUI79vXWy", "test")
+}
 
 const TOKEN: &str = "xoxb-1234567890-0987654321-Zk3nKp9QwXr2Vt7Ym4Lb8Hs1";
 const CHANNEL: &str = "C0123";
@@ -107,7 +113,7 @@ async fn every_ok_false_code_is_classified_and_named_in_the_error() {
         )
         .await;
         let error = slack
-            .send(&message(), None)
+            .send(&message(), None, &key())
             .await
             .expect_err("ok: false is a failure");
         assert_eq!(error.kind(), kind, "{code}: {error}");
@@ -136,7 +142,7 @@ async fn every_ok_false_code_on_update_is_classified_like_on_send() {
         )
         .await;
         let error = slack
-            .update(&at, &message())
+            .update(&at, &message(), &key())
             .await
             .expect_err("ok: false is a failure");
         assert_eq!(error.kind(), kind, "{code}: {error}");
@@ -156,7 +162,7 @@ async fn rate_limited_with_retry_after_waits_as_asked_even_on_http_200() {
     )
     .await;
     let error = slack(&server)
-        .send(&message(), None)
+        .send(&message(), None, &key())
         .await
         .expect_err("rate limited");
     assert_eq!(error.kind(), ErrorKind::RateLimited);
@@ -168,7 +174,7 @@ async fn http_429_without_retry_after_waits_one_second() {
     let server = MockServer::start().await;
     answering(&server, "/chat.postMessage", ResponseTemplate::new(429)).await;
     let error = slack(&server)
-        .send(&message(), None)
+        .send(&message(), None, &key())
         .await
         .expect_err("rate limited");
     assert_eq!(error.kind(), ErrorKind::RateLimited);
@@ -190,7 +196,7 @@ async fn msg_too_long_is_permanent_and_carries_slacks_diagnostics() {
     )
     .await;
     let error = slack(&server)
-        .send(&message(), None)
+        .send(&message(), None, &key())
         .await
         .expect_err("too long");
     assert_eq!(error.kind(), ErrorKind::Permanent);
@@ -212,7 +218,7 @@ async fn missing_scope_is_unauthorized_and_names_the_scope_needed() {
     )
     .await;
     let error = slack(&server)
-        .send(&message(), None)
+        .send(&message(), None, &key())
         .await
         .expect_err("missing scope");
     assert_eq!(error.kind(), ErrorKind::Unauthorized);
@@ -234,7 +240,7 @@ async fn a_200_that_is_not_slacks_json_is_transient() {
     ] {
         answering(&server, "/chat.postMessage", answer).await;
         let error = slack
-            .send(&message(), None)
+            .send(&message(), None, &key())
             .await
             .expect_err("not an answer from Slack");
         assert_eq!(error.kind(), ErrorKind::Transient, "{error}");
@@ -253,7 +259,7 @@ async fn ok_false_without_an_error_code_is_permanent() {
     )
     .await;
     let error = slack(&server)
-        .send(&message(), None)
+        .send(&message(), None, &key())
         .await
         .expect_err("ok: false");
     assert_eq!(error.kind(), ErrorKind::Permanent);
@@ -269,7 +275,7 @@ async fn ok_true_without_ts_is_delivered_but_cannot_be_addressed() {
     )
     .await;
     let sent = slack(&server)
-        .send(&message(), None)
+        .send(&message(), None, &key())
         .await
         .expect("Slack said ok");
     assert!(!sent.can_be_addressed());
@@ -290,7 +296,10 @@ async fn the_token_never_shows_even_when_an_answer_echoes_it() {
         ResponseTemplate::new(200).set_body_string(format!("<pre>{TOKEN}</pre>")),
     ] {
         answering(&server, "/chat.postMessage", answer).await;
-        let error = slack.send(&message(), None).await.expect_err("a failure");
+        let error = slack
+            .send(&message(), None, &key())
+            .await
+            .expect_err("a failure");
         assert_no_token(&error);
     }
     assert!(!format!("{slack:?}").contains(TOKEN));
@@ -313,7 +322,10 @@ async fn a_4xx_whose_code_means_bad_credentials_is_unauthorized() {
             ResponseTemplate::new(status).set_body_json(json!({"ok": false, "error": code})),
         )
         .await;
-        let error = slack.send(&message(), None).await.expect_err("a failure");
+        let error = slack
+            .send(&message(), None, &key())
+            .await
+            .expect_err("a failure");
         assert_eq!(error.kind(), kind, "{status} {code}: {error}");
         assert_eq!(error.status(), Some(status));
         assert!(error.to_string().contains(code), "{error}");
@@ -335,7 +347,7 @@ async fn a_reply_goes_to_its_threads_channel_with_the_threads_root_ts() {
         .in_channel("C0999")
         .in_thread("1700000000.000100");
     let sent = slack(&server)
-        .send(&message(), Some(&earlier_reply))
+        .send(&message(), Some(&earlier_reply), &key())
         .await
         .expect("posted");
     assert_eq!(
@@ -362,7 +374,7 @@ async fn a_reply_to_a_message_slack_cannot_address_is_refused_without_a_request(
         MessageRef::new("discord", "1234567890").in_channel(CHANNEL),
     ] {
         let error = slack
-            .send(&message(), Some(&root))
+            .send(&message(), Some(&root), &key())
             .await
             .expect_err("cannot reply");
         assert_eq!(error.kind(), ErrorKind::Permanent, "{root:?}: {error}");
@@ -376,7 +388,7 @@ async fn update_sends_channel_ts_text_and_blocks_to_chat_update() {
     answering(&server, "/chat.update", posted()).await;
     let at = MessageRef::new("slack", TS).in_channel("C0777");
     slack(&server)
-        .update(&at, &message())
+        .update(&at, &message(), &key())
         .await
         .expect("updated");
     let requests = requests(&server).await;
@@ -403,7 +415,7 @@ async fn update_without_a_channel_uses_the_configured_one() {
     let server = MockServer::start().await;
     answering(&server, "/chat.update", posted()).await;
     slack(&server)
-        .update(&MessageRef::new("slack", TS), &message())
+        .update(&MessageRef::new("slack", TS), &message(), &key())
         .await
         .expect("updated");
     assert_eq!(body(&requests(&server).await[0])["channel"], CHANNEL);
@@ -419,7 +431,7 @@ async fn update_of_a_message_without_ts_is_refused_without_a_request() {
         MessageRef::new("teams", "abc"),
     ] {
         let error = slack
-            .update(&at, &message())
+            .update(&at, &message(), &key())
             .await
             .expect_err("cannot update");
         assert_eq!(error.kind(), ErrorKind::Permanent, "{error}");
@@ -432,7 +444,10 @@ async fn an_empty_channel_is_refused_without_a_request() {
     let server = MockServer::start().await;
     answering(&server, "/chat.postMessage", posted()).await;
     let slack = SlackProvider::bot(Secret::new(TOKEN), " ").with_api_base(server.uri());
-    let error = slack.send(&message(), None).await.expect_err("no channel");
+    let error = slack
+        .send(&message(), None, &key())
+        .await
+        .expect_err("no channel");
     assert_eq!(error.kind(), ErrorKind::Permanent);
     assert!(requests(&server).await.is_empty());
 }
@@ -443,7 +458,7 @@ async fn an_api_base_with_a_path_and_a_trailing_slash_is_honoured() {
     answering(&server, "/proxy/api/chat.postMessage", posted()).await;
     let slack = SlackProvider::bot(Secret::new(TOKEN), CHANNEL)
         .with_api_base(format!("{}/proxy/api/", server.uri()));
-    let sent = slack.send(&message(), None).await.expect("posted");
+    let sent = slack.send(&message(), None, &key()).await.expect("posted");
     assert_eq!(sent.id, TS);
 }
 
@@ -451,7 +466,10 @@ async fn an_api_base_with_a_path_and_a_trailing_slash_is_honoured() {
 async fn the_body_asks_slack_not_to_unfurl_links() {
     let server = MockServer::start().await;
     answering(&server, "/chat.postMessage", posted()).await;
-    slack(&server).send(&message(), None).await.expect("posted");
+    slack(&server)
+        .send(&message(), None, &key())
+        .await
+        .expect("posted");
     let body = body(&requests(&server).await[0]);
     assert_eq!(body["unfurl_links"], false);
     assert_eq!(body["unfurl_media"], false);

@@ -4,10 +4,16 @@
 use std::time::Duration;
 
 use serde_json::json;
-use stripe_chat_message::{ChatMessage, ChatProvider, Secret};
+use stripe_chat_message::IdempotencyKey;
+use stripe_chat_message::{ChatMessage, ChatProvider, ConfigErrorKind, Secret};
 use stripe_chat_slack::{ConfigError, SlackConfig, SlackMode};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// The idempotency key of the deliveries these tests make.
+fn key() -> IdempotencyKey {
+    IdempotencyKey::new("evt_1NG8Du2eZvKYlo2CUI79vXWy", "test")
+}
 
 const TOKEN: &str = "xoxb-1234567890-0987654321-Zk3nKp9QwXr2Vt7Ym4Lb8Hs1";
 const HOOK: &str = "https://hooks.slack.com/services/T00000000/B00000000/Qm7Rt2Xv9Lp4Wn8Kd3Hs6Zb1";
@@ -43,6 +49,7 @@ fn a_bot_config_with_token_env_builds_a_bot_provider() {
     assert_eq!(slack.channel(), Some("C0123456789"));
     assert_eq!(slack.timeout(), Duration::from_secs(3));
     assert!(slack.capabilities().update);
+    assert_eq!(slack.capabilities().rate, Some(stripe_chat_slack::RATE));
     assert!(!format!("{slack:?}").contains(TOKEN));
 }
 
@@ -58,10 +65,10 @@ fn the_mode_defaults_to_bot_and_the_timeout_to_ten_seconds() {
 #[test]
 fn a_missing_token_names_the_key_and_how_to_set_it() {
     let error = build_error(&parse(r#"channel = "C1""#));
-    assert_eq!(error.key(), "slack.token");
+    assert_eq!(error.key(), "token");
     assert_eq!(
         error.to_string(),
-        "slack.token: missing (set it or token_env)"
+        "token: missing (the bot token: set token, token_env or token_file)"
     );
 }
 
@@ -75,12 +82,12 @@ fn an_unset_token_env_names_the_variable() {
     ));
     assert_eq!(
         error.to_string(),
-        "slack.token_env: the environment variable SLACK_BOT_TOKEN is not set or empty"
+        "token_env: the environment variable SLACK_BOT_TOKEN is not set or is empty"
     );
     let blank = parse("token_env = \"SLACK_BOT_TOKEN\"\nchannel = \"C1\"")
         .build_with_env(|_| Some("  ".into()))
         .expect_err("a blank variable is not a token");
-    assert_eq!(blank.key(), "slack.token_env");
+    assert_eq!(blank.key(), "token_env");
 }
 
 #[test]
@@ -90,16 +97,69 @@ fn a_token_and_a_token_env_together_are_refused() {
     )));
     assert_eq!(
         error.to_string(),
-        "slack.token: set either token or token_env, not both"
+        "token: set only one of token and token_env"
     );
 }
 
 #[test]
 fn a_token_that_cannot_be_sent_is_refused_without_showing_it() {
     let error = build_error(&parse("token = \"xoxb-1 Zk3nKp9Q\"\nchannel = \"C1\""));
-    assert_eq!(error.key(), "slack.token");
+    assert_eq!(error.key(), "token");
     assert!(!error.to_string().contains("Zk3nKp9Q"), "{error}");
     assert!(!format!("{error:?}").contains("Zk3nKp9Q"), "{error:?}");
+}
+
+#[test]
+fn the_token_and_the_webhook_url_can_come_from_files() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let token = dir.path().join("slack_bot_token");
+    std::fs::write(&token, format!("{TOKEN}\n")).expect("written");
+    let hook = dir.path().join("slack_webhook_url");
+    std::fs::write(&hook, format!("{HOOK}\n")).expect("written");
+
+    let bot = parse(&format!(
+        "token_file = {:?}\nchannel = \"C1\"",
+        token.display().to_string()
+    ))
+    .build_with_env(no_env)
+    .expect("valid");
+    assert_eq!(bot.mode(), SlackMode::Bot);
+    assert!(!format!("{bot:?}").contains(TOKEN));
+
+    let webhook = parse(&format!(
+        "mode = \"webhook\"\nwebhook_url_file = {:?}",
+        hook.display().to_string()
+    ))
+    .build_with_env(no_env)
+    .expect("valid");
+    assert_eq!(webhook.mode(), SlackMode::Webhook);
+}
+
+#[test]
+fn an_unreadable_token_file_names_the_key_and_the_file() {
+    let error = build_error(&parse(
+        "token_file = \"/run/secrets/no-such-slack-token\"\nchannel = \"C1\"",
+    ));
+    assert_eq!(error.kind(), ConfigErrorKind::Unreadable);
+    assert_eq!(error.key(), "token_file");
+    assert!(
+        error
+            .problem()
+            .starts_with("cannot read /run/secrets/no-such-slack-token:"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_token_in_two_places_is_refused() {
+    let error = build_error(&parse(&format!(
+        "token_env = \"SLACK_BOT_TOKEN\"\ntoken_file = \"/run/secrets/slack\"\nchannel = \"C1\"\n# {TOKEN}"
+    )));
+    assert_eq!(error.kind(), ConfigErrorKind::Conflict);
+    assert_eq!(
+        error.to_string(),
+        "token_env: set only one of token_env and token_file"
+    );
 }
 
 #[test]
@@ -109,7 +169,7 @@ fn bot_mode_needs_a_channel() {
         format!("token = \"{TOKEN}\"\nchannel = \" \""),
     ] {
         let error = build_error(&parse(&config));
-        assert_eq!(error.key(), "slack.channel", "{error}");
+        assert_eq!(error.key(), "channel", "{error}");
         assert!(!error.to_string().contains(TOKEN));
     }
 }
@@ -121,16 +181,17 @@ fn bot_mode_refuses_webhook_keys() {
     )));
     assert_eq!(
         error.to_string(),
-        "slack.webhook_url: not used in bot mode (remove it)"
+        "webhook_url: not used in bot mode (remove it)"
     );
 }
 
 #[test]
 fn webhook_mode_refuses_bot_keys() {
     for (extra, key) in [
-        ("channel = \"C1\"", "slack.channel"),
-        ("token_env = \"SLACK_BOT_TOKEN\"", "slack.token_env"),
-        ("api_base = \"https://slack.com/api\"", "slack.api_base"),
+        ("channel = \"C1\"", "channel"),
+        ("token_env = \"SLACK_BOT_TOKEN\"", "token_env"),
+        ("token_file = \"/run/secrets/slack\"", "token_file"),
+        ("api_base = \"https://slack.com/api\"", "api_base"),
     ] {
         let error = build_error(&parse(&format!(
             "mode = \"webhook\"\nwebhook_url = \"{HOOK}\"\n{extra}"
@@ -147,6 +208,7 @@ fn webhook_mode_takes_the_url_from_the_file_or_the_environment() {
         .expect("valid");
     assert_eq!(from_file.mode(), SlackMode::Webhook);
     assert!(!from_file.capabilities().thread);
+    assert_eq!(from_file.capabilities().rate, Some(stripe_chat_slack::RATE));
     assert!(!format!("{from_file:?}").contains("Qm7Rt2Xv"));
 
     let from_env = parse("mode = \"webhook\"\nwebhook_url_env = \"SLACK_WEBHOOK_URL\"")
@@ -157,7 +219,7 @@ fn webhook_mode_takes_the_url_from_the_file_or_the_environment() {
     let missing = build_error(&parse("mode = \"webhook\""));
     assert_eq!(
         missing.to_string(),
-        "slack.webhook_url: missing (set it or webhook_url_env)"
+        "webhook_url: missing (the incoming webhook URL: set webhook_url, webhook_url_env or webhook_url_file)"
     );
 }
 
@@ -170,13 +232,13 @@ fn a_webhook_url_that_is_not_http_is_refused_without_showing_it() {
         let error = build_error(&parse(&format!(
             "mode = \"webhook\"\nwebhook_url = \"{url}\""
         )));
-        assert_eq!(error.key(), "slack.webhook_url");
+        assert_eq!(error.key(), "webhook_url");
         assert!(!error.to_string().contains("Qm7Rt2Xv"), "{error}");
     }
     let from_env = parse("mode = \"webhook\"\nwebhook_url_env = \"SLACK_WEBHOOK_URL\"")
         .build_with_env(|_| Some("not a url Qm7Rt2Xv".into()))
         .expect_err("not a URL");
-    assert_eq!(from_env.key(), "slack.webhook_url_env");
+    assert_eq!(from_env.key(), "webhook_url_env");
     assert!(!from_env.to_string().contains("Qm7Rt2Xv"), "{from_env}");
 }
 
@@ -185,7 +247,7 @@ fn an_api_base_that_is_not_http_is_refused() {
     let error = build_error(&parse(&format!(
         "token = \"{TOKEN}\"\nchannel = \"C1\"\napi_base = \"slack.com/api\""
     )));
-    assert_eq!(error.key(), "slack.api_base");
+    assert_eq!(error.key(), "api_base");
 }
 
 #[test]
@@ -194,7 +256,7 @@ fn a_timeout_outside_one_to_three_hundred_seconds_is_refused() {
         let error = build_error(&parse(&format!(
             "token = \"{TOKEN}\"\nchannel = \"C1\"\ntimeout_secs = {timeout}"
         )));
-        assert_eq!(error.key(), "slack.timeout_secs", "{timeout}");
+        assert_eq!(error.key(), "timeout_secs", "{timeout}");
     }
 }
 
@@ -203,7 +265,7 @@ fn unknown_keys_and_modes_are_refused_when_parsing() {
     for bad in [
         "chanel = \"C1\"",
         "mode = \"socket\"",
-        "token_file = \"/run/secrets/slack\"",
+        "token_path = \"/run/secrets/slack\"",
     ] {
         assert!(toml::from_str::<SlackConfig>(bad).is_err(), "{bad}");
     }
@@ -229,7 +291,7 @@ async fn a_built_provider_posts_to_its_api_base_with_its_token() {
     };
     let slack = config.build_with_env(no_env).expect("valid");
     let sent = slack
-        .send(&ChatMessage::new("Invoice paid"), None)
+        .send(&ChatMessage::new("Invoice paid"), None, &key())
         .await
         .expect("posted");
     assert_eq!(sent.id, "1700000000.000100");

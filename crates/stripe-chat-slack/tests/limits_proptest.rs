@@ -122,6 +122,18 @@ fn mrkdwn_texts(body: &Value) -> Vec<String> {
     out
 }
 
+/// Characters cleaning drops: control characters and bidirectional controls.
+fn dropped() -> impl Strategy<Value = char> {
+    prop::sample::select(vec![
+        '\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{0}', '\u{7}', '\u{1b}',
+    ])
+}
+
+/// Spaces and dropped characters, as event text may start or end with.
+fn edge() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop_oneof![Just(' '), dropped()], 0..4).prop_map(String::from_iter)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
@@ -138,5 +150,27 @@ proptest! {
                 prop_assert!(!text.contains(live), "{} in {:?}", live, text);
             }
         }
+    }
+
+    #[test]
+    fn a_space_only_a_dropped_character_followed_is_trimmed_too(
+        core in "[a-z][a-z ]{0,18}[a-z]",
+        before in edge(),
+        after in edge(),
+    ) {
+        let text = format!("{before}{core}{after}");
+        prop_assert_eq!(
+            stripe_chat_slack::escape::link("https://x.test", &text),
+            Some(format!("<https://x.test|{core}>"))
+        );
+        let message = ChatMessage::new(text.as_str()).field(text.as_str(), text.as_str()).tag(text.as_str());
+        let body = SlackRenderer::new().render(&message).expect("renders");
+        prop_assert_eq!(body["text"].as_str(), Some(core.as_str()));
+        let header = format!(":information_source: {core}");
+        prop_assert_eq!(body["blocks"][0]["text"]["text"].as_str(), Some(header.as_str()));
+        let field = format!("*{core}*\n{core}");
+        let texts = mrkdwn_texts(&body);
+        prop_assert!(texts.contains(&field), "{:?}", texts);
+        prop_assert!(texts.contains(&core), "the tag: {:?}", texts);
     }
 }

@@ -3,10 +3,16 @@
 
 use std::time::Duration;
 
+use stripe_chat_message::IdempotencyKey;
 use stripe_chat_message::{ChatMessage, ChatProvider, ErrorKind, MessageRef, Secret};
 use stripe_chat_slack::SlackProvider;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// The idempotency key of the deliveries these tests make.
+fn key() -> IdempotencyKey {
+    IdempotencyKey::new("evt_1NG8Du2eZvKYlo2CUI79vXWy", "test")
+}
 
 const HOOK_PATH: &str = "/services/T00000000/B00000000/Qm7Rt2Xv9Lp4Wn8Kd3Hs6Zb1";
 const KEY: &str = "Qm7Rt2Xv9Lp4Wn8Kd3Hs6Zb1";
@@ -55,7 +61,10 @@ async fn slacks_webhook_error_answers_are_classified() {
         (502, "<html>Bad gateway</html>", ErrorKind::Transient),
     ] {
         answering(&server, ResponseTemplate::new(status).set_body_string(text)).await;
-        let error = hook.send(&message(), None).await.expect_err("a failure");
+        let error = hook
+            .send(&message(), None, &key())
+            .await
+            .expect_err("a failure");
         assert_eq!(error.kind(), kind, "{status} {text}: {error}");
         assert_eq!(error.status(), Some(status));
         if !text.contains('<') {
@@ -71,7 +80,10 @@ async fn slacks_webhook_error_answers_are_classified() {
 async fn delivered_means_slack_answered_ok_and_the_ref_has_no_id() {
     let server = MockServer::start().await;
     answering(&server, ResponseTemplate::new(200).set_body_string("ok")).await;
-    let sent = hook(&server).send(&message(), None).await.expect("posted");
+    let sent = hook(&server)
+        .send(&message(), None, &key())
+        .await
+        .expect("posted");
     assert_eq!(sent, MessageRef::new("slack", ""));
     assert!(!sent.can_be_addressed());
 }
@@ -86,7 +98,7 @@ async fn a_2xx_other_than_ok_is_transient() {
     ] {
         answering(&server, answer).await;
         let error = hook
-            .send(&message(), None)
+            .send(&message(), None, &key())
             .await
             .expect_err("not Slack's answer");
         assert_eq!(error.kind(), ErrorKind::Transient, "{error}");
@@ -101,12 +113,12 @@ async fn threads_and_updates_are_unsupported_and_send_nothing() {
     let hook = hook(&server);
     let root = MessageRef::new("slack", "1700000000.000100").in_channel("C0123");
     let error = hook
-        .send(&message(), Some(&root))
+        .send(&message(), Some(&root), &key())
         .await
         .expect_err("no threads");
     assert_eq!(error.kind(), ErrorKind::Unsupported);
     let error = hook
-        .update(&root, &message())
+        .update(&root, &message(), &key())
         .await
         .expect_err("no updates");
     assert_eq!(error.kind(), ErrorKind::Unsupported);
@@ -129,7 +141,7 @@ async fn the_webhook_url_never_shows_in_debug_or_transport_errors() {
     assert!(!format!("{hook:?}").contains(&uri));
     drop(server);
     let error = hook
-        .send(&message(), None)
+        .send(&message(), None, &key())
         .await
         .expect_err("nobody listening");
     assert_eq!(error.kind(), ErrorKind::Transient);

@@ -58,6 +58,13 @@ pub enum StoreError {
         /// The id that was asked for.
         id: String,
     },
+    /// Another writer got there first (an audit record with the same number was appended).
+    /// Read the current state and try again.
+    #[error("conflict: {reason}")]
+    Conflict {
+        /// What was taken.
+        reason: String,
+    },
     /// The request itself is wrong (an empty event id or destination, a zero lease duration).
     #[error("invalid store request: {reason}")]
     Invalid {
@@ -92,6 +99,16 @@ impl StoreError {
     /// ```
     pub fn is_lease_lost(&self) -> bool {
         matches!(self, StoreError::LeaseLost { .. })
+    }
+
+    /// Whether this is [`StoreError::Conflict`]: another writer appended first.
+    ///
+    /// ```
+    /// use stripe_chat_store::StoreError;
+    /// assert!(StoreError::Conflict { reason: "audit record 3".into() }.is_conflict());
+    /// ```
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Conflict { .. })
     }
 
     pub(crate) fn unavailable(reason: impl Into<String>) -> Self {

@@ -92,9 +92,14 @@
 //!   [`DigestBatch`] of all its jobs, and the outcome reported for that lease applies to them
 //!   all.
 //! - Operators: [`Store::dlq_list`], [`Store::dlq_retry`], [`Store::replay`] (with
-//!   [`Store::event`] to re-route the stored body), [`Store::prune`] on a timer.
-//! - Health and metrics: [`Store::ping`] for readiness, [`Store::stats`] and
-//!   [`SqliteStore::commit_stats`] for gauges.
+//!   [`Store::event`] to re-route the stored body).
+//! - Retention: [`Store::prune`] on a timer, in small batches until it deletes nothing, then
+//!   [`Store::reclaim_space`] in small steps until it gives nothing back; [`Store::prunable`]
+//!   for a dry run. Finished jobs, their events and the message refs of objects silent since
+//!   go; pending and leased jobs, dead letters, and the refs of their objects stay.
+//! - Health and metrics: [`Store::ping`] for readiness (after a write failed for want of space,
+//!   the SQLite store's ping is a real write, so readiness fails exactly while ingest would),
+//!   [`Store::stats`] and [`SqliteStore::commit_stats`] for gauges.
 //!
 //! # Scaling out on a server database
 //!
@@ -108,7 +113,10 @@
 //!
 //! # Feature flags
 //!
-//! None. SQLite is compiled in (rusqlite's `bundled`), so no system library is needed.
+//! - `bundled` (default): SQLite is compiled in (rusqlite's `bundled`), so no system library is
+//!   needed. With `default-features = false`, the system's libsqlite3 is linked instead (found
+//!   through pkg-config; rusqlite 0.43 needs SQLite 3.45.3 or newer), for programs that bring
+//!   their own SQLite.
 #![forbid(unsafe_code)]
 
 mod error;
@@ -124,9 +132,9 @@ pub use memory::MemoryStore;
 pub use sqlite::{CommitStats, SqliteOptions, SqliteStore};
 pub use store::Store;
 pub use types::{
-    Backlog, Delivered, DigestBatch, DigestMember, DlqTarget, Ingested, JobId, JobInfo, JobState,
-    LeaseFilter, LeaseToken, LeasedJob, NewEvent, NewJob, Outcome, Pruned, RefUpdate, Stats,
-    StoredEvent, StoredRef, UnknownJobState,
+    AuditCheckpointRow, AuditRow, Backlog, Delivered, DigestBatch, DigestMember, DlqTarget,
+    Ingested, JobId, JobInfo, JobState, LeaseFilter, LeaseToken, LeasedJob, NewEvent, NewJob,
+    Outcome, Pruned, RefUpdate, Stats, StoredEvent, StoredRef, UnknownJobState,
 };
 
 /// The error recorded on a job whose lease ran out before its worker reported an outcome.

@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use crate::lease::{self, Candidate, Chosen};
 use crate::time::{clip_error, duration_ms, from_ms, now_ms, to_ms};
 use crate::{
-    Backlog, Delivered, DigestBatch, DigestMember, DlqTarget, Ingested, JobId, JobInfo, JobState,
-    LeaseFilter, LeaseToken, LeasedJob, NewEvent, NewJob, Pruned, RefUpdate, Stats, Store,
-    StoreError, StoredEvent, StoredRef,
+    AuditCheckpointRow, AuditRow, Backlog, Delivered, DigestBatch, DigestMember, DlqTarget,
+    Ingested, JobId, JobInfo, JobState, LeaseFilter, LeaseToken, LeasedJob, NewEvent, NewJob,
+    Pruned, RefUpdate, Stats, Store, StoreError, StoredEvent, StoredRef,
 };
 
 /// A [`Store`] kept in memory: nothing survives the process. For tests of code built on the
@@ -43,7 +43,11 @@ struct Inner {
     jobs: BTreeMap<i64, Job>,
     by_event_destination: HashMap<(String, String), i64>,
     refs: HashMap<(String, String), StoredRef>,
+    /// When each ref was last stored (wall clock, Unix ms), for pruning.
+    ref_updated: HashMap<(String, String), i64>,
     last_job_id: i64,
+    audit: Vec<AuditRow>,
+    checkpoints: BTreeMap<u64, AuditCheckpointRow>,
 }
 
 #[derive(Debug, Clone)]
@@ -474,6 +478,7 @@ impl Store for MemoryStore {
         {
             return Ok(RefUpdate::KeptNewer(current.clone()));
         }
+        inner.ref_updated.insert(slot.clone(), wall);
         inner.refs.insert(
             slot,
             StoredRef {
@@ -739,9 +744,27 @@ impl Store for MemoryStore {
         for (_, id) in &empty {
             inner.events.remove(id);
         }
+        let mut stale: Vec<(i64, (String, String))> = inner
+            .ref_updated
+            .iter()
+            .filter(|(_, at)| **at < before)
+            .filter(|((destination, key), _)| {
+                !inner.jobs.values().any(|j| {
+                    j.destination == *destination && j.thread_key.as_deref() == Some(key.as_str())
+                })
+            })
+            .map(|(slot, at)| (*at, slot.clone()))
+            .collect();
+        stale.sort_unstable();
+        stale.truncate(limit);
+        for (_, slot) in &stale {
+            inner.refs.remove(slot);
+            inner.ref_updated.remove(slot);
+        }
         Ok(Pruned {
             jobs: doomed.len(),
             events: empty.len(),
+            refs: stale.len(),
         })
     }
 
@@ -767,7 +790,80 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    async fn audit_append(&self, row: AuditRow) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        let next = inner.audit.last().map_or(1, |r| r.seq + 1);
+        if row.seq != next {
+            return Err(StoreError::Conflict {
+                reason: format!("audit record {} (the next is {next})", row.seq),
+            });
+        }
+        inner.audit.push(row);
+        Ok(())
+    }
+
+    async fn audit_last(&self) -> Result<Option<AuditRow>, StoreError> {
+        Ok(self.lock()?.audit.last().cloned())
+    }
+
+    async fn audit_read(&self, from: u64, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner
+            .audit
+            .iter()
+            .filter(|r| r.seq >= from)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn audit_checkpoint(&self, row: AuditCheckpointRow) -> Result<(), StoreError> {
+        self.lock()?.checkpoints.entry(row.size).or_insert(row);
+        Ok(())
+    }
+
+    async fn audit_checkpoints(&self) -> Result<Vec<AuditCheckpointRow>, StoreError> {
+        Ok(self.lock()?.checkpoints.values().cloned().collect())
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.lock().map(|_| ())
+    }
+
+    async fn prunable(&self, before: SystemTime) -> Result<Pruned, StoreError> {
+        let inner = self.lock()?;
+        let before = to_ms(before);
+        let newest = inner.jobs.keys().next_back().copied();
+        let doomed = |id: i64, job: &Job| {
+            matches!(job.state, JobState::Delivered | JobState::Superseded)
+                && job.updated_at < before
+                && Some(id) != newest
+        };
+        let jobs = inner.jobs.iter().filter(|(id, j)| doomed(**id, j)).count();
+        let events = inner
+            .events
+            .values()
+            .filter(|e| to_ms(e.received_at) < before)
+            .filter(|e| {
+                inner
+                    .jobs
+                    .iter()
+                    .filter(|(_, j)| j.event_id == e.id)
+                    .all(|(id, j)| doomed(*id, j))
+            })
+            .count();
+        let refs = inner
+            .ref_updated
+            .iter()
+            .filter(|(_, at)| **at < before)
+            .filter(|((destination, key), _)| {
+                inner.jobs.iter().all(|(id, j)| {
+                    j.destination != *destination
+                        || j.thread_key.as_deref() != Some(key.as_str())
+                        || doomed(*id, j)
+                })
+            })
+            .count();
+        Ok(Pruned { jobs, events, refs })
     }
 }

@@ -5,8 +5,9 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use crate::{
-    Backlog, Delivered, DlqTarget, Ingested, JobId, JobInfo, LeaseFilter, LeasedJob, NewEvent,
-    NewJob, Outcome, Pruned, RefUpdate, Stats, StoreError, StoredEvent, StoredRef,
+    AuditCheckpointRow, AuditRow, Backlog, Delivered, DlqTarget, Ingested, JobId, JobInfo,
+    LeaseFilter, LeasedJob, NewEvent, NewJob, Outcome, Pruned, RefUpdate, Stats, StoreError,
+    StoredEvent, StoredRef,
 };
 
 /// The durable inbox and outbox.
@@ -460,10 +461,16 @@ pub trait Store: Send + Sync + 'static {
     async fn stats(&self) -> Result<Stats, StoreError>;
 
     /// Deletes up to `limit` finished (delivered or superseded) jobs last changed before `before`,
-    /// then up to `limit` events received before `before` that have no job left. Dead jobs, the
-    /// newest job (so job ids are never reused) and message refs are kept. Call it in a loop until it deletes nothing. Keep `before` well over
-    /// three days back: a pruned event id is no longer deduplicated, and Stripe retries for up to
-    /// three days.
+    /// then up to `limit` events received before `before` that have no job left, then up to
+    /// `limit` message refs last stored before `before` whose `(destination, thread key)` has
+    /// no job left. Pending and leased jobs, dead jobs (and so their events and their thread's
+    /// ref), the newest job (so job ids are never reused) and the refs of objects with a newer
+    /// message or a job left are kept: an object that gets an event after a longer silence than
+    /// that gets a new message rather than an edit of a message older than `before`. Call it in
+    /// a loop until it deletes nothing ([`Pruned::is_empty`](crate::Pruned::is_empty));
+    /// [`prunable`](Store::prunable) counts what that loop would delete. Keep `before` well over
+    /// three days back: a pruned event id is no longer deduplicated, and Stripe retries for up
+    /// to three days.
     ///
     /// ```
     /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
@@ -498,6 +505,86 @@ pub trait Store: Send + Sync + 'static {
     /// ```
     async fn backlog(&self) -> Result<Vec<Backlog>, StoreError>;
 
+    /// Appends `row` to the audit log, durably, if it is the next record (`seq` is one more than
+    /// the last record's); else [`StoreError::Conflict`] and nothing is written. Records are never
+    /// changed or deleted by the store (pruning leaves them alone).
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{AuditRow, MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// let row = |seq| AuditRow { seq, prev_hash: "p".into(), hash: format!("h{seq}"), body: "{}".into() };
+    /// store.audit_append(row(1)).await?;
+    /// assert!(store.audit_append(row(1)).await.unwrap_err().is_conflict());
+    /// assert!(store.audit_append(row(3)).await.unwrap_err().is_conflict());
+    /// assert_eq!(store.audit_last().await?.map(|r| r.seq), Some(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn audit_append(&self, row: AuditRow) -> Result<(), StoreError>;
+
+    /// The audit log's last record.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{MemoryStore, Store};
+    /// assert!(MemoryStore::new().audit_last().await?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn audit_last(&self) -> Result<Option<AuditRow>, StoreError>;
+
+    /// Up to `limit` audit records from number `from` on, in order.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{AuditRow, MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// for seq in 1..=3 {
+    ///     store.audit_append(AuditRow { seq, prev_hash: String::new(), hash: String::new(), body: "{}".into() }).await?;
+    /// }
+    /// let rows = store.audit_read(2, 10).await?;
+    /// assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 3]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn audit_read(&self, from: u64, limit: usize) -> Result<Vec<AuditRow>, StoreError>;
+
+    /// Keeps a signed checkpoint of the audit log (a second one for the same size replaces
+    /// nothing and is ignored).
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{AuditCheckpointRow, MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// store.audit_checkpoint(AuditCheckpointRow { size: 0, note: "note".into() }).await?;
+    /// assert_eq!(store.audit_checkpoints().await?.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn audit_checkpoint(&self, row: AuditCheckpointRow) -> Result<(), StoreError>;
+
+    /// Every kept checkpoint, by size.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{MemoryStore, Store};
+    /// assert!(MemoryStore::new().audit_checkpoints().await?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn audit_checkpoints(&self) -> Result<Vec<AuditCheckpointRow>, StoreError>;
+
     /// Checks that the store can take writes (for a readiness probe).
     ///
     /// ```
@@ -510,4 +597,49 @@ pub trait Store: Send + Sync + 'static {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// What [`prune`](Store::prune) with the same `before`, called until it deletes nothing,
+    /// would delete now: for a dry run. Writes nothing.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use std::time::{Duration, SystemTime};
+    /// use stripe_chat_store::{Delivered, MemoryStore, NewJob, Store};
+    /// let store = MemoryStore::new();
+    /// # let event = |id: &str| stripe_chat_store::NewEvent { id: id.into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+    /// store.ingest(event("evt_1"), vec![NewJob::new("slack")]).await?;
+    /// store.ingest(event("evt_2"), vec![NewJob::new("slack")]).await?;
+    /// let job = store.lease("w", 1, Duration::from_secs(30), SystemTime::now()).await?.remove(0);
+    /// store.complete(&job, Delivered::nothing()).await?;
+    ///
+    /// let later = SystemTime::now() + Duration::from_secs(1);
+    /// let would = store.prunable(later).await?;
+    /// assert_eq!((would.jobs, would.events), (1, 1)); // evt_2's job is still pending
+    /// assert_eq!(store.prune(later, 500).await?, would);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn prunable(&self, before: SystemTime) -> Result<Pruned, StoreError>;
+
+    /// Gives space that [`prune`](Store::prune) freed back to the file system, at most about
+    /// `max_bytes` per call (one short transaction), and returns how many bytes it gave back:
+    /// call it until it returns 0. A store may keep some free space for the events to come
+    /// ([`SqliteStore`](crate::SqliteStore) keeps up to a quarter of its file). A store without
+    /// a file of its own gives nothing back (the default).
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{MemoryStore, Store};
+    /// assert_eq!(MemoryStore::new().reclaim_space(1 << 20).await?, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn reclaim_space(&self, max_bytes: u64) -> Result<u64, StoreError> {
+        let _ = max_bytes;
+        Ok(0)
+    }
 }

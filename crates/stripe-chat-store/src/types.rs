@@ -738,11 +738,47 @@ impl LeaseFilter {
     }
 }
 
+/// One record of the audit log as stored: its number (from 1), the previous record's hash and
+/// its own (hex), and its body (canonical JSON), byte for byte. The store keeps rows; the hashing
+/// and signing are `stripe-chat-audit`'s.
+///
+/// ```
+/// let row = stripe_chat_store::AuditRow { seq: 1, prev_hash: "00".repeat(32), hash: "ab".repeat(32), body: "{}".into() };
+/// assert_eq!(row.seq, 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    /// Its number, from 1, without gaps.
+    pub seq: u64,
+    /// The previous record's hash.
+    pub prev_hash: String,
+    /// Its hash.
+    pub hash: String,
+    /// The entry, as canonical JSON.
+    pub body: String,
+}
+
+/// A signed checkpoint of the audit log as stored: the log's size when it was signed and the
+/// signed note's text.
+///
+/// ```
+/// let row = stripe_chat_store::AuditCheckpointRow { size: 10, note: "…".into() };
+/// assert_eq!(row.size, 10);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditCheckpointRow {
+    /// How many records the log had.
+    pub size: u64,
+    /// The signed note.
+    pub note: String,
+}
+
 /// What [`Store::prune`](crate::Store::prune) deleted.
 ///
 /// ```
 /// let p = stripe_chat_store::Pruned::default();
-/// assert_eq!(p.jobs + p.events, 0);
+/// assert_eq!(p.jobs + p.events + p.refs, 0);
+/// assert!(p.is_empty());
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pruned {
@@ -750,4 +786,18 @@ pub struct Pruned {
     pub jobs: usize,
     /// Events deleted (they had no job left).
     pub events: usize,
+    /// Message refs deleted (their object had no message stored since, and no job left).
+    pub refs: usize,
+}
+
+impl Pruned {
+    /// Whether nothing was deleted.
+    ///
+    /// ```
+    /// let p = stripe_chat_store::Pruned { refs: 1, ..Default::default() };
+    /// assert!(!p.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.jobs == 0 && self.events == 0 && self.refs == 0
+    }
 }

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use stripe_chat_message::MessageRef;
 use stripe_chat_store::{
-    Delivered, DlqTarget, JobState, LeaseFilter, NewJob, Outcome, RefUpdate, Stats, Store,
-    StoreError,
+    AuditCheckpointRow, AuditRow, Delivered, DlqTarget, JobState, LeaseFilter, NewJob, Outcome,
+    RefUpdate, Stats, Store, StoreError,
 };
 use support::{at, event, event_of_type, t0};
 
@@ -74,6 +74,8 @@ conformance!(
     supersede_cancels_only_pending_jobs,
     stats_count_jobs_by_state,
     prune_deletes_finished_jobs_and_orphaned_events_but_keeps_dead_letters,
+    prunable_counts_what_prune_deletes_in_small_batches_and_prune_keeps_unfinished_work,
+    reclaiming_space_after_a_prune_always_succeeds,
     a_zero_lease_duration_is_invalid,
     ping_succeeds_on_a_working_store,
     a_lease_filter_leaves_a_paused_destinations_jobs_pending,
@@ -89,6 +91,8 @@ conformance!(
     refs_move_only_forward_through_settle_too,
     settling_nothing_is_nothing,
     a_lease_counts_the_other_unfinished_jobs_of_each_jobs_thread,
+    audit_records_append_only_in_order_and_read_back_byte_for_byte,
+    audit_checkpoints_are_kept_once_per_size,
 );
 
 fn total(stats: Stats) -> u64 {
@@ -852,6 +856,187 @@ async fn prune_deletes_finished_jobs_and_orphaned_events_but_keeps_dead_letters(
     assert_eq!(store.prune(future, 100).await.unwrap().jobs, 0);
 }
 
+async fn prunable_counts_what_prune_deletes_in_small_batches_and_prune_keeps_unfinished_work(
+    store: &dyn Store,
+) {
+    // Delivered (one of them with a message ref), superseded, dead, leased, pending, unrouted,
+    // and an event with one delivered and one pending job.
+    for i in 0..6 {
+        store
+            .ingest(
+                event(&format!("evt_{i}"), 100 + i),
+                vec![NewJob::new("slack").thread_key(format!("invoice/in_{i}"))],
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .ingest(event("evt_unrouted", 100), vec![])
+        .await
+        .unwrap();
+    store
+        .ingest(
+            event("evt_split", 100),
+            vec![
+                NewJob::new("teams"),
+                NewJob::new("discord").not_before(at(3600)),
+            ],
+        )
+        .await
+        .unwrap();
+    let mut leased = store.lease("w", 10, MINUTE, at(0)).await.unwrap();
+    leased.sort_by(|a, b| a.event.id.cmp(&b.event.id));
+    let ids: Vec<&str> = leased.iter().map(|j| j.event.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "evt_0",
+            "evt_1",
+            "evt_2",
+            "evt_3",
+            "evt_4",
+            "evt_5",
+            "evt_split"
+        ]
+    );
+    let shown = MessageRef::new("slack", "1");
+    store
+        .complete(&leased[0], Delivered::message(&leased[0], shown))
+        .await
+        .unwrap();
+    store
+        .complete(&leased[1], Delivered::nothing())
+        .await
+        .unwrap();
+    store.dead_letter(&leased[2], "gave up").await.unwrap();
+    store.retry(&leased[3], at(30), "later").await.unwrap();
+    store
+        .complete(&leased[6], Delivered::nothing())
+        .await
+        .unwrap();
+    // leased[4] stays leased; leased[5] is put back and superseded.
+    store.retry(&leased[5], at(10), "x").await.unwrap();
+    let superseded = store.queued_jobs("slack", "invoice/in_5").await.unwrap();
+    assert!(
+        store
+            .supersede(superseded[0].id, "paid since")
+            .await
+            .unwrap()
+    );
+    // A thread whose message stays: a later update of it was dead-lettered.
+    store
+        .ingest(
+            event("evt_shown", 200),
+            vec![NewJob::new("slack").thread_key("invoice/in_9")],
+        )
+        .await
+        .unwrap();
+    let shown = store.lease("w", 10, MINUTE, at(0)).await.unwrap();
+    let shown = shown.iter().find(|j| j.event.id == "evt_shown").unwrap();
+    let message = MessageRef::new("slack", "9");
+    store
+        .complete(shown, Delivered::message(shown, message))
+        .await
+        .unwrap();
+    store
+        .ingest(
+            event("evt_update", 201),
+            vec![NewJob::new("slack").thread_key("invoice/in_9")],
+        )
+        .await
+        .unwrap();
+    let update = store.lease("w", 10, MINUTE, at(0)).await.unwrap();
+    let update = update.iter().find(|j| j.event.id == "evt_update").unwrap();
+    store.dead_letter(update, "gave up").await.unwrap();
+    // The newest job (ids are never reused) is a finished one.
+    store
+        .ingest(event("evt_last", 100), vec![NewJob::new("slack")])
+        .await
+        .unwrap();
+    let last = store.lease("w", 10, MINUTE, at(0)).await.unwrap();
+    let last = last.iter().find(|j| j.event.id == "evt_last").unwrap();
+    store.complete(last, Delivered::nothing()).await.unwrap();
+
+    let past = t0() - MINUTE;
+    assert_eq!(store.prunable(past).await.unwrap(), Default::default());
+    let future = std::time::SystemTime::now() + Duration::from_secs(3600);
+    let counted = store.prunable(future).await.unwrap();
+    // Jobs: evt_0, evt_1, evt_5 (superseded), evt_split/teams, evt_shown; not evt_last's (the
+    // newest). Events: the same but evt_split, and evt_unrouted. Refs: invoice/in_0 (in_9 has a
+    // dead job left).
+    assert_eq!((counted.jobs, counted.events, counted.refs), (5, 5, 1));
+    let before = store.stats().await.unwrap();
+
+    let mut total = stripe_chat_store::Pruned::default();
+    loop {
+        let pruned = store.prune(future, 1).await.unwrap();
+        assert!(
+            pruned.jobs <= 1 && pruned.events <= 1 && pruned.refs <= 1,
+            "{pruned:?}"
+        );
+        if pruned.is_empty() {
+            break;
+        }
+        total.jobs += pruned.jobs;
+        total.events += pruned.events;
+        total.refs += pruned.refs;
+    }
+    assert_eq!(total, counted);
+    assert_eq!(store.prunable(future).await.unwrap(), Default::default());
+
+    let after = store.stats().await.unwrap();
+    assert_eq!(after.pending, before.pending, "pending jobs are kept");
+    assert_eq!(after.leased, 1, "leased jobs are kept");
+    assert_eq!(after.dead, 2, "dead letters are kept");
+    for kept in [
+        "evt_2",
+        "evt_3",
+        "evt_4",
+        "evt_split",
+        "evt_update",
+        "evt_last",
+    ] {
+        assert!(store.event(kept).await.unwrap().is_some(), "{kept}");
+    }
+    for gone in ["evt_0", "evt_1", "evt_5", "evt_unrouted", "evt_shown"] {
+        assert!(store.event(gone).await.unwrap().is_none(), "{gone}");
+    }
+    let kept = store.message_ref("slack", "invoice/in_9").await.unwrap();
+    assert_eq!(
+        kept.map(|r| r.event_id).as_deref(),
+        Some("evt_shown"),
+        "the message a dead-lettered update is for is kept"
+    );
+    assert!(
+        store
+            .message_ref("slack", "invoice/in_0")
+            .await
+            .unwrap()
+            .is_none(),
+        "the message of an object silent since and without jobs is forgotten"
+    );
+    // The kept work still runs: the leased job completes, the pending one is leased.
+    store
+        .complete(&leased[4], Delivered::nothing())
+        .await
+        .unwrap();
+    let due = store.lease("w", 10, MINUTE, at(3600)).await.unwrap();
+    let mut due: Vec<&str> = due.iter().map(|j| j.event.id.as_str()).collect();
+    due.sort_unstable();
+    assert_eq!(due, ["evt_3", "evt_split"]);
+}
+
+async fn reclaiming_space_after_a_prune_always_succeeds(store: &dyn Store) {
+    store.ingest(event("evt_1", 100), vec![]).await.unwrap();
+    let future = std::time::SystemTime::now() + Duration::from_secs(3600);
+    assert_eq!(store.prune(future, 100).await.unwrap().events, 1);
+    let mut rounds = 0;
+    while store.reclaim_space(4096).await.unwrap() > 0 {
+        rounds += 1;
+        assert!(rounds < 1000, "reclaiming never ends");
+    }
+}
+
 async fn a_zero_lease_duration_is_invalid(store: &dyn Store) {
     let err = store
         .lease("w", 1, Duration::ZERO, at(0))
@@ -1532,4 +1717,58 @@ async fn a_lease_counts_the_other_unfinished_jobs_of_each_jobs_thread(store: &dy
         .unwrap();
     let second = store.lease("w", 8, MINUTE, at(1)).await.unwrap();
     assert_eq!(others(&second, "slack", "evt_2"), Some(1));
+}
+
+fn audit_row(seq: u64) -> AuditRow {
+    AuditRow {
+        seq,
+        prev_hash: format!("{:064x}", seq - 1),
+        hash: format!("{seq:064x}"),
+        body: format!(r#"{{"action":"retry_payment","detail":"caf\u00e9 \u2014 {seq}"}}"#),
+    }
+}
+
+async fn audit_records_append_only_in_order_and_read_back_byte_for_byte(store: &dyn Store) {
+    assert!(store.audit_last().await.unwrap().is_none());
+    assert!(
+        store
+            .audit_append(audit_row(2))
+            .await
+            .unwrap_err()
+            .is_conflict(),
+        "the first record is number 1"
+    );
+    for seq in 1..=5 {
+        store.audit_append(audit_row(seq)).await.unwrap();
+    }
+    let taken = store.audit_append(audit_row(5)).await.unwrap_err();
+    assert!(taken.is_conflict(), "{taken}");
+    assert!(!taken.is_transient());
+    assert_eq!(store.audit_last().await.unwrap(), Some(audit_row(5)));
+    let rows = store.audit_read(2, 3).await.unwrap();
+    assert_eq!(rows, vec![audit_row(2), audit_row(3), audit_row(4)]);
+    assert_eq!(store.audit_read(6, 10).await.unwrap(), vec![]);
+    // Pruning never touches the audit log.
+    store
+        .prune(
+            std::time::SystemTime::now() + Duration::from_secs(3600),
+            1000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.audit_read(1, 10).await.unwrap().len(), 5);
+}
+
+async fn audit_checkpoints_are_kept_once_per_size(store: &dyn Store) {
+    let note = |size: u64, text: &str| AuditCheckpointRow {
+        size,
+        note: text.to_owned(),
+    };
+    store.audit_checkpoint(note(10, "first")).await.unwrap();
+    store.audit_checkpoint(note(3, "earlier")).await.unwrap();
+    store.audit_checkpoint(note(10, "again")).await.unwrap();
+    assert_eq!(
+        store.audit_checkpoints().await.unwrap(),
+        vec![note(3, "earlier"), note(10, "first")]
+    );
 }

@@ -355,10 +355,14 @@ async fn a_store_of_schema_version_1_is_migrated_and_keeps_its_jobs() {
         .await
         .unwrap();
     store.close().await;
-    // Turn the file back into what version 1 wrote: no digest column.
+    // Turn the file back into what version 1 wrote: no digest column, no audit tables, no
+    // probe table or message ref index.
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
-        "DROP INDEX jobs_digest; ALTER TABLE jobs DROP COLUMN digest_key; PRAGMA user_version = 1;",
+        "DROP TABLE probe; DROP INDEX message_refs_updated;
+         DROP TABLE audit; DROP TABLE audit_checkpoints;
+         DROP INDEX jobs_digest; ALTER TABLE jobs DROP COLUMN digest_key;
+         PRAGMA user_version = 1;",
     )
     .unwrap();
     drop(conn);
@@ -375,7 +379,257 @@ async fn a_store_of_schema_version_1_is_migrated_and_keeps_its_jobs() {
         .unwrap()
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 4);
+    let store = open(&path).await;
+    assert!(
+        store.audit_last().await.unwrap().is_none(),
+        "the audit tables exist"
+    );
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_rows_cannot_be_changed_or_deleted_through_sql() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let store = open(&path).await;
+    let row = stripe_chat_store::AuditRow {
+        seq: 1,
+        prev_hash: "0".repeat(64),
+        hash: "1".repeat(64),
+        body: r#"{"action":"replay"}"#.into(),
+    };
+    store.audit_append(row.clone()).await.unwrap();
+    store.close().await;
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    for sql in [
+        "UPDATE audit SET body = '{}' WHERE seq = 1",
+        "DELETE FROM audit WHERE seq = 1",
+    ] {
+        let err = conn.execute(sql, []).unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    drop(conn);
+    let store = open(&path).await;
+    assert_eq!(store.audit_last().await.unwrap(), Some(row));
+    store.close().await;
+}
+
+/// Stores `n` events of about 20 KB, each with a job, and delivers them all.
+async fn delivered_events(store: &SqliteStore, n: usize) {
+    for i in 0..n {
+        let mut e = event(&format!("evt_{i}"), 100);
+        e.raw = body(&e.id, &e.event_type, 20 * 1024);
+        store.ingest(e, vec![NewJob::new("slack")]).await.unwrap();
+    }
+    loop {
+        let jobs = store.lease("w", 64, MINUTE, at(0)).await.unwrap();
+        if jobs.is_empty() {
+            break;
+        }
+        for job in jobs {
+            store.complete(&job, Delivered::nothing()).await.unwrap();
+        }
+    }
+}
+
+/// Prunes everything finished, in batches of 50; returns the events deleted.
+async fn prune_all(store: &SqliteStore) -> usize {
+    let future = std::time::SystemTime::now() + Duration::from_secs(3600);
+    let mut events = 0;
+    loop {
+        let pruned = store.prune(future, 50).await.unwrap();
+        if pruned.is_empty() {
+            return events;
+        }
+        events += pruned.events;
+    }
+}
+
+/// Gives back what pruning freed, 256 KiB at a time; returns the bytes given back.
+async fn reclaim_all(store: &SqliteStore) -> u64 {
+    let mut total = 0;
+    loop {
+        let step = store.reclaim_space(256 * 1024).await.unwrap();
+        assert!(step <= 256 * 1024, "{step}");
+        if step == 0 {
+            return total;
+        }
+        total += step;
+    }
+}
+
+async fn wait_for_file_len_below(path: &std::path::Path, bytes: u64) -> u64 {
+    for _ in 0..300 {
+        let len = file_len(path, "");
+        if len < bytes {
+            return len;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    file_len(path, "")
+}
+
+fn auto_vacuum(path: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .pragma_query_value(None, "auto_vacuum", |r| r.get(0))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_new_store_gives_pruned_space_back_to_the_file_system_in_small_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let options = SqliteOptions::default().checkpoint_every(Duration::from_millis(10));
+    let store = SqliteStore::open(&path, options).await.unwrap();
+    delivered_events(&store, 200).await;
+    // The newest job (and so its event) is kept.
+    assert_eq!(prune_all(&store).await, 199);
+    let full = file_len(&path, "");
+    let given_back = reclaim_all(&store).await;
+    assert!(given_back > 199 * 20 * 1024, "{given_back}");
+    let len = wait_for_file_len_below(&path, full - given_back / 2).await;
+    assert!(len < full - given_back / 2, "{len} of {full}");
+    assert_eq!(store.stats().await.unwrap().delivered, 1);
+    store.close().await;
+    assert_eq!(auto_vacuum(&path), 2, "incremental");
+}
+
+/// A store file as builds before incremental vacuum wrote it.
+async fn old_store_file(path: &std::path::Path) {
+    open(path).await.close().await;
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .execute_batch("PRAGMA auto_vacuum = NONE; VACUUM;")
+        .unwrap();
+    assert_eq!(auto_vacuum(path), 0);
+}
+
+#[tokio::test]
+async fn a_small_store_file_without_incremental_vacuum_is_converted_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    old_store_file(&path).await;
+    let store = open(&path).await;
+    delivered_events(&store, 20).await;
+    prune_all(&store).await;
+    assert!(reclaim_all(&store).await > 0);
+    store.close().await;
+    assert_eq!(auto_vacuum(&path), 2);
+}
+
+#[tokio::test]
+async fn a_large_old_store_file_keeps_working_and_vacuum_converts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    old_store_file(&path).await;
+    let options = SqliteOptions::default().vacuum_on_open_up_to(0);
+    let store = SqliteStore::open(&path, options).await.unwrap();
+    delivered_events(&store, 100).await;
+    assert_eq!(prune_all(&store).await, 99);
+    assert_eq!(
+        reclaim_all(&store).await,
+        0,
+        "the old file cannot give pages back"
+    );
+
+    let given_back = store.vacuum().await.unwrap();
+    assert!(given_back > 99 * 20 * 1024, "{given_back}");
+    assert!(file_len(&path, "") < 200 * 1024, "{}", file_len(&path, ""));
+    // The store goes on as before, and gives space back from now on.
+    assert_eq!(store.stats().await.unwrap().delivered, 1);
+    delivered_events(&store, 10).await;
+    store.close().await;
+    assert_eq!(auto_vacuum(&path), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_at_its_size_limit_is_not_ready_until_pruning_frees_space() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let options = SqliteOptions::default().max_size_bytes(512 * 1024);
+    let store = SqliteStore::open(&path, options).await.unwrap();
+    store.ping().await.unwrap();
+    let mut stored = 0;
+    let err = loop {
+        let mut e = event(&format!("evt_{stored}"), 100);
+        e.raw = body(&e.id, &e.event_type, 4 * 1024);
+        match store.ingest(e, vec![]).await {
+            Ok(_) => stored += 1,
+            Err(e) => break e,
+        }
+        assert!(stored < 1000, "the limit was never reached");
+    };
+    assert!(err.is_transient(), "{err:?}");
+    assert!(stored > 50, "{stored}");
+    assert!(store.ping().await.unwrap_err().is_transient());
+
+    // Events without jobs are pruned once received long enough ago (here: all of them).
+    assert_eq!(prune_all(&store).await, stored);
+    store.ping().await.unwrap();
+    store.close().await;
+}
+
+#[tokio::test]
+async fn free_space_up_to_a_quarter_of_the_file_is_kept_for_the_events_to_come() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let store = open(&path).await;
+    let ten_days_ago = std::time::SystemTime::now() - Duration::from_secs(10 * 86_400);
+    for i in 0..400 {
+        let mut e = event(&format!("evt_{i}"), 100);
+        e.raw = body(&e.id, &e.event_type, 8 * 1024);
+        if i < 60 {
+            e.received_at = ten_days_ago;
+        } else {
+            e.received_at = std::time::SystemTime::now();
+        }
+        store.ingest(e, vec![]).await.unwrap();
+    }
+    let day_ago = std::time::SystemTime::now() - Duration::from_secs(86_400);
+    assert_eq!(store.prune(day_ago, 100).await.unwrap().events, 60);
+    assert_eq!(store.reclaim_space(1 << 20).await.unwrap(), 0);
+    store.close().await;
+    let before = pages(&path);
+
+    let store = open(&path).await;
+    for i in 400..450 {
+        let mut e = event(&format!("evt_{i}"), 100);
+        e.raw = body(&e.id, &e.event_type, 8 * 1024);
+        store.ingest(e, vec![]).await.unwrap();
+    }
+    store.close().await;
+    assert_eq!(pages(&path), before, "new events filled the free pages");
+}
+
+/// The database's size in pages (its write-ahead log included).
+fn pages(path: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .pragma_query_value(None, "page_count", |r| r.get(0))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_closed_store_leaves_its_whole_log_in_the_database_file() {
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let store = open(&path).await;
+        for i in 0..50 {
+            let mut e = event(&format!("evt_{i}"), 100);
+            e.raw = body(&e.id, &e.event_type, 8 * 1024);
+            store.ingest(e, vec![]).await.unwrap();
+        }
+        store.close().await;
+        assert_eq!(file_len(&path, "-wal"), 0);
+        assert!(
+            file_len(&path, "") > 50 * 8 * 1024,
+            "{}",
+            file_len(&path, "")
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,15 +4,28 @@ use std::fmt;
 use std::time::Duration;
 
 use serde_json::Value;
-use stripe_chat_http::{EndpointError, classify_status, from_reqwest, retry_after};
+use stripe_chat_http::{Answer, EndpointError, classify_status, from_reqwest};
 use stripe_chat_message::{
-    Capabilities, ChatMessage, ChatProvider, DeliveryError, MessageRef, RenderError, Renderer,
-    Secret, async_trait,
+    Capabilities, ChatMessage, ChatProvider, ConfigError, DeliveryError, IdempotencyKey,
+    MessageRef, RenderError, Renderer, Secret, async_trait,
 };
 
-use crate::config::{ConfigError, DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS};
 use crate::render::{CardVersion, TeamsRenderer};
 use crate::validate::validate_limits;
+
+/// Request timeout when none is configured, in seconds.
+///
+/// ```
+/// assert_eq!(stripe_chat_teams::DEFAULT_TIMEOUT_SECS, 10);
+/// ```
+pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+
+/// The longest request timeout accepted, in seconds.
+///
+/// ```
+/// assert!(stripe_chat_teams::MAX_TIMEOUT_SECS >= stripe_chat_teams::DEFAULT_TIMEOUT_SECS);
+/// ```
+pub const MAX_TIMEOUT_SECS: u64 = 300;
 
 /// The platform name in [`MessageRef`]s and errors.
 const PLATFORM: &str = "teams";
@@ -174,7 +187,7 @@ impl TeamsBuilder {
     /// use stripe_chat_message::Secret;
     /// use stripe_chat_teams::TeamsProvider;
     /// let error = TeamsProvider::workflows(Secret::new("http://example.logic.azure.com/w?sig=SECRETSIG")).build().unwrap_err();
-    /// assert_eq!(error.key, "webhook_url");
+    /// assert_eq!(error.key(), "webhook_url");
     /// assert!(!error.to_string().contains("SECRETSIG"));
     /// assert!(TeamsProvider::workflows(Secret::new("http://localhost:8080/w?sig=S")).build().is_ok());
     /// ```
@@ -184,9 +197,10 @@ impl TeamsBuilder {
 
     /// [`TeamsBuilder::build`], naming `url_key` when the URL is refused.
     pub(crate) fn build_for_key(self, url_key: &str) -> Result<TeamsProvider, ConfigError> {
-        let endpoint = check_url(self.url.expose()).map_err(|p| ConfigError::new(url_key, p))?;
+        let endpoint =
+            check_url(self.url.expose()).map_err(|p| ConfigError::invalid(url_key, p))?;
         if self.timeout.is_zero() || self.timeout > Duration::from_secs(MAX_TIMEOUT_SECS) {
-            return Err(ConfigError::new(
+            return Err(ConfigError::invalid(
                 "timeout_secs",
                 format!(
                     "must be more than 0 and at most {MAX_TIMEOUT_SECS} seconds, not {:?}",
@@ -196,7 +210,7 @@ impl TeamsBuilder {
         }
         // Fails only when TLS cannot be set up; reported against the URL the client is for.
         let http = stripe_chat_http::client(self.timeout)
-            .map_err(|e| ConfigError::new(url_key, e.message().to_owned()))?;
+            .map_err(|e| ConfigError::invalid(url_key, e.message()))?;
         Ok(TeamsProvider {
             url: self.url,
             endpoint,
@@ -241,6 +255,10 @@ impl Renderer for TeamsProvider {
     fn render(&self, message: &ChatMessage) -> Result<Value, RenderError> {
         self.renderer.render(message)
     }
+
+    fn validate_limits(&self, body: &Value) -> Result<(), Vec<String>> {
+        validate_limits(body)
+    }
 }
 
 #[async_trait]
@@ -250,26 +268,17 @@ impl ChatProvider for TeamsProvider {
         Capabilities::SEND_ONLY
     }
 
-    /// Renders the card, checks it against Teams' limits (a card over them is refused as permanent,
-    /// without a request) and posts it. Any 2xx is delivered (the Workflows trigger answers
-    /// `202 Accepted`), as a [`MessageRef`] without an id. A `thread` is refused as unsupported.
-    async fn send(
+    /// Posts the card (rendered and checked by [`ChatProvider::send`]). Any 2xx is delivered (the
+    /// Workflows trigger answers `202 Accepted`), as a [`MessageRef`] without an id. A `thread` is
+    /// refused as unsupported. Teams keeps no idempotency key.
+    async fn send_raw(
         &self,
-        message: &ChatMessage,
+        body: Value,
         thread: Option<&MessageRef>,
+        _key: &IdempotencyKey,
     ) -> Result<MessageRef, DeliveryError> {
         if thread.is_some() {
             return Err(DeliveryError::unsupported(MODE, "reply in a thread"));
-        }
-        let body = self
-            .renderer
-            .render(message)
-            .map_err(|e| DeliveryError::permanent(format!("{PLATFORM}: {e}")))?;
-        if let Err(problems) = validate_limits(&body) {
-            return Err(DeliveryError::permanent(format!(
-                "{PLATFORM}: the card is not within Teams' limits, not sent: {}",
-                problems.join("; ")
-            )));
         }
         let response = self
             .http
@@ -278,20 +287,18 @@ impl ChatProvider for TeamsProvider {
             .send()
             .await
             .map_err(|e| from_reqwest(PLATFORM, e))?;
-        let status = response.status();
-        if status.is_success() {
+        if response.status().is_success() {
+            // The trigger says nothing more than 202: its body is not read.
             return Ok(MessageRef::new(PLATFORM, ""));
         }
-        let delay = retry_after(response.headers());
-        let answer = read_capped(response, MAX_ERROR_BODY_BYTES).await;
-        let detail = scrub(&error_detail(&answer), self.url.expose());
-        Err(classify(status.as_u16(), delay, &detail))
+        let answer = Answer::read(response, MAX_ERROR_BODY_BYTES).await;
+        let detail = scrub(&error_detail(answer.body()), self.url.expose());
+        Err(classify(answer.status(), answer.retry_after(), &detail))
     }
 
-    /// Refused as unsupported, without a request: the webhook gives no id to update.
-    async fn update(&self, at: &MessageRef, message: &ChatMessage) -> Result<(), DeliveryError> {
-        let _ = (at, message);
-        Err(DeliveryError::unsupported(MODE, "update messages"))
+    /// Updates are refused as unsupported, without a request: the webhook gives no id to update.
+    fn mode_name(&self) -> &str {
+        MODE
     }
 }
 
@@ -313,21 +320,6 @@ fn classify(status: u16, delay: Option<Duration>, detail: &str) -> DeliveryError
         (false, false) => format!("{meaning}: {detail}"),
     };
     classify_status(PLATFORM, status, delay, &detail)
-}
-
-/// At most `cap` bytes of the answer's body; whatever could not be read is left out.
-async fn read_capped(mut response: reqwest::Response, cap: usize) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    while bytes.len() < cap {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                let room = cap - bytes.len();
-                bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            }
-            Ok(None) | Err(_) => break,
-        }
-    }
-    bytes
 }
 
 /// Power Automate's `{"error": {"code": "...", "message": "..."}}` as `code: message`; empty when

@@ -1,41 +1,28 @@
 //! The Teams adapter's configuration, validated once by [`TeamsConfig::build`] into a
 //! [`TeamsProvider`].
 
-use std::str::FromStr;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
-use stripe_chat_message::Secret;
+use serde::Deserialize;
+use stripe_chat_message::{ConfigError, Secret, SecretSource};
 
-use crate::client::TeamsProvider;
+use crate::client::{DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS, TeamsProvider};
 use crate::render::CardVersion;
-
-/// Request timeout when none is configured, in seconds.
-///
-/// ```
-/// assert_eq!(stripe_chat_teams::DEFAULT_TIMEOUT_SECS, 10);
-/// ```
-pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
-
-/// The longest request timeout accepted, in seconds.
-///
-/// ```
-/// assert!(stripe_chat_teams::MAX_TIMEOUT_SECS >= stripe_chat_teams::DEFAULT_TIMEOUT_SECS);
-/// ```
-pub const MAX_TIMEOUT_SECS: u64 = 300;
 
 /// How to reach a Teams channel or chat through a **Workflows webhook** (Power Automate, trigger
 /// "When a Teams webhook request is received").
 ///
 /// Read from a configuration file (unknown keys are refused); [`TeamsConfig::build`] checks it and
 /// gives the [`TeamsProvider`]. The webhook URL carries its key (the `sig` query parameter), so it is
-/// a [`Secret`]: give it inline as `webhook_url`, or name the environment variable holding it with
-/// `webhook_url_env` (one of the two, not both).
+/// a [`Secret`]: give it inline as `webhook_url`, name the environment variable holding it with
+/// `webhook_url_env`, or the file holding it with `webhook_url_file` (exactly one of the three).
 ///
-/// | key               | default | meaning                                                        |
-/// |-------------------|---------|----------------------------------------------------------------|
-/// | `webhook_url`     |         | the flow's HTTP URL, with its `sig`                            |
-/// | `webhook_url_env` |         | the environment variable holding that URL                      |
+/// | key                | default | meaning                                                       |
+/// |--------------------|---------|---------------------------------------------------------------|
+/// | `webhook_url`      |         | the flow's HTTP URL, with its `sig`                           |
+/// | `webhook_url_env`  |         | the environment variable holding that URL                     |
+/// | `webhook_url_file` |         | a file holding that URL (a Docker or Kubernetes secret)       |
 /// | `card_version`    | `"1.4"` | Adaptive Card version declared: `"1.4"` or `"1.5"`             |
 /// | `timeout_secs`    | `10`    | time allowed for one request, 1 to [`MAX_TIMEOUT_SECS`]        |
 ///
@@ -72,6 +59,9 @@ pub struct TeamsConfig {
     /// The name of the environment variable holding the Workflows webhook URL.
     #[serde(default)]
     pub webhook_url_env: Option<String>,
+    /// A file holding the Workflows webhook URL (a Docker or Kubernetes secret).
+    #[serde(default)]
+    pub webhook_url_file: Option<PathBuf>,
     /// The Adaptive Card version the cards declare.
     #[serde(default)]
     pub card_version: CardVersion,
@@ -89,6 +79,7 @@ impl Default for TeamsConfig {
         TeamsConfig {
             webhook_url: None,
             webhook_url_env: None,
+            webhook_url_file: None,
             card_version: CardVersion::default(),
             timeout_secs: DEFAULT_TIMEOUT_SECS,
         }
@@ -96,20 +87,21 @@ impl Default for TeamsConfig {
 }
 
 impl TeamsConfig {
-    /// Checks the configuration and gives the provider: exactly one of `webhook_url` and
-    /// `webhook_url_env`, the variable set, the URL usable (see [`TeamsConfig`]), the timeout within
-    /// 1 to [`MAX_TIMEOUT_SECS`] seconds. Errors name the key and never show the URL.
+    /// Checks the configuration and gives the provider: exactly one of `webhook_url`,
+    /// `webhook_url_env` and `webhook_url_file`, the variable set or the file readable, the URL
+    /// usable (see [`TeamsConfig`]), the timeout within 1 to [`MAX_TIMEOUT_SECS`] seconds. Errors
+    /// name the key and never show the URL.
     ///
     /// ```
     /// use stripe_chat_message::Secret;
     /// use stripe_chat_teams::TeamsConfig;
     ///
     /// let mut config = TeamsConfig::default();
-    /// assert_eq!(config.build().unwrap_err().key, "webhook_url");
+    /// assert_eq!(config.build().unwrap_err().key(), "webhook_url");
     ///
     /// config.webhook_url = Some(Secret::new("http://prod-00.westus.logic.azure.com/workflows/abc?sig=SECRETSIG"));
     /// let error = config.build().unwrap_err();
-    /// assert_eq!(error.key, "webhook_url");
+    /// assert_eq!(error.key(), "webhook_url");
     /// assert!(!error.to_string().contains("SECRETSIG"));
     ///
     /// config.webhook_url = None;
@@ -144,40 +136,21 @@ impl TeamsConfig {
         &self,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<TeamsProvider, ConfigError> {
-        let (url, key) = match (&self.webhook_url, &self.webhook_url_env) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::new(
-                    "webhook_url",
-                    "set only one of `webhook_url` and `webhook_url_env`",
-                ));
-            }
-            (None, None) => {
-                return Err(ConfigError::new(
-                    "webhook_url",
-                    "missing: set `webhook_url` to the Workflows webhook URL, or `webhook_url_env` \
-                     to the environment variable holding it",
-                ));
-            }
-            (Some(url), None) => (url.clone(), "webhook_url"),
-            (None, Some(var)) => {
-                let var = var.trim();
-                if var.is_empty() {
-                    return Err(ConfigError::new("webhook_url_env", "is empty"));
-                }
-                let url = env(var)
-                    .filter(|v| !v.trim().is_empty())
-                    .map(|v| Secret::new(v.trim()))
-                    .ok_or_else(|| {
-                        ConfigError::new(
-                            "webhook_url_env",
-                            format!("the environment variable {var} is not set or is empty"),
-                        )
-                    })?;
-                (url, "webhook_url_env")
-            }
-        };
+        let source = SecretSource::from_keys(
+            "webhook_url",
+            self.webhook_url.as_ref(),
+            self.webhook_url_env.as_deref(),
+            self.webhook_url_file.as_deref(),
+        )?
+        .ok_or_else(|| {
+            ConfigError::missing(
+                "webhook_url",
+                "the Workflows webhook URL: set webhook_url, webhook_url_env or webhook_url_file",
+            )
+        })?;
+        let url = source.read("webhook_url", &env)?;
         if self.timeout_secs == 0 || self.timeout_secs > MAX_TIMEOUT_SECS {
-            return Err(ConfigError::new(
+            return Err(ConfigError::invalid(
                 "timeout_secs",
                 format!(
                     "must be 1 to {MAX_TIMEOUT_SECS} seconds, not {}",
@@ -188,70 +161,14 @@ impl TeamsConfig {
         TeamsProvider::workflows(url)
             .with_card_version(self.card_version)
             .with_timeout(Duration::from_secs(self.timeout_secs))
-            .build_for_key(key)
-    }
-}
-
-/// A configuration value that cannot work, naming its key. It never shows the webhook URL.
-///
-/// ```
-/// let e = stripe_chat_teams::TeamsConfig::default().build().unwrap_err();
-/// assert_eq!(e.key, "webhook_url");
-/// assert!(e.to_string().starts_with("webhook_url: missing"));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{key}: {problem}")]
-pub struct ConfigError {
-    /// The key in error (`webhook_url`, `webhook_url_env`, `card_version`, `timeout_secs`).
-    pub key: String,
-    /// What is wrong with it.
-    pub problem: String,
-}
-
-impl ConfigError {
-    pub(crate) fn new(key: &str, problem: impl Into<String>) -> Self {
-        ConfigError {
-            key: key.to_owned(),
-            problem: problem.into(),
-        }
-    }
-}
-
-impl FromStr for CardVersion {
-    type Err = ConfigError;
-
-    /// `"1.4"` or `"1.5"`; anything else is refused (Teams renders nothing newer than 1.5).
-    ///
-    /// ```
-    /// use stripe_chat_teams::CardVersion;
-    /// assert_eq!("1.5".parse::<CardVersion>(), Ok(CardVersion::V1_5));
-    /// assert_eq!("1.6".parse::<CardVersion>().unwrap_err().key, "card_version");
-    /// ```
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim() {
-            "1.4" => Ok(CardVersion::V1_4),
-            "1.5" => Ok(CardVersion::V1_5),
-            other => Err(ConfigError::new(
-                "card_version",
-                format!(
-                    "{other:?} is not supported: Teams renders Adaptive Cards \"1.4\" and \"1.5\""
-                ),
-            )),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for CardVersion {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse()
-            .map_err(|e: ConfigError| serde::de::Error::custom(e.problem))
+            .build_for_key(&source.key_for("webhook_url"))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stripe_chat_message::ConfigErrorKind;
 
     const URL: &str = "https://prod-00.westus.logic.azure.com:443/workflows/abc123/triggers/manual/\
         paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=SECRETSIG";
@@ -293,16 +210,16 @@ mod tests {
     fn an_unset_environment_variable_is_named_in_the_error() {
         let c = config(r#"webhook_url_env = "TEAMS_OTHER""#);
         let e = c.build_with_env(env_with_url).expect_err("unset");
-        assert_eq!(e.key, "webhook_url_env");
-        assert!(e.problem.contains("TEAMS_OTHER"), "{e}");
+        assert_eq!(e.key(), "webhook_url_env");
+        assert!(e.problem().contains("TEAMS_OTHER"), "{e}");
     }
 
     #[test]
     fn a_blank_environment_variable_counts_as_unset() {
         let c = config(r#"webhook_url_env = "TEAMS_BLANK""#);
         let e = c.build_with_env(env_with_url).expect_err("blank");
-        assert_eq!(e.key, "webhook_url_env");
-        assert!(e.problem.contains("TEAMS_BLANK"), "{e}");
+        assert_eq!(e.key(), "webhook_url_env");
+        assert!(e.problem().contains("TEAMS_BLANK"), "{e}");
     }
 
     #[test]
@@ -318,7 +235,7 @@ mod tests {
         let e = c
             .build_with_env(|_| Some("ftp://host.test/x?sig=SECRETSIG".to_owned()))
             .expect_err("refused");
-        assert_eq!(e.key, "webhook_url_env");
+        assert_eq!(e.key(), "webhook_url_env");
         assert!(!e.to_string().contains("SECRETSIG"), "{e}");
         assert!(!e.to_string().contains("host.test"), "{e}");
     }
@@ -332,17 +249,14 @@ mod tests {
         };
         assert_eq!(
             both.build_with_env(env_with_url).map(|_| ()),
-            Err(ConfigError::new(
-                "webhook_url",
-                "set only one of `webhook_url` and `webhook_url_env`"
-            ))
+            Err(ConfigError::conflict("webhook_url", "webhook_url_env"))
         );
         let neither = TeamsConfig::default();
         assert_eq!(
             neither
                 .build_with_env(env_with_url)
                 .map(|_| ())
-                .map_err(|e| e.key),
+                .map_err(|e| e.key().to_owned()),
             Err("webhook_url".to_owned())
         );
     }
@@ -356,7 +270,7 @@ mod tests {
                 ..TeamsConfig::default()
             };
             let e = c.build().map(|_| ()).expect_err("refused");
-            assert_eq!(e.key, "timeout_secs", "{secs}");
+            assert_eq!(e.key(), "timeout_secs", "{secs}");
         }
     }
 
@@ -371,6 +285,48 @@ mod tests {
             .to_string();
         assert!(e.contains("1.4") && e.contains("1.5"), "{e}");
         assert!(toml::from_str::<TeamsConfig>("card_version = 1.5").is_err());
+    }
+
+    #[test]
+    fn the_url_can_come_from_a_file_with_its_trailing_newline() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("teams_webhook_url");
+        std::fs::write(&path, format!("{URL}\n")).expect("written");
+        let c = TeamsConfig {
+            webhook_url_file: Some(path),
+            ..TeamsConfig::default()
+        };
+        let provider = c.build_with_env(|_| None).expect("valid");
+        assert_eq!(provider.endpoint(), "prod-00.westus.logic.azure.com");
+    }
+
+    #[test]
+    fn an_unreadable_file_or_a_bad_url_in_it_names_the_file_key() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let bad = dir.path().join("bad_url");
+        std::fs::write(&bad, "ftp://host.test/x?sig=SECRETSIG").expect("written");
+        let missing = dir.path().join("missing");
+        for (path, kind) in [
+            (bad, ConfigErrorKind::Invalid),
+            (missing.clone(), ConfigErrorKind::Unreadable),
+        ] {
+            let e = TeamsConfig {
+                webhook_url_file: Some(path),
+                ..TeamsConfig::default()
+            }
+            .build_with_env(|_| None)
+            .expect_err("refused");
+            assert_eq!(e.key(), "webhook_url_file");
+            assert_eq!(e.kind(), kind);
+            assert!(!e.to_string().contains("SECRETSIG"), "{e}");
+        }
+        let e = TeamsConfig {
+            webhook_url_file: Some(missing.clone()),
+            ..TeamsConfig::default()
+        }
+        .build()
+        .expect_err("missing");
+        assert!(e.problem().contains(&missing.display().to_string()), "{e}");
     }
 
     #[test]

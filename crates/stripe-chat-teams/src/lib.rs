@@ -29,12 +29,13 @@
 //! [teams]
 //! # The flow's HTTP URL, read from the environment (it carries its key, `sig=`).
 //! webhook_url_env = "STRIPE_CHAT_TEAMS_WEBHOOK_URL"
+//! # Or from a file: webhook_url_file = "/run/secrets/teams_webhook_url"
 //! # Or inline (keep the file private): webhook_url = "https://...logic.azure.com:443/workflows/...&sig=..."
 //! card_version = "1.4"   # or "1.5"
 //! timeout_secs = 10
 //! ```
 //!
-//! Set one of `webhook_url` and `webhook_url_env`. The URL must be `https://` (`http://` only for a
+//! Set one of `webhook_url`, `webhook_url_env` and `webhook_url_file`. The URL must be `https://` (`http://` only for a
 //! loopback host, for tests). Errors name the key and never show the URL, and neither does any
 //! `Debug` or delivery error.
 //!
@@ -86,7 +87,7 @@
 //! Sending (against a Workflows webhook; here one that is not listening):
 //!
 //! ```
-//! use stripe_chat_message::{ChatMessage, ChatProvider, ErrorKind, Secret};
+//! use stripe_chat_message::{ChatMessage, ChatProvider, ErrorKind, IdempotencyKey, Secret};
 //! use stripe_chat_teams::TeamsConfig;
 //!
 //! let config: TeamsConfig = toml::from_str(r#"
@@ -95,23 +96,42 @@
 //! "#)?;
 //! let teams = config.build()?;
 //! # tokio_test::block_on(async {
-//! let error = teams.send(&ChatMessage::new("Invoice paid"), None).await.unwrap_err();
+//! let key = IdempotencyKey::new("evt_1NG8Du2eZvKYlo2CUI79vXWy", "finance");
+//! let error = teams.send(&ChatMessage::new("Invoice paid"), None, &key).await.unwrap_err();
 //! assert_eq!(error.kind(), ErrorKind::Transient);
 //! assert!(!error.to_string().contains("SECRETSIG"));
 //! # });
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! This crate has no feature flags.
+//! # Feature flags
+//!
+//! - `client` (default): delivery, that is `TeamsProvider`, `TeamsConfig` and `TeamsFactory`,
+//!   with what they need: an HTTP client (`reqwest`) and `stripe-chat-http`. Without it
+//!   (`stripe-chat-teams = { version = "0.1", default-features = false }`), the crate is
+//!   the renderer alone: [`TeamsRenderer`] and its [`CardVersion`],
+//!   [`escape_markdown`], [`validate_limits`] and [`limits`], and pulls in no HTTP client.
 #![forbid(unsafe_code)]
+// The crate documentation speaks of delivery, which exists with the `client` feature.
+#![cfg_attr(not(feature = "client"), allow(rustdoc::broken_intra_doc_links))]
 
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 mod config;
+#[cfg(feature = "client")]
+mod factory;
 pub mod limits;
 mod render;
 mod validate;
 
-pub use client::{TeamsBuilder, TeamsProvider};
-pub use config::{ConfigError, DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS, TeamsConfig};
+#[cfg(feature = "client")]
+pub use client::{DEFAULT_TIMEOUT_SECS, MAX_TIMEOUT_SECS, TeamsBuilder, TeamsProvider};
+#[cfg(feature = "client")]
+pub use config::TeamsConfig;
+#[cfg(feature = "client")]
+pub use factory::TeamsFactory;
 pub use render::{CardVersion, TeamsRenderer, escape_markdown};
+#[cfg(feature = "client")]
+pub use stripe_chat_message::ConfigError;
 pub use validate::validate_limits;

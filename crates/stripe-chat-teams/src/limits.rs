@@ -10,6 +10,8 @@
 //! assert_eq!(limits::MAX_CARD_VERSION, (1, 5));
 //! ```
 
+use stripe_chat_message::text::http_url;
+
 /// The most a Workflows webhook body may weigh, serialized (Teams: "28 KB"; counted here as 28,000
 /// bytes to stay on the safe side of either reading of "KB").
 ///
@@ -123,3 +125,36 @@ pub const MAX_FOOTER_CHARS: usize = 300;
 /// assert_eq!(stripe_chat_teams::limits::MAX_URL_BYTES, 2_048);
 /// ```
 pub const MAX_URL_BYTES: usize = 2_048;
+
+/// An absolute `https://` or `http://` URL of printable ASCII without quotes, angle brackets or
+/// backslashes, at most [`MAX_URL_BYTES`] long, naming a host.
+pub(crate) fn is_web_url(url: &str) -> bool {
+    http_url(url, MAX_URL_BYTES).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn web_urls_are_recognized_strictly() {
+        assert!(is_web_url(
+            "https://dashboard.stripe.com/invoices/in_1?x=1&y=2"
+        ));
+        assert!(is_web_url("HTTP://example.com"));
+        for bad in [
+            "https://",
+            "https:///x",
+            "ftp://x",
+            "https://a b",
+            "https://é.test",
+            "mailto:a@b",
+        ] {
+            assert!(!is_web_url(bad), "{bad}");
+        }
+        assert!(!is_web_url(&format!(
+            "https://e.test/{}",
+            "a".repeat(MAX_URL_BYTES)
+        )));
+    }
+}

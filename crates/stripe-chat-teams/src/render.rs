@@ -2,14 +2,18 @@
 //!
 //! No I/O here: the same message always gives the same JSON, which the snapshot tests pin down.
 
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
 use stripe_chat_message::budget;
-use stripe_chat_message::text::{clean_lines, format_rfc3339, format_unix_utc, http_url, truncate};
-use stripe_chat_message::{ActionStyle, ChatMessage, RenderError, Renderer, Severity};
+use stripe_chat_message::text::{clean_lines, format_rfc3339, format_unix_utc, truncate};
+use stripe_chat_message::{ActionStyle, ChatMessage, ConfigError, RenderError, Renderer, Severity};
 
+use crate::limits::is_web_url;
 use crate::limits::{
     MAX_ACTION_TITLE_CHARS, MAX_ACTIONS, MAX_FACT_TITLE_CHARS, MAX_FACT_VALUE_CHARS, MAX_FACTS,
-    MAX_FOOTER_CHARS, MAX_SUMMARY_CHARS, MAX_TAG_CHARS, MAX_TAGS, MAX_TITLE_CHARS, MAX_URL_BYTES,
+    MAX_FOOTER_CHARS, MAX_SUMMARY_CHARS, MAX_TAG_CHARS, MAX_TAGS, MAX_TITLE_CHARS,
     RENDER_BUDGET_BYTES,
 };
 
@@ -49,6 +53,38 @@ impl CardVersion {
             CardVersion::V1_4 => "1.4",
             CardVersion::V1_5 => "1.5",
         }
+    }
+}
+
+impl FromStr for CardVersion {
+    type Err = ConfigError;
+
+    /// `"1.4"` or `"1.5"`; anything else is refused (Teams renders nothing newer than 1.5).
+    ///
+    /// ```
+    /// use stripe_chat_teams::CardVersion;
+    /// assert_eq!("1.5".parse::<CardVersion>(), Ok(CardVersion::V1_5));
+    /// assert_eq!("1.6".parse::<CardVersion>().unwrap_err().key(), "card_version");
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "1.4" => Ok(CardVersion::V1_4),
+            "1.5" => Ok(CardVersion::V1_5),
+            other => Err(ConfigError::invalid(
+                "card_version",
+                format!(
+                    "{other:?} is not supported: Teams renders Adaptive Cards \"1.4\" and \"1.5\""
+                ),
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CardVersion {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse()
+            .map_err(|e: ConfigError| serde::de::Error::custom(e.problem()))
     }
 }
 
@@ -233,6 +269,10 @@ impl Renderer for TeamsRenderer {
             ))
         })
     }
+
+    fn validate_limits(&self, body: &Value) -> Result<(), Vec<String>> {
+        crate::validate::validate_limits(body)
+    }
 }
 
 /// How much of each text is kept at one trimming level.
@@ -356,12 +396,6 @@ fn open_url_actions(message: &ChatMessage) -> Vec<Value> {
         actions.push(action);
     }
     actions
-}
-
-/// An absolute `https://` or `http://` URL of printable ASCII without quotes, angle brackets or
-/// backslashes, at most [`MAX_URL_BYTES`] long, naming a host.
-pub(crate) fn is_web_url(url: &str) -> bool {
-    http_url(url, MAX_URL_BYTES).is_some()
 }
 
 /// When it happened: the card's `DATE()`/`TIME()` functions show it in the reader's time zone; times
@@ -818,27 +852,5 @@ mod tests {
     fn single_newlines_in_the_summary_become_paragraph_breaks() {
         let body = render(&ChatMessage::new("t").summary("one\ntwo"));
         assert_eq!(card(&body)["body"][0]["items"][1]["text"], "one\n\ntwo");
-    }
-
-    #[test]
-    fn web_urls_are_recognized_strictly() {
-        assert!(is_web_url(
-            "https://dashboard.stripe.com/invoices/in_1?x=1&y=2"
-        ));
-        assert!(is_web_url("HTTP://example.com"));
-        for bad in [
-            "https://",
-            "https:///x",
-            "ftp://x",
-            "https://a b",
-            "https://é.test",
-            "mailto:a@b",
-        ] {
-            assert!(!is_web_url(bad), "{bad}");
-        }
-        assert!(!is_web_url(&format!(
-            "https://e.test/{}",
-            "a".repeat(MAX_URL_BYTES)
-        )));
     }
 }

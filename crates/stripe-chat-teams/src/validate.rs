@@ -3,8 +3,8 @@
 use serde_json::Value;
 use stripe_chat_message::budget::serialized_len;
 
+use crate::limits::is_web_url;
 use crate::limits::{ALLOWED_ACTION_TYPES, MAX_CARD_BYTES, MAX_CARD_VERSION};
-use crate::render::is_web_url;
 
 /// Checks a Workflows webhook body against Teams' limits: serialized size within
 /// [`MAX_CARD_BYTES`], a `message` with at least one Adaptive Card attachment, each card's

@@ -4,12 +4,18 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use stripe_chat_message::IdempotencyKey;
 use stripe_chat_message::{
     ChatMessage, ChatProvider, DeliveryError, ErrorKind, MessageRef, Secret,
 };
 use stripe_chat_teams::{CardVersion, TeamsProvider, limits};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// The idempotency key of the deliveries these tests make.
+fn key() -> IdempotencyKey {
+    IdempotencyKey::new("evt_1NG8Du2eZvKYlo2CUI79vXWy", "test")
+}
 
 const PATH: &str = "/workflows/abc123/triggers/manual/paths/invoke";
 const SIG: &str = "SECRETSIG";
@@ -42,7 +48,7 @@ async fn answering(response: ResponseTemplate) -> MockServer {
 async fn send_to(response: ResponseTemplate) -> (Result<MessageRef, DeliveryError>, usize) {
     let server = answering(response).await;
     let result = teams(&server)
-        .send(&stripe_chat_conformance::sample_message(), None)
+        .send(&stripe_chat_conformance::sample_message(), None, &key())
         .await;
     let requests = server.received_requests().await.unwrap_or_default().len();
     (result, requests)
@@ -173,7 +179,7 @@ async fn an_error_answer_quoting_the_url_or_its_key_never_shows_them() {
         .mount(&server)
         .await;
     let error = teams(&server)
-        .send(&ChatMessage::new("Invoice paid"), None)
+        .send(&ChatMessage::new("Invoice paid"), None, &key())
         .await
         .expect_err("401");
     assert_eq!(error.kind(), ErrorKind::Unauthorized);
@@ -193,7 +199,7 @@ async fn transport_errors_never_show_the_url() {
     let provider = teams(&server);
     drop(server);
     let error = provider
-        .send(&ChatMessage::new("Invoice paid"), None)
+        .send(&ChatMessage::new("Invoice paid"), None, &key())
         .await
         .expect_err("nobody listens");
     assert_eq!(error.kind(), ErrorKind::Transient);
@@ -220,14 +226,17 @@ async fn update_and_thread_replies_are_unsupported_without_a_request() {
     let message = ChatMessage::new("Invoice paid");
     let root = MessageRef::new("teams", "");
 
-    let error = provider.update(&root, &message).await.expect_err("update");
+    let error = provider
+        .update(&root, &message, &key())
+        .await
+        .expect_err("update");
     assert_eq!(error.kind(), ErrorKind::Unsupported);
     assert_eq!(
         error.to_string(),
         "unsupported: a Teams Workflows webhook cannot update messages"
     );
     let error = provider
-        .send(&message, Some(&root))
+        .send(&message, Some(&root), &key())
         .await
         .expect_err("thread");
     assert_eq!(error.kind(), ErrorKind::Unsupported);
@@ -253,7 +262,7 @@ async fn the_card_posted_declares_the_configured_version_and_fits_teams() {
         message = message.field(format!("Field {n}"), "v".repeat(2_000));
     }
     provider
-        .send(&message, None)
+        .send(&message, None, &key())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let requests = server.received_requests().await.unwrap_or_default();

@@ -1,10 +1,11 @@
 //! The webhook's configuration ([`WebhookConfig`], from a file) and builder ([`WebhookBuilder`], in
 //! code), both checked once into a [`WebhookProvider`].
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use stripe_chat_message::Secret;
+use stripe_chat_message::{ConfigError, Secret, SecretSource};
 
 use crate::WebhookProvider;
 
@@ -31,9 +32,9 @@ pub const DEFAULT_NAME: &str = "webhook";
 
 /// A webhook destination as written in a configuration file. Unknown keys are refused.
 ///
-/// The URL and the signing secret are given either inline (`url`, `secret`) or as the names of
-/// environment variables holding them (`url_env`, `secret_env`); the URL counts as a secret, since
-/// webhook URLs often carry a key. [`WebhookConfig::build`] checks everything and names the key in
+/// The URL and the signing secret are each given inline (`url`, `secret`), as the name of an
+/// environment variable holding it (`url_env`, `secret_env`) or as the path of a file holding it
+/// (`url_file`, `secret_file`); the URL counts as a secret, since webhook URLs often carry a key. [`WebhookConfig::build`] checks everything and names the key in
 /// error.
 ///
 /// ```
@@ -49,7 +50,7 @@ pub const DEFAULT_NAME: &str = "webhook";
 ///
 /// // With the variable unset, the error names it.
 /// let error = config.build().unwrap_err();
-/// assert_eq!(error.key, "secret_env");
+/// assert_eq!(error.key(), "secret_env");
 /// assert!(error.to_string().contains("STRIPE_CHAT_WEBHOOK_SECRET"));
 ///
 /// assert!(toml::from_str::<WebhookConfig>("urll = \"https://x.example.com\"").is_err());
@@ -64,6 +65,9 @@ pub struct WebhookConfig {
     /// The environment variable holding the URL, instead of `url`.
     #[serde(default)]
     pub url_env: Option<String>,
+    /// A file holding the URL, instead of `url` (a Docker or Kubernetes secret).
+    #[serde(default)]
+    pub url_file: Option<PathBuf>,
     /// The shared signing secret, at least [`MIN_SECRET_BYTES`] long (32 random bytes, hex encoded,
     /// are a good choice).
     #[serde(default)]
@@ -71,37 +75,15 @@ pub struct WebhookConfig {
     /// The environment variable holding the secret, instead of `secret`.
     #[serde(default)]
     pub secret_env: Option<String>,
+    /// A file holding the secret, instead of `secret`.
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
     /// The time allowed for a whole request, in seconds (default 15, at most 300).
     #[serde(default)]
     pub timeout_secs: Option<u64>,
     /// A name for this destination, shown in `Debug`, errors and message refs (default `webhook`).
     #[serde(default)]
     pub name: Option<String>,
-}
-
-/// A configuration value that cannot work, naming its key. It never shows a secret.
-///
-/// ```
-/// let e = stripe_chat_webhook::WebhookConfig::default().build().unwrap_err();
-/// assert_eq!(e.key, "url");
-/// assert_eq!(e.to_string(), "url: is required (or url_env, naming an environment variable that holds it)");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{key}: {problem}")]
-pub struct ConfigError {
-    /// The key in error.
-    pub key: String,
-    /// What is wrong with it.
-    pub problem: String,
-}
-
-impl ConfigError {
-    fn new(key: &str, problem: impl Into<String>) -> Self {
-        ConfigError {
-            key: key.to_owned(),
-            problem: problem.into(),
-        }
-    }
 }
 
 impl WebhookConfig {
@@ -145,15 +127,31 @@ impl WebhookConfig {
     /// assert!(!shown.contains("k3y") && !shown.contains("0123456789abcdef"));
     ///
     /// let error = config.build_with_env(|_| None).unwrap_err();
-    /// assert_eq!(error.to_string(), "url_env: the environment variable ERP_HOOK_URL is not set");
+    /// assert_eq!(error.to_string(), "url_env: the environment variable ERP_HOOK_URL is not set or is empty");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn build_with_env(
         &self,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<WebhookProvider, ConfigError> {
-        let (url, url_key) = resolve("url", &self.url, &self.url_env, &env)?;
-        let (secret, secret_key) = resolve("secret", &self.secret, &self.secret_env, &env)?;
+        let (url, url_key) = read(
+            "url",
+            (
+                self.url.as_ref(),
+                self.url_env.as_deref(),
+                self.url_file.as_deref(),
+            ),
+            &env,
+        )?;
+        let (secret, secret_key) = read(
+            "secret",
+            (
+                self.secret.as_ref(),
+                self.secret_env.as_deref(),
+                self.secret_file.as_deref(),
+            ),
+            &env,
+        )?;
         let mut builder = WebhookBuilder::new(url, secret);
         builder.url_key = url_key;
         builder.secret_key = secret_key;
@@ -162,7 +160,7 @@ impl WebhookConfig {
         }
         if let Some(seconds) = self.timeout_secs {
             if seconds == 0 {
-                return Err(ConfigError::new("timeout_secs", "must be at least 1"));
+                return Err(ConfigError::invalid("timeout_secs", "must be at least 1"));
             }
             builder = builder.timeout(Duration::from_secs(seconds));
         }
@@ -170,43 +168,17 @@ impl WebhookConfig {
     }
 }
 
-/// The value of `key`, given inline or through the environment variable named by `{key}_env`, and
-/// the key to name in errors about it.
-fn resolve(
-    key: &'static str,
-    inline: &Option<Secret>,
-    env_name: &Option<String>,
-    env: &impl Fn(&str) -> Option<String>,
-) -> Result<(Secret, &'static str), ConfigError> {
-    let env_key = if key == "url" {
-        "url_env"
-    } else {
-        "secret_env"
-    };
-    match (inline, env_name) {
-        (Some(_), Some(_)) => Err(ConfigError::new(
-            key,
-            format!("set either {key} or {env_key}, not both"),
-        )),
-        (Some(value), None) => Ok((value.clone(), key)),
-        (None, Some(name)) => {
-            let name = name.trim();
-            if name.is_empty() {
-                return Err(ConfigError::new(env_key, "is empty"));
-            }
-            match env(name).filter(|v| !v.trim().is_empty()) {
-                Some(value) => Ok((Secret::new(value.trim()), env_key)),
-                None => Err(ConfigError::new(
-                    env_key,
-                    format!("the environment variable {name} is not set"),
-                )),
-            }
-        }
-        (None, None) => Err(ConfigError::new(
-            key,
-            format!("is required (or {env_key}, naming an environment variable that holds it)"),
-        )),
-    }
+/// The secret `key` names through `key`, `{key}_env` or `{key}_file`, and the key it came by (to
+/// name in errors about the value).
+fn read(
+    key: &str,
+    (value, env_name, file): (Option<&Secret>, Option<&str>, Option<&Path>),
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Secret, String), ConfigError> {
+    let source = SecretSource::from_keys(key, value, env_name, file)?.ok_or_else(|| {
+        ConfigError::missing(key, format_args!("set {key}, {key}_env or {key}_file"))
+    })?;
+    Ok((source.read(key, env)?, source.key_for(key)))
 }
 
 /// Builds a [`WebhookProvider`] in code.
@@ -228,7 +200,7 @@ fn resolve(
 /// assert!(!debug.contains("k3y") && !debug.contains("0123456789abcdef"));
 ///
 /// let short = WebhookBuilder::new(Secret::new("https://x.example.com"), Secret::new("short")).build();
-/// assert_eq!(short.unwrap_err().key, "secret");
+/// assert_eq!(short.unwrap_err().key(), "secret");
 /// # Ok::<(), stripe_chat_webhook::ConfigError>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -237,8 +209,8 @@ pub struct WebhookBuilder {
     secret: Secret,
     name: String,
     timeout: Duration,
-    url_key: &'static str,
-    secret_key: &'static str,
+    url_key: String,
+    secret_key: String,
 }
 
 impl WebhookBuilder {
@@ -255,8 +227,8 @@ impl WebhookBuilder {
             secret,
             name: DEFAULT_NAME.to_owned(),
             timeout: stripe_chat_http::REQUEST_TIMEOUT,
-            url_key: "url",
-            secret_key: "secret",
+            url_key: "url".to_owned(),
+            secret_key: "secret".to_owned(),
         }
     }
 
@@ -267,7 +239,7 @@ impl WebhookBuilder {
     /// use stripe_chat_webhook::WebhookBuilder;
     /// let b = WebhookBuilder::new(Secret::new("https://x.example.com"), Secret::new("0123456789abcdef"));
     /// assert_eq!(b.clone().name("ops").build()?.name(), "ops");
-    /// assert_eq!(b.name("").build().unwrap_err().key, "name");
+    /// assert_eq!(b.name("").build().unwrap_err().key(), "name");
     /// # Ok::<(), stripe_chat_webhook::ConfigError>(())
     /// ```
     pub fn name(mut self, name: impl Into<String>) -> Self {
@@ -282,7 +254,7 @@ impl WebhookBuilder {
     /// use stripe_chat_message::Secret;
     /// use stripe_chat_webhook::WebhookBuilder;
     /// let b = WebhookBuilder::new(Secret::new("https://x.example.com"), Secret::new("0123456789abcdef"));
-    /// assert_eq!(b.timeout(Duration::ZERO).build().unwrap_err().key, "timeout_secs");
+    /// assert_eq!(b.timeout(Duration::ZERO).build().unwrap_err().key(), "timeout_secs");
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -300,39 +272,40 @@ impl WebhookBuilder {
     pub fn build(self) -> Result<WebhookProvider, ConfigError> {
         let name = self.name.trim();
         if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-            return Err(ConfigError::new(
+            return Err(ConfigError::invalid(
                 "name",
                 "must be 1 to 64 characters, without control characters",
             ));
         }
         if self.timeout.is_zero() || self.timeout > MAX_TIMEOUT {
-            return Err(ConfigError::new(
+            return Err(ConfigError::invalid(
                 "timeout_secs",
                 format!("must be between 1 and {}", MAX_TIMEOUT.as_secs()),
             ));
         }
         // The parse error never contains the URL itself.
-        let url = reqwest::Url::parse(self.url.expose().trim())
-            .map_err(|e| ConfigError::new(self.url_key, format!("is not a valid URL ({e})")))?;
+        let url = reqwest::Url::parse(self.url.expose().trim()).map_err(|e| {
+            ConfigError::invalid(&self.url_key, format!("is not a valid URL ({e})"))
+        })?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(ConfigError::new(
-                self.url_key,
+            return Err(ConfigError::invalid(
+                &self.url_key,
                 "must be an http or https URL",
             ));
         }
         if url.host_str().is_none_or(str::is_empty) {
-            return Err(ConfigError::new(self.url_key, "has no host"));
+            return Err(ConfigError::invalid(&self.url_key, "has no host"));
         }
         if self.secret.expose().len() < MIN_SECRET_BYTES {
-            return Err(ConfigError::new(
-                self.secret_key,
+            return Err(ConfigError::invalid(
+                &self.secret_key,
                 format!(
                     "must be at least {MIN_SECRET_BYTES} bytes long (32 random bytes, hex encoded, are a good choice)"
                 ),
             ));
         }
         WebhookProvider::from_checked(name.to_owned(), url, self.secret, self.timeout)
-            .map_err(|problem| ConfigError::new(self.url_key, problem))
+            .map_err(|problem| ConfigError::invalid(&self.url_key, problem))
     }
 }
 
@@ -380,8 +353,8 @@ mod tests {
             ),
         ] {
             let error = config(text).build_with_env(env).unwrap_err();
-            assert_eq!(error.key, key);
-            assert!(error.problem.contains(variable), "{error}");
+            assert_eq!(error.key(), key);
+            assert!(error.problem().contains(variable), "{error}");
         }
     }
 
@@ -404,10 +377,7 @@ mod tests {
         )
         .build_with_env(env)
         .unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "url: set either url or url_env, not both"
-        );
+        assert_eq!(error.to_string(), "url: set only one of url and url_env");
     }
 
     #[test]
@@ -424,7 +394,7 @@ mod tests {
             }
             .build_with_env(env)
             .unwrap_err();
-            assert_eq!(error.key, "url");
+            assert_eq!(error.key(), "url");
             assert!(!error.to_string().contains("s3cr3t"), "{error}");
         }
     }
@@ -438,7 +408,7 @@ mod tests {
         }
         .build_with_env(env)
         .unwrap_err();
-        assert_eq!(error.key, "url_env");
+        assert_eq!(error.key(), "url_env");
         assert!(!error.to_string().contains(SECRET), "{error}");
     }
 
@@ -450,8 +420,52 @@ mod tests {
             ))
             .build_with_env(env)
             .unwrap_err();
-            assert_eq!(error.key, "timeout_secs", "{seconds}");
+            assert_eq!(error.key(), "timeout_secs", "{seconds}");
         }
+    }
+
+    #[test]
+    fn url_and_secret_can_come_from_files_and_an_unreadable_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = dir.path().join("hook_url");
+        std::fs::write(&url, "https://erp.example.com/hook?key=t0k3n\n").unwrap();
+        let secret = dir.path().join("hook_secret");
+        std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
+        let provider = WebhookConfig {
+            url_file: Some(url),
+            secret_file: Some(secret.clone()),
+            ..WebhookConfig::default()
+        }
+        .build_with_env(env)
+        .unwrap();
+        assert!(!format!("{provider:?}").contains("t0k3n"));
+
+        let missing = dir.path().join("missing");
+        let error = WebhookConfig {
+            url_file: Some(missing.clone()),
+            secret_file: Some(secret),
+            ..WebhookConfig::default()
+        }
+        .build_with_env(env)
+        .unwrap_err();
+        assert_eq!(error.key(), "url_file");
+        assert!(
+            error.problem().contains(&missing.display().to_string()),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_config_debug_never_shows_the_url_or_the_secret() {
+        let config: WebhookConfig = toml::from_str(&format!(
+            "url = \"https://erp.example.com/hook?key=t0k3n\"\nsecret = \"{SECRET}\""
+        ))
+        .unwrap();
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("t0k3n") && !shown.contains(SECRET),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -459,7 +473,7 @@ mod tests {
         let error = config("url = \"https://x.example.com\"\nsecret = \"hunter2\"")
             .build_with_env(env)
             .unwrap_err();
-        assert_eq!(error.key, "secret");
+        assert_eq!(error.key(), "secret");
         assert!(!error.to_string().contains("hunter2"));
     }
 }

@@ -2,8 +2,8 @@
 //! HMAC-SHA256, to a URL of your choice, so any service can receive stripe-chat's messages.
 //!
 //! Main items:
-//! - [`WebhookConfig`] (from a configuration file; the URL and secret inline or from environment
-//!   variables) and [`WebhookBuilder`] (in code), checked into a [`WebhookProvider`].
+//! - [`WebhookConfig`] (from a configuration file; the URL and secret inline, from environment
+//!   variables or from files) and [`WebhookBuilder`] (in code), checked into a [`WebhookProvider`].
 //! - [`WebhookProvider`]: a [`ChatProvider`](stripe_chat_message::ChatProvider) with updates and
 //!   threads; no callback buttons.
 //! - [`Payload`]: the JSON body, for receivers to parse.
@@ -17,9 +17,9 @@
 //! Content-Type: application/json
 //! User-Agent: stripe-chat/0.1.0
 //! Stripe-Chat-Signature: t=1764000000,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd
-//! Stripe-Chat-Delivery: dlv_0f3c9a1e5b7d2c4a6e8f0b1d3c5a7e9f
+//! Stripe-Chat-Delivery: evt_1NG8Du2eZvKYlo2CUI79vXWy.billing-service
 //!
-//! {"type":"message.created","delivery_id":"dlv_0f3c…","thread":null,"message":{"title":"Payment failed: 20.00 USD",…}}
+//! {"type":"message.created","delivery_id":"evt_1NG8Du2eZvKYlo2CUI79vXWy.billing-service","thread":null,"message":{"title":"Payment failed: 20.00 USD",…}}
 //! ```
 //!
 //! - **Body** ([`Payload`]): `type` is `message.created` (a new message, or a reply when `thread` is
@@ -30,9 +30,11 @@
 //!   HMAC-SHA256 of `"{t}.{raw body}"` keyed with the shared secret. Check it on the exact bytes
 //!   received, with a tolerance on `t` against replays ([`verify`]: 300 s). Accept any `v1` that
 //!   matches, and ignore other schemes, so secrets can be rolled and schemes added.
-//! - **Delivery id**: `dlv_` and 32 hex digits, derived from the message's Stripe event, the
-//!   destination (name and URL) and what is delivered (new message, reply in a given thread, update of
-//!   a given message). A retry sends the same id (with a new signature): deduplicate on it.
+//! - **Delivery id**: the delivery's
+//!   [`IdempotencyKey`](stripe_chat_message::IdempotencyKey), from the Stripe event and the
+//!   destination, with what is delivered (`.reply.…` for a reply in a given thread, `.update.…`
+//!   for an update of a given message): ASCII letters, digits, `_`, `-`, `.` and `%`. A retry
+//!   sends the same id (with a new signature): deduplicate on it.
 //! - **Answer**: any 2xx is delivered. Answer `{"id": "<your id>"}` to name the message yourself;
 //!   stripe-chat stores it and sends it back as `message_id` in updates and `thread.message_id` in
 //!   replies. Without one, the delivery id is the message id.
@@ -69,7 +71,7 @@
 //! # Sending
 //!
 //! ```
-//! use stripe_chat_message::{ChatMessage, ChatProvider, Secret};
+//! use stripe_chat_message::{ChatMessage, ChatProvider, IdempotencyKey, Secret};
 //! use stripe_chat_webhook::{verify, Payload, WebhookBuilder, SIGNATURE_HEADER};
 //! use wiremock::{matchers::method, Mock, MockServer, ResponseTemplate};
 //!
@@ -84,7 +86,8 @@
 //! let webhook = WebhookBuilder::new(Secret::new(format!("{}/hooks/stripe-chat", receiver.uri())), Secret::new(secret))
 //!     .name("billing-service")
 //!     .build()?;
-//! let sent = webhook.send(&ChatMessage::new("Payment failed: 20.00 USD"), None).await?;
+//! let key = IdempotencyKey::new("evt_1NG8Du2eZvKYlo2CUI79vXWy", "billing-service");
+//! let sent = webhook.send(&ChatMessage::new("Payment failed: 20.00 USD"), None, &key).await?;
 //! assert_eq!(sent.id, "note_7");
 //! assert_eq!(sent.channel.as_deref(), Some("billing-service"));
 //!
@@ -95,27 +98,43 @@
 //! let payload: Payload = serde_json::from_slice(&request.body)?;
 //! assert_eq!(payload.message.title, "Payment failed: 20.00 USD");
 //!
-//! webhook.update(&sent, &ChatMessage::new("Payment recovered")).await?;
+//! webhook.update(&sent, &ChatMessage::new("Payment recovered"), &key).await?;
 //! let update: Payload = serde_json::from_slice(&receiver.received_requests().await.unwrap()[1].body)?;
 //! assert_eq!(update.message_id.as_deref(), Some("note_7"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
 //!
-//! This crate has no feature flags.
+//! # Feature flags
+//!
+//! - `client` (default): delivery, that is `WebhookProvider`, `WebhookConfig` /
+//!   `WebhookBuilder` and `WebhookFactory`, with what they need: an HTTP client (`reqwest`) and
+//!   `stripe-chat-http`. Without it
+//!   (`stripe-chat-webhook = { version = "0.1", default-features = false }`), the crate is what
+//!   a receiver needs: [`Payload`], [`verify`] and [`sign`], and pulls in no HTTP client.
 #![forbid(unsafe_code)]
+// The crate documentation speaks of delivery, which exists with the `client` feature.
+#![cfg_attr(not(feature = "client"), allow(rustdoc::broken_intra_doc_links))]
 
+#[cfg(feature = "client")]
 mod config;
+#[cfg(feature = "client")]
+mod factory;
 mod payload;
+#[cfg(feature = "client")]
 mod provider;
 mod signature;
 
-pub use config::{
-    ConfigError, DEFAULT_NAME, MAX_TIMEOUT, MIN_SECRET_BYTES, WebhookBuilder, WebhookConfig,
-};
+#[cfg(feature = "client")]
+pub use config::{DEFAULT_NAME, MAX_TIMEOUT, MIN_SECRET_BYTES, WebhookBuilder, WebhookConfig};
+#[cfg(feature = "client")]
+pub use factory::WebhookFactory;
 pub use payload::{Payload, PayloadType, ThreadRef};
+#[cfg(feature = "client")]
 pub use provider::{PLATFORM, USER_AGENT, WebhookProvider};
 pub use signature::{
     DEFAULT_TOLERANCE, DELIVERY_HEADER, SIGNATURE_HEADER, SignatureError, sign, verify,
     verify_with_tolerance,
 };
+#[cfg(feature = "client")]
+pub use stripe_chat_message::ConfigError;

@@ -1,16 +1,18 @@
 //! [`WebhookProvider`]: POSTs signed payloads and reads the receiver's answer.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use serde::Serialize;
+use stripe_chat_http::Answer;
 use stripe_chat_message::{
-    Capabilities, ChatMessage, ChatProvider, DeliveryError, MessageRef, RenderError, Renderer,
-    Secret, async_trait,
+    Capabilities, ChatMessage, ChatProvider, DeliveryError, IdempotencyKey, MessageRef,
+    RenderError, Renderer, Secret, async_trait,
 };
 
-use crate::payload::{DeliveryKind, PayloadOut, PayloadType, ThreadOut, delivery_id};
-use crate::signature::{DELIVERY_HEADER, SIGNATURE_HEADER, sign, unix_now};
+use crate::payload::PayloadType;
+use crate::signature::{DELIVERY_HEADER, SIGNATURE_HEADER, sign};
 
 /// The platform name of webhook destinations, as in their [`MessageRef`]s.
 ///
@@ -102,25 +104,21 @@ impl WebhookProvider {
         &self.name
     }
 
-    fn delivery_id(&self, kind: DeliveryKind<'_>, message: &ChatMessage) -> String {
-        delivery_id(
-            &self.name,
-            self.url.as_str(),
-            kind,
-            message.source.as_ref().map(|s| s.event_id.as_str()),
-        )
-    }
-
     /// POSTs `payload` and returns the receiver's `id`, if its answer names one.
-    async fn post(&self, payload: &PayloadOut<'_>) -> Result<Option<String>, DeliveryError> {
+    async fn post(
+        &self,
+        payload: &PayloadOut<'_, serde_json::Value>,
+    ) -> Result<Option<String>, DeliveryError> {
         let body = serde_json::to_vec(payload).map_err(|e| {
             DeliveryError::permanent(format!("{}: cannot encode the message", self.label))
                 .with_source(e)
         })?;
         let signature = sign(&body, self.secret.expose(), unix_now());
-        let delivery = HeaderValue::from_str(payload.delivery_id).map_err(|e| {
-            DeliveryError::permanent(format!("{}: invalid delivery id", self.label)).with_source(e)
-        })?;
+        let delivery =
+            HeaderValue::from_str(payload.delivery_id.unwrap_or_default()).map_err(|e| {
+                DeliveryError::permanent(format!("{}: invalid delivery id", self.label))
+                    .with_source(e)
+            })?;
         let response = self
             .client
             .post(self.url.clone())
@@ -132,34 +130,19 @@ impl WebhookProvider {
             .await
             .map_err(|e| stripe_chat_http::from_reqwest(&self.label, e))?;
 
-        let status = response.status();
-        let retry_after = stripe_chat_http::retry_after(response.headers());
         // A delivered message stays delivered even when its answer cannot be read: retrying it
         // would only make the receiver see the delivery id again.
-        let answer = read_answer(response).await.unwrap_or_default();
-        if status.is_success() {
-            return Ok(answer_id(&answer));
+        let answer = Answer::read(response, MAX_ANSWER_BYTES).await;
+        if answer.is_success() {
+            return Ok(answer_id(answer.body()));
         }
         Err(stripe_chat_http::classify_status(
             &self.label,
-            status.as_u16(),
-            retry_after,
-            &answer_detail(&answer),
+            answer.status(),
+            answer.retry_after(),
+            &answer_detail(answer.body()),
         ))
     }
-}
-
-/// Up to [`MAX_ANSWER_BYTES`] of the answer.
-async fn read_answer(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
-    let mut answer = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        let room = MAX_ANSWER_BYTES - answer.len();
-        answer.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if answer.len() == MAX_ANSWER_BYTES {
-            break;
-        }
-    }
-    Ok(answer)
 }
 
 /// The `id` of a JSON answer (a non-empty string, or a number).
@@ -208,23 +191,68 @@ fn addressed<'r>(
     Ok(at)
 }
 
+/// The body as sent, borrowing the message (a [`ChatMessage`], or its JSON). Serializes exactly
+/// as [`Payload`](crate::Payload), without `delivery_id` when rendered outside a delivery.
+#[derive(Serialize)]
+pub(crate) struct PayloadOut<'a, M> {
+    #[serde(rename = "type")]
+    pub(crate) kind: PayloadType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) delivery_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) message_id: Option<&'a str>,
+    pub(crate) thread: Option<ThreadOut<'a>>,
+    pub(crate) message: &'a M,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ThreadOut<'a> {
+    pub(crate) message_id: &'a str,
+}
+
+/// The current Unix time in seconds.
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 impl Renderer for WebhookProvider {
     fn platform(&self) -> &str {
         PLATFORM
     }
 
-    /// The `message.created` payload for `message`, not in a thread, as JSON.
+    /// The `message.created` payload for `message`, not in a thread, as JSON, without its
+    /// `delivery_id` (a delivery gives it).
     fn render(&self, message: &ChatMessage) -> Result<serde_json::Value, RenderError> {
-        let delivery_id = self.delivery_id(DeliveryKind::Created, message);
-        serde_json::to_value(PayloadOut {
-            kind: PayloadType::MessageCreated,
-            delivery_id: &delivery_id,
-            message_id: None,
-            thread: None,
-            message,
-        })
-        .map_err(|e| RenderError::Invalid(e.to_string()))
+        render_created(message)
     }
+}
+
+/// The `message.created` payload for `message`, without `delivery_id`.
+pub(crate) fn render_created(message: &ChatMessage) -> Result<serde_json::Value, RenderError> {
+    serde_json::to_value(PayloadOut {
+        kind: PayloadType::MessageCreated,
+        delivery_id: None,
+        message_id: None,
+        thread: None,
+        message,
+    })
+    .map_err(|e| RenderError::Invalid(e.to_string()))
+}
+
+/// The `message` of a rendered payload.
+fn message_of<'b>(
+    body: &'b serde_json::Value,
+    label: &str,
+) -> Result<&'b serde_json::Value, DeliveryError> {
+    body.get("message")
+        .filter(|message| message.is_object())
+        .ok_or_else(|| {
+            DeliveryError::permanent(format!(
+                "{label}: the body holds no message (render it with this adapter)"
+            ))
+        })
 }
 
 #[async_trait]
@@ -233,18 +261,16 @@ impl ChatProvider for WebhookProvider {
     /// stay in the message); callback buttons need stripe-chat's interaction endpoints, which a
     /// generic receiver does not call.
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            update: true,
-            thread: true,
-            link_buttons: true,
-            interactive: false,
-        }
+        Capabilities::FULL.with_interactive(false)
     }
 
-    async fn send(
+    /// Posts the payload with `key` as its delivery id (`Stripe-Chat-Delivery`), on which
+    /// receivers deduplicate; without an `id` in the answer, the delivery id names the message.
+    async fn send_raw(
         &self,
-        message: &ChatMessage,
+        body: serde_json::Value,
         thread: Option<&MessageRef>,
+        key: &IdempotencyKey,
     ) -> Result<MessageRef, DeliveryError> {
         let root = match thread {
             Some(thread) => {
@@ -252,21 +278,16 @@ impl ChatProvider for WebhookProvider {
             }
             None => None,
         };
-        let kind = match root {
-            Some(root) => DeliveryKind::Reply { root },
-            None => DeliveryKind::Created,
-        };
-        let delivery_id = self.delivery_id(kind, message);
         let id = self
             .post(&PayloadOut {
                 kind: PayloadType::MessageCreated,
-                delivery_id: &delivery_id,
+                delivery_id: Some(key.as_str()),
                 message_id: None,
                 thread: root.map(|message_id| ThreadOut { message_id }),
-                message,
+                message: message_of(&body, &self.label)?,
             })
             .await?
-            .unwrap_or(delivery_id);
+            .unwrap_or_else(|| key.to_string());
         let sent = MessageRef::new(PLATFORM, id).in_channel(self.name.clone());
         Ok(match root {
             Some(root) => sent.in_thread(root),
@@ -274,18 +295,23 @@ impl ChatProvider for WebhookProvider {
         })
     }
 
-    async fn update(&self, at: &MessageRef, message: &ChatMessage) -> Result<(), DeliveryError> {
+    /// Posts the `message.updated` payload for `at`, with `key` as its delivery id.
+    async fn update_raw(
+        &self,
+        at: &MessageRef,
+        body: serde_json::Value,
+        key: &IdempotencyKey,
+    ) -> Result<(), DeliveryError> {
         let at = addressed(at, &self.label, "update")?;
-        let delivery_id = self.delivery_id(DeliveryKind::Update { of: &at.id }, message);
         self.post(&PayloadOut {
             kind: PayloadType::MessageUpdated,
-            delivery_id: &delivery_id,
+            delivery_id: Some(key.as_str()),
             message_id: Some(&at.id),
             thread: at
                 .thread_root
                 .as_deref()
                 .map(|message_id| ThreadOut { message_id }),
-            message,
+            message: message_of(&body, &self.label)?,
         })
         .await
         .map(drop)
@@ -295,6 +321,29 @@ impl ChatProvider for WebhookProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::payload::Payload;
+
+    #[test]
+    fn the_sent_body_parses_as_a_payload() {
+        let message = ChatMessage::new("Payment failed").summary("Retry in 3 days");
+        let out = PayloadOut {
+            kind: PayloadType::MessageCreated,
+            delivery_id: Some("evt_1.ops"),
+            message_id: None,
+            thread: Some(ThreadOut {
+                message_id: "msg_0",
+            }),
+            message: &message,
+        };
+        let text = serde_json::to_string(&out).unwrap();
+        assert!(
+            text.starts_with(r#"{"type":"message.created","delivery_id":"evt_1.ops","thread":{"message_id":"msg_0"},"message":{"#),
+            "{text}"
+        );
+        let parsed: Payload = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed.message, message);
+        assert_eq!(serde_json::to_string(&parsed).unwrap(), text);
+    }
 
     #[test]
     fn answer_ids_are_strings_or_numbers() {

@@ -7,7 +7,7 @@
 //! which stops replays of an old request. Other schemes (`v0`, ...) are ignored, so new ones can be
 //! added beside `v1`.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -163,13 +163,6 @@ pub fn verify_with_tolerance(
         });
     }
     Ok(timestamp)
-}
-
-/// The current Unix time in seconds.
-pub(crate) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn mac(secret: &str, timestamp: i64, body: &[u8]) -> [u8; 32] {

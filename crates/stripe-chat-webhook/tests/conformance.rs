@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use stripe_chat_conformance::{Platform, Route, sample_message};
-use stripe_chat_message::{MessageRef, Secret};
+use stripe_chat_conformance::{Platform, Route, sample_key, sample_message};
+use stripe_chat_message::{IdempotencyKey, MessageRef, Secret};
 use stripe_chat_webhook::{
     DELIVERY_HEADER, Payload, PayloadType, SIGNATURE_HEADER, WebhookBuilder, WebhookProvider,
     verify,
@@ -22,7 +22,7 @@ fn now() -> i64 {
 }
 
 /// Checks the headers and signature, and returns the parsed body.
-fn check_request(request: &Request) -> Payload {
+fn check_request(request: &Request, key: &IdempotencyKey) -> Payload {
     assert_eq!(request.method.as_str(), "POST");
     assert_eq!(request.url.path(), "/hooks/stripe-chat");
     assert_eq!(
@@ -61,10 +61,10 @@ fn check_request(request: &Request) -> Payload {
         payload.delivery_id,
         "header and body carry the same delivery id"
     );
-    assert!(
-        payload.delivery_id.starts_with("dlv_") && payload.delivery_id.len() == 36,
-        "{}",
-        payload.delivery_id
+    assert_eq!(
+        payload.delivery_id,
+        key.as_str(),
+        "the delivery id is the key of this kind of send"
     );
     assert_eq!(
         payload.message,
@@ -112,7 +112,11 @@ impl Platform for Receiver {
     }
 
     fn check_send(&self, request: &Request, thread: Option<&MessageRef>) {
-        let payload = check_request(request);
+        let key = match thread {
+            None => sample_key(),
+            Some(root) => sample_key().reply_in(root),
+        };
+        let payload = check_request(request, &key);
         assert_eq!(payload.kind, PayloadType::MessageCreated);
         assert_eq!(payload.message_id, None);
         assert_eq!(
@@ -131,7 +135,7 @@ impl Platform for Receiver {
     }
 
     fn check_update(&self, request: &Request, at: &MessageRef) {
-        let payload = check_request(request);
+        let payload = check_request(request, &sample_key().update_of(at));
         assert_eq!(payload.kind, PayloadType::MessageUpdated);
         assert_eq!(payload.message_id.as_deref(), Some(at.id.as_str()));
     }

@@ -1,11 +1,19 @@
 //! The webhook adapter's behaviour beyond the shared conformance suite.
 
+use stripe_chat_message::IdempotencyKey;
 use stripe_chat_message::{
-    Capabilities, ChatMessage, ChatProvider, ErrorKind, MessageRef, Renderer, Secret, Source,
+    ChatMessage, ChatProvider, ErrorKind, MessageRef, Renderer, Secret, Source,
 };
 use stripe_chat_webhook::{DELIVERY_HEADER, Payload, WebhookBuilder, WebhookProvider};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+/// The idempotency key of delivering `message` here, as the service derives it: its Stripe
+/// event, and the destination.
+fn key_of(message: &ChatMessage) -> IdempotencyKey {
+    let event = message.source.as_ref().map_or("", |s| s.event_id.as_str());
+    IdempotencyKey::new(event, "test")
+}
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
@@ -54,7 +62,7 @@ fn delivery(request: &Request) -> String {
 async fn a_receiver_that_names_no_id_gets_the_delivery_id_as_message_id() {
     let server = receiver(ResponseTemplate::new(204)).await;
     let sent = webhook(&server, "ops")
-        .send(&message("evt_1"), None)
+        .send(&message("evt_1"), None, &key_of(&message("evt_1")))
         .await
         .unwrap();
     assert_eq!(sent.id, delivery(&requests(&server).await[0]));
@@ -67,7 +75,10 @@ async fn retries_of_one_delivery_carry_the_same_delivery_id() {
     let server = receiver(ResponseTemplate::new(503)).await;
     let hook = webhook(&server, "ops");
     for _ in 0..2 {
-        let error = hook.send(&message("evt_1"), None).await.unwrap_err();
+        let error = hook
+            .send(&message("evt_1"), None, &key_of(&message("evt_1")))
+            .await
+            .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Transient);
     }
     let seen = requests(&server).await;
@@ -78,14 +89,18 @@ async fn retries_of_one_delivery_carry_the_same_delivery_id() {
 async fn each_event_destination_and_kind_has_its_own_delivery_id() {
     let server = receiver(ResponseTemplate::new(200)).await;
     let ops = webhook(&server, "ops");
-    let root = ops.send(&message("evt_1"), None).await.unwrap();
-    ops.send(&message("evt_2"), None).await.unwrap();
-    webhook(&server, "finance")
-        .send(&message("evt_1"), None)
+    let (evt_1, evt_2) = (message("evt_1"), message("evt_2"));
+    let to_ops = IdempotencyKey::new("evt_1", "ops");
+    let root = ops.send(&evt_1, None, &to_ops).await.unwrap();
+    ops.send(&evt_2, None, &IdempotencyKey::new("evt_2", "ops"))
         .await
         .unwrap();
-    let reply = ops.send(&message("evt_1"), Some(&root)).await.unwrap();
-    ops.update(&root, &message("evt_1")).await.unwrap();
+    webhook(&server, "finance")
+        .send(&evt_1, None, &IdempotencyKey::new("evt_1", "finance"))
+        .await
+        .unwrap();
+    let reply = ops.send(&evt_1, Some(&root), &to_ops).await.unwrap();
+    ops.update(&root, &evt_1, &to_ops).await.unwrap();
 
     assert_eq!(reply.thread_root.as_deref(), Some(root.id.as_str()));
     let ids: std::collections::HashSet<String> =
@@ -100,7 +115,7 @@ async fn an_update_names_the_message_and_keeps_its_thread() {
         .in_channel("ops")
         .in_thread("msg_1");
     webhook(&server, "ops")
-        .update(&at, &message("evt_3"))
+        .update(&at, &message("evt_3"), &key_of(&message("evt_3")))
         .await
         .unwrap();
     let body: Payload = serde_json::from_slice(&requests(&server).await[0].body).unwrap();
@@ -115,7 +130,7 @@ async fn a_redirect_is_not_followed_and_is_permanent() {
     )
     .await;
     let error = webhook(&server, "ops")
-        .send(&message("evt_1"), None)
+        .send(&message("evt_1"), None, &key_of(&message("evt_1")))
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Permanent, "{error}");
@@ -130,7 +145,7 @@ async fn the_receivers_own_error_is_quoted() {
     )
     .await;
     let error = webhook(&server, "ops")
-        .send(&message("evt_1"), None)
+        .send(&message("evt_1"), None, &key_of(&message("evt_1")))
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Permanent);
@@ -148,20 +163,32 @@ async fn refs_of_other_platforms_or_without_id_are_refused_without_a_request() {
         MessageRef::new("slack", "1700000000.000100"),
         MessageRef::new("webhook", ""),
     ] {
-        let error = hook.update(&at, &message("evt_1")).await.unwrap_err();
+        let error = hook
+            .update(&at, &message("evt_1"), &key_of(&message("evt_1")))
+            .await
+            .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Permanent, "{error}");
-        let error = hook.send(&message("evt_1"), Some(&at)).await.unwrap_err();
+        let error = hook
+            .send(&message("evt_1"), Some(&at), &key_of(&message("evt_1")))
+            .await
+            .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Permanent, "{error}");
     }
     assert!(requests(&server).await.is_empty());
 }
 
 #[tokio::test]
-async fn render_is_the_body_sent_for_a_new_message() {
+async fn the_body_sent_for_a_new_message_is_the_rendered_one_with_its_delivery_id() {
     let server = receiver(ResponseTemplate::new(200)).await;
     let hook = webhook(&server, "ops");
-    hook.send(&message("evt_1"), None).await.unwrap();
-    let sent: serde_json::Value = serde_json::from_slice(&requests(&server).await[0].body).unwrap();
+    let key = key_of(&message("evt_1"));
+    hook.send(&message("evt_1"), None, &key).await.unwrap();
+    let mut sent: serde_json::Value =
+        serde_json::from_slice(&requests(&server).await[0].body).unwrap();
+    let delivery_id = sent
+        .as_object_mut()
+        .and_then(|fields| fields.remove("delivery_id"));
+    assert_eq!(delivery_id, Some(serde_json::json!(key.as_str())));
     assert_eq!(hook.render(&message("evt_1")).unwrap(), sent);
 }
 
@@ -192,13 +219,8 @@ fn the_webhook_can_update_and_thread_but_not_take_clicks() {
     )
     .build()
     .unwrap();
-    assert_eq!(
-        hook.capabilities(),
-        Capabilities {
-            update: true,
-            thread: true,
-            link_buttons: true,
-            interactive: false
-        }
-    );
+    let caps = hook.capabilities();
+    assert!(caps.update && caps.thread && caps.link_buttons);
+    assert!(!caps.interactive);
+    assert_eq!(caps.rate, None);
 }

@@ -1,12 +1,13 @@
 //! [`SqliteStore`]: the embedded default, one SQLite file in WAL mode with group commit.
 
 mod ops;
+mod retention;
 mod schema;
 mod threads;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -17,8 +18,9 @@ use tokio::sync::{mpsc, oneshot};
 use crate::memory::{validate_event, validate_lease};
 use crate::time::{duration_ms, to_ms};
 use crate::{
-    Backlog, Delivered, DlqTarget, Ingested, JobId, JobInfo, LeaseFilter, LeaseToken, LeasedJob,
-    NewEvent, NewJob, Outcome, Pruned, RefUpdate, Stats, Store, StoreError, StoredEvent, StoredRef,
+    AuditCheckpointRow, AuditRow, Backlog, Delivered, DlqTarget, Ingested, JobId, JobInfo,
+    LeaseFilter, LeaseToken, LeasedJob, NewEvent, NewJob, Outcome, Pruned, RefUpdate, Stats, Store,
+    StoreError, StoredEvent, StoredRef,
 };
 
 use self::ops::Failure;
@@ -40,6 +42,8 @@ pub struct SqliteOptions {
     cache_kib: u32,
     wal_limit_bytes: u64,
     checkpoint_every: Duration,
+    max_size_bytes: Option<u64>,
+    vacuum_on_open_up_to: u64,
 }
 
 impl Default for SqliteOptions {
@@ -51,6 +55,8 @@ impl Default for SqliteOptions {
             cache_kib: 32 * 1024,
             wal_limit_bytes: 128 * 1024 * 1024,
             checkpoint_every: Duration::from_millis(200),
+            max_size_bytes: None,
+            vacuum_on_open_up_to: 64 * 1024 * 1024,
         }
     }
 }
@@ -124,6 +130,34 @@ impl SqliteOptions {
         self
     }
 
+    /// The largest the database file may grow (SQLite's `max_page_count`, rounded down to whole
+    /// pages): a write that needs more fails as on a full disk, with a transient error (the
+    /// webhook answers 503), and the readiness probe fails until pruning freed space. Keeps the
+    /// store from filling a volume it shares. Default: no limit but the disk's.
+    ///
+    /// ```
+    /// let _ = stripe_chat_store::SqliteOptions::default().max_size_bytes(2 << 30);
+    /// ```
+    pub fn max_size_bytes(mut self, bytes: u64) -> Self {
+        self.max_size_bytes = Some(bytes.max(PAGE_SIZE));
+        self
+    }
+
+    /// Files created before the store gave space back (without SQLite's incremental
+    /// auto-vacuum) are converted when opened if they are at most this big: rewritten once with
+    /// `VACUUM`, which takes about a second per 50 MB and needs as much free disk space while it
+    /// runs. Larger files are left as they are (pruning frees pages for reuse, but the file does
+    /// not shrink) until `stripe-chat prune --vacuum` converts them. New files always give space
+    /// back. Default 64 MiB; 0 never converts on open.
+    ///
+    /// ```
+    /// let _ = stripe_chat_store::SqliteOptions::default().vacuum_on_open_up_to(0);
+    /// ```
+    pub fn vacuum_on_open_up_to(mut self, bytes: u64) -> Self {
+        self.vacuum_on_open_up_to = bytes;
+        self
+    }
+
     /// The batch size limit in effect.
     ///
     /// ```
@@ -152,6 +186,9 @@ impl SqliteOptions {
 ///   Acknowledgements come first: while ingests are queued, the delivery bookkeeping waits for
 ///   a batch of its own (committed without fsync), or joins theirs once it has waited 10 ms, so
 ///   that a backlog being delivered does not slow down the events Stripe waits for.
+/// - **Housekeeping yields**: [`Store::prune`] and [`Store::reclaim_space`] never join a batch;
+///   each runs in a transaction of its own when no other request waits (or once it has waited a
+///   second), so a webhook waits at most for one such short transaction.
 /// - **Reads** (`message_ref`, `queued_jobs`, `dlq_list`, `event`, `stats`) run on a second
 ///   connection on a reader thread, which sees committed data only. Leasing is a write.
 /// - **Checkpoints** (copying the log into the database file) run on a third connection on a
@@ -160,6 +197,15 @@ impl SqliteOptions {
 ///   a checkpoint reached its end, which needs a moment without commits: when the log outgrows
 ///   [`SqliteOptions::wal_limit_bytes`] the writer completes a checkpoint between two batches,
 ///   pausing while the database file is synced. [`SqliteStore::commit_stats`] counts those.
+/// - **Gives space back**: a new file uses SQLite's incremental auto-vacuum, so the pages that
+///   [`Store::prune`] frees are given back to the file system by [`Store::reclaim_space`], a
+///   few at a time, beyond a reserve of a quarter of the file that new events fill first
+///   (giving those back would only move live pages to the front of the file for the file to
+///   grow again). A file created before that is converted once (see
+///   [`SqliteOptions::vacuum_on_open_up_to`] and [`SqliteStore::vacuum`]).
+/// - **Readiness that needs space**: after a write failed as unavailable (a full disk),
+///   [`Store::ping`] writes and commits a row of about an event's size (then deletes it), so it
+///   fails exactly while an ingest would, and passes once space returns, with no other traffic.
 /// - **Never blocks the runtime**: callers await a oneshot channel; SQLite runs on those two
 ///   threads only.
 /// - Several processes may open the same file (the server and an operator's `dlq retry`);
@@ -182,11 +228,16 @@ impl SqliteOptions {
 /// ```
 pub struct SqliteStore {
     path: PathBuf,
+    options: SqliteOptions,
     writer: mpsc::Sender<Box<dyn WriteRequest>>,
     reader: mpsc::Sender<ReadRequest>,
     checkpointer: std::sync::mpsc::Sender<()>,
     stopped: Vec<oneshot::Receiver<()>>,
     counters: Arc<Counters>,
+    /// Set when a write failed as unavailable (a full disk, an I/O error, a lock held too long);
+    /// cleared when an ingest or the readiness probe commits. While set, [`Store::ping`] writes
+    /// for real.
+    needs_probe: Arc<AtomicBool>,
 }
 
 /// What the writer thread did since the store was opened: how well group commit works (requests
@@ -240,6 +291,9 @@ fn configure(conn: &Connection, options: &SqliteOptions) -> Result<(), StoreErro
     // marks statements such as a thread's queued jobs (a join, ordered) to be planned again
     // whenever a bound value changes, so every call of a cached statement parsed its SQL anew.
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    // Takes effect only in a new file, and only before anything (the WAL mode below included)
+    // is written to it; an existing file keeps its mode until a VACUUM.
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
     let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::unavailable(format!(
@@ -263,6 +317,45 @@ fn configure(conn: &Connection, options: &SqliteOptions) -> Result<(), StoreErro
 /// SQLite's default page size, which the store keeps.
 const PAGE_SIZE: u64 = 4096;
 
+/// Creates the store's file, readable and writable by its owner only (0600), when it does not
+/// exist: it holds every raw event (names, emails, addresses, card brands and last digits).
+/// SQLite creates the `-wal` and `-shm` files with the database file's permissions. An existing
+/// file keeps its permissions; one that others may read is warned about.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if let Ok(meta) = std::fs::metadata(path)
+                    && meta.permissions().mode() & 0o077 != 0
+                {
+                    tracing::warn!(
+                        path = %path.display(),
+                        mode = format!("{:o}", meta.permissions().mode() & 0o777),
+                        "the store file is readable by other users; it holds payment data: chmod 600 it"
+                    );
+                }
+            }
+            Err(e) => {
+                return Err(StoreError::unavailable(format!(
+                    "cannot create {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 fn open_connection(path: &Path, options: &SqliteOptions) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
@@ -270,6 +363,45 @@ fn open_connection(path: &Path, options: &SqliteOptions) -> Result<Connection, S
     let conn = Connection::open_with_flags(path, flags)?;
     configure(&conn, options)?;
     Ok(conn)
+}
+
+/// Once the schema is current: the size cap, and the one-time conversion of a small file created
+/// without incremental auto-vacuum.
+fn settle_file(conn: &Connection, options: &SqliteOptions) -> Result<(), StoreError> {
+    if retention::auto_vacuum(conn)? != retention::INCREMENTAL {
+        let bytes = retention::database_bytes(conn)?;
+        if bytes <= options.vacuum_on_open_up_to {
+            let started = std::time::Instant::now();
+            match retention::vacuum(conn) {
+                Ok(()) => tracing::info!(
+                    bytes,
+                    elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    "store file converted: space freed by pruning is now given back"
+                ),
+                Err(error) => tracing::warn!(
+                    %error,
+                    "cannot convert the store file to incremental vacuum; space freed by pruning \
+                     is reused but not given back"
+                ),
+            }
+        } else {
+            tracing::warn!(
+                bytes,
+                "the store file was created without incremental vacuum: space freed by pruning is \
+                 reused but the file does not shrink; `stripe-chat prune --vacuum` converts it"
+            );
+        }
+    }
+    if let Some(max) = options.max_size_bytes {
+        let page: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+        let pages = max / u64::try_from(page.max(512)).unwrap_or(PAGE_SIZE);
+        conn.pragma_update(
+            None,
+            "max_page_count",
+            i64::try_from(pages).unwrap_or(i64::MAX),
+        )?;
+    }
+    Ok(())
 }
 
 fn spawn_thread(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), StoreError> {
@@ -316,15 +448,18 @@ impl SqliteStore {
             let options = options.clone();
             let counters = Arc::clone(&counters);
             spawn_thread("stripe-chat-store-writer", move || {
-                let opened = open_connection(&path, &options).and_then(|mut conn| {
-                    schema::migrate(&mut conn)?;
-                    let pages = Arc::clone(&wal_pages);
-                    conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames: i32| {
-                        pages.store(u64::try_from(frames).unwrap_or(0), Ordering::Relaxed);
-                        Ok(())
-                    }))?;
-                    Ok(conn)
-                });
+                let opened = create_private(&path)
+                    .and_then(|()| open_connection(&path, &options))
+                    .and_then(|mut conn| {
+                        schema::migrate(&mut conn)?;
+                        settle_file(&conn, &options)?;
+                        let pages = Arc::clone(&wal_pages);
+                        conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames: i32| {
+                            pages.store(u64::try_from(frames).unwrap_or(0), Ordering::Relaxed);
+                            Ok(())
+                        }))?;
+                        Ok(conn)
+                    });
                 match opened {
                     Ok(conn) => {
                         let _ = ready_tx.send(Ok(()));
@@ -344,6 +479,7 @@ impl SqliteStore {
         ready_rx.await.map_err(|_| StoreError::closed())??;
 
         let options_for_checkpointer = options.clone();
+        let options_for_vacuum = options.clone();
         let (read_tx, read_rx) = mpsc::channel::<ReadRequest>(options.queue_capacity);
         let (ready_tx, ready_rx) = oneshot::channel::<Result<(), StoreError>>();
         let (reader_stopped_tx, reader_stopped) = oneshot::channel::<()>();
@@ -397,11 +533,14 @@ impl SqliteStore {
         tracing::info!(path = %path.display(), "stripe-chat store opened");
         Ok(SqliteStore {
             path,
+            options: options_for_vacuum,
             writer: write_tx,
             reader: read_tx,
             checkpointer,
             stopped: vec![writer_stopped, reader_stopped, checkpointer_stopped],
             counters,
+            // Until a write proved it, readiness does not assume the disk has room.
+            needs_probe: Arc::new(AtomicBool::new(true)),
         })
     }
 
@@ -428,9 +567,10 @@ impl SqliteStore {
     /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
     /// # rt.block_on(async {
     /// # let dir = tempfile::tempdir()?;
-    /// use stripe_chat_store::Store;
+    /// use stripe_chat_store::{NewJob, Store};
     /// let store = stripe_chat_store::SqliteStore::open(dir.path().join("s.db"), Default::default()).await?;
-    /// store.ping().await?;
+    /// # let event = stripe_chat_store::NewEvent { id: "evt_1".into(), event_type: "invoice.paid".into(), created: 1_700_000_000, livemode: false, account: None, raw: "{}".into(), received_at: std::time::SystemTime::now() };
+    /// store.ingest(event, vec![NewJob::new("slack")]).await?;
     /// assert_eq!(store.commit_stats().commits, 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// # })?;
@@ -445,8 +585,43 @@ impl SqliteStore {
         }
     }
 
-    /// Stops taking requests, lets the writer commit what is queued, and waits until both
-    /// connections are closed. (Dropping the store does the same without waiting.)
+    /// Rewrites the whole file with SQLite's `VACUUM` and returns how many bytes the database
+    /// shrank by. Every free page is given back, and a file created without incremental
+    /// auto-vacuum is converted to it, so that later prunes give their space back step by step
+    /// ([`Store::reclaim_space`]). It needs about the size of the live data in free disk space
+    /// and holds the file's write lock while it runs: run it with the service stopped (the
+    /// service's writes would wait, then fail as unavailable, and the webhook answer 503).
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = stripe_chat_store::SqliteStore::open(dir.path().join("s.db"), Default::default()).await?;
+    /// let given_back = store.vacuum().await?;
+    /// assert_eq!(given_back, 0); // a new, empty store has nothing to give back
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn vacuum(&self) -> Result<u64, StoreError> {
+        let (path, options) = (self.path.clone(), self.options.clone());
+        let (reply, result) = oneshot::channel();
+        spawn_thread("stripe-chat-store-vacuum", move || {
+            let run = || {
+                let conn = open_connection(&path, &options)?;
+                let before = retention::database_bytes(&conn)?;
+                retention::vacuum(&conn)?;
+                Ok(before.saturating_sub(retention::database_bytes(&conn)?))
+            };
+            let _ = reply.send(run());
+        })?;
+        result.await.map_err(|_| StoreError::closed())?
+    }
+
+    /// Stops taking requests, lets the writer commit what is queued, copies the whole
+    /// write-ahead log into the database file, and waits until every connection is closed.
+    /// (Dropping the store does the same without waiting, and may leave the log for the next
+    /// open.)
     ///
     /// ```
     /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
@@ -468,6 +643,14 @@ impl SqliteStore {
         } = self;
         drop(writer);
         drop(reader);
+        let mut stopped = stopped.into_iter();
+        // The writer's and the reader's connections close first; then the checkpointer copies
+        // the whole log into the database file (closing connections at once may each leave
+        // that to another, so that none does it).
+        for stop in stopped.by_ref().take(2) {
+            let _ = stop.await;
+        }
+        let _ = checkpointer.send(());
         drop(checkpointer);
         for stop in stopped {
             let _ = stop.await;
@@ -490,6 +673,15 @@ impl SqliteStore {
         self.write_as(Durability::Bookkeeping, op).await
     }
 
+    /// Housekeeping, run by the writer only when nothing else waits
+    /// ([`Durability::Background`]).
+    async fn background<R: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        self.write_as(Durability::Background, op).await
+    }
+
     async fn write_as<R: Send + 'static>(
         &self,
         durability: Durability,
@@ -500,7 +692,13 @@ impl SqliteStore {
             .send(request)
             .await
             .map_err(|_| StoreError::closed())?;
-        result.await.map_err(|_| StoreError::closed())?
+        let result = result.await.map_err(|_| StoreError::closed())?;
+        if let Err(e) = &result
+            && e.is_transient()
+        {
+            self.needs_probe.store(true, Ordering::Relaxed);
+        }
+        result
     }
 
     async fn read<R: Send + 'static>(
@@ -538,8 +736,14 @@ fn held(lease: &LeasedJob) -> Vec<(JobId, LeaseToken)> {
 impl Store for SqliteStore {
     async fn ingest(&self, event: NewEvent, jobs: Vec<NewJob>) -> Result<Ingested, StoreError> {
         validate_event(&event, &jobs)?;
-        self.write(move |conn| ops::ingest(conn, &event, &jobs))
-            .await
+        let ingested = self
+            .write(move |conn| ops::ingest(conn, &event, &jobs))
+            .await?;
+        if !ingested.duplicate {
+            // A new event took new space: the disk has room.
+            self.needs_probe.store(false, Ordering::Relaxed);
+        }
+        Ok(ingested)
     }
 
     async fn lease_where(
@@ -676,7 +880,7 @@ impl Store for SqliteStore {
 
     async fn prune(&self, before: SystemTime, limit: usize) -> Result<Pruned, StoreError> {
         let before = to_ms(before);
-        self.bookkeeping(move |conn| ops::prune(conn, before, limit))
+        self.background(move |conn| ops::prune(conn, before, limit))
             .await
     }
 
@@ -684,13 +888,61 @@ impl Store for SqliteStore {
         self.read(ops::backlog).await
     }
 
+    async fn audit_append(&self, row: AuditRow) -> Result<(), StoreError> {
+        self.write(move |conn| ops::audit_append(conn, &row)).await
+    }
+
+    async fn audit_last(&self) -> Result<Option<AuditRow>, StoreError> {
+        self.read(ops::audit_last).await
+    }
+
+    async fn audit_read(&self, from: u64, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
+        self.read(move |conn| ops::audit_read(conn, from, limit))
+            .await
+    }
+
+    async fn audit_checkpoint(&self, row: AuditCheckpointRow) -> Result<(), StoreError> {
+        self.write(move |conn| ops::audit_checkpoint(conn, &row))
+            .await
+    }
+
+    async fn audit_checkpoints(&self) -> Result<Vec<AuditCheckpointRow>, StoreError> {
+        self.read(ops::audit_checkpoints).await
+    }
+
+    /// While writes succeed: one round trip through the writer (`SELECT 1`, no disk access).
+    /// After a write failed as unavailable (and when the store was just opened): a real write
+    /// that needs new space, a row of about an event's size committed with an fsync as an
+    /// ingest is (then deleted), so that the probe fails exactly while an ingest would, and
+    /// succeeds again as soon as space returns, with no other traffic.
     async fn ping(&self) -> Result<(), StoreError> {
-        self.write(|conn| {
-            conn.prepare_cached("SELECT 1")?
-                .query_row([], |_| Ok(()))
-                .map_err(StoreError::from)
-        })
-        .await
+        if !self.needs_probe.load(Ordering::Relaxed) {
+            return self
+                .write(|conn| {
+                    conn.prepare_cached("SELECT 1")?
+                        .query_row([], |_| Ok(()))
+                        .map_err(StoreError::from)
+                })
+                .await;
+        }
+        self.write(retention::probe).await?;
+        self.needs_probe.store(false, Ordering::Relaxed);
+        if let Err(error) = self.bookkeeping(retention::clear_probe).await {
+            // The row is deleted after a later probe; it never stands in for new space.
+            tracing::debug!(%error, "the readiness probe's row stays until the next probe");
+        }
+        Ok(())
+    }
+
+    async fn prunable(&self, before: SystemTime) -> Result<Pruned, StoreError> {
+        let before = to_ms(before);
+        self.read(move |conn| retention::prunable(conn, before))
+            .await
+    }
+
+    async fn reclaim_space(&self, max_bytes: u64) -> Result<u64, StoreError> {
+        self.background(move |conn| retention::reclaim(conn, max_bytes))
+            .await
     }
 }
 
@@ -790,6 +1042,87 @@ mod tests {
                 "{sql}"
             );
         }
+    }
+
+    /// Fills the store up to a cap a few pages above its size, as a disk that is nearly full,
+    /// with large events, then small ones, until not even a small one fits.
+    async fn fill_to_the_cap(store: &SqliteStore) -> usize {
+        store
+            .write(|conn| {
+                let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+                conn.pragma_update(None, "max_page_count", pages + 40)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let mut stored = 0;
+        for size in [64 * 1024, 1024] {
+            loop {
+                let mut event = big_event(stored);
+                event.raw.truncate(size);
+                if store
+                    .ingest(event, vec![NewJob::new("slack")])
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+                stored += 1;
+                assert!(stored < 1000, "the cap was never reached");
+            }
+        }
+        stored
+    }
+
+    async fn probe_rows(store: &SqliteStore) -> i64 {
+        store
+            .read(|conn| Ok(conn.query_row("SELECT count(*) FROM probe", [], |r| r.get(0))?))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn ping_fails_while_no_commit_can_succeed_and_passes_once_space_returns_without_traffic()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("s.db"), SqliteOptions::default())
+            .await
+            .unwrap();
+        store.ping().await.unwrap();
+        assert_eq!(probe_rows(&store).await, 0, "the probe removes its row");
+
+        fill_to_the_cap(&store).await;
+        // A `SELECT 1` through the writer would still succeed here.
+        let err = store.ping().await.unwrap_err();
+        assert!(err.is_transient(), "{err:?}");
+        assert!(store.ping().await.is_err(), "still full: still not ready");
+
+        // Space returns; nothing else happens but the readiness probe.
+        store
+            .write(|conn| Ok(conn.pragma_update(None, "max_page_count", 1_000_000)?))
+            .await
+            .unwrap();
+        store.ping().await.unwrap();
+        assert_eq!(probe_rows(&store).await, 0);
+        let commits = store.commit_stats().commits;
+        store.ping().await.unwrap();
+        assert_eq!(
+            store.commit_stats().commits,
+            commits + 1,
+            "once a write succeeded, a ping is one round trip again"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_probe_row_left_behind_never_lends_its_space_to_the_next_probe() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("s.db"), SqliteOptions::default())
+            .await
+            .unwrap();
+        store.write(retention::probe).await.unwrap();
+        fill_to_the_cap(&store).await;
+        assert!(store.ping().await.is_err());
+        assert_eq!(probe_rows(&store).await, 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

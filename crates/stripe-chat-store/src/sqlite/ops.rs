@@ -8,9 +8,9 @@ use super::threads::in_savepoint;
 use crate::lease::{self, Candidate, Chosen};
 use crate::time::{clip_error, from_ms, now_ms, to_ms};
 use crate::{
-    Backlog, Delivered, DigestBatch, DigestMember, DlqTarget, Ingested, JobId, JobInfo, JobState,
-    LeaseFilter, LeaseToken, LeasedJob, NewEvent, NewJob, Outcome, Pruned, RefUpdate, Stats,
-    StoreError, StoredEvent, StoredRef,
+    AuditCheckpointRow, AuditRow, Backlog, Delivered, DigestBatch, DigestMember, DlqTarget,
+    Ingested, JobId, JobInfo, JobState, LeaseFilter, LeaseToken, LeasedJob, NewEvent, NewJob,
+    Outcome, Pruned, RefUpdate, Stats, StoreError, StoredEvent, StoredRef,
 };
 
 fn limit(n: usize) -> i64 {
@@ -694,15 +694,18 @@ pub(crate) fn stats(conn: &Connection) -> Result<Stats, StoreError> {
 }
 
 pub(crate) fn prune(conn: &Connection, before: i64, max: usize) -> Result<Pruned, StoreError> {
-    // The newest job is never pruned, so a new job never gets the id of a deleted one.
+    // The newest job is never pruned, so a new job never gets the id of a deleted one. It is
+    // left out before the limit applies: a batch that picked it would delete fewer than it could,
+    // and a batch of one would delete nothing and end the caller's loop early.
     let jobs = conn
         .prepare_cached(
             "DELETE FROM jobs WHERE id IN (
                  SELECT id FROM jobs WHERE state = 'delivered' AND updated_at < ?1
+                     AND id < (SELECT max(id) FROM jobs)
                  UNION ALL
                  SELECT id FROM jobs WHERE state = 'superseded' AND updated_at < ?1
-                 LIMIT ?2)
-             AND id < (SELECT max(id) FROM jobs)",
+                     AND id < (SELECT max(id) FROM jobs)
+                 LIMIT ?2)",
         )?
         .execute(params![before, limit(max)])?;
     let events = conn
@@ -713,5 +716,96 @@ pub(crate) fn prune(conn: &Connection, before: i64, max: usize) -> Result<Pruned
                  ORDER BY e.received_at LIMIT ?2)",
         )?
         .execute(params![before, limit(max)])?;
-    Ok(Pruned { jobs, events })
+    // A ref goes once its object has had no message stored since `before` and no job of its
+    // thread is left (a pending, leased or dead job may still update that message).
+    let refs = conn
+        .prepare_cached(
+            "DELETE FROM message_refs WHERE (destination, thread_key) IN (
+                 SELECT r.destination, r.thread_key FROM message_refs r
+                 WHERE r.updated_at < ?1
+                   AND NOT EXISTS (SELECT 1 FROM jobs j
+                       WHERE j.destination = r.destination AND j.thread_key = r.thread_key)
+                 ORDER BY r.updated_at LIMIT ?2)",
+        )?
+        .execute(params![before, limit(max)])?;
+    Ok(Pruned { jobs, events, refs })
+}
+
+fn audit_row(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        seq: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+        prev_hash: r.get(1)?,
+        hash: r.get(2)?,
+        body: r.get(3)?,
+    })
+}
+
+/// Appends `row` if it is the next record.
+pub(crate) fn audit_append(conn: &Connection, row: &AuditRow) -> Result<(), StoreError> {
+    let seq =
+        i64::try_from(row.seq).map_err(|_| StoreError::invalid("an audit number too large"))?;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO audit (seq, prev_hash, hash, body)
+             SELECT ?1, ?2, ?3, ?4
+             WHERE ?1 = coalesce((SELECT max(seq) FROM audit), 0) + 1",
+        )?
+        .execute(params![seq, row.prev_hash, row.hash, row.body])?;
+    if inserted == 0 {
+        let next: i64 = conn.query_row("SELECT coalesce(max(seq), 0) + 1 FROM audit", [], |r| {
+            r.get(0)
+        })?;
+        return Err(StoreError::Conflict {
+            reason: format!("audit record {} (the next is {next})", row.seq),
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn audit_last(conn: &Connection) -> Result<Option<AuditRow>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT seq, prev_hash, hash, body FROM audit ORDER BY seq DESC LIMIT 1")?
+        .query_row([], audit_row)
+        .optional()?)
+}
+
+pub(crate) fn audit_read(
+    conn: &Connection,
+    from: u64,
+    max: usize,
+) -> Result<Vec<AuditRow>, StoreError> {
+    let from = i64::try_from(from).unwrap_or(i64::MAX);
+    let rows = conn
+        .prepare_cached(
+            "SELECT seq, prev_hash, hash, body FROM audit WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
+        )?
+        .query_map(params![from, limit(max)], audit_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+pub(crate) fn audit_checkpoint(
+    conn: &Connection,
+    row: &AuditCheckpointRow,
+) -> Result<(), StoreError> {
+    let size =
+        i64::try_from(row.size).map_err(|_| StoreError::invalid("a checkpoint too large"))?;
+    conn.prepare_cached(
+        "INSERT INTO audit_checkpoints (size, note) VALUES (?1, ?2) ON CONFLICT (size) DO NOTHING",
+    )?
+    .execute(params![size, row.note])?;
+    Ok(())
+}
+
+pub(crate) fn audit_checkpoints(conn: &Connection) -> Result<Vec<AuditCheckpointRow>, StoreError> {
+    let rows = conn
+        .prepare_cached("SELECT size, note FROM audit_checkpoints ORDER BY size")?
+        .query_map([], |r| {
+            Ok(AuditCheckpointRow {
+                size: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                note: r.get(1)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
 }

@@ -67,6 +67,34 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE jobs ADD COLUMN digest_key TEXT;
     CREATE INDEX jobs_digest ON jobs (destination, digest_key) WHERE digest_key IS NOT NULL;
     "#,
+    // 3: the audit log: append-only rows (the triggers refuse changes and deletions through SQL, so
+    // an edit needs a deliberate act that the hash chain then shows) and signed checkpoints.
+    r#"
+    CREATE TABLE audit (
+        seq       INTEGER PRIMARY KEY,          -- from 1, without gaps
+        prev_hash TEXT NOT NULL,
+        hash      TEXT NOT NULL,
+        body      TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TABLE audit_checkpoints (
+        size INTEGER PRIMARY KEY,
+        note TEXT NOT NULL
+    );
+    "#,
+    // 4: retention and the readiness probe. Pruning looks for message refs by age. After a
+    // write failed for want of space, readiness writes a row of an event's size in `probe` (and
+    // deletes it) until such a write commits again.
+    r#"
+    CREATE INDEX message_refs_updated ON message_refs (updated_at);
+    CREATE TABLE probe (
+        id     INTEGER PRIMARY KEY,
+        filler BLOB NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the database to [`SCHEMA_VERSION`], refusing files of other applications and of newer

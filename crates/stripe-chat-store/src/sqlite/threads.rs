@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
-use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::StoreError;
@@ -44,6 +43,11 @@ pub(crate) enum Durability {
     /// can only undo the latest of them, which means a job is leased and delivered again, never
     /// that an event is lost.
     Bookkeeping,
+    /// As durable as [`Durability::Bookkeeping`], and in no hurry: housekeeping (pruning, giving
+    /// space back). Such a request runs in a transaction of its own, and only when no other
+    /// request is waiting, so it never makes a webhook wait longer than its own (short)
+    /// transaction.
+    Background,
 }
 
 /// Sends a request's result once its batch committed (or failed).
@@ -165,6 +169,10 @@ pub(crate) fn in_savepoint<R>(
 /// it runs in the next batch without synced writes, or joins one once it has waited
 /// [`BOOKKEEPING_MAX_WAIT`]. With nothing to acknowledge it is never held back.
 ///
+/// [`Durability::Background`] requests are set aside and run one at a time, each in its own
+/// transaction, whenever nothing else is to run, or once the oldest has waited
+/// [`BACKGROUND_PATIENCE`] (so that a writer that is never idle still gets to them).
+///
 /// Checkpoints (copying the log into the database file) are not the writer's job: the
 /// [`checkpointer_loop`] does them beside it. Only when the log outgrows `wal.limit` (the writer
 /// never paused long enough for the checkpointer to catch up, so SQLite could not start the log
@@ -178,38 +186,48 @@ pub(crate) fn writer_loop(
     wal: WalLimit,
 ) {
     let mut batch: Vec<Box<dyn WriteRequest>> = Vec::with_capacity(max_batch);
-    let mut held: VecDeque<Box<dyn WriteRequest>> = VecDeque::new();
     let mut settles: Vec<Box<dyn Settle>> = Vec::with_capacity(max_batch);
+    let mut waiting = Waiting::default();
     let mut level = Level::default();
     loop {
-        // Wait for a request, unless bookkeeping is held back: it runs now if nothing else comes.
-        let mut taken = 0;
-        if held.is_empty() {
-            let Some(first) = requests.blocking_recv() else {
-                break;
-            };
-            sort(first, &mut batch, &mut held);
-            taken = 1;
-        }
-        while taken < max_batch {
-            match requests.try_recv() {
-                Ok(next) => sort(next, &mut batch, &mut held),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+        if waiting.background_overdue() {
+            // Between two batches: one request set aside, alone.
+            batch.extend(waiting.set_aside.pop_front().map(|(_, request)| request));
+        } else {
+            // Wait for a request, unless some are held back or set aside: they run now if
+            // nothing else comes.
+            let mut taken = 0;
+            if waiting.is_empty() {
+                let Some(first) = requests.blocking_recv() else {
+                    break;
+                };
+                waiting.sort(first, &mut batch);
+                taken = 1;
             }
-            taken += 1;
+            while taken < max_batch {
+                match requests.try_recv() {
+                    Ok(next) => waiting.sort(next, &mut batch),
+                    Err(_) => break,
+                }
+                taken += 1;
+            }
+            let acknowledging = !batch.is_empty();
+            while batch.len() < max_batch
+                && waiting.held.front().is_some_and(|request| {
+                    !acknowledging || request.queued_at().elapsed() >= BOOKKEEPING_MAX_WAIT
+                })
+            {
+                batch.extend(waiting.held.pop_front());
+            }
+            if batch.is_empty() {
+                // Nothing else waits (or ever will): one request set aside, alone.
+                match waiting.set_aside.pop_front() {
+                    Some((_, background)) => batch.push(background),
+                    None => continue,
+                }
+            }
         }
-        let acknowledging = !batch.is_empty();
-        while batch.len() < max_batch
-            && held.front().is_some_and(|request| {
-                !acknowledging || request.queued_at().elapsed() >= BOOKKEEPING_MAX_WAIT
-            })
-        {
-            batch.extend(held.pop_front());
-        }
-        if batch.is_empty() {
-            continue;
-        }
-        let needed = if acknowledging {
+        let needed = if batch.iter().any(|r| r.durability() == Durability::Synced) {
             Durability::Synced
         } else {
             Durability::Bookkeeping
@@ -232,15 +250,38 @@ pub(crate) fn writer_loop(
     drop(conn);
 }
 
-/// Puts a synced request in the batch, and delivery bookkeeping behind the bookkeeping held back.
-fn sort(
-    request: Box<dyn WriteRequest>,
-    batch: &mut Vec<Box<dyn WriteRequest>>,
-    held: &mut VecDeque<Box<dyn WriteRequest>>,
-) {
-    match request.durability() {
-        Durability::Synced => batch.push(request),
-        Durability::Bookkeeping => held.push_back(request),
+/// The longest a [`Durability::Background`] request waits for the writer to be idle before it
+/// runs anyway, between two batches.
+pub(crate) const BACKGROUND_PATIENCE: Duration = Duration::from_secs(1);
+
+/// The requests the writer took but did not run yet.
+#[derive(Default)]
+struct Waiting {
+    /// Delivery bookkeeping held back behind acknowledgements, oldest first.
+    held: VecDeque<Box<dyn WriteRequest>>,
+    /// Housekeeping set aside until the writer is idle, with when it was, oldest first.
+    set_aside: VecDeque<(Instant, Box<dyn WriteRequest>)>,
+}
+
+impl Waiting {
+    /// Puts a synced request in the batch, bookkeeping behind the held back, housekeeping aside.
+    fn sort(&mut self, request: Box<dyn WriteRequest>, batch: &mut Vec<Box<dyn WriteRequest>>) {
+        match request.durability() {
+            Durability::Synced => batch.push(request),
+            Durability::Bookkeeping => self.held.push_back(request),
+            Durability::Background => self.set_aside.push_back((Instant::now(), request)),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.held.is_empty() && self.set_aside.is_empty()
+    }
+
+    /// Whether the oldest request set aside has waited [`BACKGROUND_PATIENCE`].
+    fn background_overdue(&self) -> bool {
+        self.set_aside
+            .front()
+            .is_some_and(|(since, _)| since.elapsed() >= BACKGROUND_PATIENCE)
     }
 }
 
@@ -257,7 +298,7 @@ impl Level {
         }
         let value = match needed {
             Durability::Synced => "FULL",
-            Durability::Bookkeeping => "NORMAL",
+            Durability::Bookkeeping | Durability::Background => "NORMAL",
         };
         match conn.pragma_update(None, "synchronous", value) {
             Ok(()) => self.0 = Some(needed),
@@ -297,7 +338,8 @@ pub(crate) fn checkpoint(conn: &Connection) -> Result<bool, StoreError> {
 /// The checkpointer thread's loop: every `every`, if the writer committed since the last round,
 /// copy the log into the database file (on its own connection, so the writer's commits do not
 /// wait for it). When the writer pauses, the copy catches up and SQLite restarts the log, which
-/// keeps it small. Stops when `stop` is dropped.
+/// keeps it small. Stops when `stop` is dropped; a message on `stop` (sent once the writer and
+/// the reader are closed) first copies the whole log into the database file and empties it.
 pub(crate) fn checkpointer_loop(
     conn: Connection,
     stop: std::sync::mpsc::Receiver<()>,
@@ -306,7 +348,18 @@ pub(crate) fn checkpointer_loop(
 ) {
     use std::sync::mpsc::RecvTimeoutError;
     let mut seen = 0;
-    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(every) {
+    loop {
+        match stop.recv_timeout(every) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) => {
+                let last = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+                if let Err(error) = last {
+                    tracing::debug!(%error, "store final checkpoint failed");
+                }
+                break;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
         let commits = counters.commits.load(Ordering::Relaxed);
         if commits == seen {
             continue;
@@ -510,6 +563,88 @@ mod tests {
         assert_eq!(counters.committed_requests.load(Ordering::Relaxed), 10);
     }
 
+    fn count_rows() -> impl FnOnce(&Connection) -> Result<i64, StoreError> + Send + 'static {
+        |conn| Ok(conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)
+    }
+
+    fn no_wal_limit() -> WalLimit {
+        WalLimit {
+            pages: Arc::default(),
+            max_pages: u64::MAX,
+        }
+    }
+
+    #[test]
+    fn a_background_request_runs_alone_once_the_requests_queued_with_it_committed() {
+        let (tx, rx) = mpsc::channel(64);
+        let (background, seen) = write_request(count_rows(), Durability::Background);
+        tx.try_send(background)
+            .unwrap_or_else(|_| panic!("queue full"));
+        let mut replies = Vec::new();
+        for v in 0..3 {
+            let (request, reply) = write_request(insert(v), Durability::Synced);
+            tx.try_send(request)
+                .unwrap_or_else(|_| panic!("queue full"));
+            replies.push(reply);
+        }
+        drop(tx);
+        let counters = Arc::new(Counters::default());
+        writer_loop(table(), rx, 8, Arc::clone(&counters), no_wal_limit());
+        assert_eq!(
+            seen.blocking_recv().unwrap(),
+            Ok(3),
+            "it ran after the others"
+        );
+        for reply in replies {
+            assert!(reply.blocking_recv().unwrap().is_ok());
+        }
+        assert_eq!(
+            counters.commits.load(Ordering::Relaxed),
+            2,
+            "the three in one commit, the background request in its own"
+        );
+    }
+
+    #[test]
+    fn a_background_request_runs_within_its_patience_when_the_writer_is_never_idle() {
+        // 208 requests of 10 ms each: the writer has a queue for about two seconds.
+        let slow = |v: i64| {
+            write_request(
+                move |conn: &Connection| -> Result<i64, StoreError> {
+                    std::thread::sleep(Duration::from_millis(10));
+                    insert(v)(conn)
+                },
+                Durability::Synced,
+            )
+            .0
+        };
+        let (tx, rx) = mpsc::channel(256);
+        for v in 0..8 {
+            tx.try_send(slow(v))
+                .unwrap_or_else(|_| panic!("queue full"));
+        }
+        let (background, seen) = write_request(count_rows(), Durability::Background);
+        tx.try_send(background)
+            .unwrap_or_else(|_| panic!("queue full"));
+        for v in 8..208 {
+            tx.try_send(slow(v))
+                .unwrap_or_else(|_| panic!("queue full"));
+        }
+        drop(tx);
+        let started = Instant::now();
+        let writer = std::thread::spawn(move || {
+            writer_loop(table(), rx, 8, Arc::default(), no_wal_limit());
+        });
+        let rows_before_it = seen.blocking_recv().unwrap().unwrap();
+        let waited = started.elapsed();
+        writer.join().unwrap();
+        assert!(waited >= BACKGROUND_PATIENCE, "{waited:?}");
+        assert!(
+            (8..208).contains(&rows_before_it),
+            "it ran while requests still waited ({rows_before_it} rows)"
+        );
+    }
+
     fn synchronous_seen(
         durability: Durability,
     ) -> (
@@ -536,12 +671,8 @@ mod tests {
                 .unwrap_or_else(|_| panic!("queue full"));
         }
         drop(tx);
-        let wal = WalLimit {
-            pages: Arc::default(),
-            max_pages: u64::MAX,
-        };
         let counters = Arc::new(Counters::default());
-        writer_loop(table(), rx, 8, Arc::clone(&counters), wal);
+        writer_loop(table(), rx, 8, Arc::clone(&counters), no_wal_limit());
         counters
     }
 

@@ -1,58 +1,38 @@
-//! The built-in demonstration: bundled sample events, signed and verified like real webhooks, then
-//! transformed, redacted and rendered for each platform. Needs no account and no network.
-//!
-//! ```
-//! let mut out = Vec::new();
-//! stripe_chat::demo::run(&[stripe_chat::Provider::Matrix], &mut out)?;
-//! let text = String::from_utf8(out).unwrap();
-//! assert!(text.contains("formatted_body"));
-//! # Ok::<(), stripe_chat::demo::DemoError>(())
-//! ```
+//! `stripe-chat demo`: bundled sample events, signed and verified like real webhooks, then
+//! transformed, redacted and rendered for each platform; or, with `--serve`, fed to the real
+//! service. Needs no account and no network beyond loopback.
 
 use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::events::{StripeEvent, WebhookVerifier, sign};
-use crate::{Pipeline, Provider, RenderConfig};
+use stripe_chat::events::{StripeEvent, WebhookVerifier, sign};
+use stripe_chat::{Pipeline, RenderConfig};
+
+use super::{ops, samples};
 
 /// The signing secret the demo uses for its sample webhooks.
-///
-/// ```
-/// assert!(stripe_chat::demo::DEMO_SECRET.starts_with("whsec_"));
-/// ```
-pub const DEMO_SECRET: &str = "whsec_demo";
+pub(crate) const DEMO_SECRET: &str = "whsec_demo";
 
 /// The bundled sample events: (file name, raw JSON).
-///
-/// ```
-/// for (_, raw) in stripe_chat::demo::SAMPLES {
-///     assert!(stripe_chat::events::StripeEvent::from_slice(raw.as_bytes()).is_ok());
-/// }
-/// ```
-pub const SAMPLES: &[(&str, &str)] = &[
+pub(crate) const SAMPLES: &[(&str, &str)] = &[
     (
         "invoice.payment_failed",
-        include_str!("../tests/fixtures/events/invoice.payment_failed@2026-09-30.endive.json"),
+        include_str!("../../tests/fixtures/events/invoice.payment_failed@2026-09-30.endive.json"),
     ),
     (
         "charge.dispute.created",
-        include_str!("../tests/fixtures/events/charge.dispute.created@2026-09-30.endive.json"),
+        include_str!("../../tests/fixtures/events/charge.dispute.created@2026-09-30.endive.json"),
     ),
     (
         "invoice.paid",
-        include_str!("../tests/fixtures/events/invoice.paid@2024-06-20.json"),
+        include_str!("../../tests/fixtures/events/invoice.paid@2024-06-20.json"),
     ),
 ];
 
 /// Why the demonstration stopped.
-///
-/// ```
-/// let e = stripe_chat::demo::DemoError::Sample { name: "x".into(), problem: "y".into() };
-/// assert_eq!(e.to_string(), "bundled sample x: y");
-/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum DemoError {
+pub(crate) enum DemoError {
     /// A bundled sample did not go through the pipeline.
     #[error("bundled sample {name}: {problem}")]
     Sample {
@@ -69,16 +49,9 @@ pub enum DemoError {
     Service(String),
 }
 
-/// Runs every sample through verify → parse → transform → redact → render for `providers`,
-/// writing each body to `out` under a heading.
-///
-/// ```
-/// let mut out = Vec::new();
-/// stripe_chat::demo::run(&stripe_chat::Provider::ALL, &mut out)?;
-/// assert!(String::from_utf8_lossy(&out).contains("\"blocks\""));
-/// # Ok::<(), stripe_chat::demo::DemoError>(())
-/// ```
-pub fn run(providers: &[Provider], out: &mut impl Write) -> Result<(), DemoError> {
+/// Runs every sample through verify → parse → transform → redact → render for `providers` (their
+/// names), writing each body to `out` under a heading.
+pub(crate) fn run(providers: &[impl AsRef<str>], out: &mut impl Write) -> Result<(), DemoError> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
@@ -100,8 +73,8 @@ pub fn run(providers: &[Provider], out: &mut impl Write) -> Result<(), DemoError
             "# {name} ({}) — signature verified, redaction level: public",
             event.id()
         )?;
-        for provider in providers {
-            let body = crate::render(&pipeline, &config, *provider, &event)
+        for provider in providers.iter().map(AsRef::as_ref) {
+            let body = stripe_chat::render(&pipeline, &config, provider, &event)
                 .map_err(|e| fail(e.to_string()))?;
             writeln!(out, "## {provider}")?;
             match body {
@@ -123,15 +96,10 @@ pub fn run(providers: &[Provider], out: &mut impl Write) -> Result<(), DemoError
 /// [`DEMO_SECRET`] and each one twice as Stripe's retries would, then a dispute's closure that
 /// updates the dispute's message in place; waits for delivery and prints each line written.
 /// Every run uses fresh event ids, so reruns append new lines.
-///
-/// ```no_run
-/// # #[tokio::main] async fn main() -> Result<(), stripe_chat::demo::DemoError> {
-/// let mut out = Vec::new();
-/// stripe_chat::demo::serve(std::path::Path::new("demo-data"), &mut out).await?;
-/// assert!(String::from_utf8_lossy(&out).contains("messages.jsonl"));
-/// # Ok(()) }
-/// ```
-pub async fn serve(data_dir: &std::path::Path, out: &mut impl Write) -> Result<(), DemoError> {
+pub(crate) async fn serve(
+    data_dir: &std::path::Path,
+    out: &mut impl Write,
+) -> Result<(), DemoError> {
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -143,15 +111,15 @@ pub async fn serve(data_dir: &std::path::Path, out: &mut impl Write) -> Result<(
         db = db.display().to_string(),
         file = file.display().to_string(),
     );
-    let config = stripe_chat_server::config::ServiceConfig::from_toml(&text)
+    let config = stripe_chat::server::config::ServiceConfig::from_toml(&text)
         .map_err(|e| service_error(&e))?;
-    let store = stripe_chat_server::service::open_store(&config.store)
+    let store = stripe_chat::server::service::open_store(&config.store)
         .await
         .map_err(|e| service_error(&e))?;
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .map_err(|e| service_error(&e))?;
-    let service = stripe_chat_server::service::Service::start(&config, Arc::new(store), listener)
+    let service = stripe_chat::server::service::Service::start(&config, Arc::new(store), listener)
         .map_err(|e| service_error(&e))?;
     let url = format!("http://{}/webhooks/stripe", service.local_addr());
     writeln!(
@@ -164,14 +132,14 @@ pub async fn serve(data_dir: &std::path::Path, out: &mut impl Write) -> Result<(
 
     let mut posts: Vec<(&str, String)> = Vec::new();
     for (name, raw) in SAMPLES {
-        let fresh = crate::samples::fresh(raw).map_err(|e| service_error(&e))?;
+        let fresh = samples::fresh(raw).map_err(|e| service_error(&e))?;
         posts.push((name, fresh.clone()));
         posts.push((name, fresh));
     }
-    if let Some(closed) = crate::samples::sample("charge.dispute.closed") {
+    if let Some(closed) = samples::sample("charge.dispute.closed") {
         posts.push((
             "charge.dispute.closed",
-            crate::samples::fresh(closed).map_err(|e| service_error(&e))?,
+            samples::fresh(closed).map_err(|e| service_error(&e))?,
         ));
     }
     let mut ids = Vec::new();
@@ -179,7 +147,7 @@ pub async fn serve(data_dir: &std::path::Path, out: &mut impl Write) -> Result<(
         let id = StripeEvent::from_slice(body.as_bytes())
             .map(|e| e.id().to_owned())
             .map_err(|e| service_error(&e))?;
-        let (status, answer) = crate::ops::send_signed(&url, DEMO_SECRET, body)
+        let (status, answer) = ops::send_signed(&url, DEMO_SECRET, body)
             .await
             .map_err(|e| service_error(&e))?;
         let what = if answer.contains("\"duplicate\":true") {
@@ -200,7 +168,7 @@ pub async fn serve(data_dir: &std::path::Path, out: &mut impl Write) -> Result<(
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let lines = loop {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
-        let ours: Vec<crate::file::Record> = crate::file::records(&text)
+        let ours: Vec<stripe_chat::file::Record> = stripe_chat::file::records(&text)
             .filter_map(Result::ok)
             .filter(|r| {
                 r.message
@@ -220,7 +188,7 @@ pub async fn serve(data_dir: &std::path::Path, out: &mut impl Write) -> Result<(
             // Thread replies follow their update: give them a moment.
             tokio::time::sleep(Duration::from_millis(200)).await;
             let text = std::fs::read_to_string(&file).unwrap_or_default();
-            break crate::file::records(&text)
+            break stripe_chat::file::records(&text)
                 .filter_map(Result::ok)
                 .filter(|r| {
                     r.message
@@ -264,4 +232,28 @@ pub async fn serve(data_dir: &std::path::Path, out: &mut impl Write) -> Result<(
         file.display()
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_samples_render_for_every_platform_with_their_signature_verified() {
+        let mut out = Vec::new();
+        let providers = stripe_chat::providers();
+        let every: Vec<&str> = providers.names().collect();
+        run(&every, &mut out).expect("the demo runs");
+        let text = String::from_utf8(out).expect("UTF-8");
+        assert_eq!(text.matches("signature verified").count(), SAMPLES.len());
+        assert!(text.contains("\"blocks\""), "Slack");
+        assert!(text.contains("formatted_body"), "Matrix");
+    }
+
+    #[test]
+    fn every_sample_is_a_stripe_event() {
+        for (name, raw) in SAMPLES {
+            assert!(StripeEvent::from_slice(raw.as_bytes()).is_ok(), "{name}");
+        }
+    }
 }

@@ -1,0 +1,429 @@
+//! `stripe-chat-bench retention`: the service in this process under a steady open-loop load,
+//! with the store's pruner on a retention of seconds, measuring the store file's size over time
+//! and the webhook's latency while pruning runs.
+//!
+//! The service is the real one (`stripe_chat_server::service::Service` over a `SqliteStore`,
+//! one `file` destination, one route for every event), so every event is stored with a job,
+//! delivered and then finished. Its own pruner keeps the configured retention (at least three
+//! days, so it prunes nothing here); the harness runs a second [`Pruner`] with `--retention`,
+//! which the pruner's API accepts whatever its length, on a timer that starts with the measured
+//! window. `--backlog N` first stores N events received a day ago and marks their jobs delivered,
+//! so that the first round has a large prune to do while the load runs.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Serialize;
+use stripe_chat_events::StripeEvent;
+use stripe_chat_server::config::ServiceConfig;
+use stripe_chat_server::retention::Pruner;
+use stripe_chat_server::service::Service;
+use stripe_chat_store::{Delivered, NewEvent, SqliteStore, Store, StoreError};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::event::EventFactory;
+use crate::load::{self, Report};
+use crate::procfs;
+
+const SECRET: &str = "whsec_retention_bench";
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    pub(crate) dir: PathBuf,
+    pub(crate) rate: f64,
+    pub(crate) connections: usize,
+    pub(crate) warmup: Duration,
+    pub(crate) duration: Duration,
+    pub(crate) retention: Duration,
+    pub(crate) prune_every: Duration,
+    pub(crate) prune_batch: usize,
+    pub(crate) prune_pause: Duration,
+    pub(crate) prune_share: f64,
+    pub(crate) reclaim_step: u64,
+    pub(crate) prune: bool,
+    pub(crate) backlog: usize,
+    pub(crate) sample_every: Duration,
+    pub(crate) event_size: usize,
+}
+
+/// The store's files at one moment.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Sample {
+    /// Seconds since the load started (warm-up included).
+    pub(crate) t_s: f64,
+    pub(crate) db_bytes: u64,
+    pub(crate) wal_bytes: u64,
+    pub(crate) jobs_pending: u64,
+    pub(crate) jobs_delivered: u64,
+}
+
+/// One pruning round.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct RoundReport {
+    pub(crate) started_s: f64,
+    pub(crate) elapsed_s: f64,
+    /// False for a round still running when the load ended (its counts are then 0; the samples
+    /// of delivered jobs kept show its progress).
+    pub(crate) finished: bool,
+    pub(crate) jobs: usize,
+    pub(crate) events: usize,
+    pub(crate) refs: usize,
+    pub(crate) batches: usize,
+    pub(crate) bytes_given_back: u64,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct RetentionReport {
+    pub(crate) retention_s: f64,
+    pub(crate) prune_every_s: f64,
+    pub(crate) prune_batch: usize,
+    pub(crate) prune_pause_ms: f64,
+    pub(crate) prune_share: f64,
+    pub(crate) reclaim_step: u64,
+    pub(crate) pruning: bool,
+    pub(crate) backlog: usize,
+    pub(crate) backlog_db_bytes: u64,
+    /// Seconds of the measured window during which a pruning round was running.
+    pub(crate) pruning_in_window_s: f64,
+    /// CPU used by this process (service and generator) during the load, in cores.
+    pub(crate) process_cores: Option<f64>,
+    /// CPU used by every other process of the machine during the load, in cores: well above
+    /// zero means something else competed for the cores.
+    pub(crate) other_cores: Option<f64>,
+    pub(crate) rounds: Vec<RoundReport>,
+    pub(crate) samples: Vec<Sample>,
+    pub(crate) load: Report,
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+fn wal_of(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1_000_000.0
+}
+
+/// Stores `count` events received a day ago, routed as the webhook would, and marks every job
+/// delivered (directly in the store: the backlog is history, not load). Requests go in 512 at a
+/// time, so the store's writer commits them in shared batches.
+async fn store_backlog(
+    store: &Arc<SqliteStore>,
+    config: &ServiceConfig,
+    events: &EventFactory,
+    count: usize,
+) -> Result<(), String> {
+    let received_at = SystemTime::now() - Duration::from_secs(86_400);
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let mut done = 0;
+    while done < count {
+        let chunk = (count - done).min(512);
+        let mut set = JoinSet::new();
+        for _ in 0..chunk {
+            let signed = events.next(now);
+            let event = StripeEvent::from_slice(&signed.body).map_err(|e| e.to_string())?;
+            let jobs = stripe_chat_server::ingest::jobs_for(&config.routes, &event, received_at);
+            let new = NewEvent {
+                id: event.id().to_owned(),
+                event_type: event.event_type().to_owned(),
+                created: event.created(),
+                livemode: event.livemode(),
+                account: event.account().map(str::to_owned),
+                raw: event.raw().to_owned(),
+                received_at,
+            };
+            let store = Arc::clone(store);
+            set.spawn(async move { store.ingest(new, jobs).await.map(drop) });
+        }
+        settle(set).await?;
+        done += chunk;
+    }
+    loop {
+        let jobs = store
+            .lease("backlog", 512, Duration::from_secs(600), SystemTime::now())
+            .await
+            .map_err(|e| format!("backlog: {e}"))?;
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let mut set = JoinSet::new();
+        for job in jobs {
+            let store = Arc::clone(store);
+            set.spawn(async move { store.complete(&job, Delivered::nothing()).await.map(drop) });
+        }
+        settle(set).await?;
+    }
+}
+
+async fn settle(mut set: JoinSet<Result<(), StoreError>>) -> Result<(), String> {
+    while let Some(done) = set.join_next().await {
+        done.map_err(|e| e.to_string())?
+            .map_err(|e| format!("backlog: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Runs one measurement.
+pub(crate) async fn run(options: &Options, sample: &str) -> Result<RetentionReport, String> {
+    std::fs::create_dir_all(&options.dir)
+        .map_err(|e| format!("--dir {}: {e}", options.dir.display()))?;
+    let db = options.dir.join("retention-bench.db");
+    for stale in [db.clone(), wal_of(&db)] {
+        let _ = std::fs::remove_file(stale);
+    }
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"{SECRET}\"]\n[store]\nsqlite = {:?}\n[[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = \"/dev/null\"\n[[routes]]\nevents = [\"*\"]\nto = [\"log\"]\n",
+        db.display().to_string()
+    );
+    let config = ServiceConfig::from_toml(&text).map_err(|e| e.to_string())?;
+    let store = Arc::new(
+        stripe_chat_server::service::open_store(&config.store)
+            .await
+            .map_err(|e| format!("cannot open the store: {e}"))?,
+    );
+
+    if options.backlog > 0 {
+        let factory = EventFactory::new(sample, options.event_size, SECRET)?;
+        let started = Instant::now();
+        store_backlog(&store, &config, &factory, options.backlog).await?;
+        eprintln!(
+            "backlog     {} delivered events received a day ago, stored in {:.1} s",
+            options.backlog,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let backlog_db_bytes = file_len(&db) + file_len(&wal_of(&db));
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("cannot listen: {e}"))?;
+    let service = Service::start(&config, Arc::clone(&store) as Arc<dyn Store>, listener)
+        .map_err(|e| format!("cannot start the service: {e}"))?;
+    let url = format!("http://{}/webhooks/stripe", service.local_addr());
+
+    let start = Instant::now();
+    let (stop, stopped) = watch::channel(false);
+
+    // The store's files every `sample_every`.
+    let sampler = {
+        let (store, db, every, mut stopped) = (
+            Arc::clone(&store),
+            db.clone(),
+            options.sample_every,
+            stopped.clone(),
+        );
+        tokio::spawn(async move {
+            let mut samples = Vec::new();
+            let mut ticks = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = stopped.wait_for(|s| *s) => break,
+                    _ = ticks.tick() => {}
+                }
+                let stats = store.stats().await.unwrap_or_default();
+                samples.push(Sample {
+                    t_s: start.elapsed().as_secs_f64(),
+                    db_bytes: file_len(&db),
+                    wal_bytes: file_len(&wal_of(&db)),
+                    jobs_pending: stats.pending + stats.leased,
+                    jobs_delivered: stats.delivered,
+                });
+            }
+            samples
+        })
+    };
+
+    // The pruner under test: rounds every `prune_every` from the start of the measured window.
+    let pruner_task = options.prune.then(|| {
+        let pruner = Pruner::new(Arc::clone(&store) as Arc<dyn Store>, options.retention)
+            .batch(options.prune_batch)
+            .pause(options.prune_pause)
+            .share(options.prune_share)
+            .reclaim_step(options.reclaim_step);
+        let (every, warmup, mut stopped) = (options.prune_every, options.warmup, stopped.clone());
+        tokio::spawn(async move {
+            let mut rounds = Vec::new();
+            let first = tokio::time::Instant::from_std(start + warmup);
+            let mut ticks = tokio::time::interval_at(first, every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = stopped.wait_for(|s| *s) => break,
+                    _ = ticks.tick() => {}
+                }
+                let started_s = start.elapsed().as_secs_f64();
+                let round = tokio::select! {
+                    _ = stopped.wait_for(|s| *s) => {
+                        rounds.push(RoundReport {
+                            started_s,
+                            elapsed_s: start.elapsed().as_secs_f64() - started_s,
+                            finished: false,
+                            jobs: 0,
+                            events: 0,
+                            refs: 0,
+                            batches: 0,
+                            bytes_given_back: 0,
+                        });
+                        break;
+                    }
+                    round = pruner.round(SystemTime::now()) => round,
+                };
+                match round {
+                    Ok(round) => rounds.push(RoundReport {
+                        started_s,
+                        elapsed_s: round.elapsed.as_secs_f64(),
+                        finished: true,
+                        jobs: round.jobs,
+                        events: round.events,
+                        refs: round.refs,
+                        batches: round.batches,
+                        bytes_given_back: round.bytes_given_back,
+                    }),
+                    Err(e) => eprintln!("pruning round failed: {e}"),
+                }
+            }
+            rounds
+        })
+    });
+
+    let plan = load::Plan {
+        url,
+        connections: options.connections,
+        duration: options.duration,
+        warmup: options.warmup,
+        rate: Some(options.rate),
+        max_requests: None,
+        timeout: Duration::from_secs(10),
+        pid: None,
+        label: if options.prune {
+            "stripe-chat-pruning".to_owned()
+        } else {
+            "stripe-chat-no-pruning".to_owned()
+        },
+    };
+    let events = EventFactory::new(sample, options.event_size, SECRET)?;
+    let own = std::process::id();
+    let cpu_before = (
+        Instant::now(),
+        procfs::cpu_seconds(own),
+        procfs::system_busy_seconds(),
+    );
+    let report = load::run(&plan, events).await?;
+    let elapsed = cpu_before.0.elapsed().as_secs_f64();
+    let process_cores = match (cpu_before.1, procfs::cpu_seconds(own)) {
+        (Some(a), Some(b)) if elapsed > 0.0 => Some((b - a) / elapsed),
+        _ => None,
+    };
+    let other_cores = match (cpu_before.2, procfs::system_busy_seconds(), process_cores) {
+        (Some(a), Some(b), Some(own)) if elapsed > 0.0 => Some(((b - a) / elapsed - own).max(0.0)),
+        _ => None,
+    };
+    let _ = stop.send(true);
+    let samples = sampler.await.map_err(|e| e.to_string())?;
+    let rounds = match pruner_task {
+        Some(task) => task.await.map_err(|e| e.to_string())?,
+        None => Vec::new(),
+    };
+    service.shutdown(Duration::from_secs(10)).await;
+
+    let window = (
+        options.warmup.as_secs_f64(),
+        (options.warmup + options.duration).as_secs_f64(),
+    );
+    let pruning_in_window_s = rounds
+        .iter()
+        .map(|r| {
+            let (from, to) = (r.started_s, r.started_s + r.elapsed_s);
+            (to.min(window.1) - from.max(window.0)).max(0.0)
+        })
+        .sum();
+    Ok(RetentionReport {
+        retention_s: options.retention.as_secs_f64(),
+        prune_every_s: options.prune_every.as_secs_f64(),
+        prune_batch: options.prune_batch,
+        prune_pause_ms: options.prune_pause.as_secs_f64() * 1000.0,
+        prune_share: options.prune_share,
+        reclaim_step: options.reclaim_step,
+        pruning: options.prune,
+        backlog: options.backlog,
+        backlog_db_bytes,
+        pruning_in_window_s,
+        process_cores,
+        other_cores,
+        rounds,
+        samples,
+        load: report,
+    })
+}
+
+impl RetentionReport {
+    /// A few lines for people.
+    pub(crate) fn human(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = self.load.human();
+        let _ = writeln!(
+            out,
+            "pruning     {} (retention {:.0} s, a round every {:.0} s, {} rows per transaction, pauses of at least {:.0} ms and {:.0}% of the time at most in transactions, {} KiB given back per transaction); backlog {} events ({:.1} MB of store before the load)",
+            if self.pruning { "on" } else { "off" },
+            self.retention_s,
+            self.prune_every_s,
+            self.prune_batch,
+            self.prune_pause_ms,
+            self.prune_share * 100.0,
+            self.reclaim_step / 1024,
+            self.backlog,
+            mb(self.backlog_db_bytes)
+        );
+        if self.pruning {
+            let (jobs, events, refs, bytes): (usize, usize, usize, u64) =
+                self.rounds.iter().fold((0, 0, 0, 0), |(j, e, m, b), r| {
+                    (j + r.jobs, e + r.events, m + r.refs, b + r.bytes_given_back)
+                });
+            let longest = self.rounds.iter().map(|r| r.elapsed_s).fold(0.0, f64::max);
+            let unfinished = self.rounds.iter().filter(|r| !r.finished).count();
+            let _ = writeln!(
+                out,
+                "rounds      {} rounds ({unfinished} still running when the load ended): {jobs} jobs, {events} events and {refs} message refs pruned in finished rounds, {:.1} MB given back; longest round {:.1} s; pruning ran {:.1} s of the {:.1} s measured",
+                self.rounds.len(),
+                mb(bytes),
+                longest,
+                self.pruning_in_window_s,
+                self.load.duration_s
+            );
+        }
+        let cores = |c: Option<f64>| c.map_or_else(|| "unknown".to_owned(), |c| format!("{c:.2}"));
+        let _ = writeln!(
+            out,
+            "cpu (run)   this process (service and generator) {} cores, other processes {} cores",
+            cores(self.process_cores),
+            cores(self.other_cores)
+        );
+        let _ = writeln!(
+            out,
+            "store       t (s)   db (MB)   wal (MB)   unfinished jobs   delivered jobs kept"
+        );
+        for s in &self.samples {
+            let _ = writeln!(
+                out,
+                "            {:>5.0}   {:>7.1}   {:>8.1}   {:>15}   {:>19}",
+                s.t_s,
+                mb(s.db_bytes),
+                mb(s.wal_bytes),
+                s.jobs_pending,
+                s.jobs_delivered
+            );
+        }
+        out
+    }
+}

@@ -1,0 +1,5 @@
+//! What the `stripe-chat` commands do, beside argument parsing (`main.rs`).
+
+pub(crate) mod demo;
+pub(crate) mod ops;
+pub(crate) mod samples;
