@@ -43,12 +43,21 @@ use tokio::sync::watch;
 
 /// Prunes the store on a timer; see the [module documentation](self).
 ///
-/// ```no_run
-/// # async fn f(store: std::sync::Arc<dyn stripe_chat_store::Store>, stop: tokio::sync::watch::Receiver<bool>) {
+/// ```
+/// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+/// # rt.block_on(async {
+/// use std::sync::Arc;
 /// use std::time::Duration;
-/// let pruner = stripe_chat_server::retention::Pruner::new(store, Duration::from_secs(30 * 86_400));
-/// tokio::spawn(pruner.run(stop)); // until `stop` turns true
-/// # }
+/// use stripe_chat_server::retention::Pruner;
+/// let store: Arc<dyn stripe_chat_store::Store> = Arc::new(stripe_chat_store::MemoryStore::new());
+/// let (stop, stopped) = tokio::sync::watch::channel(false);
+/// let pruner = Pruner::new(store, Duration::from_secs(30 * 86_400));
+/// let running = tokio::spawn(pruner.run(stopped)); // a round now, then every 5 minutes
+/// stop.send(true)?;
+/// running.await?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct Pruner {
@@ -284,13 +293,18 @@ impl Pruner {
     /// transaction is whole, and the next round carries on. Logs one line per round that
     /// pruned something, and a warning when a round fails (the next one tries again).
     ///
-    /// ```no_run
-    /// # async fn f(pruner: stripe_chat_server::retention::Pruner) {
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    /// # rt.block_on(async {
+    /// # let store: std::sync::Arc<dyn stripe_chat_store::Store> = std::sync::Arc::new(stripe_chat_store::MemoryStore::new());
+    /// # let pruner = stripe_chat_server::retention::Pruner::new(store, std::time::Duration::from_secs(60));
     /// let (stop, stopped) = tokio::sync::watch::channel(false);
     /// let running = tokio::spawn(pruner.run(stopped));
-    /// let _ = stop.send(true);
-    /// let _ = running.await;
-    /// # }
+    /// stop.send(true)?;
+    /// running.await?; // returns promptly, even in the middle of a round
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut ticks = tokio::time::interval(self.every);
