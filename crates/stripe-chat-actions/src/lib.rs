@@ -11,6 +11,12 @@
 //!   an action no role grants, a mode, account or amount outside the role is refused.
 //! - [`Pending`]: a request between clicks: confirmed on the server by the person who asked,
 //!   approved by another person when a role says so, each within its expiry.
+//! - [`Actions`]: the engine as platforms see it: a verified [`Click`] in, an [`Immediate`]
+//!   answer within the platform's window, and what follows through the platform's
+//!   [`Responder`] (private [`Notice`]s, a [`StatusLine`] on the message for everyone).
+//! - [`Operations`]: whoever performs them (Stripe, the team's hooks, our destinations): read
+//!   the object fresh ([`Subject`]), then perform a [`Task`] once, with a [`Performed`] or a
+//!   [`Failure`] worded for people.
 //! - [`idempotency_key`]: one key per logical action (action, object, the message it was offered
 //!   on), never per click, so double clicks, retries and two people at once move money once.
 //!
@@ -38,10 +44,17 @@
 #![forbid(unsafe_code)]
 
 mod action;
+mod click;
+mod operations;
 mod pending;
 mod policy;
 
 pub use action::{ActionId, UnknownAction, idempotency_key};
+pub use click::{
+    Actions, Click, Form, FormField, Immediate, Intent, Notice, PromptButton, RespondError,
+    Responder, StatusLine,
+};
+pub use operations::{Failure, FailureKind, Operations, Performed, Subject, Task};
 pub use pending::{DEFAULT_EXPIRY, Pending, Stage};
 pub use policy::{
     ActionRequest, Denial, Identity, Mode, Permissions, PersonConfig, Platform, PolicyError,
