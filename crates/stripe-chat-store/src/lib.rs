@@ -119,6 +119,7 @@
 //!   their own SQLite.
 #![forbid(unsafe_code)]
 
+mod actions;
 mod error;
 mod lease;
 mod memory;
@@ -127,6 +128,10 @@ mod store;
 mod time;
 mod types;
 
+pub use actions::{
+    Assignment, Claim, Contact, INTERACTION_WINDOW, LedgerOutcome, LedgerStatus, NewPending,
+    PendingChange, PendingRow,
+};
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use sqlite::{CommitStats, SqliteOptions, SqliteStore};
