@@ -745,7 +745,7 @@ pub trait Store: Send + Sync + 'static {
     /// use std::time::{Duration, SystemTime};
     /// use stripe_chat_store::{Claim, MemoryStore, Store};
     /// let store = MemoryStore::new();
-    /// let now = SystemTime::now();
+    /// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000); // kept to the millisecond
     /// let minute = Duration::from_secs(60);
     /// assert_eq!(store.ledger_claim("sc-retry_payment-1", now, minute).await?, Claim::Claimed { attempt: 1 });
     /// assert_eq!(store.ledger_claim("sc-retry_payment-1", now, minute).await?, Claim::InFlight { since: now });
