@@ -127,7 +127,7 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("confirmation_expiry", &self.inner.expiry)
-            .field("running", &self.inner.running.load(Ordering::Relaxed))
+            .field("running", &self.inner.tasks.running.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -141,6 +141,12 @@ struct Inner {
     expiry: Duration,
     claim_stale_after: Duration,
     answer_within: Duration,
+    tasks: Arc<Tasks>,
+}
+
+/// The engine's tasks still running, and who waits for none to be.
+#[derive(Default)]
+struct Tasks {
     running: AtomicUsize,
     idle: Notify,
 }
@@ -305,8 +311,7 @@ impl EngineBuilder {
                 expiry: self.expiry,
                 claim_stale_after: self.claim_stale_after,
                 answer_within: self.answer_within,
-                running: AtomicUsize::new(0),
-                idle: Notify::new(),
+                tasks: Arc::new(Tasks::default()),
             }),
         }
     }
@@ -369,9 +374,10 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub async fn settled(&self) {
+        let tasks = &self.inner.tasks;
         loop {
-            let notified = self.inner.idle.notified();
-            if self.inner.running.load(Ordering::SeqCst) == 0 {
+            let notified = tasks.idle.notified();
+            if tasks.running.load(Ordering::SeqCst) == 0 {
                 return;
             }
             notified.await;
@@ -383,20 +389,21 @@ impl Engine {
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
-        let inner = self.inner.clone();
-        inner.running.fetch_add(1, Ordering::SeqCst);
-        let future = work(inner.clone());
-        tokio::spawn(async move {
-            // Counted down even if the work panics.
-            struct Done(Arc<Inner>);
-            impl Drop for Done {
-                fn drop(&mut self) {
-                    if self.0.running.fetch_sub(1, Ordering::SeqCst) == 1 {
-                        self.0.idle.notify_waiters();
-                    }
+        // Counted down once the work and everything it holds are gone, even if it panics.
+        struct Done(Arc<Tasks>);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                if self.0.running.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    self.0.idle.notify_waiters();
                 }
             }
-            let _done = Done(inner);
+        }
+        let tasks = self.inner.tasks.clone();
+        tasks.running.fetch_add(1, Ordering::SeqCst);
+        let done = Done(tasks);
+        let future = work(self.inner.clone());
+        tokio::spawn(async move {
+            let _done = done;
             future.await;
         });
     }

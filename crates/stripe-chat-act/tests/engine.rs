@@ -18,7 +18,9 @@ use stripe_chat_store::{MemoryStore, Store};
 use support::*;
 
 fn unpaid(minor: i64) -> Subject {
-    Subject::new("invoice INV-1").amount(minor, "usd").livemode(true)
+    Subject::new("invoice INV-1")
+        .amount(minor, "usd")
+        .livemode(true)
 }
 
 /// Presses `action` as `user`, waits for what follows, and gives the immediate answer.
@@ -46,12 +48,18 @@ async fn a_money_moving_action_asks_to_confirm_the_amount_read_from_stripe() {
         Immediate::Ack
     );
     let asked = said.last_notice();
-    assert_eq!(asked.text, "Retry the payment of 842.00 USD on invoice INV-1?");
+    assert_eq!(
+        asked.text,
+        "Retry the payment of 842.00 USD on invoice INV-1?"
+    );
     assert_eq!(asked.buttons.len(), 2);
     assert!(matches!(asked.buttons[0].intent, Intent::Confirm { .. }));
     assert_eq!(asked.buttons[0].style, ActionStyle::Danger);
     assert!(matches!(asked.buttons[1].intent, Intent::Cancel { .. }));
-    assert!(w.stripe.performed().is_empty(), "nothing before the confirmation");
+    assert!(
+        w.stripe.performed().is_empty(),
+        "nothing before the confirmation"
+    );
     assert!(said.lines().is_empty());
 }
 
@@ -87,7 +95,11 @@ async fn a_confirmed_retry_is_performed_once_and_the_message_says_so() {
     let steps: Vec<Decision> = decisions(&w.audit).await.into_iter().map(|d| d.1).collect();
     assert_eq!(
         steps,
-        [Decision::Requested, Decision::Confirmed, Decision::Performed]
+        [
+            Decision::Requested,
+            Decision::Confirmed,
+            Decision::Performed
+        ]
     );
 }
 
@@ -112,7 +124,12 @@ async fn a_declined_payment_shows_the_reason_on_the_message() {
     assert_eq!(failed.decision, Decision::Failed);
     assert_eq!(failed.stripe_request.as_deref(), Some("req_9"));
     assert_eq!(failed.amount.as_ref().map(|a| a.minor), Some(84_200));
-    assert!(failed.idempotency_key.unwrap().starts_with("sc-retry_payment-"));
+    assert!(
+        failed
+            .idempotency_key
+            .unwrap()
+            .starts_with("sc-retry_payment-")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -314,7 +331,10 @@ async fn a_repeated_delivery_of_a_click_is_acknowledged_and_does_nothing() {
     }
     w.engine.settled().await;
     assert_eq!(w.stripe.performed().len(), 1);
-    assert_eq!(w.stripe.inspected.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(
+        w.stripe.inspected.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
     assert_eq!(said.lines(), ["Dunning email sent by ana — succeeded"]);
 }
 
@@ -326,8 +346,15 @@ async fn an_unknown_person_is_denied_at_once_and_audited() {
     let Immediate::Tell(notice) = answer else {
         panic!("a private answer, got {answer:?}")
     };
-    assert!(notice.text.starts_with("You are not set up to act on Stripe"));
-    assert_eq!(w.stripe.inspected.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert!(
+        notice
+            .text
+            .starts_with("You are not set up to act on Stripe")
+    );
+    assert_eq!(
+        w.stripe.inspected.load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
     let records = w.audit.records(1).await.unwrap();
     let denied = records[0].entry().unwrap();
     assert_eq!(denied.decision, Decision::Denied);
@@ -404,10 +431,17 @@ async fn add_evidence_opens_a_form_and_audits_the_text_redacted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_form_without_its_required_text_or_with_unknown_fields_is_refused() {
     let dispute = ObjectRef::new(ObjectKind::Dispute, "dp_1");
-    let w = world(FakeStripe::with("dispute/dp_1", Subject::new("dispute dp_1"))).await;
+    let w = world(FakeStripe::with(
+        "dispute/dp_1",
+        Subject::new("dispute dp_1"),
+    ))
+    .await;
     let said = Arc::new(Said::default());
     for (fields, says) in [
-        (vec![("uncategorized_text", "  ")], "“Evidence” must be filled in."),
+        (
+            vec![("uncategorized_text", "  ")],
+            "“Evidence” must be filled in.",
+        ),
         (
             vec![("uncategorized_text", "x"), ("amount", "1")],
             "The form of “Add evidence” has no field \"amount\".",
@@ -488,9 +522,9 @@ async fn a_hundred_identical_clicks_and_ten_people_at_once_retry_the_payment_onc
     let mut deliveries = Vec::new();
     for _ in 0..100 {
         let (w, said, once) = (w.clone(), said.clone(), once.clone());
-        deliveries.push(tokio::spawn(async move {
-            w.engine.handle(once, said).await
-        }));
+        deliveries.push(tokio::spawn(
+            async move { w.engine.handle(once, said).await },
+        ));
     }
     for delivery in deliveries {
         assert_eq!(delivery.await.unwrap(), Immediate::Ack);
@@ -524,7 +558,14 @@ async fn a_hundred_identical_clicks_and_ten_people_at_once_retry_the_payment_onc
     w.engine.settled().await;
     assert_eq!(stripe.performed().len(), 1, "the payment is retried once");
     assert_eq!(said.lines(), ["Payment retried by ana — succeeded"]);
-    assert!(decisions(&w.audit).await.iter().filter(|d| d.1 == Decision::Performed).count() == 1);
+    assert!(
+        decisions(&w.audit)
+            .await
+            .iter()
+            .filter(|d| d.1 == Decision::Performed)
+            .count()
+            == 1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -579,7 +620,10 @@ async fn a_store_that_cannot_record_the_click_says_at_once_that_nothing_was_done
     };
     assert!(notice.text.contains("nothing was done"));
     engine.settled().await;
-    assert_eq!(stripe.inspected.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(
+        stripe.inspected.load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -594,7 +638,9 @@ async fn an_outage_is_told_only_to_the_person_who_clicked() {
     assert!(said.lines().is_empty());
     assert_eq!(
         said.told(),
-        ["Send dunning email — Stripe is rate limiting us; try again in a minute. Trying again is safe: it cannot happen twice."]
+        [
+            "Send dunning email — Stripe is rate limiting us; try again in a minute. Trying again is safe: it cannot happen twice."
+        ]
     );
 }
 
@@ -606,7 +652,10 @@ async fn open_is_a_link_and_acknowledged_without_reading_anything() {
         press_and_wait(&w, &said, "UANA", ActionId::Open).await,
         Immediate::Ack
     );
-    assert_eq!(w.stripe.inspected.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(
+        w.stripe.inspected.load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
     assert!(said.told().is_empty());
 }
 
@@ -623,18 +672,65 @@ async fn the_flows_of_every_role_action_and_amount() {
     }
     use Then::*;
     let table: &[(&str, ActionId, i64, Then)] = &[
-        ("USTRANGER", ActionId::SendDunningEmail, 500, Denied("You are not set up to act on Stripe from this chat. Ask an administrator to add your account to stripe-chat's people.")),
-        ("UBO", ActionId::RetryPayment, 500, Denied("None of your roles allows “Retry payment”.")),
-        ("UBO", ActionId::SendDunningEmail, 500, Denied("None of your roles allows “Send dunning email”.")),
-        ("UBO", ActionId::Notify, 500, Done("Shared by bo — succeeded")),
+        (
+            "USTRANGER",
+            ActionId::SendDunningEmail,
+            500,
+            Denied(
+                "You are not set up to act on Stripe from this chat. Ask an administrator to add your account to stripe-chat's people.",
+            ),
+        ),
+        (
+            "UBO",
+            ActionId::RetryPayment,
+            500,
+            Denied("None of your roles allows “Retry payment”."),
+        ),
+        (
+            "UBO",
+            ActionId::SendDunningEmail,
+            500,
+            Denied("None of your roles allows “Send dunning email”."),
+        ),
+        (
+            "UBO",
+            ActionId::Notify,
+            500,
+            Done("Shared by bo — succeeded"),
+        ),
         ("UDEE", ActionId::RetryPayment, 100_000, Confirm),
-        ("UDEE", ActionId::RetryPayment, 100_001, Denied("Your roles allow “Retry payment” up to 1,000.00 USD; this is more.")),
-        ("UDEE", ActionId::SubmitEvidence, 500, Denied("None of your roles allows “Submit evidence”.")),
-        ("UDEE", ActionId::SendDunningEmail, 500, Done("Dunning email sent by dee — succeeded")),
-        ("UDEE", ActionId::CreateTicket, 500, Done("Ticket opened by dee")),
+        (
+            "UDEE",
+            ActionId::RetryPayment,
+            100_001,
+            Denied("Your roles allow “Retry payment” up to 1,000.00 USD; this is more."),
+        ),
+        (
+            "UDEE",
+            ActionId::SubmitEvidence,
+            500,
+            Denied("None of your roles allows “Submit evidence”."),
+        ),
+        (
+            "UDEE",
+            ActionId::SendDunningEmail,
+            500,
+            Done("Dunning email sent by dee — succeeded"),
+        ),
+        (
+            "UDEE",
+            ActionId::CreateTicket,
+            500,
+            Done("Ticket opened by dee"),
+        ),
         ("UANA", ActionId::RetryPayment, 250_000, Confirm),
         ("UANA", ActionId::SubmitEvidence, 500, Confirm),
-        ("UANA", ActionId::MarkContacted, 500, Done("Marked as contacted by ana — succeeded")),
+        (
+            "UANA",
+            ActionId::MarkContacted,
+            500,
+            Done("Marked as contacted by ana — succeeded"),
+        ),
         ("UCY", ActionId::RetryPayment, 9_000_000, Confirm),
     ];
     for (n, (user, action, amount, then)) in table.iter().enumerate() {
@@ -661,7 +757,11 @@ async fn the_flows_of_every_role_action_and_amount() {
                 };
                 assert_eq!(&said_text, text, "{row}");
                 assert!(w.stripe.performed().is_empty(), "{row}");
-                assert_eq!(decisions(&w.audit).await.pop().unwrap().1, Decision::Denied, "{row}");
+                assert_eq!(
+                    decisions(&w.audit).await.pop().unwrap().1,
+                    Decision::Denied,
+                    "{row}"
+                );
             }
             Confirm => {
                 assert!(

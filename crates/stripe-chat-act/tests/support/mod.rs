@@ -70,12 +70,18 @@ pub(crate) struct FakeStripe {
 impl FakeStripe {
     pub(crate) fn with(object: &str, subject: Subject) -> Arc<Self> {
         let fake = FakeStripe::default();
-        fake.subjects.lock().unwrap().insert(object.to_owned(), subject);
+        fake.subjects
+            .lock()
+            .unwrap()
+            .insert(object.to_owned(), subject);
         Arc::new(fake)
     }
 
     pub(crate) fn set(&self, object: &str, subject: Subject) {
-        self.subjects.lock().unwrap().insert(object.to_owned(), subject);
+        self.subjects
+            .lock()
+            .unwrap()
+            .insert(object.to_owned(), subject);
     }
 
     pub(crate) fn then(&self, outcome: Result<Performed, Failure>) {
@@ -129,19 +135,39 @@ pub(crate) struct Said {
 
 impl Said {
     pub(crate) fn told(&self) -> Vec<String> {
-        self.told.lock().unwrap().iter().map(|n| n.text.clone()).collect()
+        self.told
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|n| n.text.clone())
+            .collect()
     }
 
     pub(crate) fn last_notice(&self) -> Notice {
-        self.told.lock().unwrap().last().cloned().expect("something was told")
+        self.told
+            .lock()
+            .unwrap()
+            .last()
+            .cloned()
+            .expect("something was told")
     }
 
     pub(crate) fn lines(&self) -> Vec<String> {
-        self.lines.lock().unwrap().iter().map(|l| l.text.clone()).collect()
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|l| l.text.clone())
+            .collect()
     }
 
     pub(crate) fn last_line(&self) -> StatusLine {
-        self.lines.lock().unwrap().last().cloned().expect("a status line")
+        self.lines
+            .lock()
+            .unwrap()
+            .last()
+            .cloned()
+            .expect("a status line")
     }
 }
 
