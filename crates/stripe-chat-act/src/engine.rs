@@ -584,14 +584,11 @@ impl Inner {
         &self,
         identity: &Identity,
         record: &Record,
-        verb: &str,
         decision: Decision,
         reference: Option<&str>,
         detail: Option<&str>,
     ) -> bool {
-        let action = record
-            .action
-            .map_or_else(|| verb.to_owned(), |a| a.as_str().to_owned());
+        let action = record.action.map_or("unknown", ActionId::as_str);
         let mut entry = Entry::new(
             self.actor(identity, record.person.as_deref()),
             action,
@@ -644,6 +641,11 @@ impl Inner {
             object: Some(target.to_string()),
             account: account.clone(),
             message: Some(message_key(&ctx.click.message)),
+            key: Some(idempotency_key(
+                action,
+                &target.to_string(),
+                &message_key(&ctx.click.message),
+            )),
             ..Record::default()
         };
         let subject = match self
@@ -660,7 +662,6 @@ impl Inner {
                 self.audit(
                     &identity,
                     &record,
-                    "",
                     Decision::Failed,
                     failure.reference.as_deref(),
                     Some(&failure.sentence),
@@ -682,7 +683,7 @@ impl Inner {
             Verdict::Denied(denial) => {
                 let text = denial.to_string();
                 ctx.tell(text.clone()).await;
-                self.audit(&identity, &record, "", Decision::Denied, None, Some(&text))
+                self.audit(&identity, &record, Decision::Denied, None, Some(&text))
                     .await;
                 return;
             }
@@ -690,7 +691,7 @@ impl Inner {
         record.person = Some(person.clone());
         if let Some(reason) = &subject.moot {
             ctx.tell(format!("{reason} Nothing was done.")).await;
-            self.audit(&identity, &record, "", Decision::Moot, None, Some(reason))
+            self.audit(&identity, &record, Decision::Moot, None, Some(reason))
                 .await;
             return;
         }
@@ -699,7 +700,6 @@ impl Inner {
             self.audit(
                 &identity,
                 &record,
-                "",
                 Decision::Allowed,
                 None,
                 detail.as_deref(),
@@ -756,15 +756,8 @@ impl Inner {
         } else {
             "awaiting approval"
         };
-        self.audit(
-            &identity,
-            &record,
-            "",
-            Decision::Requested,
-            None,
-            Some(waiting),
-        )
-        .await;
+        self.audit(&identity, &record, Decision::Requested, None, Some(waiting))
+            .await;
         if confirm {
             let question = prompt(action, &subject.description, subject.amount.as_ref());
             let notice = Notice::text(question)
@@ -869,7 +862,11 @@ impl Inner {
             account: row.pending.account.clone(),
             message: Some(message_key(&row.pending.message)),
             amount: money(&row.pending.amount),
-            key: None,
+            key: Some(idempotency_key(
+                action,
+                &row.pending.object,
+                &message_key(&row.pending.message),
+            )),
         };
         Ok((row, action, target, record))
     }
@@ -913,15 +910,8 @@ impl Inner {
         let Some(person) = who else {
             let text = Denial::UnknownPerson.to_string();
             ctx.tell(text.clone()).await;
-            self.audit(
-                &identity,
-                &record,
-                "confirm",
-                Decision::Denied,
-                None,
-                Some(&text),
-            )
-            .await;
+            self.audit(&identity, &record, Decision::Denied, None, Some(&text))
+                .await;
             return;
         };
         let Some(stage) = Stage::parse(&row.pending.stage) else {
@@ -934,15 +924,8 @@ impl Inner {
             Err(denial) => {
                 let text = denial.to_string();
                 ctx.tell(text.clone()).await;
-                self.audit(
-                    &identity,
-                    &record,
-                    "confirm",
-                    Decision::Denied,
-                    None,
-                    Some(&text),
-                )
-                .await;
+                self.audit(&identity, &record, Decision::Denied, None, Some(&text))
+                    .await;
                 return;
             }
         };
@@ -976,7 +959,7 @@ impl Inner {
                 return ctx.tell(BUSY).await;
             }
         };
-        self.audit(&identity, &record, "", Decision::Confirmed, None, None)
+        self.audit(&identity, &record, Decision::Confirmed, None, None)
             .await;
         if next == Stage::Ready {
             self.perform_pending(&ctx, moved, action, target, record)
@@ -1008,15 +991,8 @@ impl Inner {
                     record.person = self.permissions.person(&identity).map(str::to_owned);
                     let text = denial.to_string();
                     ctx.tell(text.clone()).await;
-                    self.audit(
-                        &identity,
-                        &record,
-                        "approve",
-                        Decision::Denied,
-                        None,
-                        Some(&text),
-                    )
-                    .await;
+                    self.audit(&identity, &record, Decision::Denied, None, Some(&text))
+                        .await;
                     return;
                 }
             };
@@ -1025,15 +1001,8 @@ impl Inner {
         if let Err(denial) = pending.approve(&approver, now) {
             let text = denial.to_string();
             ctx.tell(text.clone()).await;
-            self.audit(
-                &identity,
-                &record,
-                "approve",
-                Decision::Denied,
-                None,
-                Some(&text),
-            )
-            .await;
+            self.audit(&identity, &record, Decision::Denied, None, Some(&text))
+                .await;
             return;
         }
         if stage == Stage::Ready {
@@ -1060,7 +1029,7 @@ impl Inner {
                 return ctx.tell(BUSY).await;
             }
         };
-        self.audit(&identity, &record, "", Decision::Approved, None, None)
+        self.audit(&identity, &record, Decision::Approved, None, None)
             .await;
         self.perform_pending(&ctx, moved, action, target, record)
             .await;
@@ -1093,15 +1062,8 @@ impl Inner {
                 _ => Denial::NotGranted { action }.to_string(),
             };
             ctx.tell(text.clone()).await;
-            self.audit(
-                &identity,
-                &record,
-                "cancel",
-                Decision::Denied,
-                None,
-                Some(&text),
-            )
-            .await;
+            self.audit(&identity, &record, Decision::Denied, None, Some(&text))
+                .await;
             return;
         }
         let now = SystemTime::now();
@@ -1123,15 +1085,8 @@ impl Inner {
         } else {
             format!("refused by {by}")
         };
-        self.audit(
-            &identity,
-            &record,
-            "",
-            Decision::Cancelled,
-            None,
-            Some(&detail),
-        )
-        .await;
+        self.audit(&identity, &record, Decision::Cancelled, None, Some(&detail))
+            .await;
         if stage == Stage::AwaitingApproval {
             let verb = if is_requester { "withdrawn" } else { "refused" };
             ctx.update(StatusLine::new(format!(
@@ -1174,7 +1129,6 @@ impl Inner {
                 self.audit(
                     requester_identity,
                     &record,
-                    "",
                     Decision::Failed,
                     failure.reference.as_deref(),
                     Some(&failure.sentence),
@@ -1192,7 +1146,6 @@ impl Inner {
             self.audit(
                 requester_identity,
                 &record,
-                "",
                 Decision::Moot,
                 None,
                 Some(reason),
@@ -1213,7 +1166,6 @@ impl Inner {
             self.audit(
                 requester_identity,
                 &record,
-                "",
                 Decision::Denied,
                 None,
                 Some(&text),
@@ -1311,7 +1263,6 @@ impl Inner {
                 self.audit(
                     &identity,
                     &record,
-                    "",
                     Decision::Performed,
                     performed.reference.as_deref(),
                     Some(&performed.summary),
@@ -1323,7 +1274,6 @@ impl Inner {
                 self.audit(
                     &identity,
                     &record,
-                    "",
                     Decision::Failed,
                     failure.reference.as_deref(),
                     Some(&format!("{}: {}", failure.kind.as_str(), failure.sentence)),
@@ -1494,14 +1444,7 @@ impl Engine {
         let detail = text.clone();
         self.spawn(move |inner| async move {
             inner
-                .audit(
-                    &identity,
-                    &record,
-                    "",
-                    Decision::Denied,
-                    None,
-                    Some(&detail),
-                )
+                .audit(&identity, &record, Decision::Denied, None, Some(&detail))
                 .await;
         });
         Some(Immediate::Tell(Notice::text(text)))
