@@ -776,6 +776,8 @@ impl Inner {
             ctx.tell_notice(notice).await;
         } else {
             self.ask_approval(&ctx, &row, action).await;
+            ctx.tell("A second person must approve it; the message shows the request.")
+                .await;
         }
     }
 
@@ -980,6 +982,11 @@ impl Inner {
         let Some(stage) = Stage::parse(&row.pending.stage) else {
             return self.explain_moved(&ctx, &id).await;
         };
+        if stage == Stage::AwaitingConfirmation {
+            return ctx
+                .tell("The person who asked has not confirmed it yet.")
+                .await;
+        }
         let mut pending = Self::restore(&row, action, stage);
         let approver =
             match self

@@ -64,6 +64,55 @@ async fn a_money_moving_action_asks_to_confirm_the_amount_read_from_stripe() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platform_is_answered_before_stripe_is_asked_anything() {
+    let stripe = FakeStripe::with("invoice/in_1", unpaid(84_200));
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    *stripe.gate.lock().unwrap() = Some(gate.clone());
+    let w = world(stripe.clone()).await;
+    let said = Arc::new(Said::default());
+    // Stripe answers nothing until the gate opens: an engine that asked it on the request path
+    // would never answer (the test would hang, and the guard below fail it).
+    let answer = tokio::time::timeout(
+        Duration::from_secs(30),
+        w.engine.handle(
+            click("UANA", press(ActionId::RetryPayment, invoice("in_1"))),
+            said.clone(),
+        ),
+    )
+    .await
+    .expect("an answer while Stripe is silent");
+    assert_eq!(answer, Immediate::Ack);
+    assert_eq!(
+        stripe.inspected.load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+    assert!(said.told().is_empty());
+    gate.add_permits(1);
+    w.engine.settled().await;
+    assert_eq!(
+        said.told(),
+        ["Retry the payment of 842.00 USD on invoice INV-1?"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_before_the_confirmation_is_refused() {
+    let w = world(FakeStripe::with("invoice/in_1", unpaid(120_000))).await;
+    let said = Arc::new(Said::default());
+    press_and_wait(&w, &said, "UANA", ActionId::RetryPayment).await;
+    let pending = match &said.last_notice().buttons[0].intent {
+        Intent::Confirm { pending } => pending.clone(),
+        other => panic!("a confirm button, got {other:?}"),
+    };
+    click_and_wait(&w, &said, "UCY", Intent::Approve { pending }).await;
+    assert_eq!(
+        said.told().last().unwrap(),
+        "The person who asked has not confirmed it yet."
+    );
+    assert!(w.stripe.performed().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_confirmed_retry_is_performed_once_and_the_message_says_so() {
     let w = world(FakeStripe::with("invoice/in_1", unpaid(84_200))).await;
     let said = Arc::new(Said::default());
@@ -671,6 +720,8 @@ async fn the_flows_of_every_role_action_and_amount() {
         Denied(&'static str),
         /// Asked to confirm.
         Confirm,
+        /// Shown on the message for a second person to approve.
+        Approval,
         /// Performed at once; the message says this.
         Done(&'static str),
     }
@@ -735,6 +786,7 @@ async fn the_flows_of_every_role_action_and_amount() {
             500,
             Done("Marked as contacted by ana — succeeded"),
         ),
+        ("UANA", ActionId::SendDunningEmail, 200_000, Approval),
         ("UCY", ActionId::RetryPayment, 9_000_000, Confirm),
     ];
     for (n, (user, action, amount, then)) in table.iter().enumerate() {
@@ -770,6 +822,15 @@ async fn the_flows_of_every_role_action_and_amount() {
             Confirm => {
                 assert!(
                     matches!(said.last_notice().buttons[0].intent, Intent::Confirm { .. }),
+                    "{row}"
+                );
+                assert!(w.stripe.performed().is_empty(), "{row}");
+            }
+            Approval => {
+                let line = said.last_line();
+                assert!(line.text.ends_with("a second person must approve"), "{row}");
+                assert!(
+                    matches!(line.buttons[0].intent, Intent::Approve { .. }),
                     "{row}"
                 );
                 assert!(w.stripe.performed().is_empty(), "{row}");

@@ -65,6 +65,8 @@ pub(crate) struct FakeStripe {
     pub(crate) performed: Mutex<Vec<Task>>,
     /// How long each perform takes (to widen the window of races).
     pub(crate) delay: Mutex<Duration>,
+    /// When set, every read waits for a permit of it.
+    pub(crate) gate: Mutex<Option<Arc<tokio::sync::Semaphore>>>,
 }
 
 impl FakeStripe {
@@ -101,6 +103,10 @@ impl Operations for FakeStripe {
         target: &ObjectRef,
         _account: Option<&str>,
     ) -> Result<Subject, Failure> {
+        let gate = self.gate.lock().unwrap().clone();
+        if let Some(gate) = gate {
+            gate.acquire().await.unwrap().forget();
+        }
         self.inspected.fetch_add(1, Ordering::SeqCst);
         Ok(self
             .subjects
