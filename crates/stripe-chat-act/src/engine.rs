@@ -33,6 +33,10 @@ pub const DEFAULT_CLAIM_STALE_AFTER: Duration = Duration::from_secs(5 * 60);
 /// The stage name of a cancelled request in the store.
 const CANCELLED: &str = "cancelled";
 
+/// What people are told when the audit log cannot record a step that would act: nothing acts
+/// without its record.
+const UNRECORDED: &str = "stripe-chat cannot record this in its audit log right now; nothing was done. Try again in a moment.";
+
 /// The longest evidence text a form takes (Discord's limit for a text input).
 const EVIDENCE_MAX_CHARS: usize = 4000;
 /// The longest assignee name a form takes.
@@ -697,14 +701,18 @@ impl Inner {
         }
         let detail = self.typed_detail(action, &fields);
         if !confirm && !approval {
-            self.audit(
-                &identity,
-                &record,
-                Decision::Allowed,
-                None,
-                detail.as_deref(),
-            )
-            .await;
+            let recorded = self
+                .audit(
+                    &identity,
+                    &record,
+                    Decision::Allowed,
+                    None,
+                    detail.as_deref(),
+                )
+                .await;
+            if !recorded {
+                return ctx.tell(UNRECORDED).await;
+            }
             let task = Task {
                 action,
                 target,
@@ -961,9 +969,13 @@ impl Inner {
                 return ctx.tell(BUSY).await;
             }
         };
-        self.audit(&identity, &record, Decision::Confirmed, None, None)
+        let recorded = self
+            .audit(&identity, &record, Decision::Confirmed, None, None)
             .await;
         if next == Stage::Ready {
+            if !recorded {
+                return ctx.tell(UNRECORDED).await;
+            }
             self.perform_pending(&ctx, moved, action, target, record)
                 .await;
         } else {
@@ -1036,8 +1048,12 @@ impl Inner {
                 return ctx.tell(BUSY).await;
             }
         };
-        self.audit(&identity, &record, Decision::Approved, None, None)
-            .await;
+        if !self
+            .audit(&identity, &record, Decision::Approved, None, None)
+            .await
+        {
+            return ctx.tell(UNRECORDED).await;
+        }
         self.perform_pending(&ctx, moved, action, target, record)
             .await;
     }

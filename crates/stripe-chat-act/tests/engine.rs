@@ -842,3 +842,39 @@ async fn the_flows_of_every_role_action_and_amount() {
         }
     }
 }
+
+#[tokio::test]
+async fn nothing_is_performed_without_its_audit_record() {
+    let store = Arc::new(MemoryStore::new());
+    let dyn_store: Arc<dyn Store> = store.clone();
+    let stripe = FakeStripe::with("invoice/in_1", unpaid(84_200));
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    *stripe.gate.lock().unwrap() = Some(gate.clone());
+    let audit = Arc::new(stripe_chat_audit::AuditLog::new(dyn_store.clone(), "t"));
+    let engine = stripe_chat_act::Engine::builder(
+        stripe_chat_actions::Permissions::from_toml(PEOPLE).unwrap(),
+        stripe.clone(),
+        dyn_store,
+        audit,
+    )
+    .build();
+    let said = Arc::new(Said::default());
+    let answer = engine
+        .handle(
+            click("UANA", press(ActionId::SendDunningEmail, invoice("in_1"))),
+            said.clone(),
+        )
+        .await;
+    assert_eq!(answer, Immediate::Ack);
+    // The store (and with it the audit log) fails while Stripe is being read.
+    store.set_available(false);
+    gate.add_permits(1);
+    engine.settled().await;
+    assert!(stripe.performed().is_empty());
+    assert_eq!(
+        said.told(),
+        [
+            "stripe-chat cannot record this in its audit log right now; nothing was done. Try again in a moment."
+        ]
+    );
+}
