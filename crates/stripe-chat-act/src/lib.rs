@@ -24,6 +24,8 @@
 //! - **Configuration.** The `[actions]` table is [`ActionsConfig`], checked into
 //!   [`CheckedActions`].
 //!
+//! The crate has no feature flags.
+//!
 //! ```
 //! # let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
 //! # rt.block_on(async {
