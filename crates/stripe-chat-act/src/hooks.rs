@@ -3,8 +3,8 @@
 //!
 //! Every request is a `POST` of a JSON body with the headers
 //! - `Stripe-Chat-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">` keyed with the
-//!   hook's secret (the same scheme as stripe-chat's webhook destination, so a receiver checks it
-//!   with `stripe_chat_webhook::verify`);
+//!   hook's secret (the scheme of stripe-chat's webhook destination, `stripe_chat_signature`, so a
+//!   receiver checks it as it checks that destination's requests);
 //! - `Idempotency-Key`: the logical action's one key, the same on every retry, so the receiver
 //!   opens one ticket or sends one email however often it is asked.
 
@@ -24,7 +24,7 @@ use crate::config::DEFAULT_HOOK_TIMEOUT;
 /// ```
 /// assert_eq!(stripe_chat_act::SIGNATURE_HEADER, "Stripe-Chat-Signature");
 /// ```
-pub const SIGNATURE_HEADER: &str = stripe_chat_webhook::SIGNATURE_HEADER;
+pub const SIGNATURE_HEADER: &str = "Stripe-Chat-Signature";
 
 /// The header carrying the logical action's idempotency key.
 ///
@@ -156,7 +156,8 @@ impl Signed {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        let signature = stripe_chat_webhook::sign(&bytes, self.target.secret.expose(), now);
+        let signature =
+            stripe_chat_signature::sign(self.target.secret.expose().as_bytes(), now, &bytes);
         let sent = self
             .client
             .post(self.target.url.clone())

@@ -18,6 +18,7 @@ use stripe_chat_actions::{
 use stripe_chat_message::{
     ChatMessage, ConfigErrorKind, MessageRef, ObjectKind, ObjectRef, Secret,
 };
+use stripe_chat_signature::HmacVerifier;
 use stripe_chat_store::{MemoryStore, Store};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -65,9 +66,15 @@ fn verified(request: &Request, key: &str) -> serde_json::Value {
         .unwrap()
         .to_str()
         .unwrap();
-    stripe_chat_webhook::verify(&request.body, signature, SECRET, now()).unwrap();
+    let tolerance = Duration::from_secs(300);
+    let receiver = HmacVerifier::new([SECRET.as_bytes()]);
+    receiver
+        .verify(&request.body, signature, now(), tolerance)
+        .unwrap();
+    let stranger = HmacVerifier::new([b"another-secret-0123".as_slice()]);
     assert!(
-        stripe_chat_webhook::verify(&request.body, signature, "another-secret-0123", now())
+        stranger
+            .verify(&request.body, signature, now(), tolerance)
             .is_err()
     );
     assert_eq!(request.headers.get("Idempotency-Key").unwrap(), key);
