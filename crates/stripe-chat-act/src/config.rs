@@ -124,7 +124,7 @@ pub struct NotifyConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HookConfig {
-    /// Where requests are POSTed (`http` or `https`).
+    /// Where requests are POSTed: `https` (plain `http` only to a loopback host).
     pub url: String,
     /// The signing secret, written here.
     #[serde(default)]
@@ -283,7 +283,8 @@ impl ActionsConfig {
 }
 
 impl HookConfig {
-    /// Checks the hook: an `http`/`https` URL, exactly one secret of at least
+    /// Checks the hook: an `https` URL (plain `http` only to a loopback host) without user
+    /// information, exactly one secret of at least
     /// [`MIN_HOOK_SECRET_BYTES`], a timeout of 1 to 60 seconds.
     ///
     /// ```
@@ -292,10 +293,9 @@ impl HookConfig {
     /// assert_eq!(short.check(&|_| None).unwrap_err().key(), "secret");
     /// ```
     pub fn check(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<HookTarget, ConfigError> {
-        let url = reqwest::Url::parse(self.url.trim())
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .ok_or_else(|| ConfigError::invalid("url", "is not an http or https URL"))?;
+        let url = stripe_chat_http::endpoint(self.url.trim())
+            .map_err(|problem| ConfigError::invalid("url", problem.to_string()))?
+            .into_url();
         let source = SecretSource::from_keys(
             "secret",
             self.secret.as_ref(),

@@ -33,6 +33,9 @@ pub const SIGNATURE_HEADER: &str = "Stripe-Chat-Signature";
 /// ```
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 
+/// The most of a hook's answer that is read: a ticket's URL and id need far less.
+const MAX_HOOK_ANSWER_BYTES: usize = 64 * 1024;
+
 /// Where a hook is: its URL, its signing secret and its timeout. `Debug` shows the URL's host
 /// only (a hook URL may carry a key) and never the secret.
 ///
@@ -131,6 +134,8 @@ struct Signed {
 impl Signed {
     fn new(target: HookTarget, name: &'static str) -> Result<Self, HookError> {
         let client = reqwest::Client::builder()
+            .use_rustls_tls()
+            .connect_timeout(stripe_chat_http::CONNECT_TIMEOUT.min(target.timeout))
             .timeout(target.timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -205,21 +210,16 @@ impl Signed {
                 format!("{} {what} (HTTP {code})", self.name),
             ));
         }
-        let text = match response.text().await {
-            Ok(text) => text,
-            Err(e) if e.is_timeout() => {
-                return Err(Failure::new(
-                    FailureKind::Unknown,
-                    format!("{} did not finish its answer in time", self.name),
-                ));
-            }
-            Err(_) => {
-                return Err(Failure::new(
-                    FailureKind::Unknown,
-                    format!("{}'s answer could not be read", self.name),
-                ));
-            }
-        };
+        let answer = stripe_chat_http::Answer::read(response, MAX_HOOK_ANSWER_BYTES).await;
+        if !answer.is_complete() {
+            // Done or not, the answer did not arrive whole: asking again with the same key
+            // finds out.
+            return Err(Failure::new(
+                FailureKind::Unknown,
+                format!("{}'s answer could not be read in full", self.name),
+            ));
+        }
+        let text = String::from_utf8_lossy(answer.body());
         if text.trim().is_empty() {
             return Ok(Value::Null);
         }

@@ -129,7 +129,7 @@ async fn a_ticket_is_opened_with_a_signed_body_and_the_actions_key_and_its_url_i
 
 #[tokio::test]
 async fn the_ticket_hooks_answers_become_the_right_kind_of_failure() {
-    let cases: [(ResponseTemplate, FailureKind, &str); 6] = [
+    let cases: [(ResponseTemplate, FailureKind, &str); 7] = [
         (
             ResponseTemplate::new(401),
             FailureKind::Misconfigured,
@@ -159,6 +159,11 @@ async fn the_ticket_hooks_answers_become_the_right_kind_of_failure() {
             ResponseTemplate::new(200).set_body_string("<html>"),
             FailureKind::Unavailable,
             "the ticket hook answered with something other than JSON",
+        ),
+        (
+            ResponseTemplate::new(200).set_body_string("x".repeat(1 << 20)),
+            FailureKind::Unknown,
+            "the ticket hook's answer could not be read in full",
         ),
     ];
     for (answer, kind, sentence) in cases {
@@ -471,6 +476,10 @@ fn the_actions_table_is_checked_key_by_key_and_never_shows_a_secret() {
     assert!(e.to_string().contains("TICKET_SECRET"));
     let e = bad("[create_ticket]\nurl = \"ftp://t.example.com\"\nsecret = \"0123456789abcdef\"");
     assert_eq!(e.key(), "actions.create_ticket.url");
+    let e =
+        bad("[create_ticket]\nurl = \"http://tickets.example.com\"\nsecret = \"0123456789abcdef\"");
+    assert_eq!(e.key(), "actions.create_ticket.url");
+    assert!(e.to_string().contains("must be https"));
     let e = bad("[create_ticket]\nurl = \"https://t.example.com\"\nsecret = \"short\"");
     assert_eq!(e.key(), "actions.create_ticket.secret");
     assert!(!e.to_string().contains("short\""));
