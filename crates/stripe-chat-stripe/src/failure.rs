@@ -273,7 +273,7 @@ fn sentence(action: ActionId, step: Step, error: &ApiError) -> Failure {
                     }
                     Some(409) => "Stripe was busy with another change to this object".to_owned(),
                     Some(status) => format!("Stripe could not complete it (HTTP {status})"),
-                    None => "Stripe could not be reached".to_owned(),
+                    None => "Stripe could not be reached or gave no readable answer".to_owned(),
                 }
             };
             match step {

@@ -1376,3 +1376,63 @@ async fn any_other_refusal_is_stripes_own_sentence() {
         "Stripe refused: This customer has no attached payment source or default payment method."
     );
 }
+
+#[tokio::test]
+async fn a_lock_conflict_after_every_try_changed_nothing() {
+    let (server, failure) = failing_pay(stripe_error(
+        409,
+        json!({"code": "lock_timeout", "message": "This object cannot be accessed right now because another API request or Stripe process is currently accessing it.", "type": "invalid_request_error"}),
+    ))
+    .await;
+    assert_eq!(failure.kind, FailureKind::Unavailable);
+    assert_eq!(
+        failure.sentence,
+        "Stripe was busy with another change to this object; nothing was charged. Try again in a \
+         minute."
+    );
+    assert_eq!(requests(&server).await.len(), 3);
+}
+
+#[tokio::test]
+async fn stripe_out_of_reach_may_have_taken_a_write_but_took_no_read() {
+    // A port nothing listens on: taken, then let go.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    drop(listener);
+    let unreachable = || {
+        Client::builder(Secret::new(API_KEY))
+            .api_base(base.clone())
+            .retry(Retry::attempts(2).backoff(Duration::from_millis(5), Duration::from_millis(10)))
+            .build()
+            .expect("valid client")
+    };
+    let failure = StripeOperations::new(unreachable())
+        .perform(&task(
+            ActionId::SendDunningEmail,
+            ObjectKind::Invoice,
+            INVOICE,
+        ))
+        .await
+        .expect_err("unreachable");
+    assert_eq!(failure.kind, FailureKind::Unknown);
+    assert_eq!(
+        failure.sentence,
+        "Stripe could not be reached or gave no readable answer: the email may or may not have \
+         been sent. Asking again is safe: Stripe does it at most once."
+    );
+    let failure = StripeOperations::new(unreachable())
+        .inspect(
+            ActionId::SendDunningEmail,
+            &ObjectRef::new(ObjectKind::Invoice, INVOICE),
+            None,
+        )
+        .await
+        .expect_err("unreachable");
+    assert_eq!(failure.kind, FailureKind::Unavailable);
+    assert_eq!(
+        failure.sentence,
+        "Stripe could not be reached or gave no readable answer; nothing was done. Try again in a \
+         minute."
+    );
+    assert_no_key(&format!("{failure:?}"));
+}
