@@ -253,6 +253,16 @@ fn is_stripes(action: ActionId) -> bool {
     applies_to(action).is_some()
 }
 
+fn not_stripes(action: ActionId) -> Failure {
+    Failure::new(
+        FailureKind::Misconfigured,
+        format!(
+            "No performer is configured for {}: it is not a Stripe action.",
+            action.label()
+        ),
+    )
+}
+
 /// "Retry payment applies to invoices, not to dispute dp_1.", when `target` is not what
 /// `action` applies to.
 fn mismatch(action: ActionId, target: &ObjectRef) -> Option<String> {
@@ -542,13 +552,7 @@ impl Operations for StripeOperations {
     async fn perform(&self, task: &Task) -> Result<Performed, Failure> {
         let action = task.action;
         if !is_stripes(action) {
-            return Err(Failure::new(
-                FailureKind::Misconfigured,
-                format!(
-                    "No performer is configured for {}: it is not a Stripe action.",
-                    action.label()
-                ),
-            ));
+            return Err(not_stripes(action));
         }
         if let Some(mismatch) = mismatch(action, &task.target) {
             return Err(Failure::new(
@@ -599,7 +603,8 @@ impl Operations for StripeOperations {
                     .map_err(|e| failure(action, Step::Write, &e))?;
                 Ok(Performed::new("evidence submitted to the bank"))
             }
-            _ => self.mark_contacted(task, route, &key).await,
+            ActionId::MarkContacted => self.mark_contacted(task, route, &key).await,
+            _ => Err(not_stripes(action)),
         }
     }
 }
