@@ -252,6 +252,27 @@ fn sentence(action: ActionId, step: Step, error: &ApiError) -> Failure {
     if said.to_ascii_lowercase().contains("already paid") {
         return Failure::new(Refused, "This invoice is already paid.");
     }
+    let lower = said.to_ascii_lowercase();
+    if lower.contains("exists in live mode") || lower.contains("exists in test mode") {
+        let (object, key) = if lower.contains("exists in live mode") {
+            ("live", "test")
+        } else {
+            ("test", "live")
+        };
+        return Failure::new(
+            Misconfigured,
+            format!(
+                "The object is in {object} mode but stripe-chat's Stripe key is a {key}-mode key; \
+                 {nothing}."
+            ),
+        );
+    }
+    if code == "livemode_mismatch" {
+        return Failure::new(
+            Misconfigured,
+            format!("The object and stripe-chat's Stripe key are not in the same mode; {nothing}."),
+        );
+    }
     if code == "resource_missing" || error.status() == Some(404) {
         return Failure::new(
             Refused,

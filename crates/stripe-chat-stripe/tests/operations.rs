@@ -1436,3 +1436,18 @@ async fn stripe_out_of_reach_may_have_taken_a_write_but_took_no_read() {
     );
     assert_no_key(&format!("{failure:?}"));
 }
+
+#[tokio::test]
+async fn a_live_object_read_with_a_test_key_is_a_configuration_problem() {
+    let (_server, failure) = failing_pay(stripe_error(
+        404,
+        json!({"code": "resource_missing", "param": "invoice", "message": format!("No such invoice: '{INVOICE}'; a similar object exists in live mode, but a test mode key was used to make this request."), "type": "invalid_request_error"}),
+    ))
+    .await;
+    assert_eq!(failure.kind, FailureKind::Misconfigured);
+    assert_eq!(
+        failure.sentence,
+        "The object is in live mode but stripe-chat's Stripe key is a test-mode key; nothing was \
+         charged."
+    );
+}
