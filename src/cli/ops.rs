@@ -113,7 +113,11 @@ pub(crate) async fn serve(
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .map_err(|e| OpsError::Io(format!("cannot listen on {}: {e}", config.server.listen)))?;
-    let service = Service::start(&config, Arc::new(store), listener)
+    let store: Arc<dyn Store> = Arc::new(store);
+    let audit = Arc::new(audit_log(&config, Arc::clone(&store))?);
+    let service = Service::builder(&config)
+        .audit(audit)
+        .start(store, listener)
         .map_err(|e| OpsError::Io(e.to_string()))?;
     announce(service.local_addr());
     tracing::info!(listen = %service.local_addr(), "stripe-chat is serving");
@@ -480,15 +484,8 @@ pub(crate) fn audit_log(
     config: &ServiceConfig,
     store: Arc<dyn Store>,
 ) -> Result<stripe_chat::audit::AuditLog, OpsError> {
-    let mut log = stripe_chat::audit::AuditLog::new(store, config.audit.name.clone())
-        .checkpoint_policy(stripe_chat::audit::CheckpointPolicy {
-            records: config.audit.checkpoint_every,
-            interval: config.audit.checkpoint_interval,
-        });
-    if let Some(key) = signing_key(config)? {
-        log = log.signed_by(key);
-    }
-    Ok(log)
+    stripe_chat::server::acting::audit_log(config, store)
+        .map_err(|e| OpsError::Config(e.to_string()))
 }
 
 /// Records an operator command that changed state. A command that did its work but could not

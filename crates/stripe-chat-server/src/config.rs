@@ -4,7 +4,7 @@
 //! secret. Secrets may come from the environment (`webhook_secrets_env`, and each adapter's
 //! `*_env` keys).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -12,10 +12,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
+use stripe_chat_act::{ActionsConfig, CheckedActions};
+use stripe_chat_actions::{Permissions, PersonConfig, RoleConfig};
 use stripe_chat_events::{WebhookSecret, WebhookVerifier};
 use stripe_chat_message::{ChatProvider, Rate, Secret, Settings};
 use stripe_chat_redact::RedactionConfig;
 use stripe_chat_route::{Digest, Route, Routes};
+use stripe_chat_stripe::AccountConfig;
 
 pub use stripe_chat_message::ProviderRegistry;
 
@@ -174,6 +177,11 @@ pub struct StripeSection {
     /// or a mock server in tests).
     #[serde(default)]
     pub api_base: Option<String>,
+    /// `[stripe.accounts.<acct_id>]`: one API key per Stripe account, for a team with several
+    /// (one per legal entity); an action on an object of that account uses its key. Objects of
+    /// other connected accounts use the key above with `Stripe-Account`.
+    #[serde(default)]
+    pub accounts: BTreeMap<String, AccountConfig>,
 }
 
 fn default_tolerance() -> u64 {
@@ -520,6 +528,10 @@ pub struct AuditSection {
     /// Time after which new records call for a checkpoint.
     #[serde(default = "default_checkpoint_interval", deserialize_with = "duration")]
     pub checkpoint_interval: Duration,
+    /// A destination (a `[[destinations]]` name) every signed checkpoint is also posted to: a
+    /// copy outside the database, which makes cutting the log's tail or rewriting it detectable.
+    #[serde(default)]
+    pub post_checkpoints_to: Option<String>,
 }
 
 fn default_audit_name() -> String {
@@ -540,6 +552,7 @@ impl Default for AuditSection {
             verifier_key: None,
             checkpoint_every: default_checkpoint_every(),
             checkpoint_interval: default_checkpoint_interval(),
+            post_checkpoints_to: None,
         }
     }
 }
@@ -555,6 +568,12 @@ struct RawConfig {
     delivery: DeliverySection,
     #[serde(default)]
     audit: AuditSection,
+    #[serde(default)]
+    actions: ActionsConfig,
+    #[serde(default)]
+    roles: Vec<RoleConfig>,
+    #[serde(default)]
+    people: Vec<PersonConfig>,
     #[serde(default)]
     destinations: Vec<toml::Table>,
     #[serde(default)]
@@ -610,8 +629,15 @@ pub struct ServiceConfig {
     pub routes: Routes,
     /// How `stripe-chat backfill` reaches Stripe's API.
     pub stripe_api: StripeApi,
+    /// `[stripe.accounts]`: one API key per Stripe account (keys are read when the actions'
+    /// Stripe client is built).
+    pub stripe_accounts: BTreeMap<String, AccountConfig>,
     /// `[audit]`.
     pub audit: AuditSection,
+    /// `[[roles]]` and `[[people]]`: who may do what from chat (nobody, when empty).
+    pub permissions: Permissions,
+    /// `[actions]`, checked.
+    pub actions: CheckedActions,
 }
 
 impl ServiceConfig {
@@ -879,6 +905,42 @@ impl ServiceConfig {
                 }
             }
         }
+        let permissions = Permissions::from_config(&raw.roles, &raw.people)
+            .map_err(|e| ConfigError::new(e.key, e.problem))?;
+        let actions = raw
+            .actions
+            .check_with_env(&|name| env(name))
+            .map_err(|e| ConfigError::new(e.key(), e.problem()))?;
+        let named = |key: &str, name: &str| {
+            if names.contains(name) {
+                Ok(())
+            } else {
+                Err(ConfigError::new(
+                    key,
+                    format!("no destination is named {name:?}"),
+                ))
+            }
+        };
+        if let Some(name) = &actions.assign {
+            named("actions.assign.destination", name)?;
+        }
+        for name in &actions.notify {
+            named("actions.notify.destinations", name)?;
+        }
+        if let Some(name) = &raw.audit.post_checkpoints_to {
+            named("audit.post_checkpoints_to", name)?;
+        }
+        for account in raw.stripe.accounts.keys() {
+            if !account.starts_with("acct_")
+                || !account[5..].bytes().all(|b| b.is_ascii_alphanumeric())
+                || account.len() == 5
+            {
+                return Err(ConfigError::new(
+                    format!("stripe.accounts.{account}"),
+                    "is not a Stripe account id (acct_…)",
+                ));
+            }
+        }
         Ok(ServiceConfig {
             server: raw.server,
             store,
@@ -887,7 +949,10 @@ impl ServiceConfig {
             destinations,
             routes,
             stripe_api,
+            stripe_accounts: raw.stripe.accounts,
             audit: raw.audit,
+            permissions,
+            actions,
         })
     }
 

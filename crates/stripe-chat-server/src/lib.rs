@@ -14,6 +14,9 @@
 //!   body timeouts, a connection limit).
 //! - [`retention`]: the background [`Pruner`](retention::Pruner) that deletes what is older than
 //!   `[store] retention` and gives the space back, so the store does not fill its disk.
+//! - [`acting`]: acting from chat: the actions engine built from `[[roles]]`, `[[people]]`,
+//!   `[actions]` and `[stripe]`, its audit log with checkpoints posted to a destination, and the
+//!   poster through which `assign` and `notify` reach destinations.
 //! - [`service`]: all of them together over one store, with graceful shutdown.
 //!
 //! ```
@@ -41,6 +44,7 @@
 //! None.
 #![forbid(unsafe_code)]
 
+pub mod acting;
 pub mod backfill;
 mod body;
 pub mod breaker;

@@ -20,6 +20,9 @@ use crate::worker::{Delivery, DeliveryBuilder};
 use stripe_chat_redact::RedactionPolicy;
 use stripe_chat_transform::Registry;
 
+/// How often the audit checkpoint task looks for a checkpoint due (at most).
+const CHECKPOINT_TICK: Duration = Duration::from_secs(30);
+
 /// Opens the configured SQLite store, creating its directory when missing. A directory it
 /// creates is private to its owner (0700), and so is the store's file (0600), whatever the
 /// umask: they hold payment data.
@@ -126,6 +129,7 @@ impl Service {
         ServiceBuilder {
             config,
             delivery: Delivery::builder(config),
+            audit: None,
         }
     }
 
@@ -232,6 +236,7 @@ impl Service {
 pub struct ServiceBuilder<'a> {
     config: &'a ServiceConfig,
     delivery: DeliveryBuilder<'a>,
+    audit: Option<Arc<stripe_chat_audit::AuditLog>>,
 }
 
 impl<'a> ServiceBuilder<'a> {
@@ -271,6 +276,24 @@ impl<'a> ServiceBuilder<'a> {
         self
     }
 
+    /// Keeps `log`'s checkpoints: signs one when `[audit] checkpoint_interval` has passed since
+    /// new records, and posts each new one to `[audit] post_checkpoints_to` when set (see
+    /// [`crate::acting::checkpoints`]).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let store: Arc<dyn stripe_chat_store::Store> = Arc::new(stripe_chat_store::MemoryStore::new());
+    /// let log = Arc::new(stripe_chat_server::acting::audit_log(&config, store)?);
+    /// let builder = stripe_chat_server::service::Service::builder(&config).audit(log);
+    /// # let _ = builder;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn audit(mut self, log: Arc<stripe_chat_audit::AuditLog>) -> Self {
+        self.audit = Some(log);
+        self
+    }
+
     /// Serves the configured routes on `listener` and starts the workers over `store`.
     /// Fails only when the listener's address cannot be read.
     ///
@@ -282,7 +305,11 @@ impl<'a> ServiceBuilder<'a> {
     /// # Ok(()) }
     /// ```
     pub fn start(self, store: Arc<dyn Store>, listener: TcpListener) -> std::io::Result<Service> {
-        let ServiceBuilder { config, delivery } = self;
+        let ServiceBuilder {
+            config,
+            delivery,
+            audit,
+        } = self;
         let addr = listener.local_addr()?;
         let metrics = Arc::new(Metrics::with_destinations(
             config.destinations.iter().map(|d| &d.name),
@@ -296,10 +323,27 @@ impl<'a> ServiceBuilder<'a> {
         );
         let (stop, stopped) = watch::channel(false);
         let pruner = Pruner::new(Arc::clone(&store), config.store.retention);
+        let checkpoints = audit.map(|log| {
+            let post_to = config.audit.post_checkpoints_to.as_ref().and_then(|name| {
+                config
+                    .destination(name)
+                    .map(|d| (d.name.clone(), Arc::clone(&d.provider)))
+            });
+            crate::acting::checkpoints(
+                log,
+                Arc::clone(&store),
+                post_to,
+                CHECKPOINT_TICK.min(config.audit.checkpoint_interval),
+                stopped.clone(),
+            )
+        });
         let mut workers = delivery
             .build(store, Arc::clone(&metrics), wake)
             .spawn(stopped.clone());
         workers.spawn(pruner.run(stopped.clone()));
+        if let Some(checkpoints) = checkpoints {
+            workers.spawn(checkpoints);
+        }
         let app = router(state.clone());
         let server = tokio::spawn(crate::listener::serve(
             listener,
