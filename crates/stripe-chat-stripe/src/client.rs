@@ -13,6 +13,7 @@ use stripe_client_core::{
 
 use crate::error::{ApiError, scrub};
 use crate::idempotency::IdempotencyKey;
+use crate::limit::RateLimiter;
 
 /// Where Stripe's API is, unless [`ClientBuilder::api_base`] says otherwise.
 ///
@@ -118,6 +119,7 @@ pub struct ClientBuilder {
     api_base: Option<String>,
     timeout: Duration,
     retry: Retry,
+    rate_limiter: Option<RateLimiter>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -127,6 +129,7 @@ impl fmt::Debug for ClientBuilder {
             .field("api_base", &self.api_base)
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
+            .field("rate_limiter", &self.rate_limiter)
             .finish()
     }
 }
@@ -174,6 +177,24 @@ impl ClientBuilder {
         self
     }
 
+    /// Paces every HTTP attempt with `limiter` (default: none). Clones of one [`RateLimiter`]
+    /// share its pace, so clients given the same limiter stay within one budget together.
+    ///
+    /// ```
+    /// # use stripe_chat_message::Secret;
+    /// use stripe_chat_stripe::{Client, RateLimiter};
+    /// let shared = RateLimiter::per_second(20.0);
+    /// let reads = Client::builder(Secret::new("rk_test_1")).rate_limiter(shared.clone()).build()?;
+    /// let actions = Client::builder(Secret::new("rk_test_1")).rate_limiter(shared).build()?;
+    /// assert_eq!(reads.rate_limiter().map(|l| l.rate()), Some(20.0));
+    /// # let _ = actions;
+    /// # Ok::<(), stripe_chat_stripe::ApiError>(())
+    /// ```
+    pub fn rate_limiter(mut self, limiter: RateLimiter) -> Self {
+        self.rate_limiter = Some(limiter);
+        self
+    }
+
     /// The client. Fails ([`ErrorKind::Permanent`]) when the key is empty or not printable
     /// ASCII, the API base is not an `http(s)` URL, or the timeout is zero.
     ///
@@ -188,6 +209,7 @@ impl ClientBuilder {
             api_base,
             timeout,
             retry,
+            rate_limiter,
         } = self;
         if api_key.expose().trim().is_empty() {
             return Err(ApiError::permanent("the Stripe API key is empty"));
@@ -233,6 +255,7 @@ impl ClientBuilder {
             base_url,
             timeout,
             retry,
+            rate_limiter,
         })
     }
 }
@@ -254,6 +277,7 @@ pub struct Client {
     base_url: String,
     timeout: Duration,
     retry: Retry,
+    rate_limiter: Option<RateLimiter>,
 }
 
 impl fmt::Debug for Client {
@@ -263,6 +287,7 @@ impl fmt::Debug for Client {
             .field("base_url", &self.base_url)
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
+            .field("rate_limiter", &self.rate_limiter)
             .finish()
     }
 }
@@ -284,6 +309,7 @@ impl Client {
             api_base: None,
             timeout: Duration::from_secs(30),
             retry: Retry::default(),
+            rate_limiter: None,
         }
     }
 
@@ -321,6 +347,18 @@ impl Client {
     /// ```
     pub fn retry(&self) -> Retry {
         self.retry
+    }
+
+    /// The limiter pacing this client's attempts, when it has one.
+    ///
+    /// ```
+    /// # use stripe_chat_message::Secret;
+    /// let client = stripe_chat_stripe::Client::builder(Secret::new("sk_test_1")).build()?;
+    /// assert!(client.rate_limiter().is_none());
+    /// # Ok::<(), stripe_chat_stripe::ApiError>(())
+    /// ```
+    pub fn rate_limiter(&self) -> Option<&RateLimiter> {
+        self.rate_limiter.as_ref()
     }
 
     /// Sends `request` and decodes Stripe's answer into its output type.
@@ -387,6 +425,34 @@ impl Client {
         request: &R,
         key: Option<&IdempotencyKey>,
     ) -> Result<Bytes, ApiError> {
+        self.send_raw_as(request, key, None).await
+    }
+
+    /// Like [`Client::send_raw`], on behalf of the Connect account `account` (`acct_…`, sent
+    /// as the `Stripe-Account` header) when there is one: how a platform reads an object that
+    /// lives in a connected account.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use stripe_chat_message::Secret;
+    /// # use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
+    /// # let stripe = MockServer::start().await;
+    /// # Mock::given(matchers::path("/v1/events")).and(matchers::header("stripe-account", "acct_1"))
+    /// #     .respond_with(ResponseTemplate::new(200)
+    /// #     .set_body_string(r#"{"object":"list","data":[],"has_more":false,"url":"/v1/events"}"#)).mount(&stripe).await;
+    /// let client = stripe_chat_stripe::Client::builder(Secret::new("rk_test_1")).api_base(stripe.uri()).build()?;
+    /// let body = client.send_raw_as(&stripe_core::event::ListEvent::new(), None, Some("acct_1")).await?;
+    /// assert!(body.starts_with(b"{\"object\":\"list\""));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn send_raw_as<R: StripeRequest>(
+        &self,
+        request: &R,
+        key: Option<&IdempotencyKey>,
+        account: Option<&str>,
+    ) -> Result<Bytes, ApiError> {
         let read = matches!(request.build().method, StripeMethod::Get);
         let attempts = if read || key.is_some() {
             self.retry.attempts
@@ -403,7 +469,7 @@ impl Client {
         let mut tried = 0;
         loop {
             tried += 1;
-            match self.attempt(request, strategy.clone()).await {
+            match self.attempt(request, strategy.clone(), account).await {
                 Ok(body) => return Ok(body),
                 Err(e) if tried < attempts && e.kind().is_retryable() => {
                     let wait = self.retry.wait(tried);
@@ -427,16 +493,24 @@ impl Client {
         &self,
         request: &R,
         strategy: RequestStrategy,
+        account: Option<&str>,
     ) -> Result<Bytes, ApiError> {
+        if let Some(limiter) = &self.rate_limiter {
+            limiter.acquire().await;
+        }
         let raw = RawAnswer {
             client: &self.inner,
             body: OnceLock::new(),
         };
         // Decoded as `()` from the `null` that `RawAnswer` hands back; the body itself is kept.
-        request
+        let mut customized = request
             .build()
             .customize::<()>()
-            .request_strategy(strategy)
+            .request_strategy(strategy);
+        if let Some(account) = account {
+            customized = customized.account_id(stripe_client_core::AccountId::from(account));
+        }
+        customized
             .send(&raw)
             .await
             .map_err(|e| ApiError::from_stripe(e, &self.api_key, self.timeout))?;

@@ -10,6 +10,9 @@
 //!   unless its `uuid` feature is on, and then a random one per call; a key derived from what
 //!   the request is about ([`IdempotencyKey::derive`]) also holds across restarts of the
 //!   process. Reads (`GET`) need none.
+//! - [`RateLimiter`]: at most so many requests a second, shared by every client given the same
+//!   limiter ([`ClientBuilder::rate_limiter`]): enrichment and chat actions stay within one
+//!   budget below Stripe's read limits.
 //! - [`ApiError`]: every failure, classified by [`ErrorKind`](stripe_chat_message::ErrorKind)
 //!   (`unauthorized`, `rate_limited`, `transient`, `permanent`), with Stripe's status and error
 //!   code. Neither it nor the client's `Debug` ever shows the API key; a key-like token in
@@ -56,7 +59,9 @@
 mod client;
 mod error;
 mod idempotency;
+mod limit;
 
 pub use client::{Client, ClientBuilder, Retry, STRIPE_API_BASE};
 pub use error::ApiError;
 pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey};
+pub use limit::RateLimiter;
