@@ -162,7 +162,12 @@ impl Transformer for Dispute {
         if let Some(charge) = dispute.charge_id() {
             m = m.field("Charge", charge);
         }
-        if let Some(card) = dispute.card().or_else(|| charge.and_then(|c| c.card())) {
+        // The dispute names the card's brand; the charge, when expanded, its last 4 too.
+        let card = match (dispute.card(), charge.and_then(|c| c.card())) {
+            (Some(disputed), Some(charged)) if disputed.last4.is_none() => Some(charged),
+            (disputed, charged) => disputed.or(charged),
+        };
+        if let Some(card) = card {
             m = m.field_of_kind("Card", card.to_string(), FieldKind::Card);
         }
         if let Some(code) = dispute.network_reason_code() {
