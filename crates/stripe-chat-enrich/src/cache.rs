@@ -91,8 +91,15 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_failed_read_is_not_kept() {
         let cache = Cache::new(Duration::from_secs(60), 100);
-        assert!(cache.get_or_read("a", || async { Err::<Value, _>("down") }).await.is_err());
-        let value = cache.get_or_read("a", || async { Ok::<_, ()>(Value::from(2)) }).await;
+        assert!(
+            cache
+                .get_or_read("a", || async { Err::<Value, _>("down") })
+                .await
+                .is_err()
+        );
+        let value = cache
+            .get_or_read("a", || async { Ok::<_, ()>(Value::from(2)) })
+            .await;
         assert_eq!(value.ok().as_deref(), Some(&Value::from(2)));
     }
 
@@ -124,7 +131,12 @@ mod tests {
     async fn a_full_cache_makes_room() {
         let cache = Cache::new(Duration::from_secs(60), 2);
         for key in ["a", "b", "c", "d"] {
-            assert!(cache.get_or_read(key, || async { Ok::<_, ()>(Value::Null) }).await.is_ok());
+            assert!(
+                cache
+                    .get_or_read(key, || async { Ok::<_, ()>(Value::Null) })
+                    .await
+                    .is_ok()
+            );
         }
         assert!(cache.entries.lock().map(|e| e.len() <= 2).unwrap_or(false));
     }

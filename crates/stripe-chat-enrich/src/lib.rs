@@ -86,7 +86,5 @@ mod plan;
 mod read;
 
 pub use contacts::{ContactError, ContactHistory};
-pub use enricher::{
-    DEFAULT_CACHE_TTL, DEFAULT_TIMEOUT, Enricher, EnricherBuilder, reads_for,
-};
+pub use enricher::{DEFAULT_CACHE_TTL, DEFAULT_TIMEOUT, Enricher, EnricherBuilder, reads_for};
 pub use read::{ApiReader, Read, StripeReader};

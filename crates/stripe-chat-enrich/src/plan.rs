@@ -82,8 +82,7 @@ pub(crate) fn plan(event: &StripeEvent) -> Vec<Fetch> {
     };
     match event.object_name() {
         Some("invoice") => {
-            if event.event_type() == "invoice.payment_failed" && !invoice_carries_failure(object)
-            {
+            if event.event_type() == "invoice.payment_failed" && !invoice_carries_failure(object) {
                 if let Some(charge) = id_only(object, "charge") {
                     fetches.push(Fetch {
                         read: read(format!("/charges/{charge}")),
@@ -182,9 +181,13 @@ pub(crate) fn plan(event: &StripeEvent) -> Vec<Fetch> {
 /// Whether an invoice already carries its payment's failure (an expanded charge or payment
 /// intent, or expanded payments).
 fn invoice_carries_failure(invoice: &Value) -> bool {
-    ["/charge", "/payment_intent", "/payments/data/0/payment/payment_intent"]
-        .iter()
-        .any(|p| invoice.pointer(p).is_some_and(Value::is_object))
+    [
+        "/charge",
+        "/payment_intent",
+        "/payments/data/0/payment/payment_intent",
+    ]
+    .iter()
+    .any(|p| invoice.pointer(p).is_some_and(Value::is_object))
 }
 
 /// Puts `answer` where `place` says in `object`; `false` when the answer does not fit (another
@@ -207,7 +210,11 @@ pub(crate) fn apply(object: &mut Value, place: Place, answer: &Value) -> bool {
             let invoice = object.get("id").and_then(Value::as_str);
             let mut entries: Vec<Value> = entries
                 .iter()
-                .filter(|e| e.get("invoice").and_then(Value::as_str).is_none_or(|i| Some(i) == invoice))
+                .filter(|e| {
+                    e.get("invoice")
+                        .and_then(Value::as_str)
+                        .is_none_or(|i| Some(i) == invoice)
+                })
                 .cloned()
                 .collect();
             // The attempt that failed first: a payment intent with an error, else any open one.
@@ -280,10 +287,22 @@ mod tests {
     fn an_answer_about_another_object_is_not_put_in_the_event() {
         let mut object = json!({"id": "dp_1", "object": "dispute", "charge": "ch_1"});
         let before = object.clone();
-        assert!(!apply(&mut object, Place::Field("charge"), &json!({"id": "ch_2"})));
-        assert!(!apply(&mut object, Place::Field("customer"), &json!({"id": "cus_1"})));
+        assert!(!apply(
+            &mut object,
+            Place::Field("charge"),
+            &json!({"id": "ch_2"})
+        ));
+        assert!(!apply(
+            &mut object,
+            Place::Field("customer"),
+            &json!({"id": "cus_1"})
+        ));
         assert_eq!(object, before);
-        assert!(apply(&mut object, Place::Field("charge"), &json!({"id": "ch_1", "object": "charge"})));
+        assert!(apply(
+            &mut object,
+            Place::Field("charge"),
+            &json!({"id": "ch_1", "object": "charge"})
+        ));
         assert_eq!(object["charge"]["object"], "charge");
     }
 

@@ -134,12 +134,18 @@ async fn a_basil_invoice_payment_failure_shows_the_decline_reason_and_card_from_
         Some("The card has insufficient funds.")
     );
     assert_eq!(field(&enriched, "Card"), Some("Mastercard •••• 4444"));
-    assert!(enriched.summary.starts_with("The card has insufficient funds."));
+    assert!(
+        enriched
+            .summary
+            .starts_with("The card has insufficient funds.")
+    );
     assert!(!unavailable(&enriched));
     insta::assert_json_snapshot!("basil_invoice_payment_failed_enriched", enriched);
     assert_eq!(
         received(&stripe).await,
-        ["GET /v1/invoice_payments?invoice=in_1C9QB52LmT4hZ8pRghk2yYBU&expand%5B%5D=data.payment.payment_intent.latest_charge"]
+        [
+            "GET /v1/invoice_payments?invoice=in_1C9QB52LmT4hZ8pRghk2yYBU&expand%5B%5D=data.payment.payment_intent.latest_charge"
+        ]
     );
 
     // The same event again: from the cache, no second read, the same message.
@@ -277,7 +283,10 @@ async fn slow_limited_failing_or_refusing_stripe_never_holds_the_message_back() 
         let took = started.elapsed();
         assert!(took < Duration::from_secs(3), "{what}: took {took:?}");
         assert!(unavailable(&m), "{what}");
-        assert!(m.title.starts_with("Payment failed: 89.00 USD from Zoë Müller"));
+        assert!(
+            m.title
+                .starts_with("Payment failed: 89.00 USD from Zoë Müller")
+        );
     }
 }
 
@@ -328,9 +337,10 @@ async fn a_refused_key_is_logged_once_and_stops_the_reads() {
     let enricher = enricher(&stripe, Duration::from_secs(2));
     let template = event(BASIL_FAILED);
     for i in 0..50 {
-        let raw = template
-            .raw()
-            .replace("in_1C9QB52LmT4hZ8pRghk2yYBU", &format!("in_1C9QB52LmT4hZ8pR{i:08}"));
+        let raw = template.raw().replace(
+            "in_1C9QB52LmT4hZ8pRghk2yYBU",
+            &format!("in_1C9QB52LmT4hZ8pR{i:08}"),
+        );
         let e = StripeEvent::from_json(raw).expect("an event");
         assert!(unavailable(&message(&enricher.enrich(e).await)));
     }
@@ -342,7 +352,11 @@ async fn a_refused_key_is_logged_once_and_stops_the_reads() {
     assert_eq!(lines.len(), 1, "{text}");
     assert!(lines[0].contains("ERROR"));
     assert!(!text.contains(KEY) && !text.contains("51EnrichmentKey"));
-    assert_eq!(received(&stripe).await.len(), 1, "one refusal, then no more reads");
+    assert_eq!(
+        received(&stripe).await.len(),
+        1,
+        "one refusal, then no more reads"
+    );
 }
 
 #[tokio::test]
@@ -357,9 +371,10 @@ async fn stripe_failing_in_a_row_opens_the_breaker_and_reads_stop() {
         .build();
     let template = event(BASIL_FAILED);
     for i in 0..100 {
-        let raw = template
-            .raw()
-            .replace("in_1C9QB52LmT4hZ8pRghk2yYBU", &format!("in_1C9QB52LmT4hZ8pR{i:08}"));
+        let raw = template.raw().replace(
+            "in_1C9QB52LmT4hZ8pRghk2yYBU",
+            &format!("in_1C9QB52LmT4hZ8pR{i:08}"),
+        );
         let e = StripeEvent::from_json(raw).expect("an event");
         assert!(unavailable(&message(&enricher.enrich(e).await)));
     }
@@ -470,7 +485,10 @@ impl ContactHistory for Contacts {
 async fn a_customer_contacted_before_shows_when_and_by_whom_without_a_stripe_call() {
     let stripe = MockServer::start().await;
     let paid = event("invoice.paid@2025-03-31.basil");
-    let customer = paid.invoice().and_then(|i| i.customer_id()).map(str::to_owned);
+    let customer = paid
+        .invoice()
+        .and_then(|i| i.customer_id())
+        .map(str::to_owned);
     let customer = customer.expect("a customer");
     let contacts = Contacts(vec![(
         customer.clone(),
@@ -486,7 +504,10 @@ async fn a_customer_contacted_before_shows_when_and_by_whom_without_a_stripe_cal
 
     // Somebody never contacted: no field.
     let other = event("invoice.paid@2024-06-20");
-    assert_ne!(other.invoice().and_then(|i| i.customer_id()), Some(customer.as_str()));
+    assert_ne!(
+        other.invoice().and_then(|i| i.customer_id()),
+        Some(customer.as_str())
+    );
     let m = message(&enricher.enrich(other).await);
     assert_eq!(field(&m, "Last contacted"), None);
 }

@@ -503,10 +503,7 @@ impl Client {
             body: OnceLock::new(),
         };
         // Decoded as `()` from the `null` that `RawAnswer` hands back; the body itself is kept.
-        let mut customized = request
-            .build()
-            .customize::<()>()
-            .request_strategy(strategy);
+        let mut customized = request.build().customize::<()>().request_strategy(strategy);
         if let Some(account) = account {
             customized = customized.account_id(stripe_client_core::AccountId::from(account));
         }

@@ -132,7 +132,10 @@ impl Transformer for Dispute {
         // The disputed charge, when expanded: who paid, and with which card.
         let charge = expanded(dispute.json(), "/charge").map(ChargeView::new);
         if let Some(charge) = charge {
-            if let Some(name) = charge.billing_name().or_else(|| charge.str("customer.name")) {
+            if let Some(name) = charge
+                .billing_name()
+                .or_else(|| charge.str("customer.name"))
+            {
                 m = m.field_of_kind("Customer", name, FieldKind::Name);
             }
             if let Some(email) = charge.email().or_else(|| charge.str("customer.email")) {

@@ -53,7 +53,9 @@ impl<'a> Payment<'a> {
             return Ok(Payment {
                 amount: charge.money("amount"),
                 customer: charge.customer_id(),
-                payer: charge.billing_name().or_else(|| charge.str("customer.name")),
+                payer: charge
+                    .billing_name()
+                    .or_else(|| charge.str("customer.name")),
                 email: charge.email().or_else(|| charge.str("customer.email")),
                 description: charge.description(),
                 invoice: charge.invoice_id(),
