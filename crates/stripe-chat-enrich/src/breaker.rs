@@ -83,8 +83,14 @@ impl Breaker {
         state.refused = false;
     }
 
-    /// A read failed as `kind` says (`message` says how; it holds no secret).
-    pub(crate) fn failed(&self, kind: ErrorKind, message: &str, now: Instant) {
+    /// A read failed as `kind` says, with Stripe's `status` when it answered (`message` says
+    /// how; it holds no secret). A 403 refuses one kind of object to a restricted key, not the
+    /// key itself: it is an answer (the caller says which permission is missing).
+    pub(crate) fn failed(&self, kind: ErrorKind, status: Option<u16>, message: &str, now: Instant) {
+        if status == Some(403) {
+            self.answered();
+            return;
+        }
         let mut state = self.state();
         let was_open = state.open_until.is_some();
         let probing = std::mem::take(&mut state.probing);
@@ -149,10 +155,10 @@ mod tests {
         let now = Instant::now();
         for _ in 0..2 {
             assert!(b.admit(now));
-            b.failed(ErrorKind::Transient, "503", now);
+            b.failed(ErrorKind::Transient, None, "503", now);
         }
         assert!(!b.is_open());
-        b.failed(ErrorKind::RateLimited, "429", now);
+        b.failed(ErrorKind::RateLimited, None, "429", now);
         assert!(b.is_open());
         assert!(!b.admit(now + Duration::from_secs(4)));
         let later = now + Duration::from_secs(5);
@@ -167,11 +173,11 @@ mod tests {
         let b = breaker();
         let now = Instant::now();
         for _ in 0..3 {
-            b.failed(ErrorKind::Transient, "timeout", now);
+            b.failed(ErrorKind::Transient, None, "timeout", now);
         }
         let probe_at = now + Duration::from_secs(5);
         assert!(b.admit(probe_at));
-        b.failed(ErrorKind::Transient, "timeout", probe_at);
+        b.failed(ErrorKind::Transient, None, "timeout", probe_at);
         assert!(!b.admit(probe_at + Duration::from_secs(9)));
         assert!(b.admit(probe_at + Duration::from_secs(10)));
     }
@@ -180,7 +186,7 @@ mod tests {
     async fn a_refused_key_opens_it_at_once_for_the_longest_pause() {
         let b = breaker();
         let now = Instant::now();
-        b.failed(ErrorKind::Unauthorized, "401", now);
+        b.failed(ErrorKind::Unauthorized, None, "401", now);
         assert!(!b.admit(now + Duration::from_secs(299)));
         assert!(b.admit(now + Duration::from_secs(300)));
     }
@@ -189,10 +195,10 @@ mod tests {
     async fn a_refusal_of_one_read_is_an_answer() {
         let b = breaker();
         let now = Instant::now();
-        b.failed(ErrorKind::Transient, "503", now);
-        b.failed(ErrorKind::Transient, "503", now);
-        b.failed(ErrorKind::Permanent, "404", now);
-        b.failed(ErrorKind::Transient, "503", now);
+        b.failed(ErrorKind::Transient, None, "503", now);
+        b.failed(ErrorKind::Transient, None, "503", now);
+        b.failed(ErrorKind::Permanent, None, "404", now);
+        b.failed(ErrorKind::Transient, None, "503", now);
         assert!(!b.is_open(), "the 404 broke the run of failures");
     }
 }

@@ -1,9 +1,10 @@
 //! The enrichment step: plan, read (cached, paced, behind the breaker), fill in, within a
 //! deadline.
 
+use std::collections::HashSet;
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -72,6 +73,8 @@ pub struct Enricher {
     cache: Cache,
     breaker: Breaker,
     calls: AtomicU64,
+    /// The resources the key may not read, each logged once.
+    refused: Mutex<HashSet<String>>,
 }
 
 impl fmt::Debug for Enricher {
@@ -304,6 +307,7 @@ impl EnricherBuilder {
             cache: Cache::new(self.cache_ttl, self.cache_capacity),
             breaker: Breaker::new(self.breaker),
             calls: AtomicU64::new(0),
+            refused: Mutex::new(HashSet::new()),
         }
     }
 }
@@ -445,6 +449,7 @@ impl Enricher {
             if reading.load(Ordering::Relaxed) {
                 self.breaker.failed(
                     ErrorKind::Transient,
+                    None,
                     &format!(
                         "no answer from Stripe within {} ms",
                         self.timeout.as_millis()
@@ -486,6 +491,29 @@ impl Enricher {
         event.enriched(object, enrichment)
     }
 
+    /// Says once per kind of object that the key may not read it (a restricted key without
+    /// that permission); later refusals of the same kind are not logged again.
+    fn refused(&self, read: &Read) {
+        let resource = read
+            .path()
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let first = self
+            .refused
+            .lock()
+            .map(|mut seen| seen.insert(resource.clone()))
+            .unwrap_or(false);
+        if first {
+            tracing::warn!(
+                resource = %resource,
+                "the Stripe API key may not read {resource}: messages go out without those details until the restricted key is given read access to them"
+            );
+        }
+    }
+
     /// One read: from the cache, else from Stripe when the breaker and the pace allow.
     async fn fetch(
         &self,
@@ -517,7 +545,10 @@ impl Enricher {
                     }
                     Err(e) => {
                         tracing::debug!(read = %fetch.read, kind = %e.kind(), error = %e, "a read for enrichment failed");
-                        self.breaker.failed(e.kind(), e.message(), Instant::now());
+                        if e.status() == Some(403) {
+                            self.refused(&fetch.read);
+                        }
+                        self.breaker.failed(e.kind(), e.status(), e.message(), Instant::now());
                         Err(Missed::Failed)
                     }
                 }

@@ -14,7 +14,9 @@
 //!   events waiting for it); a [`RateLimiter`](stripe_chat_stripe::RateLimiter) shared with
 //!   chat actions (a read whose turn would come after the deadline is not made); a circuit
 //!   breaker (timeouts, 429 and 5xx in a row stop reads for a while, then one read probes; a
-//!   refused key stops them for 5 minutes and is logged once, not once per event).
+//!   refused key (401) stops them for 5 minutes and is logged once, not once per event; a
+//!   restricted key lacking a permission (403) is named once per kind of object, and the other
+//!   reads go on).
 //! - [`ApiReader`]: reads through [`stripe_chat_stripe::Client`] (for the event's Connect
 //!   account when it has one). Implement [`StripeReader`] to read from elsewhere.
 //! - [`ContactHistory`]: where the last contact comes from (the store, where the

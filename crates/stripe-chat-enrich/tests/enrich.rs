@@ -533,3 +533,48 @@ async fn card_data_from_stripe_passes_the_same_redaction() {
     assert!(!json.contains("fingerprint") && !json.contains("exp_year"));
     assert_eq!(field(&m, "Card"), Some("Visa •••• 8431"));
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_key_without_a_permission_is_named_once_and_other_reads_go_on() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let stripe = MockServer::start().await;
+    Mock::given(path("/v1/subscriptions/sub_1puJwnQ9RKHgCVdKIayKtcp8"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(serde_json::json!({
+            "error": {"type": "invalid_request_error", "message": "The provided key does not have the required permissions"}
+        })))
+        .mount(&stripe)
+        .await;
+    Mock::given(path("/v1/charges/ch_3DlcJaQ9RKHgCVdKwwwhNe8t"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(answer("charge@dispute-endive")))
+        .mount(&stripe)
+        .await;
+    let enricher = enricher(&stripe, Duration::from_secs(2));
+    for _ in 0..3 {
+        let m = message(
+            &enricher
+                .enrich(event("customer.subscription.deleted@2026-09-30.endive"))
+                .await,
+        );
+        assert!(unavailable(&m));
+    }
+    let dispute = message(
+        &enricher
+            .enrich(event("charge.dispute.created@2026-09-30.endive"))
+            .await,
+    );
+    assert_eq!(field(&dispute, "Card"), Some("Visa •••• 8431"));
+    let text = logs.text();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("may not read subscriptions"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+}
