@@ -3,16 +3,14 @@
 //! The signed string is `"{t}.{raw body}"`, HMAC-SHA256 keyed with the endpoint secret (`whsec_...`,
 //! used as-is), hex encoded. A request is accepted when ANY `v1` signature in the header matches ANY
 //! configured secret (several are configured while a secret is being rolled) and its timestamp is
-//! within the tolerance of now. Every other scheme (`v0`, ...) is ignored. Comparisons run in constant
-//! time.
+//! within the tolerance of now. Every other scheme (`v0`, ...) is ignored. The scheme itself (one
+//! signer, one constant-time verifier) is `stripe-chat-signature`'s, shared with what stripe-chat
+//! signs.
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
-
-type HmacSha256 = Hmac<Sha256>;
+use stripe_chat_signature::{HmacVerifier, SignatureError as HmacError};
 
 /// Stripe's default tolerance between the signature's timestamp and now: 300 seconds.
 ///
@@ -140,14 +138,17 @@ impl SignatureError {
 /// ```
 #[derive(Clone)]
 pub struct WebhookVerifier {
-    keys: Vec<HmacSha256>,
+    keys: HmacVerifier,
     tolerance: Duration,
 }
 
 impl fmt::Debug for WebhookVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookVerifier")
-            .field("secrets", &format_args!("[{} redacted]", self.keys.len()))
+            .field(
+                "secrets",
+                &format_args!("[{} redacted]", self.keys.key_count()),
+            )
             .field("tolerance", &self.tolerance)
             .finish()
     }
@@ -165,15 +166,10 @@ impl WebhookVerifier {
         I: IntoIterator<Item = S>,
         S: Into<WebhookSecret>,
     {
-        let keys = secrets
-            .into_iter()
-            .map(|secret| {
-                let secret: WebhookSecret = secret.into();
-                // HMAC accepts keys of any length; this cannot fail.
-                <HmacSha256 as KeyInit>::new_from_slice(secret.expose().as_bytes())
-                    .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
-            })
-            .collect();
+        let keys = HmacVerifier::new(secrets.into_iter().map(|secret| {
+            let secret: WebhookSecret = secret.into();
+            secret.0
+        }));
         WebhookVerifier {
             keys,
             tolerance: DEFAULT_TOLERANCE,
@@ -207,7 +203,7 @@ impl WebhookVerifier {
     /// assert_eq!(stripe_chat_events::WebhookVerifier::new(["a", "b"]).secret_count(), 2);
     /// ```
     pub fn secret_count(&self) -> usize {
-        self.keys.len()
+        self.keys.key_count()
     }
 
     /// Verifies `header` for the raw request body `payload` against the system clock.
@@ -240,36 +236,21 @@ impl WebhookVerifier {
     ) -> Result<i64, SignatureError> {
         let header = header.map(str::trim).filter(|h| !h.is_empty());
         let header = header.ok_or(SignatureError::MissingHeader)?;
-        let parsed = ParsedHeader::parse(header)?;
-
-        // Stripe signs the timestamp as the number it is (`t=0123` signs `123.`).
-        let timestamp = parsed.timestamp.to_string();
-        let mut matched = false;
-        for key in &self.keys {
-            let mut mac = key.clone();
-            mac.update(timestamp.as_bytes());
-            mac.update(b".");
-            mac.update(payload);
-            let expected = mac.finalize().into_bytes();
-            for candidate in parsed.v1() {
-                // Constant-time in the signature's content; every candidate is checked.
-                matched |= constant_time_eq(&expected, &candidate);
-            }
-        }
-        if !matched {
-            return Err(SignatureError::NoValidSignature);
-        }
-
-        let age = now.saturating_sub(parsed.timestamp);
-        let tolerance = self.tolerance.as_secs();
-        if age.unsigned_abs() > tolerance {
-            return Err(SignatureError::TimestampOutOfTolerance {
-                timestamp: parsed.timestamp,
-                age_seconds: age,
-                tolerance_seconds: tolerance,
-            });
-        }
-        Ok(parsed.timestamp)
+        self.keys
+            .verify(payload, header, now, self.tolerance)
+            .map_err(|e| match e {
+                HmacError::Malformed(why) => SignatureError::MalformedHeader(why),
+                HmacError::OutOfTolerance {
+                    timestamp,
+                    age_seconds,
+                    tolerance_seconds,
+                } => SignatureError::TimestampOutOfTolerance {
+                    timestamp,
+                    age_seconds,
+                    tolerance_seconds,
+                },
+                _ => SignatureError::NoValidSignature,
+            })
     }
 }
 
@@ -282,15 +263,7 @@ impl WebhookVerifier {
 /// assert_eq!(header.len(), "t=1700000000,v1=".len() + 64);
 /// ```
 pub fn sign(payload: &[u8], secret: &str, timestamp: i64) -> String {
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(secret.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(payload);
-    format!(
-        "t={timestamp},v1={}",
-        hex::encode(mac.finalize().into_bytes())
-    )
+    stripe_chat_signature::sign(secret.as_bytes(), timestamp, payload)
 }
 
 /// The current Unix time in seconds.
@@ -298,65 +271,6 @@ fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-struct ParsedHeader<'h> {
-    timestamp: i64,
-    header: &'h str,
-}
-
-impl<'h> ParsedHeader<'h> {
-    fn parse(header: &'h str) -> Result<Self, SignatureError> {
-        let mut timestamp = None;
-        for item in header.split(',') {
-            let (key, value) = item.split_once('=').ok_or(SignatureError::MalformedHeader(
-                "an element is not key=value",
-            ))?;
-            if key.trim() == "t" {
-                let value = value.trim();
-                if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(SignatureError::MalformedHeader("t is not a Unix timestamp"));
-                }
-                let t = value
-                    .parse::<i64>()
-                    .map_err(|_| SignatureError::MalformedHeader("t is not a Unix timestamp"))?;
-                if timestamp.replace(t).is_some() {
-                    return Err(SignatureError::MalformedHeader("t appears more than once"));
-                }
-            }
-        }
-        let timestamp = timestamp.ok_or(SignatureError::MalformedHeader("no t= timestamp"))?;
-        Ok(ParsedHeader { timestamp, header })
-    }
-
-    /// The decoded `v1` signatures; entries that are not 64 lowercase hex digits match nothing.
-    fn v1(&self) -> impl Iterator<Item = [u8; 32]> + '_ {
-        self.header.split(',').filter_map(|item| {
-            let (key, value) = item.split_once('=')?;
-            if key.trim() != "v1" {
-                return None;
-            }
-            let value = value.trim();
-            if value.len() != 64
-                || !value
-                    .bytes()
-                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-            {
-                return None;
-            }
-            let mut out = [0u8; 32];
-            hex::decode_to_slice(value, &mut out).ok()?;
-            Some(out)
-        })
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
 }
 
 #[cfg(test)]

@@ -48,10 +48,12 @@ mod pan;
 mod phone;
 mod policy;
 mod rules;
+mod visibility;
 
-pub use default::{DefaultPolicy, RedactionConfig, Visibility};
+pub use default::{DefaultPolicy, RedactionConfig};
 pub use email::mask_emails;
 pub use pan::{CardNumbers, find_card_numbers, mask_card_numbers};
 pub use phone::mask_phone_numbers;
 pub use policy::{Chain, RedactionPolicy, Then};
 pub use rules::{FieldAction, FieldRule};
+pub use visibility::Visibility;

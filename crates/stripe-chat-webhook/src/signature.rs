@@ -9,10 +9,7 @@
 
 use std::time::Duration;
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
-
-type HmacSha256 = Hmac<Sha256>;
+use stripe_chat_signature::{HmacVerifier, SignatureError as HmacError};
 
 /// The header carrying the signature.
 ///
@@ -88,10 +85,7 @@ impl SignatureError {
 /// assert_eq!(header.len(), "t=1700000000,v1=".len() + 64);
 /// ```
 pub fn sign(body: &[u8], secret: &str, timestamp: i64) -> String {
-    format!(
-        "t={timestamp},v1={}",
-        hex::encode(mac(secret, timestamp, body))
-    )
+    stripe_chat_signature::sign(secret.as_bytes(), timestamp, body)
 }
 
 /// Checks a `Stripe-Chat-Signature` header against the raw request body, the shared secret and the
@@ -139,91 +133,21 @@ pub fn verify_with_tolerance(
     now: i64,
     tolerance: Duration,
 ) -> Result<i64, SignatureError> {
-    let header = header.trim();
-    if header.is_empty() {
-        return Err(SignatureError::MalformedHeader("the header is empty"));
-    }
-    let timestamp = parse_timestamp(header)?;
-    let expected = mac(secret, timestamp, body);
-    let mut matched = false;
-    for candidate in v1_signatures(header) {
-        // Constant time in the signature's content; every candidate is checked.
-        matched |= constant_time_eq(&expected, &candidate);
-    }
-    if !matched {
-        return Err(SignatureError::NoValidSignature);
-    }
-    let age = now.saturating_sub(timestamp);
-    let tolerance_seconds = tolerance.as_secs();
-    if age.unsigned_abs() > tolerance_seconds {
-        return Err(SignatureError::TimestampOutOfTolerance {
-            timestamp,
-            age_seconds: age,
-            tolerance_seconds,
-        });
-    }
-    Ok(timestamp)
-}
-
-fn mac(secret: &str, timestamp: i64, body: &[u8]) -> [u8; 32] {
-    // HMAC accepts keys of any length, so this never falls back.
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(secret.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    mac.finalize().into_bytes().into()
-}
-
-fn parse_timestamp(header: &str) -> Result<i64, SignatureError> {
-    let mut timestamp = None;
-    for item in header.split(',') {
-        let (key, value) = item.split_once('=').ok_or(SignatureError::MalformedHeader(
-            "an element is not key=value",
-        ))?;
-        if key.trim() == "t" {
-            let value = value.trim();
-            if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(SignatureError::MalformedHeader("t is not a Unix timestamp"));
-            }
-            let t = value
-                .parse::<i64>()
-                .map_err(|_| SignatureError::MalformedHeader("t is not a Unix timestamp"))?;
-            if timestamp.replace(t).is_some() {
-                return Err(SignatureError::MalformedHeader("t appears more than once"));
-            }
-        }
-    }
-    timestamp.ok_or(SignatureError::MalformedHeader("no t= timestamp"))
-}
-
-/// The decoded `v1` signatures; entries that are not 64 lowercase hex digits match nothing.
-fn v1_signatures(header: &str) -> impl Iterator<Item = [u8; 32]> + '_ {
-    header.split(',').filter_map(|item| {
-        let (key, value) = item.split_once('=')?;
-        if key.trim() != "v1" {
-            return None;
-        }
-        let value = value.trim();
-        if value.len() != 64
-            || !value
-                .bytes()
-                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-        {
-            return None;
-        }
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(value, &mut out).ok()?;
-        Some(out)
-    })
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
+    HmacVerifier::new([secret])
+        .verify(body, header, now, tolerance)
+        .map_err(|e| match e {
+            HmacError::Malformed(why) => SignatureError::MalformedHeader(why),
+            HmacError::OutOfTolerance {
+                timestamp,
+                age_seconds,
+                tolerance_seconds,
+            } => SignatureError::TimestampOutOfTolerance {
+                timestamp,
+                age_seconds,
+                tolerance_seconds,
+            },
+            _ => SignatureError::NoValidSignature,
+        })
 }
 
 #[cfg(test)]
