@@ -78,9 +78,9 @@ pub use stripe_chat_actions as actions;
 #[cfg(feature = "server")]
 pub use stripe_chat_audit as audit;
 #[cfg(feature = "server")]
-pub use stripe_chat_server as server;
-#[cfg(feature = "server")]
 pub use stripe_chat_enrich as enrich;
+#[cfg(feature = "server")]
+pub use stripe_chat_server as server;
 #[cfg(feature = "server")]
 pub use stripe_chat_store as store;
 #[cfg(feature = "server")]

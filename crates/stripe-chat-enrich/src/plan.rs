@@ -70,6 +70,10 @@ fn has(value: &Value, pointer: &str) -> bool {
 pub(crate) fn plan(event: &StripeEvent) -> Vec<Fetch> {
     let object = event.object();
     let account = event.account();
+    if account.is_some_and(|a| !is_stripe_id(a)) {
+        // Not an account id that can go into a header: nothing is read for it.
+        return Vec::new();
+    }
     let read = |path: String| Read::new(path).account(account);
     let mut fetches = Vec::new();
     let customer_fetch = |fetches: &mut Vec<Fetch>| {
@@ -304,6 +308,16 @@ mod tests {
             &json!({"id": "ch_1", "object": "charge"})
         ));
         assert_eq!(object["charge"]["object"], "charge");
+    }
+
+    #[test]
+    fn nothing_is_read_for_an_account_id_that_is_not_one() {
+        let event = StripeEvent::from_slice(
+            br#"{"id":"evt_1","object":"event","type":"charge.dispute.created","created":1,
+            "account":"acct_1\r\nX-Injected: 1","data":{"object":{"id":"dp_1","object":"dispute","charge":"ch_1"}}}"#,
+        )
+        .expect("an event");
+        assert!(plan(&event).is_empty());
     }
 
     #[test]
