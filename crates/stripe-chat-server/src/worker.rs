@@ -953,7 +953,14 @@ impl Shared {
             return Finished::complete(job, Delivered::nothing(), "collapsed", false);
         }
         let event = match &self.enricher {
-            Some(enricher) => enricher.enrich(event).await,
+            Some(enricher) => {
+                let event = enricher.enrich(event).await;
+                if let Some(enrichment) = event.enrichment() {
+                    self.metrics
+                        .enriched(enrichment.is_details_unavailable(), enricher.calls());
+                }
+                event
+            }
             None => event,
         };
         let Some(mut message) = target.pipeline.message(&event) else {

@@ -52,9 +52,13 @@ fn env(name: &str) -> Option<String> {
     (name == "ENRICH_KEY").then(|| KEY.to_owned())
 }
 
-/// Starts the service, posts `body` signed, and returns the message written and how long it
-/// took from the post.
-async fn deliver(stripe: &MockServer, timeout_ms: u64, body: &str) -> (ChatMessage, Duration) {
+/// Starts the service, posts `body` signed, and returns the message written, how long it took
+/// from the post, and the service's metrics then.
+async fn deliver(
+    stripe: &MockServer,
+    timeout_ms: u64,
+    body: &str,
+) -> (ChatMessage, Duration, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("messages.jsonl");
     let db = dir.path().join("stripe-chat.db");
@@ -87,8 +91,9 @@ async fn deliver(stripe: &MockServer, timeout_ms: u64, body: &str) -> (ChatMessa
         let text = std::fs::read_to_string(&file).unwrap_or_default();
         if let Some(Ok(record)) = stripe_chat_file::records(&text).next() {
             let took = started.elapsed();
+            let metrics = service.metrics().render(None);
             let _ = service.shutdown(Duration::from_secs(5)).await;
-            return (record.message, took);
+            return (record.message, took, metrics);
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
@@ -121,7 +126,9 @@ async fn an_enriched_payment_failure_reaches_the_chat_with_the_decline_reason_an
         .expect(1)
         .mount(&stripe)
         .await;
-    let (message, _) = deliver(&stripe, 2000, &basil_failure("evt_enriched_1")).await;
+    let (message, _, metrics) = deliver(&stripe, 2000, &basil_failure("evt_enriched_1")).await;
+    assert!(metrics.contains(r#"stripe_chat_enriched_total{result="complete"} 1"#));
+    assert!(metrics.contains("stripe_chat_enrich_stripe_calls_total 1"));
     assert_eq!(
         field(&message, "Failure reason"),
         Some("The card has insufficient funds.")
@@ -137,7 +144,8 @@ async fn with_stripe_too_slow_the_message_goes_out_in_time_marked_details_unavai
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
         .mount(&stripe)
         .await;
-    let (message, took) = deliver(&stripe, 300, &basil_failure("evt_slow_1")).await;
+    let (message, took, metrics) = deliver(&stripe, 300, &basil_failure("evt_slow_1")).await;
+    assert!(metrics.contains(r#"stripe_chat_enriched_total{result="unavailable"} 1"#));
     assert!(message.tags.iter().any(|t| t == "details unavailable"));
     assert_eq!(field(&message, "Card"), None);
     assert!(
