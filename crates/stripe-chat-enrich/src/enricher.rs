@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use stripe_chat_events::{Enrichment, StripeEvent};
+use stripe_chat_events::{Enrichment, LastContact, StripeEvent};
 use stripe_chat_message::ErrorKind;
 use stripe_chat_stripe::RateLimiter;
 use tokio::time::Instant;
@@ -444,7 +444,18 @@ impl Enricher {
                 answers.push(self.fetch(fetch, deadline, &reading).await);
             }
         };
-        if tokio::time::timeout_at(deadline, work).await.is_err() {
+        // The contact comes from our own records: looked up beside Stripe's reads, so that a
+        // slow Stripe does not take its time.
+        let known_customer = customer_of(&object).map(str::to_owned);
+        let contact = self.last_contact(
+            &event,
+            account.as_deref(),
+            known_customer.as_deref(),
+            deadline,
+        );
+        let (read_in_time, mut contact) =
+            tokio::join!(tokio::time::timeout_at(deadline, work), contact);
+        if read_in_time.is_err() {
             tracing::debug!(event_id = %event.id(), "Stripe's details did not come within the deadline");
             if reading.load(Ordering::Relaxed) {
                 self.breaker.failed(
@@ -470,25 +481,40 @@ impl Enricher {
         if missing {
             enrichment = enrichment.details_unavailable();
         }
-
-        if let (Some(contacts), Some(customer)) = (&self.contacts, customer_of(&object)) {
-            match tokio::time::timeout_at(
-                deadline,
-                contacts.last_contact(account.as_deref(), customer),
-            )
-            .await
-            {
-                Ok(Ok(Some(contact))) => enrichment = enrichment.last_contact(contact),
-                Ok(Ok(None)) => {}
-                Ok(Err(e)) => {
-                    tracing::debug!(event_id = %event.id(), error = %e, "no last contact");
-                }
-                Err(_) => {
-                    tracing::debug!(event_id = %event.id(), "the last contact did not come within the deadline");
-                }
-            }
+        if known_customer.is_none() {
+            // Known only from what was read (a dispute's charge).
+            let customer = customer_of(&object).map(str::to_owned);
+            contact = self
+                .last_contact(&event, account.as_deref(), customer.as_deref(), deadline)
+                .await;
+        }
+        if let Some(contact) = contact {
+            enrichment = enrichment.last_contact(contact);
         }
         event.enriched(object, enrichment)
+    }
+
+    /// The last contact with `customer`, when there is a contact history, a customer, and an
+    /// answer by `deadline`.
+    async fn last_contact(
+        &self,
+        event: &StripeEvent,
+        account: Option<&str>,
+        customer: Option<&str>,
+        deadline: Instant,
+    ) -> Option<LastContact> {
+        let (contacts, customer) = (self.contacts.as_ref()?, customer?);
+        match tokio::time::timeout_at(deadline, contacts.last_contact(account, customer)).await {
+            Ok(Ok(contact)) => contact,
+            Ok(Err(e)) => {
+                tracing::debug!(event_id = %event.id(), error = %e, "no last contact");
+                None
+            }
+            Err(_) => {
+                tracing::debug!(event_id = %event.id(), "the last contact did not come within the deadline");
+                None
+            }
+        }
     }
 
     /// Says once per kind of object that the key may not read it (a restricted key without

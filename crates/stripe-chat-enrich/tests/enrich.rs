@@ -502,6 +502,23 @@ async fn a_customer_contacted_before_shows_when_and_by_whom_without_a_stripe_cal
     assert!(!unavailable(&m));
     assert!(received(&stripe).await.is_empty());
 
+    // Stripe too slow for the details of a failure: the contact is shown all the same.
+    Mock::given(path("/v1/invoice_payments"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+        .mount(&stripe)
+        .await;
+    let failed = event(BASIL_FAILED);
+    let slow = Enricher::builder(ApiReader::new(client(&stripe)))
+        .timeout(Duration::from_millis(300))
+        .contacts(Arc::new(Contacts(vec![(
+            customer.clone(),
+            LastContact::new(failed.created() - 3 * 3_600, "li"),
+        )])))
+        .build();
+    let m = message(&slow.enrich(failed).await);
+    assert!(unavailable(&m));
+    assert_eq!(field(&m, "Last contacted"), Some("3 h ago by li"));
+
     // Somebody never contacted: no field.
     let other = event("invoice.paid@2024-06-20");
     assert_ne!(
