@@ -7,6 +7,10 @@ use std::time::Duration;
 use stripe_chat_message::ErrorKind;
 use tokio::time::Instant;
 
+/// How long a claimed probe waits for its outcome before another read may probe (longer than
+/// any event's deadline, at most 30 s).
+const PROBE_LOST_AFTER: Duration = Duration::from_secs(31);
+
 /// When the breaker stops reads, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct BreakerSettings {
@@ -24,7 +28,8 @@ struct State {
     /// Open until then: no read but one probe after it.
     open_until: Option<Instant>,
     pause: Duration,
-    probing: bool,
+    /// When the probe in flight was claimed.
+    probing: Option<Instant>,
     /// Opened because Stripe refused the key.
     refused: bool,
 }
@@ -47,7 +52,7 @@ impl Breaker {
                 failures: 0,
                 open_until: None,
                 pause: settings.first_pause,
-                probing: false,
+                probing: None,
                 refused: false,
             }),
         }
@@ -57,17 +62,27 @@ impl Breaker {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether a read may go now (claims the probe when the pause has ended).
+    /// Whether a read may go now (claims the probe when the pause has ended). A probe whose
+    /// outcome never came (its event gave up first) is given to another read after
+    /// [`PROBE_LOST_AFTER`].
     pub(crate) fn admit(&self, now: Instant) -> bool {
         let mut state = self.state();
+        let probe_in_flight = state
+            .probing
+            .is_some_and(|at| now.duration_since(at) < PROBE_LOST_AFTER);
         match state.open_until {
             None => true,
-            Some(until) if now < until || state.probing => false,
+            Some(until) if now < until || probe_in_flight => false,
             Some(_) => {
-                state.probing = true;
+                state.probing = Some(now);
                 true
             }
         }
+    }
+
+    /// The probe claimed by [`Breaker::admit`] was not sent after all.
+    pub(crate) fn release_probe(&self) {
+        self.state().probing = None;
     }
 
     /// Stripe answered (an object, or a refusal of this read alone, such as 404).
@@ -79,7 +94,7 @@ impl Breaker {
         state.failures = 0;
         state.open_until = None;
         state.pause = self.settings.first_pause;
-        state.probing = false;
+        state.probing = None;
         state.refused = false;
     }
 
@@ -93,7 +108,7 @@ impl Breaker {
         }
         let mut state = self.state();
         let was_open = state.open_until.is_some();
-        let probing = std::mem::take(&mut state.probing);
+        let probing = state.probing.take().is_some();
         if kind == ErrorKind::Unauthorized {
             if !state.refused {
                 tracing::error!(
@@ -180,6 +195,24 @@ mod tests {
         b.failed(ErrorKind::Transient, None, "timeout", probe_at);
         assert!(!b.admit(probe_at + Duration::from_secs(9)));
         assert!(b.admit(probe_at + Duration::from_secs(10)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_probe_not_sent_or_never_answered_does_not_keep_it_open_for_ever() {
+        let b = breaker();
+        let now = Instant::now();
+        for _ in 0..3 {
+            b.failed(ErrorKind::Transient, None, "timeout", now);
+        }
+        let later = now + Duration::from_secs(5);
+        assert!(b.admit(later));
+        b.release_probe();
+        assert!(b.admit(later), "the released probe goes to the next read");
+        assert!(!b.admit(later + Duration::from_secs(30)));
+        assert!(
+            b.admit(later + PROBE_LOST_AFTER),
+            "a lost probe is given again"
+        );
     }
 
     #[tokio::test(start_paused = true)]

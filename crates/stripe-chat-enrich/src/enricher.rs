@@ -556,6 +556,7 @@ impl Enricher {
                 }
                 if let Some(limiter) = &self.limiter {
                     let Some(turn) = limiter.reserve_by(deadline) else {
+                        self.breaker.release_probe();
                         return Err(Missed::Budget);
                     };
                     tokio::time::sleep_until(turn).await;
