@@ -47,6 +47,23 @@ impl Stage {
             Stage::Ready => "ready",
         }
     }
+
+    /// The stage named `name` (as [`Stage::as_str`] gives it).
+    ///
+    /// ```
+    /// use stripe_chat_actions::Stage;
+    /// assert_eq!(Stage::parse("awaiting_approval"), Some(Stage::AwaitingApproval));
+    /// assert_eq!(Stage::parse("done"), None);
+    /// ```
+    pub fn parse(name: &str) -> Option<Stage> {
+        [
+            Stage::AwaitingConfirmation,
+            Stage::AwaitingApproval,
+            Stage::Ready,
+        ]
+        .into_iter()
+        .find(|stage| stage.as_str() == name)
+    }
 }
 
 /// A request waiting for its confirmation or approval.
@@ -119,6 +136,44 @@ impl Pending {
     pub fn expiring(mut self, now: SystemTime, after: Duration) -> Self {
         self.expires_at = now + after;
         self
+    }
+
+    /// A request as it was kept between clicks (in the store): its parts as they stood.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use stripe_chat_actions::{ActionId, ActionRequest, Pending, Stage};
+    /// let now = SystemTime::now();
+    /// let until = now + Duration::from_secs(600);
+    /// let mut p = Pending::restore("ana", ActionRequest::new(ActionId::RetryPayment), Stage::AwaitingApproval, true, until, None);
+    /// assert_eq!(p.approve("cy", now), Ok(Stage::Ready));
+    /// ```
+    pub fn restore(
+        requester: impl Into<String>,
+        request: ActionRequest,
+        stage: Stage,
+        needs_approval: bool,
+        expires_at: SystemTime,
+        approved_by: Option<String>,
+    ) -> Self {
+        Pending {
+            requester: requester.into(),
+            request,
+            stage,
+            needs_approval,
+            expires_at,
+            approved_by,
+        }
+    }
+
+    /// Whether a second person must approve it.
+    ///
+    /// ```
+    /// # use stripe_chat_actions::{ActionId, ActionRequest, Pending};
+    /// assert!(Pending::new("bo", ActionRequest::new(ActionId::RetryPayment), true, true, std::time::SystemTime::now()).needs_approval());
+    /// ```
+    pub fn needs_approval(&self) -> bool {
+        self.needs_approval
     }
 
     /// Who asked.

@@ -99,6 +99,11 @@ pub enum Decision {
     Performed,
     /// Tried and failed (Stripe declined, a timeout…).
     Failed,
+    /// Cancelled before it was performed (by the person who asked, or refused by an approver).
+    Cancelled,
+    /// Not performed because it no longer made sense when the object was read again (the
+    /// invoice was paid meanwhile, the dispute closed).
+    Moot,
 }
 
 impl Decision {
@@ -116,6 +121,8 @@ impl Decision {
             Decision::Approved => "approved",
             Decision::Performed => "performed",
             Decision::Failed => "failed",
+            Decision::Cancelled => "cancelled",
+            Decision::Moot => "moot",
         }
     }
 }

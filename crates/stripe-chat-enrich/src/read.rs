@@ -262,7 +262,7 @@ impl StripeReader for ApiReader {
     async fn read(&self, read: &Read) -> Result<Value, ApiError> {
         let body = self
             .client
-            .send_raw_as(&Get(read), None, read.account_id())
+            .send_raw_on(&Get(read), None, read.account_id())
             .await?;
         serde_json::from_slice(&body).map_err(|_| {
             ApiError::new(

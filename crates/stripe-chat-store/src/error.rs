@@ -78,6 +78,13 @@ pub enum StoreError {
         /// What failed, in words.
         reason: String,
     },
+    /// The store does not keep this kind of data (a store implemented before it existed).
+    /// Permanent.
+    #[error("this store does not keep {what}")]
+    Unsupported {
+        /// What it does not keep.
+        what: &'static str,
+    },
 }
 
 impl StoreError {

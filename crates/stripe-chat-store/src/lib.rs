@@ -97,6 +97,13 @@
 //!   [`Store::reclaim_space`] in small steps until it gives nothing back; [`Store::prunable`]
 //!   for a dry run. Finished jobs, their events and the message refs of objects silent since
 //!   go; pending and leased jobs, dead letters, and the refs of their objects stay.
+//! - Acting from chat (the actions engine): [`Store::interaction_first_seen`] for every click,
+//!   [`Store::pending_create`], [`Store::pending`] and [`Store::pending_advance`] (compare and set,
+//!   with expiry) for confirmations and approvals, [`Store::ledger_claim`] and
+//!   [`Store::ledger_record`] around every action performed (one claim per idempotency key wins),
+//!   [`Store::contact_record`] / [`Store::last_contact`] and [`Store::assignment_set`] /
+//!   [`Store::assignment`]. Retention prunes interaction ids, expired requests and finished
+//!   ledger rows; a claim still in flight, contacts and assignments stay.
 //! - Health and metrics: [`Store::ping`] for readiness (after a write failed for want of space,
 //!   the SQLite store's ping is a real write, so readiness fails exactly while ingest would),
 //!   [`Store::stats`] and [`SqliteStore::commit_stats`] for gauges.
@@ -119,6 +126,7 @@
 //!   their own SQLite.
 #![forbid(unsafe_code)]
 
+mod actions;
 mod error;
 mod lease;
 mod memory;
@@ -127,6 +135,10 @@ mod store;
 mod time;
 mod types;
 
+pub use actions::{
+    Assignment, Claim, Contact, INTERACTION_WINDOW, LedgerOutcome, LedgerStatus, NewPending,
+    PendingChange, PendingRow,
+};
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use sqlite::{CommitStats, SqliteOptions, SqliteStore};

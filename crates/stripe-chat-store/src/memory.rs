@@ -6,12 +6,14 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
+use crate::actions::{new_pending_id, validate_pending};
 use crate::lease::{self, Candidate, Chosen};
 use crate::time::{clip_error, duration_ms, from_ms, now_ms, to_ms};
 use crate::{
-    AuditCheckpointRow, AuditRow, Backlog, Delivered, DigestBatch, DigestMember, DlqTarget,
-    Ingested, JobId, JobInfo, JobState, LeaseFilter, LeaseToken, LeasedJob, NewEvent, NewJob,
-    Pruned, RefUpdate, Stats, Store, StoreError, StoredEvent, StoredRef,
+    Assignment, AuditCheckpointRow, AuditRow, Backlog, Claim, Contact, Delivered, DigestBatch,
+    DigestMember, DlqTarget, Ingested, JobId, JobInfo, JobState, LeaseFilter, LeaseToken,
+    LeasedJob, LedgerOutcome, NewEvent, NewJob, NewPending, PendingChange, PendingRow, Pruned,
+    RefUpdate, Stats, Store, StoreError, StoredEvent, StoredRef,
 };
 
 /// A [`Store`] kept in memory: nothing survives the process. For tests of code built on the
@@ -48,6 +50,20 @@ struct Inner {
     last_job_id: i64,
     audit: Vec<AuditRow>,
     checkpoints: BTreeMap<u64, AuditCheckpointRow>,
+    /// Interaction ids, with when they were seen (Unix ms).
+    interactions: HashMap<String, i64>,
+    pending: HashMap<String, PendingRow>,
+    ledger: HashMap<String, LedgerRow>,
+    contacts: HashMap<String, Contact>,
+    assignments: HashMap<String, Assignment>,
+}
+
+#[derive(Debug, Clone)]
+struct LedgerRow {
+    attempt: u32,
+    claimed_at: i64,
+    outcome: Option<LedgerOutcome>,
+    updated_at: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +133,45 @@ impl MemoryStore {
 }
 
 impl Inner {
+    /// Deletes up to `limit` of each: interaction ids seen before `before`, pending requests
+    /// expired before it, finished ledger rows last changed before it.
+    fn prune_actions(&mut self, before: i64, limit: usize) -> usize {
+        let mut seen: Vec<(i64, String)> = self
+            .interactions
+            .iter()
+            .filter(|(_, at)| **at < before)
+            .map(|(id, at)| (*at, id.clone()))
+            .collect();
+        seen.sort_unstable();
+        seen.truncate(limit);
+        for (_, id) in &seen {
+            self.interactions.remove(id);
+        }
+        let mut expired: Vec<(i64, String)> = self
+            .pending
+            .values()
+            .map(|p| (to_ms(p.pending.expires_at), p.id.clone()))
+            .filter(|(at, _)| *at < before)
+            .collect();
+        expired.sort_unstable();
+        expired.truncate(limit);
+        for (_, id) in &expired {
+            self.pending.remove(id);
+        }
+        let mut finished: Vec<(i64, String)> = self
+            .ledger
+            .iter()
+            .filter(|(_, l)| l.outcome.is_some() && l.updated_at < before)
+            .map(|(key, l)| (l.updated_at, key.clone()))
+            .collect();
+        finished.sort_unstable();
+        finished.truncate(limit);
+        for (_, key) in &finished {
+            self.ledger.remove(key);
+        }
+        seen.len() + expired.len() + finished.len()
+    }
+
     fn info(&self, id: i64, job: &Job) -> JobInfo {
         let (event_type, event_created) = self
             .events
@@ -761,10 +816,12 @@ impl Store for MemoryStore {
             inner.refs.remove(slot);
             inner.ref_updated.remove(slot);
         }
+        let actions = inner.prune_actions(before, limit);
         Ok(Pruned {
             jobs: doomed.len(),
             events: empty.len(),
             refs: stale.len(),
+            actions,
         })
     }
 
@@ -864,6 +921,200 @@ impl Store for MemoryStore {
                 })
             })
             .count();
-        Ok(Pruned { jobs, events, refs })
+        let actions = inner
+            .interactions
+            .values()
+            .filter(|at| **at < before)
+            .count()
+            + inner
+                .pending
+                .values()
+                .filter(|p| to_ms(p.pending.expires_at) < before)
+                .count()
+            + inner
+                .ledger
+                .values()
+                .filter(|l| l.outcome.is_some() && l.updated_at < before)
+                .count();
+        Ok(Pruned {
+            jobs,
+            events,
+            refs,
+            actions,
+        })
+    }
+
+    async fn interaction_first_seen(&self, id: &str, now: SystemTime) -> Result<bool, StoreError> {
+        if id.is_empty() {
+            return Err(StoreError::invalid("an interaction id is empty"));
+        }
+        let mut inner = self.lock()?;
+        if inner.interactions.contains_key(id) {
+            return Ok(false);
+        }
+        inner.interactions.insert(id.to_owned(), to_ms(now));
+        Ok(true)
+    }
+
+    async fn pending_create(&self, pending: NewPending) -> Result<PendingRow, StoreError> {
+        validate_pending(&pending)?;
+        let mut inner = self.lock()?;
+        let id = new_pending_id()?;
+        let row = PendingRow {
+            id: id.clone(),
+            pending,
+            approved_by: None,
+        };
+        inner.pending.insert(id, row.clone());
+        Ok(row)
+    }
+
+    async fn pending(&self, id: &str) -> Result<Option<PendingRow>, StoreError> {
+        Ok(self.lock()?.pending.get(id).cloned())
+    }
+
+    async fn pending_advance(
+        &self,
+        id: &str,
+        from: &str,
+        change: PendingChange,
+        now: SystemTime,
+    ) -> Result<Option<PendingRow>, StoreError> {
+        let mut inner = self.lock()?;
+        let Some(row) = inner.pending.get_mut(id) else {
+            return Ok(None);
+        };
+        if row.pending.stage != from || to_ms(row.pending.expires_at) < to_ms(now) {
+            return Ok(None);
+        }
+        row.pending.stage = change.stage;
+        if let Some(approver) = change.approved_by {
+            row.approved_by = Some(approver);
+        }
+        if let Some(at) = change.expires_at {
+            row.pending.expires_at = at;
+        }
+        Ok(Some(row.clone()))
+    }
+
+    async fn ledger_claim(
+        &self,
+        key: &str,
+        now: SystemTime,
+        stale_after: Duration,
+    ) -> Result<Claim, StoreError> {
+        if key.is_empty() {
+            return Err(StoreError::invalid("an idempotency key is empty"));
+        }
+        let now = to_ms(now);
+        let stale_before = now.saturating_sub(duration_ms(stale_after));
+        let mut inner = self.lock()?;
+        let Some(row) = inner.ledger.get_mut(key) else {
+            inner.ledger.insert(
+                key.to_owned(),
+                LedgerRow {
+                    attempt: 1,
+                    claimed_at: now,
+                    outcome: None,
+                    updated_at: now,
+                },
+            );
+            return Ok(Claim::Claimed { attempt: 1 });
+        };
+        match &row.outcome {
+            None if row.claimed_at >= stale_before => {
+                return Ok(Claim::InFlight {
+                    since: from_ms(row.claimed_at),
+                });
+            }
+            Some(outcome) if !outcome.status.may_claim_again() => {
+                return Ok(Claim::AlreadyDone(outcome.clone()));
+            }
+            _ => {}
+        }
+        row.attempt = row.attempt.saturating_add(1);
+        row.claimed_at = now;
+        row.outcome = None;
+        row.updated_at = now;
+        Ok(Claim::Claimed {
+            attempt: row.attempt,
+        })
+    }
+
+    async fn ledger_record(
+        &self,
+        key: &str,
+        attempt: u32,
+        outcome: LedgerOutcome,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock()?;
+        match inner.ledger.get_mut(key) {
+            Some(row) if row.attempt == attempt && row.outcome.is_none() => {
+                row.outcome = Some(outcome);
+                row.updated_at = to_ms(now);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn contact_record(
+        &self,
+        customer: &str,
+        person: &str,
+        at: SystemTime,
+    ) -> Result<(), StoreError> {
+        if customer.is_empty() || person.is_empty() {
+            return Err(StoreError::invalid(
+                "a contact needs a customer and a person",
+            ));
+        }
+        let mut inner = self.lock()?;
+        let newer = inner
+            .contacts
+            .get(customer)
+            .is_none_or(|kept| to_ms(at) >= to_ms(kept.at));
+        if newer {
+            inner.contacts.insert(
+                customer.to_owned(),
+                Contact {
+                    person: person.to_owned(),
+                    at,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    async fn last_contact(&self, customer: &str) -> Result<Option<Contact>, StoreError> {
+        Ok(self.lock()?.contacts.get(customer).cloned())
+    }
+
+    async fn assignment_set(
+        &self,
+        object: &str,
+        assignee: &str,
+        by: &str,
+        at: SystemTime,
+    ) -> Result<(), StoreError> {
+        if object.is_empty() || assignee.is_empty() || by.is_empty() {
+            return Err(StoreError::invalid(
+                "an assignment needs an object, an assignee and who assigned it",
+            ));
+        }
+        self.lock()?.assignments.insert(
+            object.to_owned(),
+            Assignment {
+                assignee: assignee.to_owned(),
+                by: by.to_owned(),
+                at,
+            },
+        );
+        Ok(())
+    }
+
+    async fn assignment(&self, object: &str) -> Result<Option<Assignment>, StoreError> {
+        Ok(self.lock()?.assignments.get(object).cloned())
     }
 }

@@ -5,9 +5,10 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use crate::{
-    AuditCheckpointRow, AuditRow, Backlog, Delivered, DlqTarget, Ingested, JobId, JobInfo,
-    LeaseFilter, LeasedJob, NewEvent, NewJob, Outcome, Pruned, RefUpdate, Stats, StoreError,
-    StoredEvent, StoredRef,
+    Assignment, AuditCheckpointRow, AuditRow, Backlog, Claim, Contact, Delivered, DlqTarget,
+    Ingested, JobId, JobInfo, LeaseFilter, LeasedJob, LedgerOutcome, NewEvent, NewJob, NewPending,
+    Outcome, PendingChange, PendingRow, Pruned, RefUpdate, Stats, StoreError, StoredEvent,
+    StoredRef,
 };
 
 /// The durable inbox and outbox.
@@ -622,6 +623,266 @@ pub trait Store: Send + Sync + 'static {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     async fn prunable(&self, before: SystemTime) -> Result<Pruned, StoreError>;
+
+    // Acting from chat. A store written before these existed refuses them with
+    // `StoreError::Unsupported`; both stores of this crate keep them.
+
+    /// Remembers the interaction id `id` (a click's, as the platform numbers it), seen at `now`:
+    /// `true` the first time, `false` for an id already seen (a repeated delivery: do nothing).
+    /// Ids are kept at least [`INTERACTION_WINDOW`](crate::INTERACTION_WINDOW), and pruned with the
+    /// retention.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// let now = std::time::SystemTime::now();
+    /// assert!(store.interaction_first_seen("slack:T1:1337.42", now).await?);
+    /// assert!(!store.interaction_first_seen("slack:T1:1337.42", now).await?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn interaction_first_seen(&self, id: &str, now: SystemTime) -> Result<bool, StoreError> {
+        let _ = (id, now);
+        Err(StoreError::Unsupported {
+            what: "interaction ids",
+        })
+    }
+
+    /// Stores a pending request under a new random, unguessable id (`p_` and 128 bits in hex) and
+    /// returns it as stored.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// # use std::time::{Duration, SystemTime};
+    /// # use stripe_chat_message::MessageRef;
+    /// # let now = SystemTime::now();
+    /// # let new = stripe_chat_store::NewPending { person: "ana".into(), identity: "slack T1/U1".into(), action: "retry_payment".into(), object: "invoice/in_1".into(), account: None, message: MessageRef::new("slack", "1"), amount: Some((84_200, "usd".into())), livemode: false, description: "invoice INV-1".into(), stage: "awaiting_confirmation".into(), needs_approval: false, created_at: now, expires_at: now + Duration::from_secs(900) };
+    /// use stripe_chat_store::{MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// let row = store.pending_create(new).await?;
+    /// assert!(row.id.starts_with("p_") && row.id.len() == 34);
+    /// assert_eq!(store.pending(&row.id).await?, Some(row));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn pending_create(&self, pending: NewPending) -> Result<PendingRow, StoreError> {
+        let _ = pending;
+        Err(StoreError::Unsupported {
+            what: "pending requests",
+        })
+    }
+
+    /// The pending request `id`, as it stands (expired ones too, until pruned).
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{MemoryStore, Store};
+    /// assert!(MemoryStore::new().pending("p_00").await?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn pending(&self, id: &str) -> Result<Option<PendingRow>, StoreError> {
+        let _ = id;
+        Err(StoreError::Unsupported {
+            what: "pending requests",
+        })
+    }
+
+    /// Moves the pending request `id` from stage `from` as `change` says, if it is still at `from`
+    /// and has not expired at `now` (compare and set): the request as moved, or `None` when it is
+    /// at another stage, expired or unknown (read it again to say which). Of several callers
+    /// moving the same request from the same stage, one succeeds.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// # use std::time::{Duration, SystemTime};
+    /// # use stripe_chat_message::MessageRef;
+    /// # let now = SystemTime::now();
+    /// # let new = stripe_chat_store::NewPending { person: "ana".into(), identity: "slack T1/U1".into(), action: "retry_payment".into(), object: "invoice/in_1".into(), account: None, message: MessageRef::new("slack", "1"), amount: Some((84_200, "usd".into())), livemode: false, description: "invoice INV-1".into(), stage: "awaiting_confirmation".into(), needs_approval: false, created_at: now, expires_at: now + Duration::from_secs(900) };
+    /// use stripe_chat_store::{MemoryStore, PendingChange, Store};
+    /// let store = MemoryStore::new();
+    /// let id = store.pending_create(new).await?.id;
+    /// let moved = store.pending_advance(&id, "awaiting_confirmation", PendingChange::to("ready"), now).await?;
+    /// assert_eq!(moved.map(|r| r.pending.stage).as_deref(), Some("ready"));
+    /// assert!(store.pending_advance(&id, "awaiting_confirmation", PendingChange::to("ready"), now).await?.is_none());
+    /// let late = now + Duration::from_secs(3600);
+    /// assert!(store.pending_advance(&id, "ready", PendingChange::to("cancelled"), late).await?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn pending_advance(
+        &self,
+        id: &str,
+        from: &str,
+        change: PendingChange,
+        now: SystemTime,
+    ) -> Result<Option<PendingRow>, StoreError> {
+        let _ = (id, from, change, now);
+        Err(StoreError::Unsupported {
+            what: "pending requests",
+        })
+    }
+
+    /// Claims the action ledger's idempotency key `key` at `now`, if it is free:
+    /// [`Claim::Claimed`] for a key never claimed, or whose last outcome may be claimed again
+    /// ([`LedgerStatus::may_claim_again`](crate::LedgerStatus::may_claim_again): a timeout, an
+    /// outage), or whose claim is older than `stale_after` without an outcome (its performer
+    /// died); [`Claim::AlreadyDone`] with the outcome recorded; [`Claim::InFlight`] while another
+    /// claim holds it. Of concurrent claims of one key, exactly one gets `Claimed`.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use std::time::{Duration, SystemTime};
+    /// use stripe_chat_store::{Claim, MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000); // kept to the millisecond
+    /// let minute = Duration::from_secs(60);
+    /// assert_eq!(store.ledger_claim("sc-retry_payment-1", now, minute).await?, Claim::Claimed { attempt: 1 });
+    /// assert_eq!(store.ledger_claim("sc-retry_payment-1", now, minute).await?, Claim::InFlight { since: now });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn ledger_claim(
+        &self,
+        key: &str,
+        now: SystemTime,
+        stale_after: Duration,
+    ) -> Result<Claim, StoreError> {
+        let _ = (key, now, stale_after);
+        Err(StoreError::Unsupported {
+            what: "the action ledger",
+        })
+    }
+
+    /// Records the outcome of the claim `attempt` of `key`, atomically: `false` (and nothing
+    /// written) when that claim no longer holds the key (it went stale and was claimed again).
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use std::time::{Duration, SystemTime};
+    /// use stripe_chat_store::{Claim, LedgerOutcome, LedgerStatus, MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// let now = SystemTime::now();
+    /// let minute = Duration::from_secs(60);
+    /// let Claim::Claimed { attempt } = store.ledger_claim("k", now, minute).await? else { panic!("a new key is free") };
+    /// let outcome = LedgerOutcome::new(LedgerStatus::Performed, "succeeded");
+    /// assert!(store.ledger_record("k", attempt, outcome.clone(), now).await?);
+    /// assert_eq!(store.ledger_claim("k", now, minute).await?, Claim::AlreadyDone(outcome));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn ledger_record(
+        &self,
+        key: &str,
+        attempt: u32,
+        outcome: LedgerOutcome,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let _ = (key, attempt, outcome, now);
+        Err(StoreError::Unsupported {
+            what: "the action ledger",
+        })
+    }
+
+    /// Records that `person` contacted the customer `customer` at `at` (a contact older than the
+    /// one kept changes nothing). Kept until replaced, never pruned.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use std::time::SystemTime;
+    /// use stripe_chat_store::{MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// store.contact_record("cus_1", "ana", SystemTime::now()).await?;
+    /// assert_eq!(store.last_contact("cus_1").await?.map(|c| c.person).as_deref(), Some("ana"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn contact_record(
+        &self,
+        customer: &str,
+        person: &str,
+        at: SystemTime,
+    ) -> Result<(), StoreError> {
+        let _ = (customer, person, at);
+        Err(StoreError::Unsupported { what: "contacts" })
+    }
+
+    /// Who contacted the customer `customer` last, and when.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{MemoryStore, Store};
+    /// assert!(MemoryStore::new().last_contact("cus_1").await?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn last_contact(&self, customer: &str) -> Result<Option<Contact>, StoreError> {
+        let _ = customer;
+        Err(StoreError::Unsupported { what: "contacts" })
+    }
+
+    /// Assigns the object `object` (`invoice/in_1`) to `assignee`, by `by` at `at`, replacing any
+    /// earlier assignment. Kept until replaced, never pruned.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use std::time::SystemTime;
+    /// use stripe_chat_store::{MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// store.assignment_set("dispute/dp_1", "bo", "ana", SystemTime::now()).await?;
+    /// assert_eq!(store.assignment("dispute/dp_1").await?.map(|a| a.assignee).as_deref(), Some("bo"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn assignment_set(
+        &self,
+        object: &str,
+        assignee: &str,
+        by: &str,
+        at: SystemTime,
+    ) -> Result<(), StoreError> {
+        let _ = (object, assignee, by, at);
+        Err(StoreError::Unsupported {
+            what: "assignments",
+        })
+    }
+
+    /// Who the object `object` is assigned to.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use stripe_chat_store::{MemoryStore, Store};
+    /// assert!(MemoryStore::new().assignment("dispute/dp_1").await?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    async fn assignment(&self, object: &str) -> Result<Option<Assignment>, StoreError> {
+        let _ = object;
+        Err(StoreError::Unsupported {
+            what: "assignments",
+        })
+    }
 
     /// Gives space that [`prune`](Store::prune) freed back to the file system, at most about
     /// `max_bytes` per call (one short transaction), and returns how many bytes it gave back:

@@ -788,6 +788,10 @@ pub struct Pruned {
     pub events: usize,
     /// Message refs deleted (their object had no message stored since, and no job left).
     pub refs: usize,
+    /// Rows of acting from chat deleted: interaction ids seen before the cutoff, pending
+    /// requests expired before it, and ledger rows whose outcome was recorded before it (a
+    /// claim still in flight stays). Contacts and assignments are never pruned.
+    pub actions: usize,
 }
 
 impl Pruned {
@@ -798,6 +802,6 @@ impl Pruned {
     /// assert!(!p.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.jobs == 0 && self.events == 0 && self.refs == 0
+        self.jobs == 0 && self.events == 0 && self.refs == 0 && self.actions == 0
     }
 }

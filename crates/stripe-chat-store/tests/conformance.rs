@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use stripe_chat_message::MessageRef;
 use stripe_chat_store::{
-    AuditCheckpointRow, AuditRow, Delivered, DlqTarget, JobState, LeaseFilter, NewJob, Outcome,
-    RefUpdate, Stats, Store, StoreError,
+    AuditCheckpointRow, AuditRow, Claim, Delivered, DlqTarget, JobState, LeaseFilter,
+    LedgerOutcome, LedgerStatus, NewJob, NewPending, Outcome, PendingChange, Pruned, RefUpdate,
+    Stats, Store, StoreError,
 };
 use support::{at, event, event_of_type, t0};
 
@@ -93,6 +94,16 @@ conformance!(
     a_lease_counts_the_other_unfinished_jobs_of_each_jobs_thread,
     audit_records_append_only_in_order_and_read_back_byte_for_byte,
     audit_checkpoints_are_kept_once_per_size,
+    an_interaction_id_is_new_once,
+    a_pending_request_gets_an_unguessable_id_and_reads_back_as_stored,
+    a_pending_request_moves_only_from_its_stage_and_before_it_expires,
+    of_concurrent_moves_of_one_pending_request_exactly_one_succeeds,
+    the_ledger_gives_a_key_to_one_claimer_and_replays_its_outcome,
+    a_timed_out_action_is_claimed_again_under_the_same_key,
+    a_claim_without_an_outcome_goes_stale_and_is_claimed_again,
+    of_concurrent_claims_of_one_key_exactly_one_wins,
+    the_latest_contact_and_the_last_assignment_are_kept,
+    prune_forgets_old_interactions_expired_requests_and_finished_actions_only,
 );
 
 fn total(stats: Stats) -> u64 {
@@ -1771,4 +1782,396 @@ async fn audit_checkpoints_are_kept_once_per_size(store: &dyn Store) {
         store.audit_checkpoints().await.unwrap(),
         vec![note(3, "earlier"), note(10, "first")]
     );
+}
+
+fn new_pending(expires_in: Duration) -> NewPending {
+    NewPending {
+        person: "ana".into(),
+        identity: "slack T1/U1".into(),
+        action: "retry_payment".into(),
+        object: "invoice/in_1".into(),
+        account: Some("acct_1".into()),
+        message: MessageRef::new("slack", "1700000000.000100").in_channel("C1"),
+        amount: Some((84_200, "usd".into())),
+        livemode: true,
+        description: "invoice INV-1".into(),
+        stage: "awaiting_confirmation".into(),
+        needs_approval: true,
+        created_at: t0(),
+        expires_at: t0() + expires_in,
+    }
+}
+
+async fn an_interaction_id_is_new_once(store: &dyn Store) {
+    assert!(store.interaction_first_seen("slack:1", t0()).await.unwrap());
+    assert!(
+        !store
+            .interaction_first_seen("slack:1", at(5))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .interaction_first_seen("slack:2", at(5))
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        store.interaction_first_seen("", t0()).await,
+        Err(StoreError::Invalid { .. })
+    ));
+}
+
+async fn a_pending_request_gets_an_unguessable_id_and_reads_back_as_stored(store: &dyn Store) {
+    let first = store
+        .pending_create(new_pending(15 * MINUTE))
+        .await
+        .unwrap();
+    let second = store
+        .pending_create(new_pending(15 * MINUTE))
+        .await
+        .unwrap();
+    assert_ne!(first.id, second.id);
+    for row in [&first, &second] {
+        assert!(row.id.starts_with("p_"));
+        assert_eq!(row.id.len(), 2 + 32);
+        assert!(row.id[2..].bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+    assert_eq!(store.pending(&first.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(first.pending, new_pending(15 * MINUTE));
+    assert!(store.pending("p_unknown").await.unwrap().is_none());
+    let mut nobody = new_pending(MINUTE);
+    nobody.person.clear();
+    assert!(matches!(
+        store.pending_create(nobody).await,
+        Err(StoreError::Invalid { .. })
+    ));
+}
+
+async fn a_pending_request_moves_only_from_its_stage_and_before_it_expires(store: &dyn Store) {
+    let id = store
+        .pending_create(new_pending(15 * MINUTE))
+        .await
+        .unwrap()
+        .id;
+    // Not from a stage it is not at.
+    let wrong = store
+        .pending_advance(&id, "awaiting_approval", PendingChange::to("ready"), at(1))
+        .await
+        .unwrap();
+    assert!(wrong.is_none());
+    // Confirmed: the approval gets a window of its own.
+    let approval_until = at(60) + 15 * MINUTE;
+    let confirmed = store
+        .pending_advance(
+            &id,
+            "awaiting_confirmation",
+            PendingChange::to("awaiting_approval").expiring(approval_until),
+            at(60),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(confirmed.pending.stage, "awaiting_approval");
+    assert_eq!(confirmed.pending.expires_at, approval_until);
+    assert_eq!(store.pending(&id).await.unwrap(), Some(confirmed));
+    // Approved after its expiry: refused, and nothing changes.
+    let late = approval_until + Duration::from_secs(1);
+    let refused = store
+        .pending_advance(
+            &id,
+            "awaiting_approval",
+            PendingChange::to("ready").approved_by("cy"),
+            late,
+        )
+        .await
+        .unwrap();
+    assert!(refused.is_none());
+    let kept = store.pending(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (kept.pending.stage.as_str(), kept.approved_by),
+        ("awaiting_approval", None)
+    );
+    // In time: approved, with its approver.
+    let approved = store
+        .pending_advance(
+            &id,
+            "awaiting_approval",
+            PendingChange::to("ready").approved_by("cy"),
+            approval_until,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(approved.approved_by.as_deref(), Some("cy"));
+    assert!(
+        store
+            .pending_advance("p_unknown", "ready", PendingChange::to("cancelled"), at(1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn of_concurrent_moves_of_one_pending_request_exactly_one_succeeds(store: &dyn Store) {
+    let id = store
+        .pending_create(new_pending(15 * MINUTE))
+        .await
+        .unwrap()
+        .id;
+    let moves = (0..10).map(|i| {
+        let id = id.clone();
+        async move {
+            store
+                .pending_advance(
+                    &id,
+                    "awaiting_confirmation",
+                    PendingChange::to(if i % 2 == 0 { "ready" } else { "cancelled" }),
+                    at(1),
+                )
+                .await
+                .unwrap()
+        }
+    });
+    let moved = futures_join_all(moves).await;
+    assert_eq!(moved.iter().filter(|m| m.is_some()).count(), 1);
+}
+
+/// Runs the futures concurrently on this task.
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in futures {
+        set.push(Box::pin(f));
+    }
+    let mut out = Vec::with_capacity(set.len());
+    // Poll them all together: each gets its turn while the others wait on the store.
+    let results = std::sync::Mutex::new(Vec::new());
+    let all = set.into_iter().enumerate().map(|(i, f)| {
+        let results = &results;
+        async move {
+            let value = f.await;
+            results.lock().unwrap().push((i, value));
+        }
+    });
+    join_all_local(all.collect()).await;
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|(i, _)| *i);
+    out.extend(results.into_iter().map(|(_, v)| v));
+    out
+}
+
+async fn join_all_local<F: std::future::Future<Output = ()>>(futures: Vec<F>) {
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).map(Some).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for slot in &mut futures {
+            if let Some(f) = slot {
+                if f.as_mut().poll(cx).is_ready() {
+                    *slot = None;
+                } else {
+                    pending = true;
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+}
+
+async fn the_ledger_gives_a_key_to_one_claimer_and_replays_its_outcome(store: &dyn Store) {
+    let key = "sc-retry_payment-0123";
+    assert_eq!(
+        store.ledger_claim(key, t0(), MINUTE).await.unwrap(),
+        Claim::Claimed { attempt: 1 }
+    );
+    assert_eq!(
+        store.ledger_claim(key, at(5), MINUTE).await.unwrap(),
+        Claim::InFlight { since: t0() }
+    );
+    let mut declined = LedgerOutcome::new(LedgerStatus::Refused, "declined: insufficient funds");
+    declined.reference = Some("req_1".into());
+    assert!(
+        store
+            .ledger_record(key, 1, declined.clone(), at(6))
+            .await
+            .unwrap()
+    );
+    // Recorded once: a second outcome for the same claim is refused.
+    let other = LedgerOutcome::new(LedgerStatus::Performed, "succeeded");
+    assert!(!store.ledger_record(key, 1, other, at(7)).await.unwrap());
+    for later in [at(8), at(8) + 60 * MINUTE] {
+        assert_eq!(
+            store.ledger_claim(key, later, MINUTE).await.unwrap(),
+            Claim::AlreadyDone(declined.clone())
+        );
+    }
+    assert!(matches!(
+        store.ledger_claim("", t0(), MINUTE).await,
+        Err(StoreError::Invalid { .. })
+    ));
+}
+
+async fn a_timed_out_action_is_claimed_again_under_the_same_key(store: &dyn Store) {
+    let key = "sc-submit_evidence-42";
+    assert_eq!(
+        store.ledger_claim(key, t0(), MINUTE).await.unwrap(),
+        Claim::Claimed { attempt: 1 }
+    );
+    let timeout = LedgerOutcome::new(LedgerStatus::Unknown, "Stripe did not answer in time");
+    assert!(store.ledger_record(key, 1, timeout, at(1)).await.unwrap());
+    assert_eq!(
+        store.ledger_claim(key, at(2), MINUTE).await.unwrap(),
+        Claim::Claimed { attempt: 2 }
+    );
+    // The first claim can no longer record anything.
+    let late = LedgerOutcome::new(LedgerStatus::Performed, "succeeded");
+    assert!(
+        !store
+            .ledger_record(key, 1, late.clone(), at(3))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .ledger_record(key, 2, late.clone(), at(3))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.ledger_claim(key, at(4), MINUTE).await.unwrap(),
+        Claim::AlreadyDone(late)
+    );
+}
+
+async fn a_claim_without_an_outcome_goes_stale_and_is_claimed_again(store: &dyn Store) {
+    let key = "sc-retry_payment-dead";
+    assert_eq!(
+        store.ledger_claim(key, t0(), MINUTE).await.unwrap(),
+        Claim::Claimed { attempt: 1 }
+    );
+    assert_eq!(
+        store.ledger_claim(key, at(60), MINUTE).await.unwrap(),
+        Claim::InFlight { since: t0() }
+    );
+    assert_eq!(
+        store.ledger_claim(key, at(61), MINUTE).await.unwrap(),
+        Claim::Claimed { attempt: 2 }
+    );
+}
+
+async fn of_concurrent_claims_of_one_key_exactly_one_wins(store: &dyn Store) {
+    let claims = (0..20).map(|_| async { store.ledger_claim("k", t0(), MINUTE).await.unwrap() });
+    let claims = futures_join_all(claims).await;
+    let won = claims
+        .iter()
+        .filter(|c| matches!(c, Claim::Claimed { .. }))
+        .count();
+    assert_eq!(won, 1);
+    assert!(
+        claims
+            .iter()
+            .all(|c| matches!(c, Claim::Claimed { attempt: 1 } | Claim::InFlight { .. }))
+    );
+}
+
+async fn the_latest_contact_and_the_last_assignment_are_kept(store: &dyn Store) {
+    assert!(store.last_contact("cus_1").await.unwrap().is_none());
+    store.contact_record("cus_1", "ana", at(100)).await.unwrap();
+    store.contact_record("cus_1", "bo", at(50)).await.unwrap();
+    let last = store.last_contact("cus_1").await.unwrap().unwrap();
+    assert_eq!((last.person.as_str(), last.at), ("ana", at(100)));
+    store.contact_record("cus_1", "cy", at(200)).await.unwrap();
+    assert_eq!(
+        store.last_contact("cus_1").await.unwrap().unwrap().person,
+        "cy"
+    );
+    assert!(store.last_contact("cus_2").await.unwrap().is_none());
+
+    store
+        .assignment_set("dispute/dp_1", "bo", "ana", at(1))
+        .await
+        .unwrap();
+    store
+        .assignment_set("dispute/dp_1", "cy", "bo", at(2))
+        .await
+        .unwrap();
+    let assigned = store.assignment("dispute/dp_1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            assigned.assignee.as_str(),
+            assigned.by.as_str(),
+            assigned.at
+        ),
+        ("cy", "bo", at(2))
+    );
+    assert!(matches!(
+        store.assignment_set("", "bo", "ana", at(1)).await,
+        Err(StoreError::Invalid { .. })
+    ));
+}
+
+async fn prune_forgets_old_interactions_expired_requests_and_finished_actions_only(
+    store: &dyn Store,
+) {
+    store.interaction_first_seen("old", t0()).await.unwrap();
+    store.interaction_first_seen("new", at(7200)).await.unwrap();
+    let expired = store.pending_create(new_pending(MINUTE)).await.unwrap().id;
+    let open = store
+        .pending_create(new_pending(10 * 60 * MINUTE))
+        .await
+        .unwrap()
+        .id;
+    store.ledger_claim("done", t0(), MINUTE).await.unwrap();
+    let outcome = LedgerOutcome::new(LedgerStatus::Performed, "succeeded");
+    store
+        .ledger_record("done", 1, outcome, at(1))
+        .await
+        .unwrap();
+    store.ledger_claim("in-flight", t0(), MINUTE).await.unwrap();
+    store.contact_record("cus_1", "ana", t0()).await.unwrap();
+    store
+        .assignment_set("invoice/in_1", "bo", "ana", t0())
+        .await
+        .unwrap();
+
+    let before = at(3600);
+    let would = store.prunable(before).await.unwrap();
+    assert_eq!(
+        would.actions, 3,
+        "the old id, the expired request, the finished action"
+    );
+    let mut pruned = Pruned::default();
+    loop {
+        let batch = store.prune(before, 1).await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        pruned.actions += batch.actions;
+    }
+    assert_eq!(pruned.actions, would.actions);
+
+    assert!(store.interaction_first_seen("old", at(7300)).await.unwrap());
+    assert!(!store.interaction_first_seen("new", at(7300)).await.unwrap());
+    assert!(store.pending(&expired).await.unwrap().is_none());
+    assert!(store.pending(&open).await.unwrap().is_some());
+    assert!(matches!(
+        store
+            .ledger_claim("in-flight", at(7300), 1000 * MINUTE)
+            .await
+            .unwrap(),
+        Claim::InFlight { .. }
+    ));
+    assert_eq!(
+        store.ledger_claim("done", at(7300), MINUTE).await.unwrap(),
+        Claim::Claimed { attempt: 1 },
+        "forgotten after the retention"
+    );
+    assert!(store.last_contact("cus_1").await.unwrap().is_some());
+    assert!(store.assignment("invoice/in_1").await.unwrap().is_some());
 }

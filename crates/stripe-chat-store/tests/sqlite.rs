@@ -356,12 +356,14 @@ async fn a_store_of_schema_version_1_is_migrated_and_keeps_its_jobs() {
         .unwrap();
     store.close().await;
     // Turn the file back into what version 1 wrote: no digest column, no audit tables, no
-    // probe table or message ref index.
+    // probe table or message ref index, no tables for acting from chat.
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
         "DROP TABLE probe; DROP INDEX message_refs_updated;
          DROP TABLE audit; DROP TABLE audit_checkpoints;
          DROP INDEX jobs_digest; ALTER TABLE jobs DROP COLUMN digest_key;
+         DROP TABLE interactions; DROP TABLE pending_actions; DROP TABLE action_ledger;
+         DROP TABLE contacts; DROP TABLE assignments;
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -379,11 +381,18 @@ async fn a_store_of_schema_version_1_is_migrated_and_keeps_its_jobs() {
         .unwrap()
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     let store = open(&path).await;
     assert!(
         store.audit_last().await.unwrap().is_none(),
         "the audit tables exist"
+    );
+    assert!(
+        store
+            .interaction_first_seen("slack:1", at(60))
+            .await
+            .unwrap(),
+        "the tables for acting from chat exist"
     );
     store.close().await;
 }

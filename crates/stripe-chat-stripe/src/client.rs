@@ -10,6 +10,7 @@ use stripe_chat_message::{ErrorKind, Secret};
 use stripe_client_core::{
     CustomizedStripeRequest, RequestStrategy, StripeClient, StripeMethod, StripeRequest,
 };
+use stripe_shared::AccountId;
 
 use crate::error::{ApiError, scrub};
 use crate::idempotency::IdempotencyKey;
@@ -425,12 +426,13 @@ impl Client {
         request: &R,
         key: Option<&IdempotencyKey>,
     ) -> Result<Bytes, ApiError> {
-        self.send_raw_as(request, key, None).await
+        self.send_raw_on(request, key, None).await
     }
 
-    /// Like [`Client::send_raw`], on behalf of the Connect account `account` (`acct_…`, sent
-    /// as the `Stripe-Account` header) when there is one: how a platform reads an object that
-    /// lives in a connected account.
+    /// Like [`Client::send_raw`], on behalf of the connected account `account` (`acct_…`):
+    /// every attempt carries it as `Stripe-Account` (Connect: the platform's key acting on an
+    /// object of a connected account). `None` acts on the key's own account. Fails
+    /// ([`ErrorKind::Permanent`], nothing sent) when `account` is not an `acct_…` id.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -438,21 +440,31 @@ impl Client {
     /// # use stripe_chat_message::Secret;
     /// # use wiremock::{Mock, MockServer, ResponseTemplate, matchers};
     /// # let stripe = MockServer::start().await;
-    /// # Mock::given(matchers::path("/v1/events")).and(matchers::header("stripe-account", "acct_1"))
-    /// #     .respond_with(ResponseTemplate::new(200)
-    /// #     .set_body_string(r#"{"object":"list","data":[],"has_more":false,"url":"/v1/events"}"#)).mount(&stripe).await;
-    /// let client = stripe_chat_stripe::Client::builder(Secret::new("rk_test_1")).api_base(stripe.uri()).build()?;
-    /// let body = client.send_raw_as(&stripe_core::event::ListEvent::new(), None, Some("acct_1")).await?;
+    /// Mock::given(matchers::header("stripe-account", "acct_1Connected"))
+    ///     .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"object":"list","data":[],"has_more":false,"url":"/v1/events"}"#))
+    ///     .mount(&stripe).await;
+    /// let client = stripe_chat_stripe::Client::builder(Secret::new("sk_test_platform")).api_base(stripe.uri()).build()?;
+    /// let body = client.send_raw_on(&stripe_core::event::ListEvent::new(), None, Some("acct_1Connected")).await?;
     /// assert!(body.starts_with(b"{\"object\":\"list\""));
+    /// assert!(client.send_raw_on(&stripe_core::event::ListEvent::new(), None, Some("../v2")).await.is_err());
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn send_raw_as<R: StripeRequest>(
+    pub async fn send_raw_on<R: StripeRequest>(
         &self,
         request: &R,
         key: Option<&IdempotencyKey>,
         account: Option<&str>,
     ) -> Result<Bytes, ApiError> {
+        let account = match account {
+            Some(account) if is_account_id(account) => Some(AccountId::from(account)),
+            Some(_) => {
+                return Err(ApiError::permanent(
+                    "the connected account is not a Stripe account id (acct_…)",
+                ));
+            }
+            None => None,
+        };
         let read = matches!(request.build().method, StripeMethod::Get);
         let attempts = if read || key.is_some() {
             self.retry.attempts
@@ -469,7 +481,10 @@ impl Client {
         let mut tried = 0;
         loop {
             tried += 1;
-            match self.attempt(request, strategy.clone(), account).await {
+            match self
+                .attempt(request, strategy.clone(), account.clone())
+                .await
+            {
                 Ok(body) => return Ok(body),
                 Err(e) if tried < attempts && e.kind().is_retryable() => {
                     let wait = self.retry.wait(tried);
@@ -493,7 +508,7 @@ impl Client {
         &self,
         request: &R,
         strategy: RequestStrategy,
-        account: Option<&str>,
+        account: Option<AccountId>,
     ) -> Result<Bytes, ApiError> {
         if let Some(limiter) = &self.rate_limiter {
             limiter.acquire().await;
@@ -505,7 +520,7 @@ impl Client {
         // Decoded as `()` from the `null` that `RawAnswer` hands back; the body itself is kept.
         let mut customized = request.build().customize::<()>().request_strategy(strategy);
         if let Some(account) = account {
-            customized = customized.account_id(stripe_client_core::AccountId::from(account));
+            customized = customized.account_id(account);
         }
         customized
             .send(&raw)
@@ -520,6 +535,13 @@ impl Client {
             )
         })
     }
+}
+
+/// Whether `id` is a Stripe account id: `acct_` and letters or digits.
+pub(crate) fn is_account_id(id: &str) -> bool {
+    id.strip_prefix("acct_").is_some_and(|rest| {
+        !rest.is_empty() && rest.len() <= 255 && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+    })
 }
 
 /// async-stripe's client, keeping the answer's body instead of letting the request decode it.

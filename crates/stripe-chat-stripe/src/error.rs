@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use stripe::StripeError;
 use stripe_chat_message::{ErrorKind, Secret};
+use stripe_shared::ApiErrorsType;
 
 /// Longest part of Stripe's message kept in an [`ApiError`], in characters.
 const MAX_DETAIL_CHARS: usize = 300;
@@ -35,6 +36,18 @@ pub struct ApiError {
     status: Option<u16>,
     code: Option<String>,
     message: String,
+    /// What Stripe said beyond the status, when it answered with an error.
+    said: Option<Box<Said>>,
+    timed_out: bool,
+}
+
+/// The parts of Stripe's error beyond its status and code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Said {
+    error_type: Option<String>,
+    decline_code: Option<String>,
+    request_id: Option<String>,
+    stripe_message: Option<String>,
 }
 
 impl ApiError {
@@ -57,6 +70,8 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            said: None,
+            timed_out: false,
         }
     }
 
@@ -97,6 +112,61 @@ impl ApiError {
         self.code.as_deref()
     }
 
+    /// Stripe's error type (`card_error`, `invalid_request_error`, `idempotency_error`,
+    /// `api_error`), when Stripe answered with an error.
+    ///
+    /// ```
+    /// use stripe_chat_message::ErrorKind;
+    /// assert_eq!(stripe_chat_stripe::ApiError::new(ErrorKind::Permanent, Some(400), None, "bad").error_type(), None);
+    /// ```
+    pub fn error_type(&self) -> Option<&str> {
+        self.said.as_ref()?.error_type.as_deref()
+    }
+
+    /// The card issuer's reason for a decline (`insufficient_funds`, `lost_card`, …), when
+    /// Stripe gave one; [`decline_reason`](crate::decline_reason) says it in words.
+    ///
+    /// ```
+    /// use stripe_chat_message::ErrorKind;
+    /// assert_eq!(stripe_chat_stripe::ApiError::new(ErrorKind::Permanent, Some(402), None, "declined").decline_code(), None);
+    /// ```
+    pub fn decline_code(&self) -> Option<&str> {
+        self.said.as_ref()?.decline_code.as_deref()
+    }
+
+    /// The id of Stripe's log of the failed request (`req_…`, from the error's
+    /// `request_log_url`), for the audit and for Stripe's support.
+    ///
+    /// ```
+    /// use stripe_chat_message::ErrorKind;
+    /// assert_eq!(stripe_chat_stripe::ApiError::new(ErrorKind::Transient, Some(503), None, "down").request_id(), None);
+    /// ```
+    pub fn request_id(&self) -> Option<&str> {
+        self.said.as_ref()?.request_id.as_deref()
+    }
+
+    /// Stripe's own sentence about the error (`"Invoice is already paid"`), with any key-like
+    /// token masked and cut at 300 characters; never kept for a refused key (401, 403).
+    ///
+    /// ```
+    /// use stripe_chat_message::ErrorKind;
+    /// assert_eq!(stripe_chat_stripe::ApiError::new(ErrorKind::Permanent, Some(400), None, "bad").stripe_message(), None);
+    /// ```
+    pub fn stripe_message(&self) -> Option<&str> {
+        self.said.as_ref()?.stripe_message.as_deref()
+    }
+
+    /// Whether the last attempt got no answer within the client's timeout: a write may then
+    /// have happened or not.
+    ///
+    /// ```
+    /// use stripe_chat_message::ErrorKind;
+    /// assert!(!stripe_chat_stripe::ApiError::new(ErrorKind::Transient, None, None, "no route").timed_out());
+    /// ```
+    pub fn timed_out(&self) -> bool {
+        self.timed_out
+    }
+
     /// What failed, in words (no secret in it).
     ///
     /// ```
@@ -111,6 +181,9 @@ impl ApiError {
     pub(crate) fn from_stripe(error: StripeError, api_key: &Secret, timeout: Duration) -> Self {
         match error {
             StripeError::Stripe(api, status) => {
+                let error_type = Some(api.type_.as_str().to_owned()).filter(|t| !t.is_empty());
+                let decline_code = api.decline_code.clone().filter(|c| !c.is_empty());
+                let request_id = api.request_log_url.as_deref().and_then(request_id_in);
                 let code = api
                     .code
                     .as_ref()
@@ -128,32 +201,58 @@ impl ApiError {
                     } else {
                         "check the key"
                     };
-                    return ApiError::new(
-                        ErrorKind::Unauthorized,
-                        Some(status),
-                        code,
-                        format!("Stripe refused the API key (HTTP {status}, {what}): {hint}"),
-                    );
+                    return ApiError {
+                        said: Some(Box::new(Said {
+                            error_type,
+                            request_id,
+                            ..Said::default()
+                        })),
+                        ..ApiError::new(
+                            ErrorKind::Unauthorized,
+                            Some(status),
+                            code,
+                            format!("Stripe refused the API key (HTTP {status}, {what}): {hint}"),
+                        )
+                    };
                 }
-                let said = api
+                let stripe_message = api
                     .message
                     .as_deref()
-                    .map(|m| format!(": {}", scrub(m, api_key)))
+                    .map(|m| scrub(m, api_key))
+                    .filter(|m| !m.trim().is_empty());
+                let said = stripe_message
+                    .as_deref()
+                    .map(|m| format!(": {m}"))
                     .unwrap_or_default();
                 let message = format!("Stripe answered {status} ({what}){said}");
                 let kind = match status {
+                    // The same key with other parameters: trying again fails the same way.
+                    _ if matches!(api.type_, ApiErrorsType::IdempotencyError) => {
+                        ErrorKind::Permanent
+                    }
                     429 => ErrorKind::RateLimited,
                     409 | 424 | 500..=599 => ErrorKind::Transient,
                     _ => ErrorKind::Permanent,
                 };
-                ApiError::new(kind, Some(status), code, message)
+                ApiError {
+                    said: Some(Box::new(Said {
+                        error_type,
+                        decline_code,
+                        request_id,
+                        stripe_message,
+                    })),
+                    ..ApiError::new(kind, Some(status), code, message)
+                }
             }
-            StripeError::Timeout => ApiError::new(
-                ErrorKind::Transient,
-                None,
-                None,
-                format!("no answer from Stripe within {} s", timeout.as_secs_f64()),
-            ),
+            StripeError::Timeout => ApiError {
+                timed_out: true,
+                ..ApiError::new(
+                    ErrorKind::Transient,
+                    None,
+                    None,
+                    format!("no answer from Stripe within {} s", timeout.as_secs_f64()),
+                )
+            },
             StripeError::ClientError(reason) => ApiError::new(
                 ErrorKind::Transient,
                 None,
@@ -178,6 +277,17 @@ impl ApiError {
             )),
         }
     }
+}
+
+/// The `req_…` id in a `request_log_url` (`https://dashboard.stripe.com/test/logs/req_…?t=…`).
+fn request_id_in(url: &str) -> Option<String> {
+    let at = url.find("req_")?;
+    let id: String = url[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect();
+    (id.len() > "req_".len()).then_some(id)
 }
 
 /// `text` without the API key, with any key-like token masked, at most [`MAX_DETAIL_CHARS`].
@@ -210,6 +320,20 @@ pub(crate) fn scrub(text: &str, api_key: &Secret) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_request_id_is_read_from_the_request_log_url() {
+        assert_eq!(
+            request_id_in("https://dashboard.stripe.com/test/logs/req_8aRm3uXyz1?t=1700000000")
+                .as_deref(),
+            Some("req_8aRm3uXyz1")
+        );
+        assert_eq!(
+            request_id_in("https://dashboard.stripe.com/logs/req_"),
+            None
+        );
+        assert_eq!(request_id_in("https://example.com/"), None);
+    }
 
     #[test]
     fn the_key_and_key_like_tokens_are_masked_and_long_messages_cut() {

@@ -1,5 +1,5 @@
-//! stripe-chat's client for Stripe's API, over async-stripe: what backfill uses today, and what
-//! chat actions and enrichment build on.
+//! stripe-chat's client for Stripe's API, over async-stripe: what backfill uses, and the Stripe
+//! side of acting from chat.
 //!
 //! - [`Client`] (made by [`ClientBuilder`]): the API key, the API base (Stripe's, or a mock
 //!   server in tests), a timeout on every HTTP attempt (async-stripe sets none by default) and a
@@ -17,6 +17,15 @@
 //!   (`unauthorized`, `rate_limited`, `transient`, `permanent`), with Stripe's status and error
 //!   code. Neither it nor the client's `Debug` ever shows the API key; a key-like token in
 //!   Stripe's message is masked.
+//! - [`StripeOperations`]: the chat actions Stripe performs (`retry_payment`,
+//!   `send_dunning_email`, `add_evidence`, `submit_evidence`, `mark_contacted`), as the
+//!   [`Operations`](stripe_chat_actions::Operations) the actions engine calls: the object read
+//!   fresh (amount, mode, customer, and whether the action is moot), then one request under the
+//!   task's idempotency key; Stripe's errors become sentences ("declined: insufficient funds",
+//!   [`decline_reason`]).
+//! - [`Accounts`]: one API key per Stripe account (`[stripe.accounts.<acct_id>]`,
+//!   [`AccountConfig`]); the event's account picks the key, and an account without one of its
+//!   own is reached with the default key through Connect (`Stripe-Account`).
 //!
 //! Requests are async-stripe's request builders (`ListEvent`, `PayInvoice`, …): [`Client::send`]
 //! decodes the answer into the request's typed output, [`Client::send_raw`] returns the
@@ -50,18 +59,29 @@
 //!
 //! # Feature flags
 //!
-//! None. async-stripe is built with its hyper client over rustls (ring, webpki roots) only;
-//! the request builders a caller needs come from async-stripe's request crates
-//! (`async-stripe-core` with the `event` feature for events, `async-stripe-billing` for
-//! invoices, …), each with only the features it uses.
+//! None. async-stripe is built with its hyper client over rustls (ring, webpki roots) only,
+//! with the request builders the actions use: `async-stripe-billing` with `invoice`,
+//! `async-stripe-core` with `charge`, `customer` and `dispute`. Answers are read leniently as
+//! JSON, so an object of another API version is read as well. A caller needing other requests
+//! adds async-stripe's request crates with only the features it uses (`async-stripe-core` with
+//! `event` for events, …).
 #![forbid(unsafe_code)]
 
+mod accounts;
 mod client;
 mod error;
+mod failure;
 mod idempotency;
 mod limit;
+mod operations;
 
+pub use accounts::{AccountConfig, AccountConfigError, Accounts, Route};
 pub use client::{Client, ClientBuilder, Retry, STRIPE_API_BASE};
 pub use error::ApiError;
+pub use failure::decline_reason;
 pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey};
 pub use limit::RateLimiter;
+pub use operations::{
+    CONTACTED_AT_KEY, CONTACTED_BY_KEY, EVIDENCE_TEXT_FIELD, MAX_EVIDENCE_TEXT_CHARS,
+    StripeOperations,
+};

@@ -1,5 +1,6 @@
 //! [`SqliteStore`]: the embedded default, one SQLite file in WAL mode with group commit.
 
+mod actions;
 mod ops;
 mod retention;
 mod schema;
@@ -18,9 +19,10 @@ use tokio::sync::{mpsc, oneshot};
 use crate::memory::{validate_event, validate_lease};
 use crate::time::{duration_ms, to_ms};
 use crate::{
-    AuditCheckpointRow, AuditRow, Backlog, Delivered, DlqTarget, Ingested, JobId, JobInfo,
-    LeaseFilter, LeaseToken, LeasedJob, NewEvent, NewJob, Outcome, Pruned, RefUpdate, Stats, Store,
-    StoreError, StoredEvent, StoredRef,
+    Assignment, AuditCheckpointRow, AuditRow, Backlog, Claim, Contact, Delivered, DlqTarget,
+    Ingested, JobId, JobInfo, LeaseFilter, LeaseToken, LeasedJob, LedgerOutcome, NewEvent, NewJob,
+    NewPending, Outcome, PendingChange, PendingRow, Pruned, RefUpdate, Stats, Store, StoreError,
+    StoredEvent, StoredRef,
 };
 
 use self::ops::Failure;
@@ -942,6 +944,115 @@ impl Store for SqliteStore {
 
     async fn reclaim_space(&self, max_bytes: u64) -> Result<u64, StoreError> {
         self.background(move |conn| retention::reclaim(conn, max_bytes))
+            .await
+    }
+
+    async fn interaction_first_seen(&self, id: &str, now: SystemTime) -> Result<bool, StoreError> {
+        if id.is_empty() {
+            return Err(StoreError::invalid("an interaction id is empty"));
+        }
+        let (id, now) = (id.to_owned(), to_ms(now));
+        self.write(move |conn| actions::interaction_first_seen(conn, &id, now))
+            .await
+    }
+
+    async fn pending_create(&self, pending: NewPending) -> Result<PendingRow, StoreError> {
+        self.write(move |conn| actions::pending_create(conn, pending))
+            .await
+    }
+
+    async fn pending(&self, id: &str) -> Result<Option<PendingRow>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| actions::pending(conn, &id)).await
+    }
+
+    async fn pending_advance(
+        &self,
+        id: &str,
+        from: &str,
+        change: PendingChange,
+        now: SystemTime,
+    ) -> Result<Option<PendingRow>, StoreError> {
+        let (id, from, now) = (id.to_owned(), from.to_owned(), to_ms(now));
+        self.write(move |conn| actions::pending_advance(conn, &id, &from, &change, now))
+            .await
+    }
+
+    async fn ledger_claim(
+        &self,
+        key: &str,
+        now: SystemTime,
+        stale_after: Duration,
+    ) -> Result<Claim, StoreError> {
+        if key.is_empty() {
+            return Err(StoreError::invalid("an idempotency key is empty"));
+        }
+        let key = key.to_owned();
+        let stale_before = to_ms(now).saturating_sub(duration_ms(stale_after));
+        let now = to_ms(now);
+        self.write(move |conn| actions::ledger_claim(conn, &key, now, stale_before))
+            .await
+    }
+
+    async fn ledger_record(
+        &self,
+        key: &str,
+        attempt: u32,
+        outcome: LedgerOutcome,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let (key, now) = (key.to_owned(), to_ms(now));
+        self.write(move |conn| actions::ledger_record(conn, &key, attempt, &outcome, now))
+            .await
+    }
+
+    async fn contact_record(
+        &self,
+        customer: &str,
+        person: &str,
+        at: SystemTime,
+    ) -> Result<(), StoreError> {
+        if customer.is_empty() || person.is_empty() {
+            return Err(StoreError::invalid(
+                "a contact needs a customer and a person",
+            ));
+        }
+        let (customer, person, at) = (customer.to_owned(), person.to_owned(), to_ms(at));
+        self.write(move |conn| actions::contact_record(conn, &customer, &person, at))
+            .await
+    }
+
+    async fn last_contact(&self, customer: &str) -> Result<Option<Contact>, StoreError> {
+        let customer = customer.to_owned();
+        self.read(move |conn| actions::last_contact(conn, &customer))
+            .await
+    }
+
+    async fn assignment_set(
+        &self,
+        object: &str,
+        assignee: &str,
+        by: &str,
+        at: SystemTime,
+    ) -> Result<(), StoreError> {
+        if object.is_empty() || assignee.is_empty() || by.is_empty() {
+            return Err(StoreError::invalid(
+                "an assignment needs an object, an assignee and who assigned it",
+            ));
+        }
+        let (object, assignee, by, at) = (
+            object.to_owned(),
+            assignee.to_owned(),
+            by.to_owned(),
+            to_ms(at),
+        );
+        self.write(move |conn| actions::assignment_set(conn, &object, &assignee, &by, at))
+            .await
+    }
+
+    async fn assignment(&self, object: &str) -> Result<Option<Assignment>, StoreError> {
+        let object = object.to_owned();
+        self.read(move |conn| actions::assignment(conn, &object))
             .await
     }
 }

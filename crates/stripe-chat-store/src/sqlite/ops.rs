@@ -728,7 +728,13 @@ pub(crate) fn prune(conn: &Connection, before: i64, max: usize) -> Result<Pruned
                  ORDER BY r.updated_at LIMIT ?2)",
         )?
         .execute(params![before, limit(max)])?;
-    Ok(Pruned { jobs, events, refs })
+    let actions = super::actions::prune(conn, before, max)?;
+    Ok(Pruned {
+        jobs,
+        events,
+        refs,
+        actions,
+    })
 }
 
 fn audit_row(r: &Row<'_>) -> rusqlite::Result<AuditRow> {

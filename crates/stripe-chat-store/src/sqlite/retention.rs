@@ -45,6 +45,7 @@ pub(crate) fn prunable(conn: &Connection, before: i64) -> Result<Pruned, StoreEr
         jobs: count(jobs),
         events: count(events),
         refs: count(refs),
+        actions: super::actions::prunable(conn, before)?,
     })
 }
 

@@ -95,6 +95,63 @@ const MIGRATIONS: &[&str] = &[
         filler BLOB NOT NULL
     );
     "#,
+    // 5: acting from chat. Interaction ids already handled; requests waiting for a confirmation
+    // or an approval (by a random id); the ledger of actions, one row per idempotency key;
+    // who contacted a customer last; who an object is assigned to.
+    r#"
+    CREATE TABLE interactions (
+        id      TEXT PRIMARY KEY NOT NULL,
+        seen_at INTEGER NOT NULL                -- Unix ms
+    ) WITHOUT ROWID;
+    CREATE INDEX interactions_seen ON interactions (seen_at);
+
+    CREATE TABLE pending_actions (
+        id             TEXT PRIMARY KEY NOT NULL, -- p_ and 128 random bits in hex
+        person         TEXT NOT NULL,
+        identity       TEXT NOT NULL,
+        action         TEXT NOT NULL,
+        object         TEXT NOT NULL,
+        account        TEXT,
+        message_json   TEXT NOT NULL,            -- stripe_chat_message::MessageRef as JSON
+        amount         INTEGER,
+        currency       TEXT,
+        livemode       INTEGER NOT NULL,
+        description    TEXT NOT NULL,
+        stage          TEXT NOT NULL,
+        needs_approval INTEGER NOT NULL,
+        approved_by    TEXT,
+        created_at     INTEGER NOT NULL,         -- Unix ms
+        expires_at     INTEGER NOT NULL          -- Unix ms
+    ) WITHOUT ROWID;
+    CREATE INDEX pending_actions_expiry ON pending_actions (expires_at);
+
+    CREATE TABLE action_ledger (
+        key        TEXT PRIMARY KEY NOT NULL,    -- the idempotency key of the logical action
+        attempt    INTEGER NOT NULL,             -- +1 at every claim
+        claimed_at INTEGER NOT NULL,             -- Unix ms of the current claim
+        status     TEXT                          -- NULL while in flight
+                   CHECK (status IN ('performed', 'refused', 'unavailable', 'unknown',
+                                     'misconfigured')),
+        summary    TEXT,
+        url        TEXT,
+        reference  TEXT,
+        updated_at INTEGER NOT NULL              -- Unix ms
+    ) WITHOUT ROWID;
+    CREATE INDEX action_ledger_done ON action_ledger (updated_at) WHERE status IS NOT NULL;
+
+    CREATE TABLE contacts (
+        customer TEXT PRIMARY KEY NOT NULL,
+        person   TEXT NOT NULL,
+        at       INTEGER NOT NULL                -- Unix ms
+    ) WITHOUT ROWID;
+
+    CREATE TABLE assignments (
+        object   TEXT PRIMARY KEY NOT NULL,
+        assignee TEXT NOT NULL,
+        by       TEXT NOT NULL,
+        at       INTEGER NOT NULL                -- Unix ms
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Brings the database to [`SCHEMA_VERSION`], refusing files of other applications and of newer
