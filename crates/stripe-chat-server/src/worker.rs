@@ -96,6 +96,7 @@ use tokio::time::Instant;
 
 use crate::breaker::{Admission, Breaker, BreakerSettings, Change};
 use crate::config::{DeliverySection, Destination, ServiceConfig};
+use crate::contacts::StoreContacts;
 use crate::metrics::Metrics;
 
 /// How many jobs a worker leases at once, at first and whenever its deliveries are slow.
@@ -475,8 +476,8 @@ impl<'a> DeliveryBuilder<'a> {
         self
     }
 
-    /// Adds the customer's last contact, from `contacts`, to the messages of the configured
-    /// enrichment.
+    /// Reads the customer's last contact for the configured enrichment from `contacts` (default:
+    /// the store's, [`StoreContacts`], as the `mark_customer_contacted` action records them).
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -546,8 +547,11 @@ impl<'a> DeliveryBuilder<'a> {
                 )
             })
             .collect();
+        let contacts = self
+            .contacts
+            .unwrap_or_else(|| Arc::new(StoreContacts::new(Arc::clone(&store))));
         let enricher = self.enricher.or_else(|| {
-            configured_enricher(config, self.rate_limiter, self.contacts).map(Arc::new)
+            configured_enricher(config, self.rate_limiter, Some(contacts)).map(Arc::new)
         });
         Delivery(Arc::new(Shared {
             store,

@@ -59,6 +59,17 @@ async fn deliver(
     timeout_ms: u64,
     body: &str,
 ) -> (ChatMessage, Duration, String) {
+    deliver_with_contact(stripe, timeout_ms, body, None).await
+}
+
+/// [`deliver`], with `contact` (customer, person, when) recorded in the store first, as the
+/// `mark_customer_contacted` action records it.
+async fn deliver_with_contact(
+    stripe: &MockServer,
+    timeout_ms: u64,
+    body: &str,
+    contact: Option<(&str, &str, SystemTime)>,
+) -> (ChatMessage, Duration, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("messages.jsonl");
     let db = dir.path().join("stripe-chat.db");
@@ -71,6 +82,12 @@ async fn deliver(
             .await
             .expect("store"),
     );
+    if let Some((customer, person, at)) = contact {
+        store
+            .contact_record(customer, person, at)
+            .await
+            .expect("a contact recorded");
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -109,7 +126,8 @@ fn field<'a>(message: &'a ChatMessage, label: &str) -> Option<&'a str> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_enriched_payment_failure_reaches_the_chat_with_the_decline_reason_and_card() {
+async fn an_enriched_payment_failure_reaches_the_chat_with_the_decline_reason_card_and_last_contact()
+ {
     let stripe = MockServer::start().await;
     let answer = std::fs::read_to_string(
         repo().join("crates/stripe-chat-enrich/tests/fixtures/invoice_payments@basil.json"),
@@ -126,7 +144,15 @@ async fn an_enriched_payment_failure_reaches_the_chat_with_the_decline_reason_an
         .expect(1)
         .mount(&stripe)
         .await;
-    let (message, _, metrics) = deliver(&stripe, 2000, &basil_failure("evt_enriched_1")).await;
+    let two_days_ago = SystemTime::now() - Duration::from_secs(2 * 86_400 + 600);
+    let (message, _, metrics) = deliver_with_contact(
+        &stripe,
+        2000,
+        &basil_failure("evt_enriched_1"),
+        Some(("cus_zTi1VywYw8rFx5", "ana", two_days_ago)),
+    )
+    .await;
+    assert_eq!(field(&message, "Last contacted"), Some("2 days ago by ana"));
     assert!(metrics.contains(r#"stripe_chat_enriched_total{result="complete"} 1"#));
     assert!(metrics.contains("stripe_chat_enrich_stripe_calls_total 1"));
     assert_eq!(
