@@ -18,7 +18,8 @@
 //!   restricted key lacking a permission (403) is named once per kind of object, and the other
 //!   reads go on).
 //! - [`ApiReader`]: reads through [`stripe_chat_stripe::Client`] (for the event's Connect
-//!   account when it has one). Implement [`StripeReader`] to read from elsewhere.
+//!   account when it has one), or through [`stripe_chat_stripe::Accounts`] (an account with a
+//!   key of its own is read with it). Implement [`StripeReader`] to read from elsewhere.
 //! - [`ContactHistory`]: where the last contact comes from (the store, where the
 //!   `mark_customer_contacted` action records it); no Stripe call.
 //!

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 use stripe_chat_message::ErrorKind;
-use stripe_chat_stripe::{ApiError, Client};
+use stripe_chat_stripe::{Accounts, ApiError, Client};
 use stripe_client_core::{RequestBuilder, StripeMethod, StripeRequest};
 
 /// One `GET` of Stripe's API: a path under `/v1`, query parameters, `expand[]` paths, and the
@@ -220,9 +220,24 @@ impl<T: StripeReader + ?Sized> StripeReader for Arc<T> {
 /// # let _ = reader;
 /// # Ok::<(), stripe_chat_stripe::ApiError>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApiReader {
-    client: Arc<Client>,
+    clients: Clients,
+}
+
+#[derive(Clone)]
+enum Clients {
+    One(Arc<Client>),
+    ByAccount(Arc<Accounts>),
+}
+
+impl std::fmt::Debug for ApiReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.clients {
+            Clients::One(client) => f.debug_tuple("ApiReader").field(client).finish(),
+            Clients::ByAccount(accounts) => f.debug_tuple("ApiReader").field(accounts).finish(),
+        }
+    }
 }
 
 impl ApiReader {
@@ -237,7 +252,30 @@ impl ApiReader {
     /// # Ok::<(), stripe_chat_stripe::ApiError>(())
     /// ```
     pub fn new(client: Arc<Client>) -> Self {
-        ApiReader { client }
+        ApiReader {
+            clients: Clients::One(client),
+        }
+    }
+
+    /// A reader choosing the client by the event's account ([`Accounts::route`]): an account
+    /// with a key of its own is read with it, any other through Connect (`Stripe-Account`)
+    /// with the default key.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// use stripe_chat_message::Secret;
+    /// use stripe_chat_stripe::{Accounts, Client};
+    /// let platform = Client::builder(Secret::new("rk_test_platform")).build()?;
+    /// let europe = Client::builder(Secret::new("rk_test_europe")).build()?;
+    /// let accounts = Accounts::new(platform).with_account("acct_1EuropeGmbH", europe)?;
+    /// let reader = stripe_chat_enrich::ApiReader::by_account(Arc::new(accounts));
+    /// assert!(!format!("{reader:?}").contains("rk_test_europe"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn by_account(accounts: Arc<Accounts>) -> Self {
+        ApiReader {
+            clients: Clients::ByAccount(accounts),
+        }
     }
 }
 
@@ -260,10 +298,20 @@ impl StripeRequest for Get<'_> {
 #[async_trait]
 impl StripeReader for ApiReader {
     async fn read(&self, read: &Read) -> Result<Value, ApiError> {
-        let body = self
-            .client
-            .send_raw_on(&Get(read), None, read.account_id())
-            .await?;
+        let body = match &self.clients {
+            Clients::One(client) => {
+                client
+                    .send_raw_on(&Get(read), None, read.account_id())
+                    .await?
+            }
+            Clients::ByAccount(accounts) => {
+                let route = accounts.route(read.account_id());
+                route
+                    .client
+                    .send_raw_on(&Get(read), None, route.stripe_account)
+                    .await?
+            }
+        };
         serde_json::from_slice(&body).map_err(|_| {
             ApiError::new(
                 ErrorKind::Permanent,

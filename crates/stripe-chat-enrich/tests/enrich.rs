@@ -595,3 +595,34 @@ async fn a_key_without_a_permission_is_named_once_and_other_reads_go_on() {
         .collect();
     assert_eq!(lines.len(), 1, "{text}");
 }
+
+#[tokio::test]
+async fn an_account_with_its_own_key_is_read_with_it_and_others_through_connect() {
+    let stripe = MockServer::start().await;
+    // The basil event is about acct_1OqXkT2LmT4hZ8pR, which has a key of its own here.
+    Mock::given(path("/v1/invoice_payments"))
+        .and(header("authorization", "Bearer rk_test_account_own_key"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(answer("invoice_payments@basil")))
+        .expect(1)
+        .mount(&stripe)
+        .await;
+    let own = Client::builder(Secret::new("rk_test_account_own_key"))
+        .api_base(stripe.uri())
+        .retry(Retry::NONE)
+        .build()
+        .expect("a client");
+    let accounts = stripe_chat_stripe::Accounts::new(
+        Arc::try_unwrap(client(&stripe)).expect("the only reference"),
+    )
+    .with_account("acct_1OqXkT2LmT4hZ8pR", own)
+    .expect("an account id");
+    let enricher = Enricher::builder(ApiReader::by_account(Arc::new(accounts))).build();
+    let m = message(&enricher.enrich(event(BASIL_FAILED)).await);
+    assert_eq!(field(&m, "Card"), Some("Mastercard •••• 4444"));
+    let requests = stripe.received_requests().await.unwrap_or_default();
+    assert_eq!(requests.len(), 1);
+    assert!(
+        !requests[0].headers.contains_key("stripe-account"),
+        "its own key, not Connect"
+    );
+}
