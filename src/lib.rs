@@ -17,6 +17,7 @@
 //! | `server` | `stripe-chat-server` | the service: configuration, the webhook router and listener, delivery workers, metrics (feature `server`) |
 //! | `store` | `stripe-chat-store` | the durable inbox and outbox (SQLite, memory) (feature `server`) |
 //! | `stripe` | `stripe-chat-stripe` | the client for Stripe's API: timeouts, retries, idempotency keys, classified errors (feature `server`) |
+//! | `enrich` | `stripe-chat-enrich` | what events leave out, read from Stripe within a deadline: cached, paced, behind a circuit breaker (feature `server`) |
 //! | `audit` | `stripe-chat-audit` | the tamper-evident audit log: hash-chained records, signed checkpoints, verification (feature `server`) |
 //! | `actions` | `stripe-chat-actions` | acting from chat: the action catalog, people and roles, confirmations and approvals, idempotency keys (feature `server`) |
 //!
@@ -76,6 +77,8 @@ use redact::RedactionConfig;
 pub use stripe_chat_actions as actions;
 #[cfg(feature = "server")]
 pub use stripe_chat_audit as audit;
+#[cfg(feature = "server")]
+pub use stripe_chat_enrich as enrich;
 #[cfg(feature = "server")]
 pub use stripe_chat_server as server;
 #[cfg(feature = "server")]

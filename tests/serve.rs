@@ -766,6 +766,7 @@ fn the_minimal_and_full_configurations_in_the_documentation_are_accepted() {
             "https://discord.com/api/webhooks/123456789012345678/token",
         )
         .env("MATRIX_TOKEN", "syt_token")
+        .env("STRIPE_API_KEY", "rk_test_documentation_example")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

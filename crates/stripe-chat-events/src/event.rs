@@ -4,6 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use stripe_chat_message::{ObjectKind, ObjectRef, Source};
 
+use crate::enrichment::Enrichment;
 use crate::links::Dashboard;
 use crate::views::{
     ChargeView, CustomerView, DisputeView, InvoiceView, PaymentIntentView, SubscriptionView,
@@ -81,6 +82,7 @@ pub struct StripeEvent {
     account: Option<String>,
     object: Value,
     previous_attributes: Option<Value>,
+    enrichment: Option<Enrichment>,
 }
 
 impl StripeEvent {
@@ -145,7 +147,48 @@ impl StripeEvent {
             account: envelope.account,
             object,
             previous_attributes: data.previous_attributes.filter(|v| !v.is_null()),
+            enrichment: None,
         })
+    }
+
+    /// The event with `object` as its `data.object` (the same object with details Stripe left
+    /// out filled in where Stripe puts them when asked to expand them: an expanded `charge`, a
+    /// `customer` object instead of its id, an invoice's `payments`), and what `enrichment`
+    /// says. The raw JSON stays as received. An `object` that is not a JSON object is ignored.
+    ///
+    /// ```
+    /// use stripe_chat_events::{Enrichment, StripeEvent};
+    /// let e = StripeEvent::from_json(r#"{"id":"evt_1","object":"event","type":"charge.dispute.created","created":1,
+    ///     "data":{"object":{"id":"dp_1","object":"dispute","charge":"ch_1"}}}"#.to_string())?;
+    /// let mut object = e.object().clone();
+    /// object["charge"] = serde_json::json!({"id": "ch_1", "object": "charge", "billing_details": {"name": "Jenny"}});
+    /// let e = e.enriched(object, Enrichment::new());
+    /// assert_eq!(e.dispute().and_then(|d| d.charge_id()), Some("ch_1"));
+    /// assert_eq!(e.object()["charge"]["billing_details"]["name"], "Jenny");
+    /// assert!(e.raw().contains(r#""charge":"ch_1""#));
+    /// # Ok::<(), stripe_chat_events::EventError>(())
+    /// ```
+    pub fn enriched(mut self, object: Value, enrichment: Enrichment) -> Self {
+        if object.is_object() {
+            self.object = object;
+        }
+        self.enrichment = Some(enrichment);
+        self
+    }
+
+    /// What enrichment said about the event, when it went through enrichment.
+    ///
+    /// ```
+    /// use stripe_chat_events::{Enrichment, StripeEvent};
+    /// let e = StripeEvent::from_json(r#"{"id":"evt_1","object":"event","type":"x","created":1,"data":{"object":{}}}"#.to_string())?;
+    /// assert!(e.enrichment().is_none());
+    /// let object = e.object().clone();
+    /// let e = e.enriched(object, Enrichment::new().details_unavailable());
+    /// assert!(e.enrichment().is_some_and(|x| x.is_details_unavailable()));
+    /// # Ok::<(), stripe_chat_events::EventError>(())
+    /// ```
+    pub fn enrichment(&self) -> Option<&Enrichment> {
+        self.enrichment.as_ref()
     }
 
     /// The raw JSON exactly as received.

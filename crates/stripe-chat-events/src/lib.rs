@@ -9,6 +9,9 @@
 //!   intents, charges, disputes, customers and subscriptions that work across API versions from 2019
 //!   to today. Any well-formed event of any type or version is accepted; the strictly typed
 //!   async-stripe model is there through [`StripeEvent::typed`] when it parses.
+//! - [`Enrichment`]: what was added to an event after it arrived (details read from Stripe, or
+//!   the note that they could not be; the customer's [`LastContact`]), carried by
+//!   [`StripeEvent::enriched`] to the transformers.
 //! - [`Money`] formats amounts by the currency's exponent (`5,000 JPY`, `1.500 KWD`, `20.00 USD`).
 //! - [`links::Dashboard`] makes links into the Stripe Dashboard (test mode, Connect accounts).
 //! - [`ids`] reads which kind of object a Stripe id names (`in_…` is an invoice).
@@ -39,6 +42,7 @@
 #![forbid(unsafe_code)]
 
 pub mod catalog;
+mod enrichment;
 mod event;
 pub mod ids;
 pub mod links;
@@ -47,6 +51,7 @@ mod pattern;
 mod signature;
 pub mod views;
 
+pub use enrichment::{Enrichment, LastContact};
 pub use event::{EventError, StripeEvent, TypedParseError};
 pub use money::Money;
 pub use pattern::EventPattern;

@@ -165,16 +165,16 @@ pub struct StripeSection {
     /// Largest accepted distance between the signature's timestamp and now, in seconds.
     #[serde(default = "default_tolerance")]
     pub tolerance_secs: u64,
-    /// `stripe-chat backfill`: the environment variable holding the Stripe API key (default
-    /// [`DEFAULT_API_KEY_ENV`]). The key itself is never written in the file.
+    /// `stripe-chat backfill` and `[enrich]`: the environment variable holding the Stripe API
+    /// key (default [`DEFAULT_API_KEY_ENV`]). The key itself is never written in the file.
     #[serde(default)]
     pub api_key_env: Option<String>,
-    /// `stripe-chat backfill`: a file holding the Stripe API key, instead of
+    /// `stripe-chat backfill` and `[enrich]`: a file holding the Stripe API key, instead of
     /// [`api_key_env`](Self::api_key_env).
     #[serde(default)]
     pub api_key_file: Option<PathBuf>,
-    /// `stripe-chat backfill`: where Stripe's API is (default `https://api.stripe.com/`; a proxy,
-    /// or a mock server in tests).
+    /// `stripe-chat backfill` and `[enrich]`: where Stripe's API is (default
+    /// `https://api.stripe.com/`; a proxy, or a mock server in tests).
     #[serde(default)]
     pub api_base: Option<String>,
     /// `[stripe.accounts.<acct_id>]`: one API key per Stripe account, for a team with several
@@ -557,6 +557,63 @@ impl Default for AuditSection {
     }
 }
 
+/// `[enrich]`: fill in what events leave out (decline reason, card, customer, plan) from
+/// Stripe's API before transforming them, with the key and API base of `[stripe]`
+/// (`api_key_env` or `api_key_file`, `api_base`).
+///
+/// ```
+/// use std::time::Duration;
+/// let e: stripe_chat_server::config::EnrichSection = toml::from_str("enabled = true")?;
+/// assert_eq!((e.timeout_ms, e.cache_ttl, e.max_calls_per_second), (2000, Duration::from_secs(60), 20.0));
+/// let e: stripe_chat_server::config::EnrichSection = toml::from_str("enabled = true\ntimeout_ms = 500\ncache_ttl = \"5m\"")?;
+/// assert_eq!(e.cache_ttl.as_secs(), 300);
+/// # Ok::<(), toml::de::Error>(())
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrichSection {
+    /// Read the details from Stripe (default off).
+    #[serde(default)]
+    pub enabled: bool,
+    /// The most an event waits for its details, in milliseconds (1 to 30,000; default 2,000).
+    /// Past it the message goes out without them, marked "details unavailable".
+    #[serde(default = "default_enrich_timeout")]
+    pub timeout_ms: u64,
+    /// How long an answer is kept for later events about the same object (`"60s"`; `"0s"`
+    /// keeps none).
+    #[serde(default = "default_enrich_ttl", deserialize_with = "duration")]
+    pub cache_ttl: Duration,
+    /// The most calls to Stripe's API a second, shared with chat actions (above 0, at most
+    /// 100, Stripe's live-mode read limit; default 20, below the test-mode limit of 25).
+    #[serde(default = "default_enrich_rate")]
+    pub max_calls_per_second: f64,
+    /// The API key, read from `[stripe]` when enrichment is enabled.
+    #[serde(skip)]
+    pub api_key: Option<Secret>,
+}
+
+fn default_enrich_timeout() -> u64 {
+    2000
+}
+fn default_enrich_ttl() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_enrich_rate() -> f64 {
+    20.0
+}
+
+impl Default for EnrichSection {
+    fn default() -> Self {
+        EnrichSection {
+            enabled: false,
+            timeout_ms: default_enrich_timeout(),
+            cache_ttl: default_enrich_ttl(),
+            max_calls_per_second: default_enrich_rate(),
+            api_key: None,
+        }
+    }
+}
+
 /// The configuration file as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -574,6 +631,8 @@ struct RawConfig {
     roles: Vec<RoleConfig>,
     #[serde(default)]
     people: Vec<PersonConfig>,
+    #[serde(default)]
+    enrich: EnrichSection,
     #[serde(default)]
     destinations: Vec<toml::Table>,
     #[serde(default)]
@@ -638,6 +697,8 @@ pub struct ServiceConfig {
     pub permissions: Permissions,
     /// `[actions]`, checked.
     pub actions: CheckedActions,
+    /// `[enrich]`, with the API key read when it is enabled.
+    pub enrich: EnrichSection,
 }
 
 impl ServiceConfig {
@@ -861,6 +922,36 @@ impl ServiceConfig {
         if raw.delivery.workers == 0 {
             return Err(ConfigError::new("delivery.workers", "must be at least 1"));
         }
+        let mut enrich = raw.enrich;
+        if !(1..=30_000).contains(&enrich.timeout_ms) {
+            return Err(ConfigError::new(
+                "enrich.timeout_ms",
+                "must be between 1 and 30000",
+            ));
+        }
+        let rate = enrich.max_calls_per_second;
+        if !(rate.is_finite() && rate > 0.0 && rate <= 100.0) {
+            return Err(ConfigError::new(
+                "enrich.max_calls_per_second",
+                "must be above 0 and at most 100",
+            ));
+        }
+        if enrich.enabled {
+            let key = stripe_api.api_key(&env).map_err(|problem| {
+                ConfigError::new(
+                    "enrich.enabled",
+                    format!("needs a Stripe API key: {problem}"),
+                )
+            })?;
+            let mut client = stripe_chat_stripe::Client::builder(key.clone());
+            if let Some(base) = &stripe_api.api_base {
+                client = client.api_base(base.clone());
+            }
+            client
+                .build()
+                .map_err(|e| ConfigError::new("enrich.enabled", e.message().to_owned()))?;
+            enrich.api_key = Some(key);
+        }
 
         let mut destinations = Vec::with_capacity(raw.destinations.len());
         let mut names = BTreeSet::new();
@@ -953,6 +1044,7 @@ impl ServiceConfig {
             audit: raw.audit,
             permissions,
             actions,
+            enrich,
         })
     }
 

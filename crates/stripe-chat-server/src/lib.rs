@@ -49,6 +49,7 @@ pub mod backfill;
 mod body;
 pub mod breaker;
 pub mod config;
+pub mod contacts;
 pub mod http;
 pub mod ingest;
 pub mod listener;

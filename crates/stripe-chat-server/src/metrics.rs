@@ -233,6 +233,10 @@ pub struct Metrics {
     /// Per destination: `None` when up, else until when it is paused (its next probe).
     destinations: Mutex<BTreeMap<String, Option<SystemTime>>>,
     backlog: Mutex<Option<(Instant, Vec<Backlog>)>>,
+    /// Enriched events: with every detail wanted, and marked "details unavailable".
+    enriched: [AtomicU64; 2],
+    /// Reads sent to Stripe by enrichment (the enricher's own count).
+    enrich_calls: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -252,6 +256,8 @@ impl Default for Metrics {
             stats: Mutex::new(None),
             destinations: Mutex::new(BTreeMap::new()),
             backlog: Mutex::new(None),
+            enriched: Default::default(),
+            enrich_calls: AtomicU64::new(0),
         }
     }
 }
@@ -303,6 +309,23 @@ impl Metrics {
         if let Ok(mut map) = self.destinations.lock() {
             map.entry(destination.to_owned()).or_default();
         }
+    }
+
+    /// An event went through enrichment: `unavailable` when details it wanted could not be read
+    /// (its message says "details unavailable"); `calls` is how many reads enrichment has sent
+    /// to Stripe so far.
+    ///
+    /// ```
+    /// let metrics = stripe_chat_server::metrics::Metrics::default();
+    /// metrics.enriched(false, 1);
+    /// metrics.enriched(true, 1);
+    /// let text = metrics.render(None);
+    /// assert!(text.contains(r#"stripe_chat_enriched_total{result="unavailable"} 1"#));
+    /// assert!(text.contains("stripe_chat_enrich_stripe_calls_total 1"));
+    /// ```
+    pub fn enriched(&self, unavailable: bool, calls: u64) {
+        self.enriched[usize::from(unavailable)].fetch_add(1, Ordering::Relaxed);
+        self.enrich_calls.fetch_max(calls, Ordering::Relaxed);
     }
 
     /// A webhook request arrived.
@@ -626,6 +649,17 @@ impl Metrics {
             }
         }
         self.render_destinations(&mut out);
+        let _ = writeln!(
+            out,
+            "# HELP stripe_chat_enriched_total Deliveries whose event went through enrichment: with every detail wanted, or without some (\"details unavailable\").\n# TYPE stripe_chat_enriched_total counter\nstripe_chat_enriched_total{{result=\"complete\"}} {}\nstripe_chat_enriched_total{{result=\"unavailable\"}} {}",
+            self.enriched[0].load(Ordering::Relaxed),
+            self.enriched[1].load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP stripe_chat_enrich_stripe_calls_total Reads sent to Stripe's API by enrichment (cached answers not counted).\n# TYPE stripe_chat_enrich_stripe_calls_total counter\nstripe_chat_enrich_stripe_calls_total {}",
+            self.enrich_calls.load(Ordering::Relaxed)
+        );
         let _ = writeln!(
             out,
             "# HELP stripe_chat_deliveries_total Delivery job outcomes, by destination and outcome.\n# TYPE stripe_chat_deliveries_total counter"

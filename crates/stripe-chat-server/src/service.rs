@@ -294,6 +294,45 @@ impl<'a> ServiceBuilder<'a> {
         self
     }
 
+    /// Adds the customer's last contact from `contacts` to enriched messages (see
+    /// [`DeliveryBuilder::contacts`]).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// use stripe_chat_enrich::{ContactError, ContactHistory};
+    /// use stripe_chat_events::LastContact;
+    /// struct Nobody;
+    /// #[async_trait::async_trait]
+    /// impl ContactHistory for Nobody {
+    ///     async fn last_contact(&self, _: Option<&str>, _: &str) -> Result<Option<LastContact>, ContactError> {
+    ///         Ok(None)
+    ///     }
+    /// }
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let builder = stripe_chat_server::service::Service::builder(&config).contacts(Arc::new(Nobody));
+    /// # let _ = builder;
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn contacts(mut self, contacts: Arc<dyn stripe_chat_enrich::ContactHistory>) -> Self {
+        self.delivery = self.delivery.contacts(contacts);
+        self
+    }
+
+    /// Paces enrichment with `limiter`, shared with whatever else reads Stripe (see
+    /// [`DeliveryBuilder::stripe_rate_limiter`]).
+    ///
+    /// ```
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let builder = stripe_chat_server::service::Service::builder(&config)
+    ///     .stripe_rate_limiter(stripe_chat_stripe::RateLimiter::per_second(20.0));
+    /// # let _ = builder;
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn stripe_rate_limiter(mut self, limiter: stripe_chat_stripe::RateLimiter) -> Self {
+        self.delivery = self.delivery.stripe_rate_limiter(limiter);
+        self
+    }
+
     /// Serves the configured routes on `listener` and starts the workers over `store`.
     /// Fails only when the listener's address cannot be read.
     ///

@@ -9,19 +9,24 @@
 //!    completed with nothing and counted (`outcome="inhibited"`). The object's queue is looked up
 //!    in the store, unless the job starts within 10 ms of its lease and the lease saw no other
 //!    job of the object ([`LeasedJob::others_queued`]);
-//! 4. transforms it with the engine's transformer registry (the built-ins unless the caller gave
+//! 4. **enriches** it when `[enrich]` is on (or an [`Enricher`] was given): what the event
+//!    leaves out (decline reason, card, customer, plan, last contact) is read from Stripe
+//!    within `[enrich] timeout_ms`, cached and paced; when Stripe is slow, failing or refuses
+//!    the key the message goes out as it would without enrichment, marked "details
+//!    unavailable", never later than the timeout;
+//! 5. transforms it with the engine's transformer registry (the built-ins unless the caller gave
 //!    its own; `None`: nothing to say, completed with nothing) and redacts the message with the
 //!    destination's policy (the one its `redaction` key configures unless the caller gave another,
 //!    see [`DeliveryBuilder`]);
-//! 5. waits for the destination's **gate**: a pacing limiter (`max_per_second`; Slack defaults to
+//! 6. waits for the destination's **gate**: a pacing limiter (`max_per_second`; Slack defaults to
 //!    1/s, so it never answers 429 at steady state) that a rate-limited answer also closes until
 //!    the platform's `Retry-After` has passed, for every job of that destination;
-//! 6. **updates** the object's message in place when one is stored, the adapter can edit, and the
+//! 7. **updates** the object's message in place when one is stored, the adapter can edit, and the
 //!    event is not older than the one shown — then, with `thread_replies` on a threading adapter,
 //!    adds a short reply (title and summary) in its thread — or else **sends** a new message; an
 //!    event older than the message shown is not posted over it (a thread reply when
 //!    `thread_replies` is on, nothing otherwise: `outcome="stale"`);
-//! 7. records the outcome: `complete` with the message ref; rate-limited → due again exactly
+//! 8. records the outcome: `complete` with the message ref; rate-limited → due again exactly
 //!    `Retry-After` later, without spending an attempt; transient → exponential backoff with
 //!    jitter (`initial_backoff_ms · 2^(attempt-1)`, at most `max_backoff_ms`, the upper half
 //!    randomised); permanent, unauthorized or unsupported → dead-letter; a transient failure
@@ -74,6 +79,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use stripe_chat_enrich::{ApiReader, ContactHistory, Enricher};
 use stripe_chat_events::{StripeEvent, catalog};
 use stripe_chat_message::{ChatMessage, DeliveryError, ErrorKind, IdempotencyKey};
 use stripe_chat_pipeline::Pipeline;
@@ -82,6 +88,7 @@ use stripe_chat_route::{Digest, DigestWindow, Routes};
 use stripe_chat_store::{
     Delivered, DigestBatch, JobInfo, LeaseFilter, LeasedJob, Outcome, RefUpdate, Store, StoreError,
 };
+use stripe_chat_stripe::{Client, RateLimiter, Retry};
 use stripe_chat_transform::Registry;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
@@ -89,6 +96,7 @@ use tokio::time::Instant;
 
 use crate::breaker::{Admission, Breaker, BreakerSettings, Change};
 use crate::config::{DeliverySection, Destination, ServiceConfig};
+use crate::contacts::StoreContacts;
 use crate::metrics::Metrics;
 
 /// How many jobs a worker leases at once, at first and whenever its deliveries are slow.
@@ -234,6 +242,7 @@ struct Shared {
     settings: DeliverySection,
     metrics: Arc<Metrics>,
     wake: Arc<Notify>,
+    enricher: Option<Arc<Enricher>>,
 }
 
 impl std::fmt::Debug for Delivery {
@@ -241,6 +250,7 @@ impl std::fmt::Debug for Delivery {
         f.debug_struct("Delivery")
             .field("destinations", &self.0.targets.len())
             .field("settings", &self.0.settings)
+            .field("enricher", &self.0.enricher)
             .finish_non_exhaustive()
     }
 }
@@ -292,7 +302,26 @@ impl Delivery {
             config,
             transformers: None,
             redaction: None,
+            enricher: None,
+            rate_limiter: None,
+            contacts: None,
         }
+    }
+
+    /// The enricher the workers use, when enrichment is on: its
+    /// [`rate_limiter`](Enricher::rate_limiter) is the one to give the clients of chat actions
+    /// so that both stay within `[enrich] max_calls_per_second`.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let delivery = stripe_chat_server::worker::Delivery::new(&config,
+    ///     Arc::new(stripe_chat_store::MemoryStore::new()), Arc::default(), Arc::default());
+    /// assert!(delivery.enricher().is_none()); // [enrich] is off by default
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn enricher(&self) -> Option<&Arc<Enricher>> {
+        self.0.enricher.as_ref()
     }
 
     /// Starts `delivery.workers` workers. They stop after their current job once `stop` turns
@@ -352,6 +381,9 @@ pub struct DeliveryBuilder<'a> {
     config: &'a ServiceConfig,
     transformers: Option<Registry>,
     redaction: Option<Box<PolicyFor<'a>>>,
+    enricher: Option<Arc<Enricher>>,
+    rate_limiter: Option<RateLimiter>,
+    contacts: Option<Arc<dyn ContactHistory>>,
 }
 
 impl std::fmt::Debug for DeliveryBuilder<'_> {
@@ -360,6 +392,9 @@ impl std::fmt::Debug for DeliveryBuilder<'_> {
             .field("destinations", &self.config.destinations.len())
             .field("transformers", &self.transformers)
             .field("own_redaction", &self.redaction.is_some())
+            .field("enricher", &self.enricher)
+            .field("rate_limiter", &self.rate_limiter)
+            .field("contacts", &self.contacts.is_some())
             .finish()
     }
 }
@@ -402,6 +437,66 @@ impl<'a> DeliveryBuilder<'a> {
         policy_for: impl Fn(&Destination) -> Arc<dyn RedactionPolicy> + 'a,
     ) -> Self {
         self.redaction = Some(Box::new(policy_for));
+        self
+    }
+
+    /// Enriches events with `enricher` instead of the one `[enrich]` configures (which is then
+    /// not built), whether `[enrich]` is on or not.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use stripe_chat_message::Secret;
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let client = stripe_chat_stripe::Client::builder(Secret::new("rk_test_1")).build()?;
+    /// let enricher = stripe_chat_enrich::Enricher::builder(stripe_chat_enrich::ApiReader::new(Arc::new(client))).build();
+    /// let delivery = stripe_chat_server::worker::Delivery::builder(&config)
+    ///     .enricher(Arc::new(enricher))
+    ///     .build(Arc::new(stripe_chat_store::MemoryStore::new()), Arc::default(), Arc::default());
+    /// assert!(delivery.enricher().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn enricher(mut self, enricher: Arc<Enricher>) -> Self {
+        self.enricher = Some(enricher);
+        self
+    }
+
+    /// Paces the configured enrichment with `limiter` instead of a limiter of its own at
+    /// `[enrich] max_calls_per_second`: give the clients of chat actions a clone of the same
+    /// limiter so that enrichment and actions share one budget.
+    ///
+    /// ```
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let shared = stripe_chat_stripe::RateLimiter::per_second(20.0);
+    /// let builder = stripe_chat_server::worker::Delivery::builder(&config).stripe_rate_limiter(shared.clone());
+    /// # let _ = builder;
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn stripe_rate_limiter(mut self, limiter: RateLimiter) -> Self {
+        self.rate_limiter = Some(limiter);
+        self
+    }
+
+    /// Reads the customer's last contact for the configured enrichment from `contacts` (default:
+    /// the store's, [`StoreContacts`], as the `mark_customer_contacted` action records them).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// use stripe_chat_enrich::{ContactError, ContactHistory};
+    /// use stripe_chat_events::LastContact;
+    /// struct Nobody;
+    /// #[async_trait::async_trait]
+    /// impl ContactHistory for Nobody {
+    ///     async fn last_contact(&self, _: Option<&str>, _: &str) -> Result<Option<LastContact>, ContactError> {
+    ///         Ok(None)
+    ///     }
+    /// }
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let builder = stripe_chat_server::worker::Delivery::builder(&config).contacts(Arc::new(Nobody));
+    /// # let _ = builder;
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn contacts(mut self, contacts: Arc<dyn ContactHistory>) -> Self {
+        self.contacts = Some(contacts);
         self
     }
 
@@ -452,6 +547,12 @@ impl<'a> DeliveryBuilder<'a> {
                 )
             })
             .collect();
+        let contacts = self
+            .contacts
+            .unwrap_or_else(|| Arc::new(StoreContacts::new(Arc::clone(&store))));
+        let enricher = self.enricher.or_else(|| {
+            configured_enricher(config, self.rate_limiter, Some(contacts)).map(Arc::new)
+        });
         Delivery(Arc::new(Shared {
             store,
             routes: config.routes.clone(),
@@ -459,8 +560,43 @@ impl<'a> DeliveryBuilder<'a> {
             settings: config.delivery.clone(),
             metrics,
             wake,
+            enricher,
         }))
     }
+}
+
+/// The enricher `[enrich]` configures, when it is on: a client of its own (one attempt per
+/// read, the enrichment timeout per attempt), paced by `limiter` (else its own, at
+/// `max_calls_per_second`).
+fn configured_enricher(
+    config: &ServiceConfig,
+    limiter: Option<RateLimiter>,
+    contacts: Option<Arc<dyn ContactHistory>>,
+) -> Option<Enricher> {
+    let settings = &config.enrich;
+    let key = settings.api_key.clone().filter(|_| settings.enabled)?;
+    let timeout = Duration::from_millis(settings.timeout_ms);
+    let mut client = Client::builder(key).timeout(timeout).retry(Retry::NONE);
+    if let Some(base) = &config.stripe_api.api_base {
+        client = client.api_base(base.clone());
+    }
+    let client = match client.build() {
+        Ok(client) => client,
+        Err(e) => {
+            // The configuration check builds the same client: this does not happen.
+            tracing::error!(error = %e, "enrichment is off: the Stripe client cannot be built");
+            return None;
+        }
+    };
+    let limiter = limiter.unwrap_or_else(|| RateLimiter::per_second(settings.max_calls_per_second));
+    let mut builder = Enricher::builder(ApiReader::new(Arc::new(client)))
+        .timeout(timeout)
+        .cache_ttl(settings.cache_ttl)
+        .rate_limiter(limiter);
+    if let Some(contacts) = contacts {
+        builder = builder.contacts(contacts);
+    }
+    Some(builder.build())
 }
 
 fn stopped(stop: &watch::Receiver<bool>) -> bool {
@@ -820,6 +956,17 @@ impl Shared {
         {
             return Finished::complete(job, Delivered::nothing(), "collapsed", false);
         }
+        let event = match &self.enricher {
+            Some(enricher) => {
+                let event = enricher.enrich(event).await;
+                if let Some(enrichment) = event.enrichment() {
+                    self.metrics
+                        .enriched(enrichment.is_details_unavailable(), enricher.calls());
+                }
+                event
+            }
+            None => event,
+        };
         let Some(mut message) = target.pipeline.message(&event) else {
             return Finished::complete(job, Delivered::nothing(), "nothing", false);
         };

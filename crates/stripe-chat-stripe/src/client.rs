@@ -14,6 +14,7 @@ use stripe_shared::AccountId;
 
 use crate::error::{ApiError, scrub};
 use crate::idempotency::IdempotencyKey;
+use crate::limit::RateLimiter;
 
 /// Where Stripe's API is, unless [`ClientBuilder::api_base`] says otherwise.
 ///
@@ -119,6 +120,7 @@ pub struct ClientBuilder {
     api_base: Option<String>,
     timeout: Duration,
     retry: Retry,
+    rate_limiter: Option<RateLimiter>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -128,6 +130,7 @@ impl fmt::Debug for ClientBuilder {
             .field("api_base", &self.api_base)
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
+            .field("rate_limiter", &self.rate_limiter)
             .finish()
     }
 }
@@ -175,6 +178,24 @@ impl ClientBuilder {
         self
     }
 
+    /// Paces every HTTP attempt with `limiter` (default: none). Clones of one [`RateLimiter`]
+    /// share its pace, so clients given the same limiter stay within one budget together.
+    ///
+    /// ```
+    /// # use stripe_chat_message::Secret;
+    /// use stripe_chat_stripe::{Client, RateLimiter};
+    /// let shared = RateLimiter::per_second(20.0);
+    /// let reads = Client::builder(Secret::new("rk_test_1")).rate_limiter(shared.clone()).build()?;
+    /// let actions = Client::builder(Secret::new("rk_test_1")).rate_limiter(shared).build()?;
+    /// assert_eq!(reads.rate_limiter().map(|l| l.rate()), Some(20.0));
+    /// # let _ = actions;
+    /// # Ok::<(), stripe_chat_stripe::ApiError>(())
+    /// ```
+    pub fn rate_limiter(mut self, limiter: RateLimiter) -> Self {
+        self.rate_limiter = Some(limiter);
+        self
+    }
+
     /// The client. Fails ([`ErrorKind::Permanent`]) when the key is empty or not printable
     /// ASCII, the API base is not an `http(s)` URL, or the timeout is zero.
     ///
@@ -189,6 +210,7 @@ impl ClientBuilder {
             api_base,
             timeout,
             retry,
+            rate_limiter,
         } = self;
         if api_key.expose().trim().is_empty() {
             return Err(ApiError::permanent("the Stripe API key is empty"));
@@ -234,6 +256,7 @@ impl ClientBuilder {
             base_url,
             timeout,
             retry,
+            rate_limiter,
         })
     }
 }
@@ -255,6 +278,7 @@ pub struct Client {
     base_url: String,
     timeout: Duration,
     retry: Retry,
+    rate_limiter: Option<RateLimiter>,
 }
 
 impl fmt::Debug for Client {
@@ -264,6 +288,7 @@ impl fmt::Debug for Client {
             .field("base_url", &self.base_url)
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
+            .field("rate_limiter", &self.rate_limiter)
             .finish()
     }
 }
@@ -285,6 +310,7 @@ impl Client {
             api_base: None,
             timeout: Duration::from_secs(30),
             retry: Retry::default(),
+            rate_limiter: None,
         }
     }
 
@@ -322,6 +348,18 @@ impl Client {
     /// ```
     pub fn retry(&self) -> Retry {
         self.retry
+    }
+
+    /// The limiter pacing this client's attempts, when it has one.
+    ///
+    /// ```
+    /// # use stripe_chat_message::Secret;
+    /// let client = stripe_chat_stripe::Client::builder(Secret::new("sk_test_1")).build()?;
+    /// assert!(client.rate_limiter().is_none());
+    /// # Ok::<(), stripe_chat_stripe::ApiError>(())
+    /// ```
+    pub fn rate_limiter(&self) -> Option<&RateLimiter> {
+        self.rate_limiter.as_ref()
     }
 
     /// Sends `request` and decodes Stripe's answer into its output type.
@@ -472,6 +510,9 @@ impl Client {
         strategy: RequestStrategy,
         account: Option<AccountId>,
     ) -> Result<Bytes, ApiError> {
+        if let Some(limiter) = &self.rate_limiter {
+            limiter.acquire().await;
+        }
         let raw = RawAnswer {
             client: &self.inner,
             body: OnceLock::new(),

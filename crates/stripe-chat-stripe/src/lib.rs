@@ -10,6 +10,9 @@
 //!   unless its `uuid` feature is on, and then a random one per call; a key derived from what
 //!   the request is about ([`IdempotencyKey::derive`]) also holds across restarts of the
 //!   process. Reads (`GET`) need none.
+//! - [`RateLimiter`]: at most so many requests a second, shared by every client given the same
+//!   limiter ([`ClientBuilder::rate_limiter`]): enrichment and chat actions stay within one
+//!   budget below Stripe's read limits.
 //! - [`ApiError`]: every failure, classified by [`ErrorKind`](stripe_chat_message::ErrorKind)
 //!   (`unauthorized`, `rate_limited`, `transient`, `permanent`), with Stripe's status and error
 //!   code. Neither it nor the client's `Debug` ever shows the API key; a key-like token in
@@ -69,6 +72,7 @@ mod client;
 mod error;
 mod failure;
 mod idempotency;
+mod limit;
 mod operations;
 
 pub use accounts::{AccountConfig, AccountConfigError, Accounts, Route};
@@ -76,6 +80,7 @@ pub use client::{Client, ClientBuilder, Retry, STRIPE_API_BASE};
 pub use error::ApiError;
 pub use failure::decline_reason;
 pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey};
+pub use limit::RateLimiter;
 pub use operations::{
     CONTACTED_AT_KEY, CONTACTED_BY_KEY, EVIDENCE_TEXT_FIELD, MAX_EVIDENCE_TEXT_CHARS,
     StripeOperations,

@@ -2,12 +2,15 @@
 
 use stripe_chat_events::StripeEvent;
 use stripe_chat_events::catalog::{dispute_reason, dispute_status};
+use stripe_chat_events::views::ChargeView;
 use stripe_chat_message::text::format_unix_utc;
 use stripe_chat_message::{
     Action, ActionStyle, ChatMessage, FieldKind, ObjectKind, ObjectRef, Severity,
 };
 
-use super::{actions, base, finish, object, open_action, time_and_distance, type_in_words};
+use super::{
+    actions, base, expanded, finish, object, open_action, time_and_distance, type_in_words,
+};
 use crate::{TransformError, Transformer};
 
 /// `charge.dispute.*`: amount, reason in words, status, the charge, the deadline and time left.
@@ -126,6 +129,19 @@ impl Transformer for Dispute {
         if let Some(amount) = &amount {
             m = m.field("Amount", amount.to_string());
         }
+        // The disputed charge, when expanded: who paid, and with which card.
+        let charge = expanded(dispute.json(), "/charge").map(ChargeView::new);
+        if let Some(charge) = charge {
+            if let Some(name) = charge
+                .billing_name()
+                .or_else(|| charge.str("customer.name"))
+            {
+                m = m.field_of_kind("Customer", name, FieldKind::Name);
+            }
+            if let Some(email) = charge.email().or_else(|| charge.str("customer.email")) {
+                m = m.field_of_kind("Email", email, FieldKind::Email);
+            }
+        }
         m = m
             .field("Reason", reason)
             .field("Status", dispute_status(status));
@@ -149,7 +165,12 @@ impl Transformer for Dispute {
         if let Some(charge) = dispute.charge_id() {
             m = m.field("Charge", charge);
         }
-        if let Some(card) = dispute.card() {
+        // The dispute names the card's brand; the charge, when expanded, its last 4 too.
+        let card = match (dispute.card(), charge.and_then(|c| c.card())) {
+            (Some(disputed), Some(charged)) if disputed.last4.is_none() => Some(charged),
+            (disputed, charged) => disputed.or(charged),
+        };
+        if let Some(card) = card {
             m = m.field_of_kind("Card", card.to_string(), FieldKind::Card);
         }
         if let Some(code) = dispute.network_reason_code() {

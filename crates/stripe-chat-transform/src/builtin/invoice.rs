@@ -7,7 +7,9 @@ use stripe_chat_message::{
     Action, ActionStyle, ChatMessage, FieldKind, ObjectKind, ObjectRef, Severity,
 };
 
-use super::{actions, base, finish, object, open_action, time_and_distance, who};
+use super::{
+    actions, base, expanded, finish, object, open_action, time_and_distance, who, with_charge,
+};
 use crate::{TransformError, Transformer};
 
 /// How many line descriptions a message lists before "+N more".
@@ -159,20 +161,26 @@ impl Transformer for InvoicePaid {
     }
 }
 
-/// The failure behind an invoice, when the event carries it: an expanded payment intent's
-/// `last_payment_error`, or an expanded charge's failure.
+/// The failure behind an invoice, when the event carries it or enrichment filled it in: the
+/// payment intent's `last_payment_error` (top-level `payment_intent` before API
+/// `2025-03-31.basil`, the first of `payments` after), else its charge's failure, with the card
+/// from the charge when the error names none.
 fn invoice_failure(invoice: &InvoiceView<'_>) -> Option<PaymentFailure> {
     let json = invoice.json();
-    let expanded_pi = json.get("payment_intent").filter(|v| v.is_object());
-    let expanded_charge = json.get("charge").filter(|v| v.is_object());
-    expanded_pi
+    let pi = expanded(json, "/payment_intent")
+        .or_else(|| expanded(json, "/payments/data/0/payment/payment_intent"));
+    let charge = expanded(json, "/charge")
+        .or_else(|| expanded(json, "/payments/data/0/payment/charge"))
+        .or_else(|| pi.and_then(|pi| expanded(pi, "/latest_charge")))
+        .map(ChargeView::new);
+    let failure = pi
         .and_then(|pi| PaymentIntentView::new(pi).last_payment_error())
-        .or_else(|| expanded_charge.and_then(|c| ChargeView::new(c).failure()))
         .or_else(|| {
             json.get("last_payment_error")
                 .filter(|v| v.is_object())
                 .and_then(|_| PaymentIntentView::new(json).last_payment_error())
-        })
+        });
+    with_charge(failure, charge)
 }
 
 /// `invoice.payment_failed`: why, what Stripe does next, what it means for the subscription.

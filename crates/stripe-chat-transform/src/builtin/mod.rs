@@ -13,12 +13,20 @@
 //! | `customer.subscription.deleted`, `.trial_will_end`, `.updated` | [`SubscriptionChanged`] |
 //! | anything else | [`Generic`] |
 //!
+//! Details the event leaves out and enrichment filled in (an expanded charge, payment intent
+//! or customer where Stripe puts one when asked to expand it) are read through the same lenient
+//! views, so an event renders the same whether the details came with it or from Stripe's API.
+//! When wanted details could not be read, the message is tagged `details unavailable`; when
+//! the customer's last contact is known, a "Last contacted" field says when and by whom.
+//!
 //! Every message's thread key is the business object the event is about,
 //! [`StripeEvent::subject`]: a failed charge of an invoice threads onto the invoice, so the charge,
 //! payment intent and invoice events of one failure land on one message.
 
-use stripe_chat_events::StripeEvent;
+use serde_json::Value;
 use stripe_chat_events::catalog::words;
+use stripe_chat_events::views::{ChargeView, PaymentFailure};
+use stripe_chat_events::{LastContact, StripeEvent};
 use stripe_chat_message::{Action, ChatMessage, ObjectKind, ObjectRef, Severity};
 
 use crate::Registry;
@@ -146,8 +154,17 @@ pub(crate) fn base(
     message
 }
 
-/// Tags every built-in adds last: test mode and Connect.
+/// What every built-in adds last: the last contact and the "details unavailable" mark from
+/// enrichment, the test mode and Connect tags.
 pub(crate) fn finish(event: &StripeEvent, mut message: ChatMessage) -> ChatMessage {
+    if let Some(enrichment) = event.enrichment() {
+        if let Some(contact) = enrichment.contact() {
+            message = message.field("Last contacted", last_contact(event, contact));
+        }
+        if enrichment.is_details_unavailable() {
+            message = message.tag("details unavailable");
+        }
+    }
     if !event.livemode() {
         message = message.tag("test mode");
     }
@@ -158,6 +175,45 @@ pub(crate) fn finish(event: &StripeEvent, mut message: ChatMessage) -> ChatMessa
         }
     }
     message
+}
+
+/// `2 days ago by ana`, counted from the event's time (no clock: the message is the same
+/// whenever it is rendered); a contact after the event is given by its date.
+fn last_contact(event: &StripeEvent, contact: &LastContact) -> String {
+    use stripe_chat_message::text::{format_duration, format_unix_utc};
+    let before = event.created() - contact.at;
+    let when = if before >= 60 {
+        format!("{} ago", format_duration(before))
+    } else if before >= 0 {
+        "just before this event".to_owned()
+    } else {
+        format_unix_utc(contact.at)
+    };
+    format!("{when} by {}", contact.by)
+}
+
+/// The object at `path` (a JSON pointer) when it is expanded (an object, not an id).
+pub(crate) fn expanded<'a>(json: &'a Value, pointer: &str) -> Option<&'a Value> {
+    json.pointer(pointer).filter(|v| v.is_object())
+}
+
+/// `failure`, else the charge's failure; the card from the charge when the failure has none.
+pub(crate) fn with_charge(
+    failure: Option<PaymentFailure>,
+    charge: Option<ChargeView<'_>>,
+) -> Option<PaymentFailure> {
+    let Some(charge) = charge else {
+        return failure;
+    };
+    match failure {
+        Some(mut failure) => {
+            if failure.card.is_none() {
+                failure.card = charge.card();
+            }
+            Some(failure)
+        }
+        None => charge.failure(),
+    }
 }
 
 /// A link action opening `object` in the Dashboard.

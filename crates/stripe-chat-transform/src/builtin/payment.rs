@@ -7,7 +7,9 @@ use stripe_chat_message::{
     Action, ActionStyle, ChatMessage, FieldKind, ObjectKind, ObjectRef, Severity,
 };
 
-use super::{actions, base, finish, object, open_action};
+use stripe_chat_events::views::ChargeView;
+
+use super::{actions, base, expanded, finish, object, open_action, with_charge};
 use crate::{TransformError, Transformer};
 
 /// What a payment failure or success is about, whichever object the event carries.
@@ -32,13 +34,18 @@ impl<'a> Payment<'a> {
                 customer: pi.customer_id(),
                 payer: pi
                     .str("shipping.name")
-                    .or_else(|| pi.str("last_payment_error.payment_method.billing_details.name")),
+                    .or_else(|| pi.str("last_payment_error.payment_method.billing_details.name"))
+                    .or_else(|| pi.str("customer.name")),
                 email: pi
                     .receipt_email()
-                    .or_else(|| pi.str("last_payment_error.payment_method.billing_details.email")),
+                    .or_else(|| pi.str("last_payment_error.payment_method.billing_details.email"))
+                    .or_else(|| pi.str("customer.email")),
                 description: pi.description(),
                 invoice: pi.invoice_id(),
-                failure: pi.last_payment_error(),
+                failure: with_charge(
+                    pi.last_payment_error(),
+                    expanded(pi.json(), "/latest_charge").map(ChargeView::new),
+                ),
                 subject: ObjectRef::new(ObjectKind::PaymentIntent, pi.id().ok_or_else(no_id)?),
             });
         }
@@ -46,8 +53,10 @@ impl<'a> Payment<'a> {
             return Ok(Payment {
                 amount: charge.money("amount"),
                 customer: charge.customer_id(),
-                payer: charge.billing_name(),
-                email: charge.email(),
+                payer: charge
+                    .billing_name()
+                    .or_else(|| charge.str("customer.name")),
+                email: charge.email().or_else(|| charge.str("customer.email")),
                 description: charge.description(),
                 invoice: charge.invoice_id(),
                 failure: charge.failure(),
