@@ -13,7 +13,7 @@ use stripe_chat_audit::{AuditLog, CheckpointPolicy, SignerKey};
 use sha2::{Digest, Sha256};
 use stripe_chat_message::{ChatMessage, ChatProvider, IdempotencyKey, Severity};
 use stripe_chat_store::Store;
-use stripe_chat_stripe::{Accounts, Client, Retry, StripeOperations};
+use stripe_chat_stripe::{Accounts, Client, RateLimiter, Retry, StripeOperations};
 use tokio::sync::watch;
 
 use crate::config::{ConfigError, ServiceConfig};
@@ -59,17 +59,20 @@ pub fn audit_log(config: &ServiceConfig, store: Arc<dyn Store>) -> Result<AuditL
 }
 
 /// The Stripe client of the actions: `[stripe] api_key_env`/`api_key_file` and `api_base`, with a
-/// timeout and a few attempts per request, and a client per `[stripe.accounts.<acct_id>]`.
+/// timeout and a few attempts per request, and a client per `[stripe.accounts.<acct_id>]`; paced
+/// by `limiter` when given (the one enrichment uses, so that both stay within
+/// `[enrich] max_calls_per_second`).
 ///
 /// ```
 /// let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_a\"]\n[store]\nsqlite = \"x.db\"\n")?;
-/// let error = stripe_chat_server::acting::stripe_accounts(&config, |_| None).unwrap_err();
+/// let error = stripe_chat_server::acting::stripe_accounts(&config, None, |_| None).unwrap_err();
 /// assert_eq!(error.to_string(), "stripe.api_key_env: the environment variable STRIPE_API_KEY is not set (stripe.api_key_env names it)");
-/// assert!(stripe_chat_server::acting::stripe_accounts(&config, |_| Some("rk_test_1".into())).is_ok());
+/// assert!(stripe_chat_server::acting::stripe_accounts(&config, None, |_| Some("rk_test_1".into())).is_ok());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn stripe_accounts(
     config: &ServiceConfig,
+    limiter: Option<RateLimiter>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Accounts, ConfigError> {
     let key_name = if config.stripe_api.api_key_file.is_some() {
@@ -87,6 +90,9 @@ pub fn stripe_accounts(
     if let Some(base) = &config.stripe_api.api_base {
         client = client.api_base(base.clone());
     }
+    if let Some(limiter) = limiter {
+        client = client.rate_limiter(limiter);
+    }
     let client = client
         .build()
         .map_err(|e| ConfigError::new("stripe.api_base", e.to_string()))?;
@@ -95,8 +101,8 @@ pub fn stripe_accounts(
 }
 
 /// The actions engine of the configuration: its people and roles, Stripe's operations over
-/// [`stripe_accounts`], the `[actions]` hooks and destinations, `store` for what it keeps, and
-/// `audit` for its records.
+/// [`stripe_accounts`] (paced by `limiter`), the `[actions]` hooks and destinations, `store` for
+/// what it keeps, and `audit` for its records.
 ///
 /// ```
 /// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -119,7 +125,7 @@ pub fn stripe_accounts(
 /// "#)?;
 /// let store: Arc<dyn stripe_chat_store::Store> = Arc::new(stripe_chat_store::MemoryStore::new());
 /// let audit = Arc::new(stripe_chat_server::acting::audit_log(&config, store.clone())?);
-/// let engine = stripe_chat_server::acting::engine(&config, store, audit, |_| Some("rk_test_1".into()))?;
+/// let engine = stripe_chat_server::acting::engine(&config, store, audit, None, |_| Some("rk_test_1".into()))?;
 /// let _: Arc<dyn stripe_chat_actions::Actions> = Arc::new(engine);
 /// # Ok::<(), Box<dyn std::error::Error>>(()) })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -128,9 +134,10 @@ pub fn engine(
     config: &ServiceConfig,
     store: Arc<dyn Store>,
     audit: Arc<AuditLog>,
+    limiter: Option<RateLimiter>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Engine, ConfigError> {
-    let stripe = Arc::new(StripeOperations::new(stripe_accounts(config, env)?));
+    let stripe = Arc::new(StripeOperations::new(stripe_accounts(config, limiter, env)?));
     let poster = Arc::new(DestinationPoster::new(config));
     let router = Router::from_config(&config.actions, stripe, poster, Arc::clone(&store))
         .map_err(|e| ConfigError::new("actions", e.to_string()))?;

@@ -200,10 +200,14 @@ impl AccountConfig {
             }
             None => like.base_url().to_owned(),
         };
-        Client::builder(key)
+        let mut builder = Client::builder(key)
             .api_base(base)
             .timeout(like.timeout())
-            .retry(like.retry())
+            .retry(like.retry());
+        if let Some(limiter) = like.rate_limiter() {
+            builder = builder.rate_limiter(limiter.clone());
+        }
+        builder
             .build()
             .map_err(|e: ApiError| {
                 let field = if self.api_base.is_some() {
