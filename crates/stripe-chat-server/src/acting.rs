@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sha2::{Digest, Sha256};
 use stripe_chat_act::{Engine, PostError, Poster, Router};
 use stripe_chat_audit::{AuditLog, CheckpointPolicy, SignerKey};
-use sha2::{Digest, Sha256};
 use stripe_chat_message::{ChatMessage, ChatProvider, IdempotencyKey, Severity};
 use stripe_chat_store::Store;
 use stripe_chat_stripe::{Accounts, Client, RateLimiter, Retry, StripeOperations};
@@ -38,12 +38,11 @@ const STRIPE_ATTEMPTS: u32 = 3;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn audit_log(config: &ServiceConfig, store: Arc<dyn Store>) -> Result<AuditLog, ConfigError> {
-    let mut log = AuditLog::new(store, config.audit.name.clone()).checkpoint_policy(
-        CheckpointPolicy {
+    let mut log =
+        AuditLog::new(store, config.audit.name.clone()).checkpoint_policy(CheckpointPolicy {
             records: config.audit.checkpoint_every,
             interval: config.audit.checkpoint_interval,
-        },
-    );
+        });
     if let Some(path) = &config.audit.signing_key_file {
         let text = std::fs::read_to_string(path).map_err(|e| {
             ConfigError::new(
@@ -137,18 +136,17 @@ pub fn engine(
     limiter: Option<RateLimiter>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Engine, ConfigError> {
-    let stripe = Arc::new(StripeOperations::new(stripe_accounts(config, limiter, env)?));
+    let stripe = Arc::new(StripeOperations::new(stripe_accounts(
+        config, limiter, env,
+    )?));
     let poster = Arc::new(DestinationPoster::new(config));
     let router = Router::from_config(&config.actions, stripe, poster, Arc::clone(&store))
         .map_err(|e| ConfigError::new("actions", e.to_string()))?;
-    Ok(Engine::builder(
-        config.permissions.clone(),
-        Arc::new(router),
-        store,
-        audit,
+    Ok(
+        Engine::builder(config.permissions.clone(), Arc::new(router), store, audit)
+            .confirmation_expiry(config.actions.confirmation_expiry)
+            .build(),
     )
-    .confirmation_expiry(config.actions.confirmation_expiry)
-    .build())
 }
 
 /// Posts `assign` and `notify` messages through the configured destinations' adapters, at once:

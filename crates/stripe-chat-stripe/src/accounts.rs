@@ -207,16 +207,14 @@ impl AccountConfig {
         if let Some(limiter) = like.rate_limiter() {
             builder = builder.rate_limiter(limiter.clone());
         }
-        builder
-            .build()
-            .map_err(|e: ApiError| {
-                let field = if self.api_base.is_some() {
-                    Some("api_base")
-                } else {
-                    None
-                };
-                AccountConfigError::new(account, field, e.message().to_owned())
-            })
+        builder.build().map_err(|e: ApiError| {
+            let field = if self.api_base.is_some() {
+                Some("api_base")
+            } else {
+                None
+            };
+            AccountConfigError::new(account, field, e.message().to_owned())
+        })
     }
 }
 
