@@ -104,6 +104,10 @@ struct RetentionArgs {
     /// The most of the time pruning spends in its transactions (the service's: 0.02).
     #[arg(long, default_value_t = 0.02)]
     prune_share: f64,
+    /// The most of the time a round that runs behind spends in its transactions (the
+    /// service's: 0.2).
+    #[arg(long, default_value_t = 0.2)]
+    prune_catch_up_share: f64,
     /// Bytes given back to the file system per transaction (the service's: 1 MiB).
     #[arg(long, default_value_t = 1 << 20)]
     reclaim_step: u64,
@@ -368,6 +372,7 @@ fn retention(args: RetentionArgs) -> Result<(), String> {
         prune_batch: args.prune_batch,
         prune_pause: args.prune_pause,
         prune_share: args.prune_share,
+        prune_catch_up_share: args.prune_catch_up_share,
         reclaim_step: args.reclaim_step,
         prune: !args.no_prune,
         backlog: args.backlog,

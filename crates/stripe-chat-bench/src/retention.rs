@@ -42,6 +42,7 @@ pub(crate) struct Options {
     pub(crate) prune_batch: usize,
     pub(crate) prune_pause: Duration,
     pub(crate) prune_share: f64,
+    pub(crate) prune_catch_up_share: f64,
     pub(crate) reclaim_step: u64,
     pub(crate) prune: bool,
     pub(crate) backlog: usize,
@@ -83,6 +84,7 @@ pub(crate) struct RetentionReport {
     pub(crate) prune_batch: usize,
     pub(crate) prune_pause_ms: f64,
     pub(crate) prune_share: f64,
+    pub(crate) prune_catch_up_share: f64,
     pub(crate) reclaim_step: u64,
     pub(crate) pruning: bool,
     pub(crate) backlog: usize,
@@ -250,6 +252,7 @@ pub(crate) async fn run(options: &Options, sample: &str) -> Result<RetentionRepo
             .batch(options.prune_batch)
             .pause(options.prune_pause)
             .share(options.prune_share)
+            .catch_up_share(options.prune_catch_up_share)
             .reclaim_step(options.reclaim_step);
         let (every, warmup, mut stopped) = (options.prune_every, options.warmup, stopped.clone());
         tokio::spawn(async move {
@@ -354,6 +357,7 @@ pub(crate) async fn run(options: &Options, sample: &str) -> Result<RetentionRepo
         prune_batch: options.prune_batch,
         prune_pause_ms: options.prune_pause.as_secs_f64() * 1000.0,
         prune_share: options.prune_share,
+        prune_catch_up_share: options.prune_catch_up_share,
         reclaim_step: options.reclaim_step,
         pruning: options.prune,
         backlog: options.backlog,
@@ -374,13 +378,14 @@ impl RetentionReport {
         let mut out = self.load.human();
         let _ = writeln!(
             out,
-            "pruning     {} (retention {:.0} s, a round every {:.0} s, {} rows per transaction, pauses of at least {:.0} ms and {:.0}% of the time at most in transactions, {} KiB given back per transaction); backlog {} events ({:.1} MB of store before the load)",
+            "pruning     {} (retention {:.0} s, a round every {:.0} s, {} rows per transaction, pauses of at least {:.0} ms and {:.0}% of the time at most in transactions ({:.0}% when a round runs behind), {} KiB given back per transaction); backlog {} events ({:.1} MB of store before the load)",
             if self.pruning { "on" } else { "off" },
             self.retention_s,
             self.prune_every_s,
             self.prune_batch,
             self.prune_pause_ms,
             self.prune_share * 100.0,
+            self.prune_catch_up_share * 100.0,
             self.reclaim_step / 1024,
             self.backlog,
             mb(self.backlog_db_bytes)

@@ -4,7 +4,10 @@
 //! changed before `now - retention`, the events received before it that have no job left, and
 //! the message refs of objects without a message since and without a job left,
 //! [`Pruner::BATCH`] rows per transaction, pausing after each so that pruning takes at most
-//! [`Pruner::SHARE`] of the time: ingest never waits behind a long delete. Then it gives the
+//! [`Pruner::SHARE`] of the time: ingest never waits behind a long delete. A round that is
+//! still going after [`every`](Pruner::every) is falling behind the load: its share doubles
+//! with each further `every`, up to [`Pruner::CATCH_UP_SHARE`], so that what is pruned keeps
+//! pace with what arrives and the file stays the same size. Then it gives the
 //! freed space back to the file system ([`Store::reclaim_space`]), a megabyte per transaction.
 //! Pending and leased jobs and dead letters (with their events and their objects' refs) are
 //! never pruned (see [`Store::prune`]).
@@ -67,6 +70,7 @@ pub struct Pruner {
     batch: usize,
     pause: Duration,
     share: f64,
+    catch_up_share: f64,
     reclaim_step: u64,
 }
 
@@ -78,6 +82,7 @@ impl std::fmt::Debug for Pruner {
             .field("batch", &self.batch)
             .field("pause", &self.pause)
             .field("share", &self.share)
+            .field("catch_up_share", &self.catch_up_share)
             .finish_non_exhaustive()
     }
 }
@@ -136,6 +141,15 @@ impl Pruner {
     /// ```
     pub const SHARE: f64 = 0.02;
 
+    /// The most of the time a round that runs behind spends in its transactions: the share
+    /// starts at [`Pruner::SHARE`] and doubles for each [`every`](Pruner::every) the round has
+    /// lasted, up to this.
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_server::retention::Pruner::CATCH_UP_SHARE, 0.2);
+    /// ```
+    pub const CATCH_UP_SHARE: f64 = 0.2;
+
     /// The most bytes given back to the file system per transaction.
     ///
     /// ```
@@ -158,6 +172,7 @@ impl Pruner {
             batch: Self::BATCH,
             pause: Self::PAUSE,
             share: Self::SHARE,
+            catch_up_share: Self::CATCH_UP_SHARE,
             reclaim_step: Self::RECLAIM_STEP,
         }
     }
@@ -209,6 +224,23 @@ impl Pruner {
             share.clamp(0.001, 1.0)
         } else {
             Self::SHARE
+        };
+        self
+    }
+
+    /// Lets a round that runs behind spend up to `share` (at least the base
+    /// [`share`](Pruner::share), at most 1) of its time in its transactions instead of
+    /// [`Pruner::CATCH_UP_SHARE`].
+    ///
+    /// ```
+    /// # let store: std::sync::Arc<dyn stripe_chat_store::Store> = std::sync::Arc::new(stripe_chat_store::MemoryStore::new());
+    /// let _ = stripe_chat_server::retention::Pruner::new(store, std::time::Duration::from_secs(60)).catch_up_share(0.5);
+    /// ```
+    pub fn catch_up_share(mut self, share: f64) -> Self {
+        self.catch_up_share = if share.is_finite() {
+            share.clamp(0.001, 1.0)
+        } else {
+            Self::CATCH_UP_SHARE
         };
         self
     }
@@ -265,7 +297,8 @@ impl Pruner {
             round.events += pruned.events;
             round.refs += pruned.refs;
             round.batches += 1;
-            tokio::time::sleep(self.pause_after(took.elapsed())).await;
+            let share = self.share_after(started.elapsed());
+            tokio::time::sleep(self.pause_after(took.elapsed(), share)).await;
         }
         if round.batches > 0 {
             loop {
@@ -275,16 +308,25 @@ impl Pruner {
                     break;
                 }
                 round.bytes_given_back += given_back;
-                tokio::time::sleep(self.pause_after(took.elapsed())).await;
+                let share = self.share_after(started.elapsed());
+                tokio::time::sleep(self.pause_after(took.elapsed(), share)).await;
             }
         }
         round.elapsed = started.elapsed();
         Ok(round)
     }
 
-    /// The pause after a transaction that took `took`.
-    fn pause_after(&self, took: Duration) -> Duration {
-        let proportional = took.mul_f64(1.0 / self.share - 1.0);
+    /// The share of its time a round that has lasted `elapsed` may spend in transactions: the
+    /// base share, doubled for each `every` it has lasted, at most the catch-up share.
+    fn share_after(&self, elapsed: Duration) -> f64 {
+        let behind = (elapsed.as_secs_f64() / self.every.as_secs_f64()).floor();
+        let doubled = self.share * 2f64.powf(behind.min(64.0));
+        doubled.min(self.catch_up_share.max(self.share))
+    }
+
+    /// The pause after a transaction that took `took`, at `share`.
+    fn pause_after(&self, took: Duration, share: f64) -> Duration {
+        let proportional = took.mul_f64(1.0 / share - 1.0);
         proportional.max(self.pause)
     }
 
@@ -355,6 +397,25 @@ mod tests {
             raw: format!("{{\"pad\":\"{}\"}}", "x".repeat(size)),
             received_at,
         }
+    }
+
+    #[test]
+    fn a_round_that_runs_behind_doubles_its_share_each_period_up_to_the_catch_up_share() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let pruner = Pruner::new(store, DAY).every(Duration::from_secs(10));
+        let at = |s: u64| pruner.share_after(Duration::from_secs(s));
+        assert_eq!(at(0), Pruner::SHARE);
+        assert_eq!(at(9), Pruner::SHARE);
+        assert_eq!(at(10), 2.0 * Pruner::SHARE);
+        assert_eq!(at(25), 4.0 * Pruner::SHARE);
+        assert_eq!(at(30), 8.0 * Pruner::SHARE);
+        assert_eq!(at(40), Pruner::CATCH_UP_SHARE);
+        assert_eq!(at(100_000), Pruner::CATCH_UP_SHARE);
+        // The pause keeps the transactions to the share: 10 ms at 0.02 waits 490 ms.
+        let pause = pruner.pause_after(Duration::from_millis(10), 0.02);
+        assert!(pause.abs_diff(Duration::from_millis(490)) < Duration::from_micros(1));
+        let flat = pruner.clone().catch_up_share(0.001);
+        assert_eq!(flat.share_after(Duration::from_secs(100)), Pruner::SHARE);
     }
 
     #[tokio::test]
