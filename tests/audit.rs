@@ -21,10 +21,22 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn config(dir: &Path, key: &Path, verifier: Option<&str>) -> std::path::PathBuf {
+    config_retiring(dir, key, verifier, &[])
+}
+
+fn config_retiring(
+    dir: &Path,
+    key: &Path,
+    verifier: Option<&str>,
+    retired: &[&str],
+) -> std::path::PathBuf {
     let path = dir.join("stripe-chat.toml");
-    let verifier = verifier
+    let mut verifier = verifier
         .map(|v| format!("verifier_key = {v:?}\n"))
         .unwrap_or_default();
+    if !retired.is_empty() {
+        verifier.push_str(&format!("retired_verifier_keys = {retired:?}\n"));
+    }
     std::fs::write(
         &path,
         format!(
@@ -168,4 +180,63 @@ fn a_signing_key_that_cannot_be_read_is_a_one_line_configuration_error() {
     let stderr = text(&verify.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("audit.signing_key_file"), "{stderr}");
+}
+
+fn keygen(path: &Path) -> String {
+    let out = run(&[
+        "audit",
+        "keygen",
+        "--name",
+        "acme-audit",
+        "--out",
+        path.to_str().expect("path"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout).trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_signed_before_a_key_rotation_verify_with_the_retired_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (old_key, new_key) = (dir.path().join("old.key"), dir.path().join("new.key"));
+    let (old, new) = (keygen(&old_key), keygen(&new_key));
+    std::fs::create_dir_all(dir.path().join("data")).expect("data dir");
+
+    // One state change signed with the old key, then one with the new key.
+    let before = config(dir.path(), &old_key, Some(&old));
+    let retry = run(&[
+        "dlq",
+        "retry",
+        "--all",
+        "--config",
+        before.to_str().expect("path"),
+    ]);
+    assert!(retry.status.success(), "{}", text(&retry.stderr));
+    let after = config(dir.path(), &new_key, Some(&new));
+    let after = after.to_str().expect("path");
+    let retry = run(&["dlq", "retry", "--all", "--config", after]);
+    assert!(retry.status.success(), "{}", text(&retry.stderr));
+
+    // With the new key alone, the old checkpoint cannot be checked: that is reported.
+    let verify = run(&["audit", "verify", "--config", after]);
+    assert_eq!(verify.status.code(), Some(1), "{}", text(&verify.stdout));
+
+    // Listing the retired key makes both checkpoints good.
+    let rotated = config_retiring(dir.path(), &new_key, Some(&new), &[&old]);
+    let verify = run(&[
+        "audit",
+        "verify",
+        "--config",
+        rotated.to_str().expect("path"),
+    ]);
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        text(&verify.stdout),
+        text(&verify.stderr)
+    );
+    assert_eq!(
+        text(&verify.stdout).trim(),
+        "ok: 2 record(s), 2 checkpoint(s); signed up to record 2"
+    );
 }

@@ -518,12 +518,19 @@ pub(crate) async fn audit_verify(
         ),
         None => signing_key(config)?.map(|key| key.verifier()),
     };
+    let mut keys: Vec<_> = verifier.into_iter().collect();
+    for (i, text) in config.audit.retired_verifier_keys.iter().enumerate() {
+        keys.push(
+            text.parse::<stripe_chat::audit::VerifierKey>()
+                .map_err(|e| OpsError::Config(format!("audit.retired_verifier_keys[{i}]: {e}")))?,
+        );
+    }
     let log = stripe_chat::audit::AuditLog::new(store, config.audit.name.clone());
     let report = log
-        .verify(verifier.as_ref())
+        .verify_with(&keys)
         .await
         .map_err(|e| OpsError::Io(e.to_string()))?;
-    Ok((report, verifier.is_some()))
+    Ok((report, !keys.is_empty()))
 }
 
 /// The audit records made at or after `since` (Unix milliseconds), as JSON lines.

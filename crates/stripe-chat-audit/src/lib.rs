@@ -54,7 +54,7 @@ pub use chain::{Chain, Hash, Record};
 pub use entry::{Actor, Amount, Decision, Entry};
 pub use log::{Appended, AuditLog, AuditLogError, CheckpointPolicy};
 pub use note::{Checkpoint, SignedCheckpoint, SignerKey, VerifierKey};
-pub use verify::{Problem, Verification, verify};
+pub use verify::{Problem, Verification, verify, verify_with};
 
 /// What can go wrong reading or signing the log (its verification reports [`Problem`]s instead).
 ///

@@ -9,7 +9,7 @@ use tokio::sync::Mutex;
 
 use crate::{
     AuditError, Chain, Checkpoint, Entry, Hash, Record, SignedCheckpoint, SignerKey, Verification,
-    VerifierKey, verify,
+    VerifierKey, verify_with,
 };
 
 /// How many records a read of the log takes at once.
@@ -386,7 +386,7 @@ impl AuditLog {
         }
     }
 
-    /// Checks the whole log and its checkpoints (see [`verify`]).
+    /// Checks the whole log and its checkpoints (see [`crate::verify`]).
     ///
     /// ```
     /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
@@ -398,6 +398,24 @@ impl AuditLog {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub async fn verify(&self, key: Option<&VerifierKey>) -> Result<Verification, AuditLogError> {
+        self.verify_with(key.map(std::slice::from_ref).unwrap_or_default())
+            .await
+    }
+
+    /// Checks the whole log and its checkpoints with any of `keys` (see [`verify_with`]): the
+    /// current verifier key and those of the signing keys it replaced.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// let log = stripe_chat_audit::AuditLog::new(std::sync::Arc::new(stripe_chat_store::MemoryStore::new()), "acme");
+    /// let key = stripe_chat_audit::SignerKey::generate("acme")?;
+    /// assert!(log.verify_with(&[key.verifier()]).await?.problem.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn verify_with(&self, keys: &[VerifierKey]) -> Result<Verification, AuditLogError> {
         let records = self.records(1).await?;
         let mut checkpoints = Vec::new();
         let mut unreadable = None;
@@ -409,8 +427,8 @@ impl AuditLog {
                 }
             }
         }
-        let mut report = verify(records, &checkpoints, key);
-        if let (Some(size), Some(_)) = (unreadable, key) {
+        let mut report = verify_with(records, &checkpoints, keys);
+        if let (Some(size), false) = (unreadable, keys.is_empty()) {
             let bad = crate::Problem::BadCheckpoint { size };
             if report
                 .problem

@@ -154,16 +154,50 @@ pub fn verify(
     checkpoints: &[SignedCheckpoint],
     key: Option<&VerifierKey>,
 ) -> Verification {
+    verify_with(
+        records,
+        checkpoints,
+        key.map(std::slice::from_ref).unwrap_or_default(),
+    )
+}
+
+/// Checks `records` and `checkpoints` as [`verify`] does, a checkpoint being good when any of
+/// `keys` verifies it: the current key and the keys it replaced, so that checkpoints signed
+/// before a key was rotated stay verifiable. With no key, only the chain is checked.
+///
+/// ```
+/// use stripe_chat_audit::{Actor, Chain, Checkpoint, Decision, Entry, SignerKey, verify_with};
+/// let (old, new) = (SignerKey::generate("ops")?, SignerKey::generate("ops")?);
+/// let mut chain = Chain::new();
+/// let mut records = Vec::new();
+/// let mut checkpoints = Vec::new();
+/// for (action, key) in [("replay", &old), ("dlq_retry", &new)] {
+///     let record = chain.seal(&Entry::new(Actor::operator("root"), action, Decision::Performed))?;
+///     chain.advance(&record);
+///     records.push(record);
+///     checkpoints.push(Checkpoint { origin: "acme".into(), size: chain.size(), head: chain.head() }.sign(key));
+/// }
+/// let both = verify_with(records.clone(), &checkpoints, &[new.verifier(), old.verifier()]);
+/// assert_eq!((both.checkpoints, both.problem), (2, None));
+/// let only_new = verify_with(records, &checkpoints, &[new.verifier()]);
+/// assert_eq!(only_new.problem.map(|p| p.first_bad_record()), Some(1));
+/// # Ok::<(), stripe_chat_audit::AuditError>(())
+/// ```
+pub fn verify_with(
+    records: impl IntoIterator<Item = Record>,
+    checkpoints: &[SignedCheckpoint],
+    keys: &[VerifierKey],
+) -> Verification {
     // Checkpoints by the size they state, checked as the walk reaches them.
     let mut pending: Vec<(u64, Hash)> = Vec::new();
     let mut problem: Option<Problem> = None;
     let mut checked = 0;
     let mut anchored_at = None;
-    if let Some(key) = key {
+    if !keys.is_empty() {
         for checkpoint in checkpoints {
-            match checkpoint.verify(key) {
-                Ok(stated) => pending.push((stated.size, stated.head)),
-                Err(_) => {
+            match keys.iter().find_map(|key| checkpoint.verify(key).ok()) {
+                Some(stated) => pending.push((stated.size, stated.head)),
+                None => {
                     let size = checkpoint.unverified().size;
                     if problem.as_ref().is_none_or(|p| size < p.first_bad_record()) {
                         problem = Some(Problem::BadCheckpoint { size });

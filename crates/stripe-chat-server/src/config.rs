@@ -522,6 +522,10 @@ pub struct AuditSection {
     /// The verifier key checkpoints are checked with (`name+id+key`).
     #[serde(default)]
     pub verifier_key: Option<String>,
+    /// The verifier keys of signing keys this one replaced: checkpoints they signed stay
+    /// verifiable after a rotation.
+    #[serde(default)]
+    pub retired_verifier_keys: Vec<String>,
     /// New records that call for a checkpoint.
     #[serde(default = "default_checkpoint_every")]
     pub checkpoint_every: u64,
@@ -550,6 +554,7 @@ impl Default for AuditSection {
             name: default_audit_name(),
             signing_key_file: None,
             verifier_key: None,
+            retired_verifier_keys: Vec::new(),
             checkpoint_every: default_checkpoint_every(),
             checkpoint_interval: default_checkpoint_interval(),
             post_checkpoints_to: None,
