@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use stripe_chat_message::{ConfigError, Secret, SecretSource};
 
-use crate::hooks::HookTarget;
+use crate::hooks::{DEFAULT_HOOK_TIMEOUT, HookTarget};
 
 /// How long a confirmation (and then an approval) may take when `confirmation_expiry` is not set.
 ///
@@ -23,13 +23,6 @@ pub const DEFAULT_CONFIRMATION_EXPIRY: Duration = stripe_chat_actions::DEFAULT_E
 /// assert_eq!(stripe_chat_act::MAX_CONFIRMATION_EXPIRY.as_secs(), 86_400);
 /// ```
 pub const MAX_CONFIRMATION_EXPIRY: Duration = Duration::from_secs(86_400);
-
-/// A hook's timeout when `timeout_secs` is not set.
-///
-/// ```
-/// assert_eq!(stripe_chat_act::DEFAULT_HOOK_TIMEOUT.as_secs(), 10);
-/// ```
-pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The shortest hook signing secret accepted, in bytes.
 ///
@@ -208,7 +201,7 @@ impl ActionsConfig {
         let confirmation_expiry = match &self.confirmation_expiry {
             None => DEFAULT_CONFIRMATION_EXPIRY,
             Some(text) => {
-                let parsed = humantime::parse_duration(text.trim()).map_err(|_| {
+                let parsed = stripe_chat_message::parse_duration(text).ok_or_else(|| {
                     ConfigError::invalid(
                         "actions.confirmation_expiry",
                         format!("{text:?} is not a duration such as \"15m\""),

@@ -17,7 +17,12 @@ use serde_json::{Value, json};
 use stripe_chat_actions::{ActionId, Failure, FailureKind, Operations, Performed, Subject, Task};
 use stripe_chat_message::{ObjectRef, Secret};
 
-use crate::config::DEFAULT_HOOK_TIMEOUT;
+/// A hook's timeout when `timeout_secs` is not set.
+///
+/// ```
+/// assert_eq!(stripe_chat_act::DEFAULT_HOOK_TIMEOUT.as_secs(), 10);
+/// ```
+pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The header carrying a hook request's signature.
 ///

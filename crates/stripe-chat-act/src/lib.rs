@@ -106,11 +106,12 @@ mod hooks;
 mod router;
 
 pub use config::{
-    ActionsConfig, AssignConfig, CheckedActions, DEFAULT_CONFIRMATION_EXPIRY, DEFAULT_HOOK_TIMEOUT,
-    DunningConfig, HookConfig, MAX_CONFIRMATION_EXPIRY, MIN_HOOK_SECRET_BYTES, NotifyConfig,
+    ActionsConfig, AssignConfig, CheckedActions, DEFAULT_CONFIRMATION_EXPIRY, DunningConfig,
+    HookConfig, MAX_CONFIRMATION_EXPIRY, MIN_HOOK_SECRET_BYTES, NotifyConfig,
 };
 pub use engine::{DEFAULT_ANSWER_WITHIN, DEFAULT_CLAIM_STALE_AFTER, Engine, EngineBuilder};
 pub use hooks::{
-    HookError, HookTarget, IDEMPOTENCY_HEADER, MailerHook, SIGNATURE_HEADER, TicketHook,
+    DEFAULT_HOOK_TIMEOUT, HookError, HookTarget, IDEMPOTENCY_HEADER, MailerHook, SIGNATURE_HEADER,
+    TicketHook,
 };
 pub use router::{PostError, Poster, Router};

@@ -449,7 +449,7 @@ impl StripeEvent {
         (self.object_name() == Some("subscription")).then(|| SubscriptionView::new(&self.object))
     }
 
-    /// The strictly typed async-stripe event, when the object parses as the API version
+    /// The strictly typed async-stripe event (feature `typed`), when the object parses as the API version
     /// async-stripe is pinned to. Events of other versions often do not; the lenient views always
     /// work. Call it only where a typed object is needed: it parses the raw JSON again.
     ///
@@ -459,6 +459,7 @@ impl StripeEvent {
     /// assert!(matches!(typed.data.object, stripe_chat_events::typed::EventObject::Unknown(_)));
     /// # Ok::<(), stripe_chat_events::EventError>(())
     /// ```
+    #[cfg(feature = "typed")]
     pub fn typed(&self) -> Result<stripe_webhook::Event, TypedParseError> {
         // The signature was checked by `WebhookVerifier` before this event was built, so the
         // unverified parse of async-stripe is the right call; silence its development warning.
@@ -475,6 +476,7 @@ impl StripeEvent {
 /// let e = stripe_chat_events::TypedParseError("could not parse event object".into());
 /// assert!(e.to_string().contains("async-stripe"));
 /// ```
+#[cfg(feature = "typed")]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the event does not fit async-stripe's typed model: {0}")]
 pub struct TypedParseError(pub String);

@@ -36,9 +36,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! This crate has no feature flags. It depends on async-stripe's webhook crate without any resource
-//! features (the shared types cover invoices, charges, disputes, payment intents, customers and
-//! subscriptions).
+//! Features: `typed` (default) adds async-stripe's strictly typed event model
+//! ([`StripeEvent::typed`], the [`typed`] module), from async-stripe's webhook crate without any
+//! resource features (the shared types cover invoices, charges, disputes, payment intents,
+//! customers and subscriptions). With `default-features = false`, the lenient views, signature
+//! verification, money and links work the same and async-stripe is not compiled.
 #![forbid(unsafe_code)]
 
 pub mod catalog;
@@ -52,17 +54,21 @@ mod signature;
 pub mod views;
 
 pub use enrichment::{Enrichment, LastContact};
-pub use event::{EventError, StripeEvent, TypedParseError};
+#[cfg(feature = "typed")]
+pub use event::TypedParseError;
+pub use event::{EventError, StripeEvent};
 pub use money::Money;
 pub use pattern::EventPattern;
 pub use signature::{DEFAULT_TOLERANCE, SignatureError, WebhookSecret, WebhookVerifier, sign};
 
-/// async-stripe's strictly typed event model, re-exported for [`StripeEvent::typed`].
+/// async-stripe's strictly typed event model, re-exported for [`StripeEvent::typed`] (feature
+/// `typed`).
 ///
 /// ```
 /// fn kind(event: &stripe_chat_events::typed::Event) -> &str { event.type_.as_str() }
 /// # let _ = kind;
 /// ```
+#[cfg(feature = "typed")]
 pub mod typed {
     pub use stripe_webhook::{Event, EventObject, EventType};
 }

@@ -85,6 +85,7 @@ fn invoice_subscription_is_found_before_and_after_basil() {
 }
 
 #[test]
+#[cfg(feature = "typed")]
 fn typed_parsing_works_for_the_pinned_version_and_never_blocks_older_ones() {
     let mut typed = 0;
     for (name, raw) in corpus() {

@@ -380,6 +380,25 @@ impl fmt::Debug for SecretSource {
     }
 }
 
+/// A duration as the configuration and the command line write it: one or more
+/// `<number><unit>`, with units from `s`, `m`, `h`, `d` and `w` up to `months` and `years`, spaces
+/// allowed between parts (`90s`, `15m`, `1h30m`, `1.5h`, `7d`, `1w`, `2h 30min`) — `humantime`'s
+/// grammar, in whole seconds; `None` for anything else (a bare number, a part of a second, a
+/// negative). Every
+/// duration the project reads uses this one parser.
+///
+/// ```
+/// use std::time::Duration;
+/// use stripe_chat_message::parse_duration;
+/// assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+/// assert_eq!(parse_duration("1w"), Some(Duration::from_secs(7 * 86_400)));
+/// assert_eq!(parse_duration("90"), None);
+/// ```
+pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let parsed = humantime::parse_duration(text.trim()).ok()?;
+    (parsed.subsec_nanos() == 0).then_some(parsed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,7 +54,7 @@ pub mod text;
 
 /// Re-exported so adapters implement [`ChatProvider`] with the same macro version.
 pub use async_trait::async_trait;
-pub use config::{ConfigError, ConfigErrorKind, SecretSource};
+pub use config::{ConfigError, ConfigErrorKind, SecretSource, parse_duration};
 pub use provider::{
     Capabilities, ChatProvider, DeliveryError, ErrorKind, IdempotencyKey, MessageRef, Rate, Secret,
 };

@@ -50,7 +50,8 @@ use serde_json::Value;
 use stripe_chat_events::money::exponent;
 use stripe_chat_events::{EventPattern, StripeEvent};
 
-pub use digest::{Digest, DigestError, DigestWindow, parse_duration};
+pub use digest::{Digest, DigestError, DigestWindow};
+pub use stripe_chat_message::parse_duration;
 
 /// One routing rule: conditions, destinations, and whether to keep routing after it matches.
 ///
