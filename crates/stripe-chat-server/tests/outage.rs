@@ -44,6 +44,8 @@ fn payment(id: &str, object: &str, created: i64) -> String {
 #[derive(Clone, Default)]
 struct Platform {
     down: Arc<AtomicBool>,
+    /// Refuses every message for good (422 with the receiver's reason) while set.
+    refusing: Arc<AtomicBool>,
     /// A `Retry-After` to answer with 429 once, before anything else.
     rate_limit_once: Arc<Mutex<Option<u64>>>,
     seen: Arc<Mutex<Vec<Seen>>>,
@@ -64,6 +66,7 @@ impl Respond for Platform {
         let limited = self.rate_limit_once.lock().expect("lock").take();
         let status = match limited {
             Some(_) => 429,
+            None if self.refusing.load(Ordering::SeqCst) => 422,
             None if self.down.load(Ordering::SeqCst) => 503,
             None => 200,
         };
@@ -83,6 +86,8 @@ impl Respond for Platform {
             Some(secs) => {
                 ResponseTemplate::new(429).insert_header("Retry-After", secs.to_string().as_str())
             }
+            None if status == 422 => ResponseTemplate::new(422)
+                .set_body_json(serde_json::json!({"error": "unknown_team"})),
             None => ResponseTemplate::new(status),
         }
     }
@@ -117,6 +122,11 @@ impl Running {
     /// The service with a webhook destination `out` on the mock platform and a file destination
     /// `log`, both routed every event.
     async fn start(delivery: &str) -> Running {
+        Running::start_with(delivery, "").await
+    }
+
+    /// As [`Running::start`], with `out_keys` (TOML lines) added to the destination `out`.
+    async fn start_with(delivery: &str, out_keys: &str) -> Running {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("messages.jsonl");
         let platform = Platform::default();
@@ -126,7 +136,7 @@ impl Running {
             .mount(&server)
             .await;
         let text = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"{SECRET}\"]\n[store]\nsqlite = \"unused.db\"\n[delivery]\n{delivery}\n[[destinations]]\nname = \"out\"\nprovider = \"webhook\"\nurl = \"{}/hook\"\nsecret = \"outage-test-signing-secret-0123\"\n[[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = {:?}\n[[routes]]\nevents = [\"*\"]\nto = [\"out\", \"log\"]\n",
+            "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"{SECRET}\"]\n[store]\nsqlite = \"unused.db\"\n[delivery]\n{delivery}\n[[destinations]]\nname = \"out\"\nprovider = \"webhook\"\nurl = \"{}/hook\"\nsecret = \"outage-test-signing-secret-0123\"\n{out_keys}\n[[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = {:?}\n[[routes]]\nevents = [\"*\"]\nto = [\"out\", \"log\"]\n",
             server.uri(),
             file.display().to_string()
         );
@@ -147,7 +157,9 @@ impl Running {
         }
     }
 
-    async fn post(&self, body: &str) {
+    /// Posts a signed event and returns how long its acknowledgement took.
+    async fn post(&self, body: &str) -> Duration {
+        let started = Instant::now();
         let response = reqwest::Client::new()
             .post(format!(
                 "http://{}/webhooks/stripe",
@@ -159,6 +171,7 @@ impl Running {
             .await
             .expect("request");
         assert_eq!(response.status().as_u16(), 200);
+        started.elapsed()
     }
 
     async fn metrics(&self) -> String {
@@ -198,13 +211,20 @@ async fn an_outage_pauses_the_destination_and_its_messages_wait_without_requests
     running.platform.down.store(true, Ordering::SeqCst);
     let t = now();
     let mut ids = Vec::new();
+    let mut slowest = Duration::ZERO;
     for i in 0..200 {
         let id = format!("evt_outage_{i}");
-        running
+        let took = running
             .post(&payment(&id, &format!("outage_{}", i % 40), t - 300 + i))
             .await;
+        slowest = slowest.max(took);
         ids.push(id);
     }
+    // The outage never holds the webhook's acknowledgements back.
+    assert!(
+        slowest < Duration::from_secs(2),
+        "an acknowledgement took {slowest:?} during the outage"
+    );
     // The other destination keeps delivering during the outage.
     assert!(
         wait_for(Duration::from_secs(10), async || running.file_lines()
@@ -306,6 +326,51 @@ async fn past_the_retry_horizon_a_job_is_dead_lettered_with_the_reason() {
     );
     assert!(!error.contains("transient: transient"), "{error}");
     assert_eq!(job.destination, "out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destinations_own_retry_horizon_overrides_the_delivery_default() {
+    let running = Running::start_with(
+        "workers = 1\ninitial_backoff_ms = 100\nmax_backoff_ms = 200\nretry_horizon = \"1h\"",
+        "retry_horizon = \"2s\"",
+    )
+    .await;
+    running.platform.down.store(true, Ordering::SeqCst);
+    running
+        .post(&payment("evt_own_horizon", "own_horizon", now()))
+        .await;
+    let dead = wait_for(Duration::from_secs(10), async || {
+        running.store.stats().await.expect("stats").dead == 1
+    })
+    .await;
+    assert!(dead, "not dead-lettered within 10 s under a 1 h default");
+    let job = running.store.dlq_list(10).await.expect("dlq").remove(0);
+    let error = job.last_error.expect("a reason");
+    assert!(error.starts_with("gave up after 2 s of retries"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_message_is_dead_lettered_at_once_with_its_reason_said_once() {
+    let running =
+        Running::start("workers = 1\ninitial_backoff_ms = 100\nmax_backoff_ms = 200").await;
+    running.platform.refusing.store(true, Ordering::SeqCst);
+    running
+        .post(&payment("evt_refused", "refused", now()))
+        .await;
+    let dead = wait_for(Duration::from_secs(10), async || {
+        running.store.stats().await.expect("stats").dead == 1
+    })
+    .await;
+    assert!(dead, "{:?}", running.platform.seen());
+    let job = running.store.dlq_list(10).await.expect("dlq").remove(0);
+    let error = job.last_error.expect("a reason");
+    assert!(
+        error.starts_with("permanent: webhook \"")
+            && error.ends_with("\" answered HTTP 422: unknown_team")
+            && error.matches("permanent").count() == 1,
+        "{error}"
+    );
+    assert_eq!(running.platform.seen().len(), 1, "a refusal is not retried");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
