@@ -217,8 +217,8 @@ enum DlqAction {
     },
     /// Make dead-lettered jobs pending again.
     Retry {
-        /// The job id (from `dlq list`).
-        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        /// The job id (the first column of `dlq list`); or `--all`.
+        #[arg(conflicts_with = "all")]
         job: Option<String>,
         /// Every dead-lettered job.
         #[arg(long)]
@@ -452,6 +452,11 @@ fn dlq(action: DlqAction) -> Result<(), Failure> {
             }
         }
         DlqAction::Retry { job, all, config } => {
+            if job.is_none() && !all {
+                return Err(Failure::Usage(
+                    "dlq retry: name a job id (the first column of `stripe-chat dlq list`), or --all to retry every dead letter".to_owned(),
+                ));
+            }
             let config = cli::ops::load_config(&config)?;
             let job = if all { None } else { job };
             let n = rt.block_on(async {
@@ -624,7 +629,7 @@ impl From<io::Error> for Failure {
 
 fn render(provider: &str, config: Option<&Path>, event: &Path) -> Result<(), Failure> {
     let config = match config {
-        Some(path) => load_config(path)?,
+        Some(path) => cli::ops::load_file(path, cli::ops::render_config)?,
         None => RenderConfig::default(),
     };
     let raw = read_input(event)?;
@@ -660,36 +665,6 @@ fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
     };
     result.map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
     Ok(raw)
-}
-
-fn load_config(path: &Path) -> Result<RenderConfig, Failure> {
-    let raw = read_input(path)?;
-    let text = String::from_utf8(raw)
-        .map_err(|_| Failure::Usage(format!("{}: not UTF-8 text", path.display())))?;
-    let at_line = |line: Option<usize>, message: &str| match line {
-        Some(line) => Failure::Usage(format!("{}:{line}: {message}", path.display())),
-        None => Failure::Usage(format!("{}: {message}", path.display())),
-    };
-    let config: RenderConfig = toml::from_str(&text).map_err(|e: toml::de::Error| {
-        let line = e
-            .span()
-            .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
-        at_line(line, &e.message().replace('\n', " "))
-    })?;
-    config.check().map_err(|e| {
-        // A platform's options are checked by its adapter: point at its table.
-        let section = e.key.split('.').next().unwrap_or_default();
-        let line =
-            toml::from_str::<std::collections::BTreeMap<String, toml::Spanned<toml::Value>>>(&text)
-                .ok()
-                .and_then(|tables| {
-                    tables
-                        .get(section)
-                        .map(|t| text[..t.span().start].lines().count() + 1)
-                });
-        at_line(line, &e.problem)
-    })?;
-    Ok(config)
 }
 
 fn demo(provider: Option<String>) -> Result<(), Failure> {
