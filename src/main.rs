@@ -13,7 +13,8 @@
 //! stripe-chat prune [--older-than 30d] [--dry-run | --vacuum] --config FILE
 //! stripe-chat send-test-event --url URL [--secret SECRET] (EVENT.json | EVENT_TYPE)
 //! stripe-chat render --provider NAME [--config FILE] EVENT.json
-//! stripe-chat demo [--serve [--data-dir DIR]] [--provider NAME]
+//! stripe-chat demo [--serve [--keep] [--listen ADDR] [--data-dir DIR]] [--provider NAME]
+//! stripe-chat init [--platform slack,teams,discord,matrix,webhook] [--out FILE] [--force]
 //! ```
 //!
 //! Every command takes `--log-format text|json` (or `STRIPE_CHAT_LOG_FORMAT`); the service
@@ -89,6 +90,14 @@ enum Command {
             requires = "serve"
         )]
         data_dir: PathBuf,
+        /// Keep the service running after the samples (until Ctrl-C), on a fixed port, to send
+        /// it your own events; without it, `demo --serve` exits once the samples are delivered.
+        #[arg(long, requires = "serve")]
+        keep: bool,
+        /// Where the service listens (default: 127.0.0.1:8787 with --keep, a free port
+        /// otherwise).
+        #[arg(long, value_name = "ADDR", requires = "serve", value_parser = parse_listen)]
+        listen: Option<std::net::SocketAddr>,
     },
     /// Check a configuration file as `serve` would (secrets included) and exit: 0 when it is
     /// valid, 2 with a one-line error otherwise. Opens no store and reaches no network.
@@ -162,7 +171,21 @@ enum Command {
         #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
         config: PathBuf,
     },
+    /// Write a commented starter configuration (the file destination, plus a destination for
+    /// each `--platform`, its secret read from an environment variable) that `check` accepts.
+    Init {
+        /// Add a destination for these platforms (comma-separated or repeated).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        platform: Vec<cli::init::Platform>,
+        /// Where to write it; `-` prints it.
+        #[arg(long, value_name = "FILE", default_value = "stripe-chat.toml")]
+        out: PathBuf,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Sign a sample event as Stripe does and POST it to a running service.
+    #[command(after_help = sample_types_help())]
     SendTestEvent {
         /// The webhook URL (http://HOST:PORT/webhooks/stripe).
         #[arg(long)]
@@ -247,6 +270,24 @@ fn parse_provider(value: &str) -> Result<String, String> {
     }
 }
 
+/// A listening address: `IP:PORT` or `HOST:PORT` (resolved), as `[server] listen`.
+fn parse_listen(value: &str) -> Result<std::net::SocketAddr, String> {
+    stripe_chat::server::config::resolve_listen(value)
+        .map_err(|e| e.trim_start_matches("server.listen: ").to_owned())
+}
+
+/// `send-test-event --help`'s list of the bundled event types.
+fn sample_types_help() -> String {
+    let types: Vec<&str> = cli::samples::SAMPLE_EVENTS
+        .iter()
+        .map(|(t, _)| *t)
+        .collect();
+    format!(
+        "Bundled event types (each sent with a fresh id and its times moved to now):\n  {}",
+        types.join("\n  ")
+    )
+}
+
 /// `--provider`'s help: the registered names.
 fn provider_help() -> String {
     let providers = stripe_chat::providers();
@@ -274,10 +315,15 @@ fn main() -> ExitCode {
             serve: false,
             ..
         } => demo(provider),
-        Command::Demo { data_dir, .. } => runtime().and_then(|rt| {
+        Command::Demo {
+            data_dir,
+            keep,
+            listen,
+            ..
+        } => runtime().and_then(|rt| {
             rt.block_on(async {
                 let mut out = io::stdout().lock();
-                cli::demo::serve(&data_dir, &mut out)
+                cli::demo::serve(&data_dir, keep, listen, &mut out)
                     .await
                     .map_err(|e| match e {
                         cli::demo::DemoError::Io(e) => Failure::Io(e),
@@ -319,6 +365,11 @@ fn main() -> ExitCode {
             },
         ),
         Command::SendTestEvent { url, secret, event } => send_test_event(&url, &secret, &event),
+        Command::Init {
+            platform,
+            out,
+            force,
+        } => init(&platform, &out, force),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -589,6 +640,49 @@ fn prune(config: &Path, args: cli::ops::PruneArgs) -> Result<(), Failure> {
     let config = cli::ops::load_config(config)?;
     let report = runtime()?.block_on(cli::ops::prune(&config, &args))?;
     println!("{report}");
+    Ok(())
+}
+
+fn init(platforms: &[cli::init::Platform], out: &Path, force: bool) -> Result<(), Failure> {
+    let text = cli::init::starter_config(platforms);
+    if out == Path::new("-") {
+        io::stdout().lock().write_all(text.as_bytes())?;
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if force {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    let mut file = options.open(out).map_err(|e| {
+        if e.kind() == io::ErrorKind::AlreadyExists {
+            Failure::Usage(format!(
+                "{} exists: edit it, or add --force to replace it",
+                out.display()
+            ))
+        } else {
+            Failure::Usage(format!("cannot write {}: {e}", out.display()))
+        }
+    })?;
+    file.write_all(text.as_bytes())?;
+    println!(
+        "wrote {}; check it with: stripe-chat check --config {}",
+        out.display(),
+        out.display()
+    );
+    let variables: Vec<&str> = platforms
+        .iter()
+        .flat_map(|p| p.variables())
+        .copied()
+        .collect();
+    if !variables.is_empty() {
+        println!(
+            "set first (or switch to *_file keys): {}",
+            variables.join(", ")
+        );
+    }
     Ok(())
 }
 

@@ -230,3 +230,148 @@ async fn the_service_logs_one_info_line_per_delivered_event_with_ids_and_never_t
         "no body in the log: {log}"
     );
 }
+
+#[test]
+fn init_writes_a_commented_starter_configuration_that_check_accepts() {
+    let dir = tempdir("init");
+    let path = dir.join("stripe-chat.toml");
+    let output = bin()
+        .args(["init", "--out"])
+        .arg(&path)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = std::fs::read_to_string(&path).expect("written");
+    assert!(
+        text.lines().filter(|l| l.starts_with('#')).count() > 5,
+        "commented"
+    );
+    let check = bin()
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .expect("runs");
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+
+    let again = bin()
+        .args(["init", "--out"])
+        .arg(&path)
+        .output()
+        .expect("runs");
+    assert_eq!(again.status.code(), Some(2), "an existing file is kept");
+    assert!(stderr(&again).contains("--force"), "{}", stderr(&again));
+
+    let output = bin()
+        .args(["init", "--platform", "slack,discord", "--force", "--out"])
+        .arg(&path)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let check = bin()
+        .args(["check", "--config"])
+        .arg(&path)
+        .env_remove("SLACK_BOT_TOKEN")
+        .output()
+        .expect("runs");
+    assert_eq!(check.status.code(), Some(2));
+    assert!(
+        stderr(&check).contains("SLACK_BOT_TOKEN"),
+        "{}",
+        stderr(&check)
+    );
+    let check = bin()
+        .args(["check", "--config"])
+        .arg(&path)
+        .env("SLACK_BOT_TOKEN", "xoxb-1")
+        .env(
+            "DISCORD_WEBHOOK_URL",
+            "https://discord.com/api/webhooks/123456789012345678/x",
+        )
+        .output()
+        .expect("runs");
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    assert!(
+        String::from_utf8_lossy(&check.stdout)
+            .contains("3 destination(s): log (file), slack (slack), discord (discord)")
+    );
+}
+
+#[test]
+fn send_test_event_help_lists_the_bundled_event_types() {
+    let output = bin()
+        .args(["send-test-event", "--help"])
+        .output()
+        .expect("runs");
+    let help = String::from_utf8_lossy(&output.stdout);
+    for event_type in [
+        "invoice.payment_failed",
+        "charge.dispute.created",
+        "payout.paid",
+    ] {
+        assert!(help.contains(&format!("  {event_type}\n")), "{help}");
+    }
+}
+
+#[test]
+fn demo_serve_keep_stays_up_on_its_printed_port_for_more_events_until_interrupted() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempdir("keep");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a port")
+        .port();
+    let mut child = bin()
+        .args(["demo", "--serve", "--keep", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let url = format!("http://127.0.0.1:{port}/webhooks/stripe");
+    let mut printed = String::new();
+    for line in lines.by_ref() {
+        let line = line.expect("a line");
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.starts_with("Bundled event types") {
+            break;
+        }
+    }
+    assert!(
+        printed.contains(&format!(
+            "The service keeps running on http://127.0.0.1:{port}"
+        )),
+        "{printed}"
+    );
+    assert!(printed.contains(&url), "how to send more: {printed}");
+    let before = std::fs::read_to_string(dir.join("messages.jsonl"))
+        .expect("written")
+        .lines()
+        .count();
+    let sent = send_test_event(&url);
+    assert_eq!(sent.status.code(), Some(0), "{}", stderr(&sent));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_to_string(dir.join("messages.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .count()
+        == before
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the event sent afterwards is delivered"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = child.wait().expect("exits");
+    assert!(exit.success(), "{exit:?}");
+}

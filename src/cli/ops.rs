@@ -189,7 +189,7 @@ pub(crate) async fn serve(
 
 /// SIGTERM and SIGINT, listened for from the moment this is made: a signal that arrives while
 /// the service starts is seen, not left to its default action (ending the process).
-struct ShutdownSignals {
+pub(crate) struct ShutdownSignals {
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
     #[cfg(unix)]
@@ -197,7 +197,7 @@ struct ShutdownSignals {
 }
 
 impl ShutdownSignals {
-    fn new() -> Result<Self, OpsError> {
+    pub(crate) fn new() -> Result<Self, OpsError> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
@@ -214,7 +214,7 @@ impl ShutdownSignals {
     }
 
     /// The next SIGTERM or SIGINT.
-    async fn recv(&mut self) {
+    pub(crate) async fn recv(&mut self) {
         #[cfg(unix)]
         tokio::select! {
             _ = self.term.recv() => {}
