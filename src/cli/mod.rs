@@ -3,4 +3,5 @@
 pub(crate) mod demo;
 pub(crate) mod init;
 pub(crate) mod ops;
+pub(crate) mod progress;
 pub(crate) mod samples;

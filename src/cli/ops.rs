@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use stripe_chat::server::backfill::{
-    BackfillError, BackfillOptions, BackfillReport, backfill_with, parse_time,
+    BackfillError, BackfillOptions, BackfillReport, backfill_with_progress, parse_time,
 };
 use stripe_chat::server::config::{ConfigError, ServiceConfig, line_at, parse_retention};
 use stripe_chat::server::retention::Pruner;
@@ -264,7 +264,12 @@ pub(crate) async fn dlq_retry(store: &dyn Store, job: Option<&str>) -> Result<us
             ))
         })?),
     };
+    let progress = super::progress::Progress::start(match job {
+        None => "dlq retry: making every dead letter pending again".to_owned(),
+        Some(id) => format!("dlq retry: job {id}"),
+    });
     let n = store.dlq_retry(target, SystemTime::now()).await?;
+    drop(progress);
     match job {
         Some(id) if n == 0 => Err(OpsError::NotFound(format!(
             "no dead letter has the id {id}: nothing was retried (`stripe-chat dlq list` shows them)"
@@ -344,7 +349,15 @@ pub(crate) async fn backfill(
         .build()
         .map_err(|e| OpsError::Usage(format!("cannot call Stripe: {e}")))?;
     let store = open_store(config).await?;
-    Ok(backfill_with(&client, &store, &config.routes, options, now).await?)
+    let progress = super::progress::Progress::start("backfill: listing undelivered events");
+    let verb = if args.dry_run { "would store" } else { "stored" };
+    Ok(backfill_with_progress(&client, &store, &config.routes, options, now, |so_far| {
+        progress.update(format!(
+            "backfill: {} page(s) fetched, {} event(s) listed, {} {verb}, {} already stored",
+            so_far.pages, so_far.listed, so_far.ingested, so_far.duplicates
+        ));
+    })
+    .await?)
 }
 
 /// What `stripe-chat prune` is asked to do.
@@ -448,6 +461,13 @@ pub(crate) async fn prune(
     };
     let now = SystemTime::now();
     let store = Arc::new(open_store(config).await?);
+    let _progress = super::progress::Progress::start(if args.dry_run {
+        format!("prune: counting what is older than {older_than}")
+    } else if args.vacuum {
+        format!("prune: deleting what is older than {older_than}, then rewriting the file")
+    } else {
+        format!("prune: deleting what is older than {older_than} and giving the space back")
+    });
     let mut report = PruneReport {
         older_than,
         dry_run: args.dry_run,
