@@ -14,6 +14,7 @@
 //! stripe-chat send-test-event --url URL [--secret SECRET] (EVENT.json | EVENT_TYPE)
 //! stripe-chat render --provider NAME [--config FILE] EVENT.json
 //! stripe-chat demo [--serve [--keep] [--listen ADDR] [--data-dir DIR]] [--provider NAME]
+//! stripe-chat preview [--config FILE] [--listen 127.0.0.1:8790]
 //! stripe-chat init [--platform slack,teams,discord,matrix,webhook] [--out FILE] [--force]
 //! ```
 //!
@@ -170,6 +171,18 @@ enum Command {
         /// The configuration file.
         #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
         config: PathBuf,
+    },
+    /// Serve a local page showing any Stripe event as Slack, Teams, Discord and Matrix show it,
+    /// side by side (the same pipeline and adapters as `render`); with --config, also what the
+    /// service has done, read-only. Loopback only by default; the page loads nothing else.
+    Preview {
+        /// The service's configuration: show its destinations, recent deliveries and dead
+        /// letters (read-only).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Where the page is served.
+        #[arg(long, value_name = "ADDR", default_value = cli::preview::DEFAULT_LISTEN, value_parser = parse_listen)]
+        listen: std::net::SocketAddr,
     },
     /// Write a commented starter configuration (the file destination, plus a destination for
     /// each `--platform`, its secret read from an environment variable) that `check` accepts.
@@ -370,6 +383,7 @@ fn main() -> ExitCode {
             out,
             force,
         } => init(&platform, &out, force),
+        Command::Preview { config, listen } => preview(config.as_deref(), listen),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -641,6 +655,27 @@ fn prune(config: &Path, args: cli::ops::PruneArgs) -> Result<(), Failure> {
     let report = runtime()?.block_on(cli::ops::prune(&config, &args))?;
     println!("{report}");
     Ok(())
+}
+
+fn preview(config: Option<&Path>, listen: std::net::SocketAddr) -> Result<(), Failure> {
+    let config = config.map(cli::ops::load_config).transpose()?;
+    runtime()?.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| Failure::Service(format!("cannot listen on {listen}: {e}")))?;
+        let addr = listener.local_addr()?;
+        if !addr.ip().is_loopback() {
+            eprintln!(
+                "stripe-chat: the preview listens on {addr}, beyond this machine: anyone who reaches it sees the events pasted into it{}",
+                if config.is_some() { " and the service's recent deliveries" } else { "" }
+            );
+        }
+        println!("stripe-chat preview on http://{addr}/ (Ctrl-C stops it)");
+        let mut signals = cli::ops::ShutdownSignals::new()?;
+        cli::preview::serve(listener, config, async move { signals.recv().await })
+            .await
+            .map_err(|e| Failure::Service(format!("the preview stopped: {e}")))
+    })
 }
 
 fn init(platforms: &[cli::init::Platform], out: &Path, force: bool) -> Result<(), Failure> {

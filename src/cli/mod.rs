@@ -3,5 +3,6 @@
 pub(crate) mod demo;
 pub(crate) mod init;
 pub(crate) mod ops;
+pub(crate) mod preview;
 pub(crate) mod progress;
 pub(crate) mod samples;

@@ -350,14 +350,20 @@ pub(crate) async fn backfill(
         .map_err(|e| OpsError::Usage(format!("cannot call Stripe: {e}")))?;
     let store = open_store(config).await?;
     let progress = super::progress::Progress::start("backfill: listing undelivered events");
-    let verb = if args.dry_run { "would store" } else { "stored" };
-    Ok(backfill_with_progress(&client, &store, &config.routes, options, now, |so_far| {
-        progress.update(format!(
-            "backfill: {} page(s) fetched, {} event(s) listed, {} {verb}, {} already stored",
-            so_far.pages, so_far.listed, so_far.ingested, so_far.duplicates
-        ));
-    })
-    .await?)
+    let verb = if args.dry_run {
+        "would store"
+    } else {
+        "stored"
+    };
+    Ok(
+        backfill_with_progress(&client, &store, &config.routes, options, now, |so_far| {
+            progress.update(format!(
+                "backfill: {} page(s) fetched, {} event(s) listed, {} {verb}, {} already stored",
+                so_far.pages, so_far.listed, so_far.ingested, so_far.duplicates
+            ));
+        })
+        .await?,
+    )
 }
 
 /// What `stripe-chat prune` is asked to do.
