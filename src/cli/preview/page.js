@@ -391,8 +391,11 @@ async function loadService() {
   const destinations = (service.destinations || []).map((d) => `${d.name} (${d.platform})`).join(', ');
   const counts = service.counts ? Object.entries(service.counts).map(([k, v]) => `${k} ${v}`).join(', ') : 'the store is not there yet';
   document.getElementById('service-summary').textContent = `store ${service.store}; destinations: ${destinations}; jobs: ${counts}`;
-  document.querySelector('#recent tbody').replaceChildren(...(service.recent || []).map((j) => el('tr', {}, cell(j.event_id), cell(j.event_type), cell(j.destination), cell(j.state), cell(j.attempts), cell(j.last_error), cell(j.updated_at))));
-  document.querySelector('#dead tbody').replaceChildren(...(service.dead_letters || []).map((j) => el('tr', {}, cell(j.job_id), cell(j.event_id), cell(j.event_type), cell(j.destination), cell(j.attempts), cell(j.last_error), cell(j.updated_at))));
+  const none = (what) => [el('tr', {}, el('td', { colspan: 7 }, what))];
+  const recent = (service.recent || []).map((j) => el('tr', {}, cell(j.event_id), cell(j.event_type), cell(j.destination), cell(j.state), cell(j.attempts), cell(j.last_error), cell(j.updated_at)));
+  document.querySelector('#recent tbody').replaceChildren(...(recent.length ? recent : none('no delivery yet')));
+  const dead = (service.dead_letters || []).map((j) => el('tr', {}, cell(j.job_id), cell(j.event_id), cell(j.event_type), cell(j.destination), cell(j.attempts), cell(j.last_error), cell(j.updated_at)));
+  document.querySelector('#dead tbody').replaceChildren(...(dead.length ? dead : none('none: every delivery was made or is still being tried')));
 }
 
 async function start() {
