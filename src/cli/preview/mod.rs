@@ -274,10 +274,12 @@ async fn render(headers: HeaderMap, body: Bytes) -> Result<impl IntoResponse, Pr
 pub(crate) fn render_all(event: &Value, level: Visibility) -> Result<Value, PreviewError> {
     let event = StripeEvent::from_json(event.to_string())
         .map_err(|e| PreviewError::BadRequest(format!("not a Stripe event: {e}")))?;
-    let mut config = RenderConfig::default();
-    config.redaction = RedactionConfig {
-        level,
-        ..RedactionConfig::default()
+    let config = RenderConfig {
+        redaction: RedactionConfig {
+            level,
+            ..RedactionConfig::default()
+        },
+        ..RenderConfig::default()
     };
     let pipeline = Pipeline::from_config(&config.redaction);
     let mut platforms = serde_json::Map::new();
