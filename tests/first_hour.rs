@@ -15,11 +15,14 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("stripe-chat-first-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+/// A temporary folder, removed when the guard drops.
+fn tempdir(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let guard = tempfile::Builder::new()
+        .prefix(&format!("stripe-chat-{name}-"))
+        .tempdir()
+        .expect("temp dir");
+    let path = guard.path().to_path_buf();
+    (guard, path)
 }
 
 fn fixture(name: &str) -> PathBuf {
@@ -30,7 +33,7 @@ fn fixture(name: &str) -> PathBuf {
 
 #[test]
 fn render_reports_a_bad_key_at_column_zero_on_its_own_line_as_serve_does() {
-    let dir = tempdir("render-line");
+    let (_guard, dir) = tempdir("render-line");
     let render_toml = dir.join("render.toml");
     std::fs::write(&render_toml, "[redaction]\nlevel = \"internal\"\nbogus = 1").expect("write");
     let output = bin()
@@ -73,7 +76,7 @@ fn render_reports_a_bad_key_at_column_zero_on_its_own_line_as_serve_does() {
 
 #[test]
 fn a_host_name_in_listen_is_resolved_and_a_missing_port_names_the_key() {
-    let dir = tempdir("listen");
+    let (_guard, dir) = tempdir("listen");
     let config = support::config(&dir, "");
     let text = std::fs::read_to_string(&config).expect("read");
     std::fs::write(&config, text.replace("127.0.0.1:0", "localhost:8787")).expect("write");
@@ -149,7 +152,7 @@ fn send_test_event_to_a_url_without_a_scheme_says_which_url_to_write() {
 
 #[test]
 fn dlq_retry_of_a_job_that_is_not_dead_lettered_exits_non_zero_and_says_so() {
-    let dir = tempdir("dlq");
+    let (_guard, dir) = tempdir("dlq");
     let config = support::config(&dir, "");
     let output = bin()
         .args(["dlq", "retry", "42", "--config"])
@@ -175,7 +178,7 @@ fn dlq_retry_of_a_job_that_is_not_dead_lettered_exits_non_zero_and_says_so() {
 
 #[test]
 fn a_port_in_use_fails_first_and_alone_before_the_store_is_opened() {
-    let dir = tempdir("port");
+    let (_guard, dir) = tempdir("port");
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
     let addr = taken.local_addr().expect("address");
     let config = support::config(&dir, "");
@@ -199,7 +202,7 @@ fn a_port_in_use_fails_first_and_alone_before_the_store_is_opened() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_service_logs_one_info_line_per_delivered_event_with_ids_and_never_the_body() {
-    let dir = tempdir("logs");
+    let (_guard, dir) = tempdir("logs");
     let server = support::Server::start(&support::config(&dir, ""));
     let client = reqwest::Client::new();
     let body = support::payment_event("first_hour_log");
@@ -233,7 +236,7 @@ async fn the_service_logs_one_info_line_per_delivered_event_with_ids_and_never_t
 
 #[test]
 fn init_writes_a_commented_starter_configuration_that_check_accepts() {
-    let dir = tempdir("init");
+    let (_guard, dir) = tempdir("init");
     let path = dir.join("stripe-chat.toml");
     let output = bin()
         .args(["init", "--out"])
@@ -315,7 +318,7 @@ fn send_test_event_help_lists_the_bundled_event_types() {
 #[test]
 fn demo_serve_keep_stays_up_on_its_printed_port_for_more_events_until_interrupted() {
     use std::io::{BufRead, BufReader};
-    let dir = tempdir("keep");
+    let (_guard, dir) = tempdir("keep");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a port")
