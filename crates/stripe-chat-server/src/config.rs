@@ -1311,11 +1311,10 @@ impl ConfigError {
     /// line.
     ///
     /// ```
-    /// let text = "[server]\nlisten = 1\n";
-    /// let error = toml::from_str::<toml::Table>("a = ").unwrap_err();
-    /// let e = stripe_chat_server::config::ConfigError::from_toml("a = ", &error);
-    /// assert_eq!(e.key, "line 1");
-    /// # let _ = text;
+    /// let text = "[server]\nlisten = \"127.0.0.1:8787\"\nlisten = \"again\"\n";
+    /// let error = toml::from_str::<toml::Table>(text).unwrap_err();
+    /// let e = stripe_chat_server::config::ConfigError::from_toml(text, &error);
+    /// assert_eq!(e.key, "line 3");
     /// ```
     pub fn from_toml(text: &str, error: &toml::de::Error) -> Self {
         let key = match error.span() {
