@@ -150,6 +150,60 @@ test('the hostile event renders as text in every pane, never as markup', async (
   assert.deepEqual(pageErrors, []);
 });
 
+// Microsoft's own Adaptive Cards renderer (npm adaptivecards, MIT), used here only: on a page of
+// its own (the preview's CSP would rightly refuse its script), it renders the same card, and our
+// Teams pane must show the same texts, facts and actions.
+test('the Teams pane shows what Microsoft\'s Adaptive Cards renderer shows for the same card', async () => {
+  const reference = await browser.newPage();
+  await reference.setContent('<!doctype html><div id="card"></div>');
+  await reference.addScriptTag({ path: path.join(here, 'node_modules', 'adaptivecards', 'dist', 'adaptivecards.min.js') });
+  const samples = (await api('/api/samples')).filter((s) => !s.hostile);
+  let compared = 0;
+  for (const sample of samples) {
+    await pick(sample.name);
+    const event = await page.$eval('#event-json', (area) => JSON.parse(area.value));
+    const expected = await api('/api/render', { event, level: 'public' });
+    if (!expected.platforms.teams) continue;
+    const card = expected.platforms.teams.body.attachments[0].content;
+    const theirs = await reference.evaluate((json) => {
+      const adaptive = new AdaptiveCards.AdaptiveCard();
+      adaptive.parse(json);
+      const rendered = adaptive.render();
+      document.getElementById('card').replaceChildren(rendered);
+      return {
+        text: rendered.innerText,
+        actions: Array.from(rendered.querySelectorAll('button')).map((b) => b.getAttribute('aria-label') || b.innerText.trim()),
+      };
+    }, card);
+    const ours = {
+      text: await page.locator('#pane-teams .view').innerText(),
+      actions: await page.locator('#pane-teams .view [data-button]').evaluateAll((nodes) => nodes.map((n) => n.dataset.button)),
+    };
+    assert.equal(theirs.actions.length, (card.actions || []).length, `${sample.name}: Microsoft's renderer draws every action`);
+    assert.deepEqual(ours.actions, theirs.actions, `${sample.name}: the same actions`);
+    // Every plain text of the card (no markdown or date function, which each renders its own way)
+    // shows in both.
+    const texts = [];
+    const walk = (items) => {
+      for (const item of items || []) {
+        if (item.type === 'TextBlock') texts.push(item.text);
+        if (item.type === 'FactSet') for (const fact of item.facts) texts.push(fact.title, fact.value);
+        walk(item.items);
+      }
+    };
+    walk(card.body);
+    const squash = (text) => text.replace(/\s+/g, ' ').trim();
+    for (const text of texts.filter((t) => !/[*_[\]`{}\\]/.test(t))) {
+      const line = squash(text);
+      assert.ok(squash(theirs.text).includes(line), `${sample.name}: Microsoft's renderer shows ${JSON.stringify(line)}`);
+      assert.ok(squash(ours.text).includes(line), `${sample.name}: the Teams pane shows ${JSON.stringify(line)}`);
+    }
+    compared += 1;
+  }
+  assert.ok(compared >= 10, `cards compared: ${compared}`);
+  await reference.close();
+});
+
 test('a screenshot of each platform for the docs', async () => {
   await pick('invoice.payment_failed');
   mkdirSync(shots, { recursive: true });
