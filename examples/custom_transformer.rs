@@ -95,11 +95,38 @@ const PAYMENT: &[u8] =
     include_bytes!("../tests/fixtures/events/payment_intent.succeeded@2026-09-30.endive.json");
 const PAYOUT: &[u8] = include_bytes!("../tests/fixtures/events/payout.paid@2026-09-30.endive.json");
 
+/// The bundled payment (398.00 USD) with the metadata our transformer reads: your checkout puts
+/// `account_manager` on the PaymentIntent (`metadata[account_manager]=Ana Lima`).
+fn payment_with_account_manager() -> Result<Vec<u8>, serde_json::Error> {
+    let mut event: serde_json::Value = serde_json::from_slice(PAYMENT)?;
+    event["data"]["object"]["metadata"]["account_manager"] = "Ana Lima".into();
+    serde_json::to_vec(&event)
+}
+
+/// A payment below the threshold: 25.00 USD.
+fn small_payment() -> Result<Vec<u8>, serde_json::Error> {
+    let mut event: serde_json::Value = serde_json::from_slice(PAYMENT)?;
+    event["data"]["object"]["amount"] = 2500.into();
+    serde_json::to_vec(&event)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    for raw in [PAYMENT, PAYOUT] {
-        match render_for_slack(raw)? {
-            Some(body) => println!("{}", serde_json::to_string_pretty(&body)?),
-            None => println!("(below the threshold: nothing posted)"),
+    let samples = [
+        (
+            "payment_intent.succeeded, 398.00 USD, metadata account_manager (our LargePayments transformer)",
+            payment_with_account_manager()?,
+        ),
+        (
+            "payment_intent.succeeded, 25.00 USD (our LargePayments transformer)",
+            small_payment()?,
+        ),
+        ("payout.paid (our closure)", PAYOUT.to_vec()),
+    ];
+    for (label, raw) in samples {
+        println!("# {label}: the Slack body");
+        match render_for_slack(&raw)? {
+            Some(body) => println!("{}\n", serde_json::to_string_pretty(&body)?),
+            None => println!("(below the threshold: nothing posted)\n"),
         }
     }
     Ok(())
@@ -121,6 +148,20 @@ mod tests {
                 .contains("Large payment: 398.00 USD")
         );
         assert_eq!(body["channel"], "C0SALES");
+    }
+
+    #[test]
+    fn the_account_manager_from_metadata_is_shown_and_small_payments_are_not_posted() {
+        let raw = payment_with_account_manager().unwrap();
+        let body = render_for_slack(&raw).unwrap().expect("posted");
+        let text = body.to_string();
+        assert!(text.contains("Account manager"), "{text}");
+        assert!(text.contains("Ana Lima"), "{text}");
+        assert!(
+            render_for_slack(&small_payment().unwrap())
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! team's in-house pager. Messages still go through the store, the retries and the destination's
 //! redaction policy, as in `stripe-chat serve`. With `--check` it starts on a free port, posts one
 //! signed event, waits until the pager has its message and exits (what `cargo test --example
-//! embed_in_axum` runs).
+//! embed_in_axum` runs). Ctrl-C stops it cleanly: the app stops accepting, the workers finish
+//! the delivery in flight, and it says so.
 #![forbid(unsafe_code)]
 
 use std::sync::{Arc, Mutex};
@@ -210,7 +211,17 @@ async fn run(
         server.abort();
         return paged.map(Some);
     }
-    server.await??;
+    // Ctrl-C: stop accepting, let the workers finish what they are delivering, then exit.
+    tokio::select! {
+        served = server => served??,
+        interrupted = tokio::signal::ctrl_c() => {
+            interrupted?;
+            println!("Ctrl-C: stopping");
+        }
+    }
+    let _ = stop.send(true);
+    while workers.join_next().await.is_some() {}
+    println!("stopped: every delivery in flight finished");
     Ok(None)
 }
 

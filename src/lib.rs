@@ -181,7 +181,12 @@ pub struct ConfigError {
 /// ```
 pub fn renderer(provider: &str, config: &RenderConfig) -> Result<Box<dyn Renderer>, ConfigError> {
     let none = serde_json::Value::Object(serde_json::Map::new());
-    let options = config.platforms.get(provider).unwrap_or(&none);
+    // Provider names are case-insensitive everywhere: `[Slack]` holds the options of `slack`.
+    let options = config
+        .platforms
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(provider))
+        .map_or(&none, |(_, options)| options);
     providers()
         .renderer(provider, &Settings::from_process_env(options))
         .map_err(|e| {

@@ -13,7 +13,9 @@
 //! stripe-chat prune [--older-than 30d] [--dry-run | --vacuum] --config FILE
 //! stripe-chat send-test-event --url URL [--secret SECRET] (EVENT.json | EVENT_TYPE)
 //! stripe-chat render --provider NAME [--config FILE] EVENT.json
-//! stripe-chat demo [--serve [--data-dir DIR]] [--provider NAME]
+//! stripe-chat demo [--serve [--keep] [--listen ADDR] [--data-dir DIR]] [--provider NAME]
+//! stripe-chat preview [--config FILE] [--listen 127.0.0.1:8790]
+//! stripe-chat init [--platform slack,teams,discord,matrix,webhook] [--out FILE] [--force]
 //! ```
 //!
 //! Every command takes `--log-format text|json` (or `STRIPE_CHAT_LOG_FORMAT`); the service
@@ -89,6 +91,14 @@ enum Command {
             requires = "serve"
         )]
         data_dir: PathBuf,
+        /// Keep the service running after the samples (until Ctrl-C), on a fixed port, to send
+        /// it your own events; without it, `demo --serve` exits once the samples are delivered.
+        #[arg(long, requires = "serve")]
+        keep: bool,
+        /// Where the service listens (default: 127.0.0.1:8787 with --keep, a free port
+        /// otherwise).
+        #[arg(long, value_name = "ADDR", requires = "serve", value_parser = parse_listen)]
+        listen: Option<std::net::SocketAddr>,
     },
     /// Check a configuration file as `serve` would (secrets included) and exit: 0 when it is
     /// valid, 2 with a one-line error otherwise. Opens no store and reaches no network.
@@ -162,7 +172,33 @@ enum Command {
         #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
         config: PathBuf,
     },
+    /// Serve a local page showing any Stripe event as Slack, Teams, Discord and Matrix show it,
+    /// side by side (the same pipeline and adapters as `render`); with --config, also what the
+    /// service has done, read-only. Loopback only by default; the page loads nothing else.
+    Preview {
+        /// The service's configuration: show its destinations, recent deliveries and dead
+        /// letters (read-only).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Where the page is served.
+        #[arg(long, value_name = "ADDR", default_value = cli::preview::DEFAULT_LISTEN, value_parser = parse_listen)]
+        listen: std::net::SocketAddr,
+    },
+    /// Write a commented starter configuration (the file destination, plus a destination for
+    /// each `--platform`, its secret read from an environment variable) that `check` accepts.
+    Init {
+        /// Add a destination for these platforms (comma-separated or repeated).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        platform: Vec<cli::init::Platform>,
+        /// Where to write it; `-` prints it.
+        #[arg(long, value_name = "FILE", default_value = "stripe-chat.toml")]
+        out: PathBuf,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Sign a sample event as Stripe does and POST it to a running service.
+    #[command(after_help = sample_types_help())]
     SendTestEvent {
         /// The webhook URL (http://HOST:PORT/webhooks/stripe).
         #[arg(long)]
@@ -217,8 +253,8 @@ enum DlqAction {
     },
     /// Make dead-lettered jobs pending again.
     Retry {
-        /// The job id (from `dlq list`).
-        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        /// The job id (the first column of `dlq list`); or `--all`.
+        #[arg(conflicts_with = "all")]
         job: Option<String>,
         /// Every dead-lettered job.
         #[arg(long)]
@@ -245,6 +281,24 @@ fn parse_provider(value: &str) -> Result<String, String> {
         Ok(_) => Ok(name),
         Err(e) => Err(e.problem().to_owned()),
     }
+}
+
+/// A listening address: `IP:PORT` or `HOST:PORT` (resolved), as `[server] listen`.
+fn parse_listen(value: &str) -> Result<std::net::SocketAddr, String> {
+    stripe_chat::server::config::resolve_listen(value)
+        .map_err(|e| e.trim_start_matches("server.listen: ").to_owned())
+}
+
+/// `send-test-event --help`'s list of the bundled event types.
+fn sample_types_help() -> String {
+    let types: Vec<&str> = cli::samples::SAMPLE_EVENTS
+        .iter()
+        .map(|(t, _)| *t)
+        .collect();
+    format!(
+        "Bundled event types (each sent with a fresh id and its times moved to now):\n  {}",
+        types.join("\n  ")
+    )
 }
 
 /// `--provider`'s help: the registered names.
@@ -274,10 +328,15 @@ fn main() -> ExitCode {
             serve: false,
             ..
         } => demo(provider),
-        Command::Demo { data_dir, .. } => runtime().and_then(|rt| {
+        Command::Demo {
+            data_dir,
+            keep,
+            listen,
+            ..
+        } => runtime().and_then(|rt| {
             rt.block_on(async {
                 let mut out = io::stdout().lock();
-                cli::demo::serve(&data_dir, &mut out)
+                cli::demo::serve(&data_dir, keep, listen, &mut out)
                     .await
                     .map_err(|e| match e {
                         cli::demo::DemoError::Io(e) => Failure::Io(e),
@@ -319,6 +378,12 @@ fn main() -> ExitCode {
             },
         ),
         Command::SendTestEvent { url, secret, event } => send_test_event(&url, &secret, &event),
+        Command::Init {
+            platform,
+            out,
+            force,
+        } => init(&platform, &out, force),
+        Command::Preview { config, listen } => preview(config.as_deref(), listen),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -452,6 +517,11 @@ fn dlq(action: DlqAction) -> Result<(), Failure> {
             }
         }
         DlqAction::Retry { job, all, config } => {
+            if job.is_none() && !all {
+                return Err(Failure::Usage(
+                    "dlq retry: name a job id (the first column of `stripe-chat dlq list`), or --all to retry every dead letter".to_owned(),
+                ));
+            }
             let config = cli::ops::load_config(&config)?;
             let job = if all { None } else { job };
             let n = rt.block_on(async {
@@ -587,6 +657,70 @@ fn prune(config: &Path, args: cli::ops::PruneArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+fn preview(config: Option<&Path>, listen: std::net::SocketAddr) -> Result<(), Failure> {
+    let config = config.map(cli::ops::load_config).transpose()?;
+    runtime()?.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| Failure::Service(format!("cannot listen on {listen}: {e}")))?;
+        let addr = listener.local_addr()?;
+        if !addr.ip().is_loopback() {
+            eprintln!(
+                "stripe-chat: the preview listens on {addr}, beyond this machine: anyone who reaches it sees the events pasted into it{}",
+                if config.is_some() { " and the service's recent deliveries" } else { "" }
+            );
+        }
+        println!("stripe-chat preview on http://{addr}/ (Ctrl-C stops it)");
+        let mut signals = cli::ops::ShutdownSignals::new()?;
+        cli::preview::serve(listener, config, async move { signals.recv().await })
+            .await
+            .map_err(|e| Failure::Service(format!("the preview stopped: {e}")))
+    })
+}
+
+fn init(platforms: &[cli::init::Platform], out: &Path, force: bool) -> Result<(), Failure> {
+    let text = cli::init::starter_config(platforms);
+    if out == Path::new("-") {
+        io::stdout().lock().write_all(text.as_bytes())?;
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if force {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    let mut file = options.open(out).map_err(|e| {
+        if e.kind() == io::ErrorKind::AlreadyExists {
+            Failure::Usage(format!(
+                "{} exists: edit it, or add --force to replace it",
+                out.display()
+            ))
+        } else {
+            Failure::Usage(format!("cannot write {}: {e}", out.display()))
+        }
+    })?;
+    file.write_all(text.as_bytes())?;
+    println!(
+        "wrote {}; check it with: stripe-chat check --config {}",
+        out.display(),
+        out.display()
+    );
+    let variables: Vec<&str> = platforms
+        .iter()
+        .flat_map(|p| p.variables())
+        .copied()
+        .collect();
+    if !variables.is_empty() {
+        println!(
+            "set first (or switch to *_file keys): {}",
+            variables.join(", ")
+        );
+    }
+    Ok(())
+}
+
 fn send_test_event(url: &str, secret: &str, event: &str) -> Result<(), Failure> {
     let raw = match cli::samples::sample(event) {
         Some(raw) => raw.to_owned(),
@@ -624,7 +758,7 @@ impl From<io::Error> for Failure {
 
 fn render(provider: &str, config: Option<&Path>, event: &Path) -> Result<(), Failure> {
     let config = match config {
-        Some(path) => load_config(path)?,
+        Some(path) => cli::ops::load_file(path, cli::ops::render_config)?,
         None => RenderConfig::default(),
     };
     let raw = read_input(event)?;
@@ -660,36 +794,6 @@ fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
     };
     result.map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
     Ok(raw)
-}
-
-fn load_config(path: &Path) -> Result<RenderConfig, Failure> {
-    let raw = read_input(path)?;
-    let text = String::from_utf8(raw)
-        .map_err(|_| Failure::Usage(format!("{}: not UTF-8 text", path.display())))?;
-    let at_line = |line: Option<usize>, message: &str| match line {
-        Some(line) => Failure::Usage(format!("{}:{line}: {message}", path.display())),
-        None => Failure::Usage(format!("{}: {message}", path.display())),
-    };
-    let config: RenderConfig = toml::from_str(&text).map_err(|e: toml::de::Error| {
-        let line = e
-            .span()
-            .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
-        at_line(line, &e.message().replace('\n', " "))
-    })?;
-    config.check().map_err(|e| {
-        // A platform's options are checked by its adapter: point at its table.
-        let section = e.key.split('.').next().unwrap_or_default();
-        let line =
-            toml::from_str::<std::collections::BTreeMap<String, toml::Spanned<toml::Value>>>(&text)
-                .ok()
-                .and_then(|tables| {
-                    tables
-                        .get(section)
-                        .map(|t| text[..t.span().start].lines().count() + 1)
-                });
-        at_line(line, &e.problem)
-    })?;
-    Ok(config)
 }
 
 fn demo(provider: Option<String>) -> Result<(), Failure> {

@@ -131,7 +131,7 @@ fn a_config_error_names_the_file_line_and_key() {
     assert_one_line_error(&output, "chanel");
     assert!(
         // toml places an unknown key at its table (`[slack]`, line 4).
-        stderr(&output).contains("render.toml:4: unknown field `chanel`"),
+        stderr(&output).contains("render.toml: line 4: slack: unknown field `chanel`"),
         "{}",
         stderr(&output)
     );

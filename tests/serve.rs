@@ -617,7 +617,7 @@ async fn a_digest_route_posts_one_summary_per_window_and_a_plain_route_one_messa
             .collect();
         let total = stripe_chat::events::Money::new(of_currency.iter().sum(), currency);
         assert_eq!(
-            field(&format!("Total {}", currency.to_uppercase())),
+            field(&format!("Paid {}", currency.to_uppercase())),
             Some(format!("{total} ({} events)", of_currency.len())),
         );
     }
@@ -690,7 +690,7 @@ async fn events_collected_for_a_digest_survive_a_kill_and_are_summarised_once_af
         summaries[0]
             .fields
             .iter()
-            .any(|f| f.label == "Total EUR" && f.value.starts_with(&eur_total)),
+            .any(|f| f.label == "Paid EUR" && f.value.starts_with(&eur_total)),
         "{:#?}",
         summaries[0].fields
     );

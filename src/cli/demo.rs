@@ -63,6 +63,8 @@ pub(crate) fn run(providers: &[impl AsRef<str>], out: &mut impl Write) -> Result
             name: (*name).to_owned(),
             problem,
         };
+        // Times relative to now: "retries in 3 days", not "44 days ago".
+        let raw = &samples::fresh(raw).map_err(|e| fail(e.to_string()))?;
         let header = sign(raw.as_bytes(), DEMO_SECRET, now);
         verifier
             .verify_at(raw.as_bytes(), Some(&header), now)
@@ -96,8 +98,14 @@ pub(crate) fn run(providers: &[impl AsRef<str>], out: &mut impl Write) -> Result
 /// [`DEMO_SECRET`] and each one twice as Stripe's retries would, then a dispute's closure that
 /// updates the dispute's message in place; waits for delivery and prints each line written.
 /// Every run uses fresh event ids, so reruns append new lines.
+///
+/// With `keep`, it listens on `listen` (default `127.0.0.1:8787`) and keeps serving after the
+/// samples until SIGINT or SIGTERM, saying how to send more; without it, on a free port, and it
+/// stops once they are delivered.
 pub(crate) async fn serve(
     data_dir: &std::path::Path,
+    keep: bool,
+    listen: Option<std::net::SocketAddr>,
     out: &mut impl Write,
 ) -> Result<(), DemoError> {
     use std::sync::Arc;
@@ -106,17 +114,22 @@ pub(crate) async fn serve(
     let service_error = |e: &dyn std::fmt::Display| DemoError::Service(e.to_string());
     let db = data_dir.join("stripe-chat.db");
     let file = data_dir.join("messages.jsonl");
+    let listen = listen.unwrap_or_else(|| {
+        let port = if keep { DEMO_PORT } else { 0 };
+        std::net::SocketAddr::from(([127, 0, 0, 1], port))
+    });
     let text = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"{DEMO_SECRET}\"]\n[store]\nsqlite = {db:?}\n[[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = {file:?}\nthread_replies = true\n[[routes]]\nevents = [\"*\"]\nto = [\"log\"]\n",
+        "[server]\nlisten = \"{listen}\"\n[stripe]\nwebhook_secrets = [\"{DEMO_SECRET}\"]\n[store]\nsqlite = {db:?}\n[[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = {file:?}\nthread_replies = true\n[[routes]]\nevents = [\"*\"]\nto = [\"log\"]\n",
         db = db.display().to_string(),
         file = file.display().to_string(),
     );
     let config = stripe_chat::server::config::ServiceConfig::from_toml(&text)
         .map_err(|e| service_error(&e))?;
-    let store = stripe_chat::server::service::open_store(&config.store)
-        .await
-        .map_err(|e| service_error(&e))?;
+    // The port first: one in use fails alone, before the store is opened.
     let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .map_err(|e| DemoError::Service(format!("cannot listen on {listen}: {e}")))?;
+    let store = stripe_chat::server::service::open_store(&config.store)
         .await
         .map_err(|e| service_error(&e))?;
     let service = stripe_chat::server::service::Service::start(&config, Arc::new(store), listener)
@@ -207,7 +220,12 @@ pub(crate) async fn serve(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let _ = service.shutdown(Duration::from_secs(5)).await;
+    let service = if keep {
+        Some(service)
+    } else {
+        let _ = service.shutdown(Duration::from_secs(5)).await;
+        None
+    };
 
     writeln!(
         out,
@@ -231,8 +249,29 @@ pub(crate) async fn serve(
         "\nEach line is one JSON object (the redacted message and its envelope): jq . {}",
         file.display()
     )?;
+    if let Some(service) = service {
+        let types: Vec<&str> = samples::SAMPLE_EVENTS.iter().map(|(t, _)| *t).collect();
+        writeln!(
+            out,
+            "\nThe service keeps running on http://{addr} (Ctrl-C stops it). Send your own events:\n  \
+             STRIPE_WEBHOOK_SECRET={DEMO_SECRET} stripe-chat send-test-event --url {url} invoice.payment_failed\n  \
+             tail -f {file}\n\
+             Bundled event types: {types}",
+            addr = service.local_addr(),
+            file = file.display(),
+            types = types.join(", "),
+        )?;
+        out.flush()?;
+        let mut signals = ops::ShutdownSignals::new().map_err(|e| service_error(&e))?;
+        signals.recv().await;
+        writeln!(out, "stopping: finishing deliveries in flight")?;
+        let _ = service.shutdown(Duration::from_secs(5)).await;
+    }
     Ok(())
 }
+
+/// The port `demo --serve --keep` listens on unless `--listen` says otherwise.
+pub(crate) const DEMO_PORT: u16 = 8787;
 
 #[cfg(test)]
 mod tests {

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use stripe_chat::server::backfill::{
-    BackfillError, BackfillOptions, BackfillReport, backfill_with, parse_time,
+    BackfillError, BackfillOptions, BackfillReport, backfill_with_progress, parse_time,
 };
-use stripe_chat::server::config::{ServiceConfig, parse_retention};
+use stripe_chat::server::config::{ConfigError, ServiceConfig, line_at, parse_retention};
 use stripe_chat::server::retention::Pruner;
 use stripe_chat::server::service::Service;
 use stripe_chat::store::{DlqTarget, JobId, SqliteStore, Store, StoreError};
@@ -31,6 +31,9 @@ pub(crate) enum OpsError {
     /// The request is wrong (an unknown event, job or sample, a bad `--since`, no API key).
     #[error("{0}")]
     Usage(String),
+    /// What the command names does not exist (a job not on the dead-letter list).
+    #[error("{0}")]
+    NotFound(String),
     /// Listing or storing undelivered events failed (never shows the API key).
     #[error("backfill: {0}")]
     Backfill(#[from] BackfillError),
@@ -56,12 +59,48 @@ pub(crate) struct BackfillArgs {
     pub api_base: Option<String>,
 }
 
-/// Reads and checks the configuration file at `path`.
+/// Reads and checks the service's configuration file at `path` (`serve`, `check` and every
+/// operator command).
 pub(crate) fn load_config(path: &Path) -> Result<ServiceConfig, OpsError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| OpsError::Config(format!("cannot read {}: {e}", path.display())))?;
-    ServiceConfig::from_toml(&text)
-        .map_err(|e| OpsError::Config(format!("{}: {e}", path.display())))
+    load_file(path, ServiceConfig::from_toml)
+}
+
+/// The one loader of every configuration file (the service's, `render --config`'s): reads `path`
+/// (`-` is standard input) and parses its text with `parse`; every problem is one line,
+/// `FILE: KEY: problem`, where a TOML error's key is `line N` (counted by
+/// [`line_at`](stripe_chat::server::config::line_at)).
+pub(crate) fn load_file<T>(
+    path: &Path,
+    parse: impl FnOnce(&str) -> Result<T, ConfigError>,
+) -> Result<T, OpsError> {
+    let read = if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map(|_| text)
+    } else {
+        std::fs::read_to_string(path)
+    };
+    let text =
+        read.map_err(|e| OpsError::Config(format!("cannot read {}: {e}", path.display())))?;
+    parse(&text).map_err(|e| OpsError::Config(format!("{}: {e}", path.display())))
+}
+
+/// `render --config`'s file: `[redaction]` and each platform's options, checked by its adapter;
+/// a problem in a platform's table is reported at the table's line.
+pub(crate) fn render_config(text: &str) -> Result<stripe_chat::RenderConfig, ConfigError> {
+    let config: stripe_chat::RenderConfig =
+        toml::from_str(text).map_err(|e| ConfigError::from_toml(text, &e))?;
+    config.check().map_err(|e| {
+        let section = e.key.split('.').next().unwrap_or_default();
+        let line =
+            toml::from_str::<std::collections::BTreeMap<String, toml::Spanned<toml::Value>>>(text)
+                .ok()
+                .and_then(|tables| tables.get(section).map(|t| line_at(text, t.span().start)));
+        match line {
+            Some(line) => ConfigError::new(format!("line {line}"), e.to_string()),
+            None => ConfigError::new(e.key, e.problem),
+        }
+    })?;
+    Ok(config)
 }
 
 /// Opens the configured SQLite store (creating its directory).
@@ -109,10 +148,11 @@ pub(crate) async fn serve(
     announce: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), OpsError> {
     let mut signals = ShutdownSignals::new()?;
-    let store = open_store(&config).await?;
+    // The port first: a port in use fails alone, before the store is opened (or created).
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .map_err(|e| OpsError::Io(format!("cannot listen on {}: {e}", config.server.listen)))?;
+    let store = open_store(&config).await?;
     let store: Arc<dyn Store> = Arc::new(store);
     let audit = Arc::new(audit_log(&config, Arc::clone(&store))?);
     let service = Service::builder(&config)
@@ -149,7 +189,7 @@ pub(crate) async fn serve(
 
 /// SIGTERM and SIGINT, listened for from the moment this is made: a signal that arrives while
 /// the service starts is seen, not left to its default action (ending the process).
-struct ShutdownSignals {
+pub(crate) struct ShutdownSignals {
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
     #[cfg(unix)]
@@ -157,7 +197,7 @@ struct ShutdownSignals {
 }
 
 impl ShutdownSignals {
-    fn new() -> Result<Self, OpsError> {
+    pub(crate) fn new() -> Result<Self, OpsError> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
@@ -174,7 +214,7 @@ impl ShutdownSignals {
     }
 
     /// The next SIGTERM or SIGINT.
-    async fn recv(&mut self) {
+    pub(crate) async fn recv(&mut self) {
         #[cfg(unix)]
         tokio::select! {
             _ = self.term.recv() => {}
@@ -213,16 +253,29 @@ pub(crate) async fn dlq_list(store: &dyn Store) -> Result<Vec<String>, OpsError>
         .collect())
 }
 
-/// Makes dead-lettered jobs pending again: one job by id, or all. Returns how many.
+/// Makes dead-lettered jobs pending again: one job by id, or all. Returns how many. A job id
+/// that is not on the dead-letter list is an error saying so (nothing was retried).
 pub(crate) async fn dlq_retry(store: &dyn Store, job: Option<&str>) -> Result<usize, OpsError> {
     let target = match job {
         None => DlqTarget::All,
-        Some(id) => DlqTarget::Job(
-            id.parse::<JobId>()
-                .map_err(|_| OpsError::Usage(format!("{id:?} is not a job id (see dlq list)")))?,
-        ),
+        Some(id) => DlqTarget::Job(id.trim().parse::<JobId>().map_err(|_| {
+            OpsError::Usage(format!(
+                "{id:?} is not a job id (the first column of `stripe-chat dlq list`)"
+            ))
+        })?),
     };
-    Ok(store.dlq_retry(target, SystemTime::now()).await?)
+    let progress = super::progress::Progress::start(match job {
+        None => "dlq retry: making every dead letter pending again".to_owned(),
+        Some(id) => format!("dlq retry: job {id}"),
+    });
+    let n = store.dlq_retry(target, SystemTime::now()).await?;
+    drop(progress);
+    match job {
+        Some(id) if n == 0 => Err(OpsError::NotFound(format!(
+            "no dead letter has the id {id}: nothing was retried (`stripe-chat dlq list` shows them)"
+        ))),
+        _ => Ok(n),
+    }
 }
 
 /// Delivers a stored event again to the destinations its routes name now. Returns how many jobs
@@ -296,7 +349,21 @@ pub(crate) async fn backfill(
         .build()
         .map_err(|e| OpsError::Usage(format!("cannot call Stripe: {e}")))?;
     let store = open_store(config).await?;
-    Ok(backfill_with(&client, &store, &config.routes, options, now).await?)
+    let progress = super::progress::Progress::start("backfill: listing undelivered events");
+    let verb = if args.dry_run {
+        "would store"
+    } else {
+        "stored"
+    };
+    Ok(
+        backfill_with_progress(&client, &store, &config.routes, options, now, |so_far| {
+            progress.update(format!(
+                "backfill: {} page(s) fetched, {} event(s) listed, {} {verb}, {} already stored",
+                so_far.pages, so_far.listed, so_far.ingested, so_far.duplicates
+            ));
+        })
+        .await?,
+    )
 }
 
 /// What `stripe-chat prune` is asked to do.
@@ -400,6 +467,13 @@ pub(crate) async fn prune(
     };
     let now = SystemTime::now();
     let store = Arc::new(open_store(config).await?);
+    let _progress = super::progress::Progress::start(if args.dry_run {
+        format!("prune: counting what is older than {older_than}")
+    } else if args.vacuum {
+        format!("prune: deleting what is older than {older_than}, then rewriting the file")
+    } else {
+        format!("prune: deleting what is older than {older_than} and giving the space back")
+    });
     let mut report = PruneReport {
         older_than,
         dry_run: args.dry_run,
@@ -429,25 +503,80 @@ pub(crate) async fn prune(
     Ok(report)
 }
 
+/// `url` as a webhook URL to POST to: `http://` or `https://` with a host. A URL written without
+/// its scheme (`127.0.0.1:8787/webhooks/stripe`) is refused with the URL it should have been.
+pub(crate) fn webhook_url(url: &str) -> Result<reqwest::Url, OpsError> {
+    let url = url.trim();
+    let parsed = reqwest::Url::parse(url);
+    match parsed {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {
+            Ok(parsed)
+        }
+        _ if !url.contains("://") => Err(OpsError::Usage(format!(
+            "--url {url:?} has no scheme: write http://{url} (or https://)"
+        ))),
+        Ok(parsed) => Err(OpsError::Usage(format!(
+            "--url {url:?}: the scheme must be http or https, not {}",
+            parsed.scheme()
+        ))),
+        Err(e) => Err(OpsError::Usage(format!("--url {url:?} is not a URL: {e}"))),
+    }
+}
+
+/// Why a request never got an answer, in words an operator can act on.
+fn request_failure(url: &reqwest::Url, error: &reqwest::Error) -> String {
+    let at = match (url.host_str(), url.port_or_known_default()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        _ => url.to_string(),
+    };
+    let refused = {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+        let mut refused = false;
+        while let Some(e) = source {
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused)
+            {
+                refused = true;
+            }
+            source = e.source();
+        }
+        refused
+    };
+    if refused {
+        format!(
+            "cannot POST to {url}: connection refused: nothing listens on {at}; is the service running (stripe-chat serve, or demo --serve --keep), and is this its [server] listen address?"
+        )
+    } else if error.is_timeout() {
+        format!("cannot POST to {url}: no answer within 30 s from {at}")
+    } else if error.is_connect() {
+        format!(
+            "cannot POST to {url}: cannot connect to {at} (check the host name and that the service is reachable from here)"
+        )
+    } else {
+        format!("cannot POST to {url}: the request failed before an answer came")
+    }
+}
+
 /// Signs `body` with `secret` as Stripe does and POSTs it to `url`. Returns the HTTP status and
-/// the answer's body.
+/// the answer's body. A URL without a scheme and a refused connection are said as such.
 pub(crate) async fn send_signed(
     url: &str,
     secret: &str,
     body: &str,
 ) -> Result<(u16, String), OpsError> {
+    let url = webhook_url(url)?;
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     let response = reqwest::Client::new()
-        .post(url)
+        .post(url.clone())
         .header("Content-Type", "application/json")
         .header("Stripe-Signature", sign(body.as_bytes(), secret, now))
         .body(body.to_owned())
         .timeout(Duration::from_secs(30))
         .send()
         .await
-        .map_err(|e| OpsError::Io(format!("cannot POST to {url}: {e}")))?;
+        .map_err(|e| OpsError::Io(request_failure(&url, &e)))?;
     let status = response.status().as_u16();
     let text = response.text().await.unwrap_or_default();
     Ok((status, text))

@@ -106,8 +106,55 @@ pub(crate) fn sample(event_type: &str) -> Option<&'static str> {
         .map(|(_, raw)| *raw)
 }
 
-/// `raw` with a fresh, unique `evt_test_…` id and `created` set to now, so the store takes it as a
-/// new event. Fails when `raw` is not a JSON object.
+/// The keys whose values are times (Unix seconds) in Stripe's objects.
+fn is_time_key(key: &str) -> bool {
+    key.ends_with("_at")
+        || key.ends_with("_date")
+        || key.starts_with("period_")
+        || key.starts_with("current_period_")
+        || matches!(
+            key,
+            "created"
+                | "due_by"
+                | "next_payment_attempt"
+                | "trial_end"
+                | "trial_start"
+                | "start_date"
+                | "billing_cycle_anchor"
+                | "start"
+                | "end"
+                | "date"
+                | "due_date"
+        )
+}
+
+/// Moves every time in `value` (a time key holding Unix seconds) by `delta` seconds.
+fn shift_times(value: &mut serde_json::Value, delta: i64) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                match value.as_i64() {
+                    // Unix seconds between 2001 and 2100: a time, not a count or an amount.
+                    Some(t) if is_time_key(key) && (1_000_000_000..4_102_444_800).contains(&t) => {
+                        *value = t.saturating_add(delta).into();
+                    }
+                    _ => shift_times(value, delta),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                shift_times(item, delta);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `raw` with a fresh, unique `evt_test_…` id, `created` set to now and every other time moved by
+/// as much (the next payment attempt, a dispute's evidence deadline, a trial's end, billing
+/// periods), so the store takes it as a new event and its message reads as if it happened now:
+/// "retries in 3 days", not "44 days ago". Fails when `raw` is not a JSON object.
 pub(crate) fn fresh(raw: &str) -> Result<String, serde_json::Error> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut value: serde_json::Value = serde_json::from_str(raw)?;
@@ -120,6 +167,11 @@ pub(crate) fn fresh(raw: &str) -> Result<String, serde_json::Error> {
         now.as_micros(),
         std::process::id() & 0xfffff
     );
+    let created = value.get("created").and_then(serde_json::Value::as_i64);
+    if let Some(created) = created {
+        let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        shift_times(&mut value, now.saturating_sub(created));
+    }
     match value.as_object_mut() {
         Some(object) => {
             object.insert("id".into(), id.into());
@@ -145,6 +197,51 @@ mod tests {
         }
         assert!(sample("charge.failed").is_some());
         assert!(sample("no.such.type").is_none());
+    }
+
+    #[test]
+    fn a_fresh_sample_keeps_its_times_relative_to_now() {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let days = |t: &serde_json::Value| (t.as_i64().expect("a time") - now) as f64 / 86_400.0;
+        let failed: serde_json::Value = serde_json::from_str(
+            &fresh(sample("invoice.payment_failed").expect("bundled")).expect("fresh"),
+        )
+        .expect("JSON");
+        assert!((days(&failed["created"])).abs() < 0.01);
+        let retry = days(&failed["data"]["object"]["next_payment_attempt"]);
+        assert!(
+            (3.0..4.0).contains(&retry),
+            "the next attempt is in 3 days: {retry}"
+        );
+        let dispute: serde_json::Value = serde_json::from_str(
+            &fresh(sample("charge.dispute.created").expect("bundled")).expect("fresh"),
+        )
+        .expect("JSON");
+        let due = days(&dispute["data"]["object"]["evidence_details"]["due_by"]);
+        assert!(
+            (15.0..16.0).contains(&due),
+            "evidence is due in 15 days: {due}"
+        );
+        let trial: serde_json::Value = serde_json::from_str(
+            &fresh(sample("customer.subscription.trial_will_end").expect("bundled"))
+                .expect("fresh"),
+        )
+        .expect("JSON");
+        let ends = days(&trial["data"]["object"]["trial_end"]);
+        assert!(
+            (2.9..3.1).contains(&ends),
+            "the trial ends in 3 days: {ends}"
+        );
+        assert_eq!(
+            trial["data"]["object"]["items"]["data"][0]["quantity"],
+            serde_json::from_str::<serde_json::Value>(
+                sample("customer.subscription.trial_will_end").expect("bundled")
+            )
+            .expect("JSON")["data"]["object"]["items"]["data"][0]["quantity"],
+            "counts are not times"
+        );
     }
 
     #[test]

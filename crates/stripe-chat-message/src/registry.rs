@@ -39,6 +39,7 @@ use crate::{ChatProvider, ConfigError, Renderer};
 pub struct Settings<'a> {
     values: &'a Value,
     env: &'a dyn Fn(&str) -> Option<String>,
+    destination: Option<&'a str>,
 }
 
 impl<'a> Settings<'a> {
@@ -50,7 +51,37 @@ impl<'a> Settings<'a> {
     /// assert_eq!(settings.env("HOME"), None);
     /// ```
     pub fn new(values: &'a Value, env: &'a dyn Fn(&str) -> Option<String>) -> Self {
-        Settings { values, env }
+        Settings {
+            values,
+            env,
+            destination: None,
+        }
+    }
+
+    /// The same settings for the destination the operator named `name` (`[[destinations]]
+    /// name`), which an adapter uses in its errors and message refs unless its own keys say
+    /// otherwise, so that an error names the destination the operator knows.
+    ///
+    /// ```
+    /// let values = serde_json::json!({});
+    /// let settings = stripe_chat_message::Settings::from_process_env(&values);
+    /// assert_eq!(settings.destination(), None);
+    /// assert_eq!(settings.for_destination("hook").destination(), Some("hook"));
+    /// ```
+    pub fn for_destination(mut self, name: &'a str) -> Self {
+        self.destination = Some(name);
+        self
+    }
+
+    /// The destination's name, when these settings are a destination's
+    /// ([`Settings::for_destination`]).
+    ///
+    /// ```
+    /// let values = serde_json::json!({});
+    /// assert!(stripe_chat_message::Settings::from_process_env(&values).destination().is_none());
+    /// ```
+    pub fn destination(&self) -> Option<&'a str> {
+        self.destination
     }
 
     /// `values`, with `*_env` keys looked up in the process environment.
@@ -271,7 +302,7 @@ impl ProviderRegistry {
         match self
             .factories
             .iter_mut()
-            .find(|known| known.name() == factory.name())
+            .find(|known| known.name().eq_ignore_ascii_case(factory.name()))
         {
             Some(known) => *known = factory,
             None => self.factories.push(factory),
@@ -279,7 +310,8 @@ impl ProviderRegistry {
         self
     }
 
-    /// The factory registered as `name`.
+    /// The factory registered as `name`, whatever its case (`Slack` is `slack`), as everywhere a
+    /// provider is named.
     ///
     /// ```
     /// assert!(stripe_chat_message::ProviderRegistry::new().get("slack").is_none());
@@ -287,7 +319,7 @@ impl ProviderRegistry {
     pub fn get(&self, name: &str) -> Option<&dyn ProviderFactory> {
         self.factories
             .iter()
-            .find(|factory| factory.name() == name)
+            .find(|factory| factory.name().eq_ignore_ascii_case(name))
             .map(|factory| &**factory)
     }
 

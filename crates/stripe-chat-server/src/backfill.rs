@@ -529,6 +529,48 @@ pub async fn backfill_with(
     options: BackfillOptions,
     now: SystemTime,
 ) -> Result<BackfillReport, BackfillError> {
+    backfill_with_progress(client, store, routes, options, now, |_| {}).await
+}
+
+/// [`backfill_with`], telling `progress` the counts so far after each page of Stripe's list
+/// (what `stripe-chat backfill` shows on a terminal: pages fetched, events stored).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::{Duration, SystemTime};
+/// use stripe_chat_message::Secret;
+/// use stripe_chat_route::Routes;
+/// use stripe_chat_server::backfill::{backfill_with_progress, BackfillOptions};
+/// use stripe_chat_store::MemoryStore;
+/// use wiremock::matchers::{method, path};
+/// use wiremock::{Mock, MockServer, ResponseTemplate};
+///
+/// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_083_200);
+/// let stripe = MockServer::start().await;
+/// Mock::given(method("GET")).and(path("/v1/events"))
+///     .respond_with(ResponseTemplate::new(200).set_body_string(
+///         r#"{"object":"list","url":"/v1/events","has_more":false,"data":[]}"#))
+///     .mount(&stripe).await;
+/// let client = stripe_chat_stripe::Client::builder(Secret::new("sk_test_1"))
+///     .api_base(stripe.uri()).build()?;
+/// let mut pages = Vec::new();
+/// let options = BackfillOptions::since(now - Duration::from_secs(3600));
+/// backfill_with_progress(&client, &MemoryStore::new(), &Routes::default(), options, now, |so_far| {
+///     pages.push(so_far.pages)
+/// }).await?;
+/// assert_eq!(pages, [1]);
+/// # Ok(())
+/// # }
+/// ```
+pub async fn backfill_with_progress(
+    client: &Client,
+    store: &dyn Store,
+    routes: &Routes,
+    options: BackfillOptions,
+    now: SystemTime,
+    mut progress: impl FnMut(&BackfillReport),
+) -> Result<BackfillReport, BackfillError> {
     let BackfillOptions {
         since,
         until,
@@ -607,6 +649,7 @@ pub async fn backfill_with(
                 report.jobs += done.jobs_created;
             }
         }
+        progress(&report);
         if !page.has_more {
             break;
         }

@@ -62,7 +62,10 @@ impl ConfigError {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSection {
-    /// Address to listen on.
+    /// Address to listen on: `IP:PORT` (`127.0.0.1:8787`, `[::1]:8787`) or `HOST:PORT`
+    /// (`localhost:8787`), a host name being resolved once, when the file is read (its first
+    /// address).
+    #[serde(deserialize_with = "listen_address")]
     pub listen: SocketAddr,
     /// Largest accepted webhook body; larger ones get 413 without being read whole.
     #[serde(default = "default_body_limit")]
@@ -122,6 +125,52 @@ impl ServerSection {
     /// ```
     pub fn body_timeout(&self) -> Duration {
         Duration::from_secs(self.body_timeout_secs)
+    }
+}
+
+/// `server.listen`: an address, or a host name and port resolved to its first address; an error
+/// names the key and says what is expected.
+fn listen_address<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<SocketAddr, D::Error> {
+    use serde::de::Error;
+    let text = String::deserialize(deserializer)?;
+    resolve_listen(&text).map_err(D::Error::custom)
+}
+
+/// `text` as a listening address: `IP:PORT`, or `HOST:PORT` resolved (its first address).
+///
+/// ```
+/// use stripe_chat_server::config::resolve_listen;
+/// assert_eq!(resolve_listen("127.0.0.1:8787")?.port(), 8787);
+/// assert!(resolve_listen("localhost:8787")?.ip().is_loopback());
+/// assert!(resolve_listen("8787").unwrap_err().starts_with("server.listen: \"8787\" is not HOST:PORT"));
+/// # Ok::<(), String>(())
+/// ```
+pub fn resolve_listen(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let text = text.trim();
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let expected = "(an address and port such as 127.0.0.1:8787, [::1]:8787 or localhost:8787)";
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err(format!(
+            "server.listen: {text:?} is not HOST:PORT {expected}"
+        ));
+    };
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(format!(
+            "server.listen: {text:?} is not HOST:PORT {expected}"
+        ));
+    }
+    match text.to_socket_addrs() {
+        Ok(mut addrs) => addrs
+            .next()
+            .ok_or_else(|| format!("server.listen: the host name {host:?} resolves to no address")),
+        Err(e) => Err(format!(
+            "server.listen: cannot resolve the host name {host:?} ({e}) {expected}"
+        )),
     }
 }
 
@@ -1217,7 +1266,10 @@ fn destination(
     let values = serde_json::to_value(table)
         .map_err(|e| ConfigError::new(format!("destinations[{index}] {name:?}"), e.to_string()))?;
     let provider = providers
-        .build(&provider_name, &Settings::new(&values, env))
+        .build(
+            &provider_name,
+            &Settings::new(&values, env).for_destination(&name),
+        )
         .map_err(|e| {
             let e = e.within(&format!("destinations[{index}] {name:?}"));
             ConfigError::new(e.key(), e.problem())
@@ -1238,18 +1290,44 @@ fn destination(
 
 /// A TOML parse error as one line with the line number.
 fn toml_error(text: &str, error: &toml::de::Error) -> ConfigError {
-    let line = error.span().map(|span| {
-        text.as_bytes()[..span.start.min(text.len())]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
-    });
-    let key = match line {
-        Some(line) => format!("line {line}"),
-        None => "config".to_owned(),
-    };
-    ConfigError::new(key, error.message().replace('\n', " "))
+    ConfigError::from_toml(text, error)
+}
+
+/// The line (from 1) of `text` that byte `offset` is on; an offset past the end is on the last
+/// line. What every configuration file's error reports (`serve`, `check`, `render --config`).
+///
+/// ```
+/// use stripe_chat_server::config::line_at;
+/// let text = "[redaction]\nlevel = \"internal\"\nbogus = 1";
+/// assert_eq!(line_at(text, text.find("bogus").unwrap()), 3);
+/// assert_eq!(line_at(text, 0), 1);
+/// assert_eq!(line_at("a\n", 2), 2);
+/// ```
+pub fn line_at(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+impl ConfigError {
+    /// A TOML error in `text` as a problem at `line N` (the line its span starts on), in one
+    /// line.
+    ///
+    /// ```
+    /// let text = "[server]\nlisten = \"127.0.0.1:8787\"\nlisten = \"again\"\n";
+    /// let error = toml::from_str::<toml::Table>(text).unwrap_err();
+    /// let e = stripe_chat_server::config::ConfigError::from_toml(text, &error);
+    /// assert_eq!(e.key, "line 3");
+    /// ```
+    pub fn from_toml(text: &str, error: &toml::de::Error) -> Self {
+        let key = match error.span() {
+            Some(span) => format!("line {}", line_at(text, span.start)),
+            None => "config".to_owned(),
+        };
+        ConfigError::new(key, error.message().replace('\n', " "))
+    }
 }
 
 #[cfg(test)]
@@ -1449,6 +1527,54 @@ to = ["log"]
             let err = ServiceConfig::from_toml_with_env(&text, no_env).expect_err(line);
             assert_eq!(err.key, key, "{line}: {err}");
         }
+    }
+
+    #[test]
+    fn listen_accepts_a_host_name_and_resolves_it_to_a_loopback_address() {
+        let text = MINIMAL.replace("127.0.0.1:8787", "localhost:8787");
+        let config = ServiceConfig::from_toml_with_env(&text, no_env).expect("localhost resolves");
+        assert!(config.server.listen.ip().is_loopback());
+        assert_eq!(config.server.listen.port(), 8787);
+    }
+
+    #[test]
+    fn a_listen_value_without_a_port_names_the_key_and_what_is_expected() {
+        let text = MINIMAL.replace("127.0.0.1:8787", "localhost");
+        let err = ServiceConfig::from_toml_with_env(&text, no_env).expect_err("no port");
+        assert_eq!(err.key, "line 3");
+        assert!(
+            err.problem
+                .starts_with("server.listen: \"localhost\" is not HOST:PORT (an address and port such as 127.0.0.1:8787"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn provider_names_are_case_insensitive_in_a_destination() {
+        let text = format!(
+            "{MINIMAL}\n[[destinations]]\nname = \"archive\"\nprovider = \"File\"\npath = \"b.jsonl\"\n"
+        );
+        let config = ServiceConfig::from_toml_with_env(&text, no_env).expect("File is file");
+        assert_eq!(config.destinations[1].provider.platform(), "file");
+    }
+
+    #[tokio::test]
+    async fn a_webhook_destination_s_errors_name_the_destination_the_operator_named() {
+        let text = format!(
+            "{MINIMAL}\n[[destinations]]\nname = \"hook\"\nprovider = \"webhook\"\nurl = \"http://127.0.0.1:9/x\"\nsecret = \"0123456789abcdef0123\"\n"
+        );
+        let config = ServiceConfig::from_toml_with_env(&text, no_env).expect("valid");
+        let message = stripe_chat_message::ChatMessage::new("t");
+        let key = stripe_chat_message::IdempotencyKey::new("evt_1", "hook");
+        let err = config.destinations[1]
+            .provider
+            .send(&message, None, &key)
+            .await
+            .expect_err("nothing listens on port 9");
+        assert_eq!(
+            err.to_string(),
+            "transient: webhook \"hook\": connection failed"
+        );
     }
 
     #[test]

@@ -841,10 +841,32 @@ impl Shared {
             }
             match (latency, result) {
                 (Some(latency), Ok(_)) => {
+                    // One line per message that went out: ids and outcome, never the body.
+                    tracing::info!(
+                        event_id = %job.event.id,
+                        event_type = %job.event.event_type,
+                        destination = %job.destination,
+                        job_id = %job.job_id,
+                        outcome = label,
+                        latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+                        "delivered"
+                    );
                     self.metrics
                         .delivery(&job.destination, label, Some(latency))
                 }
-                (_, result) => self.outcome(job, result, label),
+                (_, result) => {
+                    if label == "stale" && result.is_ok() {
+                        tracing::info!(
+                            event_id = %job.event.id,
+                            event_type = %job.event.event_type,
+                            destination = %job.destination,
+                            job_id = %job.job_id,
+                            outcome = label,
+                            "not sent: stale (the object's message already shows a newer event)"
+                        );
+                    }
+                    self.outcome(job, result, label)
+                }
             }
         }
     }
@@ -924,13 +946,15 @@ impl Shared {
         ledger: &mut Ledger<'_>,
     ) -> Finished {
         let settings = &self.settings;
+        let dead_letter = |why: &str| {
+            tracing::warn!(event_id = %job.event.id, event_type = %job.event.event_type, destination = %job.destination, job_id = %job.job_id, outcome = "dead_lettered", "delivery dead-lettered: {why}");
+            Finished::dead_letter(why.to_owned())
+        };
         let Some(target) = self.targets.get(&job.destination) else {
-            return Finished::dead_letter("the destination is no longer configured".into());
+            return dead_letter("the destination is no longer configured");
         };
         if job.attempt > settings.max_attempts {
-            return Finished::dead_letter(
-                "no attempts left (a worker stopped while delivering it)".into(),
-            );
+            return dead_letter("no attempts left (a worker stopped while delivering it)");
         }
         if !probe && let Admission::Wait { until } = target.breaker(|b| b.admit(Instant::now())) {
             // The destination is paused: no request, no attempt spent.
@@ -1099,7 +1123,7 @@ impl Shared {
         let kind = e.kind();
         let error = e.to_string();
         let gave_up = |why: String| {
-            tracing::warn!(job_id = %job.job_id, event_id = %job.event.id, destination = %job.destination, attempt = job.attempt, kind = %kind, error = %e, "delivery dead-lettered: {why}");
+            tracing::warn!(event_id = %job.event.id, event_type = %job.event.event_type, destination = %job.destination, job_id = %job.job_id, outcome = "dead_lettered", attempt = job.attempt, kind = %kind, error = %e, "delivery dead-lettered: {why}");
             Finished::dead_letter(why)
         };
         match (kind, e.retry_after()) {

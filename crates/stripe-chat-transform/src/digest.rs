@@ -20,6 +20,76 @@ fn amount(event: &StripeEvent) -> Option<Money> {
         .map(|amount| Money::new(amount, currency))
 }
 
+/// What an event says happened to money, for the digest's totals: amounts of different outcomes
+/// are never added together.
+///
+/// ```
+/// use stripe_chat_transform::digest::{outcome, Outcome};
+/// assert_eq!(outcome("invoice.paid"), Outcome::Paid);
+/// assert_eq!(outcome("invoice.payment_failed"), Outcome::Failed);
+/// assert_eq!(outcome("charge.refunded"), Outcome::Refunded);
+/// assert_eq!(outcome("charge.dispute.created"), Outcome::Disputed);
+/// assert_eq!(outcome("payout.paid"), Outcome::Other);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Money received: `invoice.paid`, `invoice.payment_succeeded`, `payment_intent.succeeded`,
+    /// `charge.succeeded`, `checkout.session.completed`.
+    Paid,
+    /// A payment that did not go through: `*.payment_failed`, `charge.failed`.
+    Failed,
+    /// Money given back: `charge.refunded`, `refund.*`, `charge.refund.*`.
+    Refunded,
+    /// Money contested: `charge.dispute.*`.
+    Disputed,
+    /// Anything else with an amount (payouts, subscriptions, ...).
+    Other,
+}
+
+impl Outcome {
+    /// The word the digest's total fields start with (`Paid USD`).
+    ///
+    /// ```
+    /// assert_eq!(stripe_chat_transform::digest::Outcome::Refunded.label(), "Refunded");
+    /// ```
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Paid => "Paid",
+            Outcome::Failed => "Failed",
+            Outcome::Refunded => "Refunded",
+            Outcome::Disputed => "Disputed",
+            Outcome::Other => "Other",
+        }
+    }
+}
+
+/// The [`Outcome`] of an event of type `event_type`.
+///
+/// ```
+/// assert_eq!(stripe_chat_transform::digest::outcome("charge.failed").label(), "Failed");
+/// ```
+pub fn outcome(event_type: &str) -> Outcome {
+    match event_type {
+        t if t.starts_with("charge.dispute.") => Outcome::Disputed,
+        t if t == "charge.refunded"
+            || t.starts_with("refund.")
+            || t.starts_with("charge.refund.") =>
+        {
+            Outcome::Refunded
+        }
+        t if t.ends_with(".payment_failed") || t == "charge.failed" => Outcome::Failed,
+        "invoice.paid"
+        | "invoice.payment_succeeded"
+        | "payment_intent.succeeded"
+        | "charge.succeeded"
+        | "checkout.session.completed"
+        | "checkout.session.async_payment_succeeded" => Outcome::Paid,
+        t if t.ends_with(".async_payment_failed") => Outcome::Failed,
+        _ => Outcome::Other,
+    }
+}
+
 /// A window's length for people: `2 s`, `15 min`, `1 h 30 min`, `1 day`.
 ///
 /// ```
@@ -52,8 +122,9 @@ pub fn window_in_words(secs: u64) -> String {
     }
 }
 
-/// One summary for the events of a digest `window`: how many, the total per currency (formatted by
-/// the currency's exponent), the event types counted, the `top` largest events of each currency with
+/// One summary for the events of a digest `window`: how many, the total per [`Outcome`] (paid,
+/// failed, refunded, disputed, other) and currency (formatted by the currency's exponent; amounts of
+/// different outcomes or currencies are never added together), the event types counted, the `top` largest events of each currency with
 /// their Dashboard links, and a link to the Dashboard's event list. It offers no actions.
 ///
 /// Amounts are what routes compare: the object's `amount`, else `amount_due`, `amount_paid`,
@@ -72,8 +143,8 @@ pub fn window_in_words(secs: u64) -> String {
 /// let message = summarize(&DigestWindow::new("sales", 1_700_000_100, 900), 2, &events);
 /// assert_eq!(message.title, "Digest: 3 events in 15 min");
 /// let total = |label: &str| message.fields.iter().find(|f| f.label == label).map(|f| f.value.clone());
-/// assert_eq!(total("Total USD").as_deref(), Some("20.00 USD (2 events)"));
-/// assert_eq!(total("Total JPY").as_deref(), Some("5,000 JPY (1 event)"));
+/// assert_eq!(total("Paid USD").as_deref(), Some("20.00 USD (2 events)"));
+/// assert_eq!(total("Paid JPY").as_deref(), Some("5,000 JPY (1 event)"));
 /// assert_eq!(total("Largest USD").as_deref(), Some("1. 12.50 USD · charge.succeeded · ch_evt_1\n2. 7.50 USD · charge.succeeded · ch_evt_3"));
 /// assert!(message.actions.is_empty());
 /// # Ok::<(), stripe_chat_events::EventError>(())
@@ -104,15 +175,23 @@ pub fn summarize(window: &DigestWindow, top: usize, events: &[StripeEvent]) -> C
         .enumerate()
         .filter_map(|(i, e)| amount(e).map(|m| (i, m)))
         .collect();
+    // Per currency (for the largest events) and per outcome and currency (for the totals).
     let mut totals: BTreeMap<&str, (i64, usize)> = BTreeMap::new();
-    for (_, money) in &amounts {
+    let mut by_outcome: BTreeMap<(Outcome, &str), (i64, usize)> = BTreeMap::new();
+    for (i, money) in &amounts {
         let total = totals.entry(money.currency.as_str()).or_insert((0, 0));
         total.0 = total.0.saturating_add(money.amount);
         total.1 += 1;
+        let kind = outcome(events[*i].event_type());
+        let total = by_outcome
+            .entry((kind, money.currency.as_str()))
+            .or_insert((0, 0));
+        total.0 = total.0.saturating_add(money.amount);
+        total.1 += 1;
     }
-    for (currency, (sum, n)) in &totals {
+    for ((kind, currency), (sum, n)) in &by_outcome {
         message = message.field(
-            format!("Total {}", currency.to_ascii_uppercase()),
+            format!("{} {}", kind.label(), currency.to_ascii_uppercase()),
             format!("{} ({n} {})", Money::new(*sum, currency), plural(*n)),
         );
     }
@@ -243,21 +322,54 @@ mod tests {
     }
 
     #[test]
-    fn totals_are_per_currency_and_formatted_by_exponent() {
+    fn totals_are_per_outcome_and_currency_and_formatted_by_exponent() {
         let message = summarize(&DigestWindow::new("sales", 0, 900), 3, &sample());
         assert_eq!(field(&message, "Events"), Some("5"));
-        assert_eq!(
-            field(&message, "Total USD"),
-            Some("2,520.00 USD (2 events)")
-        );
-        assert_eq!(field(&message, "Total JPY"), Some("500,000 JPY (1 event)"));
-        assert_eq!(field(&message, "Total KWD"), Some("1.500 KWD (1 event)"));
+        assert_eq!(field(&message, "Paid USD"), Some("2,520.00 USD (2 events)"));
+        assert_eq!(field(&message, "Failed JPY"), Some("500,000 JPY (1 event)"));
+        assert_eq!(field(&message, "Paid KWD"), Some("1.500 KWD (1 event)"));
         assert!(
             !message
                 .fields
                 .iter()
                 .any(|f| f.value.contains("¥") || f.value.contains("5,000.00")),
             "JPY has no minor unit"
+        );
+    }
+
+    #[test]
+    fn failed_and_paid_amounts_are_totalled_apart_never_into_one_sum() {
+        let events = vec![
+            event(
+                "evt_p",
+                "invoice.paid",
+                r#"{"id":"in_p","object":"invoice","amount_paid":10000,"currency":"usd"}"#,
+            ),
+            event(
+                "evt_f",
+                "invoice.payment_failed",
+                r#"{"id":"in_f","object":"invoice","amount_due":2500,"currency":"usd"}"#,
+            ),
+            event(
+                "evt_r",
+                "charge.refunded",
+                r#"{"id":"ch_r","object":"charge","amount":700,"currency":"usd"}"#,
+            ),
+            event(
+                "evt_d",
+                "charge.dispute.created",
+                r#"{"id":"dp_d","object":"dispute","amount":300,"currency":"usd"}"#,
+            ),
+        ];
+        let message = summarize(&DigestWindow::new("invoices", 0, 900), 3, &events);
+        assert_eq!(field(&message, "Paid USD"), Some("100.00 USD (1 event)"));
+        assert_eq!(field(&message, "Failed USD"), Some("25.00 USD (1 event)"));
+        assert_eq!(field(&message, "Refunded USD"), Some("7.00 USD (1 event)"));
+        assert_eq!(field(&message, "Disputed USD"), Some("3.00 USD (1 event)"));
+        assert!(
+            !message.fields.iter().any(|f| f.label.starts_with("Total")),
+            "no sum across outcomes: {:#?}",
+            message.fields
         );
     }
 

@@ -58,7 +58,11 @@ impl ProviderFactory for WebhookFactory {
     }
 
     fn build(&self, settings: &Settings<'_>) -> Result<Arc<dyn ChatProvider>, ConfigError> {
-        let config: WebhookConfig = settings.parse()?;
+        let mut config: WebhookConfig = settings.parse()?;
+        if config.name.is_none() {
+            // Errors and refs name the destination the operator named, not the platform.
+            config.name = settings.destination().map(str::to_owned);
+        }
         Ok(Arc::new(config.build_with_env(settings.env_lookup())?))
     }
 

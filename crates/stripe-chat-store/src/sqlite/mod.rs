@@ -587,6 +587,30 @@ impl SqliteStore {
         }
     }
 
+    /// The delivery jobs of the `events` events received last, newest job first: what a
+    /// read-only view of the service shows (`stripe-chat preview --config`). Reads only.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    /// # rt.block_on(async {
+    /// use std::time::SystemTime;
+    /// use stripe_chat_store::{NewEvent, NewJob, SqliteOptions, SqliteStore, Store};
+    /// let dir = tempfile::tempdir()?;
+    /// let store = SqliteStore::open(dir.path().join("store.db"), SqliteOptions::default()).await?;
+    /// let event = NewEvent { id: "evt_1".into(), event_type: "invoice.paid".into(), created: 1,
+    ///     livemode: false, account: None, raw: "{}".into(), received_at: SystemTime::now() };
+    /// store.ingest(event, vec![NewJob::new("billing"), NewJob::new("log")]).await?;
+    /// let jobs = store.recent_jobs(10).await?;
+    /// assert_eq!(jobs.len(), 2);
+    /// assert!(jobs.iter().all(|j| j.event_id == "evt_1"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn recent_jobs(&self, events: usize) -> Result<Vec<JobInfo>, StoreError> {
+        self.read(move |conn| ops::recent_jobs(conn, events)).await
+    }
+
     /// Rewrites the whole file with SQLite's `VACUUM` and returns how many bytes the database
     /// shrank by. Every free page is given back, and a file created without incremental
     /// auto-vacuum is converted to it, so that later prunes give their space back step by step

@@ -553,6 +553,17 @@ pub(crate) fn queued_jobs(
     job_infos(conn, QUEUED_JOBS, params![destination, thread_key])
 }
 
+/// The jobs of the `?1` events received last, newest job first.
+const RECENT_JOBS: &str = concat!(
+    select_job_info!(),
+    " WHERE j.event_id IN (SELECT id FROM events ORDER BY received_at DESC LIMIT ?1)
+        ORDER BY j.id DESC"
+);
+
+pub(crate) fn recent_jobs(conn: &Connection, events: usize) -> Result<Vec<JobInfo>, StoreError> {
+    job_infos(conn, RECENT_JOBS, params![limit(events)])
+}
+
 pub(crate) fn dlq_list(conn: &Connection, max: usize) -> Result<Vec<JobInfo>, StoreError> {
     job_infos(conn, DEAD_JOBS, params![limit(max)])
 }
