@@ -13,7 +13,7 @@
 //! | update | `PATCH {api_base}/webhooks/{id}/{token}/messages/{message_id}` | always (messages this webhook sent) |
 //! | thread | `?thread_id=<thread>` | replies go into the thread the root message is in; a webhook cannot start a thread on a channel message, so `capabilities().thread` is true only with `thread_id` configured |
 //! | link buttons | style 5; `?with_components=true` unless the webhook belongs to an application | always |
-//! | callback buttons | `custom_id` `sc:<action>:<target>` | only with `interactive = true` (an application-owned webhook) |
+//! | callback buttons | `custom_id` `sc:<action>:<kind>:<id>[@acct_…]` (the message's `callback_token`) | only with `interactive = true` (an application-owned webhook) |
 //!
 //! Every body sends `"allowed_mentions": {"parse": []}` and is checked with [`validate_limits`]
 //! before any request: a body over a limit is a `Permanent` error, not a 400 from Discord.
@@ -86,7 +86,7 @@
 //! assert_eq!(embed["title"], "Payment failed: @\u{200B}everyone \\*Jenny\\*");
 //! assert_eq!(embed["url"], "https://dashboard.stripe.com/invoices/in_1MtHbELkdIwHu7ixl4OzzPMv");
 //! assert_eq!(embed["fields"][0]["inline"], true);
-//! assert_eq!(body["components"][0]["components"][0]["custom_id"], "sc:retry_payment:in_1MtHbELkdIwHu7ixl4OzzPMv");
+//! assert_eq!(body["components"][0]["components"][0]["custom_id"], "sc:retry_payment:invoice:in_1MtHbELkdIwHu7ixl4OzzPMv");
 //! assert_eq!(validate_limits(&body), Ok(()));
 //! # Ok::<(), stripe_chat_message::RenderError>(())
 //! ```
