@@ -1,0 +1,468 @@
+//! Acting from chat through the binary: a signed Stripe event becomes a Slack message with a
+//! Retry payment button; a signed click by a person allowed in `[[people]]` gets a private
+//! confirmation, a signed confirmation makes exactly one Stripe call with an idempotency key,
+//! the message is updated for everyone, and the audit log verifies. Forged and stale requests are
+//! refused and counted; an unknown person is told privately.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use stripe_chat::slack::interaction::SlackVerifier;
+use support::{SECRET, Server, metric, now, post_signed};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const SIGNING_SECRET: &str = "e2e-slack-signing-secret";
+const CHANNEL: &str = "C0SLACK01";
+const TS: &str = "1765000000.000100";
+
+fn config(dir: &Path, slack: &str, stripe: &str) -> std::path::PathBuf {
+    let key = dir.join("stripe.key");
+    std::fs::write(&key, "rk_test_e2e_actions\n").expect("key");
+    let path = dir.join("stripe-chat.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"[server]
+listen = "127.0.0.1:0"
+shutdown_grace_secs = 2
+[stripe]
+webhook_secrets = ["{SECRET}"]
+api_key_file = {key:?}
+api_base = "{stripe}"
+[store]
+sqlite = {db:?}
+[interactions.slack]
+signing_secret = "{SIGNING_SECRET}"
+[[roles]]
+name = "billing"
+actions = ["retry_payment", "mark_contacted"]
+[[people]]
+name = "ana"
+roles = ["billing"]
+slack = ["T0123ABCD/U0123ABCD"]
+[[destinations]]
+name = "billing"
+provider = "slack"
+token = "xoxb-e2e-token"
+channel = "{CHANNEL}"
+api_base = "{slack}"
+[[routes]]
+events = ["*"]
+to = ["billing"]
+"#,
+            key = key.display().to_string(),
+            db = dir.join("data/stripe-chat.db").display().to_string(),
+        ),
+    )
+    .expect("config");
+    path
+}
+
+fn invoice_failed() -> (String, String) {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/events/invoice.payment_failed@2026-09-30.endive.json");
+    let text = std::fs::read_to_string(fixture).expect("fixture");
+    let event: Value = serde_json::from_str(&text).expect("json");
+    let id = event["data"]["object"]["id"]
+        .as_str()
+        .expect("invoice id")
+        .to_owned();
+    (text, id)
+}
+
+/// Mocks Slack's Web API and the interactions' response URLs.
+async fn slack_mock() -> MockServer {
+    let slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/chat.postMessage"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "ok": true, "channel": CHANNEL, "ts": TS })),
+        )
+        .mount(&slack)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/chat.update"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "ok": true, "channel": CHANNEL, "ts": TS })),
+        )
+        .mount(&slack)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex("^/respond/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "ok": true })))
+        .mount(&slack)
+        .await;
+    slack
+}
+
+async fn stripe_mock(invoice: &str) -> MockServer {
+    let stripe = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/invoices/{invoice}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": invoice, "object": "invoice", "number": "INV-0042", "customer": "cus_1",
+            "customer_name": "Acme Corp", "status": "open", "collection_method": "charge_automatically",
+            "amount_due": 39800, "amount_remaining": 39800, "currency": "usd", "livemode": false
+        })))
+        .mount(&stripe)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v1/invoices/{invoice}/pay")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "id": invoice, "object": "invoice", "status": "paid" })),
+        )
+        .expect(1)
+        .mount(&stripe)
+        .await;
+    stripe
+}
+
+/// The requests `server` received on `path`.
+async fn received(server: &MockServer, path: &str) -> Vec<Request> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.url.path() == path)
+        .collect()
+}
+
+/// Waits up to 10 s for a request on `path` whose body satisfies `want`.
+async fn wait_for(server: &MockServer, path: &str, want: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..200 {
+        for request in received(server, path).await {
+            if let Ok(body) = serde_json::from_slice::<Value>(&request.body)
+                && want(&body)
+            {
+                return body;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "nothing on {path}: {:?}",
+        received(server, path)
+            .await
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+            .collect::<Vec<_>>()
+    );
+}
+
+/// Posts a Slack interaction `payload`, signed at `timestamp` with `secret`.
+async fn click(server: &Server, payload: &Value, secret: &str, timestamp: i64) -> u16 {
+    let body = serde_urlencoded::to_string([("payload", payload.to_string())]).expect("form");
+    let signature = SlackVerifier::new(secret).sign(timestamp, body.as_bytes());
+    reqwest::Client::new()
+        .post(server.url("/interactions/slack"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("X-Slack-Request-Timestamp", timestamp.to_string())
+        .header("X-Slack-Signature", signature)
+        .body(body)
+        .send()
+        .await
+        .expect("post")
+        .status()
+        .as_u16()
+}
+
+fn press(slack: &MockServer, user: &str, trigger: &str, message: &Value, token: &str) -> Value {
+    json!({
+        "type": "block_actions",
+        "trigger_id": trigger,
+        "user": { "id": user, "team_id": "T0123ABCD", "username": "ana" },
+        "team": { "id": "T0123ABCD" },
+        "channel": { "id": CHANNEL },
+        "container": { "type": "message", "message_ts": TS, "channel_id": CHANNEL, "is_ephemeral": false },
+        "message": { "ts": TS, "text": message["text"], "blocks": message["blocks"] },
+        "response_url": format!("{}/respond/{trigger}", slack.uri()),
+        "actions": [{ "action_id": token, "value": token, "type": "button", "action_ts": "1765000001.000200" }]
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_click_by_an_allowed_person_retries_the_payment_once_and_the_audit_verifies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (event, invoice) = invoice_failed();
+    let slack = slack_mock().await;
+    let stripe = stripe_mock(&invoice).await;
+    let config = config(dir.path(), &slack.uri(), &stripe.uri());
+    let server = Server::start(&config);
+    let http = reqwest::Client::new();
+
+    assert_eq!(
+        post_signed(&http, &server.url("/webhooks/stripe"), &event).await,
+        Ok(200)
+    );
+    let posted = wait_for(&slack, "/chat.postMessage", |_| true).await;
+    let token = format!("sc:retry_payment:invoice:{invoice}");
+    let buttons: Vec<&Value> = posted["blocks"]
+        .as_array()
+        .expect("blocks")
+        .iter()
+        .filter_map(|b| b["elements"].as_array())
+        .flatten()
+        .collect();
+    assert!(
+        buttons.iter().any(|b| b["action_id"] == token.as_str()),
+        "a Retry payment button carrying {token}: {buttons:?}"
+    );
+    // What conversations.history gives for the message: as it was posted.
+    Mock::given(method("GET"))
+        .and(path("/conversations.history"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ok": true,
+            "messages": [{ "ts": TS, "text": posted["text"], "blocks": posted["blocks"] }]
+        })))
+        .mount(&slack)
+        .await;
+
+    // Ana clicks Retry payment: a private question with a confirm button.
+    let status = click(
+        &server,
+        &press(&slack, "U0123ABCD", "t-press", &posted, &token),
+        SIGNING_SECRET,
+        now(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let prompt = wait_for(&slack, "/respond/t-press", |_| true).await;
+    assert_eq!(prompt["response_type"], "ephemeral");
+    assert!(
+        prompt["text"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Retry the payment of 398.00 USD"),
+        "{prompt}"
+    );
+    let confirm = &prompt["blocks"][1]["elements"][0];
+    let confirm_token = confirm["action_id"].as_str().expect("confirm token");
+    assert!(confirm_token.starts_with("sc:confirm:"), "{confirm}");
+    assert_eq!(confirm["value"], format!("{CHANNEL} {TS}"));
+    assert!(
+        received(&stripe, &format!("/v1/invoices/{invoice}/pay"))
+            .await
+            .is_empty(),
+        "nothing moves before the confirmation"
+    );
+
+    // She confirms from the private prompt (ephemeral: Slack sends no message).
+    let confirm_click = json!({
+        "type": "block_actions",
+        "trigger_id": "t-confirm",
+        "user": { "id": "U0123ABCD", "team_id": "T0123ABCD", "username": "ana" },
+        "channel": { "id": CHANNEL },
+        "container": { "type": "message", "message_ts": "1765000002.000300", "channel_id": CHANNEL, "is_ephemeral": true },
+        "response_url": format!("{}/respond/t-confirm", slack.uri()),
+        "actions": [{ "action_id": confirm_token, "value": confirm["value"], "type": "button" }]
+    });
+    assert_eq!(
+        click(&server, &confirm_click, SIGNING_SECRET, now()).await,
+        200
+    );
+    // The same delivery again is taken once.
+    assert_eq!(
+        click(&server, &confirm_click, SIGNING_SECRET, now()).await,
+        200
+    );
+    let updated = wait_for(&slack, "/chat.update", |b| {
+        b.to_string().contains("Payment retried by ana")
+    })
+    .await;
+    assert_eq!(
+        (updated["channel"].as_str(), updated["ts"].as_str()),
+        (Some(CHANNEL), Some(TS))
+    );
+    let blocks = updated["blocks"].as_array().expect("blocks");
+    assert_eq!(
+        blocks.len(),
+        posted["blocks"].as_array().expect("blocks").len() + 1,
+        "the message keeps its blocks and gains one status line"
+    );
+    assert_eq!(blocks.last().expect("status")["block_id"], "sc_status");
+    assert!(
+        blocks.iter().any(|b| b.to_string().contains(&token)),
+        "the buttons stay"
+    );
+
+    let pays = received(&stripe, &format!("/v1/invoices/{invoice}/pay")).await;
+    assert_eq!(pays.len(), 1, "exactly one Stripe call");
+    let key = pays[0]
+        .headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .expect("an Idempotency-Key");
+    assert!(key.starts_with("sc-retry_payment-"), "{key}");
+    let text = server.metrics().await;
+    assert_eq!(
+        metric(&text, "stripe_chat_interactions_total{platform=\"slack\"}"),
+        Some(3.0)
+    );
+    drop(server);
+
+    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_stripe-chat"))
+        .args(["audit", "verify", "--config"])
+        .arg(&config)
+        .output()
+        .expect("runs");
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    stripe.verify().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_and_stale_clicks_are_refused_and_counted_and_an_unknown_person_is_told_privately() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_, invoice) = invoice_failed();
+    let slack = slack_mock().await;
+    let stripe = MockServer::start().await;
+    let config = config(dir.path(), &slack.uri(), &stripe.uri());
+    let server = Server::start(&config);
+    let token = format!("sc:retry_payment:invoice:{invoice}");
+    let message = json!({ "text": "Payment failed", "blocks": [] });
+
+    let forged = click(
+        &server,
+        &press(&slack, "U0123ABCD", "t-forged", &message, &token),
+        "not-the-signing-secret",
+        now(),
+    )
+    .await;
+    assert_eq!(forged, 401);
+    let stale = click(
+        &server,
+        &press(&slack, "U0123ABCD", "t-stale", &message, &token),
+        SIGNING_SECRET,
+        now() - 301,
+    )
+    .await;
+    assert_eq!(stale, 401);
+    let unsigned = reqwest::Client::new()
+        .post(server.url("/interactions/slack"))
+        .body("payload=%7B%7D")
+        .send()
+        .await
+        .expect("post")
+        .status()
+        .as_u16();
+    assert_eq!(unsigned, 401);
+
+    let text = server.metrics().await;
+    for (reason, count) in [
+        ("bad_signature", 1.0),
+        ("stale_timestamp", 1.0),
+        ("missing_header", 1.0),
+    ] {
+        assert_eq!(
+            metric(
+                &text,
+                &format!(
+                    "stripe_chat_interactions_refused_total{{platform=\"slack\",reason=\"{reason}\"}}"
+                )
+            ),
+            Some(count),
+            "{reason}"
+        );
+    }
+    let log = std::fs::read_to_string(&server.log).unwrap_or_default();
+    assert!(
+        !log.contains("t-forged") && !log.contains(&token),
+        "refusals are logged without their payload"
+    );
+
+    // Someone not in [[people]]: told privately, nothing read from Stripe.
+    let stranger = click(
+        &server,
+        &press(&slack, "U0STRANGER", "t-stranger", &message, &token),
+        SIGNING_SECRET,
+        now(),
+    )
+    .await;
+    assert_eq!(stranger, 200);
+    let told = wait_for(&slack, "/respond/t-stranger", |_| true).await;
+    assert_eq!(told["response_type"], "ephemeral");
+    assert!(
+        told["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not set up to act"),
+        "{told}"
+    );
+    assert!(
+        stripe
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
+}
+
+#[test]
+fn the_minimal_configuration_of_the_issue_passes_check_as_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("stripe-chat.toml");
+    std::fs::write(
+        &path,
+        r#"[stripe]
+webhook_secrets = ["whsec_demo"]
+api_key_env = "STRIPE_API_KEY"
+[store]
+sqlite = "demo-data/stripe-chat.db"
+[interactions.slack]
+signing_secret_env = "SLACK_SIGNING_SECRET"
+[interactions.discord]
+public_key = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+[[roles]]
+name = "billing"
+actions = ["retry_payment", "send_dunning_email", "mark_contacted", "assign", "create_ticket"]
+max_amount = { usd = 1000.0 }
+[[roles]]
+name = "finance"
+actions = ["*"]
+[[people]]
+name = "ana"
+roles = ["billing"]
+slack = ["T0123ABCD/U0123ABCD"]
+discord = ["80351110224678912"]
+"#,
+    )
+    .expect("config");
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_stripe-chat"))
+        .args(["check", "--config"])
+        .arg(&path)
+        .env("SLACK_SIGNING_SECRET", "8f742231b10e8888abcd99yyyzzz85a5")
+        .env("STRIPE_API_KEY", "rk_test_1")
+        .output()
+        .expect("runs");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let unset = std::process::Command::new(env!("CARGO_BIN_EXE_stripe-chat"))
+        .args(["check", "--config"])
+        .arg(&path)
+        .env_remove("SLACK_SIGNING_SECRET")
+        .output()
+        .expect("runs");
+    assert_eq!(unset.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&unset.stderr).contains("interactions.slack.signing_secret_env"),
+        "{}",
+        String::from_utf8_lossy(&unset.stderr)
+    );
+}
