@@ -466,3 +466,225 @@ discord = ["80351110224678912"]
         String::from_utf8_lossy(&unset.stderr)
     );
 }
+
+mod discord {
+    //! The same flow on Discord: an application-owned webhook posts the message with its
+    //! buttons, clicks are signed with the application's Ed25519 key.
+
+    use super::*;
+    use ed25519_dalek::{Signer, SigningKey};
+
+    const APP: &str = "1180000000000000001";
+    const HOOK: &str = "123456789012345678";
+    const MESSAGE: &str = "1100000000000000001";
+    const DISCORD_CHANNEL: &str = "1000000000000000001";
+
+    fn key() -> SigningKey {
+        SigningKey::from_bytes(&[7u8; 32])
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn config(dir: &Path, discord: &str, stripe: &str) -> std::path::PathBuf {
+        let key_file = dir.join("stripe.key");
+        std::fs::write(&key_file, "rk_test_e2e_actions\n").expect("key");
+        let path = dir.join("stripe-chat.toml");
+        std::fs::write(
+            &path,
+            format!(
+                r#"[server]
+listen = "127.0.0.1:0"
+shutdown_grace_secs = 2
+[stripe]
+webhook_secrets = ["{SECRET}"]
+api_key_file = {key_file:?}
+api_base = "{stripe}"
+[store]
+sqlite = {db:?}
+[interactions.discord]
+public_key = "{public}"
+api_base = "{discord}/api"
+[[roles]]
+name = "billing"
+actions = ["retry_payment"]
+[[people]]
+name = "ana"
+roles = ["billing"]
+discord = ["80351110224678912"]
+[[destinations]]
+name = "billing"
+provider = "discord"
+webhook_url = "https://discord.com/api/webhooks/{HOOK}/whtoken"
+api_base = "{discord}/api"
+interactive = true
+[[routes]]
+events = ["*"]
+to = ["billing"]
+"#,
+                key_file = key_file.display().to_string(),
+                db = dir.join("data/stripe-chat.db").display().to_string(),
+                public = hex(key().verifying_key().as_bytes()),
+            ),
+        )
+        .expect("config");
+        path
+    }
+
+    async fn discord_mock() -> MockServer {
+        let discord = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(format!("/api/webhooks/{HOOK}/whtoken")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({ "id": MESSAGE, "channel_id": DISCORD_CHANNEL })),
+            )
+            .mount(&discord)
+            .await;
+        Mock::given(method("PATCH"))
+            .and(path_regex("^/api/webhooks/"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": MESSAGE })))
+            .mount(&discord)
+            .await;
+        Mock::given(method("POST"))
+            .and(path_regex(format!("^/api/webhooks/{APP}/")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": "1" })))
+            .mount(&discord)
+            .await;
+        discord
+    }
+
+    /// Posts a Discord interaction, signed at `timestamp` with `key`; the status and body.
+    async fn interact(
+        server: &Server,
+        payload: &Value,
+        key: &SigningKey,
+        timestamp: i64,
+    ) -> (u16, Value) {
+        let body = payload.to_string();
+        let mut signed = timestamp.to_string().into_bytes();
+        signed.extend_from_slice(body.as_bytes());
+        let signature = hex(&key.sign(&signed).to_bytes());
+        let response = reqwest::Client::new()
+            .post(server.url("/interactions/discord"))
+            .header("Content-Type", "application/json")
+            .header("X-Signature-Timestamp", timestamp.to_string())
+            .header("X-Signature-Ed25519", signature)
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_signed_discord_click_and_confirmation_retry_the_payment_once_and_edit_the_message() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (event, invoice) = invoice_failed();
+        let discord = discord_mock().await;
+        let stripe = stripe_mock(&invoice).await;
+        let config = config(dir.path(), &discord.uri(), &stripe.uri());
+        let server = Server::start(&config);
+        let http = reqwest::Client::new();
+
+        let (status, pong) = interact(
+            &server,
+            &json!({ "type": 1, "id": "1", "application_id": APP, "token": "t" }),
+            &key(),
+            now(),
+        )
+        .await;
+        assert_eq!((status, pong), (200, json!({ "type": 1 })));
+        let forged = SigningKey::from_bytes(&[8u8; 32]);
+        let (status, _) = interact(&server, &json!({ "type": 1 }), &forged, now()).await;
+        assert_eq!(status, 401);
+        let (status, _) = interact(&server, &json!({ "type": 1 }), &key(), now() - 301).await;
+        assert_eq!(status, 401, "a replay outside the 300 s window");
+
+        assert_eq!(
+            post_signed(&http, &server.url("/webhooks/stripe"), &event).await,
+            Ok(200)
+        );
+        let hook = format!("/api/webhooks/{HOOK}/whtoken");
+        let posted = wait_for(&discord, &hook, |_| true).await;
+        let token = format!("sc:retry_payment:invoice:{invoice}");
+        assert!(
+            posted["components"].to_string().contains(&token),
+            "{posted}"
+        );
+        Mock::given(method("GET"))
+            .and(path(format!("{hook}/messages/{MESSAGE}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "id": MESSAGE, "embeds": posted["embeds"], "components": posted["components"]
+            })))
+            .mount(&discord)
+            .await;
+
+        let press = json!({
+            "type": 3, "id": "1190000000000000001", "application_id": APP, "token": "itoken1",
+            "channel_id": DISCORD_CHANNEL, "guild_id": "1170000000000000001",
+            "member": { "user": { "id": "80351110224678912", "username": "ana" } },
+            "message": { "id": MESSAGE, "flags": 0, "embeds": posted["embeds"], "components": posted["components"] },
+            "data": { "custom_id": token, "component_type": 2 }
+        });
+        let (status, answer) = interact(&server, &press, &key(), now()).await;
+        assert_eq!((status, answer), (200, json!({ "type": 6 })));
+        let prompt = wait_for(&discord, &format!("/api/webhooks/{APP}/itoken1"), |_| true).await;
+        assert_eq!(prompt["flags"], 64);
+        assert!(
+            prompt["content"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("Retry the payment of 398.00 USD"),
+            "{prompt}"
+        );
+        let confirm = prompt["components"][0]["components"][0]["custom_id"]
+            .as_str()
+            .expect("confirm")
+            .to_owned();
+        assert!(confirm.starts_with("sc:confirm:"), "{prompt}");
+
+        let confirm_click = json!({
+            "type": 3, "id": "1190000000000000002", "application_id": APP, "token": "itoken2",
+            "channel_id": DISCORD_CHANNEL, "guild_id": "1170000000000000001",
+            "member": { "user": { "id": "80351110224678912" } },
+            "message": { "id": "1200000000000000009", "flags": 64,
+                "interaction_metadata": { "id": "1190000000000000001", "type": 3, "interacted_message_id": MESSAGE } },
+            "data": { "custom_id": confirm, "component_type": 2 }
+        });
+        let (status, answer) = interact(&server, &confirm_click, &key(), now()).await;
+        assert_eq!((status, answer), (200, json!({ "type": 6 })));
+        let (status, _) = interact(&server, &confirm_click, &key(), now()).await;
+        assert_eq!(
+            status, 200,
+            "a repeated interaction id is acknowledged and not acted on"
+        );
+
+        let edited = wait_for(&discord, &format!("{hook}/messages/{MESSAGE}"), |b| {
+            b["content"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("Payment retried by ana"))
+        })
+        .await;
+        assert_eq!(edited["embeds"], posted["embeds"], "the embeds stay");
+        assert!(
+            edited["components"].to_string().contains(&token),
+            "the buttons stay"
+        );
+        let pays = received(&stripe, &format!("/v1/invoices/{invoice}/pay")).await;
+        assert_eq!(pays.len(), 1, "exactly one Stripe call");
+        assert!(pays[0].headers.get("idempotency-key").is_some());
+        let text = server.metrics().await;
+        assert_eq!(
+            metric(
+                &text,
+                "stripe_chat_interactions_refused_total{platform=\"discord\",reason=\"bad_signature\"}"
+            ),
+            Some(1.0)
+        );
+        drop(server);
+        stripe.verify().await;
+    }
+}

@@ -248,6 +248,42 @@ impl DiscordProvider {
     }
 }
 
+impl DiscordProvider {
+    /// The message `id` this webhook sent, as Discord keeps it now (`GET …/messages/{id}`):
+    /// its `embeds` and `components`, to edit it without losing them.
+    ///
+    /// # Errors
+    /// What Discord or the transport answered, classified; never the token.
+    ///
+    /// ```
+    /// use stripe_chat_discord::DiscordProvider;
+    /// use wiremock::{Mock, MockServer, ResponseTemplate, matchers::path};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+    /// let discord = MockServer::start().await;
+    /// Mock::given(path("/api/webhooks/42/token/messages/1100000000000000001"))
+    ///     .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({ "id": "1100000000000000001", "embeds": [] })))
+    ///     .mount(&discord).await;
+    /// let provider = DiscordProvider::webhook(stripe_chat_message::Secret::new("https://discord.com/api/webhooks/42/token"))
+    ///     .with_api_base(format!("{}/api", discord.uri())).build()?;
+    /// assert_eq!(provider.message("1100000000000000001").await?["id"], "1100000000000000001");
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn message(&self, id: &str) -> Result<Value, DeliveryError> {
+        if !is_snowflake(id) {
+            return Err(DeliveryError::permanent("not a Discord message id"));
+        }
+        let mut query = Vec::new();
+        if let Some(thread_id) = &self.thread_id {
+            query.push(("thread_id", thread_id.as_str()));
+        }
+        let url = self.url(Some(id), &query)?;
+        self.exchange(self.http.get(url), Operation::Update)
+            .await?
+            .ok_or_else(|| DeliveryError::transient("discord: the message could not be read"))
+    }
+}
+
 /// Refuses a ref from another platform.
 fn check_platform(at: &MessageRef) -> Result<(), DeliveryError> {
     if at.provider == PLATFORM {

@@ -98,10 +98,16 @@
 //!   (`stripe-chat-discord = { version = "0.1", default-features = false }`), the crate is
 //!   the renderer and the verification of interaction requests: [`DiscordRenderer`],
 //!   [`validate_limits`], [`escape`], [`limits`] and [`interaction`], and pulls in no HTTP client.
+//! - `actions` (implies `client`): `actions`, acting from Discord: a verified interaction handed
+//!   to the actions engine (`stripe-chat-actions`) as a click, the interaction response (deferred
+//!   update, ephemeral message, modal), and a responder that follows up privately and edits the
+//!   message for everyone.
 #![forbid(unsafe_code)]
 // The crate documentation speaks of delivery, which exists with the `client` feature.
 #![cfg_attr(not(feature = "client"), allow(rustdoc::broken_intra_doc_links))]
 
+#[cfg(feature = "actions")]
+pub mod actions;
 #[cfg(feature = "client")]
 mod client;
 #[cfg(feature = "client")]

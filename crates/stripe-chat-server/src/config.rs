@@ -692,6 +692,9 @@ pub struct SlackInteractionsSection {
 pub struct DiscordInteractionsSection {
     /// The application's Ed25519 public key, hex.
     pub public_key: String,
+    /// Where interaction responses and follow-ups go (default `https://discord.com/api/v10`).
+    #[serde(default)]
+    pub api_base: Option<String>,
 }
 
 /// `[interactions]`, checked: the verifiers of the platforms whose clicks are taken.
@@ -711,6 +714,12 @@ pub struct Interactions {
     /// The bot-mode Slack destinations (name, channel, adapter), through which answers to Slack
     /// clicks go out (the one whose channel the click is in, else the first).
     pub slack_bots: Vec<(String, String, Arc<stripe_chat_slack::SlackProvider>)>,
+    /// Where Discord interaction responses and follow-ups go (`[interactions.discord]
+    /// api_base`).
+    pub discord_api_base: String,
+    /// The first interactive Discord destination (an application-owned webhook), through which
+    /// a message is edited after a click on a private prompt about it.
+    pub discord_messages: Option<Arc<stripe_chat_discord::DiscordProvider>>,
 }
 
 impl Interactions {
@@ -783,6 +792,12 @@ fn interactions(
         checked.slack = Some(stripe_chat_slack::interaction::SlackVerifier::new(secret));
     }
     if let Some(discord) = &raw.discord {
+        checked.discord_api_base = discord
+            .api_base
+            .clone()
+            .unwrap_or_else(|| "https://discord.com/api/v10".to_owned());
+        stripe_chat_http::endpoint(checked.discord_api_base.trim())
+            .map_err(|e| ConfigError::new("interactions.discord.api_base", e.to_string()))?;
         checked.discord = Some(
             stripe_chat_discord::interaction::DiscordVerifier::from_hex(&discord.public_key)
                 .map_err(|e| ConfigError::new("interactions.discord.public_key", e.reason))?,
@@ -1144,6 +1159,9 @@ impl ServiceConfig {
             {
                 interactions.slack_bots.push(bot);
             }
+            if interactions.discord.is_some() && interactions.discord_messages.is_none() {
+                interactions.discord_messages = discord_app_webhook(&table, &env);
+            }
             let destination = destination(index, table, &env, providers)?;
             if !names.insert(destination.name.clone()) {
                 return Err(ConfigError::new(
@@ -1273,6 +1291,32 @@ fn slack_bot(
     let provider = config.build_with_env(|name| env(name)).ok()?;
     let channel = provider.channel()?.to_owned();
     Some((name, channel, Arc::new(provider)))
+}
+
+/// The destination in `table` when it is an interactive Discord webhook.
+fn discord_app_webhook(
+    table: &toml::Table,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<Arc<stripe_chat_discord::DiscordProvider>> {
+    if table.get("provider").and_then(toml::Value::as_str) != Some("discord")
+        || table.get("interactive").and_then(toml::Value::as_bool) != Some(true)
+    {
+        return None;
+    }
+    let mut settings = table.clone();
+    for key in [
+        "name",
+        "provider",
+        "redaction",
+        "thread_replies",
+        "max_per_second",
+        "retry_horizon",
+    ] {
+        settings.remove(key);
+    }
+    let config: stripe_chat_discord::DiscordConfig =
+        toml::Value::Table(settings).try_into().ok()?;
+    config.build_with_env(|name| env(name)).ok().map(Arc::new)
 }
 
 /// Builds route `index` from its table, checking its `name` and `digest` key by key.

@@ -7,7 +7,7 @@
 //! | `GET /healthz` | `200 ok` while the process runs |
 //! | `GET /readyz` | `200 ready` when the store can commit (after a write failed for want of space, each check is a real write of an event's size, so readiness follows the disk by itself); `503` when it cannot, and from the moment the service starts draining (SIGTERM) |
 //! | `GET /metrics` | Prometheus text (job counts cached for about a second) |
-//! | `POST /interactions/slack` | see [`interact`](crate::interact) |
+//! | `POST /interactions/slack`, `POST /interactions/discord` | see [`interact`](crate::interact) |
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -268,6 +268,7 @@ pub fn router(state: WebhookState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/interactions/slack", post(slack_interaction))
+        .route("/interactions/discord", post(discord_interaction))
         // The webhook reads its body itself, with the configured limit.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
@@ -293,6 +294,14 @@ async fn slack_interaction(
     body: Body,
 ) -> Response {
     crate::interact::slack(state, headers, body).await
+}
+
+async fn discord_interaction(
+    State(state): State<WebhookState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    crate::interact::discord(state, headers, body).await
 }
 
 async fn healthz() -> &'static str {

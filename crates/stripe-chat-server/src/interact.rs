@@ -4,6 +4,7 @@
 //! | route | verified with | answers |
 //! |---|---|---|
 //! | `POST /interactions/slack` | `X-Slack-Signature` v0 over the raw body with `[interactions.slack]`'s signing secret, timestamp within 300 s | `200` at once (empty, or a modal's `response_action`); what follows goes through the click's `response_url` and `chat.update` |
+//! | `POST /interactions/discord` | `X-Signature-Ed25519` over `X-Signature-Timestamp` + raw body with `[interactions.discord]`'s public key, timestamp within 300 s (Discord documents no window; we add one) | `200` with the interaction response: `{"type":1}` to a PING, `6` (deferred update), `4` (ephemeral message) or `9` (modal); what follows goes through the interaction's follow-up webhook |
 //!
 //! A request that fails verification is answered `401` and nothing of it is read; a body over
 //! `server.body_limit_bytes` is `413`; a verified body that is not an interaction is `400`. Each
@@ -19,6 +20,8 @@ use std::time::SystemTime;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use stripe_chat_discord::actions::DiscordAnswerer;
+use stripe_chat_discord::interaction::DiscordInteraction;
 use stripe_chat_message::Secret;
 use stripe_chat_slack::interaction::SlackInteraction;
 
@@ -26,6 +29,7 @@ use crate::body::BodyError;
 use crate::http::WebhookState;
 
 const SLACK: &str = "slack";
+const DISCORD: &str = "discord";
 
 fn refuse(
     state: &WebhookState,
@@ -131,4 +135,59 @@ pub(crate) async fn slack(state: WebhookState, headers: HeaderMap, body: Body) -
             .into_response(),
         None => StatusCode::OK.into_response(),
     }
+}
+
+/// `POST /interactions/discord`.
+pub(crate) async fn discord(state: WebhookState, headers: HeaderMap, body: Body) -> Response {
+    let Some(verifier) = state.interactions().discord.as_ref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let body = match read_body(&state, DISCORD, &headers, body).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
+    if let Err(e) = verifier.verify(
+        header_str(&headers, "x-signature-timestamp"),
+        header_str(&headers, "x-signature-ed25519"),
+        &body,
+        SystemTime::now(),
+    ) {
+        return refuse(&state, DISCORD, StatusCode::UNAUTHORIZED, e.reason());
+    }
+    let interaction = match DiscordInteraction::parse(&body) {
+        Ok(interaction) => interaction,
+        Err(_) => {
+            return refuse(
+                &state,
+                DISCORD,
+                StatusCode::BAD_REQUEST,
+                "not_an_interaction",
+            );
+        }
+    };
+    state.metrics().interaction_taken(DISCORD);
+    let answer = if interaction == DiscordInteraction::Ping {
+        serde_json::json!({ "type": 1 })
+    } else {
+        let Some(actions) = state.actions() else {
+            return StatusCode::NOT_FOUND.into_response();
+        };
+        let answerer = match DiscordAnswerer::new(
+            &state.interactions().discord_api_base,
+            state.interactions().discord_messages.clone(),
+        ) {
+            Ok(answerer) => answerer,
+            Err(error) => {
+                tracing::error!(%error, "Discord interactions cannot be answered");
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+        };
+        stripe_chat_discord::actions::dispatch(actions.as_ref(), &answerer, interaction).await
+    };
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        answer.to_string(),
+    )
+        .into_response()
 }

@@ -8,7 +8,7 @@
 //! - [`http`] and [`ingest`]: the axum [`router`] — `POST /webhooks/stripe` (verify the signature
 //!   on the raw body, commit the event and one job per routed destination, then answer 2xx),
 //!   `/healthz`, `/readyz`, `/metrics` ([`metrics`]).
-//! - [`interact`]: `POST /interactions/slack`: clicks verified on the raw body, then handed
+//! - [`interact`]: `POST /interactions/slack` and `/interactions/discord`: clicks verified on the raw body, then handed
 //!   to the actions engine.
 //! - [`worker`]: the delivery workers (transform → redact → adapter, update in place, retries,
 //!   rate limits, inhibition, digests, dead letters).
