@@ -15,6 +15,15 @@
 //! | link buttons | style 5; `?with_components=true` unless the webhook belongs to an application | always |
 //! | callback buttons | `custom_id` `sc:<action>:<kind>:<id>[@acct_…]` (the message's `callback_token`) | only with `interactive = true` (an application-owned webhook) |
 //!
+//! # Mode: a bot
+//!
+//! With `bot_token` (or `bot_token_env`, `bot_token_file`) and `channel_id` instead of a webhook,
+//! the application's bot posts the messages: `POST {api_base}/channels/{channel_id}/messages`
+//! (`Authorization: Bot …`), edits them with `PATCH …/channels/{channel}/messages/{id}`, and
+//! replies in a thread it starts on the message (`POST …/messages/{id}/threads`; the thread has
+//! the message's id). Its messages always carry callback buttons, which an incoming webhook
+//! drops: clicks reach the application's interactions endpoint.
+//!
 //! Every body sends `"allowed_mentions": {"parse": []}` and is checked with [`validate_limits`]
 //! before any request: a body over a limit is a `Permanent` error, not a 400 from Discord.
 //!

@@ -717,8 +717,9 @@ pub struct Interactions {
     /// Where Discord interaction responses and follow-ups go (`[interactions.discord]
     /// api_base`).
     pub discord_api_base: String,
-    /// The first interactive Discord destination (an application-owned webhook), through which
-    /// a message is edited after a click on a private prompt about it.
+    /// The first Discord destination in bot mode or with `interactive = true` (an
+    /// application-owned webhook), through which a message is edited after a click on a private
+    /// prompt about it.
     pub discord_messages: Option<Arc<stripe_chat_discord::DiscordProvider>>,
 }
 
@@ -1293,13 +1294,17 @@ fn slack_bot(
     Some((name, channel, Arc::new(provider)))
 }
 
-/// The destination in `table` when it is an interactive Discord webhook.
+/// The destination in `table` when it is a Discord bot or an interactive (application-owned)
+/// Discord webhook.
 fn discord_app_webhook(
     table: &toml::Table,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Option<Arc<stripe_chat_discord::DiscordProvider>> {
+    let bot = ["bot_token", "bot_token_env", "bot_token_file"]
+        .iter()
+        .any(|key| table.contains_key(*key));
     if table.get("provider").and_then(toml::Value::as_str) != Some("discord")
-        || table.get("interactive").and_then(toml::Value::as_bool) != Some(true)
+        || !(bot || table.get("interactive").and_then(toml::Value::as_bool) == Some(true))
     {
         return None;
     }
