@@ -688,3 +688,27 @@ to = ["billing"]
         stripe.verify().await;
     }
 }
+
+#[test]
+fn slack_manifest_prints_the_app_with_its_bot_scopes_and_interactivity_url() {
+    let run = |url: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_stripe-chat"))
+            .args(["slack-manifest", "--url", url])
+            .output()
+            .expect("runs")
+    };
+    let out = run("https://chat.example.com/");
+    assert!(out.status.success());
+    let manifest: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        manifest["settings"]["interactivity"]["request_url"],
+        "https://chat.example.com/interactions/slack"
+    );
+    assert_eq!(manifest["settings"]["interactivity"]["is_enabled"], true);
+    assert_eq!(
+        manifest["oauth_config"]["scopes"]["bot"],
+        json!(["chat:write", "channels:history", "groups:history"])
+    );
+    assert!(manifest["features"]["bot_user"]["display_name"].is_string());
+    assert_eq!(run("http://chat.example.com").status.code(), Some(2));
+}

@@ -120,6 +120,8 @@ pub mod escape;
 mod factory;
 pub mod interaction;
 pub mod limits;
+#[cfg(feature = "client")]
+pub mod manifest;
 mod render;
 mod validate;
 
