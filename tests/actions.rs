@@ -712,3 +712,33 @@ fn slack_manifest_prints_the_app_with_its_bot_scopes_and_interactivity_url() {
     assert!(manifest["features"]["bot_user"]["display_name"].is_string());
     assert_eq!(run("http://chat.example.com").status.code(), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_an_admin_listener_metrics_leave_the_public_port() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = support::config(dir.path(), "admin_listen = \"127.0.0.1:0\"");
+    let server = Server::start(&config);
+    let mut admin = None;
+    for _ in 0..100 {
+        admin = server
+            .log_lines()
+            .iter()
+            .find_map(|l| l["fields"]["admin"].as_str().map(str::to_owned));
+        if admin.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let admin = admin.expect("the admin listener's address is logged");
+    let public = reqwest::get(server.url("/metrics")).await.expect("get");
+    assert_eq!(public.status().as_u16(), 404);
+    let health = reqwest::get(server.url("/healthz")).await.expect("get");
+    assert_eq!(health.status().as_u16(), 200);
+    let metrics = reqwest::get(format!("http://{admin}/metrics"))
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(metrics.contains("stripe_chat_webhooks_received_total"));
+}

@@ -89,6 +89,11 @@ pub struct ServerSection {
     /// body_limit_bytes` of request bodies.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// A second listener for what only operators need (`/metrics`, with `/healthz` and
+    /// `/readyz`); when set, the public listener no longer serves `/metrics`. Keep it off the
+    /// internet (`127.0.0.1:9090`, or a private network).
+    #[serde(default)]
+    pub admin_listen: Option<SocketAddr>,
 }
 
 impl ServerSection {
@@ -140,6 +145,7 @@ impl Default for ServerSection {
             header_timeout_secs: default_read_timeout(),
             body_timeout_secs: default_read_timeout(),
             max_connections: default_max_connections(),
+            admin_listen: None,
         }
     }
 }

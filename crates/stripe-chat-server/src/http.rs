@@ -274,6 +274,47 @@ pub fn router(state: WebhookState) -> Router {
         .with_state(state)
 }
 
+/// The routes of the public listener when `/metrics` is served elsewhere (`[server]
+/// admin_listen`): the webhook, the interactions, `/healthz` and `/readyz`.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+/// let state = stripe_chat_server::http::WebhookState::new(&config, Arc::new(stripe_chat_store::MemoryStore::new()));
+/// let public = stripe_chat_server::http::public_router(state.clone());
+/// let admin = stripe_chat_server::http::admin_router(state);
+/// # let _ = (public, admin);
+/// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+/// ```
+pub fn public_router(state: WebhookState) -> Router {
+    Router::new()
+        .route("/webhooks/stripe", post(webhook))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/interactions/slack", post(slack_interaction))
+        .route("/interactions/discord", post(discord_interaction))
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+/// The routes of the admin listener (`[server] admin_listen`): `/metrics`, `/healthz` and
+/// `/readyz`.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+/// let state = stripe_chat_server::http::WebhookState::new(&config, Arc::new(stripe_chat_store::MemoryStore::new()));
+/// let _admin: axum::Router = stripe_chat_server::http::admin_router(state);
+/// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+/// ```
+pub fn admin_router(state: WebhookState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+}
+
 async fn webhook(State(state): State<WebhookState>, headers: HeaderMap, body: Body) -> Response {
     let inner = &*state.0;
     let webhook = crate::ingest::Webhook {

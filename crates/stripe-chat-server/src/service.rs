@@ -416,7 +416,25 @@ impl<'a> ServiceBuilder<'a> {
         if let Some(checkpoints) = checkpoints {
             workers.spawn(checkpoints);
         }
-        let app = router(state.clone());
+        let app = match config.server.admin_listen {
+            None => router(state.clone()),
+            Some(admin_addr) => {
+                // Operators' routes on their own listener; the public one no longer has them.
+                let admin = std::net::TcpListener::bind(admin_addr)?;
+                admin.set_nonblocking(true)?;
+                let admin = TcpListener::from_std(admin)?;
+                let bound = admin.local_addr()?;
+                tracing::info!(admin = %bound, "metrics are served on the admin listener");
+                workers.spawn(crate::listener::serve(
+                    admin,
+                    crate::http::admin_router(state.clone()),
+                    Limits::from(&config.server),
+                    Arc::clone(&metrics),
+                    stopped.clone(),
+                ));
+                crate::http::public_router(state.clone())
+            }
+        };
         let server = tokio::spawn(crate::listener::serve(
             listener,
             app,
