@@ -493,7 +493,8 @@ impl SlackResponder {
 /// let first = stripe_chat_slack::actions::with_status(vec![json!({"type": "header"})], &StatusLine::new("Assigned to bo"), &message);
 /// let second = stripe_chat_slack::actions::with_status(first, &StatusLine::new("Ticket opened by ana").link("https://t.example/1"), &message);
 /// assert_eq!(second.len(), 2);
-/// assert_eq!(second[1]["elements"][0]["text"], "Ticket opened by ana · <https://t.example/1|open>");
+/// assert_eq!(second[1]["elements"][0]["text"], "Ticket opened by ana");
+/// assert_eq!(second[1]["elements"][1]["text"], "<https://t.example/1|open>");
 /// ```
 pub fn with_status(
     mut blocks: Vec<Value>,
@@ -508,22 +509,23 @@ pub fn with_status(
     });
     let room = if status.buttons.is_empty() { 1 } else { 2 };
     blocks.truncate(MAX_BLOCKS.saturating_sub(room));
-    let mut text = mrkdwn_within(
-        clean(&single_line(&status.text)).trim(),
-        MAX_CONTEXT_ITEM - 200,
-    );
+    let mut elements = vec![json!({
+        "type": "mrkdwn",
+        "text": mrkdwn_within(clean(&single_line(&status.text)).trim(), MAX_CONTEXT_ITEM),
+        "verbatim": true,
+    })];
     if let Some(link) = status
         .url
         .as_deref()
         .and_then(|url| crate::escape::link(url, "open"))
+        .filter(|link| link.chars().count() <= MAX_CONTEXT_ITEM)
     {
-        text.push_str(" · ");
-        text.push_str(&link);
+        elements.push(json!({ "type": "mrkdwn", "text": link, "verbatim": true }));
     }
     blocks.push(json!({
         "type": "context",
         "block_id": STATUS_BLOCK,
-        "elements": [{ "type": "mrkdwn", "text": text, "verbatim": true }],
+        "elements": elements,
     }));
     if !status.buttons.is_empty() {
         let buttons: Vec<Value> = status
