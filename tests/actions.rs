@@ -622,6 +622,40 @@ to = ["billing"]
             .mount(&discord)
             .await;
 
+        let slack = http
+            .post(server.url("/interactions/slack"))
+            .body("payload=%7B%7D")
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(
+            slack.status().as_u16(),
+            404,
+            "no [interactions.slack]: no endpoint"
+        );
+        let stranger = json!({
+            "type": 3, "id": "1190000000000000099", "application_id": APP, "token": "itoken9",
+            "channel_id": DISCORD_CHANNEL, "member": { "user": { "id": "99999999999999999" } },
+            "message": { "id": MESSAGE, "flags": 0 },
+            "data": { "custom_id": token, "component_type": 2 }
+        });
+        let (status, denied) = interact(&server, &stranger, &key(), now()).await;
+        assert_eq!(
+            (
+                status,
+                denied["type"].as_u64(),
+                denied["data"]["flags"].as_u64()
+            ),
+            (200, Some(4), Some(64))
+        );
+        assert!(
+            denied["data"]["content"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("not set up to act"),
+            "{denied}"
+        );
+
         let press = json!({
             "type": 3, "id": "1190000000000000001", "application_id": APP, "token": "itoken1",
             "channel_id": DISCORD_CHANNEL, "guild_id": "1170000000000000001",
