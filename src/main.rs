@@ -107,6 +107,17 @@ enum Command {
         #[arg(long, value_name = "FILE", env = CONFIG_ENV)]
         config: PathBuf,
     },
+    /// Print the Slack app manifest (bot user, scopes, interactivity request URL) of a
+    /// deployment reachable at URL, to paste into Slack's "Create an app → From an app
+    /// manifest".
+    SlackManifest {
+        /// Where the service's public listener is reached (`https://host`).
+        #[arg(long)]
+        url: String,
+        /// The app's name (and its bot's).
+        #[arg(long, default_value = "stripe-chat")]
+        name: String,
+    },
     /// Run the service: the webhook listener and the delivery workers.
     Serve {
         /// The configuration file (see docs/configuration.md).
@@ -345,6 +356,7 @@ fn main() -> ExitCode {
             })
         }),
         Command::Check { config } => check(&config),
+        Command::SlackManifest { url, name } => slack_manifest(&url, &name),
         Command::Serve { config } => serve(&config),
         Command::Dlq { action } => dlq(action),
         Command::Replay { event_id, config } => replay(&config, &event_id),
@@ -458,6 +470,14 @@ fn serve(config: &Path) -> Result<(), Failure> {
         }
     }))?;
     Ok(())
+}
+
+fn slack_manifest(url: &str, name: &str) -> Result<(), Failure> {
+    let manifest = stripe_chat::slack::manifest::manifest(url, name)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(&manifest).map_err(|e| Failure::Service(e.to_string()))?;
+    writeln!(io::stdout().lock(), "{text}").map_err(Failure::Io)
 }
 
 fn check(path: &Path) -> Result<(), Failure> {

@@ -155,8 +155,24 @@ pub(crate) async fn serve(
     let store = open_store(&config).await?;
     let store: Arc<dyn Store> = Arc::new(store);
     let audit = Arc::new(audit_log(&config, Arc::clone(&store))?);
-    let service = Service::builder(&config)
-        .audit(audit)
+    let mut builder = Service::builder(&config).audit(Arc::clone(&audit));
+    if config.interactions.any() {
+        // Actions and enrichment share one pace with Stripe.
+        let limiter =
+            stripe_chat::stripe::RateLimiter::per_second(config.enrich.max_calls_per_second);
+        let engine = stripe_chat::server::acting::engine(
+            &config,
+            Arc::clone(&store),
+            audit,
+            Some(limiter.clone()),
+            |name| std::env::var(name).ok(),
+        )
+        .map_err(|e| OpsError::Config(e.to_string()))?;
+        builder = builder
+            .stripe_rate_limiter(limiter)
+            .actions(Arc::new(engine));
+    }
+    let service = builder
         .start(store, listener)
         .map_err(|e| OpsError::Io(e.to_string()))?;
     announce(service.local_addr());

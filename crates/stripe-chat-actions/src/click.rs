@@ -122,14 +122,7 @@ impl Intent {
                 target,
                 account,
                 ..
-            } => match account {
-                Some(account) => format!(
-                    "{PREFIX}:{action}:{}:{}@{account}",
-                    target.kind.as_str(),
-                    target.id
-                ),
-                None => format!("{PREFIX}:{action}:{}:{}", target.kind.as_str(), target.id),
-            },
+            } => stripe_chat_message::callback_token(action.as_str(), target, account.as_deref()),
             Intent::Confirm { pending } => format!("{PREFIX}:confirm:{pending}"),
             Intent::Approve { pending } => format!("{PREFIX}:approve:{pending}"),
             Intent::Cancel { pending } => format!("{PREFIX}:cancel:{pending}"),

@@ -88,12 +88,17 @@ pub struct DiscordProvider {
     thread_id: Option<String>,
     interactive: bool,
     timeout: Duration,
+    /// Bot mode: the channel the bot posts in (`token` is then the bot token).
+    bot_channel: Option<String>,
 }
 
 impl fmt::Debug for DiscordProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DiscordProvider")
-            .field("webhook_id", &self.webhook_id)
+        let mut d = f.debug_struct("DiscordProvider");
+        if let Some(channel) = &self.bot_channel {
+            d.field("bot_channel", channel);
+        }
+        d.field("webhook_id", &self.webhook_id)
             .field("api_base", &self.api_base.as_str())
             .field("thread_id", &self.thread_id)
             .field("interactive", &self.interactive)
@@ -122,7 +127,141 @@ impl DiscordProvider {
             thread_id,
             interactive,
             timeout,
+            bot_channel: None,
         }
+    }
+
+    pub(crate) fn bot_from_parts(
+        http: reqwest::Client,
+        api_base: Url,
+        token: Secret,
+        channel_id: String,
+        timeout: Duration,
+    ) -> Self {
+        DiscordProvider {
+            renderer: DiscordRenderer::new().interactive(true),
+            http,
+            api_base,
+            webhook_id: String::new(),
+            token,
+            thread_id: None,
+            interactive: true,
+            timeout,
+            bot_channel: Some(channel_id),
+        }
+    }
+
+    /// Bot mode: the channel the bot posts in; `None` for a webhook.
+    ///
+    /// ```
+    /// use stripe_chat_discord::DiscordConfig;
+    /// let bot: DiscordConfig = toml::from_str("bot_token = \"secret\"\nchannel_id = \"1000000000000000001\"")?;
+    /// let bot = bot.build()?;
+    /// assert_eq!(bot.bot_channel(), Some("1000000000000000001"));
+    /// assert!(!format!("{bot:?}").contains("secret"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn bot_channel(&self) -> Option<&str> {
+        self.bot_channel.as_deref()
+    }
+
+    /// Bot mode: `{api_base}/channels/{channel}/messages[/{id}][/threads]`.
+    fn channel_url(&self, channel: &str, tail: &[&str]) -> Result<Url, DeliveryError> {
+        let mut url = self.api_base.clone();
+        {
+            let mut path = url
+                .path_segments_mut()
+                .map_err(|()| DeliveryError::permanent("discord: api_base cannot take a path"))?;
+            path.pop_if_empty().extend(["channels", channel]);
+            path.extend(tail);
+        }
+        Ok(url)
+    }
+
+    fn bot_auth(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        request.header(
+            reqwest::header::AUTHORIZATION,
+            format!("Bot {}", self.token.expose()),
+        )
+    }
+
+    /// Bot mode: the channel (or thread) the message at `at` is in.
+    fn bot_channel_of<'a>(&'a self, at: &'a MessageRef) -> Result<&'a str, DeliveryError> {
+        let channel = at
+            .thread_root
+            .as_deref()
+            .or(at.channel.as_deref())
+            .or(self.bot_channel.as_deref())
+            .unwrap_or_default();
+        if is_snowflake(channel) {
+            Ok(channel)
+        } else {
+            Err(DeliveryError::permanent(
+                "the message's channel is not a Discord id",
+            ))
+        }
+    }
+
+    /// Bot mode: posts `body` in `channel`.
+    async fn bot_post(
+        &self,
+        channel: &str,
+        mut body: Value,
+    ) -> Result<Option<Value>, DeliveryError> {
+        if let Some(fields) = body.as_object_mut() {
+            fields.remove("username");
+            fields.remove("avatar_url");
+        }
+        let url = self.channel_url(channel, &["messages"])?;
+        self.exchange(
+            self.bot_auth(self.http.post(url)).json(&body),
+            Operation::Send,
+        )
+        .await
+    }
+
+    /// Bot mode: the thread replies to `root` go into: its own, else one started on it.
+    async fn bot_thread(&self, root: &MessageRef) -> Result<String, DeliveryError> {
+        check_platform(root)?;
+        if let Some(thread) = root.thread_root.as_deref() {
+            return if is_snowflake(thread) {
+                Ok(thread.to_owned())
+            } else {
+                Err(DeliveryError::permanent(
+                    "the root message's thread is not a Discord id",
+                ))
+            };
+        }
+        if !is_snowflake(&root.id) {
+            return Err(DeliveryError::permanent(
+                "the root message has no Discord id, so no thread can start on it",
+            ));
+        }
+        let channel = self.bot_channel_of(root)?.to_owned();
+        let url = self.channel_url(&channel, &["messages", &root.id, "threads"])?;
+        let body = serde_json::json!({ "name": "Stripe updates", "auto_archive_duration": 10080 });
+        let answer = match self
+            .exchange(
+                self.bot_auth(self.http.post(url)).json(&body),
+                Operation::Send,
+            )
+            .await
+        {
+            Ok(answer) => answer,
+            // A thread started on a message has the message's id; Discord refuses (400) to
+            // start a second one: post into the one there is.
+            Err(e) if e.kind() == stripe_chat_message::ErrorKind::Permanent => {
+                return Ok(root.id.clone());
+            }
+            Err(e) => return Err(e),
+        };
+        answer
+            .as_ref()
+            .and_then(|a| a.get("id"))
+            .and_then(Value::as_str)
+            .filter(|id| is_snowflake(id))
+            .map(str::to_owned)
+            .ok_or_else(|| DeliveryError::transient("discord: the new thread has no id"))
     }
 
     /// The webhook's id (not a secret; the token is).
@@ -248,6 +387,49 @@ impl DiscordProvider {
     }
 }
 
+impl DiscordProvider {
+    /// The message `id` this webhook sent, as Discord keeps it now (`GET …/messages/{id}`):
+    /// its `embeds` and `components`, to edit it without losing them.
+    ///
+    /// # Errors
+    /// What Discord or the transport answered, classified; never the token.
+    ///
+    /// ```
+    /// use stripe_chat_discord::DiscordProvider;
+    /// use wiremock::{Mock, MockServer, ResponseTemplate, matchers::path};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+    /// let discord = MockServer::start().await;
+    /// Mock::given(path("/api/webhooks/42/token/messages/1100000000000000001"))
+    ///     .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({ "id": "1100000000000000001", "embeds": [] })))
+    ///     .mount(&discord).await;
+    /// let provider = DiscordProvider::webhook(stripe_chat_message::Secret::new("https://discord.com/api/webhooks/42/token"))
+    ///     .with_api_base(format!("{}/api", discord.uri())).build()?;
+    /// assert_eq!(provider.message("1100000000000000001").await?["id"], "1100000000000000001");
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn message(&self, id: &str) -> Result<Value, DeliveryError> {
+        if !is_snowflake(id) {
+            return Err(DeliveryError::permanent("not a Discord message id"));
+        }
+        if let Some(channel) = &self.bot_channel {
+            let url = self.channel_url(channel, &["messages", id])?;
+            return self
+                .exchange(self.bot_auth(self.http.get(url)), Operation::Update)
+                .await?
+                .ok_or_else(|| DeliveryError::transient("discord: the message could not be read"));
+        }
+        let mut query = Vec::new();
+        if let Some(thread_id) = &self.thread_id {
+            query.push(("thread_id", thread_id.as_str()));
+        }
+        let url = self.url(Some(id), &query)?;
+        self.exchange(self.http.get(url), Operation::Update)
+            .await?
+            .ok_or_else(|| DeliveryError::transient("discord: the message could not be read"))
+    }
+}
+
 /// Refuses a ref from another platform.
 fn check_platform(at: &MessageRef) -> Result<(), DeliveryError> {
     if at.provider == PLATFORM {
@@ -289,7 +471,7 @@ impl Renderer for DiscordProvider {
 impl ChatProvider for DiscordProvider {
     fn capabilities(&self) -> Capabilities {
         Capabilities::FULL
-            .with_thread(self.thread_id.is_some())
+            .with_thread(self.thread_id.is_some() || self.bot_channel.is_some())
             .with_interactive(self.interactive)
     }
 
@@ -301,6 +483,27 @@ impl ChatProvider for DiscordProvider {
         thread: Option<&MessageRef>,
         _key: &IdempotencyKey,
     ) -> Result<MessageRef, DeliveryError> {
+        if let Some(channel) = &self.bot_channel {
+            let (post_in, thread_id) = match thread {
+                Some(root) => {
+                    let thread = self.bot_thread(root).await?;
+                    (thread.clone(), Some(thread))
+                }
+                None => (channel.clone(), None),
+            };
+            let answer = self.bot_post(&post_in, body).await?;
+            let id = answer
+                .as_ref()
+                .and_then(|a| a.get("id"))
+                .and_then(Value::as_str)
+                .filter(|id| is_snowflake(id))
+                .unwrap_or_default();
+            let sent = MessageRef::new(PLATFORM, id).in_channel(channel.clone());
+            return Ok(match thread_id {
+                Some(thread) => sent.in_thread(thread),
+                None => sent,
+            });
+        }
         let thread_id = match thread {
             Some(root) => Some(self.reply_thread(root)?),
             None => self.thread_id.clone(),
@@ -345,6 +548,23 @@ impl ChatProvider for DiscordProvider {
             return Err(DeliveryError::permanent(
                 "the message has no Discord id, so it cannot be edited",
             ));
+        }
+        if self.bot_channel.is_some() {
+            if let Some(fields) = body.as_object_mut() {
+                fields.remove("username");
+                fields.remove("avatar_url");
+                fields
+                    .entry("components")
+                    .or_insert_with(|| Value::Array(Vec::new()));
+            }
+            let channel = self.bot_channel_of(at)?.to_owned();
+            let url = self.channel_url(&channel, &["messages", &at.id])?;
+            self.exchange(
+                self.bot_auth(self.http.patch(url)).json(&body),
+                Operation::Update,
+            )
+            .await?;
+            return Ok(());
         }
         let thread_id = self.thread_of(at)?;
         if let Some(fields) = body.as_object_mut() {

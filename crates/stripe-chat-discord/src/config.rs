@@ -117,6 +117,21 @@ pub struct DiscordConfig {
     /// Seconds a request may take.
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
+    /// Bot mode: the bot token (prefer `bot_token_env` or `bot_token_file`). Messages are then
+    /// posted by the application's bot to `channel_id` (`POST /channels/{id}/messages`), can
+    /// carry buttons, be edited and start threads.
+    #[serde(default)]
+    pub bot_token: Option<Secret>,
+    /// Bot mode: the environment variable holding the bot token (e.g. `DISCORD_BOT_TOKEN`).
+    #[serde(default)]
+    pub bot_token_env: Option<String>,
+    /// Bot mode: a file holding the bot token.
+    #[serde(default)]
+    pub bot_token_file: Option<PathBuf>,
+    /// Bot mode: the channel to post in (its id; the bot needs View Channel, Send Messages,
+    /// Create Public Threads and Send Messages in Threads there).
+    #[serde(default)]
+    pub channel_id: Option<String>,
 }
 
 fn default_api_base() -> String {
@@ -139,6 +154,10 @@ impl Default for DiscordConfig {
             interactive: false,
             api_base: default_api_base(),
             timeout_secs: DEFAULT_TIMEOUT_SECS,
+            bot_token: None,
+            bot_token_env: None,
+            bot_token_file: None,
+            channel_id: None,
         }
     }
 }
@@ -376,6 +395,21 @@ impl DiscordConfig {
         &self,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<DiscordProvider, ConfigError> {
+        let bot = SecretSource::from_keys(
+            "bot_token",
+            self.bot_token.as_ref(),
+            self.bot_token_env.as_deref(),
+            self.bot_token_file.as_deref(),
+        )?;
+        if let Some(bot) = bot {
+            return self.build_bot(&bot, &env);
+        }
+        if self.channel_id.is_some() {
+            return Err(ConfigError::invalid(
+                "channel_id",
+                "is for bot mode (set bot_token, bot_token_env or bot_token_file)",
+            ));
+        }
         let source = SecretSource::from_keys(
             "webhook_url",
             self.webhook_url.as_ref(),
@@ -434,6 +468,65 @@ impl DiscordConfig {
             thread_id,
             self.interactive,
             timeout,
+        ))
+    }
+}
+
+impl DiscordConfig {
+    /// Bot mode: the bot token from `source`, the channel, no webhook keys.
+    fn build_bot(
+        &self,
+        source: &SecretSource,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<DiscordProvider, ConfigError> {
+        for (key, set) in [
+            ("webhook_url", self.webhook_url.is_some()),
+            ("webhook_url_env", self.webhook_url_env.is_some()),
+            ("webhook_url_file", self.webhook_url_file.is_some()),
+            ("username", self.username.is_some()),
+            ("avatar_url", self.avatar_url.is_some()),
+        ] {
+            if set {
+                return Err(ConfigError::invalid(
+                    key,
+                    "is for webhook mode (bot mode posts as the bot)",
+                ));
+            }
+        }
+        let token = source.read("bot_token", &|name: &str| env(name))?;
+        let channel_id = match self.channel_id.as_deref().map(str::trim) {
+            Some(id) if is_snowflake(id) => id.to_owned(),
+            Some(_) => {
+                return Err(ConfigError::invalid(
+                    "channel_id",
+                    "is not a Discord id (digits only)",
+                ));
+            }
+            None => {
+                return Err(ConfigError::missing(
+                    "channel_id",
+                    "the channel the bot posts in",
+                ));
+            }
+        };
+        if self.thread_id.is_some() {
+            return Err(ConfigError::invalid(
+                "thread_id",
+                "is for webhook mode (a bot starts a thread on each message it replies to)",
+            ));
+        }
+        let api_base = parse_api_base(&self.api_base)?;
+        if !(1..=MAX_TIMEOUT_SECS).contains(&self.timeout_secs) {
+            return Err(ConfigError::invalid(
+                "timeout_secs",
+                format!("must be 1 to {MAX_TIMEOUT_SECS} seconds"),
+            ));
+        }
+        let timeout = Duration::from_secs(self.timeout_secs);
+        let http =
+            stripe_chat_http::client(timeout).map_err(|e| ConfigError::invalid("", e.message()))?;
+        Ok(DiscordProvider::bot_from_parts(
+            http, api_base, token, channel_id, timeout,
         ))
     }
 }

@@ -178,7 +178,7 @@ pub enum DiscordInteraction {
 ///
 /// ```
 /// # use stripe_chat_discord::interaction::Context;
-/// let c = Context { id: "1".into(), application_id: "2".into(), token: "t".into(), user_id: "3".into(), guild_id: None, channel_id: None, message_id: None };
+/// let c = Context { id: "1".into(), application_id: "2".into(), token: "t".into(), user_id: "3".into(), guild_id: None, channel_id: None, message_id: None, message: None };
 /// assert_eq!(c.user_id, "3");
 /// ```
 #[derive(Clone, PartialEq, Eq)]
@@ -197,6 +197,9 @@ pub struct Context {
     pub channel_id: Option<String>,
     /// The message clicked on, for components.
     pub message_id: Option<String>,
+    /// That message as Discord sent it (its `flags`, `embeds`, `components`,
+    /// `interaction_metadata`), for components and modals opened from them.
+    pub message: Option<serde_json::Value>,
 }
 
 impl std::fmt::Debug for Context {
@@ -209,7 +212,7 @@ impl std::fmt::Debug for Context {
             .field("guild_id", &self.guild_id)
             .field("channel_id", &self.channel_id)
             .field("message_id", &self.message_id)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -217,7 +220,7 @@ impl std::fmt::Debug for Context {
 ///
 /// ```
 /// # use stripe_chat_discord::interaction::{Component, Context};
-/// let c = Component { context: Context { id: "1".into(), application_id: "2".into(), token: "t".into(), user_id: "3".into(), guild_id: None, channel_id: None, message_id: None }, custom_id: "sc:assign".into() };
+/// let c = Component { context: Context { id: "1".into(), application_id: "2".into(), token: "t".into(), user_id: "3".into(), guild_id: None, channel_id: None, message_id: None, message: None }, custom_id: "sc:assign".into() };
 /// assert_eq!(c.custom_id, "sc:assign");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,7 +235,7 @@ pub struct Component {
 ///
 /// ```
 /// # use stripe_chat_discord::interaction::{Context, ModalSubmit};
-/// let m = ModalSubmit { context: Context { id: "1".into(), application_id: "2".into(), token: "t".into(), user_id: "3".into(), guild_id: None, channel_id: None, message_id: None }, custom_id: "evidence".into(), values: Default::default() };
+/// let m = ModalSubmit { context: Context { id: "1".into(), application_id: "2".into(), token: "t".into(), user_id: "3".into(), guild_id: None, channel_id: None, message_id: None, message: None }, custom_id: "evidence".into(), values: Default::default() };
 /// assert!(m.values.is_empty());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -323,6 +326,7 @@ impl DiscordInteraction {
             guild_id: text(&value, "/guild_id"),
             channel_id: text(&value, "/channel_id").or_else(|| text(&value, "/channel/id")),
             message_id: text(&value, "/message/id"),
+            message: value.get("message").filter(|m| m.is_object()).cloned(),
         };
         let custom_id = text(&value, "/data/custom_id").ok_or(missing("no custom_id"))?;
         if kind == 3 {

@@ -13,7 +13,16 @@
 //! | update | `PATCH {api_base}/webhooks/{id}/{token}/messages/{message_id}` | always (messages this webhook sent) |
 //! | thread | `?thread_id=<thread>` | replies go into the thread the root message is in; a webhook cannot start a thread on a channel message, so `capabilities().thread` is true only with `thread_id` configured |
 //! | link buttons | style 5; `?with_components=true` unless the webhook belongs to an application | always |
-//! | callback buttons | `custom_id` `sc:<action>:<target>` | only with `interactive = true` (an application-owned webhook) |
+//! | callback buttons | `custom_id` `sc:<action>:<kind>:<id>[@acct_…]` (the message's `callback_token`) | only with `interactive = true` (an application-owned webhook) |
+//!
+//! # Mode: a bot
+//!
+//! With `bot_token` (or `bot_token_env`, `bot_token_file`) and `channel_id` instead of a webhook,
+//! the application's bot posts the messages: `POST {api_base}/channels/{channel_id}/messages`
+//! (`Authorization: Bot …`), edits them with `PATCH …/channels/{channel}/messages/{id}`, and
+//! replies in a thread it starts on the message (`POST …/messages/{id}/threads`; the thread has
+//! the message's id). Its messages always carry callback buttons, which an incoming webhook
+//! drops: clicks reach the application's interactions endpoint.
 //!
 //! Every body sends `"allowed_mentions": {"parse": []}` and is checked with [`validate_limits`]
 //! before any request: a body over a limit is a `Permanent` error, not a 400 from Discord.
@@ -86,7 +95,7 @@
 //! assert_eq!(embed["title"], "Payment failed: @\u{200B}everyone \\*Jenny\\*");
 //! assert_eq!(embed["url"], "https://dashboard.stripe.com/invoices/in_1MtHbELkdIwHu7ixl4OzzPMv");
 //! assert_eq!(embed["fields"][0]["inline"], true);
-//! assert_eq!(body["components"][0]["components"][0]["custom_id"], "sc:retry_payment:in_1MtHbELkdIwHu7ixl4OzzPMv");
+//! assert_eq!(body["components"][0]["components"][0]["custom_id"], "sc:retry_payment:invoice:in_1MtHbELkdIwHu7ixl4OzzPMv");
 //! assert_eq!(validate_limits(&body), Ok(()));
 //! # Ok::<(), stripe_chat_message::RenderError>(())
 //! ```
@@ -98,10 +107,16 @@
 //!   (`stripe-chat-discord = { version = "0.1", default-features = false }`), the crate is
 //!   the renderer and the verification of interaction requests: [`DiscordRenderer`],
 //!   [`validate_limits`], [`escape`], [`limits`] and [`interaction`], and pulls in no HTTP client.
+//! - `actions` (implies `client`): `actions`, acting from Discord: a verified interaction handed
+//!   to the actions engine (`stripe-chat-actions`) as a click, the interaction response (deferred
+//!   update, ephemeral message, modal), and a responder that follows up privately and edits the
+//!   message for everyone.
 #![forbid(unsafe_code)]
 // The crate documentation speaks of delivery, which exists with the `client` feature.
 #![cfg_attr(not(feature = "client"), allow(rustdoc::broken_intra_doc_links))]
 
+#[cfg(feature = "actions")]
+pub mod actions;
 #[cfg(feature = "client")]
 mod client;
 #[cfg(feature = "client")]

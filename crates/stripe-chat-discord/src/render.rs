@@ -12,7 +12,7 @@
 //! - at most 5 rows of 5 buttons; further actions are left out, as are link buttons whose URL is
 //!   not `http(s)` or longer than 512, callback buttons when the renderer is not
 //!   [`interactive`](DiscordRenderer::interactive), and callback buttons whose `custom_id`
-//!   (`sc:<action id>:<target id>`) would pass 100 characters or repeat an earlier one.
+//!   (`sc:<action>:<kind>:<id>[@acct_…]`) would pass 100 characters or repeat an earlier one.
 
 use std::collections::HashSet;
 
@@ -39,8 +39,9 @@ const EMPTY: &str = "—";
 /// (`POST /api/webhooks/{id}/{token}`).
 ///
 /// Link buttons need `?with_components=true` on the request when the webhook is not owned by an
-/// application. Callback buttons (style 1 primary, 2 secondary, 4 danger) carry a `custom_id` of
-/// `sc:<action id>:<target id>`; they are only sent when the renderer is
+/// application. Callback buttons (style 1 primary, 2 secondary, 4 danger) carry the message's
+/// [`callback_token`](ChatMessage::callback_token) of their action as `custom_id`
+/// (`sc:<action>:<kind>:<id>[@acct_…]`, left out when longer than Discord's 100 characters); they are only sent when the renderer is
 /// [`interactive`](DiscordRenderer::interactive), i.e. the webhook belongs to an application whose
 /// interactions endpoint handles them. Discord buttons have no confirmation dialog: the interaction
 /// handler must confirm money-moving actions itself.
@@ -114,7 +115,7 @@ impl DiscordRenderer {
     ///     .action(Action::callback("add_evidence", "Add evidence", ObjectRef::new(ObjectKind::Dispute, "dp_1")));
     /// assert!(DiscordRenderer::new().render(&message)?.get("components").is_none());
     /// let body = DiscordRenderer::new().interactive(true).render(&message)?;
-    /// assert_eq!(body["components"][0]["components"][0]["custom_id"], "sc:add_evidence:dp_1");
+    /// assert_eq!(body["components"][0]["components"][0]["custom_id"], "sc:add_evidence:dispute:dp_1");
     /// # Ok::<(), stripe_chat_message::RenderError>(())
     /// ```
     pub fn interactive(mut self, interactive: bool) -> Self {
@@ -376,7 +377,12 @@ fn button_style(style: ActionStyle) -> u8 {
 }
 
 /// A button for `action`; `None` when it cannot or may not be sent.
-fn button(action: &Action, interactive: bool, custom_ids: &mut HashSet<String>) -> Option<Value> {
+fn button(
+    message: &ChatMessage,
+    action: &Action,
+    interactive: bool,
+    custom_ids: &mut HashSet<String>,
+) -> Option<Value> {
     let mut label = plain_within(clean(&single_line(&action.label)).trim(), MAX_BUTTON_LABEL);
     if label.trim().is_empty() {
         label = plain_within(clean(&single_line(&action.id)).trim(), MAX_BUTTON_LABEL);
@@ -390,7 +396,7 @@ fn button(action: &Action, interactive: bool, custom_ids: &mut HashSet<String>) 
             Some(json!({ "type": 2, "style": 5, "label": label, "url": url }))
         }
         None if interactive => {
-            let custom_id = format!("sc:{}:{}", action.id, action.target.id);
+            let custom_id = message.callback_token(action);
             if chars(&custom_id) > MAX_CUSTOM_ID || !custom_ids.insert(custom_id.clone()) {
                 return None;
             }
@@ -406,7 +412,7 @@ fn action_rows(message: &ChatMessage, interactive: bool) -> Vec<Value> {
     let buttons: Vec<Value> = message
         .actions
         .iter()
-        .filter_map(|action| button(action, interactive, &mut custom_ids))
+        .filter_map(|action| button(message, action, interactive, &mut custom_ids))
         .take(MAX_ACTION_ROWS * MAX_BUTTONS_PER_ROW)
         .collect();
     buttons

@@ -333,7 +333,7 @@ async fn an_application_owned_webhook_sends_callback_buttons_without_with_compon
     let buttons = &body(&sent[0])["components"][0]["components"];
     assert_eq!(
         buttons[1]["custom_id"],
-        "sc:retry_payment:in_1MtHbELkdIwHu7ixl4OzzPMv"
+        "sc:retry_payment:invoice:in_1MtHbELkdIwHu7ixl4OzzPMv"
     );
 }
 

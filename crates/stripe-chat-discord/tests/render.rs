@@ -302,7 +302,7 @@ fn callback_buttons_need_an_interactive_webhook() {
     assert_eq!(buttons.len(), 3);
     assert_eq!(
         buttons[0]["custom_id"],
-        "sc:retry_payment:in_1MtHbELkdIwHu7ixl4OzzPMv"
+        "sc:retry_payment:invoice:in_1MtHbELkdIwHu7ixl4OzzPMv"
     );
     assert_eq!(buttons[0]["style"], 1);
     assert_eq!(buttons[1]["style"], 2);

@@ -26,7 +26,7 @@ impl ContactError {
 }
 
 /// When and by whom a customer was last contacted, as the team recorded it (the
-/// `mark_customer_contacted` action keeps it in the store): no Stripe call.
+/// `mark_contacted` action keeps it in the store): no Stripe call.
 ///
 /// ```
 /// use stripe_chat_enrich::{ContactError, ContactHistory};

@@ -21,7 +21,7 @@
 //!   account when it has one), or through [`stripe_chat_stripe::Accounts`] (an account with a
 //!   key of its own is read with it). Implement [`StripeReader`] to read from elsewhere.
 //! - [`ContactHistory`]: where the last contact comes from (the store, where the
-//!   `mark_customer_contacted` action records it); no Stripe call.
+//!   `mark_contacted` action records it); no Stripe call.
 //!
 //! | flow | read | restricted-key permission |
 //! |---|---|---|

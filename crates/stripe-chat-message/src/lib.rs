@@ -288,6 +288,28 @@ impl fmt::Display for ObjectRef {
     }
 }
 
+/// The token of a callback button: `sc:<action>:<kind>:<id>`, with `@<account>` when the
+/// object belongs to a connected account. It is what platforms carry in a button (Slack
+/// `action_id` and `value`, Discord `custom_id`) and what the actions engine reads back
+/// (`stripe_chat_actions::Intent::parse`); it holds no secret and no state, only names.
+///
+/// ```
+/// use stripe_chat_message::{ObjectKind, ObjectRef, callback_token};
+/// let invoice = ObjectRef::new(ObjectKind::Invoice, "in_1");
+/// assert_eq!(callback_token("retry_payment", &invoice, None), "sc:retry_payment:invoice:in_1");
+/// assert_eq!(callback_token("retry_payment", &invoice, Some("acct_1")), "sc:retry_payment:invoice:in_1@acct_1");
+/// ```
+pub fn callback_token(action: &str, target: &ObjectRef, account: Option<&str>) -> String {
+    match account {
+        Some(account) => format!(
+            "sc:{action}:{}:{}@{account}",
+            target.kind.as_str(),
+            target.id
+        ),
+        None => format!("sc:{action}:{}:{}", target.kind.as_str(), target.id),
+    }
+}
+
 /// How an action's button looks.
 ///
 /// ```
@@ -459,6 +481,10 @@ pub struct ChatMessage {
     /// The event behind the message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
+    /// The connected account (`acct_...`) the message's objects belong to, when the event came
+    /// from one (its top-level `account`): actions on them act in that account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 impl ChatMessage {
@@ -480,6 +506,7 @@ impl ChatMessage {
             footer: None,
             timestamp: None,
             source: None,
+            account: None,
         }
     }
 
@@ -613,6 +640,31 @@ impl ChatMessage {
     pub fn source(mut self, source: Source) -> Self {
         self.source = Some(source);
         self
+    }
+
+    /// Sets the connected account (`acct_...`) the message's objects belong to.
+    ///
+    /// ```
+    /// let m = stripe_chat_message::ChatMessage::new("t").account("acct_1");
+    /// assert_eq!(m.account.as_deref(), Some("acct_1"));
+    /// ```
+    pub fn account(mut self, account: impl Into<String>) -> Self {
+        self.account = Some(account.into());
+        self
+    }
+
+    /// What a platform puts in the button of `action`, a callback action of this message, so
+    /// that a click names the action, its object and the message's connected account
+    /// ([`callback_token`]).
+    ///
+    /// ```
+    /// use stripe_chat_message::{Action, ChatMessage, ObjectKind, ObjectRef};
+    /// let retry = Action::callback("retry_payment", "Retry payment", ObjectRef::new(ObjectKind::Invoice, "in_1"));
+    /// let m = ChatMessage::new("t").account("acct_9").action(retry.clone());
+    /// assert_eq!(m.callback_token(&retry), "sc:retry_payment:invoice:in_1@acct_9");
+    /// ```
+    pub fn callback_token(&self, action: &Action) -> String {
+        callback_token(&action.id, &action.target, self.account.as_deref())
     }
 
     /// The main link: the first one, usually the object in the Stripe Dashboard.

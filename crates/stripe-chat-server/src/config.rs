@@ -62,10 +62,10 @@ impl ConfigError {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSection {
-    /// Address to listen on: `IP:PORT` (`127.0.0.1:8787`, `[::1]:8787`) or `HOST:PORT`
-    /// (`localhost:8787`), a host name being resolved once, when the file is read (its first
-    /// address).
-    #[serde(deserialize_with = "listen_address")]
+    /// Address to listen on (default `127.0.0.1:8787`): `IP:PORT` (`127.0.0.1:8787`, `[::1]:8787`)
+    /// or `HOST:PORT` (`localhost:8787`), a host name being resolved once, when the file is read
+    /// (its first address).
+    #[serde(default = "default_listen", deserialize_with = "listen_address")]
     pub listen: SocketAddr,
     /// Largest accepted webhook body; larger ones get 413 without being read whole.
     #[serde(default = "default_body_limit")]
@@ -91,6 +91,11 @@ pub struct ServerSection {
     /// body_limit_bytes` of request bodies.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// A second listener for what only operators need (`/metrics`, with `/healthz` and
+    /// `/readyz`); when set, the public listener no longer serves `/metrics`. Keep it off the
+    /// internet (`127.0.0.1:9090`, or a private network).
+    #[serde(default)]
+    pub admin_listen: Option<SocketAddr>,
 }
 
 impl ServerSection {
@@ -171,6 +176,25 @@ pub fn resolve_listen(text: &str) -> Result<SocketAddr, String> {
         Err(e) => Err(format!(
             "server.listen: cannot resolve the host name {host:?} ({e}) {expected}"
         )),
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8787))
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            listen: default_listen(),
+            body_limit_bytes: default_body_limit(),
+            shutdown_grace_secs: default_grace(),
+            drain_delay_secs: 0,
+            header_timeout_secs: default_read_timeout(),
+            body_timeout_secs: default_read_timeout(),
+            max_connections: default_max_connections(),
+            admin_listen: None,
+        }
     }
 }
 
@@ -668,10 +692,185 @@ impl Default for EnrichSection {
     }
 }
 
+/// `[interactions]`: the platforms whose clicks reach stripe-chat, each with what verifies its
+/// requests. A platform without its table has no endpoint (`404`).
+///
+/// ```
+/// let i: stripe_chat_server::config::InteractionsSection = toml::from_str(r#"
+/// [slack]
+/// signing_secret_env = "SLACK_SIGNING_SECRET"
+/// [discord]
+/// public_key = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+/// "#)?;
+/// assert!(i.slack.is_some() && i.discord.is_some());
+/// # Ok::<(), toml::de::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InteractionsSection {
+    /// `[interactions.slack]`.
+    #[serde(default)]
+    pub slack: Option<SlackInteractionsSection>,
+    /// `[interactions.discord]`.
+    #[serde(default)]
+    pub discord: Option<DiscordInteractionsSection>,
+}
+
+/// `[interactions.slack]`: the Slack app's signing secret (Basic Information → App
+/// Credentials), inline, from an environment variable or from a file; exactly one.
+///
+/// ```
+/// let s: stripe_chat_server::config::SlackInteractionsSection = toml::from_str("signing_secret = \"8f742231b10e8888abcd99yyyzzz85a5\"")?;
+/// assert!(!format!("{s:?}").contains("8f742231"));
+/// # Ok::<(), toml::de::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackInteractionsSection {
+    /// The signing secret itself (prefer `signing_secret_env` or `signing_secret_file`).
+    #[serde(default)]
+    pub signing_secret: Option<Secret>,
+    /// The environment variable holding it (usually `SLACK_SIGNING_SECRET`).
+    #[serde(default)]
+    pub signing_secret_env: Option<String>,
+    /// A file holding it (its trailing newline is trimmed).
+    #[serde(default)]
+    pub signing_secret_file: Option<PathBuf>,
+}
+
+/// `[interactions.discord]`: the Discord application's public key (General Information), 64
+/// hex characters.
+///
+/// ```
+/// let d: stripe_chat_server::config::DiscordInteractionsSection = toml::from_str("public_key = \"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a\"")?;
+/// assert_eq!(d.public_key.len(), 64);
+/// # Ok::<(), toml::de::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordInteractionsSection {
+    /// The application's Ed25519 public key, hex.
+    pub public_key: String,
+    /// Where interaction responses and follow-ups go (default `https://discord.com/api/v10`).
+    #[serde(default)]
+    pub api_base: Option<String>,
+}
+
+/// `[interactions]`, checked: the verifiers of the platforms whose clicks are taken.
+///
+/// ```
+/// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[stripe]\nwebhook_secrets = [\"whsec_a\"]\n[store]\nsqlite = \"x.db\"\n[interactions.slack]\nsigning_secret = \"s3cr3t\"\n")?;
+/// assert!(config.interactions.slack.is_some() && config.interactions.discord.is_none());
+/// assert!(config.interactions.any());
+/// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Interactions {
+    /// Slack's request verifier, when `[interactions.slack]` is set.
+    pub slack: Option<stripe_chat_slack::interaction::SlackVerifier>,
+    /// Discord's request verifier, when `[interactions.discord]` is set.
+    pub discord: Option<stripe_chat_discord::interaction::DiscordVerifier>,
+    /// The bot-mode Slack destinations (name, channel, adapter), through which answers to Slack
+    /// clicks go out (the one whose channel the click is in, else the first).
+    pub slack_bots: Vec<(String, String, Arc<stripe_chat_slack::SlackProvider>)>,
+    /// Where Discord interaction responses and follow-ups go (`[interactions.discord]
+    /// api_base`).
+    pub discord_api_base: String,
+    /// The first Discord destination in bot mode or with `interactive = true` (an
+    /// application-owned webhook), through which a message is edited after a click on a private
+    /// prompt about it.
+    pub discord_messages: Option<Arc<stripe_chat_discord::DiscordProvider>>,
+}
+
+impl Interactions {
+    /// Whether any platform's clicks are taken.
+    ///
+    /// ```
+    /// assert!(!stripe_chat_server::config::Interactions::default().any());
+    /// ```
+    pub fn any(&self) -> bool {
+        self.slack.is_some() || self.discord.is_some()
+    }
+
+    /// The Slack bot that answers a click in `channel`.
+    ///
+    /// ```
+    /// assert!(stripe_chat_server::config::Interactions::default().slack_bot(Some("C1")).is_none());
+    /// ```
+    pub fn slack_bot(
+        &self,
+        channel: Option<&str>,
+    ) -> Option<&Arc<stripe_chat_slack::SlackProvider>> {
+        self.slack_bots
+            .iter()
+            .find(|(_, c, _)| Some(c.as_str()) == channel)
+            .or_else(|| self.slack_bots.first())
+            .map(|(_, _, bot)| bot)
+    }
+}
+
+fn interactions(
+    raw: &InteractionsSection,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Interactions, ConfigError> {
+    let mut checked = Interactions::default();
+    if let Some(slack) = &raw.slack {
+        let key = "interactions.slack.signing_secret";
+        let secret = match (
+            &slack.signing_secret,
+            &slack.signing_secret_env,
+            &slack.signing_secret_file,
+        ) {
+            (Some(secret), None, None) => secret.expose().to_owned(),
+            (None, Some(var), None) => {
+                env(var).filter(|v| !v.trim().is_empty()).ok_or_else(|| {
+                    ConfigError::new(
+                        "interactions.slack.signing_secret_env",
+                        format!("the environment variable {var} is not set"),
+                    )
+                })?
+            }
+            (None, None, Some(path)) => read_secret_file(path)
+                .map_err(|p| ConfigError::new("interactions.slack.signing_secret_file", p))?,
+            (None, None, None) => {
+                return Err(ConfigError::new(
+                    key,
+                    "missing (set signing_secret, signing_secret_env or signing_secret_file)",
+                ));
+            }
+            _ => {
+                return Err(ConfigError::new(
+                    key,
+                    "set only one of signing_secret, signing_secret_env and signing_secret_file",
+                ));
+            }
+        };
+        let secret = secret.trim();
+        if secret.is_empty() {
+            return Err(ConfigError::new(key, "is empty"));
+        }
+        checked.slack = Some(stripe_chat_slack::interaction::SlackVerifier::new(secret));
+    }
+    if let Some(discord) = &raw.discord {
+        checked.discord_api_base = discord
+            .api_base
+            .clone()
+            .unwrap_or_else(|| "https://discord.com/api/v10".to_owned());
+        stripe_chat_http::endpoint(checked.discord_api_base.trim())
+            .map_err(|e| ConfigError::new("interactions.discord.api_base", e.to_string()))?;
+        checked.discord = Some(
+            stripe_chat_discord::interaction::DiscordVerifier::from_hex(&discord.public_key)
+                .map_err(|e| ConfigError::new("interactions.discord.public_key", e.reason))?,
+        );
+    }
+    Ok(checked)
+}
+
 /// The configuration file as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
+    #[serde(default)]
     server: ServerSection,
     stripe: StripeSection,
     store: RawStoreSection,
@@ -687,6 +886,8 @@ struct RawConfig {
     people: Vec<PersonConfig>,
     #[serde(default)]
     enrich: EnrichSection,
+    #[serde(default)]
+    interactions: InteractionsSection,
     #[serde(default)]
     destinations: Vec<toml::Table>,
     #[serde(default)]
@@ -753,6 +954,8 @@ pub struct ServiceConfig {
     pub actions: CheckedActions,
     /// `[enrich]`, with the API key read when it is enabled.
     pub enrich: EnrichSection,
+    /// `[interactions]`, checked.
+    pub interactions: Interactions,
 }
 
 impl ServiceConfig {
@@ -1007,9 +1210,18 @@ impl ServiceConfig {
             enrich.api_key = Some(key);
         }
 
+        let mut interactions = interactions(&raw.interactions, &env)?;
         let mut destinations = Vec::with_capacity(raw.destinations.len());
         let mut names = BTreeSet::new();
         for (index, table) in raw.destinations.into_iter().enumerate() {
+            if interactions.slack.is_some()
+                && let Some(bot) = slack_bot(&table, &env)
+            {
+                interactions.slack_bots.push(bot);
+            }
+            if interactions.discord.is_some() && interactions.discord_messages.is_none() {
+                interactions.discord_messages = discord_app_webhook(&table, &env);
+            }
             let destination = destination(index, table, &env, providers)?;
             if !names.insert(destination.name.clone()) {
                 return Err(ConfigError::new(
@@ -1099,6 +1311,7 @@ impl ServiceConfig {
             permissions,
             actions,
             enrich,
+            interactions,
         })
     }
 
@@ -1112,6 +1325,62 @@ impl ServiceConfig {
     pub fn destination(&self, name: &str) -> Option<&Destination> {
         self.destinations.iter().find(|d| d.name == name)
     }
+}
+
+/// The destination in `table` when it is a Slack bot (checked in full as a destination).
+fn slack_bot(
+    table: &toml::Table,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<(String, String, Arc<stripe_chat_slack::SlackProvider>)> {
+    if table.get("provider").and_then(toml::Value::as_str) != Some("slack") {
+        return None;
+    }
+    let name = table.get("name")?.as_str()?.to_owned();
+    let mut settings = table.clone();
+    for key in [
+        "name",
+        "provider",
+        "redaction",
+        "thread_replies",
+        "max_per_second",
+        "retry_horizon",
+    ] {
+        settings.remove(key);
+    }
+    let config: stripe_chat_slack::SlackConfig = toml::Value::Table(settings).try_into().ok()?;
+    let provider = config.build_with_env(|name| env(name)).ok()?;
+    let channel = provider.channel()?.to_owned();
+    Some((name, channel, Arc::new(provider)))
+}
+
+/// The destination in `table` when it is a Discord bot or an interactive (application-owned)
+/// Discord webhook.
+fn discord_app_webhook(
+    table: &toml::Table,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<Arc<stripe_chat_discord::DiscordProvider>> {
+    let bot = ["bot_token", "bot_token_env", "bot_token_file"]
+        .iter()
+        .any(|key| table.contains_key(*key));
+    if table.get("provider").and_then(toml::Value::as_str) != Some("discord")
+        || !(bot || table.get("interactive").and_then(toml::Value::as_bool) == Some(true))
+    {
+        return None;
+    }
+    let mut settings = table.clone();
+    for key in [
+        "name",
+        "provider",
+        "redaction",
+        "thread_replies",
+        "max_per_second",
+        "retry_horizon",
+    ] {
+        settings.remove(key);
+    }
+    let config: stripe_chat_discord::DiscordConfig =
+        toml::Value::Table(settings).try_into().ok()?;
+    config.build_with_env(|name| env(name)).ok().map(Arc::new)
 }
 
 /// Builds route `index` from its table, checking its `name` and `digest` key by key.

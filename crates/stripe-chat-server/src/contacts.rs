@@ -1,4 +1,4 @@
-//! The customer's last contact, as the `mark_customer_contacted` action records it in the store.
+//! The customer's last contact, as the `mark_contacted` action records it in the store.
 
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;

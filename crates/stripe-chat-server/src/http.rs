@@ -7,9 +7,10 @@
 //! | `GET /healthz` | `200 ok` while the process runs |
 //! | `GET /readyz` | `200 ready` when the store can commit (after a write failed for want of space, each check is a real write of an event's size, so readiness follows the disk by itself); `503` when it cannot, and from the moment the service starts draining (SIGTERM) |
 //! | `GET /metrics` | Prometheus text (job counts cached for about a second) |
+//! | `POST /interactions/slack`, `POST /interactions/discord` | see [`interact`](crate::interact) |
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -23,8 +24,9 @@ use stripe_chat_route::Routes;
 use stripe_chat_store::Store;
 use tokio::sync::Notify;
 
-use crate::config::ServiceConfig;
+use crate::config::{Interactions, ServiceConfig};
 use crate::metrics::Metrics;
+use stripe_chat_actions::Actions;
 
 struct Inner {
     store: Arc<dyn Store>,
@@ -35,6 +37,8 @@ struct Inner {
     metrics: Arc<Metrics>,
     wake: Arc<Notify>,
     draining: AtomicBool,
+    interactions: Interactions,
+    actions: OnceLock<Arc<dyn Actions>>,
 }
 
 /// What the webhook router needs: the store, the verifier, the routes, the body limit, the
@@ -111,7 +115,57 @@ impl WebhookState {
             metrics,
             wake,
             draining: AtomicBool::new(false),
+            interactions: config.interactions.clone(),
+            actions: OnceLock::new(),
         }))
+    }
+
+    /// Hands the clicks of `[interactions]` to `actions` (once; later calls are ignored).
+    /// Without it, the interaction endpoints answer `404`.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// struct Closed;
+    /// #[async_trait::async_trait]
+    /// impl stripe_chat_actions::Actions for Closed {
+    ///     async fn handle(&self, _: stripe_chat_actions::Click, _: Arc<dyn stripe_chat_actions::Responder>) -> stripe_chat_actions::Immediate {
+    ///         stripe_chat_actions::Immediate::Ack
+    ///     }
+    /// }
+    /// let state = stripe_chat_server::http::WebhookState::new(&config, Arc::new(stripe_chat_store::MemoryStore::new()));
+    /// state.set_actions(Arc::new(Closed));
+    /// assert!(state.actions().is_some());
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn set_actions(&self, actions: Arc<dyn Actions>) {
+        let _ = self.0.actions.set(actions);
+    }
+
+    /// The actions engine clicks are handed to, if any.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let state = stripe_chat_server::http::WebhookState::new(&config, Arc::new(stripe_chat_store::MemoryStore::new()));
+    /// assert!(state.actions().is_none());
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn actions(&self) -> Option<&Arc<dyn Actions>> {
+        self.0.actions.get()
+    }
+
+    /// The checked `[interactions]`.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let state = stripe_chat_server::http::WebhookState::new(&config, Arc::new(stripe_chat_store::MemoryStore::new()));
+    /// assert!(!state.interactions().any());
+    /// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+    /// ```
+    pub fn interactions(&self) -> &Interactions {
+        &self.0.interactions
     }
 
     /// The store events are committed to.
@@ -213,8 +267,51 @@ pub fn router(state: WebhookState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/interactions/slack", post(slack_interaction))
+        .route("/interactions/discord", post(discord_interaction))
         // The webhook reads its body itself, with the configured limit.
         .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+/// The routes of the public listener when `/metrics` is served elsewhere (`[server]
+/// admin_listen`): the webhook, the interactions, `/healthz` and `/readyz`.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+/// let state = stripe_chat_server::http::WebhookState::new(&config, Arc::new(stripe_chat_store::MemoryStore::new()));
+/// let public = stripe_chat_server::http::public_router(state.clone());
+/// let admin = stripe_chat_server::http::admin_router(state);
+/// # let _ = (public, admin);
+/// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+/// ```
+pub fn public_router(state: WebhookState) -> Router {
+    Router::new()
+        .route("/webhooks/stripe", post(webhook))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/interactions/slack", post(slack_interaction))
+        .route("/interactions/discord", post(discord_interaction))
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+/// The routes of the admin listener (`[server] admin_listen`): `/metrics`, `/healthz` and
+/// `/readyz`.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+/// let state = stripe_chat_server::http::WebhookState::new(&config, Arc::new(stripe_chat_store::MemoryStore::new()));
+/// let _admin: axum::Router = stripe_chat_server::http::admin_router(state);
+/// # Ok::<(), stripe_chat_server::config::ConfigError>(())
+/// ```
+pub fn admin_router(state: WebhookState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .with_state(state)
 }
 
@@ -230,6 +327,22 @@ async fn webhook(State(state): State<WebhookState>, headers: HeaderMap, body: Bo
         wake: &inner.wake,
     };
     crate::ingest::handle(webhook, headers, body).await
+}
+
+async fn slack_interaction(
+    State(state): State<WebhookState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    crate::interact::slack(state, headers, body).await
+}
+
+async fn discord_interaction(
+    State(state): State<WebhookState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    crate::interact::discord(state, headers, body).await
 }
 
 async fn healthz() -> &'static str {

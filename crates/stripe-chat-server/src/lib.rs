@@ -8,6 +8,8 @@
 //! - [`http`] and [`ingest`]: the axum [`router`] — `POST /webhooks/stripe` (verify the signature
 //!   on the raw body, commit the event and one job per routed destination, then answer 2xx),
 //!   `/healthz`, `/readyz`, `/metrics` ([`metrics`]).
+//! - [`interact`]: `POST /interactions/slack` and `/interactions/discord`: clicks verified on the raw body, then handed
+//!   to the actions engine.
 //! - [`worker`]: the delivery workers (transform → redact → adapter, update in place, retries,
 //!   rate limits, inhibition, digests, dead letters).
 //! - [`listener`]: the public listener's guards against slow and hostile clients (header and
@@ -52,6 +54,7 @@ pub mod config;
 pub mod contacts;
 pub mod http;
 pub mod ingest;
+pub mod interact;
 pub mod listener;
 pub mod metrics;
 pub mod retention;

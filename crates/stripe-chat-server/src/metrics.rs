@@ -237,6 +237,21 @@ pub struct Metrics {
     enriched: [AtomicU64; 2],
     /// Reads sent to Stripe by enrichment (the enricher's own count).
     enrich_calls: AtomicU64,
+    /// Interaction requests by platform: taken, and refused by reason (with the refusal log).
+    interactions: Mutex<Interactions>,
+}
+
+#[derive(Debug, Default)]
+struct Interactions {
+    taken: BTreeMap<&'static str, u64>,
+    refused: BTreeMap<(&'static str, &'static str), Refusals>,
+}
+
+#[derive(Debug, Default)]
+struct Refusals {
+    total: u64,
+    unlogged: u64,
+    logged_at: Option<Instant>,
 }
 
 impl Default for Metrics {
@@ -258,6 +273,7 @@ impl Default for Metrics {
             backlog: Mutex::new(None),
             enriched: Default::default(),
             enrich_calls: AtomicU64::new(0),
+            interactions: Mutex::new(Interactions::default()),
         }
     }
 }
@@ -579,6 +595,52 @@ impl Metrics {
         }
     }
 
+    /// A verified interaction request from `platform` (`slack`, `discord`) was taken.
+    ///
+    /// ```
+    /// let metrics = stripe_chat_server::metrics::Metrics::default();
+    /// metrics.interaction_taken("slack");
+    /// assert!(metrics.render(None).contains(r#"stripe_chat_interactions_total{platform="slack"} 1"#));
+    /// ```
+    pub fn interaction_taken(&self, platform: &'static str) {
+        if let Ok(mut i) = self.interactions.lock() {
+            *i.taken.entry(platform).or_default() += 1;
+        }
+    }
+
+    /// An interaction request from `platform` was refused for `reason` (a forged, stale or
+    /// replayed signature, a body too large…): counted, and logged without its payload at most
+    /// once per [`REFUSAL_LOG_INTERVAL`] per platform and reason, with the count since.
+    ///
+    /// ```
+    /// let metrics = stripe_chat_server::metrics::Metrics::default();
+    /// metrics.interaction_refused("slack", "bad_signature");
+    /// metrics.interaction_refused("slack", "bad_signature");
+    /// assert!(metrics.render(None).contains(r#"stripe_chat_interactions_refused_total{platform="slack",reason="bad_signature"} 2"#));
+    /// ```
+    pub fn interaction_refused(&self, platform: &'static str, reason: &'static str) {
+        let Ok(mut i) = self.interactions.lock() else {
+            return;
+        };
+        let entry = i.refused.entry((platform, reason)).or_default();
+        entry.total += 1;
+        entry.unlogged += 1;
+        let now = Instant::now();
+        if entry
+            .logged_at
+            .is_none_or(|at| now.duration_since(at) >= REFUSAL_LOG_INTERVAL)
+        {
+            tracing::warn!(
+                platform,
+                reason,
+                count = entry.unlogged,
+                "interaction requests refused"
+            );
+            entry.unlogged = 0;
+            entry.logged_at = Some(now);
+        }
+    }
+
     /// The Prometheus text exposition, with job counts when given.
     ///
     /// ```
@@ -615,6 +677,29 @@ impl Metrics {
                 reason.as_str(),
                 self.rejected[reason.index()].load(Ordering::Relaxed)
             );
+        }
+        if let Ok(i) = self.interactions.lock() {
+            let _ = writeln!(
+                out,
+                "# HELP stripe_chat_interactions_total Verified interaction requests (clicks, form submissions) taken, by platform.\n# TYPE stripe_chat_interactions_total counter"
+            );
+            for (platform, count) in &i.taken {
+                let _ = writeln!(
+                    out,
+                    "stripe_chat_interactions_total{{platform=\"{platform}\"}} {count}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "# HELP stripe_chat_interactions_refused_total Interaction requests refused (forged, stale or replayed signatures, bodies too large), by platform and reason.\n# TYPE stripe_chat_interactions_refused_total counter"
+            );
+            for ((platform, reason), r) in &i.refused {
+                let _ = writeln!(
+                    out,
+                    "stripe_chat_interactions_refused_total{{platform=\"{platform}\",reason=\"{reason}\"}} {}",
+                    r.total
+                );
+            }
         }
         let _ = writeln!(
             out,

@@ -130,6 +130,7 @@ impl Service {
             config,
             delivery: Delivery::builder(config),
             audit: None,
+            actions: None,
         }
     }
 
@@ -232,11 +233,21 @@ impl Service {
 /// # })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
 pub struct ServiceBuilder<'a> {
     config: &'a ServiceConfig,
     delivery: DeliveryBuilder<'a>,
     audit: Option<Arc<stripe_chat_audit::AuditLog>>,
+    actions: Option<Arc<dyn stripe_chat_actions::Actions>>,
+}
+
+impl std::fmt::Debug for ServiceBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceBuilder")
+            .field("delivery", &self.delivery)
+            .field("audit", &self.audit)
+            .field("actions", &self.actions.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> ServiceBuilder<'a> {
@@ -294,6 +305,24 @@ impl<'a> ServiceBuilder<'a> {
         self
     }
 
+    /// Hands the clicks of `[interactions]` to `actions` (usually the engine of
+    /// [`crate::acting::engine`]); without it, `/interactions/*` answer `404`.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # let config = stripe_chat_server::config::ServiceConfig::from_toml("[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = \"x.db\"\n")?;
+    /// let store: Arc<dyn stripe_chat_store::Store> = Arc::new(stripe_chat_store::MemoryStore::new());
+    /// let audit = Arc::new(stripe_chat_server::acting::audit_log(&config, store.clone())?);
+    /// let engine = stripe_chat_server::acting::engine(&config, store, audit, None, |_| Some("rk_test_1".into()))?;
+    /// let builder = stripe_chat_server::service::Service::builder(&config).actions(Arc::new(engine));
+    /// # let _ = builder;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn actions(mut self, actions: Arc<dyn stripe_chat_actions::Actions>) -> Self {
+        self.actions = Some(actions);
+        self
+    }
+
     /// Adds the customer's last contact from `contacts` to enriched messages (see
     /// [`DeliveryBuilder::contacts`]).
     ///
@@ -348,6 +377,7 @@ impl<'a> ServiceBuilder<'a> {
             config,
             delivery,
             audit,
+            actions,
         } = self;
         let addr = listener.local_addr()?;
         let metrics = Arc::new(Metrics::with_destinations(
@@ -360,6 +390,9 @@ impl<'a> ServiceBuilder<'a> {
             Arc::clone(&metrics),
             Arc::clone(&wake),
         );
+        if let Some(actions) = actions {
+            state.set_actions(actions);
+        }
         let (stop, stopped) = watch::channel(false);
         let pruner = Pruner::new(Arc::clone(&store), config.store.retention);
         let checkpoints = audit.map(|log| {
@@ -383,7 +416,25 @@ impl<'a> ServiceBuilder<'a> {
         if let Some(checkpoints) = checkpoints {
             workers.spawn(checkpoints);
         }
-        let app = router(state.clone());
+        let app = match config.server.admin_listen {
+            None => router(state.clone()),
+            Some(admin_addr) => {
+                // Operators' routes on their own listener; the public one no longer has them.
+                let admin = std::net::TcpListener::bind(admin_addr)?;
+                admin.set_nonblocking(true)?;
+                let admin = TcpListener::from_std(admin)?;
+                let bound = admin.local_addr()?;
+                tracing::info!(admin = %bound, "metrics are served on the admin listener");
+                workers.spawn(crate::listener::serve(
+                    admin,
+                    crate::http::admin_router(state.clone()),
+                    Limits::from(&config.server),
+                    Arc::clone(&metrics),
+                    stopped.clone(),
+                ));
+                crate::http::public_router(state.clone())
+            }
+        };
         let server = tokio::spawn(crate::listener::serve(
             listener,
             app,

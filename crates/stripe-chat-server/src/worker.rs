@@ -477,7 +477,7 @@ impl<'a> DeliveryBuilder<'a> {
     }
 
     /// Reads the customer's last contact for the configured enrichment from `contacts` (default:
-    /// the store's, [`StoreContacts`], as the `mark_customer_contacted` action records them).
+    /// the store's, [`StoreContacts`], as the `mark_contacted` action records them).
     ///
     /// ```
     /// # use std::sync::Arc;

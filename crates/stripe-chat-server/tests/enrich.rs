@@ -63,7 +63,7 @@ async fn deliver(
 }
 
 /// [`deliver`], with `contact` (customer, person, when) recorded in the store first, as the
-/// `mark_customer_contacted` action records it.
+/// `mark_contacted` action records it.
 async fn deliver_with_contact(
     stripe: &MockServer,
     timeout_ms: u64,

@@ -443,6 +443,139 @@ impl SlackProvider {
     }
 }
 
+impl SlackProvider {
+    /// Bot mode: calls Web API `method` (`views.open`, `chat.postEphemeral`, …) with `body` as
+    /// JSON and the bot token; the answer's fields when Slack says `ok`. Errors are classified
+    /// as for delivery ([`api_error_kind`]) and never show the token.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unsupported`] in webhook mode (no token), else what Slack or the transport
+    /// answered.
+    ///
+    /// ```
+    /// use stripe_chat_message::{ErrorKind, Secret};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+    /// let hook = stripe_chat_slack::SlackProvider::incoming_webhook(Secret::new("https://hooks.slack.com/services/T0/B0/x"));
+    /// let err = hook.web_api("views.open", &serde_json::json!({})).await.unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Unsupported);
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn web_api(
+        &self,
+        method: &str,
+        body: &Value,
+    ) -> Result<Map<String, Value>, DeliveryError> {
+        let Target::Bot {
+            token, api_base, ..
+        } = &self.target
+        else {
+            return Err(DeliveryError::unsupported(WEBHOOK, "call the Web API"));
+        };
+        self.call(token, api_base, method, body).await
+    }
+
+    /// Bot mode: the message at `ts` in `channel` as Slack keeps it (its `text` and `blocks`),
+    /// read with `conversations.history` (scopes `channels:history`, `groups:history`); `None`
+    /// when Slack has no such message.
+    ///
+    /// # Errors
+    /// As [`SlackProvider::web_api`].
+    ///
+    /// ```
+    /// use stripe_chat_message::Secret;
+    /// use wiremock::{Mock, MockServer, ResponseTemplate, matchers::{path, query_param}};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+    /// let api = MockServer::start().await;
+    /// Mock::given(path("/conversations.history")).and(query_param("latest", "1700000000.000100"))
+    ///     .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!(
+    ///         { "ok": true, "messages": [{ "ts": "1700000000.000100", "text": "Payment failed", "blocks": [] }] })))
+    ///     .mount(&api).await;
+    /// let slack = stripe_chat_slack::SlackProvider::bot(Secret::new("xoxb-1"), "C1").with_api_base(api.uri());
+    /// let message = slack.message("C1", "1700000000.000100").await?.expect("found");
+    /// assert_eq!(message["text"], "Payment failed");
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn message(&self, channel: &str, ts: &str) -> Result<Option<Value>, DeliveryError> {
+        let Target::Bot {
+            token, api_base, ..
+        } = &self.target
+        else {
+            return Err(DeliveryError::unsupported(WEBHOOK, "read messages"));
+        };
+        let method = "conversations.history";
+        let response = self
+            .http()?
+            .get(format!("{api_base}/{method}"))
+            .timeout(self.timeout)
+            .bearer_auth(token.expose())
+            .query(&[
+                ("channel", channel),
+                ("latest", ts),
+                ("oldest", ts),
+                ("inclusive", "true"),
+                ("limit", "1"),
+            ])
+            .send()
+            .await
+            .map_err(|e| from_reqwest(PLATFORM, e))?;
+        let answer = Answer::read(response, MAX_ANSWER_BYTES).await;
+        let what = format!("{PLATFORM} {method}");
+        let Some(Value::Object(fields)) = answer.json::<Value>() else {
+            return Err(classify_http(&what, &answer, None));
+        };
+        if fields.get("ok").and_then(Value::as_bool) != Some(true) {
+            return Err(
+                api_error(&what, &fields, answer.retry_after()).with_status(answer.status())
+            );
+        }
+        Ok(fields
+            .get("messages")
+            .and_then(Value::as_array)
+            .and_then(|messages| {
+                messages
+                    .iter()
+                    .find(|m| m.get("ts").and_then(Value::as_str) == Some(ts))
+            })
+            .cloned())
+    }
+
+    /// POSTs `body` to an interaction's `response_url` (Slack allows 5 uses within 30 minutes).
+    /// The URL comes from a verified request; it must still be `https` (plain `http` only to a
+    /// loopback address, for tests) and is never shown in errors.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Permanent`] for a URL that is not one; else what Slack or the transport
+    /// answered.
+    ///
+    /// ```
+    /// use stripe_chat_message::{ErrorKind, Secret};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+    /// let slack = stripe_chat_slack::SlackProvider::bot(Secret::new("xoxb-1"), "C1");
+    /// let err = slack.respond("ftp://example.com/x", &serde_json::json!({"text": "hi"})).await.unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Permanent);
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn respond(&self, response_url: &str, body: &Value) -> Result<(), DeliveryError> {
+        const WHAT: &str = "slack response_url";
+        if stripe_chat_http::endpoint(response_url.trim()).is_err() {
+            return Err(DeliveryError::permanent(format!(
+                "{WHAT}: not an https URL"
+            )));
+        }
+        let answer = self.post(response_url, None, body).await?;
+        if answer.is_success() {
+            Ok(())
+        } else {
+            let text = String::from_utf8_lossy(answer.body());
+            let code = error_code(&text);
+            Err(classify_http(WHAT, &answer, code.as_deref()))
+        }
+    }
+}
+
 /// `text` if it looks like a Slack error code (`channel_not_found`): never echo anything else an
 /// answer holds.
 fn error_code(text: &str) -> Option<String> {

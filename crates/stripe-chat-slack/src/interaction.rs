@@ -208,7 +208,7 @@ pub enum SlackInteraction {
 ///
 /// ```
 /// # use stripe_chat_slack::interaction::{BlockAction, SlackUser};
-/// let click = BlockAction { user: SlackUser { team_id: "T".into(), user_id: "U".into(), name: None }, action_id: "assign".into(), value: None, channel: None, message_ts: None, response_url: None, trigger_id: "t".into() };
+/// let click = BlockAction { user: SlackUser { team_id: "T".into(), user_id: "U".into(), name: None }, action_id: "assign".into(), value: None, channel: None, message_ts: None, response_url: None, trigger_id: "t".into(), action_ts: None, ephemeral: false, message: None };
 /// assert_eq!(click.action_id, "assign");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,13 +227,20 @@ pub struct BlockAction {
     pub response_url: Option<String>,
     /// For opening a modal, within 3 seconds.
     pub trigger_id: String,
+    /// When the button was clicked (`actions[0].action_ts`).
+    pub action_ts: Option<String>,
+    /// Whether the message clicked on is ephemeral (a private prompt): Slack then sends no
+    /// `message`, and the message cannot be updated with `chat.update`.
+    pub ephemeral: bool,
+    /// The message clicked on as Slack sent it (`text`, `blocks`), when it is not ephemeral.
+    pub message: Option<serde_json::Value>,
 }
 
 /// A modal submitted (`view_submission`).
 ///
 /// ```
 /// # use stripe_chat_slack::interaction::{SlackUser, ViewSubmission};
-/// let v = ViewSubmission { user: SlackUser { team_id: "T".into(), user_id: "U".into(), name: None }, callback_id: "add_evidence".into(), private_metadata: String::new(), values: Default::default() };
+/// let v = ViewSubmission { user: SlackUser { team_id: "T".into(), user_id: "U".into(), name: None }, callback_id: "add_evidence".into(), private_metadata: String::new(), values: Default::default(), view_id: "V1".into(), trigger_id: None };
 /// assert!(v.values.is_empty());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,6 +253,10 @@ pub struct ViewSubmission {
     pub private_metadata: String,
     /// The inputs' values by `block_id.action_id`.
     pub values: std::collections::BTreeMap<String, String>,
+    /// The modal's id (`view.id`).
+    pub view_id: String,
+    /// The submission's `trigger_id`, when Slack sends one.
+    pub trigger_id: Option<String>,
 }
 
 /// A verified request that cannot be read as Slack sends it.
@@ -322,6 +333,12 @@ impl SlackInteraction {
                         .or_else(|| text(&payload, "/container/message_ts")),
                     response_url: text(&payload, "/response_url"),
                     trigger_id: text(&payload, "/trigger_id").unwrap_or_default(),
+                    action_ts: text(action, "/action_ts"),
+                    ephemeral: payload
+                        .pointer("/container/is_ephemeral")
+                        .and_then(serde_json::Value::as_bool)
+                        .unwrap_or(false),
+                    message: payload.get("message").filter(|m| m.is_object()).cloned(),
                 }))
             }
             "view_submission" => {
@@ -347,6 +364,8 @@ impl SlackInteraction {
                     callback_id: text(&payload, "/view/callback_id").unwrap_or_default(),
                     private_metadata: text(&payload, "/view/private_metadata").unwrap_or_default(),
                     values,
+                    view_id: text(&payload, "/view/id").unwrap_or_default(),
+                    trigger_id: text(&payload, "/trigger_id"),
                 }))
             }
             _ => Ok(SlackInteraction::Other { kind }),

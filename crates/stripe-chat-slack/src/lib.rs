@@ -101,10 +101,16 @@
 //!   (`stripe-chat-slack = { version = "0.1", default-features = false }`), the crate is
 //!   the renderer and the verification of interaction requests: [`SlackRenderer`],
 //!   [`validate_limits`], [`escape`], [`limits`] and [`interaction`], and pulls in no HTTP client.
+//! - `actions` (implies `client`): `actions`, acting from Slack: a verified interaction handed
+//!   to the actions engine (`stripe-chat-actions`) as a click, Slack's answer within its 3
+//!   seconds, modals opened with `views.open`, and a responder that tells the person privately
+//!   through the `response_url` and updates the message for everyone with `chat.update`.
 #![forbid(unsafe_code)]
 // The crate documentation speaks of delivery, which exists with the `client` feature.
 #![cfg_attr(not(feature = "client"), allow(rustdoc::broken_intra_doc_links))]
 
+#[cfg(feature = "actions")]
+pub mod actions;
 #[cfg(feature = "client")]
 mod client;
 #[cfg(feature = "client")]
@@ -114,6 +120,8 @@ pub mod escape;
 mod factory;
 pub mod interaction;
 pub mod limits;
+#[cfg(feature = "client")]
+pub mod manifest;
 mod render;
 mod validate;
 

@@ -37,9 +37,13 @@ const UNTITLED: &str = "Stripe event";
 ///
 /// The body is `{"channel"?, "thread_ts"?, "text", "blocks", "unfurl_links": false,
 /// "unfurl_media": false}`; `text` is the notification fallback (title and summary, escaped).
-/// Callback buttons carry `{"action": <action id>, "target": <object id>}` as compact JSON in their
-/// `value`, and an `action_id` of `<action id>:<index of the action in the message>` (unique in the
-/// message). Money-moving callback buttons ask for confirmation first.
+/// Callback buttons carry the message's [`callback_token`](ChatMessage::callback_token) of their
+/// action (`sc:<action>:<kind>:<id>[@acct_…]`, what the actions engine reads back) as both
+/// `action_id` and `value`; a second button with the same token is left out (`action_id`s are
+/// unique in a message). Link buttons have an `action_id` of `<action id>:<index of the action in
+/// the message>`, which names no action: a click on one is acknowledged and nothing else.
+/// Money-moving callback buttons ask for confirmation first (in the client only: the server
+/// confirms again before acting).
 ///
 /// ```
 /// use stripe_chat_message::{ChatMessage, Renderer, Severity};
@@ -260,8 +264,8 @@ fn button_style(style: ActionStyle) -> Option<&'static str> {
     }
 }
 
-/// A button for `action`, the `index`-th action of its message; `None` when it cannot be sent.
-fn button(index: usize, action: &Action) -> Option<Value> {
+/// A button for `action`, the `index`-th action of `message`; `None` when it cannot be sent.
+fn button(message: &ChatMessage, index: usize, action: &Action) -> Option<Value> {
     let mut label = plain_text_within(clean(&single_line(&action.label)).trim(), MAX_BUTTON_TEXT);
     if label.is_empty() {
         label = plain_text_within(clean(&single_line(&action.id)).trim(), MAX_BUTTON_TEXT);
@@ -269,33 +273,29 @@ fn button(index: usize, action: &Action) -> Option<Value> {
     if label.is_empty() {
         label = "Open".to_owned();
     }
-    let suffix = format!(":{index}");
-    let id_room = MAX_ACTION_ID.saturating_sub(suffix.len());
-    let action_id: String = action
-        .id
-        .chars()
-        .take(id_room)
-        .chain(suffix.chars())
-        .collect();
-    let value = json!({ "action": action.id, "target": action.target.id }).to_string();
-    let value_fits = value.chars().count() <= MAX_BUTTON_VALUE;
-
     let mut button = Map::new();
     button.insert("type".into(), "button".into());
     button.insert("text".into(), plain_text(label.clone()));
-    button.insert("action_id".into(), action_id.into());
     match &action.url {
         Some(url) => {
+            let suffix = format!(":{index}");
+            let id_room = MAX_ACTION_ID.saturating_sub(suffix.len());
+            let action_id: String = action
+                .id
+                .chars()
+                .take(id_room)
+                .chain(suffix.chars())
+                .collect();
+            button.insert("action_id".into(), action_id.into());
             button.insert("url".into(), escape::url(url)?.into());
-            if value_fits {
-                button.insert("value".into(), value.into());
-            }
         }
         None => {
-            if !value_fits {
+            let token = message.callback_token(action);
+            if token.chars().count() > MAX_ACTION_ID.min(MAX_BUTTON_VALUE) {
                 return None;
             }
-            button.insert("value".into(), value.into());
+            button.insert("action_id".into(), token.clone().into());
+            button.insert("value".into(), token.into());
             if action.moves_money {
                 button.insert("confirm".into(), confirm_dialog(action, &label));
             }
@@ -320,11 +320,13 @@ fn confirm_dialog(action: &Action, label: &str) -> Value {
 }
 
 fn actions_block(message: &ChatMessage) -> Option<Value> {
+    let mut action_ids = std::collections::HashSet::new();
     let elements: Vec<Value> = message
         .actions
         .iter()
         .enumerate()
-        .filter_map(|(index, action)| button(index, action))
+        .filter_map(|(index, action)| button(message, index, action))
+        .filter(|button| action_ids.insert(button["action_id"].as_str().map(str::to_owned)))
         .take(MAX_ACTIONS_ELEMENTS)
         .collect();
     (!elements.is_empty()).then(|| json!({ "type": "actions", "elements": elements }))

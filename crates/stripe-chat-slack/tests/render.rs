@@ -367,8 +367,9 @@ fn money_moving_callback_buttons_ask_for_confirmation() {
     assert_eq!(buttons[0]["style"], "danger");
     assert_eq!(
         buttons[0]["value"],
-        r#"{"action":"refund","target":"ch_3MmlLrLkdIwHu7ix0snN0B15"}"#
+        "sc:refund:charge:ch_3MmlLrLkdIwHu7ix0snN0B15"
     );
+    assert_eq!(buttons[0]["action_id"], buttons[0]["value"]);
     assert_eq!(buttons[0]["confirm"]["confirm"]["text"], "Refund 20.00 USD");
     assert_eq!(buttons[0]["confirm"]["style"], "danger");
     assert!(buttons[1].get("confirm").is_none() && buttons[1].get("style").is_none());
@@ -382,18 +383,40 @@ fn action_ids_stay_unique_and_short_when_actions_repeat_or_are_long() {
         .action(Action::callback("same", "A", target.clone()))
         .action(Action::callback("same", "B", target.clone()))
         .action(Action::link(
+            "same",
+            "Open",
+            target.clone(),
+            "https://x.test/1",
+        ))
+        .action(Action::link(
             long_id.as_str(),
             "C",
             target,
             "https://x.test",
         ));
     let body = render(&message);
-    let buttons = &body["blocks"][1]["elements"];
-    assert_eq!(buttons[0]["action_id"], "same:0");
-    assert_eq!(buttons[1]["action_id"], "same:1");
-    let third = buttons[2]["action_id"].as_str().expect("id");
-    assert_eq!(third.chars().count(), limits::MAX_ACTION_ID);
-    assert!(third.ends_with(":2"));
+    let buttons = body["blocks"][1]["elements"].as_array().expect("buttons");
+    assert_eq!(buttons.len(), 3, "the repeated callback is left out");
+    assert_eq!(buttons[0]["action_id"], "sc:same:invoice:in_1");
+    assert_eq!(buttons[1]["action_id"], "same:2");
+    let last = buttons[2]["action_id"].as_str().expect("id");
+    assert_eq!(last.chars().count(), limits::MAX_ACTION_ID);
+    assert!(last.ends_with(":3"));
+}
+
+#[test]
+fn callback_buttons_carry_the_token_of_a_press_with_the_connected_account() {
+    let invoice = ObjectRef::new(ObjectKind::Invoice, "in_1MtHbELkdIwHu7ixl4OzzPMv");
+    let message = ChatMessage::new("Payment failed")
+        .account("acct_1032D82eZvKYlo2C")
+        .action(Action::callback("retry_payment", "Retry payment", invoice));
+    let body = render(&message);
+    let button = &body["blocks"][1]["elements"][0];
+    assert_eq!(
+        button["action_id"],
+        "sc:retry_payment:invoice:in_1MtHbELkdIwHu7ixl4OzzPMv@acct_1032D82eZvKYlo2C"
+    );
+    assert_eq!(button["value"], button["action_id"]);
 }
 
 #[test]

@@ -69,7 +69,9 @@ pub fn register_all(registry: &mut Registry) {
         .register("customer.subscription.updated", SubscriptionChanged);
 }
 
-/// Action ids of the built-in actions, shared with the code that carries them out.
+/// Action ids of the built-in actions, shared with the code that carries them out: the ids of
+/// the actions configuration grants (`stripe_chat_actions::ActionId`), so that a click on a
+/// callback button names an action the engine knows.
 ///
 /// ```
 /// use stripe_chat_transform::builtin::actions;
@@ -85,15 +87,15 @@ pub mod actions {
     /// Create a support ticket about the customer.
     ///
     /// ```
-    /// assert_eq!(stripe_chat_transform::builtin::actions::CREATE_SUPPORT_TICKET, "create_support_ticket");
+    /// assert_eq!(stripe_chat_transform::builtin::actions::CREATE_SUPPORT_TICKET, "create_ticket");
     /// ```
-    pub const CREATE_SUPPORT_TICKET: &str = "create_support_ticket";
+    pub const CREATE_SUPPORT_TICKET: &str = "create_ticket";
     /// Note that someone contacted the customer.
     ///
     /// ```
-    /// assert_eq!(stripe_chat_transform::builtin::actions::MARK_CUSTOMER_CONTACTED, "mark_customer_contacted");
+    /// assert_eq!(stripe_chat_transform::builtin::actions::MARK_CUSTOMER_CONTACTED, "mark_contacted");
     /// ```
-    pub const MARK_CUSTOMER_CONTACTED: &str = "mark_customer_contacted";
+    pub const MARK_CUSTOMER_CONTACTED: &str = "mark_contacted";
     /// Retry the invoice's payment now (moves money).
     ///
     /// ```
@@ -109,21 +111,21 @@ pub mod actions {
     /// Assign the case to the billing queue.
     ///
     /// ```
-    /// assert_eq!(stripe_chat_transform::builtin::actions::ASSIGN_BILLING_QUEUE, "assign_billing_queue");
+    /// assert_eq!(stripe_chat_transform::builtin::actions::ASSIGN_BILLING_QUEUE, "assign");
     /// ```
-    pub const ASSIGN_BILLING_QUEUE: &str = "assign_billing_queue";
+    pub const ASSIGN_BILLING_QUEUE: &str = "assign";
     /// Stage evidence for a dispute (saved as a draft, not submitted).
     ///
     /// ```
-    /// assert_eq!(stripe_chat_transform::builtin::actions::ADD_DISPUTE_EVIDENCE, "add_dispute_evidence");
+    /// assert_eq!(stripe_chat_transform::builtin::actions::ADD_DISPUTE_EVIDENCE, "add_evidence");
     /// ```
-    pub const ADD_DISPUTE_EVIDENCE: &str = "add_dispute_evidence";
+    pub const ADD_DISPUTE_EVIDENCE: &str = "add_evidence";
     /// Notify legal and finance.
     ///
     /// ```
-    /// assert_eq!(stripe_chat_transform::builtin::actions::NOTIFY_LEGAL_FINANCE, "notify_legal_finance");
+    /// assert_eq!(stripe_chat_transform::builtin::actions::NOTIFY_LEGAL_FINANCE, "notify");
     /// ```
-    pub const NOTIFY_LEGAL_FINANCE: &str = "notify_legal_finance";
+    pub const NOTIFY_LEGAL_FINANCE: &str = "notify";
 }
 
 /// A message with what every built-in shares: source, time, footer, mode and Connect tags, the
@@ -150,6 +152,9 @@ pub(crate) fn base(
     }
     if let Some(subject) = event.subject() {
         message = message.thread(subject);
+    }
+    if let Some(account) = event.account() {
+        message = message.account(account);
     }
     message
 }
