@@ -516,3 +516,41 @@ fn tempdir() -> PathBuf {
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir
 }
+
+#[test]
+fn demo_serve_shows_a_click_through_permission_confirmation_one_stripe_call_and_the_audit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = bin()
+        .args(["demo", "--serve", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let action = printed
+        .split("Acting from chat")
+        .nth(1)
+        .expect("the action demonstration");
+    for step in [
+        "posted to Slack   Payment failed:",
+        "[Retry payment]",
+        "ana clicks        Retry payment (sc:retry_payment:invoice:in_",
+        "only ana sees     Retry the payment of 398.00 USD",
+        "Stripe            POST /v1/invoices/in_",
+        "Idempotency-Key: sc-retry_payment-",
+        "everyone sees     Payment retried by ana — succeeded",
+        "audit log         3 records, hash chain intact",
+        "retry_payment invoice/in_",
+    ] {
+        assert!(action.contains(step), "missing {step:?} in:\n{action}");
+    }
+    assert_eq!(
+        action.matches("POST /v1/invoices/").count(),
+        1,
+        "one Stripe call"
+    );
+}

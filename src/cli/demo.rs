@@ -249,6 +249,7 @@ pub(crate) async fn serve(
         "\nEach line is one JSON object (the redacted message and its envelope): jq . {}",
         file.display()
     )?;
+    super::demo_action::act(data_dir, out).await?;
     if let Some(service) = service {
         let types: Vec<&str> = samples::SAMPLE_EVENTS.iter().map(|(t, _)| *t).collect();
         writeln!(

@@ -140,6 +140,51 @@ pub(crate) fn summary(config: &ServiceConfig) -> String {
     )
 }
 
+/// Starts the service of `config` on a listener of its own (`server.listen`), with everything
+/// `serve` has: the store, the audit log and, when `[interactions]` is set, the actions engine
+/// (secrets from `env`). Returns the running service and its store.
+pub(crate) async fn start_service(
+    config: &ServiceConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Service, Arc<dyn Store>), OpsError> {
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .map_err(|e| OpsError::Io(format!("cannot listen on {}: {e}", config.server.listen)))?;
+    start_service_on(config, listener, env).await
+}
+
+/// As [`start_service`], on `listener`.
+async fn start_service_on(
+    config: &ServiceConfig,
+    listener: tokio::net::TcpListener,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Service, Arc<dyn Store>), OpsError> {
+    let store = open_store(config).await?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let audit = Arc::new(audit_log(config, Arc::clone(&store))?);
+    let mut builder = Service::builder(config).audit(Arc::clone(&audit));
+    if config.interactions.any() {
+        // Actions and enrichment share one pace with Stripe.
+        let limiter =
+            stripe_chat::stripe::RateLimiter::per_second(config.enrich.max_calls_per_second);
+        let engine = stripe_chat::server::acting::engine(
+            config,
+            Arc::clone(&store),
+            audit,
+            Some(limiter.clone()),
+            env,
+        )
+        .map_err(|e| OpsError::Config(e.to_string()))?;
+        builder = builder
+            .stripe_rate_limiter(limiter)
+            .actions(Arc::new(engine));
+    }
+    let service = builder
+        .start(Arc::clone(&store), listener)
+        .map_err(|e| OpsError::Io(e.to_string()))?;
+    Ok((service, store))
+}
+
 /// Runs the service until SIGTERM or SIGINT; then `/readyz` answers 503 at once, the service
 /// keeps serving for `server.drain_delay_secs`, stops accepting, finishes what is in flight and
 /// returns within `server.shutdown_grace_secs`. `announce` gets the listening address first.
@@ -152,29 +197,8 @@ pub(crate) async fn serve(
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .map_err(|e| OpsError::Io(format!("cannot listen on {}: {e}", config.server.listen)))?;
-    let store = open_store(&config).await?;
-    let store: Arc<dyn Store> = Arc::new(store);
-    let audit = Arc::new(audit_log(&config, Arc::clone(&store))?);
-    let mut builder = Service::builder(&config).audit(Arc::clone(&audit));
-    if config.interactions.any() {
-        // Actions and enrichment share one pace with Stripe.
-        let limiter =
-            stripe_chat::stripe::RateLimiter::per_second(config.enrich.max_calls_per_second);
-        let engine = stripe_chat::server::acting::engine(
-            &config,
-            Arc::clone(&store),
-            audit,
-            Some(limiter.clone()),
-            |name| std::env::var(name).ok(),
-        )
-        .map_err(|e| OpsError::Config(e.to_string()))?;
-        builder = builder
-            .stripe_rate_limiter(limiter)
-            .actions(Arc::new(engine));
-    }
-    let service = builder
-        .start(store, listener)
-        .map_err(|e| OpsError::Io(e.to_string()))?;
+    let (service, _store) =
+        start_service_on(&config, listener, &|name| std::env::var(name).ok()).await?;
     announce(service.local_addr());
     tracing::info!(listen = %service.local_addr(), "stripe-chat is serving");
     signals.recv().await;
