@@ -453,18 +453,33 @@ discord = ["80351110224678912"]
         "{}",
         String::from_utf8_lossy(&check.stderr)
     );
-    let unset = std::process::Command::new(env!("CARGO_BIN_EXE_stripe-chat"))
-        .args(["check", "--config"])
-        .arg(&path)
-        .env_remove("SLACK_SIGNING_SECRET")
-        .output()
-        .expect("runs");
-    assert_eq!(unset.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&unset.stderr).contains("interactions.slack.signing_secret_env"),
+        String::from_utf8_lossy(&check.stdout).contains("interactions: slack, discord"),
         "{}",
-        String::from_utf8_lossy(&unset.stderr)
+        String::from_utf8_lossy(&check.stdout)
     );
+    for (unset, key) in [
+        (
+            "SLACK_SIGNING_SECRET",
+            "interactions.slack.signing_secret_env",
+        ),
+        ("STRIPE_API_KEY", "stripe.api_key_env"),
+    ] {
+        let failed = std::process::Command::new(env!("CARGO_BIN_EXE_stripe-chat"))
+            .args(["check", "--config"])
+            .arg(&path)
+            .env("SLACK_SIGNING_SECRET", "8f742231b10e8888abcd99yyyzzz85a5")
+            .env("STRIPE_API_KEY", "rk_test_1")
+            .env_remove(unset)
+            .output()
+            .expect("runs");
+        assert_eq!(failed.status.code(), Some(2), "{unset}");
+        assert!(
+            String::from_utf8_lossy(&failed.stderr).contains(key),
+            "{}",
+            String::from_utf8_lossy(&failed.stderr)
+        );
+    }
 }
 
 mod discord {
