@@ -14,15 +14,12 @@
 //! The action itself never runs on the request path: the engine answers within the platform's
 //! window and acts in a task of its own.
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use stripe_chat_discord::actions::DiscordAnswerer;
 use stripe_chat_discord::interaction::DiscordInteraction;
-use stripe_chat_message::Secret;
 use stripe_chat_slack::interaction::SlackInteraction;
 
 use crate::body::BodyError;
@@ -116,14 +113,8 @@ pub(crate) async fn slack(state: WebhookState, headers: HeaderMap, body: Body) -
             .map(|(channel, _)| channel.to_owned()),
         _ => None,
     };
-    let bot = match state.interactions().slack_bot(channel.as_deref()) {
-        Some(bot) => Arc::clone(bot),
-        None => {
-            // Without a bot destination, the response_url still answers the person; updates of
-            // the message fail (and are logged) for want of a token.
-            tracing::debug!("no Slack bot destination: answers go through response_url only");
-            Arc::new(stripe_chat_slack::SlackProvider::bot(Secret::new(""), ""))
-        }
+    let Some(bot) = state.interactions().slack_bot(channel.as_deref()).cloned() else {
+        return StatusCode::NOT_FOUND.into_response();
     };
     let answer = stripe_chat_slack::actions::dispatch(actions.as_ref(), bot, interaction).await;
     match answer.body {
@@ -172,17 +163,10 @@ pub(crate) async fn discord(state: WebhookState, headers: HeaderMap, body: Body)
         let Some(actions) = state.actions() else {
             return StatusCode::NOT_FOUND.into_response();
         };
-        let answerer = match DiscordAnswerer::new(
-            &state.interactions().discord_api_base,
-            state.interactions().discord_messages.clone(),
-        ) {
-            Ok(answerer) => answerer,
-            Err(error) => {
-                tracing::error!(%error, "Discord interactions cannot be answered");
-                return StatusCode::SERVICE_UNAVAILABLE.into_response();
-            }
+        let Some(answerer) = state.interactions().discord_answerer.as_ref() else {
+            return StatusCode::NOT_FOUND.into_response();
         };
-        stripe_chat_discord::actions::dispatch(actions.as_ref(), &answerer, interaction).await
+        stripe_chat_discord::actions::dispatch(actions.as_ref(), answerer, interaction).await
     };
     (
         StatusCode::OK,
