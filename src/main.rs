@@ -482,6 +482,7 @@ fn slack_manifest(url: &str, name: &str) -> Result<(), Failure> {
 
 fn check(path: &Path) -> Result<(), Failure> {
     let config = cli::ops::load_config(path)?;
+    cli::ops::check_actions(&config)?;
     println!("{}: {}", path.display(), cli::ops::summary(&config));
     Ok(())
 }

@@ -266,13 +266,19 @@ async fn a_signed_click_by_an_allowed_person_retries_the_payment_once_and_the_au
         "response_url": format!("{}/respond/t-confirm", slack.uri()),
         "actions": [{ "action_id": confirm_token, "value": confirm["value"], "type": "button" }]
     });
+    let at = now();
     assert_eq!(
-        click(&server, &confirm_click, SIGNING_SECRET, now()).await,
+        click(&server, &confirm_click, SIGNING_SECRET, at).await,
         200
     );
-    // The same delivery again is taken once.
+    // The same request again (a replay inside the window) is acknowledged and counted; the same
+    // interaction signed anew is taken once, by its id kept in the store.
     assert_eq!(
-        click(&server, &confirm_click, SIGNING_SECRET, now()).await,
+        click(&server, &confirm_click, SIGNING_SECRET, at).await,
+        200
+    );
+    assert_eq!(
+        click(&server, &confirm_click, SIGNING_SECRET, at + 1).await,
         200
     );
     let updated = wait_for(&slack, "/chat.update", |b| {
@@ -307,6 +313,13 @@ async fn a_signed_click_by_an_allowed_person_retries_the_payment_once_and_the_au
     assert_eq!(
         metric(&text, "stripe_chat_interactions_total{platform=\"slack\"}"),
         Some(3.0)
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "stripe_chat_interactions_refused_total{platform=\"slack\",reason=\"replayed\"}"
+        ),
+        Some(1.0)
     );
     drop(server);
 
@@ -453,18 +466,33 @@ discord = ["80351110224678912"]
         "{}",
         String::from_utf8_lossy(&check.stderr)
     );
-    let unset = std::process::Command::new(env!("CARGO_BIN_EXE_stripe-chat"))
-        .args(["check", "--config"])
-        .arg(&path)
-        .env_remove("SLACK_SIGNING_SECRET")
-        .output()
-        .expect("runs");
-    assert_eq!(unset.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&unset.stderr).contains("interactions.slack.signing_secret_env"),
+        String::from_utf8_lossy(&check.stdout).contains("interactions: slack, discord"),
         "{}",
-        String::from_utf8_lossy(&unset.stderr)
+        String::from_utf8_lossy(&check.stdout)
     );
+    for (unset, key) in [
+        (
+            "SLACK_SIGNING_SECRET",
+            "interactions.slack.signing_secret_env",
+        ),
+        ("STRIPE_API_KEY", "stripe.api_key_env"),
+    ] {
+        let failed = std::process::Command::new(env!("CARGO_BIN_EXE_stripe-chat"))
+            .args(["check", "--config"])
+            .arg(&path)
+            .env("SLACK_SIGNING_SECRET", "8f742231b10e8888abcd99yyyzzz85a5")
+            .env("STRIPE_API_KEY", "rk_test_1")
+            .env_remove(unset)
+            .output()
+            .expect("runs");
+        assert_eq!(failed.status.code(), Some(2), "{unset}");
+        assert!(
+            String::from_utf8_lossy(&failed.stderr).contains(key),
+            "{}",
+            String::from_utf8_lossy(&failed.stderr)
+        );
+    }
 }
 
 mod discord {
@@ -688,9 +716,16 @@ to = ["billing"]
                 "interaction_metadata": { "id": "1190000000000000001", "type": 3, "interacted_message_id": MESSAGE } },
             "data": { "custom_id": confirm, "component_type": 2 }
         });
-        let (status, answer) = interact(&server, &confirm_click, &key(), now()).await;
+        let at = now();
+        let (status, answer) = interact(&server, &confirm_click, &key(), at).await;
         assert_eq!((status, answer), (200, json!({ "type": 6 })));
-        let (status, _) = interact(&server, &confirm_click, &key(), now()).await;
+        let (status, answer) = interact(&server, &confirm_click, &key(), at).await;
+        assert_eq!(
+            (status, answer),
+            (200, json!({ "type": 6 })),
+            "a replay is acknowledged"
+        );
+        let (status, _) = interact(&server, &confirm_click, &key(), at + 1).await;
         assert_eq!(
             status, 200,
             "a repeated interaction id is acknowledged and not acted on"
@@ -715,6 +750,13 @@ to = ["billing"]
             metric(
                 &text,
                 "stripe_chat_interactions_refused_total{platform=\"discord\",reason=\"bad_signature\"}"
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            metric(
+                &text,
+                "stripe_chat_interactions_refused_total{platform=\"discord\",reason=\"replayed\"}"
             ),
             Some(1.0)
         );

@@ -129,8 +129,20 @@ pub(crate) fn summary(config: &ServiceConfig) -> String {
         .iter()
         .map(|d| format!("{} ({})", d.name, d.provider.platform()))
         .collect();
+    let mut platforms = Vec::new();
+    if config.interactions.slack.is_some() {
+        platforms.push("slack");
+    }
+    if config.interactions.discord.is_some() {
+        platforms.push("discord");
+    }
+    let interactions = if platforms.is_empty() {
+        String::new()
+    } else {
+        format!(", interactions: {}", platforms.join(", "))
+    };
     format!(
-        "valid: listen {}, store {}, {} destination(s){}{}, {} route(s)",
+        "valid: listen {}, store {}, {} destination(s){}{}, {} route(s){interactions}",
         config.server.listen,
         config.store.sqlite.display(),
         destinations.len(),
@@ -183,6 +195,20 @@ async fn start_service_on(
         .start(Arc::clone(&store), listener)
         .map_err(|e| OpsError::Io(e.to_string()))?;
     Ok((service, store))
+}
+
+/// With `[interactions]`, builds the actions engine as `serve` would (over a store in memory),
+/// so that `check` finds what only starting would: the Stripe API key it needs, the audit
+/// signing key.
+pub(crate) fn check_actions(config: &ServiceConfig) -> Result<(), OpsError> {
+    if !config.interactions.any() {
+        return Ok(());
+    }
+    let store: Arc<dyn Store> = Arc::new(stripe_chat::store::MemoryStore::new());
+    let audit = Arc::new(audit_log(config, Arc::clone(&store))?);
+    stripe_chat::server::acting::engine(config, store, audit, None, |name| std::env::var(name).ok())
+        .map(|_| ())
+        .map_err(|e| OpsError::Config(e.to_string()))
 }
 
 /// Runs the service until SIGTERM or SIGINT; then `/readyz` answers 503 at once, the service

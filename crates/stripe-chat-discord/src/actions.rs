@@ -332,6 +332,21 @@ impl DiscordAnswerer {
 /// (`PATCH …/messages/@original` when the click was on it, keeping its embeds and buttons with
 /// the status line as its content; through the destination's webhook when the click was on a
 /// private prompt about it). The interaction token is never shown.
+///
+/// ```
+/// use stripe_chat_actions::{Click, Identity, Intent};
+/// use stripe_chat_discord::actions::DiscordAnswerer;
+/// use stripe_chat_discord::interaction::Context;
+/// use stripe_chat_message::MessageRef;
+/// let answerer = DiscordAnswerer::new("https://discord.com/api/v10", None)?;
+/// let context = Context { id: "1".into(), application_id: "2".into(), token: "interaction-token".into(), user_id: "3".into(),
+///     guild_id: None, channel_id: None, message_id: Some("4".into()), message: None };
+/// let click = Click { interaction_id: "discord:1".into(), identity: Identity::discord("3"), display_name: None,
+///     message: MessageRef::new("discord", "4"), intent: Intent::Confirm { pending: "p".into() } };
+/// let responder: stripe_chat_discord::actions::DiscordResponder = answerer.responder(&context, &click);
+/// assert!(!format!("{responder:?}").contains("interaction-token"));
+/// # Ok::<(), stripe_chat_message::DeliveryError>(())
+/// ```
 pub struct DiscordResponder {
     answerer: DiscordAnswerer,
     application_id: String,

@@ -780,6 +780,12 @@ pub struct Interactions {
     /// application-owned webhook), through which a message is edited after a click on a private
     /// prompt about it.
     pub discord_messages: Option<Arc<stripe_chat_discord::DiscordProvider>>,
+    /// What answers Discord interactions (its HTTP client made once), when
+    /// `[interactions.discord]` is set.
+    pub discord_answerer: Option<stripe_chat_discord::actions::DiscordAnswerer>,
+    /// The Slack bot used when no bot-mode Slack destination is configured: it answers through
+    /// the `response_url` only (it has no token to update messages with).
+    pub slack_fallback: Option<Arc<stripe_chat_slack::SlackProvider>>,
 }
 
 impl Interactions {
@@ -806,6 +812,7 @@ impl Interactions {
             .find(|(_, c, _)| Some(c.as_str()) == channel)
             .or_else(|| self.slack_bots.first())
             .map(|(_, _, bot)| bot)
+            .or(self.slack_fallback.as_ref())
     }
 }
 
@@ -850,6 +857,10 @@ fn interactions(
             return Err(ConfigError::new(key, "is empty"));
         }
         checked.slack = Some(stripe_chat_slack::interaction::SlackVerifier::new(secret));
+        checked.slack_fallback = Some(Arc::new(stripe_chat_slack::SlackProvider::bot(
+            Secret::new(""),
+            "",
+        )));
     }
     if let Some(discord) = &raw.discord {
         checked.discord_api_base = discord
@@ -1230,6 +1241,15 @@ impl ServiceConfig {
                 ));
             }
             destinations.push(destination);
+        }
+        if interactions.discord.is_some() {
+            interactions.discord_answerer = Some(
+                stripe_chat_discord::actions::DiscordAnswerer::new(
+                    &interactions.discord_api_base,
+                    interactions.discord_messages.clone(),
+                )
+                .map_err(|e| ConfigError::new("interactions.discord.api_base", e.message()))?,
+            );
         }
         let mut routes = Vec::with_capacity(raw.routes.len());
         let mut route_names = BTreeSet::new();

@@ -39,6 +39,7 @@ struct Inner {
     draining: AtomicBool,
     interactions: Interactions,
     actions: OnceLock<Arc<dyn Actions>>,
+    replays: crate::interact::Replays,
 }
 
 /// What the webhook router needs: the store, the verifier, the routes, the body limit, the
@@ -117,6 +118,7 @@ impl WebhookState {
             draining: AtomicBool::new(false),
             interactions: config.interactions.clone(),
             actions: OnceLock::new(),
+            replays: crate::interact::Replays::default(),
         }))
     }
 
@@ -166,6 +168,11 @@ impl WebhookState {
     /// ```
     pub fn interactions(&self) -> &Interactions {
         &self.0.interactions
+    }
+
+    /// The verified interaction requests seen lately (replays are counted, not acted on).
+    pub(crate) fn replays(&self) -> &crate::interact::Replays {
+        &self.0.replays
     }
 
     /// The store events are committed to.

@@ -57,6 +57,13 @@ use crate::limits::{MAX_BLOCKS, MAX_BUTTON_TEXT, MAX_CONTEXT_ITEM, MAX_SECTION_T
 
 const PLATFORM: &str = "slack";
 /// The `block_id` of the status line's context block (and, with `_buttons`, of its buttons).
+///
+/// ```
+/// use stripe_chat_actions::StatusLine;
+/// use stripe_chat_message::MessageRef;
+/// let blocks = stripe_chat_slack::actions::with_status(Vec::new(), &StatusLine::new("Assigned to bo"), &MessageRef::new("slack", "17.1"));
+/// assert_eq!(blocks[0]["block_id"], stripe_chat_slack::actions::STATUS_BLOCK);
+/// ```
 pub const STATUS_BLOCK: &str = "sc_status";
 const STATUS_BUTTONS: &str = "sc_status_buttons";
 /// How long `views.open` may take: the trigger dies 3 seconds after the click.

@@ -9,9 +9,10 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use stripe_chat_actions::{
-    ActionId, Actions, Click, Form, FormField, Immediate, Intent, Notice, Responder, StatusLine,
+    ActionId, Actions, Click, Form, FormField, Immediate, Intent, Notice, PromptButton, Responder,
+    StatusLine,
 };
-use stripe_chat_message::{ObjectKind, ObjectRef, Secret, async_trait};
+use stripe_chat_message::{ActionStyle, ObjectKind, ObjectRef, Secret, async_trait};
 use stripe_chat_slack::SlackProvider;
 use stripe_chat_slack::actions::{click, dispatch};
 use stripe_chat_slack::interaction::SlackInteraction;
@@ -210,4 +211,69 @@ async fn the_message_keeps_its_blocks_under_one_status_line_and_the_person_is_to
     let seen = engine.seen.lock().unwrap();
     assert_eq!(seen[0].interaction_id, "slack:T1:trig-1");
     assert_eq!(seen[0].display_name.as_deref(), Some("ana"));
+}
+
+/// What Slack receives from the responder, as reviewed snapshots that Slack's own SDK validates
+/// (`tests/validators/slack`): a private prompt with its buttons, and a message updated with a
+/// status line asking a second person to approve.
+#[tokio::test]
+async fn the_prompt_and_the_updated_message_are_block_kit_that_slack_accepts() {
+    let api = slack_api().await;
+    let slack = Arc::new(SlackProvider::bot(Secret::new("xoxb-1"), "C1").with_api_base(api.uri()));
+    let engine = scripted(Immediate::Ack);
+    let mut payload = press(&api, "sc:retry_payment:invoice:in_1");
+    payload["message"]["blocks"] = json!([
+        { "type": "header", "text": { "type": "plain_text", "text": ":warning: Payment failed: Acme Corp", "emoji": true } },
+        { "type": "actions", "elements": [{ "type": "button", "action_id": "sc:retry_payment:invoice:in_1",
+            "value": "sc:retry_payment:invoice:in_1", "text": { "type": "plain_text", "text": "Retry payment", "emoji": true } }] }
+    ]);
+    dispatch(&engine, slack, interaction(payload)).await;
+    let responder = engine
+        .responder
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("a responder");
+    responder
+        .tell(
+            Notice::text("Retry the payment of 398.00 USD on invoice INV-0042?")
+                .button(PromptButton::new(
+                    "Retry payment",
+                    Intent::Confirm {
+                        pending: "p_8f2a".into(),
+                    },
+                    ActionStyle::Danger,
+                ))
+                .button(PromptButton::new(
+                    "Cancel",
+                    Intent::Cancel {
+                        pending: "p_8f2a".into(),
+                    },
+                    ActionStyle::Default,
+                )),
+        )
+        .await
+        .unwrap();
+    responder
+        .update(
+            StatusLine::new("ana asks to retry 1,200.00 USD — a second person must approve")
+                .button(PromptButton::new(
+                    "Approve",
+                    Intent::Approve {
+                        pending: "p_8f2a".into(),
+                    },
+                    ActionStyle::Primary,
+                ))
+                .link("https://dashboard.stripe.com/invoices/in_1"),
+        )
+        .await
+        .unwrap();
+    insta::assert_json_snapshot!(
+        "responder_private_prompt",
+        bodies(&api, "/respond/1").await[0]
+    );
+    insta::assert_json_snapshot!(
+        "responder_status_update",
+        bodies(&api, "/chat.update").await[0]
+    );
 }
