@@ -237,7 +237,12 @@ function drawDiscord(body) {
     const node = el('div', { class: 'dc-embed' });
     node.style.borderLeftColor = color;
     if (embed.author && embed.author.name) node.append(el('div', { class: 'dc-field-name' }, embed.author.name));
-    if (embed.title) node.append(el('div', { class: 'dc-title', 'data-title': '' }, embed.url ? link(embed.url, embed.title) : embed.title));
+    if (embed.title) {
+      // Discord reads markdown (and its backslash escapes) in titles too.
+      const href = embed.url ? safeUrl(embed.url) : null;
+      const title = markdown(embed.title);
+      node.append(el('div', { class: 'dc-title', 'data-title': '' }, href ? el('a', { href, target: '_blank', rel: 'noopener noreferrer' }, title) : title));
+    }
     if (embed.description) node.append(el('div', { class: 'dc-description' }, ...markdown(embed.description)));
     if (embed.fields && embed.fields.length) {
       node.append(el('div', { class: 'dc-fields' }, embed.fields.map((f) => el('div', { class: f.inline ? 'dc-field' : 'dc-field wide' }, el('div', { class: 'dc-field-name' }, ...markdown(f.name || '')), el('div', {}, ...markdown(f.value || ''))))));
