@@ -20,12 +20,10 @@ use axum::routing::get;
 use serde_json::json;
 use stripe_chat::events::StripeEvent;
 use stripe_chat::message::{
-    Capabilities, ChatMessage, ChatProvider, DeliveryError, IdempotencyKey, MessageRef,
-    RenderError, Renderer, Severity, async_trait,
+    Capabilities, ChatMessage, ChatProvider, ConfigError, DeliveryError, IdempotencyKey,
+    MessageRef, ProviderFactory, RenderError, Renderer, Settings, Severity, async_trait,
 };
-use stripe_chat::redact::RedactionConfig;
-use stripe_chat::route::{Route, Routes};
-use stripe_chat::server::config::{Destination, ServiceConfig};
+use stripe_chat::server::config::ServiceConfig;
 use stripe_chat::server::http::WebhookState;
 use stripe_chat::server::metrics::Metrics;
 use stripe_chat::server::worker::Delivery;
@@ -117,9 +115,27 @@ impl ChatProvider for Pager {
     }
 }
 
-/// The service's settings; its destination and route are added in code, with the pager.
+/// The pager's entry in the list of providers a configuration may name: `provider = "pager"`.
+struct PagerFactory(Pager);
+
+impl ProviderFactory for PagerFactory {
+    fn name(&self) -> &str {
+        "pager"
+    }
+
+    fn build(&self, _settings: &Settings<'_>) -> Result<Arc<dyn ChatProvider>, ConfigError> {
+        Ok(Arc::new(self.0.clone()))
+    }
+
+    fn renderer(&self, _options: &Settings<'_>) -> Result<Box<dyn Renderer>, ConfigError> {
+        Ok(Box::new(self.0.clone()))
+    }
+}
+
+/// The service's settings: the built-in platforms and the pager, one registration line.
 fn config(pager: &Pager) -> Result<ServiceConfig, Box<dyn std::error::Error>> {
-    let mut config = ServiceConfig::from_toml(&format!(
+    let providers = stripe_chat::providers().with(PagerFactory(pager.clone()));
+    let text = format!(
         r#"
 [server]
 listen = "127.0.0.1:3000"
@@ -127,23 +143,21 @@ listen = "127.0.0.1:3000"
 webhook_secrets = ["{SECRET}"]
 [store]
 sqlite = "unused-here.db"
+
+[[destinations]]
+name = "sales-pager"
+provider = "pager"
+
+[[routes]]
+events = ["payment_intent.succeeded"]
+to = ["sales-pager"]
 "#
-    ))?;
-    config.destinations.push(Destination {
-        name: "sales-pager".to_owned(),
-        provider: Arc::new(pager.clone()),
-        redaction: RedactionConfig::default(),
-        thread_replies: false,
-        max_per_second: None,
-        retry_horizon: None,
-        file_path: None,
-    });
-    let route: Route = toml::from_str(
-        r#"events = ["payment_intent.succeeded"]
-to = ["sales-pager"]"#,
-    )?;
-    config.routes = Routes::new(vec![route]);
-    Ok(config)
+    );
+    Ok(ServiceConfig::from_toml_with_providers(
+        &text,
+        |name| std::env::var(name).ok(),
+        &providers,
+    )?)
 }
 
 /// The built-in transformers, and ours for successful payments.
