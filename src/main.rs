@@ -191,6 +191,10 @@ enum Command {
         /// letters (read-only).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Let the page retry a dead letter, as `dlq retry` does (audited as the operator who
+        /// runs the preview). Needs --config.
+        #[arg(long, requires = "config")]
+        allow_retry: bool,
         /// Where the page is served.
         #[arg(long, value_name = "ADDR", default_value = cli::preview::DEFAULT_LISTEN, value_parser = parse_listen)]
         listen: std::net::SocketAddr,
@@ -395,7 +399,11 @@ fn main() -> ExitCode {
             out,
             force,
         } => init(&platform, &out, force),
-        Command::Preview { config, listen } => preview(config.as_deref(), listen),
+        Command::Preview {
+            config,
+            listen,
+            allow_retry,
+        } => preview(config.as_deref(), listen, allow_retry),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -678,7 +686,16 @@ fn prune(config: &Path, args: cli::ops::PruneArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn preview(config: Option<&Path>, listen: std::net::SocketAddr) -> Result<(), Failure> {
+fn preview(
+    config: Option<&Path>,
+    listen: std::net::SocketAddr,
+    allow_retry: bool,
+) -> Result<(), Failure> {
+    let access = if allow_retry {
+        cli::preview::Access::Retry
+    } else {
+        cli::preview::Access::ReadOnly
+    };
     let config = config.map(cli::ops::load_config).transpose()?;
     runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -693,7 +710,7 @@ fn preview(config: Option<&Path>, listen: std::net::SocketAddr) -> Result<(), Fa
         }
         println!("stripe-chat preview on http://{addr}/ (Ctrl-C stops it)");
         let mut signals = cli::ops::ShutdownSignals::new()?;
-        cli::preview::serve(listener, config, async move { signals.recv().await })
+        cli::preview::serve(listener, config, access, async move { signals.recv().await })
             .await
             .map_err(|e| Failure::Service(format!("the preview stopped: {e}")))
     })

@@ -1,7 +1,9 @@
 //! `stripe-chat preview`: a local page that shows a Stripe event as Slack, Teams, Discord and
 //! Matrix would, side by side, rendered by the same pipeline and adapters as `render` (the page
 //! only draws the JSON bodies the adapters return). With a service configuration it also shows,
-//! read-only, what the service has done: recent events, their deliveries, the dead letters.
+//! read-only, what the service has done: recent events, their deliveries, the dead letters; with
+//! [`Access::Retry`] (`--allow-retry`), a dead letter can be retried from the page, as
+//! `stripe-chat dlq retry` does it, and the retry is audited the same way.
 //!
 //! The page, its script and its style are compiled into the binary; it loads nothing else, and
 //! every response carries a Content-Security-Policy that allows only this origin's script and
@@ -47,6 +49,16 @@ const HOSTILE: &[(&str, &str)] = &[(
     include_str!("../../../tests/fixtures/events/hostile+markup-injection@2026-09-30.endive.json"),
 )];
 
+/// What the page may do with the service's store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Show it only (the default).
+    ReadOnly,
+    /// Also put a dead letter back in the queue, as `stripe-chat dlq retry` does (and, like it,
+    /// audited as the operator running the preview).
+    Retry,
+}
+
 /// What the page reads: the service's configuration and store, when given.
 pub(crate) struct Preview {
     service: Option<ServiceView>,
@@ -55,7 +67,8 @@ pub(crate) struct Preview {
 
 struct ServiceView {
     config: ServiceConfig,
-    store: Option<SqliteStore>,
+    store: Option<Arc<SqliteStore>>,
+    access: Access,
 }
 
 /// Why a preview request was refused.
@@ -67,6 +80,12 @@ pub(crate) enum PreviewError {
     /// The store could not be read.
     #[error("store: {0}")]
     Store(String),
+    /// The page is read-only, or has no service to act on.
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such dead letter.
+    #[error("{0}")]
+    NotFound(String),
 }
 
 impl IntoResponse for PreviewError {
@@ -74,6 +93,8 @@ impl IntoResponse for PreviewError {
         let status = match self {
             PreviewError::BadRequest(_) => StatusCode::BAD_REQUEST,
             PreviewError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            PreviewError::Forbidden(_) => StatusCode::FORBIDDEN,
+            PreviewError::NotFound(_) => StatusCode::NOT_FOUND,
         };
         (status, json_body(&json!({ "error": self.to_string() }))).into_response()
     }
@@ -91,6 +112,7 @@ fn json_body(value: &Value) -> impl IntoResponse + use<> {
 pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     config: Option<ServiceConfig>,
+    access: Access,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
@@ -104,10 +126,15 @@ pub(crate) async fn serve(
                         tracing::warn!(error = %e, "the store cannot be opened; the page shows the configuration only");
                     })
                     .ok()
+                    .map(Arc::new)
             } else {
                 None
             };
-            Some(ServiceView { config, store })
+            Some(ServiceView {
+                config,
+                store,
+                access,
+            })
         }
     };
     let app = router(Arc::new(Preview { service, addr }));
@@ -136,6 +163,7 @@ pub(crate) fn router(preview: Arc<Preview>) -> Router {
         .route("/api/samples/{name}", get(sample_event))
         .route("/api/render", post(render))
         .route("/api/service", get(service))
+        .route("/api/dead-letters/{job}/retry", post(retry))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&preview),
             guard,
@@ -414,6 +442,7 @@ async fn service(State(preview): State<Arc<Preview>>) -> Result<impl IntoRespons
             "configured": true,
             "store": store_path,
             "store_open": false,
+            "retry_allowed": false,
             "destinations": destinations,
         })));
     };
@@ -437,6 +466,7 @@ async fn service(State(preview): State<Arc<Preview>>) -> Result<impl IntoRespons
         "configured": true,
         "store": store_path,
         "store_open": true,
+        "retry_allowed": view.access == Access::Retry,
         "destinations": destinations,
         "counts": {
             "pending": stats.pending, "leased": stats.leased, "delivered": stats.delivered,
@@ -447,6 +477,60 @@ async fn service(State(preview): State<Arc<Preview>>) -> Result<impl IntoRespons
     })))
 }
 
+/// `POST /api/dead-letters/{job}/retry` (JSON, from the page itself): with `--allow-retry`, puts
+/// the dead letter `job` back in the queue as `stripe-chat dlq retry JOB` does, and audits it as
+/// the operator who runs the preview. Refused (403) on a read-only page. The request must be
+/// JSON, which a page of another origin cannot send without a preflight this server never grants.
+async fn retry(
+    State(preview): State<Arc<Preview>>,
+    Path(job): Path<String>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, PreviewError> {
+    let view = preview
+        .service
+        .as_ref()
+        .ok_or_else(|| PreviewError::Forbidden("no service: start preview with --config".into()))?;
+    if view.access != Access::Retry {
+        return Err(PreviewError::Forbidden(
+            "read-only: start preview with --allow-retry to retry dead letters from the page"
+                .into(),
+        ));
+    }
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return Err(PreviewError::BadRequest(
+            "send the retry as application/json".to_owned(),
+        ));
+    }
+    let store = view
+        .store
+        .as_ref()
+        .ok_or_else(|| PreviewError::Store("the store is not open".into()))?;
+    let store: Arc<dyn Store> = Arc::clone(store) as Arc<dyn Store>;
+    let n = super::ops::dlq_retry(&*store, Some(&job))
+        .await
+        .map_err(|e| match e {
+            super::ops::OpsError::Usage(text) => PreviewError::BadRequest(text),
+            super::ops::OpsError::NotFound(text) => PreviewError::NotFound(text),
+            other => PreviewError::Store(other.to_string()),
+        })?;
+    let entry = stripe_chat::audit::Entry::new(
+        super::ops::operator(),
+        "dlq_retry",
+        stripe_chat::audit::Decision::Performed,
+    )
+    .detail(format!(
+        "job {job} ({n} job(s) pending again), from the preview page"
+    ));
+    super::ops::audit_command(&view.config, store, entry)
+        .await
+        .map_err(|e| PreviewError::Store(e.to_string()))?;
+    Ok(json_body(&json!({ "job_id": job, "pending_again": n })))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,12 +538,19 @@ mod tests {
     async fn start(
         config: Option<ServiceConfig>,
     ) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+        start_with(config, Access::ReadOnly).await
+    }
+
+    async fn start_with(
+        config: Option<ServiceConfig>,
+        access: Access,
+    ) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a port");
         let addr = listener.local_addr().expect("address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(serve(listener, config, async {
+        tokio::spawn(serve(listener, config, access, async {
             let _ = stopped.await;
         }));
         (addr, stop)
@@ -620,5 +711,134 @@ mod tests {
             .expect("answers");
         assert_eq!(response.status(), 421);
         assert!(host_allowed(&format!("localhost:{}", addr.port()), addr));
+    }
+
+    /// A configuration whose store holds one delivered job (`evt_ok`) and one dead letter
+    /// (`evt_dead`), and the dead letter's job id.
+    async fn store_with_a_dead_letter(dir: &std::path::Path) -> (ServiceConfig, String) {
+        use std::time::{Duration, SystemTime};
+        use stripe_chat::store::{NewEvent, NewJob};
+        let config = ServiceConfig::from_toml_with_env(
+            &format!(
+                "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = {:?}\n[[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = {:?}\n",
+                dir.join("store.db").display().to_string(),
+                dir.join("m.jsonl").display().to_string()
+            ),
+            |_| None,
+        )
+        .expect("valid");
+        let store = stripe_chat::server::service::open_store(&config.store)
+            .await
+            .expect("store");
+        let mut dead = String::new();
+        for id in ["evt_ok", "evt_dead"] {
+            let event = NewEvent {
+                id: id.to_owned(),
+                event_type: "invoice.paid".to_owned(),
+                created: 1,
+                livemode: false,
+                account: None,
+                raw: "{}".to_owned(),
+                received_at: SystemTime::now(),
+            };
+            store
+                .ingest(event, vec![NewJob::new("log")])
+                .await
+                .expect("ingest");
+        }
+        for job in store
+            .lease("w", 8, Duration::from_secs(60), SystemTime::now())
+            .await
+            .expect("lease")
+        {
+            if job.event.id == "evt_dead" {
+                dead = job.job_id.to_string();
+                store
+                    .dead_letter(&job, "permanent: gone")
+                    .await
+                    .expect("dead");
+            }
+        }
+        store.close().await;
+        (config, dead)
+    }
+
+    async fn post_retry(addr: SocketAddr, job: &str, json: bool) -> (u16, Value) {
+        let mut request = reqwest::Client::new()
+            .post(format!("http://{addr}/api/dead-letters/{job}/retry"))
+            .body("{}");
+        if json {
+            request = request.header("Content-Type", "application/json");
+        }
+        let answer = request.send().await.expect("answers");
+        let status = answer.status().as_u16();
+        (status, answer.json().await.unwrap_or(Value::Null))
+    }
+
+    #[tokio::test]
+    async fn a_dead_letter_is_retried_from_the_page_only_when_allowed_and_the_retry_is_audited() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (config, dead) = store_with_a_dead_letter(dir.path()).await;
+
+        // Read-only by default: refused, and the page is told retrying is off.
+        let (addr, stop) = start(Some(config.clone())).await;
+        let service: Value = reqwest::get(format!("http://{addr}/api/service"))
+            .await
+            .expect("answers")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(service["retry_allowed"], false);
+        let (status, answer) = post_retry(addr, &dead, true).await;
+        assert_eq!(status, 403, "{answer}");
+        assert!(
+            answer["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("--allow-retry")
+        );
+        drop(stop);
+
+        let (addr, _stop) = start_with(Some(config.clone()), Access::Retry).await;
+        let service: Value = reqwest::get(format!("http://{addr}/api/service"))
+            .await
+            .expect("answers")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(service["retry_allowed"], true);
+        // Only as JSON (a form from another page cannot send it without a preflight).
+        assert_eq!(post_retry(addr, &dead, false).await.0, 400);
+        assert_eq!(post_retry(addr, "999999", true).await.0, 404);
+        let (status, answer) = post_retry(addr, &dead, true).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["pending_again"], 1);
+        let service: Value = reqwest::get(format!("http://{addr}/api/service"))
+            .await
+            .expect("answers")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(service["counts"]["dead"], 0);
+        assert_eq!(service["counts"]["pending"], 1);
+
+        // Audited as `stripe-chat dlq retry` is.
+        let store: Arc<dyn Store> = Arc::new(
+            stripe_chat::server::service::open_store(&config.store)
+                .await
+                .expect("store"),
+        );
+        let log = stripe_chat::audit::AuditLog::new(store, config.audit.name.clone());
+        let records = log.records(1).await.expect("records");
+        let entry = records.last().expect("a record").entry().expect("entry");
+        assert_eq!(entry.action, "dlq_retry");
+        assert!(
+            entry
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.contains(&format!("job {dead}")) && d.contains("preview")),
+            "{:?}",
+            entry.detail
+        );
     }
 }

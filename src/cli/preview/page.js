@@ -399,8 +399,35 @@ async function loadService() {
   const none = (what) => [el('tr', {}, el('td', { colspan: 7 }, what))];
   const recent = (service.recent || []).map((j) => el('tr', {}, cell(j.event_id), cell(j.event_type), cell(j.destination), cell(j.state), cell(j.attempts), cell(j.last_error), cell(j.updated_at)));
   document.querySelector('#recent tbody').replaceChildren(...(recent.length ? recent : none('no delivery yet')));
-  const dead = (service.dead_letters || []).map((j) => el('tr', {}, cell(j.job_id), cell(j.event_id), cell(j.event_type), cell(j.destination), cell(j.attempts), cell(j.last_error), cell(j.updated_at)));
+  document.getElementById('service-mode').textContent = service.retry_allowed
+    ? '(dead letters can be retried: --allow-retry; each retry is audited)'
+    : '(read-only)';
+  const dead = (service.dead_letters || []).map((j) => {
+    const row = el('tr', {}, cell(j.job_id), cell(j.event_id), cell(j.event_type), cell(j.destination), cell(j.attempts), cell(j.last_error), cell(j.updated_at));
+    if (service.retry_allowed) {
+      const button = el('button', { type: 'button', class: 'retry' }, 'Retry');
+      button.addEventListener('click', () => retryDeadLetter(j.job_id, button));
+      row.append(el('td', {}, button));
+    }
+    return row;
+  });
   document.querySelector('#dead tbody').replaceChildren(...(dead.length ? dead : none('none: every delivery was made or is still being tried')));
+}
+
+/** Puts the dead letter `job` back in the queue (as `dlq retry` does), then reloads the lists. */
+async function retryDeadLetter(job, button) {
+  button.disabled = true;
+  const response = await fetch(`/api/dead-letters/${encodeURIComponent(job)}/retry`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: '{}',
+  });
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    button.replaceWith(document.createTextNode(answer.error || `refused (${response.status})`));
+    return;
+  }
+  await loadService();
 }
 
 async function start() {
