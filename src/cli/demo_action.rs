@@ -205,7 +205,8 @@ fn buttons(blocks: &Value) -> Vec<&Value> {
 
 /// Posts a Slack interaction, signed as Slack signs it.
 async fn click(base: &str, payload: &Value) -> Result<u16, DemoError> {
-    let body = format!("payload={}", form_urlencoded(&payload.to_string()));
+    let body = serde_urlencoded::to_string([("payload", payload.to_string())])
+        .map_err(|e| DemoError::Service(format!("the click: {e}")))?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
@@ -220,21 +221,6 @@ async fn click(base: &str, payload: &Value) -> Result<u16, DemoError> {
         .await
         .map_err(|e| DemoError::Service(format!("the click: {e}")))?;
     Ok(answer.status().as_u16())
-}
-
-/// `text` as an `application/x-www-form-urlencoded` value.
-fn form_urlencoded(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 3 / 2);
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
-                out.push(char::from(byte));
-            }
-            b' ' => out.push('+'),
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
 }
 
 fn interaction(

@@ -183,6 +183,23 @@ impl Running {
             .expect("text")
     }
 
+    /// The first dead letter, once there is one (waiting up to 10 s).
+    async fn dead_letter(&self) -> Option<stripe_chat_store::JobInfo> {
+        let dead = wait_for(Duration::from_secs(10), async || {
+            self.store.stats().await.expect("stats").dead >= 1
+        })
+        .await;
+        if !dead {
+            return None;
+        }
+        self.store
+            .dlq_list(10)
+            .await
+            .expect("dlq")
+            .into_iter()
+            .next()
+    }
+
     fn file_lines(&self) -> usize {
         std::fs::read_to_string(&self.file)
             .unwrap_or_default()
@@ -313,12 +330,9 @@ async fn past_the_retry_horizon_a_job_is_dead_lettered_with_the_reason() {
     running
         .post(&payment("evt_horizon", "horizon", now()))
         .await;
-    let dead = wait_for(Duration::from_secs(10), async || {
-        running.store.stats().await.expect("stats").dead == 1
-    })
-    .await;
-    assert!(dead, "{:?}", running.platform.seen());
-    let job = running.store.dlq_list(10).await.expect("dlq").remove(0);
+    let Some(job) = running.dead_letter().await else {
+        panic!("{:?}", running.platform.seen());
+    };
     let error = job.last_error.expect("a reason");
     assert!(
         error.starts_with("gave up after 2 s of retries; last error: transient: "),
@@ -339,12 +353,9 @@ async fn a_destinations_own_retry_horizon_overrides_the_delivery_default() {
     running
         .post(&payment("evt_own_horizon", "own_horizon", now()))
         .await;
-    let dead = wait_for(Duration::from_secs(10), async || {
-        running.store.stats().await.expect("stats").dead == 1
-    })
-    .await;
-    assert!(dead, "not dead-lettered within 10 s under a 1 h default");
-    let job = running.store.dlq_list(10).await.expect("dlq").remove(0);
+    let Some(job) = running.dead_letter().await else {
+        panic!("not dead-lettered within 10 s under a 1 h default");
+    };
     let error = job.last_error.expect("a reason");
     assert!(error.starts_with("gave up after 2 s of retries"), "{error}");
 }
@@ -357,12 +368,9 @@ async fn a_refused_message_is_dead_lettered_at_once_with_its_reason_said_once() 
     running
         .post(&payment("evt_refused", "refused", now()))
         .await;
-    let dead = wait_for(Duration::from_secs(10), async || {
-        running.store.stats().await.expect("stats").dead == 1
-    })
-    .await;
-    assert!(dead, "{:?}", running.platform.seen());
-    let job = running.store.dlq_list(10).await.expect("dlq").remove(0);
+    let Some(job) = running.dead_letter().await else {
+        panic!("{:?}", running.platform.seen());
+    };
     assert_eq!(
         job.last_error.as_deref(),
         Some("permanent: webhook \"out\" answered HTTP 422: unknown_team")

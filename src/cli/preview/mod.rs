@@ -640,50 +640,8 @@ mod tests {
 
     #[tokio::test]
     async fn with_a_configuration_the_service_s_deliveries_and_dead_letters_are_listed() {
-        use std::time::{Duration, SystemTime};
-        use stripe_chat::store::{NewEvent, NewJob};
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = dir.path().join("store.db");
-        let config = ServiceConfig::from_toml_with_env(
-            &format!(
-                "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"whsec_demo\"]\n[store]\nsqlite = {:?}\n[[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = {:?}\n",
-                db.display().to_string(),
-                dir.path().join("m.jsonl").display().to_string()
-            ),
-            |_| None,
-        )
-        .expect("valid");
-        let store = stripe_chat::server::service::open_store(&config.store)
-            .await
-            .expect("store");
-        for id in ["evt_ok", "evt_dead"] {
-            let event = NewEvent {
-                id: id.to_owned(),
-                event_type: "invoice.paid".to_owned(),
-                created: 1,
-                livemode: false,
-                account: None,
-                raw: "{}".to_owned(),
-                received_at: SystemTime::now(),
-            };
-            store
-                .ingest(event, vec![NewJob::new("log")])
-                .await
-                .expect("ingest");
-        }
-        for job in store
-            .lease("w", 8, Duration::from_secs(60), SystemTime::now())
-            .await
-            .expect("lease")
-        {
-            if job.event.id == "evt_dead" {
-                store
-                    .dead_letter(&job, "permanent: gone")
-                    .await
-                    .expect("dead");
-            }
-        }
-        store.close().await;
+        let (config, _) = store_with_a_dead_letter(dir.path()).await;
 
         let (addr, _stop) = start(Some(config)).await;
         let answer: Value = reqwest::get(format!("http://{addr}/api/service"))
