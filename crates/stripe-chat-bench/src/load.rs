@@ -119,6 +119,14 @@ pub(crate) struct Report {
     pub(crate) send_lag_ms: Option<Percentiles>,
     pub(crate) rss: Option<RssReport>,
     pub(crate) cpu: CpuReport,
+    /// Open loop only: the p99 of the 2xx latency (from the scheduled time) in each 10 s of the
+    /// measured window, in milliseconds.
+    #[serde(default)]
+    pub(crate) p99_by_interval: Vec<f64>,
+    /// Open loop only: the latency percentiles (from the scheduled time) of the measured
+    /// window's second half, when a run's first half has a transient (a backlog to clear).
+    #[serde(default)]
+    pub(crate) second_half_ms: Option<Percentiles>,
 }
 
 /// Where requests go: the address to connect to, and the `Host` and path of each request.
@@ -185,7 +193,13 @@ struct WorkerStats {
     non_2xx: BTreeMap<u16, u64>,
     errors: BTreeMap<String, u64>,
     last_done: Option<Instant>,
+    /// Open loop only: 2xx latency from the scheduled time, per [`INTERVAL`] of the measured
+    /// window (by scheduled time).
+    by_interval: Vec<Histogram<u64>>,
 }
+
+/// The length of the measured window's slices in [`Report::p99_by_interval`].
+pub(crate) const INTERVAL: Duration = Duration::from_secs(10);
 
 fn histogram() -> Histogram<u64> {
     // 1 µs .. 60 s at 3 significant digits; larger values saturate.
@@ -210,7 +224,20 @@ impl WorkerStats {
             non_2xx: BTreeMap::new(),
             errors: BTreeMap::new(),
             last_done: None,
+            by_interval: Vec::new(),
         }
+    }
+
+    /// Records a 2xx answer's latency in the slice of the window it was scheduled in.
+    fn record_interval(&mut self, offset: Duration, latency: Duration) {
+        let index = usize::try_from(offset.as_secs() / INTERVAL.as_secs()).unwrap_or(usize::MAX);
+        if index > 100_000 {
+            return;
+        }
+        if self.by_interval.len() <= index {
+            self.by_interval.resize_with(index + 1, histogram);
+        }
+        self.by_interval[index].saturating_record(micros(latency));
     }
 
     fn record(&mut self, outcome: Outcome, latency: Duration, service: Option<Duration>) {
@@ -253,6 +280,13 @@ impl WorkerStats {
             *self.errors.entry(k).or_default() += v;
         }
         self.last_done = self.last_done.max(other.last_done);
+        if self.by_interval.len() < other.by_interval.len() {
+            self.by_interval
+                .resize_with(other.by_interval.len(), histogram);
+        }
+        for (mine, theirs) in self.by_interval.iter_mut().zip(&other.by_interval) {
+            let _ = mine.add(theirs);
+        }
     }
 }
 
@@ -383,6 +417,12 @@ async fn open_worker(
             stats
                 .lag
                 .saturating_record(micros(sent.saturating_duration_since(scheduled)));
+            if matches!(outcome, Outcome::Status(s) if (200..300).contains(&s)) {
+                stats.record_interval(
+                    scheduled.saturating_duration_since(ctx.measure_start),
+                    scheduled.elapsed(),
+                );
+            }
             stats.record(outcome, scheduled.elapsed(), Some(sent.elapsed()));
         } else {
             stats.record_warm(&outcome);
@@ -559,6 +599,19 @@ pub(crate) async fn run(plan: &Plan, events: EventFactory) -> Result<Report, Str
         send_lag_ms: plan.rate.and_then(|_| Percentiles::of(&total.lag)),
         rss,
         cpu,
+        second_half_ms: {
+            let mut half = histogram();
+            let from = total.by_interval.len() / 2;
+            for h in total.by_interval.iter().skip(from) {
+                let _ = half.add(h);
+            }
+            Percentiles::of(&half)
+        },
+        p99_by_interval: total
+            .by_interval
+            .iter()
+            .map(|h| h.value_at_quantile(0.99) as f64 / 1000.0)
+            .collect(),
     })
 }
 

@@ -45,6 +45,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use stripe_chat_server::retention::Pruner;
 
 /// Load benchmark of the stripe-chat webhook listener.
 #[derive(Debug, Parser)]
@@ -95,25 +96,28 @@ struct RetentionArgs {
     /// Time between pruning rounds; the first runs as the measured window starts.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     prune_every: Duration,
-    /// Rows per pruning transaction (the service's: 500).
-    #[arg(long, default_value_t = 500)]
+    /// Rows per pruning transaction (the service's).
+    #[arg(long, default_value_t = Pruner::BATCH)]
     prune_batch: usize,
     /// Pause after each pruning transaction (the service's: 20 ms).
     #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
     prune_pause: Duration,
-    /// The most of the time pruning spends in its transactions (the service's: 0.02).
-    #[arg(long, default_value_t = 0.02)]
+    /// The most of the time pruning spends in its transactions (the service's).
+    #[arg(long, default_value_t = Pruner::SHARE)]
     prune_share: f64,
     /// The most of the time a round that runs behind spends in its transactions (the
-    /// service's: 0.2).
-    #[arg(long, default_value_t = 0.2)]
+    /// service's).
+    #[arg(long, default_value_t = Pruner::CATCH_UP_SHARE)]
     prune_catch_up_share: f64,
-    /// Bytes given back to the file system per transaction (the service's: 1 MiB).
-    #[arg(long, default_value_t = 1 << 20)]
+    /// Bytes given back to the file system per transaction (the service's).
+    #[arg(long, default_value_t = Pruner::RECLAIM_STEP)]
     reclaim_step: u64,
     /// The same run without the pruner.
     #[arg(long)]
     no_prune: bool,
+    /// Prune with the rounds only, not also as the store goes (the service does both).
+    #[arg(long)]
+    rounds_only: bool,
     /// Events received a day ago, delivered, stored before the load: the first round prunes them.
     #[arg(long, default_value_t = 0)]
     backlog: usize,
@@ -375,6 +379,7 @@ fn retention(args: RetentionArgs) -> Result<(), String> {
         prune_catch_up_share: args.prune_catch_up_share,
         reclaim_step: args.reclaim_step,
         prune: !args.no_prune,
+        as_it_goes: !args.no_prune && !args.rounds_only,
         backlog: args.backlog,
         sample_every: args.sample_every,
         event_size: args.event_size,

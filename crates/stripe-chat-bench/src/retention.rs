@@ -1,14 +1,16 @@
 //! `stripe-chat-bench retention`: the service in this process under a steady open-loop load,
-//! with the store's pruner on a retention of seconds, measuring the store file's size over time
+//! with the store pruning on a retention of seconds, measuring the store file's size over time
 //! and the webhook's latency while pruning runs.
 //!
 //! The service is the real one (`stripe_chat_server::service::Service` over a `SqliteStore`,
 //! one `file` destination, one route for every event), so every event is stored with a job,
-//! delivered and then finished. Its own pruner keeps the configured retention (at least three
-//! days, so it prunes nothing here); the harness runs a second [`Pruner`] with `--retention`,
-//! which the pruner's API accepts whatever its length, on a timer that starts with the measured
-//! window. `--backlog N` first stores N events received a day ago and marks their jobs delivered,
-//! so that the first round has a large prune to do while the load runs.
+//! delivered and then finished. The store is opened as the service opens it, pruning as it goes
+//! (`SqliteOptions::prune_as_it_goes`), but with `--retention` instead of `[store] retention`
+//! (which is at least three days); `--rounds-only` leaves that out. The service's own pruner
+//! keeps the configured retention (so it prunes nothing here); the harness runs a second
+//! [`Pruner`] with `--retention`, which the pruner's API accepts whatever its length, on a timer
+//! that starts with the measured window. `--backlog N` first stores N events received a day ago
+//! and marks their jobs delivered, so that there is a large prune to do while the load runs.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,7 +21,7 @@ use stripe_chat_events::StripeEvent;
 use stripe_chat_server::config::ServiceConfig;
 use stripe_chat_server::retention::Pruner;
 use stripe_chat_server::service::Service;
-use stripe_chat_store::{Delivered, NewEvent, SqliteStore, Store, StoreError};
+use stripe_chat_store::{Delivered, NewEvent, SqliteOptions, SqliteStore, Store, StoreError};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -45,6 +47,7 @@ pub(crate) struct Options {
     pub(crate) prune_catch_up_share: f64,
     pub(crate) reclaim_step: u64,
     pub(crate) prune: bool,
+    pub(crate) as_it_goes: bool,
     pub(crate) backlog: usize,
     pub(crate) sample_every: Duration,
     pub(crate) event_size: usize,
@@ -87,6 +90,12 @@ pub(crate) struct RetentionReport {
     pub(crate) prune_catch_up_share: f64,
     pub(crate) reclaim_step: u64,
     pub(crate) pruning: bool,
+    /// Whether the store also pruned as it went (`SqliteOptions::prune_as_it_goes`).
+    pub(crate) as_it_goes: bool,
+    /// Rows the store deleted as it went.
+    pub(crate) swept_rows: u64,
+    /// Times the store's writer checkpointed the log itself (a pause each), during the load.
+    pub(crate) writer_checkpoints: u64,
     pub(crate) backlog: usize,
     pub(crate) backlog_db_bytes: u64,
     /// Seconds of the measured window during which a pruning round was running.
@@ -189,8 +198,12 @@ pub(crate) async fn run(options: &Options, sample: &str) -> Result<RetentionRepo
         db.display().to_string()
     );
     let config = ServiceConfig::from_toml(&text).map_err(|e| e.to_string())?;
+    let mut store_options = SqliteOptions::default();
+    if options.as_it_goes {
+        store_options = store_options.prune_as_it_goes(options.retention);
+    }
     let store = Arc::new(
-        stripe_chat_server::service::open_store(&config.store)
+        SqliteStore::open(&db, store_options)
             .await
             .map_err(|e| format!("cannot open the store: {e}"))?,
     );
@@ -215,6 +228,7 @@ pub(crate) async fn run(options: &Options, sample: &str) -> Result<RetentionRepo
     let url = format!("http://{}/webhooks/stripe", service.local_addr());
 
     let start = Instant::now();
+    let checkpoints_before = store.commit_stats().writer_checkpoints;
     let (stop, stopped) = watch::channel(false);
 
     // The store's files every `sample_every`.
@@ -360,6 +374,9 @@ pub(crate) async fn run(options: &Options, sample: &str) -> Result<RetentionRepo
         prune_catch_up_share: options.prune_catch_up_share,
         reclaim_step: options.reclaim_step,
         pruning: options.prune,
+        as_it_goes: options.as_it_goes,
+        swept_rows: store.commit_stats().swept_rows,
+        writer_checkpoints: store.commit_stats().writer_checkpoints - checkpoints_before,
         backlog: options.backlog,
         backlog_db_bytes,
         pruning_in_window_s,
@@ -399,6 +416,18 @@ impl RetentionReport {
             let unfinished = self.rounds.iter().filter(|r| !r.finished).count();
             let _ = writeln!(
                 out,
+                "as it goes  {}",
+                if self.as_it_goes {
+                    format!(
+                        "{} rows deleted by the store's commits; {} writer checkpoints",
+                        self.swept_rows, self.writer_checkpoints
+                    )
+                } else {
+                    "off (rounds only)".to_owned()
+                }
+            );
+            let _ = writeln!(
+                out,
                 "rounds      {} rounds ({unfinished} still running when the load ended): {jobs} jobs, {events} events and {refs} message refs pruned in finished rounds, {:.1} MB given back; longest round {:.1} s; pruning ran {:.1} s of the {:.1} s measured",
                 self.rounds.len(),
                 mb(bytes),
@@ -414,6 +443,25 @@ impl RetentionReport {
             cores(self.process_cores),
             cores(self.other_cores)
         );
+        let p99: Vec<String> = self
+            .load
+            .p99_by_interval
+            .iter()
+            .map(|p| format!("{p:.2}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "p99 (ms)    of each {} s of the window: {}",
+            crate::load::INTERVAL.as_secs(),
+            p99.join(" ")
+        );
+        if let Some(half) = &self.load.second_half_ms {
+            let _ = writeln!(
+                out,
+                "2nd half    p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms",
+                half.p50, half.p99, half.p999
+            );
+        }
         let _ = writeln!(
             out,
             "store       t (s)   db (MB)   wal (MB)   unfinished jobs   delivered jobs kept"

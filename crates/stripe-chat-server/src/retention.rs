@@ -1,14 +1,20 @@
 //! Retention: the background [`Pruner`] that keeps the store from filling its disk.
 //!
+//! Under load the service's SQLite store prunes as it goes
+//! ([`SqliteOptions::prune_as_it_goes`](stripe_chat_store::SqliteOptions::prune_as_it_goes), set
+//! by [`open_store`](crate::service::open_store)): its writer deletes two expired rows for each
+//! event it stores, a few dozen at a time, in commits that acknowledge nothing, so the file keeps
+//! its size without any long delete. The pruner's rounds do the rest: what arrives while nothing
+//! is stored, what a restart left behind, the rows of acting from chat, and giving space back.
+//!
 //! Every few minutes (and once at start) a round deletes the delivered and superseded jobs last
 //! changed before `now - retention`, the events received before it that have no job left, and
 //! the message refs of objects without a message since and without a job left,
 //! [`Pruner::BATCH`] rows per transaction, pausing after each so that pruning takes at most
 //! [`Pruner::SHARE`] of the time: ingest never waits behind a long delete. A round that is
-//! still going after [`every`](Pruner::every) is falling behind the load: its share doubles
-//! with each further `every`, up to [`Pruner::CATCH_UP_SHARE`], so that what is pruned keeps
-//! pace with what arrives and the file stays the same size. Then it gives the
-//! freed space back to the file system ([`Store::reclaim_space`]), a megabyte per transaction.
+//! still going after [`every`](Pruner::every) is falling behind: its share doubles with each
+//! further `every`, up to [`Pruner::CATCH_UP_SHARE`]. Then it gives the freed space back to the
+//! file system ([`Store::reclaim_space`]), [`Pruner::RECLAIM_STEP`] per transaction.
 //! Pending and leased jobs and dead letters (with their events and their objects' refs) are
 //! never pruned (see [`Store::prune`]).
 //!
@@ -113,9 +119,9 @@ impl Pruner {
     /// Rows deleted per transaction, at most (jobs, then as many events).
     ///
     /// ```
-    /// assert_eq!(stripe_chat_server::retention::Pruner::BATCH, 500);
+    /// assert_eq!(stripe_chat_server::retention::Pruner::BATCH, 64);
     /// ```
-    pub const BATCH: usize = 500;
+    pub const BATCH: usize = 64;
 
     /// Time between rounds.
     ///
@@ -146,16 +152,16 @@ impl Pruner {
     /// lasted, up to this.
     ///
     /// ```
-    /// assert_eq!(stripe_chat_server::retention::Pruner::CATCH_UP_SHARE, 0.2);
+    /// assert_eq!(stripe_chat_server::retention::Pruner::CATCH_UP_SHARE, 0.05);
     /// ```
-    pub const CATCH_UP_SHARE: f64 = 0.2;
+    pub const CATCH_UP_SHARE: f64 = 0.05;
 
     /// The most bytes given back to the file system per transaction.
     ///
     /// ```
-    /// assert_eq!(stripe_chat_server::retention::Pruner::RECLAIM_STEP, 1 << 20);
+    /// assert_eq!(stripe_chat_server::retention::Pruner::RECLAIM_STEP, 256 << 10);
     /// ```
-    pub const RECLAIM_STEP: u64 = 1 << 20;
+    pub const RECLAIM_STEP: u64 = 256 << 10;
 
     /// A pruner of `store` keeping what is younger than `retention`, with the defaults above.
     ///
@@ -407,10 +413,17 @@ mod tests {
         assert_eq!(at(0), Pruner::SHARE);
         assert_eq!(at(9), Pruner::SHARE);
         assert_eq!(at(10), 2.0 * Pruner::SHARE);
-        assert_eq!(at(25), 4.0 * Pruner::SHARE);
-        assert_eq!(at(30), 8.0 * Pruner::SHARE);
-        assert_eq!(at(40), Pruner::CATCH_UP_SHARE);
+        assert_eq!(at(19), 2.0 * Pruner::SHARE);
+        assert_eq!(
+            at(20),
+            Pruner::CATCH_UP_SHARE,
+            "4 × 2% is more than the 5% cap"
+        );
         assert_eq!(at(100_000), Pruner::CATCH_UP_SHARE);
+        let wider = pruner.clone().catch_up_share(0.5);
+        let wide = |s: u64| wider.share_after(Duration::from_secs(s));
+        assert_eq!((wide(25), wide(30), wide(40)), (0.08, 0.16, 0.32));
+        assert_eq!(wide(50), 0.5);
         // The pause keeps the transactions to the share: 10 ms at 0.02 waits 490 ms.
         let pause = pruner.pause_after(Duration::from_millis(10), 0.02);
         assert!(pause.abs_diff(Duration::from_millis(490)) < Duration::from_micros(1));
@@ -439,7 +452,11 @@ mod tests {
         let pruner = Pruner::new(store.clone(), 30 * DAY).pause(Duration::ZERO);
         let round = pruner.round(now).await.unwrap();
         assert_eq!((round.jobs, round.events), (0, 1_200));
-        assert_eq!(round.batches, 3, "500 rows per transaction");
+        assert_eq!(
+            round.batches,
+            1_200_usize.div_ceil(Pruner::BATCH),
+            "64 rows per transaction"
+        );
         assert!(store.event("evt_5000").await.unwrap().is_some(), "pending");
         assert!(store.event("evt_5001").await.unwrap().is_some(), "recent");
         assert_eq!(pruner.round(now).await.unwrap().batches, 0);

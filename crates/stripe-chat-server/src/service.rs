@@ -49,7 +49,20 @@ pub async fn open_store(section: &StoreSection) -> Result<SqliteStore, StoreErro
             reason: format!("cannot create the directory {}: {e}", parent.display()),
         })?;
     }
-    SqliteStore::open(&section.sqlite, SqliteOptions::default()).await
+    SqliteStore::open(&section.sqlite, store_options(section)).await
+}
+
+/// The options the service opens its store with: the defaults, pruning what `[store]
+/// retention` no longer keeps as the store goes (see [`SqliteOptions::prune_as_it_goes`]).
+///
+/// ```
+/// let section: stripe_chat_server::config::StoreSection = toml::from_str("sqlite = \"s.db\"")?;
+/// let options = stripe_chat_server::service::store_options(&section);
+/// assert_eq!(options.prunes_as_it_goes(), Some(section.retention));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn store_options(section: &StoreSection) -> SqliteOptions {
+    SqliteOptions::default().prune_as_it_goes(section.retention)
 }
 
 /// Creates `dir` and its missing parents, each readable by its owner only (0700 on Unix).

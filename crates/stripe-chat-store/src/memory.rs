@@ -822,6 +822,7 @@ impl Store for MemoryStore {
             events: empty.len(),
             refs: stale.len(),
             actions,
+            unfinished: false,
         })
     }
 
@@ -941,6 +942,7 @@ impl Store for MemoryStore {
             events,
             refs,
             actions,
+            unfinished: false,
         })
     }
 

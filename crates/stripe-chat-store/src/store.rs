@@ -468,7 +468,9 @@ pub trait Store: Send + Sync + 'static {
     /// ref), the newest job (so job ids are never reused) and the refs of objects with a newer
     /// message or a job left are kept: an object that gets an event after a longer silence than
     /// that gets a new message rather than an edit of a message older than `before`. Call it in
-    /// a loop until it deletes nothing ([`Pruned::is_empty`](crate::Pruned::is_empty));
+    /// a loop until it has nothing left to do ([`Pruned::is_empty`](crate::Pruned::is_empty):
+    /// a call may stop early, [`unfinished`](crate::Pruned::unfinished), after looking at many
+    /// rows it keeps);
     /// [`prunable`](Store::prunable) counts what that loop would delete. Keep `before` well over
     /// three days back: a pruned event id is no longer deduplicated, and Stripe retries for up
     /// to three days.

@@ -792,16 +792,27 @@ pub struct Pruned {
     /// requests expired before it, and ledger rows whose outcome was recorded before it (a
     /// claim still in flight stays). Contacts and assignments are never pruned.
     pub actions: usize,
+    /// The call stopped after looking at as many kept rows as it may in one transaction (the
+    /// events and refs of many dead letters): there may be more to delete beyond them, and the
+    /// next call goes on from there.
+    pub unfinished: bool,
 }
 
 impl Pruned {
-    /// Whether nothing was deleted.
+    /// Whether the call found nothing left to do: it deleted nothing and was not
+    /// [`unfinished`](Pruned::unfinished). Callers prune until it is.
     ///
     /// ```
     /// let p = stripe_chat_store::Pruned { refs: 1, ..Default::default() };
     /// assert!(!p.is_empty());
+    /// let looked_only = stripe_chat_store::Pruned { unfinished: true, ..Default::default() };
+    /// assert!(!looked_only.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.jobs == 0 && self.events == 0 && self.refs == 0 && self.actions == 0
+        self.jobs == 0
+            && self.events == 0
+            && self.refs == 0
+            && self.actions == 0
+            && !self.unfinished
     }
 }

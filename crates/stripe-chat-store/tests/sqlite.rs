@@ -697,3 +697,162 @@ async fn outcomes_that_cannot_be_committed_all_fail_and_none_is_recorded() {
     assert_eq!(store.stats().await.unwrap().leased, 3);
     store.close().await;
 }
+
+/// `n` events received long ago (`evt_<prefix>_<i>`), each with a job of thread `<prefix>/<i>`
+/// delivered as a message, and their refs stored.
+async fn delivered_threads(store: &SqliteStore, prefix: &str, n: usize) {
+    for i in 0..n {
+        let jobs = vec![NewJob::new("slack").thread_key(format!("{prefix}/{i}"))];
+        store
+            .ingest(event(&format!("evt_{prefix}_{i}"), 100), jobs)
+            .await
+            .unwrap();
+    }
+    loop {
+        let jobs = store.lease("w", 64, MINUTE, at(0)).await.unwrap();
+        if jobs.is_empty() {
+            return;
+        }
+        for job in jobs {
+            let sent = MessageRef::new("slack", format!("1.{}", job.event.id));
+            store
+                .complete(&job, Delivered::message(&job, sent))
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_store_that_prunes_as_it_goes_deletes_expired_rows_with_the_events_it_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = Duration::from_millis(200);
+    let options = SqliteOptions::default().prune_as_it_goes(keep);
+    let store = SqliteStore::open(dir.path().join("store.db"), options)
+        .await
+        .unwrap();
+    delivered_threads(&store, "old", 100).await;
+    store
+        .ingest(event("evt_unrouted", 100), vec![])
+        .await
+        .unwrap();
+    store
+        .ingest(
+            event("evt_dead", 100),
+            vec![NewJob::new("slack").thread_key("old/dead")],
+        )
+        .await
+        .unwrap();
+    let dead = store.lease("w", 1, MINUTE, at(0)).await.unwrap().remove(0);
+    store.dead_letter(&dead, "gave up").await.unwrap();
+    tokio::time::sleep(keep * 2).await;
+
+    // New events, one commit each, with nothing else going on: their commits pay.
+    for i in 0..150 {
+        store
+            .ingest(
+                event(&format!("evt_new_{i}"), 100),
+                vec![NewJob::new("slack")],
+            )
+            .await
+            .unwrap();
+    }
+
+    assert!(
+        store.commit_stats().swept_rows >= 300,
+        "{:?}",
+        store.commit_stats()
+    );
+    assert_eq!(
+        store.stats().await.unwrap().delivered,
+        0,
+        "every old job is gone"
+    );
+    for gone in ["evt_old_0", "evt_old_99", "evt_unrouted"] {
+        assert!(store.event(gone).await.unwrap().is_none(), "{gone}");
+    }
+    assert!(store.message_ref("slack", "old/7").await.unwrap().is_none());
+    assert!(
+        store.event("evt_dead").await.unwrap().is_some(),
+        "a dead letter stays"
+    );
+    assert_eq!(store.dlq_list(10).await.unwrap().len(), 1);
+    assert_eq!(store.stats().await.unwrap().pending, 150, "new work stays");
+    assert!(store.event("evt_new_0").await.unwrap().is_some());
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_store_that_does_not_prune_as_it_goes_keeps_everything_until_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("store.db")).await;
+    delivered_threads(&store, "old", 20).await;
+    for i in 0..150 {
+        store
+            .ingest(
+                event(&format!("evt_new_{i}"), 100),
+                vec![NewJob::new("slack")],
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.commit_stats().swept_rows, 0);
+    assert_eq!(store.stats().await.unwrap().delivered, 20);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn pruning_in_small_batches_passes_many_kept_dead_letters_and_deletes_everything_after_them()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("store.db")).await;
+    // Received first, so they come first in every scan: 120 dead letters, with jobless
+    // events among them.
+    for i in 0..120 {
+        let jobs = vec![NewJob::new("slack").thread_key(format!("dead/{i}"))];
+        store
+            .ingest(event(&format!("evt_dead_{i}"), 100), jobs)
+            .await
+            .unwrap();
+        if i % 10 == 0 {
+            store
+                .ingest(event(&format!("evt_unrouted_{i}"), 100), vec![])
+                .await
+                .unwrap();
+        }
+    }
+    loop {
+        let jobs = store.lease("w", 64, MINUTE, at(0)).await.unwrap();
+        if jobs.is_empty() {
+            break;
+        }
+        for job in jobs {
+            store.dead_letter(&job, "gave up").await.unwrap();
+        }
+    }
+    delivered_threads(&store, "later", 30).await;
+
+    let future = std::time::SystemTime::now() + Duration::from_secs(3600);
+    let (mut events, mut refs, mut calls) = (0, 0, 0);
+    loop {
+        let pruned = store.prune(future, 7).await.unwrap();
+        calls += 1;
+        if pruned.is_empty() {
+            break;
+        }
+        assert!(
+            pruned.jobs <= 7 && pruned.events <= 14 && pruned.refs <= 14,
+            "{pruned:?}"
+        );
+        events += pruned.events;
+        refs += pruned.refs;
+    }
+    // The newest job (and its event and ref) is kept, and the dead letters with their events.
+    assert_eq!(events, 12 + 30 - 1);
+    assert_eq!(refs, 30 - 1);
+    assert!(calls > 30 / 7, "{calls}");
+    assert_eq!(store.dlq_list(200).await.unwrap().len(), 120);
+    assert!(store.event("evt_dead_119").await.unwrap().is_some());
+    assert!(store.event("evt_unrouted_110").await.unwrap().is_none());
+    store.close().await;
+}

@@ -46,6 +46,7 @@ pub struct SqliteOptions {
     checkpoint_every: Duration,
     max_size_bytes: Option<u64>,
     vacuum_on_open_up_to: u64,
+    prune_as_it_goes: Option<Duration>,
 }
 
 impl Default for SqliteOptions {
@@ -59,6 +60,7 @@ impl Default for SqliteOptions {
             checkpoint_every: Duration::from_millis(200),
             max_size_bytes: None,
             vacuum_on_open_up_to: 64 * 1024 * 1024,
+            prune_as_it_goes: None,
         }
     }
 }
@@ -160,6 +162,36 @@ impl SqliteOptions {
         self
     }
 
+    /// Prunes as the store goes: every commit that stores events also deletes, in the same
+    /// transaction, up to twice as many of the oldest rows that a [`Store::prune`] with
+    /// `before = now - keep` would delete (finished jobs, then their events and message refs
+    /// once nothing else needs them, and events routed nowhere), at most 64 of each kind. Under a
+    /// steady load the store then keeps its size without any long delete, so that no webhook
+    /// waits for one; [`Store::prune`] is still needed for what arrives while nothing is
+    /// stored (and does everything else retention does). Default: off.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let _ = stripe_chat_store::SqliteOptions::default().prune_as_it_goes(Duration::from_secs(30 * 86_400));
+    /// ```
+    pub fn prune_as_it_goes(mut self, keep: Duration) -> Self {
+        self.prune_as_it_goes = Some(keep);
+        self
+    }
+
+    /// The retention pruned as the store goes, if any.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let options = stripe_chat_store::SqliteOptions::default();
+    /// assert_eq!(options.prunes_as_it_goes(), None);
+    /// let day = Duration::from_secs(86_400);
+    /// assert_eq!(options.prune_as_it_goes(day).prunes_as_it_goes(), Some(day));
+    /// ```
+    pub fn prunes_as_it_goes(&self) -> Option<Duration> {
+        self.prune_as_it_goes
+    }
+
     /// The batch size limit in effect.
     ///
     /// ```
@@ -190,7 +222,14 @@ impl SqliteOptions {
 ///   that a backlog being delivered does not slow down the events Stripe waits for.
 /// - **Housekeeping yields**: [`Store::prune`] and [`Store::reclaim_space`] never join a batch;
 ///   each runs in a transaction of its own when no other request waits (or once it has waited a
-///   second), so a webhook waits at most for one such short transaction.
+///   second), so a webhook waits at most for one such short transaction. Its scans of the
+///   events and message refs go on where the last call stopped, so the rows kept before them
+///   (those of dead letters) are looked at once, not by every transaction.
+/// - **Prunes as it goes** (with [`SqliteOptions::prune_as_it_goes`]): each event stored adds
+///   two rows to what the writer owes; once 32 are owed, the next batch that acknowledges
+///   nothing also deletes 32 expired jobs with their events and refs (and looks at 32 events
+///   for ones routed nowhere), in its own savepoint. Under a steady load the file keeps its
+///   size with no long delete for a webhook to wait for.
 /// - **Reads** (`message_ref`, `queued_jobs`, `dlq_list`, `event`, `stats`) run on a second
 ///   connection on a reader thread, which sees committed data only. Leasing is a write.
 /// - **Checkpoints** (copying the log into the database file) run on a third connection on a
@@ -240,6 +279,8 @@ pub struct SqliteStore {
     /// cleared when an ingest or the readiness probe commits. While set, [`Store::ping`] writes
     /// for real.
     needs_probe: Arc<AtomicBool>,
+    /// Where [`Store::prune`]'s scans left off (see [`retention::PruneCursor`]).
+    prune_cursor: Arc<std::sync::Mutex<retention::PruneCursor>>,
 }
 
 /// What the writer thread did since the store was opened: how well group commit works (requests
@@ -260,6 +301,8 @@ pub struct CommitStats {
     pub committed_requests: u64,
     /// Batches that could not begin or commit (every request in them got the error).
     pub failed_batches: u64,
+    /// Rows deleted by pruning as the store goes ([`SqliteOptions::prune_as_it_goes`]).
+    pub swept_rows: u64,
 }
 
 impl CommitStats {
@@ -469,7 +512,15 @@ impl SqliteStore {
                             pages: Arc::clone(&wal_pages),
                             max_pages: options.wal_limit_bytes / PAGE_SIZE,
                         };
-                        threads::writer_loop(conn, write_rx, options.max_batch, counters, limit);
+                        let sweeper = options.prune_as_it_goes.map(retention::Sweeper::new);
+                        threads::writer_loop(
+                            conn,
+                            write_rx,
+                            options.max_batch,
+                            counters,
+                            limit,
+                            sweeper,
+                        );
                     }
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -543,6 +594,7 @@ impl SqliteStore {
             counters,
             // Until a write proved it, readiness does not assume the disk has room.
             needs_probe: Arc::new(AtomicBool::new(true)),
+            prune_cursor: Arc::default(),
         })
     }
 
@@ -584,6 +636,7 @@ impl SqliteStore {
             committed_requests: self.counters.committed_requests.load(Ordering::Relaxed),
             failed_batches: self.counters.failed_batches.load(Ordering::Relaxed),
             writer_checkpoints: self.counters.writer_checkpoints.load(Ordering::Relaxed),
+            swept_rows: self.counters.swept_rows.load(Ordering::Relaxed),
         }
     }
 
@@ -906,8 +959,13 @@ impl Store for SqliteStore {
 
     async fn prune(&self, before: SystemTime, limit: usize) -> Result<Pruned, StoreError> {
         let before = to_ms(before);
-        self.background(move |conn| ops::prune(conn, before, limit))
-            .await
+        let cursor = Arc::clone(&self.prune_cursor);
+        self.background(move |conn| {
+            // Only the writer thread takes the lock; a poisoned cursor is still a position.
+            let mut cursor = cursor.lock().unwrap_or_else(|e| e.into_inner());
+            retention::prune(conn, before, limit, &mut cursor, retention::Scope::Round)
+        })
+        .await
     }
 
     async fn backlog(&self) -> Result<Vec<Backlog>, StoreError> {

@@ -10,7 +10,7 @@ use crate::time::{clip_error, from_ms, now_ms, to_ms};
 use crate::{
     AuditCheckpointRow, AuditRow, Backlog, Delivered, DigestBatch, DigestMember, DlqTarget,
     Ingested, JobId, JobInfo, JobState, LeaseFilter, LeaseToken, LeasedJob, NewEvent, NewJob,
-    Outcome, Pruned, RefUpdate, Stats, StoreError, StoredEvent, StoredRef,
+    Outcome, RefUpdate, Stats, StoreError, StoredEvent, StoredRef,
 };
 
 fn limit(n: usize) -> i64 {
@@ -702,50 +702,6 @@ pub(crate) fn stats(conn: &Connection) -> Result<Stats, StoreError> {
             })
         })?;
     Ok(counts)
-}
-
-pub(crate) fn prune(conn: &Connection, before: i64, max: usize) -> Result<Pruned, StoreError> {
-    // The newest job is never pruned, so a new job never gets the id of a deleted one. It is
-    // left out before the limit applies: a batch that picked it would delete fewer than it could,
-    // and a batch of one would delete nothing and end the caller's loop early.
-    let jobs = conn
-        .prepare_cached(
-            "DELETE FROM jobs WHERE id IN (
-                 SELECT id FROM jobs WHERE state = 'delivered' AND updated_at < ?1
-                     AND id < (SELECT max(id) FROM jobs)
-                 UNION ALL
-                 SELECT id FROM jobs WHERE state = 'superseded' AND updated_at < ?1
-                     AND id < (SELECT max(id) FROM jobs)
-                 LIMIT ?2)",
-        )?
-        .execute(params![before, limit(max)])?;
-    let events = conn
-        .prepare_cached(
-            "DELETE FROM events WHERE id IN (SELECT e.id FROM events e
-                 WHERE e.received_at < ?1
-                   AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.event_id = e.id)
-                 ORDER BY e.received_at LIMIT ?2)",
-        )?
-        .execute(params![before, limit(max)])?;
-    // A ref goes once its object has had no message stored since `before` and no job of its
-    // thread is left (a pending, leased or dead job may still update that message).
-    let refs = conn
-        .prepare_cached(
-            "DELETE FROM message_refs WHERE (destination, thread_key) IN (
-                 SELECT r.destination, r.thread_key FROM message_refs r
-                 WHERE r.updated_at < ?1
-                   AND NOT EXISTS (SELECT 1 FROM jobs j
-                       WHERE j.destination = r.destination AND j.thread_key = r.thread_key)
-                 ORDER BY r.updated_at LIMIT ?2)",
-        )?
-        .execute(params![before, limit(max)])?;
-    let actions = super::actions::prune(conn, before, max)?;
-    Ok(Pruned {
-        jobs,
-        events,
-        refs,
-        actions,
-    })
 }
 
 fn audit_row(r: &Row<'_>) -> rusqlite::Result<AuditRow> {

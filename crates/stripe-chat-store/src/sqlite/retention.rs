@@ -46,6 +46,7 @@ pub(crate) fn prunable(conn: &Connection, before: i64) -> Result<Pruned, StoreEr
         events: count(events),
         refs: count(refs),
         actions: super::actions::prunable(conn, before)?,
+        unfinished: false,
     })
 }
 
@@ -133,4 +134,337 @@ pub(crate) fn probe(conn: &Connection) -> Result<(), StoreError> {
 pub(crate) fn clear_probe(conn: &Connection) -> Result<(), StoreError> {
     conn.prepare_cached("DELETE FROM probe")?.execute([])?;
     Ok(())
+}
+
+/// A position in an index scan that only moves forward: `(time, key)` of the last row examined.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Position<K> {
+    at: i64,
+    key: K,
+}
+
+/// Where pruning's scans of the events and the message refs left off. They only move forward,
+/// so that the rows kept before them (the events and refs of dead letters and of pending jobs)
+/// are looked at once, not by every transaction: a kept row is deleted later through its jobs
+/// (see [`prune`], step 2), never by a scan. A round's cursor starts over once its `before`
+/// has moved a day past where the pass began (to find events stored with a receipt time behind
+/// it); the sweep's never does.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PruneCursor {
+    pass_from: Option<i64>,
+    events: Position<i64>,
+    refs: Position<(String, String)>,
+}
+
+/// How long a round's pass lasts before its cursor starts over, in milliseconds.
+const PASS_MS: i64 = 86_400_000;
+
+/// How many rows a scan may look at per row it may delete, in one call.
+const EXAMINED_PER_ROW: usize = 16;
+
+/// How much of the scans one call does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// A round's call ([`Store::prune`](crate::Store::prune)): also the message refs left behind
+    /// and the rows of acting from chat.
+    Round,
+    /// A sweep step in a commit of the writer: jobs and events only, one look at the events.
+    Sweep,
+}
+
+/// Deletes, in the caller's transaction, up to `max` rows of each kind that retention lets go
+/// at `before`:
+///
+/// 1. the oldest finished (delivered or superseded) jobs last changed before `before`, but the
+///    newest job (so that a new job never gets the id of a deleted one);
+/// 2. their events, received before `before`, once no job of theirs is left, and their objects'
+///    message refs, stored before `before`, once no job of the object is left (found through
+///    the deleted jobs, one index lookup each);
+/// 3. from the cursor on, in the order received, the events received before `before` that have
+///    no job at all (routed nowhere, or whose jobs an earlier pass deleted);
+/// 4. ([`Scope::Round`] only) from the cursor on, the message refs stored before `before`
+///    whose object has no job left, and the rows of acting from chat
+///    ([`actions::prune`](super::actions::prune)).
+///
+/// Pending and leased jobs and dead letters, with their events and their objects' refs, stay.
+pub(crate) fn prune(
+    conn: &Connection,
+    before: i64,
+    max: usize,
+    cursor: &mut PruneCursor,
+    scope: Scope,
+) -> Result<Pruned, StoreError> {
+    if scope == Scope::Round && cursor.pass_from.is_none_or(|from| before - from >= PASS_MS) {
+        *cursor = PruneCursor {
+            pass_from: Some(before),
+            ..PruneCursor::default()
+        };
+    }
+    let limit = i64::try_from(max).unwrap_or(i64::MAX);
+    let gone: Vec<(String, String, Option<String>)> = conn
+        .prepare_cached(
+            "DELETE FROM jobs WHERE id IN (
+                 SELECT id FROM jobs WHERE state = 'delivered' AND updated_at < ?1
+                     AND id < (SELECT max(id) FROM jobs)
+                 UNION ALL
+                 SELECT id FROM jobs WHERE state = 'superseded' AND updated_at < ?1
+                     AND id < (SELECT max(id) FROM jobs)
+                 LIMIT ?2)
+             RETURNING event_id, destination, thread_key",
+        )?
+        .query_map(params![before, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut pruned = Pruned {
+        jobs: gone.len(),
+        ..Pruned::default()
+    };
+    let mut events: Vec<&str> = gone.iter().map(|(event, _, _)| event.as_str()).collect();
+    events.sort_unstable();
+    events.dedup();
+    let mut delete_event = conn.prepare_cached(
+        "DELETE FROM events WHERE id = ?1 AND received_at < ?2
+             AND NOT EXISTS (SELECT 1 FROM jobs WHERE event_id = ?1)",
+    )?;
+    for event in events {
+        pruned.events += delete_event.execute(params![event, before])?;
+    }
+    let mut threads: Vec<(&str, &str)> = gone
+        .iter()
+        .filter_map(|(_, destination, thread)| Some((destination.as_str(), thread.as_deref()?)))
+        .collect();
+    threads.sort_unstable();
+    threads.dedup();
+    let mut delete_ref = conn.prepare_cached(
+        "DELETE FROM message_refs WHERE destination = ?1 AND thread_key = ?2 AND updated_at < ?3
+             AND NOT EXISTS (SELECT 1 FROM jobs WHERE destination = ?1 AND thread_key = ?2)",
+    )?;
+    for (destination, thread) in threads {
+        pruned.refs += delete_ref.execute(params![destination, thread, before])?;
+    }
+    let examine = match scope {
+        Scope::Round => max.saturating_mul(EXAMINED_PER_ROW),
+        Scope::Sweep => max,
+    };
+    let (events, more_events) =
+        jobless_events(conn, before, max, max - pruned.events, examine, cursor)?;
+    pruned.events += events;
+    if scope == Scope::Round {
+        let (refs, more_refs) =
+            orphaned_refs(conn, before, max, max - pruned.refs, examine, cursor)?;
+        pruned.refs += refs;
+        pruned.actions = super::actions::prune(conn, before, max)?;
+        pruned.unfinished = more_events || more_refs;
+    }
+    Ok(pruned)
+}
+
+/// Step 3 of [`prune`]: looks at the events after the cursor, `max` at a time, deleting those
+/// without a job, until it deleted `wanted`, looked at `examine` or reached the end. Returns
+/// the events deleted and whether it stopped at `examine` with more to look at.
+fn jobless_events(
+    conn: &Connection,
+    before: i64,
+    max: usize,
+    wanted: usize,
+    examine: usize,
+    cursor: &mut PruneCursor,
+) -> Result<(usize, bool), StoreError> {
+    let chunk = i64::try_from(max).unwrap_or(i64::MAX);
+    // The events after the cursor in the order of `events_received` (received_at, then rowid):
+    // those received at the cursor's time after it, then those received later, each an index
+    // seek (one row-value comparison would seek on the time alone, then step over every event
+    // of that time already seen).
+    let mut next = conn.prepare_cached(
+        "SELECT c.at, c.row, NOT EXISTS (SELECT 1 FROM jobs j WHERE j.event_id = c.event)
+         FROM (SELECT * FROM (SELECT received_at AS at, rowid AS row, id AS event FROM events
+                              WHERE received_at = ?1 AND rowid > ?2 AND received_at < ?3
+                              ORDER BY rowid LIMIT ?4)
+               UNION ALL
+               SELECT * FROM (SELECT received_at, rowid, id FROM events
+                              WHERE received_at > ?1 AND received_at < ?3
+                              ORDER BY received_at, rowid LIMIT ?4)) AS c
+         LIMIT ?4",
+    )?;
+    let mut delete = conn.prepare_cached("DELETE FROM events WHERE rowid = ?1")?;
+    let (mut deleted, mut examined) = (0, 0);
+    while deleted < wanted {
+        if examined >= examine {
+            return Ok((deleted, true));
+        }
+        let rows: Vec<(i64, i64, bool)> = next
+            .query_map(
+                params![cursor.events.at, cursor.events.key, before, chunk],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?
+            .collect::<Result<_, _>>()?;
+        let end = rows.len() < max;
+        for (at, rowid, jobless) in rows {
+            if jobless && deleted == wanted {
+                break;
+            }
+            if jobless {
+                deleted += delete.execute(params![rowid])?;
+            }
+            examined += 1;
+            cursor.events = Position { at, key: rowid };
+        }
+        if end {
+            break;
+        }
+    }
+    Ok((deleted, false))
+}
+
+/// Step 4 of [`prune`]: looks at the message refs after the cursor, `max` at a time, in the
+/// order stored, deleting those whose object has no job left, until it deleted `wanted`,
+/// looked at `examine` or reached the end. Returns the refs deleted and whether it stopped at
+/// `examine` with more to look at.
+fn orphaned_refs(
+    conn: &Connection,
+    before: i64,
+    max: usize,
+    wanted: usize,
+    examine: usize,
+    cursor: &mut PruneCursor,
+) -> Result<(usize, bool), StoreError> {
+    let chunk = i64::try_from(max).unwrap_or(i64::MAX);
+    let mut next = conn.prepare_cached(
+        "SELECT c.at, c.destination, c.thread_key,
+                NOT EXISTS (SELECT 1 FROM jobs j
+                            WHERE j.destination = c.destination AND j.thread_key = c.thread_key)
+         FROM (SELECT * FROM (SELECT updated_at AS at, destination, thread_key FROM message_refs
+                              WHERE updated_at = ?1 AND (destination, thread_key) > (?2, ?3)
+                                  AND updated_at < ?4
+                              ORDER BY destination, thread_key LIMIT ?5)
+               UNION ALL
+               SELECT * FROM (SELECT updated_at, destination, thread_key FROM message_refs
+                              WHERE updated_at > ?1 AND updated_at < ?4
+                              ORDER BY updated_at, destination, thread_key LIMIT ?5)) AS c
+         LIMIT ?5",
+    )?;
+    let mut delete =
+        conn.prepare_cached("DELETE FROM message_refs WHERE destination = ?1 AND thread_key = ?2")?;
+    let (mut deleted, mut examined) = (0, 0);
+    while deleted < wanted {
+        if examined >= examine {
+            return Ok((deleted, true));
+        }
+        let (at, (destination, thread)) = (cursor.refs.at, &cursor.refs.key);
+        let rows: Vec<(i64, String, String, bool)> = next
+            .query_map(params![at, destination, thread, before, chunk], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        let end = rows.len() < max;
+        for (at, destination, thread, orphaned) in rows {
+            if orphaned && deleted == wanted {
+                break;
+            }
+            if orphaned {
+                deleted += delete.execute(params![destination, thread])?;
+            }
+            examined += 1;
+            cursor.refs = Position {
+                at,
+                key: (destination, thread),
+            };
+        }
+        if end {
+            break;
+        }
+    }
+    Ok((deleted, false))
+}
+
+/// Pruning as the store goes ([`SqliteOptions::prune_as_it_goes`](super::SqliteOptions)): the
+/// writer's share of the retention work, spread over its commits so that no request waits for
+/// a long delete. Each event stored adds [`Sweeper::PER_EVENT`] rows of each kind to what is
+/// owed; once [`Sweeper::STEP`] are owed, the next commit that acknowledges nothing pays them in
+/// its transaction (or the next commit at all, once four steps are owed).
+#[derive(Debug)]
+pub(crate) struct Sweeper {
+    keep: std::time::Duration,
+    owed: usize,
+    cursor: PruneCursor,
+}
+
+impl Sweeper {
+    /// Rows of each kind owed per event stored: more than one, so that the sweep also catches
+    /// up with what a pause of the load or a restart left behind.
+    pub(crate) const PER_EVENT: usize = 2;
+
+    /// Rows of each kind one step deletes at most: enough that the pages every delete touches
+    /// (the tables' and time indexes' oldest leaves, the free-page list) are written once for
+    /// many rows; few enough that a step is a fraction of a millisecond.
+    pub(crate) const STEP: usize = 32;
+
+    pub(crate) fn new(keep: std::time::Duration) -> Self {
+        Sweeper {
+            keep,
+            owed: 0,
+            cursor: PruneCursor::default(),
+        }
+    }
+
+    /// `events` were stored in the batch about to be committed.
+    pub(crate) fn owe(&mut self, events: usize) {
+        self.owed = self
+            .owed
+            .saturating_add(events.saturating_mul(Self::PER_EVENT))
+            .min(Self::STEP * 4);
+    }
+
+    /// Whether the batch about to be committed pays: one that acknowledges nothing (`synced`
+    /// false) once a step is owed, any once four are.
+    pub(crate) fn due(&self, synced: bool) -> bool {
+        self.owed >= Self::STEP && (!synced || self.owed >= Self::STEP * 4)
+    }
+
+    /// Pays one step in its own savepoint of the caller's transaction; a failure undoes the step
+    /// only (what it would have deleted is left to later steps and rounds). Returns the rows
+    /// deleted.
+    pub(crate) fn step(&mut self, conn: &Connection) -> usize {
+        let before = std::time::SystemTime::now()
+            .checked_sub(self.keep)
+            .map_or(0, crate::time::to_ms);
+        let mut cursor = self.cursor.clone();
+        let step = super::threads::in_savepoint(conn, |conn| {
+            prune(conn, before, Self::STEP, &mut cursor, Scope::Sweep)
+        });
+        self.owed -= Self::STEP;
+        match step {
+            Ok(pruned) => {
+                self.cursor = cursor;
+                pruned.jobs + pruned.events + pruned.refs
+            }
+            Err(error) => {
+                tracing::debug!(%error, "store sweep failed; will try again");
+                0
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Sweeper;
+
+    #[test]
+    fn a_sweeper_pays_in_commits_without_acknowledgements_until_it_owes_four_steps() {
+        let mut sweeper = Sweeper::new(std::time::Duration::from_secs(60));
+        sweeper.owe(Sweeper::STEP / Sweeper::PER_EVENT - 1);
+        assert!(!sweeper.due(false), "less than a step is owed");
+        sweeper.owe(1);
+        assert!(
+            sweeper.due(false),
+            "a step is owed: a commit without webhooks pays"
+        );
+        assert!(!sweeper.due(true), "a commit of webhooks does not, yet");
+        sweeper.owe(3 * Sweeper::STEP / Sweeper::PER_EVENT);
+        assert!(sweeper.due(true), "four steps owed: any commit pays");
+        sweeper.owe(1_000_000);
+        assert_eq!(sweeper.owed, 4 * Sweeper::STEP, "the debt is capped");
+    }
 }

@@ -184,6 +184,7 @@ pub(crate) fn writer_loop(
     max_batch: usize,
     counters: Arc<Counters>,
     wal: WalLimit,
+    mut sweeper: Option<super::retention::Sweeper>,
 ) {
     let mut batch: Vec<Box<dyn WriteRequest>> = Vec::with_capacity(max_batch);
     let mut settles: Vec<Box<dyn Settle>> = Vec::with_capacity(max_batch);
@@ -233,7 +234,22 @@ pub(crate) fn writer_loop(
             Durability::Bookkeeping
         };
         level.set(&conn, needed);
-        commit_batch(&conn, &mut batch, &mut settles, &counters);
+        let mut sweep = sweeper.as_mut().and_then(|sweeper| {
+            let synced = batch
+                .iter()
+                .filter(|r| r.durability() == Durability::Synced)
+                .count();
+            sweeper.owe(synced);
+            sweeper.due(needed == Durability::Synced).then_some(sweeper)
+        });
+        commit_batch(&conn, &mut batch, &mut settles, &counters, |conn| {
+            if let Some(sweeper) = sweep.as_mut() {
+                let rows = sweeper.step(conn);
+                counters
+                    .swept_rows
+                    .fetch_add(rows as u64, Ordering::Relaxed);
+            }
+        });
         if wal.exceeded() {
             match checkpoint(&conn) {
                 // Complete: the next batch starts the log over.
@@ -379,6 +395,8 @@ pub(crate) struct Counters {
     pub(crate) committed_requests: AtomicU64,
     pub(crate) failed_batches: AtomicU64,
     pub(crate) writer_checkpoints: AtomicU64,
+    /// Rows deleted by pruning as the store goes.
+    pub(crate) swept_rows: AtomicU64,
 }
 
 /// Runs `batch` in one transaction and answers every request; true when it committed.
@@ -387,6 +405,7 @@ fn commit_batch(
     batch: &mut Vec<Box<dyn WriteRequest>>,
     settles: &mut Vec<Box<dyn Settle>>,
     counters: &Counters,
+    before_commit: impl FnOnce(&Connection),
 ) -> bool {
     if let Err(e) = exec_cached(conn, "BEGIN IMMEDIATE") {
         let error = StoreError::from(e);
@@ -407,6 +426,14 @@ fn commit_batch(
         if conn.is_autocommit() {
             // SQLite rolled the whole transaction back (after an I/O error or a full disk): the
             // requests that ran are undone too.
+            failed = Some(StoreError::unavailable(
+                "the store's transaction was rolled back by the database",
+            ));
+        }
+    }
+    if failed.is_none() {
+        before_commit(conn);
+        if conn.is_autocommit() {
             failed = Some(StoreError::unavailable(
                 "the store's transaction was rolled back by the database",
             ));
@@ -498,7 +525,8 @@ mod tests {
             &conn,
             &mut batch,
             &mut Vec::new(),
-            &Counters::default()
+            &Counters::default(),
+            |_| {}
         ));
         assert_eq!(a_rx.blocking_recv().unwrap(), Ok(1));
         assert!(matches!(
@@ -527,7 +555,8 @@ mod tests {
             &conn,
             &mut batch,
             &mut Vec::new(),
-            &Counters::default()
+            &Counters::default(),
+            |_| {}
         ));
         assert!(a_rx.blocking_recv().unwrap().is_err());
         assert!(b_rx.blocking_recv().unwrap().is_err());
@@ -551,7 +580,7 @@ mod tests {
             pages: Arc::default(),
             max_pages: u64::MAX,
         };
-        writer_loop(table(), rx, 4, Arc::clone(&counters), wal);
+        writer_loop(table(), rx, 4, Arc::clone(&counters), wal, None);
         for (v, reply) in replies.into_iter().enumerate() {
             assert_eq!(reply.blocking_recv().unwrap(), Ok(v as i64));
         }
@@ -589,7 +618,7 @@ mod tests {
         }
         drop(tx);
         let counters = Arc::new(Counters::default());
-        writer_loop(table(), rx, 8, Arc::clone(&counters), no_wal_limit());
+        writer_loop(table(), rx, 8, Arc::clone(&counters), no_wal_limit(), None);
         assert_eq!(
             seen.blocking_recv().unwrap(),
             Ok(3),
@@ -633,7 +662,7 @@ mod tests {
         drop(tx);
         let started = Instant::now();
         let writer = std::thread::spawn(move || {
-            writer_loop(table(), rx, 8, Arc::default(), no_wal_limit());
+            writer_loop(table(), rx, 8, Arc::default(), no_wal_limit(), None);
         });
         let rows_before_it = seen.blocking_recv().unwrap().unwrap();
         let waited = started.elapsed();
@@ -672,7 +701,7 @@ mod tests {
         }
         drop(tx);
         let counters = Arc::new(Counters::default());
-        writer_loop(table(), rx, 8, Arc::clone(&counters), no_wal_limit());
+        writer_loop(table(), rx, 8, Arc::clone(&counters), no_wal_limit(), None);
         counters
     }
 
