@@ -162,13 +162,14 @@ impl SqliteOptions {
         self
     }
 
-    /// Prunes as the store goes: every commit that stores events also deletes, in the same
-    /// transaction, up to twice as many of the oldest rows that a [`Store::prune`] with
-    /// `before = now - keep` would delete (finished jobs, then their events and message refs
-    /// once nothing else needs them, and events routed nowhere), at most 64 of each kind. Under a
-    /// steady load the store then keeps its size without any long delete, so that no webhook
-    /// waits for one; [`Store::prune`] is still needed for what arrives while nothing is
-    /// stored (and does everything else retention does). Default: off.
+    /// Prunes as the store goes: each event stored adds two rows to what the writer owes, and
+    /// once 32 are owed, the next batch that acknowledges nothing (or any batch, once 128 are
+    /// owed) also deletes, in a savepoint of its transaction, up to 32 of the oldest rows of
+    /// each kind that a [`Store::prune`] with `before = now - keep` would delete: finished jobs,
+    /// the events and message refs they leave behind, and events routed nowhere. Under a steady
+    /// load the store keeps its size without any long delete for a webhook to wait for;
+    /// [`Store::prune`] is still needed for what arrives while no events come in, for what a
+    /// restart left behind, and for the rows of acting from chat. Default: off.
     ///
     /// ```
     /// use std::time::Duration;
@@ -962,8 +963,13 @@ impl Store for SqliteStore {
         let cursor = Arc::clone(&self.prune_cursor);
         self.background(move |conn| {
             // Only the writer thread takes the lock; a poisoned cursor is still a position.
-            let mut cursor = cursor.lock().unwrap_or_else(|e| e.into_inner());
-            retention::prune(conn, before, limit, &mut cursor, retention::Scope::Round)
+            let mut kept = cursor.lock().unwrap_or_else(|e| e.into_inner());
+            // The cursor moves only with a call that succeeded (a failed one is undone).
+            let mut moved = kept.clone();
+            let pruned =
+                retention::prune(conn, before, limit, &mut moved, retention::Scope::Round)?;
+            *kept = moved;
+            Ok(pruned)
         })
         .await
     }

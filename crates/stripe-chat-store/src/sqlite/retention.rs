@@ -288,33 +288,26 @@ fn jobless_events(
          LIMIT ?4",
     )?;
     let mut delete = conn.prepare_cached("DELETE FROM events WHERE rowid = ?1")?;
-    let (mut deleted, mut examined) = (0, 0);
-    while deleted < wanted {
-        if examined >= examine {
-            return Ok((deleted, true));
-        }
-        let rows: Vec<(i64, i64, bool)> = next
-            .query_map(
-                params![cursor.events.at, cursor.events.key, before, chunk],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )?
-            .collect::<Result<_, _>>()?;
-        let end = rows.len() < max;
-        for (at, rowid, jobless) in rows {
-            if jobless && deleted == wanted {
-                break;
-            }
-            if jobless {
-                deleted += delete.execute(params![rowid])?;
-            }
-            examined += 1;
-            cursor.events = Position { at, key: rowid };
-        }
-        if end {
-            break;
-        }
-    }
-    Ok((deleted, false))
+    scan(
+        max,
+        wanted,
+        examine,
+        &mut cursor.events,
+        |from| {
+            next.query_map(params![from.at, from.key, before, chunk], |r| {
+                Ok((
+                    Position {
+                        at: r.get(0)?,
+                        key: r.get(1)?,
+                    },
+                    r.get(2)?,
+                ))
+            })?
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::from)
+        },
+        |row| Ok(delete.execute(params![row.key])?),
+    )
 }
 
 /// Step 4 of [`prune`]: looks at the message refs after the cursor, `max` at a time, in the
@@ -346,30 +339,52 @@ fn orphaned_refs(
     )?;
     let mut delete =
         conn.prepare_cached("DELETE FROM message_refs WHERE destination = ?1 AND thread_key = ?2")?;
+    scan(
+        max,
+        wanted,
+        examine,
+        &mut cursor.refs,
+        |from| {
+            let (destination, thread) = &from.key;
+            next.query_map(params![from.at, destination, thread, before, chunk], |r| {
+                let key = (r.get(1)?, r.get(2)?);
+                Ok((Position { at: r.get(0)?, key }, r.get(3)?))
+            })?
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::from)
+        },
+        |row| Ok(delete.execute(params![row.key.0, row.key.1])?),
+    )
+}
+
+/// The loop of steps 3 and 4 of [`prune`]: `fetch` returns the next `max` rows after a position
+/// (fewer at the end), each with whether it may go; `delete` deletes one. Moves `position` past
+/// each row it looked at, until it deleted `wanted`, looked at `examine` or reached the end.
+/// Returns the rows deleted and whether it stopped at `examine` with more to look at.
+fn scan<K>(
+    max: usize,
+    wanted: usize,
+    examine: usize,
+    position: &mut Position<K>,
+    mut fetch: impl FnMut(&Position<K>) -> Result<Vec<(Position<K>, bool)>, StoreError>,
+    mut delete: impl FnMut(&Position<K>) -> Result<usize, StoreError>,
+) -> Result<(usize, bool), StoreError> {
     let (mut deleted, mut examined) = (0, 0);
     while deleted < wanted {
         if examined >= examine {
             return Ok((deleted, true));
         }
-        let (at, (destination, thread)) = (cursor.refs.at, &cursor.refs.key);
-        let rows: Vec<(i64, String, String, bool)> = next
-            .query_map(params![at, destination, thread, before, chunk], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })?
-            .collect::<Result<_, _>>()?;
+        let rows = fetch(position)?;
         let end = rows.len() < max;
-        for (at, destination, thread, orphaned) in rows {
-            if orphaned && deleted == wanted {
+        for (row, doomed) in rows {
+            if doomed && deleted == wanted {
                 break;
             }
-            if orphaned {
-                deleted += delete.execute(params![destination, thread])?;
+            if doomed {
+                deleted += delete(&row)?;
             }
             examined += 1;
-            cursor.refs = Position {
-                at,
-                key: (destination, thread),
-            };
+            *position = row;
         }
         if end {
             break;

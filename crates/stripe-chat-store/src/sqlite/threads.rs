@@ -173,6 +173,9 @@ pub(crate) fn in_savepoint<R>(
 /// transaction, whenever nothing else is to run, or once the oldest has waited
 /// [`BACKGROUND_PATIENCE`] (so that a writer that is never idle still gets to them).
 ///
+/// With a sweeper (`SqliteOptions::prune_as_it_goes`), the synced writes of each batch add to
+/// what it owes, and a batch it is due in runs a sweep step after its requests, before `COMMIT`.
+///
 /// Checkpoints (copying the log into the database file) are not the writer's job: the
 /// [`checkpointer_loop`] does them beside it. Only when the log outgrows `wal.limit` (the writer
 /// never paused long enough for the checkpointer to catch up, so SQLite could not start the log
@@ -233,7 +236,6 @@ pub(crate) fn writer_loop(
         } else {
             Durability::Bookkeeping
         };
-        level.set(&conn, needed);
         let mut sweep = sweeper.as_mut().and_then(|sweeper| {
             let synced = batch
                 .iter()
@@ -242,6 +244,7 @@ pub(crate) fn writer_loop(
             sweeper.owe(synced);
             sweeper.due(needed == Durability::Synced).then_some(sweeper)
         });
+        level.set(&conn, needed);
         commit_batch(&conn, &mut batch, &mut settles, &counters, |conn| {
             if let Some(sweeper) = sweep.as_mut() {
                 let rows = sweeper.step(conn);
