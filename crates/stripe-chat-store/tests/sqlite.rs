@@ -723,6 +723,14 @@ async fn delivered_threads(store: &SqliteStore, prefix: &str, n: usize) {
     }
 }
 
+/// Stores `n` new events (`evt_new_<i>`) with a job each, one commit each.
+async fn store_new_events(store: &SqliteStore, n: usize) {
+    for i in 0..n {
+        let new = event(&format!("evt_new_{i}"), 100);
+        store.ingest(new, vec![NewJob::new("slack")]).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_store_that_prunes_as_it_goes_deletes_expired_rows_with_the_events_it_stores() {
     let dir = tempfile::tempdir().unwrap();
@@ -748,15 +756,7 @@ async fn a_store_that_prunes_as_it_goes_deletes_expired_rows_with_the_events_it_
     tokio::time::sleep(keep * 2).await;
 
     // New events, one commit each, with nothing else going on: their commits pay.
-    for i in 0..150 {
-        store
-            .ingest(
-                event(&format!("evt_new_{i}"), 100),
-                vec![NewJob::new("slack")],
-            )
-            .await
-            .unwrap();
-    }
+    store_new_events(&store, 150).await;
 
     assert!(
         store.commit_stats().swept_rows >= 300,
@@ -787,15 +787,7 @@ async fn a_store_that_does_not_prune_as_it_goes_keeps_everything_until_pruned() 
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir.path().join("store.db")).await;
     delivered_threads(&store, "old", 20).await;
-    for i in 0..150 {
-        store
-            .ingest(
-                event(&format!("evt_new_{i}"), 100),
-                vec![NewJob::new("slack")],
-            )
-            .await
-            .unwrap();
-    }
+    store_new_events(&store, 150).await;
     assert_eq!(store.commit_stats().swept_rows, 0);
     assert_eq!(store.stats().await.unwrap().delivered, 20);
     store.close().await;
