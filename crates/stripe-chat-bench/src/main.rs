@@ -127,6 +127,10 @@ struct RetentionArgs {
     /// Size of each event body in bytes.
     #[arg(long, default_value_t = 5000)]
     event_size: usize,
+    /// The store's write-ahead log limit in MiB (`SqliteOptions::wal_limit_bytes`; the
+    /// service's: 128).
+    #[arg(long, default_value_t = 128)]
+    wal_limit_mib: u64,
     /// Print one JSON line on stdout (the human summary goes to stderr).
     #[arg(long)]
     json: bool,
@@ -383,6 +387,7 @@ fn retention(args: RetentionArgs) -> Result<(), String> {
         backlog: args.backlog,
         sample_every: args.sample_every,
         event_size: args.event_size,
+        wal_limit_bytes: args.wal_limit_mib << 20,
     };
     let report = runtime(None)?.block_on(retention::run(&options, event::DEFAULT_SAMPLE))?;
     if args.json {

@@ -51,6 +51,7 @@ pub(crate) struct Options {
     pub(crate) backlog: usize,
     pub(crate) sample_every: Duration,
     pub(crate) event_size: usize,
+    pub(crate) wal_limit_bytes: u64,
 }
 
 /// The store's files at one moment.
@@ -89,6 +90,8 @@ pub(crate) struct RetentionReport {
     pub(crate) prune_share: f64,
     pub(crate) prune_catch_up_share: f64,
     pub(crate) reclaim_step: u64,
+    /// The store's write-ahead log limit.
+    pub(crate) wal_limit_bytes: u64,
     pub(crate) pruning: bool,
     /// Whether the store also pruned as it went (`SqliteOptions::prune_as_it_goes`).
     pub(crate) as_it_goes: bool,
@@ -198,7 +201,7 @@ pub(crate) async fn run(options: &Options, sample: &str) -> Result<RetentionRepo
         db.display().to_string()
     );
     let config = ServiceConfig::from_toml(&text).map_err(|e| e.to_string())?;
-    let mut store_options = SqliteOptions::default();
+    let mut store_options = SqliteOptions::default().wal_limit_bytes(options.wal_limit_bytes);
     if options.as_it_goes {
         store_options = store_options.prune_as_it_goes(options.retention);
     }
@@ -373,6 +376,7 @@ pub(crate) async fn run(options: &Options, sample: &str) -> Result<RetentionRepo
         prune_share: options.prune_share,
         prune_catch_up_share: options.prune_catch_up_share,
         reclaim_step: options.reclaim_step,
+        wal_limit_bytes: options.wal_limit_bytes,
         pruning: options.prune,
         as_it_goes: options.as_it_goes,
         swept_rows: store.commit_stats().swept_rows,
