@@ -387,7 +387,7 @@ fn retention(args: RetentionArgs) -> Result<(), String> {
         backlog: args.backlog,
         sample_every: args.sample_every,
         event_size: args.event_size,
-        wal_limit_bytes: args.wal_limit_mib << 20,
+        wal_limit_bytes: args.wal_limit_mib.saturating_mul(1 << 20),
     };
     let report = runtime(None)?.block_on(retention::run(&options, event::DEFAULT_SAMPLE))?;
     if args.json {

@@ -13,7 +13,7 @@ use crate::{
     Outcome, RefUpdate, Stats, StoreError, StoredEvent, StoredRef,
 };
 
-fn limit(n: usize) -> i64 {
+pub(crate) fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 

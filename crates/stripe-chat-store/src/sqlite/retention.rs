@@ -200,7 +200,7 @@ pub(crate) fn prune(
             ..PruneCursor::default()
         };
     }
-    let limit = i64::try_from(max).unwrap_or(i64::MAX);
+    let limit = super::ops::limit(max);
     let gone: Vec<(String, String, Option<String>)> = conn
         .prepare_cached(
             "DELETE FROM jobs WHERE id IN (
@@ -271,7 +271,7 @@ fn jobless_events(
     examine: usize,
     cursor: &mut PruneCursor,
 ) -> Result<(usize, bool), StoreError> {
-    let chunk = i64::try_from(max).unwrap_or(i64::MAX);
+    let chunk = super::ops::limit(max);
     // The events after the cursor in the order of `events_received` (received_at, then rowid):
     // those received at the cursor's time after it, then those received later, each an index
     // seek (one row-value comparison would seek on the time alone, then step over every event
@@ -322,7 +322,7 @@ fn orphaned_refs(
     examine: usize,
     cursor: &mut PruneCursor,
 ) -> Result<(usize, bool), StoreError> {
-    let chunk = i64::try_from(max).unwrap_or(i64::MAX);
+    let chunk = super::ops::limit(max);
     let mut next = conn.prepare_cached(
         "SELECT c.at, c.destination, c.thread_key,
                 NOT EXISTS (SELECT 1 FROM jobs j
