@@ -120,11 +120,13 @@ impl SqliteOptions {
         self
     }
 
-    /// How large the write-ahead log may grow before the writer, between two batches, completes
-    /// a checkpoint itself so that the log starts over. Under steady load the checkpointer thread
-    /// never reaches the end of the log (the writer keeps appending), so without this the log
-    /// would grow without bound. Each such checkpoint pauses the writer while the database file
-    /// is synced: a larger limit means rarer but longer pauses. Default 128 MiB.
+    /// How large the write-ahead log may grow before the writer has it start over. Under steady
+    /// load the checkpointer thread never reaches the end of the log (the writer keeps
+    /// appending), so without this the log would grow without bound. Past the limit the writer
+    /// asks the checkpointer for passes until at most 1 MiB of the log is left to copy, then
+    /// completes the checkpoint itself between two batches, pausing while that much is copied
+    /// and the database file is synced: a larger limit means rarer pauses of the same length,
+    /// and a larger file beside the database. Default 128 MiB.
     ///
     /// ```
     /// let _ = stripe_chat_store::SqliteOptions::default().wal_limit_bytes(64 << 20);
@@ -163,10 +165,11 @@ impl SqliteOptions {
     }
 
     /// Prunes as the store goes: each event stored adds two rows to what the writer owes, and
-    /// once 32 are owed, the next batch that acknowledges nothing (or any batch, once 128 are
-    /// owed) also deletes, in a savepoint of its transaction, up to 32 of the oldest rows of
-    /// each kind that a [`Store::prune`] with `before = now - keep` would delete: finished jobs,
-    /// the events and message refs they leave behind, and events routed nowhere. Under a steady
+    /// once 8 are owed, the next batch that acknowledges nothing (or any batch, once 128 are
+    /// owed) also deletes, 8 at a time in savepoints of its transaction until nothing is owed
+    /// or a request is waiting, the oldest rows of each kind that a [`Store::prune`] with
+    /// `before = now - keep` would delete: finished jobs, the events and message refs they
+    /// leave behind, and events routed nowhere. Under a steady
     /// load the store keeps its size without any long delete for a webhook to wait for;
     /// [`Store::prune`] is still needed for what arrives while no events come in, for what a
     /// restart left behind, and for the rows of acting from chat. Default: off.
@@ -223,22 +226,26 @@ impl SqliteOptions {
 ///   that a backlog being delivered does not slow down the events Stripe waits for.
 /// - **Housekeeping yields**: [`Store::prune`] and [`Store::reclaim_space`] never join a batch;
 ///   each runs in a transaction of its own when no other request waits (or once it has waited a
-///   second), so a webhook waits at most for one such short transaction. Its scans of the
+///   second), in steps (16 rows of each kind, 16 pages), and commits what it did as soon as a
+///   request is waiting, so a webhook waits at most for one step. Pruning's scans of the
 ///   events and message refs go on where the last call stopped, so the rows kept before them
 ///   (those of dead letters) are looked at once, not by every transaction.
 /// - **Prunes as it goes** (with [`SqliteOptions::prune_as_it_goes`]): each event stored adds
-///   two rows to what the writer owes; once 32 are owed, the next batch that acknowledges
-///   nothing also deletes 32 expired jobs with their events and refs (and looks at 32 events
-///   for ones routed nowhere), in its own savepoint. Under a steady load the file keeps its
-///   size with no long delete for a webhook to wait for.
+///   two rows to what the writer owes; once 8 are owed, the next batch that acknowledges
+///   nothing also deletes expired jobs with their events and refs (and looks for events routed
+///   nowhere), 8 of each at a time in savepoints, until nothing is owed or a request waits.
+///   Under a steady load the file keeps its size with no long delete for a webhook to wait
+///   for.
 /// - **Reads** (`message_ref`, `queued_jobs`, `dlq_list`, `event`, `stats`) run on a second
 ///   connection on a reader thread, which sees committed data only. Leasing is a write.
 /// - **Checkpoints** (copying the log into the database file) run on a third connection on a
 ///   checkpointer thread every [`SqliteOptions::checkpoint_every`], never inside a commit
 ///   (SQLite's automatic checkpoint is off). Under steady load the log can only start over once
 ///   a checkpoint reached its end, which needs a moment without commits: when the log outgrows
-///   [`SqliteOptions::wal_limit_bytes`] the writer completes a checkpoint between two batches,
-///   pausing while the database file is synced. [`SqliteStore::commit_stats`] counts those.
+///   [`SqliteOptions::wal_limit_bytes`] the writer asks the checkpointer for passes (and keeps
+///   committing) until at most 1 MiB is left to copy, then completes the checkpoint between two
+///   batches, pausing while that is copied and the database file is synced.
+///   [`SqliteStore::commit_stats`] counts those.
 /// - **Gives space back**: a new file uses SQLite's incremental auto-vacuum, so the pages that
 ///   [`Store::prune`] frees are given back to the file system by [`Store::reclaim_space`], a
 ///   few at a time, beyond a reserve of a quarter of the file that new events fill first
@@ -273,7 +280,7 @@ pub struct SqliteStore {
     options: SqliteOptions,
     writer: mpsc::Sender<Box<dyn WriteRequest>>,
     reader: mpsc::Sender<ReadRequest>,
-    checkpointer: std::sync::mpsc::Sender<()>,
+    checkpointer: std::sync::mpsc::Sender<threads::CheckpointerCall>,
     stopped: Vec<oneshot::Receiver<()>>,
     counters: Arc<Counters>,
     /// Set when a write failed as unavailable (a full disk, an I/O error, a lock held too long);
@@ -488,8 +495,11 @@ impl SqliteStore {
         let (ready_tx, ready_rx) = oneshot::channel::<Result<(), StoreError>>();
         let (writer_stopped_tx, writer_stopped) = oneshot::channel::<()>();
         let counters = Arc::new(Counters::default());
-        let wal_pages = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let wal = Arc::new(threads::WalState::default());
+        let (checkpointer, checkpointer_calls) = std::sync::mpsc::channel();
         {
+            let wal = Arc::clone(&wal);
+            let checkpointer = checkpointer.clone();
             let path = path.clone();
             let options = options.clone();
             let counters = Arc::clone(&counters);
@@ -499,9 +509,10 @@ impl SqliteStore {
                     .and_then(|mut conn| {
                         schema::migrate(&mut conn)?;
                         settle_file(&conn, &options)?;
-                        let pages = Arc::clone(&wal_pages);
+                        let hooked = Arc::clone(&wal);
                         conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames: i32| {
-                            pages.store(u64::try_from(frames).unwrap_or(0), Ordering::Relaxed);
+                            let frames = u64::try_from(frames).unwrap_or(0);
+                            hooked.pages.store(frames, Ordering::Relaxed);
                             Ok(())
                         }))?;
                         Ok(conn)
@@ -509,10 +520,11 @@ impl SqliteStore {
                 match opened {
                     Ok(conn) => {
                         let _ = ready_tx.send(Ok(()));
-                        let limit = threads::WalLimit {
-                            pages: Arc::clone(&wal_pages),
-                            max_pages: options.wal_limit_bytes / PAGE_SIZE,
-                        };
+                        let limit = threads::WalLimit::new(
+                            wal,
+                            options.wal_limit_bytes / PAGE_SIZE,
+                            Some(checkpointer),
+                        );
                         let sweeper = options.prune_as_it_goes.map(retention::Sweeper::new);
                         threads::writer_loop(
                             conn,
@@ -558,7 +570,6 @@ impl SqliteStore {
         }
         ready_rx.await.map_err(|_| StoreError::closed())??;
 
-        let (checkpointer, stop_rx) = std::sync::mpsc::channel::<()>();
         let (ready_tx, ready_rx) = oneshot::channel::<Result<(), StoreError>>();
         let (checkpointer_stopped_tx, checkpointer_stopped) = oneshot::channel::<()>();
         {
@@ -571,9 +582,10 @@ impl SqliteStore {
                         let _ = ready_tx.send(Ok(()));
                         threads::checkpointer_loop(
                             conn,
-                            stop_rx,
+                            checkpointer_calls,
                             options.checkpoint_every,
                             counters,
+                            wal,
                         );
                     }
                     Err(e) => {
@@ -730,7 +742,7 @@ impl SqliteStore {
         for stop in stopped.by_ref().take(2) {
             let _ = stop.await;
         }
-        let _ = checkpointer.send(());
+        let _ = checkpointer.send(threads::CheckpointerCall::Last);
         drop(checkpointer);
         for stop in stopped {
             let _ = stop.await;
@@ -755,6 +767,18 @@ impl SqliteStore {
 
     /// Housekeeping, run by the writer only when nothing else waits
     /// ([`Durability::Background`]).
+    /// Whether a request waits for the writer: housekeeping looks between its small steps and
+    /// commits what it did so far, so that an acknowledgement waits for one step, not for a
+    /// whole transaction.
+    fn requests_waiting(&self) -> impl Fn() -> bool + Send + 'static {
+        let writer = self.writer.downgrade();
+        move || {
+            writer
+                .upgrade()
+                .is_some_and(|writer| writer.capacity() < writer.max_capacity())
+        }
+    }
+
     async fn background<R: Send + 'static>(
         &self,
         op: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
@@ -961,13 +985,13 @@ impl Store for SqliteStore {
     async fn prune(&self, before: SystemTime, limit: usize) -> Result<Pruned, StoreError> {
         let before = to_ms(before);
         let cursor = Arc::clone(&self.prune_cursor);
+        let waiting = self.requests_waiting();
         self.background(move |conn| {
             // Only the writer thread takes the lock; a poisoned cursor is still a position.
             let mut kept = cursor.lock().unwrap_or_else(|e| e.into_inner());
             // The cursor moves only with a call that succeeded (a failed one is undone).
             let mut moved = kept.clone();
-            let pruned =
-                retention::prune(conn, before, limit, &mut moved, retention::Scope::Round)?;
+            let pruned = retention::prune_in_steps(conn, before, limit, &mut moved, waiting)?;
             *kept = moved;
             Ok(pruned)
         })
@@ -1031,7 +1055,8 @@ impl Store for SqliteStore {
     }
 
     async fn reclaim_space(&self, max_bytes: u64) -> Result<u64, StoreError> {
-        self.background(move |conn| retention::reclaim(conn, max_bytes))
+        let waiting = self.requests_waiting();
+        self.background(move |conn| retention::reclaim(conn, max_bytes, waiting))
             .await
     }
 

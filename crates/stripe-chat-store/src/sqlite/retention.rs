@@ -68,9 +68,14 @@ const KEPT_FREE: (u64, u64) = (1, 4);
 
 /// Gives free pages back to the file system (`PRAGMA incremental_vacuum`), up to `max_bytes`,
 /// beyond a reserve of a quarter of the file kept for reuse, in the caller's transaction;
-/// returns the bytes given back. Nothing on a file without incremental auto-vacuum. The file
-/// shrinks when the checkpoint copies the commit into it.
-pub(crate) fn reclaim(conn: &Connection, max_bytes: u64) -> Result<u64, StoreError> {
+/// returns the bytes given back. Goes [`RECLAIM_STEP_PAGES`] at a time and stops early once
+/// `waiting` says a request waits for the writer. Nothing on a file without incremental
+/// auto-vacuum. The file shrinks when the checkpoint copies the commit into it.
+pub(crate) fn reclaim(
+    conn: &Connection,
+    max_bytes: u64,
+    waiting: impl Fn() -> bool,
+) -> Result<u64, StoreError> {
     if auto_vacuum(conn)? != INCREMENTAL {
         return Ok(0);
     }
@@ -87,16 +92,25 @@ pub(crate) fn reclaim(conn: &Connection, max_bytes: u64) -> Result<u64, StoreErr
         return Ok(0);
     }
     let page = page_size(conn)?;
-    let pages = (max_bytes / page).clamp(1, excess);
-    // A pragma takes no bound parameter; `pages` is a number computed here.
-    let mut stmt = conn.prepare(&format!("PRAGMA incremental_vacuum({pages})"))?;
-    let mut rows = stmt.query([])?;
-    // One page is given back per step.
-    while rows.next()?.is_some() {}
-    drop(rows);
+    let mut pages = (max_bytes / page).clamp(1, excess);
+    while pages > 0 {
+        let step = pages.min(RECLAIM_STEP_PAGES);
+        // A pragma takes no bound parameter; `step` is a number computed here.
+        let mut stmt = conn.prepare_cached(&format!("PRAGMA incremental_vacuum({step})"))?;
+        let mut rows = stmt.query([])?;
+        // One page is given back per row.
+        while rows.next()?.is_some() {}
+        pages -= step;
+        if waiting() {
+            break;
+        }
+    }
     let left = freelist_pages(conn)?;
     Ok(free.saturating_sub(left) * page)
 }
+
+/// Pages one step of [`reclaim`] gives back before it looks whether a request is waiting.
+const RECLAIM_STEP_PAGES: u64 = 16;
 
 /// `PRAGMA auto_vacuum`: 0 none, 1 full, 2 incremental.
 pub(crate) fn auto_vacuum(conn: &Connection) -> Result<i64, StoreError> {
@@ -170,6 +184,38 @@ pub(crate) enum Scope {
     Round,
     /// A sweep step in a commit of the writer: jobs and events only, one look at the events.
     Sweep,
+}
+
+/// Rows of each kind one step of a round deletes at most (see [`prune_in_steps`]).
+const ROUND_STEP: usize = 16;
+
+/// A round's call ([`Store::prune`](crate::Store::prune)): [`prune`] with [`Scope::Round`] in
+/// steps of [`ROUND_STEP`] rows, up to `max` rows of each kind in all, in the caller's
+/// transaction. It stops early once `waiting` says a request waits for the writer, so that an
+/// acknowledgement waits for one step, not for the whole call; what it did so far is returned
+/// (and committed), and the caller's next call goes on from there.
+pub(crate) fn prune_in_steps(
+    conn: &Connection,
+    before: i64,
+    max: usize,
+    cursor: &mut PruneCursor,
+    waiting: impl Fn() -> bool,
+) -> Result<Pruned, StoreError> {
+    let mut total = Pruned::default();
+    let mut budget = max;
+    loop {
+        let step = budget.min(ROUND_STEP);
+        let pruned = prune(conn, before, step, cursor, Scope::Round)?;
+        budget -= step;
+        total.jobs += pruned.jobs;
+        total.events += pruned.events;
+        total.refs += pruned.refs;
+        total.actions += pruned.actions;
+        total.unfinished = pruned.unfinished;
+        if pruned.is_empty() || budget == 0 || waiting() {
+            return Ok(total);
+        }
+    }
 }
 
 /// Deletes, in the caller's transaction, up to `max` rows of each kind that retention lets go
@@ -396,8 +442,9 @@ fn scan<K>(
 /// Pruning as the store goes ([`SqliteOptions::prune_as_it_goes`](super::SqliteOptions)): the
 /// writer's share of the retention work, spread over its commits so that no request waits for
 /// a long delete. Each event stored adds [`Sweeper::PER_EVENT`] rows of each kind to what is
-/// owed; once [`Sweeper::STEP`] are owed, the next commit that acknowledges nothing pays them in
-/// its transaction (or the next commit at all, once four steps are owed).
+/// owed. Once a step ([`Sweeper::STEP`]) is owed, the next commit that acknowledges nothing
+/// pays, a step at a time, until nothing is owed or a request is waiting for the writer; once
+/// [`Sweeper::MAX_OWED`] are owed, any commit pays a step.
 #[derive(Debug)]
 pub(crate) struct Sweeper {
     keep: std::time::Duration,
@@ -410,10 +457,12 @@ impl Sweeper {
     /// up with what a pause of the load or a restart left behind.
     pub(crate) const PER_EVENT: usize = 2;
 
-    /// Rows of each kind one step deletes at most: enough that the pages every delete touches
-    /// (the tables' and time indexes' oldest leaves, the free-page list) are written once for
-    /// many rows; few enough that a step is a fraction of a millisecond.
-    pub(crate) const STEP: usize = 32;
+    /// Rows of each kind one step deletes at most: a step takes tens of microseconds, so a
+    /// request that arrives during a sweep waits for one step, not for the whole debt.
+    pub(crate) const STEP: usize = 8;
+
+    /// The most that is owed: what a commit of webhooks pays a step of, once reached.
+    pub(crate) const MAX_OWED: usize = 128;
 
     pub(crate) fn new(keep: std::time::Duration) -> Self {
         Sweeper {
@@ -428,46 +477,177 @@ impl Sweeper {
         self.owed = self
             .owed
             .saturating_add(events.saturating_mul(Self::PER_EVENT))
-            .min(Self::STEP * 4);
+            .min(Self::MAX_OWED);
     }
 
     /// Whether the batch about to be committed pays: one that acknowledges nothing (`synced`
-    /// false) once a step is owed, any once four are.
+    /// false) once a step is owed, any once [`Sweeper::MAX_OWED`] is.
     pub(crate) fn due(&self, synced: bool) -> bool {
-        self.owed >= Self::STEP && (!synced || self.owed >= Self::STEP * 4)
+        self.owed >= Self::STEP && (!synced || self.owed >= Self::MAX_OWED)
     }
 
-    /// Pays one step in its own savepoint of the caller's transaction; a failure undoes the step
-    /// only (what it would have deleted is left to later steps and rounds). Returns the rows
-    /// deleted.
-    pub(crate) fn step(&mut self, conn: &Connection) -> usize {
+    /// Pays in the caller's transaction: one step for a batch that acknowledges something
+    /// (`synced`), otherwise steps until nothing is owed or `waiting` says a request is. Each
+    /// step runs in its own savepoint; a failure undoes that step only (what it would have
+    /// deleted is left to later steps and rounds). Returns the rows deleted.
+    pub(crate) fn pay(
+        &mut self,
+        conn: &Connection,
+        synced: bool,
+        waiting: impl Fn() -> bool,
+    ) -> usize {
         let before = std::time::SystemTime::now()
             .checked_sub(self.keep)
             .map_or(0, crate::time::to_ms);
-        let mut cursor = self.cursor.clone();
-        let step = super::threads::in_savepoint(conn, |conn| {
-            prune(conn, before, Self::STEP, &mut cursor, Scope::Sweep)
-        });
-        self.owed -= Self::STEP;
-        match step {
-            Ok(pruned) => {
-                self.cursor = cursor;
-                pruned.jobs + pruned.events + pruned.refs
+        let mut rows = 0;
+        while self.owed >= Self::STEP {
+            self.owed -= Self::STEP;
+            let mut cursor = self.cursor.clone();
+            let step = super::threads::in_savepoint(conn, |conn| {
+                prune(conn, before, Self::STEP, &mut cursor, Scope::Sweep)
+            });
+            match step {
+                Ok(pruned) => {
+                    self.cursor = cursor;
+                    rows += pruned.jobs + pruned.events + pruned.refs;
+                    if pruned.jobs + pruned.events == 0 {
+                        // Nothing has expired: what is owed is paid.
+                        self.owed = 0;
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "store sweep failed; will try again");
+                    break;
+                }
             }
-            Err(error) => {
-                tracing::debug!(%error, "store sweep failed; will try again");
-                0
+            if synced || waiting() {
+                break;
             }
         }
+        rows
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Sweeper;
+    use rusqlite::{Connection, params};
+
+    use super::{PruneCursor, ROUND_STEP, Sweeper, prune_in_steps, reclaim};
+
+    /// A migrated store in memory with `expired` events delivered long ago (one job each) and
+    /// one new event with a pending job (pruning always keeps the newest job).
+    fn store_with_expired(expired: usize) -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        for i in 0..expired {
+            conn.execute(
+                "INSERT INTO events (id, type, created, livemode, received_at, raw)
+                 VALUES (?1, 'invoice.paid', 0, 0, 1000, '{}')",
+                params![format!("evt_{i}")],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO jobs (event_id, destination, thread_key, state, not_before,
+                                   created_at, updated_at)
+                 VALUES (?1, 'slack', ?1, 'delivered', 0, 1000, 1000)",
+                params![format!("evt_{i}")],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO events (id, type, created, livemode, received_at, raw)
+                 VALUES ('evt_new', 'invoice.paid', 0, 0, 9000000000000, '{}');
+             INSERT INTO jobs (event_id, destination, state, not_before, created_at, updated_at)
+                 VALUES ('evt_new', 'slack', 'pending', 0, 9000000000000, 9000000000000);",
+        )
+        .unwrap();
+        conn
+    }
+
+    fn count(conn: &Connection, table: &str) -> usize {
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap() as usize
+    }
 
     #[test]
-    fn a_sweeper_pays_in_commits_without_acknowledgements_until_it_owes_four_steps() {
+    fn a_round_stops_after_one_step_when_a_request_waits_and_goes_on_where_it_stopped() {
+        let conn = store_with_expired(40);
+        let mut cursor = PruneCursor::default();
+        let first = prune_in_steps(&conn, 2000, 64, &mut cursor, || true).unwrap();
+        assert_eq!((first.jobs, first.events), (ROUND_STEP, ROUND_STEP));
+        assert!(!first.is_empty(), "the caller is told to go on");
+        let second = prune_in_steps(&conn, 2000, 64, &mut cursor, || false).unwrap();
+        assert_eq!(
+            (second.jobs, second.events),
+            (40 - ROUND_STEP, 40 - ROUND_STEP)
+        );
+        assert!(
+            prune_in_steps(&conn, 2000, 64, &mut cursor, || false)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!((count(&conn, "jobs"), count(&conn, "events")), (1, 1));
+    }
+
+    #[test]
+    fn a_round_without_requests_waiting_deletes_up_to_its_limit_in_steps() {
+        let conn = store_with_expired(40);
+        let mut cursor = PruneCursor::default();
+        let pruned = prune_in_steps(&conn, 2000, 20, &mut cursor, || false).unwrap();
+        assert_eq!((pruned.jobs, pruned.events), (20, 20));
+    }
+
+    #[test]
+    fn a_sweep_pays_one_step_while_requests_wait_and_its_whole_debt_otherwise() {
+        let conn = store_with_expired(40);
+        let mut sweeper = Sweeper::new(std::time::Duration::from_secs(1));
+        sweeper.owe(Sweeper::MAX_OWED);
+        let step = 2 * Sweeper::STEP; // a job and its event per row of each kind
+        assert_eq!(sweeper.pay(&conn, false, || true), step, "a request waits");
+        assert_eq!(
+            sweeper.pay(&conn, true, || false),
+            step,
+            "a commit of webhooks"
+        );
+        assert_eq!(sweeper.owed, Sweeper::MAX_OWED - 2 * Sweeper::STEP);
+        assert_eq!(
+            sweeper.pay(&conn, false, || false),
+            2 * (40 - 2 * Sweeper::STEP),
+            "the rest, step by step"
+        );
+        assert_eq!(sweeper.owed, 0, "nothing left to delete: nothing owed");
+        assert_eq!((count(&conn, "jobs"), count(&conn, "events")), (1, 1));
+    }
+
+    #[test]
+    fn giving_space_back_stops_after_one_step_when_a_request_waits() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "PRAGMA auto_vacuum = INCREMENTAL;
+             CREATE TABLE filler (b BLOB NOT NULL);",
+        )
+        .unwrap();
+        for _ in 0..200 {
+            conn.execute("INSERT INTO filler (b) VALUES (zeroblob(4000))", [])
+                .unwrap();
+        }
+        conn.execute("DELETE FROM filler", []).unwrap();
+        let page = 4096;
+        assert_eq!(
+            reclaim(&conn, 1 << 20, || true).unwrap(),
+            super::RECLAIM_STEP_PAGES * page
+        );
+        let rest = reclaim(&conn, 1 << 20, || false).unwrap();
+        assert!(
+            rest > super::RECLAIM_STEP_PAGES * page,
+            "without requests waiting it goes on: {rest} bytes"
+        );
+    }
+
+    #[test]
+    fn a_sweeper_pays_in_commits_without_acknowledgements_until_it_owes_its_most() {
         let mut sweeper = Sweeper::new(std::time::Duration::from_secs(60));
         sweeper.owe(Sweeper::STEP / Sweeper::PER_EVENT - 1);
         assert!(!sweeper.due(false), "less than a step is owed");
@@ -477,9 +657,9 @@ mod tests {
             "a step is owed: a commit without webhooks pays"
         );
         assert!(!sweeper.due(true), "a commit of webhooks does not, yet");
-        sweeper.owe(3 * Sweeper::STEP / Sweeper::PER_EVENT);
-        assert!(sweeper.due(true), "four steps owed: any commit pays");
+        sweeper.owe(Sweeper::MAX_OWED / Sweeper::PER_EVENT);
+        assert!(sweeper.due(true), "the most is owed: any commit pays");
         sweeper.owe(1_000_000);
-        assert_eq!(sweeper.owed, 4 * Sweeper::STEP, "the debt is capped");
+        assert_eq!(sweeper.owed, Sweeper::MAX_OWED, "the debt is capped");
     }
 }

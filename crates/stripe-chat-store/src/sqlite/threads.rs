@@ -186,7 +186,7 @@ pub(crate) fn writer_loop(
     mut requests: mpsc::Receiver<Box<dyn WriteRequest>>,
     max_batch: usize,
     counters: Arc<Counters>,
-    wal: WalLimit,
+    mut wal: WalLimit,
     mut sweeper: Option<super::retention::Sweeper>,
 ) {
     let mut batch: Vec<Box<dyn WriteRequest>> = Vec::with_capacity(max_batch);
@@ -245,25 +245,17 @@ pub(crate) fn writer_loop(
             sweeper.due(needed == Durability::Synced).then_some(sweeper)
         });
         level.set(&conn, needed);
+        let synced = needed == Durability::Synced;
+        let waiting = || !requests.is_empty();
         commit_batch(&conn, &mut batch, &mut settles, &counters, |conn| {
             if let Some(sweeper) = sweep.as_mut() {
-                let rows = sweeper.step(conn);
+                let rows = sweeper.pay(conn, synced, waiting);
                 counters
                     .swept_rows
                     .fetch_add(rows as u64, Ordering::Relaxed);
             }
         });
-        if wal.exceeded() {
-            match checkpoint(&conn) {
-                // Complete: the next batch starts the log over.
-                Ok(true) => {
-                    counters.writer_checkpoints.fetch_add(1, Ordering::Relaxed);
-                }
-                // The checkpointer is busy copying; try again after the next batch.
-                Ok(false) => {}
-                Err(error) => tracing::warn!(%error, "store checkpoint failed"),
-            }
-        }
+        wal.keep(&conn, &counters);
     }
     tracing::debug!("stripe-chat store writer stopped");
     drop(conn);
@@ -330,47 +322,159 @@ impl Level {
     }
 }
 
-/// The size the write-ahead log may reach before the writer checkpoints it itself: `pages`
-/// is what SQLite reported after the last commit (frames since the log last restarted).
+/// What the writer, the checkpointer and SQLite's WAL hook know of the write-ahead log.
+#[derive(Debug, Default)]
+pub(crate) struct WalState {
+    /// Frames in the log after the writer's last commit (since the log last started over).
+    pub(crate) pages: AtomicU64,
+    /// Frames of the log that the checkpointer's last pass had copied into the database file.
+    pub(crate) copied: AtomicU64,
+    /// Passes the checkpointer finished.
+    pub(crate) passes: AtomicU64,
+}
+
+/// What the checkpointer thread is asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CheckpointerCall {
+    /// Copy the log now, without waiting for the next round: the writer wants it to start over.
+    Now,
+    /// The store is closing: copy the whole log into the database file, empty it and stop.
+    Last,
+}
+
+/// The size the write-ahead log may reach before the writer has it start over, and how.
+///
+/// Starting over needs a complete checkpoint between two commits, so the writer does that
+/// checkpoint itself and pauses meanwhile. It first asks the checkpointer for a pass and waits
+/// (committing as usual) until what is left to copy is at most [`WalLimit::CATCH_UP_PAGES`]:
+/// the pause then copies and syncs that much, not the log since the checkpointer's last round.
+/// Past twice the limit (a checkpointer that cannot keep up) the writer checkpoints at once.
 pub(crate) struct WalLimit {
-    pub(crate) pages: Arc<AtomicU64>,
+    pub(crate) state: Arc<WalState>,
     pub(crate) max_pages: u64,
+    /// Asks the checkpointer for a pass; `None` where there is no checkpointer.
+    pub(crate) checkpointer: Option<std::sync::mpsc::Sender<CheckpointerCall>>,
+    /// The checkpointer's passes when the writer last asked for one.
+    asked_at: Option<u64>,
+}
+
+/// What the writer does about the log between two batches.
+#[derive(Debug, PartialEq, Eq)]
+enum WalStep {
+    /// Nothing: the log is within its limit, or a pass asked for is under way.
+    Wait,
+    /// Ask the checkpointer for a pass.
+    Ask,
+    /// Complete a checkpoint now, so that the next batch starts the log over.
+    Checkpoint,
 }
 
 impl WalLimit {
-    fn exceeded(&self) -> bool {
-        self.pages.load(Ordering::Relaxed) > self.max_pages
+    /// Frames (4 KiB pages) the writer copies itself when it completes a checkpoint: 1 MiB.
+    pub(crate) const CATCH_UP_PAGES: u64 = 32;
+
+    pub(crate) fn new(
+        state: Arc<WalState>,
+        max_pages: u64,
+        checkpointer: Option<std::sync::mpsc::Sender<CheckpointerCall>>,
+    ) -> Self {
+        WalLimit {
+            state,
+            max_pages,
+            checkpointer,
+            asked_at: None,
+        }
+    }
+
+    fn next(&mut self) -> WalStep {
+        let pages = self.state.pages.load(Ordering::Relaxed);
+        if pages <= self.max_pages {
+            return WalStep::Wait;
+        }
+        let left = pages.saturating_sub(self.state.copied.load(Ordering::Relaxed));
+        if left <= Self::CATCH_UP_PAGES
+            || pages > self.max_pages.saturating_mul(2)
+            || self.checkpointer.is_none()
+        {
+            return WalStep::Checkpoint;
+        }
+        let passes = self.state.passes.load(Ordering::Relaxed);
+        if self.asked_at == Some(passes) {
+            return WalStep::Wait;
+        }
+        self.asked_at = Some(passes);
+        WalStep::Ask
+    }
+
+    /// Keeps the log near its limit (see [`WalLimit`]); called between two batches.
+    fn keep(&mut self, conn: &Connection, counters: &Counters) {
+        match self.next() {
+            WalStep::Wait => {}
+            WalStep::Ask => {
+                let asked = self
+                    .checkpointer
+                    .as_ref()
+                    .is_some_and(|c| c.send(CheckpointerCall::Now).is_ok());
+                if !asked {
+                    self.checkpointer = None;
+                }
+            }
+            WalStep::Checkpoint => match checkpoint(conn) {
+                // Complete: the next batch starts the log over.
+                Ok(progress) if progress.complete => {
+                    self.state.copied.store(0, Ordering::Relaxed);
+                    self.asked_at = None;
+                    counters.writer_checkpoints.fetch_add(1, Ordering::Relaxed);
+                }
+                // The checkpointer is busy copying; try again after the next batch.
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "store checkpoint failed"),
+            },
+        }
     }
 }
 
+/// What one checkpoint did.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CheckpointProgress {
+    /// It copied the whole log (and so synced the database file).
+    pub(crate) complete: bool,
+    /// Frames of the log in the database file once it was done.
+    pub(crate) copied: u64,
+}
+
 /// A passive checkpoint: copies what it can of the log into the database file without blocking
-/// the writer or readers. True when it copied the whole log (and so synced the database file);
-/// false when another checkpoint was running or frames remain.
-pub(crate) fn checkpoint(conn: &Connection) -> Result<bool, StoreError> {
+/// the writer or readers. Not complete when another checkpoint was running or frames remain.
+pub(crate) fn checkpoint(conn: &Connection) -> Result<CheckpointProgress, StoreError> {
     let (busy, log, copied): (i64, i64, i64) =
         conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?;
-    Ok(busy == 0 && log == copied)
+    Ok(CheckpointProgress {
+        complete: busy == 0 && log == copied,
+        copied: u64::try_from(copied).unwrap_or(0),
+    })
 }
 
-/// The checkpointer thread's loop: every `every`, if the writer committed since the last round,
-/// copy the log into the database file (on its own connection, so the writer's commits do not
-/// wait for it). When the writer pauses, the copy catches up and SQLite restarts the log, which
-/// keeps it small. Stops when `stop` is dropped; a message on `stop` (sent once the writer and
-/// the reader are closed) first copies the whole log into the database file and empties it.
+/// The checkpointer thread's loop: every `every` (or at once when the writer asks), if the
+/// writer committed since the last pass, copy the log into the database file (on its own
+/// connection, so the writer's commits do not wait for it). When the writer pauses, the copy
+/// catches up and SQLite restarts the log, which keeps it small. Stops when every sender of
+/// `calls` is dropped; [`CheckpointerCall::Last`] (sent once the writer and the reader are
+/// closed) first copies the whole log into the database file and empties it.
 pub(crate) fn checkpointer_loop(
     conn: Connection,
-    stop: std::sync::mpsc::Receiver<()>,
+    calls: std::sync::mpsc::Receiver<CheckpointerCall>,
     every: Duration,
     counters: Arc<Counters>,
+    wal: Arc<WalState>,
 ) {
     use std::sync::mpsc::RecvTimeoutError;
     let mut seen = 0;
     loop {
-        match stop.recv_timeout(every) {
-            Err(RecvTimeoutError::Timeout) => {}
-            Ok(()) => {
+        match calls.recv_timeout(every) {
+            Err(RecvTimeoutError::Timeout) | Ok(CheckpointerCall::Now) => {}
+            Ok(CheckpointerCall::Last) => {
                 let last = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
                 if let Err(error) = last {
                     tracing::debug!(%error, "store final checkpoint failed");
@@ -380,13 +484,18 @@ pub(crate) fn checkpointer_loop(
             Err(RecvTimeoutError::Disconnected) => break,
         }
         let commits = counters.commits.load(Ordering::Relaxed);
-        if commits == seen {
-            continue;
+        if commits != seen {
+            seen = commits;
+            match checkpoint(&conn) {
+                Ok(progress) => wal.copied.store(progress.copied, Ordering::Relaxed),
+                Err(error) => {
+                    tracing::debug!(%error, "store background checkpoint failed; will try again");
+                }
+            }
         }
-        seen = commits;
-        if let Err(error) = checkpoint(&conn) {
-            tracing::debug!(%error, "store background checkpoint failed; will try again");
-        }
+        // Counted even when there was nothing to copy, so that a writer waiting for a pass
+        // looks again.
+        wal.passes.fetch_add(1, Ordering::Relaxed);
     }
     drop(conn);
 }
@@ -484,6 +593,47 @@ pub(crate) fn reader_loop(conn: Connection, mut requests: mpsc::Receiver<ReadReq
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_writer_asks_for_a_pass_and_checkpoints_once_little_is_left_to_copy() {
+        let state = Arc::new(WalState::default());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut wal = WalLimit::new(Arc::clone(&state), 1000, Some(tx));
+        state.pages.store(900, Ordering::Relaxed);
+        assert_eq!(wal.next(), WalStep::Wait, "within the limit");
+        state.pages.store(1200, Ordering::Relaxed);
+        assert_eq!(
+            wal.next(),
+            WalStep::Ask,
+            "over it, with most of the log to copy"
+        );
+        assert_eq!(wal.next(), WalStep::Wait, "the pass asked for is under way");
+        state.copied.store(1100, Ordering::Relaxed);
+        state.passes.fetch_add(1, Ordering::Relaxed);
+        state.pages.store(1300, Ordering::Relaxed);
+        assert_eq!(
+            wal.next(),
+            WalStep::Ask,
+            "the pass left 200 frames: another"
+        );
+        state
+            .copied
+            .store(1300 - WalLimit::CATCH_UP_PAGES, Ordering::Relaxed);
+        state.passes.fetch_add(1, Ordering::Relaxed);
+        assert_eq!(wal.next(), WalStep::Checkpoint, "little is left");
+        state.copied.store(0, Ordering::Relaxed);
+        state.pages.store(2001, Ordering::Relaxed);
+        assert_eq!(wal.next(), WalStep::Checkpoint, "twice the limit: at once");
+        drop(rx);
+    }
+
+    #[test]
+    fn without_a_checkpointer_the_writer_checkpoints_as_soon_as_the_log_is_over_its_limit() {
+        let state = Arc::new(WalState::default());
+        let mut wal = WalLimit::new(Arc::clone(&state), 1000, None);
+        state.pages.store(1001, Ordering::Relaxed);
+        assert_eq!(wal.next(), WalStep::Checkpoint);
+    }
+
     fn table() -> Connection {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(
@@ -579,11 +729,7 @@ mod tests {
         }
         drop(tx);
         let counters = Arc::new(Counters::default());
-        let wal = WalLimit {
-            pages: Arc::default(),
-            max_pages: u64::MAX,
-        };
-        writer_loop(table(), rx, 4, Arc::clone(&counters), wal, None);
+        writer_loop(table(), rx, 4, Arc::clone(&counters), no_wal_limit(), None);
         for (v, reply) in replies.into_iter().enumerate() {
             assert_eq!(reply.blocking_recv().unwrap(), Ok(v as i64));
         }
@@ -600,10 +746,7 @@ mod tests {
     }
 
     fn no_wal_limit() -> WalLimit {
-        WalLimit {
-            pages: Arc::default(),
-            max_pages: u64::MAX,
-        }
+        WalLimit::new(Arc::default(), u64::MAX, None)
     }
 
     #[test]
