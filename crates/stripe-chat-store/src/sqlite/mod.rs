@@ -165,7 +165,7 @@ impl SqliteOptions {
     }
 
     /// Prunes as the store goes: each event stored adds two rows to what the writer owes, and
-    /// once 8 are owed, the next batch that acknowledges nothing (or any batch, once 128 are
+    /// once 32 are owed, the next batch that acknowledges nothing (or any batch, once 128 are
     /// owed) also deletes, 8 at a time in savepoints of its transaction until nothing is owed
     /// or a request is waiting, the oldest rows of each kind that a [`Store::prune`] with
     /// `before = now - keep` would delete: finished jobs, the events and message refs they
@@ -231,7 +231,7 @@ impl SqliteOptions {
 ///   events and message refs go on where the last call stopped, so the rows kept before them
 ///   (those of dead letters) are looked at once, not by every transaction.
 /// - **Prunes as it goes** (with [`SqliteOptions::prune_as_it_goes`]): each event stored adds
-///   two rows to what the writer owes; once 8 are owed, the next batch that acknowledges
+///   two rows to what the writer owes; once 32 are owed, the next batch that acknowledges
 ///   nothing also deletes expired jobs with their events and refs (and looks for events routed
 ///   nowhere), 8 of each at a time in savepoints, until nothing is owed or a request waits.
 ///   Under a steady load the file keeps its size with no long delete for a webhook to wait

@@ -442,8 +442,9 @@ fn scan<K>(
 /// Pruning as the store goes ([`SqliteOptions::prune_as_it_goes`](super::SqliteOptions)): the
 /// writer's share of the retention work, spread over its commits so that no request waits for
 /// a long delete. Each event stored adds [`Sweeper::PER_EVENT`] rows of each kind to what is
-/// owed. Once a step ([`Sweeper::STEP`]) is owed, the next commit that acknowledges nothing
-/// pays, a step at a time, until nothing is owed or a request is waiting for the writer; once
+/// owed. Once [`Sweeper::START`] are owed, the next commit that acknowledges nothing pays, a
+/// step ([`Sweeper::STEP`]) at a time, until nothing is owed or a request is waiting for the
+/// writer; once
 /// [`Sweeper::MAX_OWED`] are owed, any commit pays a step.
 #[derive(Debug)]
 pub(crate) struct Sweeper {
@@ -460,6 +461,12 @@ impl Sweeper {
     /// Rows of each kind one step deletes at most: a step takes tens of microseconds, so a
     /// request that arrives during a sweep waits for one step, not for the whole debt.
     pub(crate) const STEP: usize = 8;
+
+    /// What is owed before a commit that acknowledges nothing starts paying: enough that the
+    /// pages every step touches (the oldest leaves of the tables and time indexes, the free-page
+    /// list) are written once for several steps, and that few commits carry a sweep for the
+    /// next acknowledgement's fsync to flush.
+    pub(crate) const START: usize = 32;
 
     /// The most that is owed: what a commit of webhooks pays a step of, once reached.
     pub(crate) const MAX_OWED: usize = 128;
@@ -483,7 +490,7 @@ impl Sweeper {
     /// Whether the batch about to be committed pays: one that acknowledges nothing (`synced`
     /// false) once a step is owed, any once [`Sweeper::MAX_OWED`] is.
     pub(crate) fn due(&self, synced: bool) -> bool {
-        self.owed >= Self::STEP && (!synced || self.owed >= Self::MAX_OWED)
+        self.owed >= Self::START && (!synced || self.owed >= Self::MAX_OWED)
     }
 
     /// Pays in the caller's transaction: one step for a batch that acknowledges something
@@ -649,12 +656,12 @@ mod tests {
     #[test]
     fn a_sweeper_pays_in_commits_without_acknowledgements_until_it_owes_its_most() {
         let mut sweeper = Sweeper::new(std::time::Duration::from_secs(60));
-        sweeper.owe(Sweeper::STEP / Sweeper::PER_EVENT - 1);
-        assert!(!sweeper.due(false), "less than a step is owed");
+        sweeper.owe(Sweeper::START / Sweeper::PER_EVENT - 1);
+        assert!(!sweeper.due(false), "less than a start is owed");
         sweeper.owe(1);
         assert!(
             sweeper.due(false),
-            "a step is owed: a commit without webhooks pays"
+            "enough is owed: a commit without webhooks pays"
         );
         assert!(!sweeper.due(true), "a commit of webhooks does not, yet");
         sweeper.owe(Sweeper::MAX_OWED / Sweeper::PER_EVENT);
