@@ -123,7 +123,7 @@ impl SqliteOptions {
     /// How large the write-ahead log may grow before the writer has it start over. Under steady
     /// load the checkpointer thread never reaches the end of the log (the writer keeps
     /// appending), so without this the log would grow without bound. Past the limit the writer
-    /// asks the checkpointer for passes until at most 1 MiB of the log is left to copy, then
+    /// asks the checkpointer for passes until at most 128 KiB of the log is left to copy, then
     /// completes the checkpoint itself between two batches, pausing while that much is copied
     /// and the database file is synced: a larger limit means rarer pauses of the same length,
     /// and a larger file beside the database. Default 128 MiB.
@@ -243,7 +243,7 @@ impl SqliteOptions {
 ///   (SQLite's automatic checkpoint is off). Under steady load the log can only start over once
 ///   a checkpoint reached its end, which needs a moment without commits: when the log outgrows
 ///   [`SqliteOptions::wal_limit_bytes`] the writer asks the checkpointer for passes (and keeps
-///   committing) until at most 1 MiB is left to copy, then completes the checkpoint between two
+///   committing) until at most 128 KiB is left to copy, then completes the checkpoint between two
 ///   batches, pausing while that is copied and the database file is synced.
 ///   [`SqliteStore::commit_stats`] counts those.
 /// - **Gives space back**: a new file uses SQLite's incremental auto-vacuum, so the pages that

@@ -370,7 +370,7 @@ enum WalStep {
 }
 
 impl WalLimit {
-    /// Frames (4 KiB pages) the writer copies itself when it completes a checkpoint: 1 MiB.
+    /// Frames (4 KiB pages) the writer copies at most when it completes a checkpoint: 128 KiB.
     pub(crate) const CATCH_UP_PAGES: u64 = 32;
 
     pub(crate) fn new(
