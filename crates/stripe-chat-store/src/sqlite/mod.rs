@@ -126,7 +126,9 @@ impl SqliteOptions {
     /// asks the checkpointer for passes until at most 128 KiB of the log is left to copy, then
     /// completes the checkpoint itself between two batches, pausing while that much is copied
     /// and the database file is synced: a larger limit means rarer pauses of the same length,
-    /// and a larger file beside the database. Default 128 MiB.
+    /// and a larger file beside the database. A checkpointer that cannot catch up (a pass takes
+    /// longer than the writer needs to add 128 KiB) lets the log reach twice the limit, where
+    /// the writer checkpoints at once. Default 128 MiB.
     ///
     /// ```
     /// let _ = stripe_chat_store::SqliteOptions::default().wal_limit_bytes(64 << 20);
@@ -165,9 +167,9 @@ impl SqliteOptions {
     }
 
     /// Prunes as the store goes: each event stored adds two rows to what the writer owes, and
-    /// once 32 are owed, the next batch that acknowledges nothing (or any batch, once 128 are
-    /// owed) also deletes, 8 at a time in savepoints of its transaction until nothing is owed
-    /// or a request is waiting, the oldest rows of each kind that a [`Store::prune`] with
+    /// once 32 are owed, the next batch that acknowledges nothing also deletes, 8 at a time in
+    /// savepoints of its transaction until nothing is owed or a request is waiting (and once 128
+    /// are owed, any batch deletes 8), the oldest rows of each kind that a [`Store::prune`] with
     /// `before = now - keep` would delete: finished jobs, the events and message refs they
     /// leave behind, and events routed nowhere. Under a steady
     /// load the store keeps its size without any long delete for a webhook to wait for;
@@ -511,8 +513,7 @@ impl SqliteStore {
                         settle_file(&conn, &options)?;
                         let hooked = Arc::clone(&wal);
                         conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames: i32| {
-                            let frames = u64::try_from(frames).unwrap_or(0);
-                            hooked.pages.store(frames, Ordering::Relaxed);
+                            hooked.committed(u64::try_from(frames).unwrap_or(0));
                             Ok(())
                         }))?;
                         Ok(conn)
@@ -765,8 +766,6 @@ impl SqliteStore {
         self.write_as(Durability::Bookkeeping, op).await
     }
 
-    /// Housekeeping, run by the writer only when nothing else waits
-    /// ([`Durability::Background`]).
     /// Whether a request waits for the writer: housekeeping looks between its small steps and
     /// commits what it did so far, so that an acknowledgement waits for one step, not for a
     /// whole transaction.
@@ -779,6 +778,8 @@ impl SqliteStore {
         }
     }
 
+    /// Housekeeping, run by the writer only when nothing else waits
+    /// ([`Durability::Background`]).
     async fn background<R: Send + 'static>(
         &self,
         op: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,

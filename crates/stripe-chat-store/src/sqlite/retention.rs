@@ -488,7 +488,7 @@ impl Sweeper {
     }
 
     /// Whether the batch about to be committed pays: one that acknowledges nothing (`synced`
-    /// false) once a step is owed, any once [`Sweeper::MAX_OWED`] is.
+    /// false) once [`Sweeper::START`] is owed, any once [`Sweeper::MAX_OWED`] is.
     pub(crate) fn due(&self, synced: bool) -> bool {
         self.owed >= Self::START && (!synced || self.owed >= Self::MAX_OWED)
     }

@@ -174,13 +174,15 @@ pub(crate) fn in_savepoint<R>(
 /// [`BACKGROUND_PATIENCE`] (so that a writer that is never idle still gets to them).
 ///
 /// With a sweeper (`SqliteOptions::prune_as_it_goes`), the synced writes of each batch add to
-/// what it owes, and a batch it is due in runs a sweep step after its requests, before `COMMIT`.
+/// what it owes, and a batch it is due in pays after its requests, before `COMMIT`: step by step
+/// until nothing is owed or a request waits, or one step in a batch that acknowledges.
 ///
 /// Checkpoints (copying the log into the database file) are not the writer's job: the
-/// [`checkpointer_loop`] does them beside it. Only when the log outgrows `wal.limit` (the writer
+/// [`checkpointer_loop`] does them beside it. Only when the log outgrows its limit (the writer
 /// never paused long enough for the checkpointer to catch up, so SQLite could not start the log
-/// over) does the writer checkpoint between two batches, which lets the next batch restart the
-/// log from its beginning.
+/// over) does the writer step in, as [`WalLimit`] says: it asks the checkpointer for passes, then
+/// completes the checkpoint between two batches once little is left to copy, which lets the next
+/// batch restart the log from its beginning.
 pub(crate) fn writer_loop(
     conn: Connection,
     mut requests: mpsc::Receiver<Box<dyn WriteRequest>>,
@@ -327,10 +329,46 @@ impl Level {
 pub(crate) struct WalState {
     /// Frames in the log after the writer's last commit (since the log last started over).
     pub(crate) pages: AtomicU64,
-    /// Frames of the log that the checkpointer's last pass had copied into the database file.
-    pub(crate) copied: AtomicU64,
+    /// Times the log started over, as the WAL hook saw it (fewer frames after a commit than
+    /// before it).
+    pub(crate) restarts: AtomicU64,
+    /// What the checkpointer's last pass had copied into the database file, and of which log.
+    pub(crate) copied: std::sync::Mutex<Copied>,
     /// Passes the checkpointer finished.
     pub(crate) passes: AtomicU64,
+}
+
+/// Frames of the log a checkpointer's pass had copied, with the log's [`WalState::restarts`]
+/// when the pass began: a count from an earlier log says nothing of the current one.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Copied {
+    pub(crate) restarts: u64,
+    pub(crate) frames: u64,
+}
+
+impl WalState {
+    /// What the WAL hook saw after a commit: `frames` in the log.
+    pub(crate) fn committed(&self, frames: u64) {
+        let before = self.pages.swap(frames, Ordering::Relaxed);
+        if frames < before {
+            self.restarts.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Frames of the current log already copied into the database file, as far as is known.
+    fn copied(&self) -> u64 {
+        let copied = *self.copied.lock().unwrap_or_else(|e| e.into_inner());
+        if copied.restarts == self.restarts.load(Ordering::Relaxed) {
+            copied.frames
+        } else {
+            0
+        }
+    }
+
+    /// Records a checkpointer's pass that began while the log had started over `restarts` times.
+    fn record_pass(&self, restarts: u64, frames: u64) {
+        *self.copied.lock().unwrap_or_else(|e| e.into_inner()) = Copied { restarts, frames };
+    }
 }
 
 /// What the checkpointer thread is asked to do.
@@ -391,7 +429,7 @@ impl WalLimit {
         if pages <= self.max_pages {
             return WalStep::Wait;
         }
-        let left = pages.saturating_sub(self.state.copied.load(Ordering::Relaxed));
+        let left = pages.saturating_sub(self.state.copied());
         if left <= Self::CATCH_UP_PAGES
             || pages > self.max_pages.saturating_mul(2)
             || self.checkpointer.is_none()
@@ -422,7 +460,6 @@ impl WalLimit {
             WalStep::Checkpoint => match checkpoint(conn) {
                 // Complete: the next batch starts the log over.
                 Ok(progress) if progress.complete => {
-                    self.state.copied.store(0, Ordering::Relaxed);
                     self.asked_at = None;
                     counters.writer_checkpoints.fetch_add(1, Ordering::Relaxed);
                 }
@@ -439,8 +476,9 @@ impl WalLimit {
 pub(crate) struct CheckpointProgress {
     /// It copied the whole log (and so synced the database file).
     pub(crate) complete: bool,
-    /// Frames of the log in the database file once it was done.
-    pub(crate) copied: u64,
+    /// Frames of the log in the database file once it was done; `None` when another
+    /// checkpoint was running.
+    pub(crate) copied: Option<u64>,
 }
 
 /// A passive checkpoint: copies what it can of the log into the database file without blocking
@@ -452,7 +490,7 @@ pub(crate) fn checkpoint(conn: &Connection) -> Result<CheckpointProgress, StoreE
         })?;
     Ok(CheckpointProgress {
         complete: busy == 0 && log == copied,
-        copied: u64::try_from(copied).unwrap_or(0),
+        copied: (busy == 0).then(|| u64::try_from(copied).ok()).flatten(),
     })
 }
 
@@ -486,8 +524,13 @@ pub(crate) fn checkpointer_loop(
         let commits = counters.commits.load(Ordering::Relaxed);
         if commits != seen {
             seen = commits;
+            let restarts = wal.restarts.load(Ordering::Relaxed);
             match checkpoint(&conn) {
-                Ok(progress) => wal.copied.store(progress.copied, Ordering::Relaxed),
+                Ok(progress) => {
+                    if let Some(frames) = progress.copied {
+                        wal.record_pass(restarts, frames);
+                    }
+                }
                 Err(error) => {
                     tracing::debug!(%error, "store background checkpoint failed; will try again");
                 }
@@ -607,7 +650,7 @@ mod tests {
             "over it, with most of the log to copy"
         );
         assert_eq!(wal.next(), WalStep::Wait, "the pass asked for is under way");
-        state.copied.store(1100, Ordering::Relaxed);
+        state.record_pass(0, 1100);
         state.passes.fetch_add(1, Ordering::Relaxed);
         state.pages.store(1300, Ordering::Relaxed);
         assert_eq!(
@@ -615,14 +658,30 @@ mod tests {
             WalStep::Ask,
             "the pass left 200 frames: another"
         );
-        state
-            .copied
-            .store(1300 - WalLimit::CATCH_UP_PAGES, Ordering::Relaxed);
+        state.record_pass(0, 1300 - WalLimit::CATCH_UP_PAGES);
         state.passes.fetch_add(1, Ordering::Relaxed);
         assert_eq!(wal.next(), WalStep::Checkpoint, "little is left");
-        state.copied.store(0, Ordering::Relaxed);
+        state.record_pass(0, 0);
         state.pages.store(2001, Ordering::Relaxed);
         assert_eq!(wal.next(), WalStep::Checkpoint, "twice the limit: at once");
+        drop(rx);
+    }
+
+    #[test]
+    fn a_pass_over_a_log_that_has_since_started_over_counts_for_nothing() {
+        let state = Arc::new(WalState::default());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut wal = WalLimit::new(Arc::clone(&state), 1000, Some(tx));
+        state.committed(1190);
+        state.record_pass(0, 1190);
+        state.committed(12); // the log started over
+        state.committed(1200);
+        assert_eq!(state.restarts.load(Ordering::Relaxed), 1);
+        assert_eq!(
+            wal.next(),
+            WalStep::Ask,
+            "1,190 frames of the old log were copied, none of this one"
+        );
         drop(rx);
     }
 
