@@ -109,7 +109,10 @@ impl SqliteOptions {
     }
 
     /// How often the checkpointer thread copies the write-ahead log into the database file, on
-    /// its own connection, while the writer keeps committing. Default 200 ms.
+    /// its own connection, while the writer keeps committing. Default 200 ms. Under a heavy
+    /// load it copies sooner: the writer asks for a pass as soon as 1 MiB of the log is left to
+    /// copy, so that a pass (and the sync of the database file that ends it) stays short and a
+    /// webhook's sync of the log never queues behind a large one.
     ///
     /// ```
     /// use std::time::Duration;
@@ -241,8 +244,9 @@ impl SqliteOptions {
 /// - **Reads** (`message_ref`, `queued_jobs`, `dlq_list`, `event`, `stats`) run on a second
 ///   connection on a reader thread, which sees committed data only. Leasing is a write.
 /// - **Checkpoints** (copying the log into the database file) run on a third connection on a
-///   checkpointer thread every [`SqliteOptions::checkpoint_every`], never inside a commit
-///   (SQLite's automatic checkpoint is off). Under steady load the log can only start over once
+///   checkpointer thread every [`SqliteOptions::checkpoint_every`], or as soon as the writer
+///   asks because 1 MiB of the log is left to copy, never inside a commit (SQLite's automatic
+///   checkpoint is off). Under steady load the log can only start over once
 ///   a checkpoint reached its end, which needs a moment without commits: when the log outgrows
 ///   [`SqliteOptions::wal_limit_bytes`] the writer asks the checkpointer for passes (and keeps
 ///   committing) until at most 128 KiB is left to copy, then completes the checkpoint between two

@@ -424,17 +424,25 @@ impl WalLimit {
         }
     }
 
+    /// Frames (4 KiB pages) of the log not yet copied for which the writer asks the checkpointer
+    /// for a pass without waiting for its next round: 1 MiB. Under a heavy load the copies (and
+    /// the syncs of the database file that end them) stay that small, instead of everything
+    /// committed in [`SqliteOptions::checkpoint_every`](crate::SqliteOptions::checkpoint_every):
+    /// a webhook's sync of the log then never queues behind a large one.
+    pub(crate) const PASS_PAGES: u64 = 256;
+
     fn next(&mut self) -> WalStep {
         let pages = self.state.pages.load(Ordering::Relaxed);
-        if pages <= self.max_pages {
-            return WalStep::Wait;
-        }
         let left = pages.saturating_sub(self.state.copied());
-        if left <= Self::CATCH_UP_PAGES
-            || pages > self.max_pages.saturating_mul(2)
-            || self.checkpointer.is_none()
-        {
-            return WalStep::Checkpoint;
+        if pages > self.max_pages {
+            if left <= Self::CATCH_UP_PAGES
+                || pages > self.max_pages.saturating_mul(2)
+                || self.checkpointer.is_none()
+            {
+                return WalStep::Checkpoint;
+            }
+        } else if left < Self::PASS_PAGES || self.checkpointer.is_none() {
+            return WalStep::Wait;
         }
         let passes = self.state.passes.load(Ordering::Relaxed);
         if self.asked_at == Some(passes) {
@@ -641,6 +649,7 @@ mod tests {
         let state = Arc::new(WalState::default());
         let (tx, rx) = std::sync::mpsc::channel();
         let mut wal = WalLimit::new(Arc::clone(&state), 1000, Some(tx));
+        state.record_pass(0, 800);
         state.pages.store(900, Ordering::Relaxed);
         assert_eq!(wal.next(), WalStep::Wait, "within the limit");
         state.pages.store(1200, Ordering::Relaxed);
@@ -665,6 +674,38 @@ mod tests {
         state.pages.store(2001, Ordering::Relaxed);
         assert_eq!(wal.next(), WalStep::Checkpoint, "twice the limit: at once");
         drop(rx);
+    }
+
+    #[test]
+    fn the_writer_asks_for_a_pass_once_a_mebibyte_of_the_log_is_left_to_copy() {
+        let state = Arc::new(WalState::default());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut wal = WalLimit::new(Arc::clone(&state), 100_000, Some(tx));
+        state.record_pass(0, 1000);
+        state.committed(1000 + WalLimit::PASS_PAGES - 1);
+        assert_eq!(wal.next(), WalStep::Wait, "less than a pass's worth");
+        state.committed(1000 + WalLimit::PASS_PAGES);
+        assert_eq!(
+            wal.next(),
+            WalStep::Ask,
+            "a pass's worth, far below the limit"
+        );
+        assert_eq!(wal.next(), WalStep::Wait, "the pass asked for is under way");
+        state.record_pass(0, 1000 + WalLimit::PASS_PAGES);
+        state.passes.fetch_add(1, Ordering::Relaxed);
+        state.committed(1000 + 2 * WalLimit::PASS_PAGES - 1);
+        assert_eq!(wal.next(), WalStep::Wait, "the pass copied what there was");
+        state.committed(1000 + 3 * WalLimit::PASS_PAGES);
+        assert_eq!(wal.next(), WalStep::Ask, "another pass's worth");
+        drop(rx);
+    }
+
+    #[test]
+    fn without_a_checkpointer_the_writer_waits_for_the_limit() {
+        let state = Arc::new(WalState::default());
+        let mut wal = WalLimit::new(Arc::clone(&state), 100_000, None);
+        state.committed(10 * WalLimit::PASS_PAGES);
+        assert_eq!(wal.next(), WalStep::Wait);
     }
 
     #[test]
