@@ -394,6 +394,8 @@ pub(crate) struct WalLimit {
     pub(crate) checkpointer: Option<std::sync::mpsc::Sender<CheckpointerCall>>,
     /// The checkpointer's passes when the writer last asked for one.
     asked_at: Option<u64>,
+    /// Frames in the log when the writer last asked for a pass.
+    asked_pages: u64,
 }
 
 /// What the writer does about the log between two batches.
@@ -421,6 +423,7 @@ impl WalLimit {
             max_pages,
             checkpointer,
             asked_at: None,
+            asked_pages: 0,
         }
     }
 
@@ -428,7 +431,10 @@ impl WalLimit {
     /// for a pass without waiting for its next round: 1 MiB. Under a heavy load the copies (and
     /// the syncs of the database file that end them) stay that small, instead of everything
     /// committed in [`SqliteOptions::checkpoint_every`](crate::SqliteOptions::checkpoint_every):
-    /// a webhook's sync of the log then never queues behind a large one.
+    /// a webhook's sync of the log then never queues behind a large one. Below the log's limit
+    /// the writer asks again only once the log grew by as much since it last asked, so that a
+    /// pass held back by a reader (which cannot copy past what the reader sees) is not asked
+    /// for after every batch.
     pub(crate) const PASS_PAGES: u64 = 256;
 
     fn next(&mut self) -> WalStep {
@@ -441,14 +447,19 @@ impl WalLimit {
             {
                 return WalStep::Checkpoint;
             }
-        } else if left < Self::PASS_PAGES || self.checkpointer.is_none() {
-            return WalStep::Wait;
+        } else {
+            // Fewer frames than when it last asked: the log started over since, all of it is new.
+            let grown = pages.checked_sub(self.asked_pages).unwrap_or(pages);
+            if left < Self::PASS_PAGES || grown < Self::PASS_PAGES || self.checkpointer.is_none() {
+                return WalStep::Wait;
+            }
         }
         let passes = self.state.passes.load(Ordering::Relaxed);
         if self.asked_at == Some(passes) {
             return WalStep::Wait;
         }
         self.asked_at = Some(passes);
+        self.asked_pages = pages;
         WalStep::Ask
     }
 
@@ -697,6 +708,30 @@ mod tests {
         assert_eq!(wal.next(), WalStep::Wait, "the pass copied what there was");
         state.committed(1000 + 3 * WalLimit::PASS_PAGES);
         assert_eq!(wal.next(), WalStep::Ask, "another pass's worth");
+        drop(rx);
+    }
+
+    #[test]
+    fn a_pass_that_copied_nothing_is_asked_for_again_only_once_the_log_grew_by_a_mebibyte() {
+        let state = Arc::new(WalState::default());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut wal = WalLimit::new(Arc::clone(&state), 100_000, Some(tx));
+        state.record_pass(0, 1000);
+        state.committed(1000 + WalLimit::PASS_PAGES);
+        assert_eq!(wal.next(), WalStep::Ask);
+        // A reader held the pass back: nothing more was copied.
+        state.passes.fetch_add(1, Ordering::Relaxed);
+        state.committed(1000 + WalLimit::PASS_PAGES + 10);
+        assert_eq!(wal.next(), WalStep::Wait, "the log grew by 10 frames only");
+        state.committed(1000 + 2 * WalLimit::PASS_PAGES);
+        assert_eq!(wal.next(), WalStep::Ask, "it grew by a pass's worth");
+        state.passes.fetch_add(1, Ordering::Relaxed);
+        state.committed(WalLimit::PASS_PAGES); // the log started over
+        assert_eq!(
+            wal.next(),
+            WalStep::Ask,
+            "a new log with a pass's worth to copy"
+        );
         drop(rx);
     }
 
