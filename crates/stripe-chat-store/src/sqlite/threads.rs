@@ -394,8 +394,9 @@ pub(crate) struct WalLimit {
     pub(crate) checkpointer: Option<std::sync::mpsc::Sender<CheckpointerCall>>,
     /// The checkpointer's passes when the writer last asked for one.
     asked_at: Option<u64>,
-    /// Frames in the log when the writer last asked for a pass.
+    /// Frames in the log, and of them copied, when the writer last asked for a pass.
     asked_pages: u64,
+    asked_copied: u64,
 }
 
 /// What the writer does about the log between two batches.
@@ -424,6 +425,7 @@ impl WalLimit {
             checkpointer,
             asked_at: None,
             asked_pages: 0,
+            asked_copied: 0,
         }
     }
 
@@ -431,15 +433,15 @@ impl WalLimit {
     /// for a pass without waiting for its next round: 1 MiB. Under a heavy load the copies (and
     /// the syncs of the database file that end them) stay that small, instead of everything
     /// committed in [`SqliteOptions::checkpoint_every`](crate::SqliteOptions::checkpoint_every):
-    /// a webhook's sync of the log then never queues behind a large one. Below the log's limit
-    /// the writer asks again only once the log grew by as much since it last asked, so that a
-    /// pass held back by a reader (which cannot copy past what the reader sees) is not asked
-    /// for after every batch.
+    /// a webhook's sync of the log then never queues behind a large one. Below the log's limit,
+    /// after a pass that copied nothing (held back by a reader, which it cannot copy past), the
+    /// writer asks again only once the log grew by as much, not after every batch.
     pub(crate) const PASS_PAGES: u64 = 256;
 
     fn next(&mut self) -> WalStep {
         let pages = self.state.pages.load(Ordering::Relaxed);
-        let left = pages.saturating_sub(self.state.copied());
+        let copied = self.state.copied();
+        let left = pages.saturating_sub(copied);
         if pages > self.max_pages {
             if left <= Self::CATCH_UP_PAGES
                 || pages > self.max_pages.saturating_mul(2)
@@ -450,7 +452,8 @@ impl WalLimit {
         } else {
             // Fewer frames than when it last asked: the log started over since, all of it is new.
             let grown = pages.checked_sub(self.asked_pages).unwrap_or(pages);
-            if left < Self::PASS_PAGES || grown < Self::PASS_PAGES || self.checkpointer.is_none() {
+            let stuck = copied <= self.asked_copied && grown < Self::PASS_PAGES;
+            if left < Self::PASS_PAGES || stuck || self.checkpointer.is_none() {
                 return WalStep::Wait;
             }
         }
@@ -460,6 +463,7 @@ impl WalLimit {
         }
         self.asked_at = Some(passes);
         self.asked_pages = pages;
+        self.asked_copied = copied;
         WalStep::Ask
     }
 
@@ -712,7 +716,7 @@ mod tests {
     }
 
     #[test]
-    fn a_pass_that_copied_nothing_is_asked_for_again_only_once_the_log_grew_by_a_mebibyte() {
+    fn after_a_pass_that_copied_nothing_the_next_is_asked_for_once_the_log_grew_by_a_mebibyte() {
         let state = Arc::new(WalState::default());
         let (tx, rx) = std::sync::mpsc::channel();
         let mut wal = WalLimit::new(Arc::clone(&state), 100_000, Some(tx));
@@ -725,6 +729,15 @@ mod tests {
         assert_eq!(wal.next(), WalStep::Wait, "the log grew by 10 frames only");
         state.committed(1000 + 2 * WalLimit::PASS_PAGES);
         assert_eq!(wal.next(), WalStep::Ask, "it grew by a pass's worth");
+        // This pass copied some, not all: the next is asked for at once.
+        state.record_pass(0, 1000 + WalLimit::PASS_PAGES);
+        state.passes.fetch_add(1, Ordering::Relaxed);
+        state.committed(1000 + 2 * WalLimit::PASS_PAGES + 10);
+        assert_eq!(
+            wal.next(),
+            WalStep::Ask,
+            "the pass made progress, a pass's worth is left"
+        );
         state.passes.fetch_add(1, Ordering::Relaxed);
         state.committed(WalLimit::PASS_PAGES); // the log started over
         assert_eq!(
