@@ -394,7 +394,9 @@ pub(crate) struct WalLimit {
     pub(crate) checkpointer: Option<std::sync::mpsc::Sender<CheckpointerCall>>,
     /// The checkpointer's passes when the writer last asked for one.
     asked_at: Option<u64>,
-    /// Frames in the log, and of them copied, when the writer last asked for a pass.
+    /// The log (its [`WalState::restarts`]), its frames and the frames of it copied when the
+    /// writer last asked for a pass.
+    asked_log: u64,
     asked_pages: u64,
     asked_copied: u64,
 }
@@ -424,6 +426,7 @@ impl WalLimit {
             max_pages,
             checkpointer,
             asked_at: None,
+            asked_log: 0,
             asked_pages: 0,
             asked_copied: 0,
         }
@@ -450,9 +453,14 @@ impl WalLimit {
                 return WalStep::Checkpoint;
             }
         } else {
-            // Fewer frames than when it last asked: the log started over since, all of it is new.
-            let grown = pages.checked_sub(self.asked_pages).unwrap_or(pages);
-            let stuck = copied <= self.asked_copied && grown < Self::PASS_PAGES;
+            // In a log that started over since the writer last asked, all of it is new.
+            let same_log = self.state.restarts.load(Ordering::Relaxed) == self.asked_log;
+            let grown = if same_log {
+                pages.saturating_sub(self.asked_pages)
+            } else {
+                pages
+            };
+            let stuck = same_log && copied <= self.asked_copied && grown < Self::PASS_PAGES;
             if left < Self::PASS_PAGES || stuck || self.checkpointer.is_none() {
                 return WalStep::Wait;
             }
@@ -462,6 +470,7 @@ impl WalLimit {
             return WalStep::Wait;
         }
         self.asked_at = Some(passes);
+        self.asked_log = self.state.restarts.load(Ordering::Relaxed);
         self.asked_pages = pages;
         self.asked_copied = copied;
         WalStep::Ask
