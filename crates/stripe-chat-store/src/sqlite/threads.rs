@@ -668,11 +668,23 @@ pub(crate) fn reader_loop(conn: Connection, mut requests: mpsc::Receiver<ReadReq
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_writer_asks_for_a_pass_and_checkpoints_once_little_is_left_to_copy() {
+    /// A log limit of `max_pages` whose writer has a checkpointer to ask (the receiver).
+    fn with_checkpointer(
+        max_pages: u64,
+    ) -> (
+        Arc<WalState>,
+        WalLimit,
+        std::sync::mpsc::Receiver<CheckpointerCall>,
+    ) {
         let state = Arc::new(WalState::default());
         let (tx, rx) = std::sync::mpsc::channel();
-        let mut wal = WalLimit::new(Arc::clone(&state), 1000, Some(tx));
+        let wal = WalLimit::new(Arc::clone(&state), max_pages, Some(tx));
+        (state, wal, rx)
+    }
+
+    #[test]
+    fn the_writer_asks_for_a_pass_and_checkpoints_once_little_is_left_to_copy() {
+        let (state, mut wal, rx) = with_checkpointer(1000);
         state.record_pass(0, 800);
         state.pages.store(900, Ordering::Relaxed);
         assert_eq!(wal.next(), WalStep::Wait, "within the limit");
@@ -702,9 +714,7 @@ mod tests {
 
     #[test]
     fn the_writer_asks_for_a_pass_once_a_mebibyte_of_the_log_is_left_to_copy() {
-        let state = Arc::new(WalState::default());
-        let (tx, rx) = std::sync::mpsc::channel();
-        let mut wal = WalLimit::new(Arc::clone(&state), 100_000, Some(tx));
+        let (state, mut wal, rx) = with_checkpointer(100_000);
         state.record_pass(0, 1000);
         state.committed(1000 + WalLimit::PASS_PAGES - 1);
         assert_eq!(wal.next(), WalStep::Wait, "less than a pass's worth");
@@ -726,9 +736,7 @@ mod tests {
 
     #[test]
     fn after_a_pass_that_copied_nothing_the_next_is_asked_for_once_the_log_grew_by_a_mebibyte() {
-        let state = Arc::new(WalState::default());
-        let (tx, rx) = std::sync::mpsc::channel();
-        let mut wal = WalLimit::new(Arc::clone(&state), 100_000, Some(tx));
+        let (state, mut wal, rx) = with_checkpointer(100_000);
         state.record_pass(0, 1000);
         state.committed(1000 + WalLimit::PASS_PAGES);
         assert_eq!(wal.next(), WalStep::Ask);
@@ -767,9 +775,7 @@ mod tests {
 
     #[test]
     fn a_pass_over_a_log_that_has_since_started_over_counts_for_nothing() {
-        let state = Arc::new(WalState::default());
-        let (tx, rx) = std::sync::mpsc::channel();
-        let mut wal = WalLimit::new(Arc::clone(&state), 1000, Some(tx));
+        let (state, mut wal, rx) = with_checkpointer(1000);
         state.committed(1190);
         state.record_pass(0, 1190);
         state.committed(12); // the log started over
