@@ -170,9 +170,10 @@ impl SqliteOptions {
     }
 
     /// Prunes as the store goes: each event stored adds two rows to what the writer owes, and
-    /// once 32 are owed, the next batch that acknowledges nothing also deletes, 8 at a time in
-    /// savepoints of its transaction until nothing is owed or a request is waiting (and once 128
-    /// are owed, any batch deletes 8), the oldest rows of each kind that a [`Store::prune`] with
+    /// once 256 are owed, the next batch that acknowledges nothing also deletes, 8 at a time in
+    /// savepoints of its transaction until nothing is owed or a webhook's acknowledgement is
+    /// waiting (then the next such batch goes on; once 512 are owed, any batch deletes 8), the
+    /// oldest rows of each kind that a [`Store::prune`] with
     /// `before = now - keep` would delete: finished jobs, the events and message refs they
     /// leave behind, and events routed nowhere. Under a steady
     /// load the store keeps its size without any long delete for a webhook to wait for;
@@ -236,11 +237,12 @@ impl SqliteOptions {
 ///   events and message refs go on where the last call stopped, so the rows kept before them
 ///   (those of dead letters) are looked at once, not by every transaction.
 /// - **Prunes as it goes** (with [`SqliteOptions::prune_as_it_goes`]): each event stored adds
-///   two rows to what the writer owes; once 32 are owed, the next batch that acknowledges
+///   two rows to what the writer owes; once 256 are owed, the next batch that acknowledges
 ///   nothing also deletes expired jobs with their events and refs (and looks for events routed
-///   nowhere), 8 of each at a time in savepoints, until nothing is owed or a request waits.
-///   Under a steady load the file keeps its size with no long delete for a webhook to wait
-///   for.
+///   nowhere), 8 of each at a time in savepoints, until nothing is owed or an acknowledgement
+///   waits (the delivery bookkeeping behind it does not stop a sweep: few large sweeps write
+///   far fewer pages than many small ones). Under a steady load the file keeps its size with
+///   no long delete for a webhook to wait for.
 /// - **Reads** (`message_ref`, `queued_jobs`, `dlq_list`, `event`, `stats`) run on a second
 ///   connection on a reader thread, which sees committed data only. Leasing is a write.
 /// - **Checkpoints** (copying the log into the database file) run on a third connection on a
@@ -797,10 +799,12 @@ impl SqliteStore {
         op: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
         let (request, result) = threads::write_request(op, durability);
+        let queued = threads::Queued::new(&self.counters, durability);
         self.writer
             .send(request)
             .await
             .map_err(|_| StoreError::closed())?;
+        queued.sent();
         let result = result.await.map_err(|_| StoreError::closed())?;
         if let Err(e) = &result
             && e.is_transient()

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
@@ -175,7 +175,7 @@ pub(crate) fn in_savepoint<R>(
 ///
 /// With a sweeper (`SqliteOptions::prune_as_it_goes`), the synced writes of each batch add to
 /// what it owes, and a batch it is due in pays after its requests, before `COMMIT`: step by step
-/// until nothing is owed or a request waits, or one step in a batch that acknowledges.
+/// until nothing is owed or an acknowledgement waits, or one step in a batch that acknowledges.
 ///
 /// Checkpoints (copying the log into the database file) are not the writer's job: the
 /// [`checkpointer_loop`] does them beside it. Only when the log outgrows its limit (the writer
@@ -207,12 +207,16 @@ pub(crate) fn writer_loop(
                 let Some(first) = requests.blocking_recv() else {
                     break;
                 };
+                counters.taken(first.durability());
                 waiting.sort(first, &mut batch);
                 taken = 1;
             }
             while taken < max_batch {
                 match requests.try_recv() {
-                    Ok(next) => waiting.sort(next, &mut batch),
+                    Ok(next) => {
+                        counters.taken(next.durability());
+                        waiting.sort(next, &mut batch);
+                    }
                     Err(_) => break,
                 }
                 taken += 1;
@@ -248,7 +252,7 @@ pub(crate) fn writer_loop(
         });
         level.set(&conn, needed);
         let synced = needed == Durability::Synced;
-        let waiting = || !requests.is_empty();
+        let waiting = || counters.acknowledgement_waiting();
         commit_batch(&conn, &mut batch, &mut settles, &counters, |conn| {
             if let Some(sweeper) = sweep.as_mut() {
                 let rows = sweeper.pay(conn, synced, waiting);
@@ -584,6 +588,61 @@ pub(crate) struct Counters {
     pub(crate) writer_checkpoints: AtomicU64,
     /// Rows deleted by pruning as the store goes.
     pub(crate) swept_rows: AtomicU64,
+    /// Synced requests (acknowledgements) sent to the writer that it has not taken yet: a sweep
+    /// stops for them, not for the delivery bookkeeping that is always coming.
+    pub(crate) acknowledgements_queued: AtomicUsize,
+}
+
+/// A request on its way to the writer, counted in [`Counters::acknowledgements_queued`] if
+/// synced until [`Queued::sent`]; dropped before (the send failed, or its caller gave up while
+/// the queue was full), it is taken off the count again.
+pub(crate) struct Queued<'a> {
+    counters: &'a Counters,
+    durability: Durability,
+}
+
+impl<'a> Queued<'a> {
+    pub(crate) fn new(counters: &'a Counters, durability: Durability) -> Self {
+        if durability == Durability::Synced {
+            counters
+                .acknowledgements_queued
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        Queued {
+            counters,
+            durability,
+        }
+    }
+
+    /// The request is in the writer's queue: the writer takes it off the count when it takes it.
+    pub(crate) fn sent(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.counters.taken(self.durability);
+    }
+}
+
+impl Counters {
+    /// The writer took a request of `durability` from its queue.
+    pub(crate) fn taken(&self, durability: Durability) {
+        if durability == Durability::Synced {
+            // Saturating: a request sent without `acknowledgement_queued` (tests) counts nothing.
+            let _ = self.acknowledgements_queued.fetch_update(
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+                |n| n.checked_sub(1),
+            );
+        }
+    }
+
+    /// Whether an acknowledgement waits for the writer.
+    pub(crate) fn acknowledgement_waiting(&self) -> bool {
+        self.acknowledgements_queued.load(Ordering::Relaxed) > 0
+    }
 }
 
 /// Runs `batch` in one transaction and answers every request; true when it committed.
@@ -667,6 +726,33 @@ pub(crate) fn reader_loop(conn: Connection, mut requests: mpsc::Receiver<ReadReq
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_acknowledgement_counts_as_waiting_from_before_it_is_sent_until_the_writer_takes_it() {
+        let counters = Counters::default();
+        let queued = Queued::new(&counters, Durability::Synced);
+        assert!(counters.acknowledgement_waiting());
+        queued.sent();
+        assert!(counters.acknowledgement_waiting(), "in the writer's queue");
+        counters.taken(Durability::Synced);
+        assert!(!counters.acknowledgement_waiting(), "taken by the writer");
+    }
+
+    #[test]
+    fn an_acknowledgement_never_sent_stops_counting_and_bookkeeping_never_counts() {
+        let counters = Counters::default();
+        drop(Queued::new(&counters, Durability::Synced));
+        assert!(!counters.acknowledgement_waiting(), "its send failed");
+        Queued::new(&counters, Durability::Bookkeeping).sent();
+        Queued::new(&counters, Durability::Background).sent();
+        assert!(!counters.acknowledgement_waiting());
+        counters.taken(Durability::Synced);
+        assert_eq!(
+            counters.acknowledgements_queued.load(Ordering::Relaxed),
+            0,
+            "a request sent without being counted takes nothing off"
+        );
+    }
 
     /// A log limit of `max_pages` whose writer has a checkpointer to ask (the receiver).
     fn with_checkpointer(
