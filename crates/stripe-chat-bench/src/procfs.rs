@@ -17,6 +17,14 @@ pub(crate) fn status_kib(pid: u32, field: &str) -> Option<u64> {
     })
 }
 
+/// Bytes process `pid` has caused to be written to storage so far (`write_bytes` of
+/// `/proc/PID/io`: what reaches the disk, not what stays in the page cache and is overwritten).
+pub(crate) fn written_bytes(pid: u32) -> Option<u64> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    io.lines()
+        .find_map(|line| line.strip_prefix("write_bytes:")?.trim().parse().ok())
+}
+
 /// User + system CPU time consumed so far by process `pid` (all its threads), in seconds.
 pub(crate) fn cpu_seconds(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -106,6 +114,11 @@ mod tests {
         assert!(status_kib(pid, "VmHWM").unwrap() > 0);
         assert!(cpu_seconds(pid).unwrap() >= 0.0);
         assert!(system_busy_seconds().unwrap() > 0.0);
+        let written = written_bytes(pid).expect("/proc/self/io has write_bytes");
+        assert!(
+            written_bytes(pid).unwrap() >= written,
+            "a count that only grows"
+        );
         let sampler = RssSampler::start(pid, Duration::from_millis(5));
         std::thread::sleep(Duration::from_millis(20));
         let report = sampler.finish();

@@ -63,6 +63,8 @@ pub(crate) struct Sample {
     pub(crate) wal_bytes: u64,
     pub(crate) jobs_pending: u64,
     pub(crate) jobs_delivered: u64,
+    /// Bytes this process has written to storage so far (`write_bytes` of `/proc/self/io`).
+    pub(crate) written_bytes: Option<u64>,
 }
 
 /// One pruning round.
@@ -108,9 +110,21 @@ pub(crate) struct RetentionReport {
     /// CPU used by every other process of the machine during the load, in cores: well above
     /// zero means something else competed for the cores.
     pub(crate) other_cores: Option<f64>,
+    /// What this process wrote to storage per second in the second half of the measured window
+    /// (the store's log and checkpoints, and the `file` destination's messages), in MB/s.
+    pub(crate) written_mb_per_s_second_half: Option<f64>,
     pub(crate) rounds: Vec<RoundReport>,
     pub(crate) samples: Vec<Sample>,
     pub(crate) load: Report,
+}
+
+/// Bytes written per second between the first sample at or after `from_s` and the last one.
+fn written_rate(samples: &[Sample], from_s: f64) -> Option<f64> {
+    let first = samples.iter().find(|s| s.t_s >= from_s)?;
+    let last = samples.last()?;
+    let seconds = last.t_s - first.t_s;
+    let bytes = last.written_bytes?.checked_sub(first.written_bytes?)?;
+    (seconds > 0.0).then(|| bytes as f64 / seconds)
 }
 
 fn file_len(path: &Path) -> u64 {
@@ -257,6 +271,7 @@ pub(crate) async fn run(options: &Options, sample: &str) -> Result<RetentionRepo
                     wal_bytes: file_len(&wal_of(&db)),
                     jobs_pending: stats.pending + stats.leased,
                     jobs_delivered: stats.delivered,
+                    written_bytes: procfs::written_bytes(std::process::id()),
                 });
             }
             samples
@@ -386,6 +401,8 @@ pub(crate) async fn run(options: &Options, sample: &str) -> Result<RetentionRepo
         pruning_in_window_s,
         process_cores,
         other_cores,
+        written_mb_per_s_second_half: written_rate(&samples, (window.0 + window.1) / 2.0)
+            .map(|r| r / 1_000_000.0),
         rounds,
         samples,
         load: report,
@@ -466,6 +483,12 @@ impl RetentionReport {
                 half.p50, half.p99, half.p999
             );
         }
+        if let Some(rate) = self.written_mb_per_s_second_half {
+            let _ = writeln!(
+                out,
+                "disk        {rate:.1} MB/s written by this process in the second half (the store's log and checkpoints, the file destination)"
+            );
+        }
         let _ = writeln!(
             out,
             "store       t (s)   db (MB)   wal (MB)   unfinished jobs   delivered jobs kept"
@@ -482,5 +505,41 @@ impl RetentionReport {
             );
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(t_s: f64, written_bytes: Option<u64>) -> Sample {
+        Sample {
+            t_s,
+            db_bytes: 0,
+            wal_bytes: 0,
+            jobs_pending: 0,
+            jobs_delivered: 0,
+            written_bytes,
+        }
+    }
+
+    #[test]
+    fn the_write_rate_is_taken_from_the_first_sample_of_the_second_half_to_the_last() {
+        let samples = [
+            sample(10.0, Some(0)),
+            sample(20.0, Some(5_000_000)),
+            sample(30.0, Some(6_000_000)),
+            sample(40.0, Some(8_000_000)),
+        ];
+        assert_eq!(written_rate(&samples, 15.0), Some(150_000.0));
+        assert_eq!(
+            written_rate(&samples, 40.0),
+            None,
+            "no time to measure over"
+        );
+        assert_eq!(
+            written_rate(&[sample(20.0, None), sample(30.0, Some(1))], 15.0),
+            None
+        );
     }
 }
