@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
-"""What storing, delivering and deleting an event writes to SQLite's write-ahead log.
+"""What storing, delivering and deleting an event writes to SQLite's write-ahead log and file.
 
-Run:  python3 tests/bench/retention_frames.py [--kept 30000] [--events 2000] [--rows 8 32 128]
+Run:  python3 tests/bench/retention_frames.py [--kept 30000] [--events 2000] [--sweeps 16 128]
 
 Builds the store's schema (read from crates/stripe-chat-store/src/sqlite/schema.rs, migrations 1-4)
-in a scratch file, keeps `--kept` delivered events of 5,000 bytes, then for `--events` more: stores
-each in a commit (event + one job), delivers it in another (job delivered + message ref), and
-deletes the oldest as the store's sweep does (jobs, their events and their refs) in commits of
-`--rows` rows. Prints the log frames each takes per event, for the schema as it is and for two
-variants: jobs keyed by an event number instead of the event id, and a thread index that holds
-unfinished jobs only. Needs only Python 3 with its sqlite3 module. See docs/performance.md.
+in a scratch file, with the settings of the store's own SQLite (incremental auto-vacuum, and
+`secure_delete` off: the store's bundled SQLite is built without SQLITE_SECURE_DELETE, while
+Debian's Python sqlite3 is built with it and would zero every freed page). It keeps `--kept`
+delivered events of 5,000 bytes, then for `--events` more: stores each in a commit (event + one
+job), delivers it in another (job delivered + message ref), and, when pruning, deletes the oldest
+as the store's sweep does (jobs, their events and their refs), `--sweeps` events per commit.
+
+Prints, per event: the log frames of each step, and the pages the checkpoints copy into the file
+(every distinct page of each 1 MiB of log, as the store's checkpoint passes do), without pruning
+and with each sweep size, for event and object ids ordered by time (as Stripe's are: they begin
+with their creation time, and as the load harness makes them) and for random ids. Needs only
+Python 3 with its sqlite3 module. See docs/performance.md.
 """
 import argparse
 import os
@@ -17,24 +23,20 @@ import random
 import re
 import sqlite3
 import string
+import struct
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCHEMA_RS = os.path.join(ROOT, "crates", "stripe-chat-store", "src", "sqlite", "schema.rs")
 PAGE = 4096
 FRAME = PAGE + 24
+WAL_HEADER = 32
+PASS_FRAMES = (1 << 20) // PAGE
 
 
-def schema(variant):
+def schema():
     text = open(SCHEMA_RS, encoding="utf-8").read()
-    sql = "\n".join(re.findall(r'r#"(.*?)"#', text, re.S)[:4])
-    if variant == "jobs keyed by event number" or variant == "both":
-        sql = sql.replace("UNIQUE (event_id, destination)",
-                          "event_seq INTEGER NOT NULL, UNIQUE (event_seq, destination)")
-    if variant == "thread index: unfinished jobs" or variant == "both":
-        sql = sql.replace("WHERE thread_key IS NOT NULL;",
-                          "WHERE thread_key IS NOT NULL AND state IN ('pending', 'leased', 'dead');")
-    return sql
+    return "\n".join(re.findall(r'r#"(.*?)"#', text, re.S)[:4])
 
 
 def token(n):
@@ -42,39 +44,50 @@ def token(n):
 
 
 class Store:
-    def __init__(self, path, variant):
+    def __init__(self, path, ordered):
         self.path = path
-        self.by_number = variant in ("jobs keyed by event number", "both")
+        self.ordered = ordered
         self.conn = sqlite3.connect(path, isolation_level=None)
         for pragma in (f"page_size={PAGE}", "auto_vacuum=INCREMENTAL", "journal_mode=WAL",
-                       "wal_autocheckpoint=0", "synchronous=OFF"):
+                       "wal_autocheckpoint=0", "synchronous=OFF", "secure_delete=OFF"):
             self.conn.execute(f"PRAGMA {pragma}")
-        self.conn.executescript(schema(variant))
+        self.conn.executescript(schema())
         self.number = 0
+        self.written = []  # the page number of every frame written, in order
 
     def frames(self):
         try:
-            return os.path.getsize(self.path + "-wal") // FRAME
+            return max(0, (os.path.getsize(self.path + "-wal") - WAL_HEADER) // FRAME)
         except FileNotFoundError:
             return 0
 
+    def step(self, run):
+        """Runs `run` and returns the frames it wrote, remembering their page numbers."""
+        before = self.frames()
+        result = run()
+        after = self.frames()
+        with open(self.path + "-wal", "rb") as wal:
+            wal.seek(WAL_HEADER + before * FRAME)
+            data = wal.read((after - before) * FRAME)
+        self.written.extend(struct.unpack(">I", data[i:i + 4])[0]
+                            for i in range(0, len(data), FRAME))
+        return after - before, result
+
     def store(self, now):
         self.number += 1
-        event, obj = "evt_" + token(24), "in_" + token(24)
+        if self.ordered:
+            suffix = f"{now:012d}{token(12)}"
+        else:
+            suffix = token(24)
+        event, obj = "evt_" + suffix, "in_" + suffix
         c = self.conn
         c.execute("BEGIN")
         c.execute("INSERT INTO events (id, type, created, livemode, account, received_at, raw)"
                   " VALUES (?, 'invoice.payment_failed', ?, 0, NULL, ?, ?)",
                   (event, now // 1000, now, token(5000)))
-        if self.by_number:
-            c.execute("INSERT INTO jobs (event_id, event_seq, destination, thread_key, state,"
-                      " not_before, created_at, updated_at)"
-                      " VALUES (?, ?, 'log', ?, 'pending', ?, ?, ?)",
-                      (event, self.number, "invoice/" + obj, now, now, now))
-        else:
-            c.execute("INSERT INTO jobs (event_id, destination, thread_key, state, not_before,"
-                      " created_at, updated_at) VALUES (?, 'log', ?, 'pending', ?, ?, ?)",
-                      (event, "invoice/" + obj, now, now, now))
+        c.execute("INSERT INTO jobs (event_id, destination, thread_key, state, not_before,"
+                  " created_at, updated_at) VALUES (?, 'log', ?, 'pending', ?, ?, ?)",
+                  (event, "invoice/" + obj, now, now, now))
         job = c.execute("SELECT last_insert_rowid()").fetchone()[0]
         c.execute("COMMIT")
         return event, obj, job
@@ -103,51 +116,59 @@ class Store:
         c.execute("COMMIT")
 
 
-def measure(variant, kept, events, rows, directory):
+def measure(ordered, sweep, kept, events, directory):
+    """Frames per event stored, delivered and deleted, and checkpoint pages per event."""
     path = os.path.join(directory, "frames.db")
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(path + suffix):
             os.remove(path + suffix)
-    store = Store(path, variant)
+    store = Store(path, ordered)
     now = 1_000_000
     for _ in range(kept):
         now += 1
         store.deliver(*store.store(now), now)
     store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.written = []
     stored = delivered = deleted = 0
     for i in range(events):
         now += 1
-        before = store.frames()
-        made = store.store(now)
-        middle = store.frames()
-        store.deliver(*made, now)
-        after = store.frames()
-        stored += middle - before
-        delivered += after - middle
-        if i % rows == rows - 1:
-            before = store.frames()
-            store.delete(rows, now - kept)
-            deleted += store.frames() - before
+        frames, made = store.step(lambda: store.store(now))
+        stored += frames
+        frames, _ = store.step(lambda: store.deliver(*made, now))
+        delivered += frames
+        if sweep and i % sweep == sweep - 1:
+            frames, _ = store.step(lambda: store.delete(sweep, now - kept))
+            deleted += frames
         if store.frames() > 50_000:
             store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.conn.close()
-    return stored / events, delivered / events, deleted / events
+    written = store.written
+    copied = sum(len(set(written[i:i + PASS_FRAMES]))
+                 for i in range(0, len(written), PASS_FRAMES))
+    return stored / events, delivered / events, deleted / events, copied / events
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kept", type=int, default=30_000)
     parser.add_argument("--events", type=int, default=2_000)
-    parser.add_argument("--rows", type=int, nargs="+", default=[8, 32, 128])
+    parser.add_argument("--sweeps", type=int, nargs="+", default=[16, 128],
+                        help="events deleted per commit (one run each)")
     args = parser.parse_args()
     random.seed(1)
-    variants = ["as it is", "jobs keyed by event number", "thread index: unfinished jobs", "both"]
-    print("schema                          rows/commit  frames per event: store  deliver  delete")
+    print("ids                pruning          frames per event: store  deliver  delete"
+          "   checkpoint pages   all   vs none")
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMPDIR")) as directory:
-        for rows in args.rows:
-            for variant in variants if rows == args.rows[0] else variants[:1]:
-                s, d, x = measure(variant, args.kept, args.events, rows, directory)
-                print(f"{variant:32s} {rows:11d}  {s:24.2f}  {d:7.2f}  {x:6.2f}", flush=True)
+        for ordered in (True, False):
+            ids = "ordered by time" if ordered else "random"
+            base = None
+            for sweep in [0] + args.sweeps:
+                s, d, x, c = measure(ordered, sweep, args.kept, args.events, directory)
+                total = s + d + x + c
+                base = base or total
+                pruning = f"{sweep} per commit" if sweep else "none"
+                print(f"{ids:18s} {pruning:16s} {s:24.2f}  {d:7.2f}  {x:6.2f}   {c:16.2f}"
+                      f"   {total:5.2f}   {100 * (total / base - 1):+5.1f}%", flush=True)
 
 
 if __name__ == "__main__":
