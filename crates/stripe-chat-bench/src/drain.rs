@@ -214,7 +214,7 @@ pub(crate) async fn run(plan: &DrainPlan, events: EventFactory) -> Result<DrainR
         warmup: Duration::ZERO,
         ..plan.burst.clone()
     };
-    let report = load::run(&burst, events).await?;
+    let report = load::run(&burst, std::sync::Arc::new(events)).await?;
     let ended = Sample::now(0, burst.pid);
     let at_end = scraper.progress(destination).await?;
     let ended = Sample {

@@ -169,7 +169,7 @@ pub(crate) type Sender = SendRequest<Full<Bytes>>;
 #[derive(Debug)]
 struct Ctx {
     target: Target,
-    events: EventFactory,
+    events: Arc<EventFactory>,
     timeout: Duration,
     measure_start: Instant,
     end: Instant,
@@ -432,7 +432,7 @@ async fn open_worker(
 }
 
 /// Runs the plan and reports.
-pub(crate) async fn run(plan: &Plan, events: EventFactory) -> Result<Report, String> {
+pub(crate) async fn run(plan: &Plan, events: Arc<EventFactory>) -> Result<Report, String> {
     if plan.connections == 0 {
         return Err("--connections must be at least 1".into());
     }

@@ -29,7 +29,8 @@
 //! `stripe-chat-bench retention --rate 1000 --duration 5m --retention 30s` runs the service in
 //! this process over a SQLite store under a steady open-loop load, with the store's pruner on a
 //! retention of seconds, and reports the store file's size over time and the load's latency
-//! (`--no-prune` for the same run without pruning, `--backlog N` for a large first prune).
+//! (`--no-prune` for the same run without pruning, `--backlog N` for a large first prune,
+//! `--interleave 5s` for a service that prunes and one that does not, loaded in turns).
 #![forbid(unsafe_code)]
 
 mod baseline;
@@ -131,6 +132,11 @@ struct RetentionArgs {
     /// service's: 128).
     #[arg(long, default_value_t = 128)]
     wal_limit_mib: u64,
+    /// Run a service that prunes and one that does not side by side, each over its own store,
+    /// and load them in turns of this length (pruning, none, none, pruning, …), comparing the
+    /// p99 of each pair of turns after `--warmup`: both see the same disk.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    interleave: Option<Duration>,
     /// Print one JSON line on stdout (the human summary goes to stderr).
     #[arg(long)]
     json: bool,
@@ -317,7 +323,8 @@ fn load(args: LoadArgs) -> Result<(), String> {
         pid: args.pid,
         label: args.label,
     };
-    let report = runtime(Some(args.threads))?.block_on(load::run(&plan, events))?;
+    let report =
+        runtime(Some(args.threads))?.block_on(load::run(&plan, std::sync::Arc::new(events)))?;
     if args.json {
         eprint!("{}", report.human());
         let line = serde_json::to_string(&report).map_err(|e| e.to_string())?;
@@ -389,13 +396,26 @@ fn retention(args: RetentionArgs) -> Result<(), String> {
         event_size: args.event_size,
         wal_limit_bytes: args.wal_limit_mib.saturating_mul(1 << 20),
     };
+    if let Some(slice) = args.interleave {
+        let report = runtime(None)?.block_on(retention::run_interleaved(
+            &options,
+            slice,
+            event::DEFAULT_SAMPLE,
+        ))?;
+        return emit(args.json, &report.human(), &report);
+    }
     let report = runtime(None)?.block_on(retention::run(&options, event::DEFAULT_SAMPLE))?;
-    if args.json {
-        eprint!("{}", report.human());
-        let line = serde_json::to_string(&report).map_err(|e| e.to_string())?;
+    emit(args.json, &report.human(), &report)
+}
+
+/// Prints `human` on stdout, or with `json` on stderr and `report` as one JSON line on stdout.
+fn emit(json: bool, human: &str, report: &impl serde::Serialize) -> Result<(), String> {
+    if json {
+        eprint!("{human}");
+        let line = serde_json::to_string(report).map_err(|e| e.to_string())?;
         println!("{line}");
     } else {
-        print!("{}", report.human());
+        print!("{human}");
     }
     Ok(())
 }

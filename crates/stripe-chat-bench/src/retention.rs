@@ -203,27 +203,121 @@ async fn settle(mut set: JoinSet<Result<(), StoreError>>) -> Result<(), String> 
 }
 
 /// Runs one measurement.
-pub(crate) async fn run(options: &Options, sample: &str) -> Result<RetentionReport, String> {
-    std::fs::create_dir_all(&options.dir)
-        .map_err(|e| format!("--dir {}: {e}", options.dir.display()))?;
-    let db = options.dir.join("retention-bench.db");
+/// Creates `dir` and returns the store's path in it, without the files of an earlier run.
+fn fresh_db(dir: &Path) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("--dir {}: {e}", dir.display()))?;
+    let db = dir.join("retention-bench.db");
     for stale in [db.clone(), wal_of(&db)] {
         let _ = std::fs::remove_file(stale);
     }
+    Ok(db)
+}
+
+/// The service under test: the store at `db`, one `file` destination (`/dev/null`) for every
+/// event.
+fn service_config(db: &Path) -> Result<ServiceConfig, String> {
     let text = format!(
         "[server]\nlisten = \"127.0.0.1:0\"\n[stripe]\nwebhook_secrets = [\"{SECRET}\"]\n[store]\nsqlite = {:?}\n[[destinations]]\nname = \"log\"\nprovider = \"file\"\npath = \"/dev/null\"\n[[routes]]\nevents = [\"*\"]\nto = [\"log\"]\n",
         db.display().to_string()
     );
-    let config = ServiceConfig::from_toml(&text).map_err(|e| e.to_string())?;
+    ServiceConfig::from_toml(&text).map_err(|e| e.to_string())
+}
+
+/// Opens the store as the service does, pruning as it goes on `--retention` if `as_it_goes`.
+async fn open_store(
+    options: &Options,
+    db: &Path,
+    as_it_goes: bool,
+) -> Result<Arc<SqliteStore>, String> {
     let mut store_options = SqliteOptions::default().wal_limit_bytes(options.wal_limit_bytes);
-    if options.as_it_goes {
+    if as_it_goes {
         store_options = store_options.prune_as_it_goes(options.retention);
     }
-    let store = Arc::new(
-        SqliteStore::open(&db, store_options)
+    Ok(Arc::new(
+        SqliteStore::open(db, store_options)
             .await
             .map_err(|e| format!("cannot open the store: {e}"))?,
-    );
+    ))
+}
+
+/// Starts the service over `store` on a free local port; returns it and its webhook's URL.
+async fn start_service(
+    config: &ServiceConfig,
+    store: &Arc<SqliteStore>,
+) -> Result<(Service, String), String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("cannot listen: {e}"))?;
+    let service = Service::start(config, Arc::clone(store) as Arc<dyn Store>, listener)
+        .map_err(|e| format!("cannot start the service: {e}"))?;
+    let url = format!("http://{}/webhooks/stripe", service.local_addr());
+    Ok((service, url))
+}
+
+/// The harness's [`Pruner`] on `store`: a round every `--prune-every` from `start` +
+/// `--warmup` until `stopped`; returns what each round did.
+fn spawn_rounds(
+    store: Arc<SqliteStore>,
+    options: &Options,
+    start: Instant,
+    mut stopped: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<Vec<RoundReport>> {
+    let pruner = Pruner::new(store as Arc<dyn Store>, options.retention)
+        .batch(options.prune_batch)
+        .pause(options.prune_pause)
+        .share(options.prune_share)
+        .catch_up_share(options.prune_catch_up_share)
+        .reclaim_step(options.reclaim_step);
+    let (every, warmup) = (options.prune_every, options.warmup);
+    tokio::spawn(async move {
+        let mut rounds = Vec::new();
+        let first = tokio::time::Instant::from_std(start + warmup);
+        let mut ticks = tokio::time::interval_at(first, every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stopped.wait_for(|s| *s) => break,
+                _ = ticks.tick() => {}
+            }
+            let started_s = start.elapsed().as_secs_f64();
+            let round = tokio::select! {
+                _ = stopped.wait_for(|s| *s) => {
+                    rounds.push(RoundReport {
+                        started_s,
+                        elapsed_s: start.elapsed().as_secs_f64() - started_s,
+                        finished: false,
+                        jobs: 0,
+                        events: 0,
+                        refs: 0,
+                        batches: 0,
+                        bytes_given_back: 0,
+                    });
+                    break;
+                }
+                round = pruner.round(SystemTime::now()) => round,
+            };
+            match round {
+                Ok(round) => rounds.push(RoundReport {
+                    started_s,
+                    elapsed_s: round.elapsed.as_secs_f64(),
+                    finished: true,
+                    jobs: round.jobs,
+                    events: round.events,
+                    refs: round.refs,
+                    batches: round.batches,
+                    bytes_given_back: round.bytes_given_back,
+                }),
+                Err(e) => eprintln!("pruning round failed: {e}"),
+            }
+        }
+        rounds
+    })
+}
+
+pub(crate) async fn run(options: &Options, sample: &str) -> Result<RetentionReport, String> {
+    let db = fresh_db(&options.dir)?;
+    let config = service_config(&db)?;
+    let store = open_store(options, &db, options.as_it_goes).await?;
 
     if options.backlog > 0 {
         let factory = EventFactory::new(sample, options.event_size, SECRET)?;
@@ -237,12 +331,7 @@ pub(crate) async fn run(options: &Options, sample: &str) -> Result<RetentionRepo
     }
     let backlog_db_bytes = file_len(&db) + file_len(&wal_of(&db));
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| format!("cannot listen: {e}"))?;
-    let service = Service::start(&config, Arc::clone(&store) as Arc<dyn Store>, listener)
-        .map_err(|e| format!("cannot start the service: {e}"))?;
-    let url = format!("http://{}/webhooks/stripe", service.local_addr());
+    let (service, url) = start_service(&config, &store).await?;
 
     let start = Instant::now();
     let checkpoints_before = store.commit_stats().writer_checkpoints;
@@ -279,58 +368,9 @@ pub(crate) async fn run(options: &Options, sample: &str) -> Result<RetentionRepo
     };
 
     // The pruner under test: rounds every `prune_every` from the start of the measured window.
-    let pruner_task = options.prune.then(|| {
-        let pruner = Pruner::new(Arc::clone(&store) as Arc<dyn Store>, options.retention)
-            .batch(options.prune_batch)
-            .pause(options.prune_pause)
-            .share(options.prune_share)
-            .catch_up_share(options.prune_catch_up_share)
-            .reclaim_step(options.reclaim_step);
-        let (every, warmup, mut stopped) = (options.prune_every, options.warmup, stopped.clone());
-        tokio::spawn(async move {
-            let mut rounds = Vec::new();
-            let first = tokio::time::Instant::from_std(start + warmup);
-            let mut ticks = tokio::time::interval_at(first, every);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = stopped.wait_for(|s| *s) => break,
-                    _ = ticks.tick() => {}
-                }
-                let started_s = start.elapsed().as_secs_f64();
-                let round = tokio::select! {
-                    _ = stopped.wait_for(|s| *s) => {
-                        rounds.push(RoundReport {
-                            started_s,
-                            elapsed_s: start.elapsed().as_secs_f64() - started_s,
-                            finished: false,
-                            jobs: 0,
-                            events: 0,
-                            refs: 0,
-                            batches: 0,
-                            bytes_given_back: 0,
-                        });
-                        break;
-                    }
-                    round = pruner.round(SystemTime::now()) => round,
-                };
-                match round {
-                    Ok(round) => rounds.push(RoundReport {
-                        started_s,
-                        elapsed_s: round.elapsed.as_secs_f64(),
-                        finished: true,
-                        jobs: round.jobs,
-                        events: round.events,
-                        refs: round.refs,
-                        batches: round.batches,
-                        bytes_given_back: round.bytes_given_back,
-                    }),
-                    Err(e) => eprintln!("pruning round failed: {e}"),
-                }
-            }
-            rounds
-        })
-    });
+    let pruner_task = options
+        .prune
+        .then(|| spawn_rounds(Arc::clone(&store), options, start, stopped.clone()));
 
     let plan = load::Plan {
         url,
@@ -354,7 +394,7 @@ pub(crate) async fn run(options: &Options, sample: &str) -> Result<RetentionRepo
         procfs::cpu_seconds(own),
         procfs::system_busy_seconds(),
     );
-    let report = load::run(&plan, events).await?;
+    let report = load::run(&plan, Arc::new(events)).await?;
     let elapsed = cpu_before.0.elapsed().as_secs_f64();
     let process_cores = match (cpu_before.1, procfs::cpu_seconds(own)) {
         (Some(a), Some(b)) if elapsed > 0.0 => Some((b - a) / elapsed),
@@ -508,6 +548,258 @@ impl RetentionReport {
     }
 }
 
+/// One turn of an interleaved run: the load on one of the two services for `--interleave`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Slice {
+    /// Whether the service under load pruned.
+    pub(crate) pruning: bool,
+    /// Seconds since the first turn started.
+    pub(crate) started_s: f64,
+    /// Whether the turn's pair began after the warm-up.
+    pub(crate) measured: bool,
+    pub(crate) requests: u64,
+    pub(crate) ok_2xx: u64,
+    /// Latency from the scheduled time, in milliseconds; `None` without any 2xx answer.
+    pub(crate) p50_ms: Option<f64>,
+    pub(crate) p99_ms: Option<f64>,
+}
+
+/// The p99s of the measured pairs of turns, each pair a turn with pruning and one without.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct PairSummary {
+    pub(crate) pairs: usize,
+    pub(crate) p99_pruning_median_ms: f64,
+    pub(crate) p99_none_median_ms: f64,
+    /// The median, lowest and highest of each pair's p99 with pruning over its p99 without.
+    pub(crate) ratio_median: f64,
+    pub(crate) ratio_min: f64,
+    pub(crate) ratio_max: f64,
+}
+
+/// The result of `retention --interleave`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct InterleavedReport {
+    pub(crate) rate: f64,
+    pub(crate) retention_s: f64,
+    pub(crate) slice_s: f64,
+    pub(crate) warmup_s: f64,
+    /// Whether the pruning service also pruned as it went (not only in the rounds).
+    pub(crate) as_it_goes: bool,
+    pub(crate) swept_rows: u64,
+    pub(crate) rounds: Vec<RoundReport>,
+    pub(crate) slices: Vec<Slice>,
+    /// `None` when no pair was measured.
+    pub(crate) summary: Option<PairSummary>,
+}
+
+/// Whether pair `k` loads the pruning service first: in turns (pruning, none, none, pruning,
+/// …), so that a steady drift of the disk weighs on both alike.
+fn pruning_first(k: usize) -> bool {
+    k.is_multiple_of(2)
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => None,
+        _ if !n.is_multiple_of(2) => Some(values[n / 2]),
+        _ => Some((values[n / 2 - 1] + values[n / 2]) / 2.0),
+    }
+}
+
+/// Pairs the measured turns in their order (each pair one with pruning and one without) and
+/// compares their p99s; pairs with a turn without any answer are left out.
+fn summarize(slices: &[Slice]) -> Option<PairSummary> {
+    let measured: Vec<&Slice> = slices.iter().filter(|s| s.measured).collect();
+    let (mut with, mut without, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for pair in measured.chunks_exact(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let (pruning, none) = match (a.pruning, b.pruning) {
+            (true, false) => (a, b),
+            (false, true) => (b, a),
+            _ => continue,
+        };
+        if let (Some(p), Some(n)) = (pruning.p99_ms, none.p99_ms)
+            && n > 0.0
+        {
+            with.push(p);
+            without.push(n);
+            ratios.push(p / n);
+        }
+    }
+    let pairs = ratios.len();
+    let ratio_min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let ratio_max = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    Some(PairSummary {
+        pairs,
+        p99_pruning_median_ms: median(&mut with)?,
+        p99_none_median_ms: median(&mut without)?,
+        ratio_median: median(&mut ratios)?,
+        ratio_min,
+        ratio_max,
+    })
+}
+
+/// Two services, each over its own store in `--dir`, one pruning and one not, loaded in turns
+/// of `slice` at `--rate` for `--warmup` + `--duration`: both see the same disk, minute by
+/// minute, which back-to-back runs do not. Each keeps its own event ids (ordered in time, as
+/// in a single run). The turns of the warm-up are reported but not compared.
+pub(crate) async fn run_interleaved(
+    options: &Options,
+    slice: Duration,
+    sample: &str,
+) -> Result<InterleavedReport, String> {
+    if options.backlog > 0 {
+        return Err("--interleave runs without --backlog".into());
+    }
+    if !options.prune {
+        return Err("--interleave runs with and without pruning; drop --no-prune".into());
+    }
+    if slice.is_zero() {
+        return Err("--interleave needs a turn longer than zero".into());
+    }
+    struct Rig {
+        pruning: bool,
+        store: Arc<SqliteStore>,
+        service: Service,
+        url: String,
+        events: Arc<EventFactory>,
+    }
+    let mut rigs = Vec::with_capacity(2);
+    for pruning in [true, false] {
+        let db = fresh_db(&options.dir.join(if pruning { "pruning" } else { "none" }))?;
+        let store = open_store(options, &db, pruning && options.as_it_goes).await?;
+        let (service, url) = start_service(&service_config(&db)?, &store).await?;
+        let events = Arc::new(EventFactory::new(sample, options.event_size, SECRET)?);
+        rigs.push(Rig {
+            pruning,
+            store,
+            service,
+            url,
+            events,
+        });
+    }
+
+    let start = Instant::now();
+    let (stop, stopped) = watch::channel(false);
+    let rounds = spawn_rounds(Arc::clone(&rigs[0].store), options, start, stopped);
+    let mut slices = Vec::new();
+    let end = options.warmup + options.duration;
+    let mut k = 0;
+    while start.elapsed() < end {
+        let measured = start.elapsed() >= options.warmup;
+        let order = if pruning_first(k) { [0, 1] } else { [1, 0] };
+        for i in order {
+            let rig = &rigs[i];
+            let plan = load::Plan {
+                url: rig.url.clone(),
+                connections: options.connections,
+                duration: slice,
+                warmup: Duration::ZERO,
+                rate: Some(options.rate),
+                max_requests: None,
+                timeout: Duration::from_secs(10),
+                pid: None,
+                label: if rig.pruning { "pruning" } else { "none" }.to_owned(),
+            };
+            let started_s = start.elapsed().as_secs_f64();
+            let report = load::run(&plan, Arc::clone(&rig.events)).await?;
+            slices.push(Slice {
+                pruning: rig.pruning,
+                started_s,
+                measured,
+                requests: report.requests,
+                ok_2xx: report.ok_2xx,
+                p50_ms: report.latency_ms.as_ref().map(|l| l.p50),
+                p99_ms: report.latency_ms.as_ref().map(|l| l.p99),
+            });
+        }
+        k += 1;
+    }
+    let _ = stop.send(true);
+    let rounds = rounds.await.map_err(|e| e.to_string())?;
+    let swept_rows = rigs[0].store.commit_stats().swept_rows;
+    for rig in rigs {
+        rig.service.shutdown(Duration::from_secs(10)).await;
+    }
+    Ok(InterleavedReport {
+        rate: options.rate,
+        retention_s: options.retention.as_secs_f64(),
+        slice_s: slice.as_secs_f64(),
+        warmup_s: options.warmup.as_secs_f64(),
+        as_it_goes: options.as_it_goes,
+        swept_rows,
+        rounds,
+        summary: summarize(&slices),
+        slices,
+    })
+}
+
+impl InterleavedReport {
+    /// A few lines for people.
+    pub(crate) fn human(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "interleaved turns of {:.1} s at {:.0} events/s, retention {:.0} s, pruning {}; pairs after {:.0} s compared",
+            self.slice_s,
+            self.rate,
+            self.retention_s,
+            if self.as_it_goes {
+                "as the store goes and in rounds"
+            } else {
+                "in rounds only"
+            },
+            self.warmup_s
+        );
+        let _ = writeln!(
+            out,
+            "turn   t (s)   service    requests   p50 (ms)   p99 (ms)"
+        );
+        let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"));
+        for (i, s) in self.slices.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{:>4}{} {:>7.1}   {:<8}   {:>8}   {:>8}   {:>8}",
+                i + 1,
+                if s.measured { " " } else { "w" },
+                s.started_s,
+                if s.pruning { "pruning" } else { "none" },
+                s.requests,
+                ms(s.p50_ms),
+                ms(s.p99_ms)
+            );
+        }
+        match &self.summary {
+            Some(sum) => {
+                let pct = |r: f64| format!("{:+.0}%", (r - 1.0) * 100.0);
+                let _ = writeln!(
+                    out,
+                    "p99         median of {} pairs: {:.2} ms pruning, {:.2} ms none; pruning over none {} (pairs from {} to {})",
+                    sum.pairs,
+                    sum.p99_pruning_median_ms,
+                    sum.p99_none_median_ms,
+                    pct(sum.ratio_median),
+                    pct(sum.ratio_min),
+                    pct(sum.ratio_max)
+                );
+            }
+            None => {
+                let _ = writeln!(out, "p99         no pair measured: lengthen --duration");
+            }
+        }
+        let _ = writeln!(
+            out,
+            "pruning     {} rows deleted by the store's commits, {} rounds",
+            self.swept_rows,
+            self.rounds.len()
+        );
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -521,6 +813,67 @@ mod tests {
             jobs_delivered: 0,
             written_bytes,
         }
+    }
+
+    fn turn(pruning: bool, measured: bool, p99_ms: Option<f64>) -> Slice {
+        Slice {
+            pruning,
+            started_s: 0.0,
+            measured,
+            requests: 100,
+            ok_2xx: 100,
+            p50_ms: p99_ms.map(|p| p / 2.0),
+            p99_ms,
+        }
+    }
+
+    #[test]
+    fn pairs_alternate_which_service_is_loaded_first() {
+        let firsts: Vec<bool> = (0..4).map(pruning_first).collect();
+        assert_eq!(firsts, [true, false, true, false]);
+    }
+
+    #[test]
+    fn pairs_are_compared_in_either_order_and_the_warm_up_is_left_out() {
+        let slices = [
+            turn(true, false, Some(100.0)),
+            turn(false, false, Some(1.0)),
+            turn(true, true, Some(2.2)),
+            turn(false, true, Some(2.0)),
+            turn(false, true, Some(2.0)),
+            turn(true, true, Some(3.0)),
+            turn(true, true, Some(2.0)),
+            turn(false, true, Some(2.0)),
+        ];
+        let summary = summarize(&slices).expect("three pairs measured");
+        assert_eq!(summary.pairs, 3);
+        assert_eq!(summary.p99_pruning_median_ms, 2.2);
+        assert_eq!(summary.p99_none_median_ms, 2.0);
+        assert!((summary.ratio_median - 1.1).abs() < 1e-9);
+        assert!((summary.ratio_min - 1.0).abs() < 1e-9);
+        assert!((summary.ratio_max - 1.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_pair_with_a_turn_without_answers_is_left_out_and_none_measured_gives_no_summary() {
+        let slices = [
+            turn(true, true, None),
+            turn(false, true, Some(2.0)),
+            turn(false, true, Some(2.0)),
+            turn(true, true, Some(3.0)),
+        ];
+        let summary = summarize(&slices).expect("one pair measured");
+        assert_eq!(summary.pairs, 1);
+        assert!((summary.ratio_median - 1.5).abs() < 1e-9);
+        assert_eq!(summarize(&[turn(true, false, Some(1.0))]), None);
+        assert_eq!(summarize(&slices[..1]), None);
+    }
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&mut []), None);
     }
 
     #[test]
